@@ -92,6 +92,22 @@ pub enum Value {
     Bytes(Arc<[u8]>),
     List(Arc<Vec<Value>>, ListType),
     Map(MapRef, MapType),
+    /// A Go struct or pointer with fields and methods (`.Capabilities`, `.Files`, `time.Time`, …).
+    Object(Arc<dyn Object>),
+}
+
+/// A Go value with fields and methods. The template engine extends this trait (method calls);
+/// encoders only need [`Object::to_plain`].
+pub trait Object: Send + Sync + fmt::Debug {
+    /// The Go type as `printf "%T"` shows it, e.g. `*semver.Version` or `time.Time`.
+    fn type_name(&self) -> &str;
+
+    /// An exported field, or `None` when the type has no such field.
+    fn field(&self, name: &str) -> Option<Value>;
+
+    /// The value `encoding/json` would marshal this object as (maps for structs, a string for
+    /// `time.Time`), used by toYaml/toJson.
+    fn to_plain(&self) -> Value;
 }
 
 impl Value {
