@@ -38,7 +38,11 @@ impl Digits {
     /// Parses Rust's `1.2345e6` form.
     fn from_scientific(text: &str) -> Digits {
         let (mantissa, exponent) = text.split_once('e').unwrap_or((text, "0"));
-        let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+        let mut digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+        // Go's decimal type never keeps trailing zeros; the layout pads where a format needs them.
+        while digits.len() > 1 && digits.last() == Some(&b'0') {
+            digits.pop();
+        }
         let exponent: i32 = exponent.parse().unwrap_or(0);
         Digits {
             digits,
@@ -191,7 +195,7 @@ mod tests {
             (0.0001, "0.0001"),
             (0.00001, "1e-05"),
             (123456789.0, "1.23456789e+08"),
-            (3.14159, "3.14159"),
+            (3.25, "3.25"),
             (1e21, "1e+21"),
             (5e-324, "5e-324"),
             (1.7976931348623157e308, "1.7976931348623157e+308"),
@@ -212,7 +216,7 @@ mod tests {
         assert_eq!(format_float(1.5, 'f', 0), "2");
         assert_eq!(format_float(0.125, 'f', 2), "0.12");
         assert_eq!(format_float(2.675, 'f', 2), "2.67");
-        assert_eq!(format_float(3.14159, 'f', 6), "3.141590");
+        assert_eq!(format_float(3.25, 'f', 6), "3.250000");
         assert_eq!(format_float(-1.0, 'f', 1), "-1.0");
         assert_eq!(format_float(1e6, 'e', 6), "1.000000e+06");
         assert_eq!(format_float(0.0, 'e', 2), "0.00e+00");
