@@ -114,6 +114,31 @@ pub trait Object: Send + Sync + fmt::Debug {
     /// The value `encoding/json` would marshal this object as (maps for structs, a string for
     /// `time.Time`), used by toYaml/toJson.
     fn to_plain(&self) -> Value;
+
+    /// Go's `fmt.Stringer`/`error`: what `%v` and template output print, when the type has one.
+    fn string(&self) -> Option<String> {
+        None
+    }
+
+    /// Whether the type has a method `name` (methods win over fields in templates).
+    fn has_method(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Calls method `name` with already evaluated arguments; the error is Go's error text.
+    fn call_method(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
+        Err(format!("can't call method {name}"))
+    }
+
+    /// Go's `reflect.Kind` name as Sprig's `kindOf` prints it (`struct`, `ptr`).
+    fn kind(&self) -> &str {
+        "struct"
+    }
+
+    /// Downcasting for functions that need the concrete type (dates, semver).
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 impl Value {

@@ -1,0 +1,184 @@
+//! A pure Go `text/template` engine with Sprig v3.3.0 and Helm's template functions.
+//!
+//! Parse once ([`TemplateSet::parse`]), execute many ([`TemplateSet::execute`]): parsed sets
+//! are `Send + Sync` and can be shared across threads; per-render state (include counters, the
+//! `tpl` parse cache, clock, randomness, `lookup`) lives in a [`Context`]. This module knows
+//! nothing of charts: the caller builds the data (`.Values`, `.Release`, …), names templates,
+//! strips `<no value>` (Helm does `strings.ReplaceAll(out, "<no value>", "")` after each file;
+//! [`TemplateSet::execute_helm`] does it for you) and formats errors with
+//! [`TemplateError::helm_message`].
+//!
+//! Helm runs templates with `missingkey=zero`, or `missingkey=error` under `--strict`
+//! ([`Options::strict`]).
+
+mod ast;
+mod error;
+mod exec;
+pub mod fmt;
+pub mod functions;
+mod lexer;
+mod parser;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use error::{Cause, ExecError, FuncError, Location, ParseError, TemplateError, warn_wrap};
+pub use exec::truth;
+pub use functions::{Clock, Context, Func, Functions, Lookup, Param};
+
+use ast::Tree;
+use exec::{Rv, Scope, State};
+
+use crate::value::Value;
+
+/// Execution limits and Helm's strict mode.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// `missingkey=error` (Helm's `--strict` lint): a missing map key is an error.
+    pub strict: bool,
+    /// Maximum bytes of output of one execution (including nested includes).
+    pub max_output: usize,
+    /// Helm's include recursion guard: the same name nested more than this many times fails.
+    pub max_include_depth: usize,
+    /// Nesting of `{{template}}` calls within one execution (Go stops at 100000).
+    pub max_template_depth: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            strict: false,
+            max_output: 256 << 20,
+            max_include_depth: 1000,
+            max_template_depth: 100_000,
+        }
+    }
+}
+
+/// A set of named templates sharing one function library, like Go's `*template.Template`.
+#[derive(Clone)]
+pub struct TemplateSet {
+    /// The root name (`gotpl` in Helm): `tpl` strings are parsed under it, and it appears in
+    /// `no template "x" associated with template "gotpl"`.
+    pub name: String,
+    trees: HashMap<String, Arc<Tree>>,
+    funcs: Arc<Functions>,
+    pub options: Options,
+}
+
+impl std::fmt::Debug for TemplateSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemplateSet")
+            .field("name", &self.name)
+            .field("templates", &self.trees.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Default for TemplateSet {
+    fn default() -> Self {
+        TemplateSet::new(Arc::new(Functions::helm()))
+    }
+}
+
+impl TemplateSet {
+    /// An empty set named `gotpl` using `funcs`.
+    pub fn new(funcs: Arc<Functions>) -> TemplateSet {
+        TemplateSet {
+            name: "gotpl".into(),
+            trees: HashMap::new(),
+            funcs,
+            options: Options::default(),
+        }
+    }
+
+    pub fn functions(&self) -> &Functions {
+        &self.funcs
+    }
+
+    /// Parses `text` as template `name` and adds it and its `define`s to the set. A later
+    /// non-empty definition replaces an earlier one (Go's `AddParseTree`); an empty one does not.
+    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), ParseError> {
+        let funcs = &self.funcs;
+        let trees = parser::parse(name, text, &|n| funcs.get(n).is_some())?;
+        for tree in trees {
+            if tree.is_empty() && self.trees.contains_key(&tree.name) {
+                continue;
+            }
+            self.trees.insert(tree.name.clone(), Arc::new(tree));
+        }
+        Ok(())
+    }
+
+    /// Whether a template of that name exists.
+    pub fn contains(&self, name: &str) -> bool {
+        self.trees.contains_key(name)
+    }
+
+    /// Go's `ExecuteTemplate`: the raw output, `<no value>` included.
+    pub fn execute(
+        &self,
+        name: &str,
+        data: &Value,
+        ctx: &mut Context,
+    ) -> Result<String, TemplateError> {
+        let scope = Scope {
+            set: self,
+            overlays: Vec::new(),
+        };
+        let Some(tree) = scope.lookup(name) else {
+            return Err(TemplateError::NoTemplate {
+                name: name.into(),
+                set: self.name.clone(),
+            });
+        };
+        let mut out = String::new();
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+            State::run(&scope, &tree, Rv::val(data.clone()), ctx, &mut out)
+        })?;
+        Ok(out)
+    }
+
+    /// What Helm keeps of a file's output: [`execute`](Self::execute) minus every `<no value>`.
+    pub fn execute_helm(
+        &self,
+        name: &str,
+        data: &Value,
+        ctx: &mut Context,
+    ) -> Result<String, TemplateError> {
+        self.execute(name, data, ctx)
+            .map(|s| s.replace("<no value>", ""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(src: &str, data: Value) -> Result<String, String> {
+        let mut set = TemplateSet::default();
+        set.parse("t", src).map_err(|e| e.to_string())?;
+        let mut ctx = Context::default();
+        set.execute("t", &data, &mut ctx).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn sets_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<TemplateSet>();
+    }
+
+    #[test]
+    fn executes_basic_constructs() {
+        assert_eq!(render("{{ 1 }} {{ \"a\" }}", Value::Nil).as_deref(), Ok("1 a"));
+        assert_eq!(
+            render("{{ range $i, $v := list 1 2 }}{{ $i }}={{ $v }};{{ end }}", Value::Nil)
+                .as_deref(),
+            Ok("0=1;1=2;")
+        );
+        assert_eq!(
+            render("{{ .x.y }}", Value::map(Default::default())),
+            Err("template: t:1:5: executing \"t\" at <.x.y>: nil pointer evaluating interface {}.y".to_string())
+        );
+    }
+}
