@@ -1,0 +1,1 @@
+{{ typeOf 1 }} {{ typeOf 1.0 }} {{ typeOf "s" }} {{ typeOf true }}

@@ -1,0 +1,1 @@
+{{ coalesce 0 "" "a" "b" }} [{{ coalesce 0 nil }}]

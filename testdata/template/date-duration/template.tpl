@@ -1,0 +1,1 @@
+{{ duration "95" }} {{ duration 3600 }} {{ durationRound "2h30m" }} {{ durationRound "400h" }}

@@ -1,0 +1,1 @@
+{{ htmlDate 1700000000 }} {{ htmlDateInZone 1700000000 "UTC" }}

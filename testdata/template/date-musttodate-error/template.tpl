@@ -1,0 +1,1 @@
+{{ mustToDate "2006-01-02" "nope" }}

@@ -1,0 +1,1 @@
+{{ default "d" .Values.missing }} {{ default "d" "" }} {{ default "d" "x" }} {{ default 5 0 }} {{ default "d" false }} {{ default "d" (list) }}

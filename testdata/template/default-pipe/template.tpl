@@ -1,0 +1,1 @@
+{{ .Values.missing | default "dflt" }} {{ .Values.name | default "dflt" }}

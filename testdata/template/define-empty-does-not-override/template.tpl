@@ -1,0 +1,1 @@
+{{ define "x" }}full{{ end }}{{ template "x" }}

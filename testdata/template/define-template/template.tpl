@@ -1,0 +1,1 @@
+{{ define "x" }}X{{ . }}{{ end }}{{ template "x" 1 }}

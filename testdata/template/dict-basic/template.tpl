@@ -1,0 +1,1 @@
+{{ dict "b" 1 "a" "x" }} {{ dict "odd" }} {{ dict 1 2 }}

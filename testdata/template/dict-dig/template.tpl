@@ -1,0 +1,1 @@
+{{ dig "a" "b" "c" "def" .Values.nested }} {{ dig "a" "zz" "def" .Values.nested }}

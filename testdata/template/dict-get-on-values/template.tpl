@@ -1,0 +1,1 @@
+{{ get .Values.map "b" }} {{ get .Values "name" }}

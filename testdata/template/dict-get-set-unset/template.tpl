@@ -1,0 +1,1 @@
+{{ $d := dict "a" 1 }}{{ get $d "a" }} [{{ get $d "z" }}] {{ $_ := set $d "b" 2 }}{{ $d }} {{ unset $d "a" }}

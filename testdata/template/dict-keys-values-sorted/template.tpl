@@ -1,0 +1,1 @@
+{{ keys .Values.map | sortAlpha }} {{ len (values .Values.map) }}

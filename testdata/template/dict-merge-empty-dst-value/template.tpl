@@ -1,0 +1,1 @@
+{{ merge (dict "a" "" "b" 0) (dict "a" "x" "b" 5) }}

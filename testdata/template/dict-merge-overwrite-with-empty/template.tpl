@@ -1,0 +1,1 @@
+{{ mergeOverwrite (dict "a" "x" "b" 5) (dict "a" "" "b" 0) }}

@@ -1,0 +1,1 @@
+{{ $d := dict "a" 1 "n" (dict "x" 1) "z" 5 }}{{ $_ := mergeOverwrite $d (dict "a" 2 "b" 3 "n" (dict "x" 2 "y" 2)) }}{{ $d }}

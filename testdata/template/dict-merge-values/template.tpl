@@ -1,0 +1,1 @@
+{{ $m := merge (dict) .Values.map }}{{ $m }}

@@ -1,0 +1,1 @@
+{{ $d := dict "a" 1 "n" (dict "x" 1) }}{{ $_ := merge $d (dict "a" 2 "b" 3 "n" (dict "x" 2 "y" 2)) }}{{ $d }}

@@ -1,0 +1,1 @@
+{{ pick .Values.map "a" "c" }} {{ omit .Values.map "a" }}

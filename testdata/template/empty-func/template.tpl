@@ -1,0 +1,1 @@
+{{ empty 0 }} {{ empty "" }} {{ empty .Values.missing }} {{ empty (dict) }} {{ empty 1 }} {{ empty .Values.map }}

@@ -1,0 +1,2 @@
+line1
+  {{ .Values.missing.y }}

@@ -1,0 +1,1 @@
+{{ upper (indent "x" "y") }}

@@ -1,0 +1,1 @@
+{{ define "x" }}{{ fail "inner boom" }}{{ end }}{{ include "x" . }}

@@ -1,0 +1,1 @@
+{{ .Values.nested.a.b.c }}

@@ -1,0 +1,1 @@
+{{ $x := .Values.nested }}{{ $x.a.b.c }}

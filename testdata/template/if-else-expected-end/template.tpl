@@ -1,0 +1,1 @@
+{{ if 1 }}a{{ else }}b{{ else }}c{{ end }}

@@ -1,0 +1,1 @@
+{{ if eq 1 2 }}a{{ else if eq 1 3 }}b{{ else if eq 1 1 }}c{{ end }}

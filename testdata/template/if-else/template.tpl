@@ -1,0 +1,1 @@
+{{ if false }}y{{ else }}n{{ end }}

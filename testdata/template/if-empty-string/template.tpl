@@ -1,0 +1,1 @@
+{{ if .Values.empty }}y{{ else }}n{{ end }}

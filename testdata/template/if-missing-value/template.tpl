@@ -1,0 +1,1 @@
+{{ if .Values.missing }}y{{ else }}n{{ end }}

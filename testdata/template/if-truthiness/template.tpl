@@ -1,0 +1,1 @@
+{{ range list 0 1 "" "a" nil (list) (list 1) (dict) (dict "a" 1) false true 0.0 }}{{ if . }}T{{ else }}F{{ end }}{{ end }}

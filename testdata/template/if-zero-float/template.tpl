@@ -1,0 +1,1 @@
+{{ if .Values.zero }}y{{ else }}n{{ end }}

@@ -1,0 +1,1 @@
+{{ define "x" }}X{{ .a }}{{ end }}{{ include "x" (dict "a" 1) }}

@@ -1,0 +1,1 @@
+{{ define "x" }}{{ include "y" . }}{{ end }}{{ define "y" }}{{ fail "deep" }}{{ end }}{{ include "x" . }}

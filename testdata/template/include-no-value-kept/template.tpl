@@ -1,0 +1,1 @@
+{{ define "x" }}{{ .missing }}{{ end }}[{{ include "x" (dict) }}]

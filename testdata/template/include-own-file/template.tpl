@@ -1,0 +1,1 @@
+{{ define "y" }}{{ include "c/templates/a.yaml" . }}{{ end }}ok

@@ -1,0 +1,3 @@
+{{ define "x" }}a: 1
+b: 2{{ end }}k:
+{{ include "x" . | indent 2 }}

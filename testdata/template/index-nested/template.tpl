@@ -1,0 +1,1 @@
+{{ index .Values.nested "a" "b" "c" }}

@@ -1,0 +1,1 @@
+{{ len .Values.list }} {{ len .Values.s }} {{ len .Values.map }} {{ len "héllo" }}

@@ -1,0 +1,1 @@
+{{ append .Values.missing 1 }}

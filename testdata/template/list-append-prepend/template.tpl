@@ -1,0 +1,1 @@
+{{ append (list 1) 2 }} {{ prepend (list 1) 0 }} {{ push .Values.list "d" }}

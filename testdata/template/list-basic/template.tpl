@@ -1,0 +1,1 @@
+{{ list 1 "a" nil }} {{ typeOf (list) }} {{ tuple 1 2 }}

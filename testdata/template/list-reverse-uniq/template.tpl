@@ -1,0 +1,1 @@
+{{ reverse .Values.list }} {{ uniq (list 1 2 1 "a" "a" 1.0) }}

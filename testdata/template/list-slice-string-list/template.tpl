@@ -1,0 +1,1 @@
+{{ typeOf (slice (splitList "," "a,b,c") 1) }}

@@ -1,0 +1,1 @@
+{{ without .Values.list "b" }} {{ has "b" .Values.list }} {{ has "z" .Values.list }} {{ has 1 nil }}

@@ -1,0 +1,1 @@
+{{ printf "%s %s %s %s %s %s" "aaaaaaaaaa" "bbbbbbbbbb" "cccccccccc" "dddddddddd" "eeeeeeeeee" .Values.missing.x }}

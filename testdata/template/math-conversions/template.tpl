@@ -1,0 +1,1 @@
+{{ int 1.9 }} {{ int64 "42" }} {{ float64 "1.5" }} {{ atoi "12" }} {{ atoi "x" }} {{ int "0x1F" }} {{ typeOf (int 1) }} {{ typeOf (int64 1) }}

@@ -1,0 +1,1 @@
+{{ typeOf (add 1 2) }} {{ typeOf (addf 1 2) }} {{ typeOf (len "a") }}

@@ -1,0 +1,2 @@
+x:
+{{ .Values.multiline | indent 2 }}

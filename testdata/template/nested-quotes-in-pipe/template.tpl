@@ -1,0 +1,1 @@
+{{ printf "%s" (printf "%q" "x") }}

@@ -1,0 +1,1 @@
+{{ not 0 }} {{ not 1 }} {{ not "" }} {{ not nil }} {{ not .Values.list }}

@@ -1,0 +1,1 @@
+[{{ coalesce nil }}][{{ default nil nil }}]

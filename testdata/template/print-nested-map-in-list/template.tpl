@@ -1,0 +1,1 @@
+{{ list (dict "a" (list 1 (dict "b" nil))) }}

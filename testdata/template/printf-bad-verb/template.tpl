@@ -1,0 +1,1 @@
+{{ printf "%d %s" .Values.f 5 }}

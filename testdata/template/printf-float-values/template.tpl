@@ -1,0 +1,1 @@
+{{ printf "%v %v %v %v" .Values.n .Values.big .Values.small .Values.f }}

@@ -1,0 +1,1 @@
+{{ printf "%v|%s|%d" .Values.map .Values.list .Values.nums }}

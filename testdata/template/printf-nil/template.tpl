@@ -1,0 +1,1 @@
+{{ printf "%s %v %d" nil nil nil }}

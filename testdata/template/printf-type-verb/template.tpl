@@ -1,0 +1,1 @@
+{{ printf "%T %T %T %T %T %T %T" 1 1.5 "s" .Values.list .Values.map .Values.n nil }}

@@ -1,0 +1,1 @@
+{{ len (randAlphaNum 10) }} {{ regexMatch "^[0-9]{6}$" (randNumeric 6) }} {{ regexMatch "^[a-zA-Z]{4}$" (randAlpha 4) }} {{ len (randAscii 7) }} {{ len (randBytes 12) }} {{ len (shuffle "abcd") }}

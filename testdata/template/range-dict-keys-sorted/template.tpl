@@ -1,0 +1,1 @@
+{{ range $k, $v := dict "z" 1 "a" 2 "m" 3 }}{{ $k }}{{ end }}

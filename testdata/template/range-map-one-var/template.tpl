@@ -1,0 +1,1 @@
+{{ range $v := .Values.map }}{{ $v }};{{ end }}

@@ -1,0 +1,1 @@
+{{ range $k, $v := .Values.nul }}x{{ else }}nil{{ end }}

@@ -1,0 +1,1 @@
+{{ range until 3 }}{{ . }}{{ end }}

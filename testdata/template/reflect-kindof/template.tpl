@@ -1,0 +1,1 @@
+{{ kindOf .Values.n }} {{ kindOf .Values.list }} {{ kindOf .Values.map }} {{ kindOf .Values.name }} {{ kindOf nil }} {{ kindOf 1 }} {{ kindOf (int64 1) }}

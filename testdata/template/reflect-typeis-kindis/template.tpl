@@ -1,0 +1,1 @@
+{{ typeIs "float64" .Values.n }} {{ kindIs "map" .Values.map }} {{ typeIsLike "float64" 1.5 }} {{ kindIs "slice" .Values.list }}

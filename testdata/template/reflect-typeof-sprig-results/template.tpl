@@ -1,0 +1,1 @@
+{{ typeOf (splitList "," "a") }} {{ typeOf (until 2) }} {{ typeOf (dict) }} {{ typeOf (keys (dict)) }} {{ typeOf (b64enc "a") }}

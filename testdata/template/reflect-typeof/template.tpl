@@ -1,0 +1,1 @@
+{{ typeOf .Values.n }} {{ typeOf .Values.list }} {{ typeOf .Values.map }} {{ typeOf .Values.name }} {{ typeOf .Values.t }} {{ typeOf nil }} {{ typeOf .Values.missing }}

@@ -1,0 +1,1 @@
+{{ regexMatch "^\\w+$" "héllo" }} {{ regexFindAll "\\d" "1٣2" -1 }}

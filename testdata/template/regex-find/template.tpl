@@ -1,0 +1,1 @@
+{{ regexFind "[0-9]+" "ab123cd45" }} {{ regexFindAll "[0-9]+" "ab123cd45e6" -1 }} {{ regexFindAll "[0-9]+" "ab123cd45e6" 2 }}

@@ -1,0 +1,1 @@
+{{ regexQuoteMeta "1.2+[x]-#&~" }}

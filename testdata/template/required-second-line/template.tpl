@@ -1,0 +1,2 @@
+a
+b {{ required "line2" nil }}

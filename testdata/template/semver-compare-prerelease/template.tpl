@@ -1,0 +1,1 @@
+{{ semverCompare ">=1.19-0" "1.20.0-gke.1" }} {{ semverCompare ">=1.19" "1.20.0-gke.1" }} {{ semverCompare ">=1.19.0-0" "v1.28.3+k3s1" }}

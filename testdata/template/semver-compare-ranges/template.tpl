@@ -1,0 +1,1 @@
+{{ semverCompare "1.2 - 1.4" "1.3.0" }} {{ semverCompare ">1.0 <2.0 || >3" "3.1.0" }} {{ semverCompare "*" "5.0.0" }} {{ semverCompare "!=1.2.3" "1.2.3" }}

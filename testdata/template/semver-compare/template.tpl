@@ -1,0 +1,1 @@
+{{ semverCompare ">=1.2.0" "1.2.3" }} {{ semverCompare "<1.0" "1.2.3" }} {{ semverCompare "^1.2" "1.9.0" }} {{ semverCompare "~1.2.0" "1.3.0" }} {{ semverCompare "1.2.x" "1.2.9" }}

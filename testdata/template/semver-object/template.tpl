@@ -1,0 +1,1 @@
+{{ $v := semver "v1.2.3-rc.1+b5" }}{{ $v.Major }} {{ $v.Minor }} {{ $v.Patch }} {{ $v.Prerelease }} {{ $v.Metadata }} {{ $v }} {{ $v.Original }} {{ typeOf $v }}

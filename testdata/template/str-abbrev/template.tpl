@@ -1,0 +1,1 @@
+{{ abbrev 5 "hello world" }}|{{ abbrev 3 "hello" }}|{{ abbrevboth 5 10 "1234567890abcdef" }}

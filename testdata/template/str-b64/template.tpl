@@ -1,0 +1,1 @@
+{{ b64enc "hello" }} {{ b64dec "aGVsbG8=" }} [{{ b64dec "!!!" }}]

@@ -1,0 +1,1 @@
+{{ sha1sum "abc" }} {{ sha256sum "abc" }} {{ adler32sum "abc" }}

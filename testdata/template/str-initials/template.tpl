@@ -1,0 +1,1 @@
+{{ initials "first second third" }}

@@ -1,0 +1,1 @@
+{{ join "," .Values.list }}|{{ join "-" (list 1 nil "a" 2.5) }}|{{ join "," "single" }}

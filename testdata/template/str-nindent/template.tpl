@@ -1,0 +1,1 @@
+x:{{ nindent 4 "a\nb" }}

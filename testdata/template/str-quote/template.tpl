@@ -1,0 +1,1 @@
+{{ quote "a" 1 nil 1.5 true }}|{{ squote "a" nil 2 }}|{{ quote .Values.missing }}|{{ quote .Values.n }}

@@ -1,0 +1,1 @@
+{{ snakecase "FirstName" }} {{ kebabcase "FirstName" }} {{ camelcase "first_name" }} {{ snakecase "HTTPServer" }} {{ camelcase "http-server_x y" }}

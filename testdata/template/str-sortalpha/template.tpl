@@ -1,0 +1,1 @@
+{{ sortAlpha (list "b" "a" "C") }} {{ sortAlpha .Values.nums }}

@@ -1,0 +1,1 @@
+{{ substr 3 1 "abcdef" }}

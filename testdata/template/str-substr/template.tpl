@@ -1,0 +1,1 @@
+{{ substr 1 3 "abcdef" }}|{{ substr -1 2 "abc" }}|{{ substr 1 -1 "abc" }}|{{ substr 1 10 "abc" }}

@@ -1,0 +1,1 @@
+{{ title "hello wORLD foo-bar" }} {{ untitle "Hello World" }}

@@ -1,0 +1,1 @@
+{{ toString 1 }} {{ toString .Values.n }} {{ toString .Values.list }} {{ toString nil }} {{ toString true }}

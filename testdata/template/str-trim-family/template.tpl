@@ -1,0 +1,1 @@
+[{{ trim "  a b \n" }}][{{ trimAll "$" "$$a$" }}][{{ trimSuffix "-x" "a-x" }}][{{ trimPrefix "x-" "x-a" }}][{{ trimall "ab" "abcba" }}]

@@ -1,0 +1,1 @@
+{{ trunc 3 "abcdef" }}|{{ trunc -2 "abcdef" }}|{{ trunc 10 "ab" }}|{{ trunc -10 "ab" }}

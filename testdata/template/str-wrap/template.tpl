@@ -1,0 +1,1 @@
+{{ wrap 5 "hello world foo bar" }}|{{ wrapWith 5 "\t" "hello world" }}

@@ -1,0 +1,1 @@
+{{ define "x" }}{{ $ }}{{ end }}{{ $y := 1 }}{{ template "x" 2 }}

@@ -1,0 +1,1 @@
+{{ toString .Values.map }}

@@ -1,0 +1,1 @@
+{{ tpl "{{ define \"z\" }}Z{{ end }}{{ include \"z\" . }}" . }}

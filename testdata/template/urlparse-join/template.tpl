@@ -1,0 +1,1 @@
+{{ (urlParse .Values.url).host }} {{ (urlParse .Values.url).path }} {{ urlJoin (dict "scheme" "https" "host" "x.io" "path" "/a") }}

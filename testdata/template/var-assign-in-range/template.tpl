@@ -1,0 +1,1 @@
+{{ $s := 0 }}{{ range .Values.nums }}{{ $s = add $s . }}{{ end }}{{ $s }}

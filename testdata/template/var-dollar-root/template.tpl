@@ -1,0 +1,1 @@
+{{ with .Values.nested }}{{ $.Values.name }}{{ end }}

@@ -1,0 +1,1 @@
+{{ with .Values.missing }}y{{ else }}n{{ end }}

@@ -1,0 +1,1 @@
+{{ with .Values.emptylist }}y{{ else }}n{{ end }}

@@ -1,0 +1,1 @@
+{{ with .Values.zero }}y{{ else }}zero{{ end }}

@@ -1,0 +1,1 @@
+{{ with .Values.nested.a }}{{ .b.c }}{{ end }}

@@ -1,0 +1,1 @@
+{{ with $x := .Values.name }}{{ $x }}{{ . }}{{ end }}
