@@ -301,7 +301,6 @@ impl<'a, 's> State<'a, 's> {
             }
             Value::Int(n, t) => {
                 if r.pipe.decl.len() > 1 {
-                    self.at = At::Node(node);
                     return Err(self.errorf(format!(
                         "can't use {} to iterate over more than one variable",
                         sprint_value(&val.v)
@@ -319,7 +318,7 @@ impl<'a, 's> State<'a, 's> {
             }
             Value::Nil => {}
             other => {
-                self.at = At::Node(node);
+                let _ = node;
                 return Err(self.errorf(format!(
                     "range can't iterate over {}",
                     sprint_value(other)

@@ -728,7 +728,9 @@ fn parse_go_uint(text: &str) -> Option<u64> {
         (text, 10, false)
     };
     if digits.contains('_')
-        && (!prefixed || digits.ends_with('_') || digits.contains("__"))
+        && (digits.ends_with('_')
+            || digits.contains("__")
+            || (!prefixed && digits.starts_with('_')))
     {
         return None;
     }

@@ -73,7 +73,7 @@ fn str_map(pairs: &[(&str, Value)]) -> Value {
 pub fn render_data(values_json: &str) -> Value {
     let values: serde_json::Value = serde_json::from_str(values_json).unwrap_or_else(|e| panic!("bad values.json: {e}"));
     let release = str_map(&[
-        ("Name", Value::from("release-name")),
+        ("Name", Value::from("c")),
         ("Namespace", Value::from("default")),
         ("Service", Value::from("Helm")),
         ("IsInstall", Value::Bool(true)),

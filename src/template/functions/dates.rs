@@ -489,14 +489,9 @@ pub fn register(f: &mut Functions) {
 /// A subset of Go's `time.ParseInLocation`: numeric layouts (years, months, days, hours,
 /// minutes, seconds, fractions, numeric zones, `Z`).
 fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
-    let err = || {
-        format!(
-            "parsing time {} as {}: cannot parse {} as {}",
-            crate::template::fmt::quote_go(value),
-            crate::template::fmt::quote_go(layout),
-            crate::template::fmt::quote_go(value),
-            crate::template::fmt::quote_go(layout)
-        )
+    let q = crate::template::fmt::quote_go;
+    let mk = |rest: &str, elem: &str| {
+        format!("parsing time {} as {}: cannot parse {} as {}", q(value), q(layout), q(rest), q(elem))
     };
     let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut ns) = (1i64, 1u32, 1u32, 0u32, 0u32, 0u32, 0i64);
     let mut offset: Option<i32> = None;
@@ -514,6 +509,8 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
         let toks = ["2006", "01", "02", "15", "03", "04", "05", "Z07:00", "-07:00", "Z0700", "-0700", "PM", "Jan", "1", "2", "3", "4", "5", "06"];
         if let Some(tok) = toks.iter().find(|t| l.starts_with(**t)) {
             l = &l[tok.len()..];
+            let (vsave, tsave) = (v, *tok);
+            let err = || mk(vsave, tsave);
             match *tok {
                 "2006" => y = num(&mut v, 4).ok_or_else(err)?,
                 "06" => y = 2000 + num(&mut v, 2).ok_or_else(err)?,
@@ -581,7 +578,8 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
         }
         let c = l.chars().next().unwrap_or(' ');
         if !v.starts_with(c) {
-            return Err(err());
+            let lit_end = l.find(|ch: char| ch.is_ascii_digit() || ch == 'J' || ch == 'M' || ch == 'P' || ch == 'Z' || ch == '-').filter(|&i| i > 0).unwrap_or(l.len());
+            return Err(mk(v, &l[..lit_end]));
         }
         l = &l[c.len_utf8()..];
         v = &v[c.len_utf8()..];

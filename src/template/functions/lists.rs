@@ -100,11 +100,7 @@ pub fn register(f: &mut Functions) {
             return Err(runtime_error("integer divide by zero"));
         }
         let size = size as usize;
-        let chunks: Vec<Value> = if l.is_empty() {
-            vec![list(Vec::new())]
-        } else {
-            l.chunks(size).map(|c| list(c.to_vec())).collect()
-        };
+        let chunks: Vec<Value> = l.chunks(size).map(|c| list(c.to_vec())).collect();
         Ok(Value::List(Arc::new(chunks), ListType::Interface))
     });
     register_pair(f, &["last", "mustLast"], &[Any], None, |a| {
@@ -118,14 +114,14 @@ pub fn register(f: &mut Functions) {
     register_pair(f, &["rest", "mustRest"], &[Any], None, |a| {
         let l = items(&a[0], "find rest on")?;
         if l.is_empty() {
-            return Ok(Value::Nil);
+            return Ok(list(l));
         }
         Ok(list(l[1..].to_vec()))
     });
     register_pair(f, &["initial", "mustInitial"], &[Any], None, |a| {
         let l = items(&a[0], "find initial on")?;
         if l.is_empty() {
-            return Ok(Value::Nil);
+            return Ok(list(l));
         }
         Ok(list(l[..l.len() - 1].to_vec()))
     });
@@ -203,9 +199,6 @@ pub fn register(f: &mut Functions) {
                     )));
                 }
             }
-        }
-        if out.is_empty() {
-            return Ok(Value::Nil);
         }
         Ok(list(out))
     });

@@ -8,6 +8,7 @@ mod builtins;
 mod compare;
 mod crypto;
 mod dates;
+mod defaults;
 mod dicts;
 mod encoding;
 mod helm;
@@ -17,6 +18,7 @@ mod reflect;
 mod regex;
 mod semver;
 mod strings;
+mod url;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -168,6 +170,8 @@ impl Functions {
     pub fn helm() -> Functions {
         let mut f = Functions::go_builtins();
         strings::register(&mut f);
+        defaults::register(&mut f);
+        url::register(&mut f);
         lists::register(&mut f);
         dicts::register(&mut f);
         math::register(&mut f);

@@ -98,7 +98,18 @@ fn compile(cache: &Cache, pat: &str) -> Result<regex::Regex, String> {
                 regex::Error::Syntax(s) => s.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string(),
                 other => other.to_string(),
             };
-            format!("error parsing regexp: {detail}: `{pat}`")
+            let detail = match detail.as_str() {
+                "unclosed group" => "missing closing )".to_string(),
+                "unclosed character class" => "missing closing ]".to_string(),
+                "unopened group" => "unexpected )".to_string(),
+                other => other.to_string(),
+            };
+            let shown = if detail == "missing closing ]" {
+                pat.rfind('[').map_or(pat, |i| &pat[i..])
+            } else {
+                pat
+            };
+            format!("error parsing regexp: {detail}: `{shown}`")
         });
     if let Ok(mut c) = cache.lock()
         && c.len() < 1000

@@ -42,7 +42,7 @@ pub struct Version {
 impl Version {
     /// `semver.NewVersion`.
     pub fn parse(v: &str) -> Result<Version, String> {
-        let m = VERSION_RE.as_ref().and_then(|r| r.captures(v)).ok_or("Invalid Semantic Version")?;
+        let m = VERSION_RE.as_ref().and_then(|r| r.captures(v)).ok_or("invalid semantic version")?;
         let get = |i: usize| m.get(i).map_or("", |x| x.as_str());
         let seg = |s: &str| -> Result<u64, String> {
             if s.is_empty() {
@@ -50,7 +50,7 @@ impl Version {
             }
             s.trim_start_matches('.').parse::<u64>().map_err(|_| {
                 format!(
-                    "Error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
+                    "error parsing version segment: strconv.ParseUint: parsing {}: value out of range",
                     crate::template::fmt::quote_go(s.trim_start_matches('.'))
                 )
             })
@@ -68,10 +68,10 @@ impl Version {
         for p in version.pre.split('.').filter(|_| !version.pre.is_empty()) {
             if p.bytes().all(|b| b.is_ascii_digit()) {
                 if p.len() > 1 && p.starts_with('0') {
-                    return Err("Version segment starts with 0".into());
+                    return Err("version segment starts with 0".into());
                 }
             } else if !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err("Invalid Prerelease string".into());
+                return Err("invalid prerelease string".into());
             }
         }
         Ok(version)
@@ -226,12 +226,12 @@ fn parse_constraint(c: &str) -> Result<Constraint, String> {
     } else {
         g(2).to_string()
     };
-    let con = Version::parse(&ver).map_err(|_| "constraint Parser Error".to_string())?;
+    let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
     Ok(Constraint { con, op: g(1).to_string(), minor_dirty, patch_dirty, dirty })
 }
 
-fn check(v: &Version, c: &Constraint) -> bool {
-    let pre_excluded = !v.pre.is_empty() && c.con.pre.is_empty();
+fn check(v: &Version, c: &Constraint, include_pre: bool) -> bool {
+    let pre_excluded = !v.pre.is_empty() && !include_pre;
     let tilde = |v: &Version, c: &Constraint| {
         if pre_excluded || v.compare(&c.con) == Ordering::Less {
             return false;
@@ -255,10 +255,10 @@ fn check(v: &Version, c: &Constraint) -> bool {
             v.compare(&c.con) == Ordering::Equal
         }
         "!=" => {
+            if pre_excluded {
+                return false;
+            }
             if c.dirty {
-                if pre_excluded {
-                    return false;
-                }
                 if c.con.major != v.major {
                     return true;
                 }
@@ -366,7 +366,10 @@ pub fn constraint_check(constraint: &str, v: &Version) -> Result<bool, String> {
         }
         ors.push(group);
     }
-    Ok(ors.iter().any(|group| group.iter().all(|c| check(v, c))))
+    Ok(ors.iter().any(|group| {
+        let include_pre = group.iter().any(|c| !c.con.pre.is_empty());
+        group.iter().all(|c| check(v, c, include_pre))
+    }))
 }
 
 pub fn register(f: &mut Functions) {

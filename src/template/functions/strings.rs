@@ -1,7 +1,5 @@
 //! Sprig's string functions (strings.go plus the goutils/xstrings helpers it calls).
 
-use std::sync::Arc;
-
 use super::{Functions, Param, arg_int, arg_str, list_items, runtime_error, str_list, strval};
 use crate::template::fmt::{quote_go, sprint_value};
 use crate::value::{ListType, Map, MapRef, MapType, Value};
@@ -41,16 +39,25 @@ pub fn register(f: &mut Functions) {
         s(st)
     });
     f.pure("trim", &[Str], None, |a| s(arg_str(&a[0]).trim()));
-    f.pure("upper", &[Str], None, |a| s(arg_str(&a[0]).to_uppercase()));
-    f.pure("lower", &[Str], None, |a| s(arg_str(&a[0]).to_lowercase()));
+    f.pure("upper", &[Str], None, |a| s(go_upper(arg_str(&a[0]))));
+    f.pure("lower", &[Str], None, |a| s(go_lower(arg_str(&a[0]))));
     f.pure("title", &[Str], None, |a| s(title(arg_str(&a[0]))));
     f.pure("untitle", &[Str], None, |a| {
-        let st = arg_str(&a[0]);
-        let mut c = st.chars();
-        match c.next() {
-            Some(first) => s(first.to_lowercase().chain(c).collect::<String>()),
-            None => s(""),
+        // goutils.Uncapitalize lowers the first letter of every whitespace-separated word.
+        let mut out = String::new();
+        let mut gap = true;
+        for c in arg_str(&a[0]).chars() {
+            if c.is_whitespace() {
+                gap = true;
+                out.push(c);
+            } else if gap {
+                out.push_str(&go_lower(&c.to_string()));
+                gap = false;
+            } else {
+                out.push(c);
+            }
         }
+        s(out)
     });
     f.pure("substr", &[Int, Int, Str], None, |a| {
         let (start, end, st) = (arg_int(&a[0]), arg_int(&a[1]), arg_str(&a[2]));
@@ -456,5 +463,29 @@ fn pascal_case(st: &str) -> String {
     out
 }
 
-#[allow(dead_code)]
-fn _unused(_: Arc<str>) {}
+/// Go's `strings.ToUpper`: per-rune simple case mapping (`ß` stays `ß`).
+pub fn go_upper(st: &str) -> String {
+    st.chars()
+        .map(|c| {
+            let mut up = c.to_uppercase();
+            match (up.next(), up.next()) {
+                (Some(u), None) => u,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// Go's `strings.ToLower`: per-rune simple case mapping.
+pub fn go_lower(st: &str) -> String {
+    st.chars()
+        .map(|c| {
+            let mut low = c.to_lowercase();
+            match (low.next(), low.next()) {
+                (Some(l), None) => l,
+                (Some(l), Some(_)) if c == '\u{130}' => l,
+                _ => c,
+            }
+        })
+        .collect()
+}
