@@ -1,7 +1,7 @@
 //! helmfire: deploy whole Kubernetes platforms from one desired-state file.
 
-pub mod value;
 pub mod template;
+pub mod value;
 
 pub mod cli {
     //! Placeholder replaced by the foundation work.

@@ -10,19 +10,35 @@ use template_support::*;
 #[test]
 fn cases_match_recorded_helm_output() {
     let cases = cases();
-    assert!(cases.len() >= 100, "expected the template case corpus, found {}", cases.len());
+    assert!(
+        cases.len() >= 100,
+        "expected the template case corpus, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let Some(expected) = case.expected() else {
-            failures.push(format!("{}: no expected.txt or error.txt (run scripts/record-template-cases.sh)", case.name));
+            failures.push(format!(
+                "{}: no expected.txt or error.txt (run scripts/record-template-cases.sh)",
+                case.name
+            ));
             continue;
         };
         let got = render_helmfire(&case.template, &case.values);
         if got != expected {
-            failures.push(format!("{}:\n  expected {expected:?}\n       got {got:?}", case.name));
+            failures.push(format!(
+                "{}:\n  expected {expected:?}\n       got {got:?}",
+                case.name
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// Re-renders every case with the real helm binary (fails loudly when helm is missing).
@@ -45,18 +61,32 @@ fn cases_match_live_helm() {
                             if record {
                                 c.record(&helm);
                             }
-                            (c.name.clone(), helm, render_helmfire(&c.template, &c.values))
+                            (
+                                c.name.clone(),
+                                helm,
+                                render_helmfire(&c.template, &c.values),
+                            )
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("case thread")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("case thread"))
+            .collect()
     });
     for (name, helm, ours) in results {
         if helm != ours {
-            failures.push(format!("{name}:\n  helm      {helm:?}\n  helmfire  {ours:?}"));
+            failures.push(format!(
+                "{name}:\n  helm      {helm:?}\n  helmfire  {ours:?}"
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} cases differ from live helm:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} cases differ from live helm:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

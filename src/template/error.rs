@@ -84,11 +84,16 @@ pub struct ExecError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TemplateError {
     Parse(ParseError),
-    Exec(ExecError),
+    Exec(Box<ExecError>),
     /// `ExecuteTemplate` with an unknown name: `template: no template "x" associated with template "y"`.
-    NoTemplate { name: String, set: String },
+    NoTemplate {
+        name: String,
+        set: String,
+    },
     /// Output exceeded the configured limit (not a Go error; Go would keep writing).
-    OutputLimit { limit: usize },
+    OutputLimit {
+        limit: usize,
+    },
 }
 
 impl fmt::Display for ExecError {

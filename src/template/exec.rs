@@ -5,7 +5,6 @@
 //! differently for each; [`Rv`] keeps that distinction. Execution never panics: every failure
 //! is a [`TemplateError`] carrying Go's message and location.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::ast::*;
@@ -17,7 +16,7 @@ use crate::value::{ListType, MapType, Value};
 
 /// A value as Go's `reflect.Value` sees it in the executor.
 #[derive(Clone, Debug)]
-pub(crate) struct Rv {
+pub struct Rv {
     pub v: Value,
     /// The static type is `interface {}` (a map element or `[]interface{}` element).
     pub iface: bool,
@@ -80,7 +79,7 @@ enum At<'a> {
 
 /// Template lookup through `tpl` overlays (innermost last) and then the base set.
 #[derive(Clone)]
-pub(crate) struct Scope<'s> {
+pub struct Scope<'s> {
     pub set: &'s TemplateSet,
     pub overlays: Vec<Arc<Vec<Arc<Tree>>>>,
 }
@@ -138,11 +137,11 @@ impl<'a, 's> State<'a, 's> {
     fn error(&self, cause: Cause) -> TemplateError {
         let (pos, context) = match self.at {
             At::None => {
-                return TemplateError::Exec(ExecError {
+                return TemplateError::Exec(Box::new(ExecError {
                     template: self.tree.name.clone(),
                     location: None,
                     cause,
-                });
+                }));
             }
             At::Arg(a) => (a.pos(), a.to_string()),
             At::Cmd(c) => (c.pos, c.to_string()),
@@ -150,7 +149,7 @@ impl<'a, 's> State<'a, 's> {
             At::Node(n) => (node_pos(n), n.to_string()),
         };
         let (line, column) = self.tree.source.line_col(pos);
-        TemplateError::Exec(ExecError {
+        TemplateError::Exec(Box::new(ExecError {
             template: self.tree.name.clone(),
             location: Some(Location {
                 file: self.tree.source.name.clone(),
@@ -159,7 +158,7 @@ impl<'a, 's> State<'a, 's> {
                 context,
             }),
             cause,
-        })
+        }))
     }
 
     fn write(&self, out: &mut String, s: &str) -> EResult<()> {
@@ -203,7 +202,13 @@ impl<'a, 's> State<'a, 's> {
         Ok(Flow::Normal)
     }
 
-    fn walk_if_with(&mut self, with: bool, dot: &Rv, b: &'a Branch, out: &mut String) -> EResult<Flow> {
+    fn walk_if_with(
+        &mut self,
+        with: bool,
+        dot: &Rv,
+        b: &'a Branch,
+        out: &mut String,
+    ) -> EResult<Flow> {
         let mark = self.vars.len();
         let r = (|| {
             let val = self.eval_pipeline(dot, &b.pipe)?;
@@ -223,7 +228,13 @@ impl<'a, 's> State<'a, 's> {
         r
     }
 
-    fn walk_range(&mut self, dot: &Rv, node: &'a Node, r: &'a Branch, out: &mut String) -> EResult<Flow> {
+    fn walk_range(
+        &mut self,
+        dot: &Rv,
+        node: &'a Node,
+        r: &'a Branch,
+        out: &mut String,
+    ) -> EResult<Flow> {
         self.at = At::Node(node);
         let mark0 = self.vars.len();
         let res = self.walk_range_inner(dot, node, r, out);
@@ -231,7 +242,13 @@ impl<'a, 's> State<'a, 's> {
         res
     }
 
-    fn one_iteration(&mut self, r: &'a Branch, index: Rv, elem: Rv, out: &mut String) -> EResult<Flow> {
+    fn one_iteration(
+        &mut self,
+        r: &'a Branch,
+        index: Rv,
+        elem: Rv,
+        out: &mut String,
+    ) -> EResult<Flow> {
         let decl = &r.pipe.decl;
         if !decl.is_empty() {
             if r.pipe.is_assign {
@@ -259,7 +276,13 @@ impl<'a, 's> State<'a, 's> {
         res
     }
 
-    fn walk_range_inner(&mut self, dot: &Rv, node: &'a Node, r: &'a Branch, out: &mut String) -> EResult<Flow> {
+    fn walk_range_inner(
+        &mut self,
+        dot: &Rv,
+        node: &'a Node,
+        r: &'a Branch,
+        out: &mut String,
+    ) -> EResult<Flow> {
         let val = self.eval_pipeline(dot, &r.pipe)?;
         let mut ran = false;
         match &val.v {
@@ -288,13 +311,18 @@ impl<'a, 's> State<'a, 's> {
                 }
             }
             Value::Map(m, t) => {
-                let entries: Vec<(String, Value)> =
-                    m.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                let entries: Vec<(String, Value)> = m
+                    .read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 let iface = *t == MapType::Interface;
                 for (k, v) in entries {
                     ran = true;
                     let elem = Rv { v, iface };
-                    if let Flow::Break = self.one_iteration(r, Rv::val(Value::from(k)), elem, out)? {
+                    if let Flow::Break =
+                        self.one_iteration(r, Rv::val(Value::from(k)), elem, out)?
+                    {
                         break;
                     }
                 }
@@ -319,10 +347,9 @@ impl<'a, 's> State<'a, 's> {
             Value::Nil => {}
             other => {
                 let _ = node;
-                return Err(self.errorf(format!(
-                    "range can't iterate over {}",
-                    sprint_value(other)
-                )));
+                return Err(
+                    self.errorf(format!("range can't iterate over {}", sprint_value(other)))
+                );
             }
         }
         if !ran && let Some(e) = &r.else_list {
@@ -334,7 +361,13 @@ impl<'a, 's> State<'a, 's> {
         Ok(Flow::Normal)
     }
 
-    fn walk_template(&mut self, dot: &Rv, node: &'a Node, t: &'a TemplateCall, out: &mut String) -> EResult<()> {
+    fn walk_template(
+        &mut self,
+        dot: &Rv,
+        node: &'a Node,
+        t: &'a TemplateCall,
+        out: &mut String,
+    ) -> EResult<()> {
         self.at = At::Node(node);
         let Some(tree) = self.scope.lookup(&t.name) else {
             return Err(self.errorf(format!(
@@ -418,13 +451,19 @@ impl<'a, 's> State<'a, 's> {
                 self.at = At::Arg(first);
                 return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, final_);
             }
-            Arg::Chain(_, node, fields) => return self.eval_chain(dot, first, node, fields, &cmd.args, final_),
-            Arg::Identifier(_, name) => return self.eval_function(dot, first, name, cmd, &cmd.args, final_),
+            Arg::Chain(_, node, fields) => {
+                return self.eval_chain(dot, first, node, fields, &cmd.args, final_);
+            }
+            Arg::Identifier(_, name) => {
+                return self.eval_function(dot, first, name, cmd, &cmd.args, final_);
+            }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &final_)?;
                 return self.eval_pipeline(dot, p);
             }
-            Arg::Variable(_, idents) => return self.eval_variable(dot, first, idents, &cmd.args, final_),
+            Arg::Variable(_, idents) => {
+                return self.eval_variable(dot, first, idents, &cmd.args, final_);
+            }
             _ => {}
         }
         self.at = At::Arg(first);
@@ -435,7 +474,10 @@ impl<'a, 's> State<'a, 's> {
             Arg::Nil(_) => Err(self.errorf("nil is not a command")),
             Arg::Number(_, n) => self.ideal_constant(n).map(Rv::val),
             Arg::String(_, _, s) => Ok(Rv::val(Value::String(s.clone()))),
-            _ => Err(self.errorf(format!("can't evaluate command {}", super::fmt::quote_go(&first.to_string())))),
+            _ => Err(self.errorf(format!(
+                "can't evaluate command {}",
+                super::fmt::quote_go(&first.to_string())
+            ))),
         }
     }
 
@@ -443,7 +485,10 @@ impl<'a, 's> State<'a, 's> {
         if n.is_complex {
             return Err(self.errorf(format!("complex constants are not supported: {}", n.text)));
         }
-        let is_hex = n.text.starts_with("0x") || n.text.starts_with("0X") || n.text.starts_with("-0x") || n.text.starts_with("+0x");
+        let is_hex = n.text.starts_with("0x")
+            || n.text.starts_with("0X")
+            || n.text.starts_with("-0x")
+            || n.text.starts_with("+0x");
         let is_rune = n.text.starts_with('\'');
         if n.float.is_some() && !is_hex && !is_rune && n.text.contains(['.', 'e', 'E', 'p', 'P']) {
             return Ok(Value::Float(n.float.unwrap_or(0.0)));
@@ -457,7 +502,14 @@ impl<'a, 's> State<'a, 's> {
         Ok(Value::Nil)
     }
 
-    fn eval_variable(&mut self, dot: &Rv, node: &'a Arg, idents: &'a [String], args: &'a [Arg], final_: Option<Rv>) -> EResult<Rv> {
+    fn eval_variable(
+        &mut self,
+        dot: &Rv,
+        node: &'a Arg,
+        idents: &'a [String],
+        args: &'a [Arg],
+        final_: Option<Rv>,
+    ) -> EResult<Rv> {
         self.at = At::Arg(node);
         let value = self.var_value(&idents[0])?;
         if idents.len() == 1 {
@@ -467,7 +519,15 @@ impl<'a, 's> State<'a, 's> {
         self.eval_field_chain(dot, value, node, &idents[1..], args, final_)
     }
 
-    fn eval_chain(&mut self, dot: &Rv, chain: &'a Arg, node: &'a Arg, fields: &'a [String], args: &'a [Arg], final_: Option<Rv>) -> EResult<Rv> {
+    fn eval_chain(
+        &mut self,
+        dot: &Rv,
+        chain: &'a Arg,
+        node: &'a Arg,
+        fields: &'a [String],
+        args: &'a [Arg],
+        final_: Option<Rv>,
+    ) -> EResult<Rv> {
         self.at = At::Arg(chain);
         if let Arg::Nil(_) = node {
             return Err(self.errorf(format!("indirection through explicit nil in {chain}")));
@@ -476,7 +536,15 @@ impl<'a, 's> State<'a, 's> {
         self.eval_field_chain(dot, pipe, chain, fields, args, final_)
     }
 
-    fn eval_field_chain(&mut self, dot: &Rv, mut receiver: Rv, node: &'a Arg, idents: &'a [String], args: &'a [Arg], final_: Option<Rv>) -> EResult<Rv> {
+    fn eval_field_chain(
+        &mut self,
+        dot: &Rv,
+        mut receiver: Rv,
+        node: &'a Arg,
+        idents: &'a [String],
+        args: &'a [Arg],
+        final_: Option<Rv>,
+    ) -> EResult<Rv> {
         let n = idents.len();
         for ident in &idents[..n - 1] {
             receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
@@ -484,10 +552,21 @@ impl<'a, 's> State<'a, 's> {
         self.eval_field(dot, &idents[n - 1], node, args, final_, receiver)
     }
 
-    fn eval_field(&mut self, dot: &Rv, name: &str, node: &'a Arg, args: &'a [Arg], final_: Option<Rv>, receiver: Rv) -> EResult<Rv> {
+    fn eval_field(
+        &mut self,
+        dot: &Rv,
+        name: &str,
+        node: &'a Arg,
+        args: &'a [Arg],
+        final_: Option<Rv>,
+        receiver: Rv,
+    ) -> EResult<Rv> {
         if receiver.is_invalid() {
             if self.options().strict {
-                return Err(self.errorf(format!("nil data; no entry for key {}", super::fmt::quote_go(name))));
+                return Err(self.errorf(format!(
+                    "nil data; no entry for key {}",
+                    super::fmt::quote_go(name)
+                )));
             }
             return Ok(Rv::invalid());
         }
@@ -507,13 +586,18 @@ impl<'a, 's> State<'a, 's> {
                     self.at = At::Arg(node);
                     return match o.call_method(name, &argv) {
                         Ok(v) => Ok(Rv::val(v)),
-                        Err(e) => Err(self.error(Cause::Call { function: name.to_string(), error: FuncError::Plain(e) })),
+                        Err(e) => Err(self.error(Cause::Call {
+                            function: name.to_string(),
+                            error: FuncError::Plain(e),
+                        })),
                     };
                 }
                 match o.field(name) {
                     Some(v) => {
                         if has_args {
-                            return Err(self.errorf(format!("{name} has arguments but cannot be invoked as function")));
+                            return Err(self.errorf(format!(
+                                "{name} has arguments but cannot be invoked as function"
+                            )));
                         }
                         Ok(Rv::val(v))
                     }
@@ -526,13 +610,22 @@ impl<'a, 's> State<'a, 's> {
                 }
                 let got = m.read().get(name).cloned();
                 match got {
-                    Some(v) => Ok(Rv { v, iface: *t == MapType::Interface }),
+                    Some(v) => Ok(Rv {
+                        v,
+                        iface: *t == MapType::Interface,
+                    }),
                     None => {
                         if self.options().strict {
-                            return Err(self.errorf(format!("map has no entry for key {}", super::fmt::quote_go(name))));
+                            return Err(self.errorf(format!(
+                                "map has no entry for key {}",
+                                super::fmt::quote_go(name)
+                            )));
                         }
                         match t {
-                            MapType::Interface => Ok(Rv { v: Value::Nil, iface: true }),
+                            MapType::Interface => Ok(Rv {
+                                v: Value::Nil,
+                                iface: true,
+                            }),
                             MapType::String => Ok(Rv::val(Value::from(""))),
                         }
                     }
@@ -542,24 +635,48 @@ impl<'a, 's> State<'a, 's> {
         }
     }
 
-    fn eval_function(&mut self, dot: &Rv, ident: &'a Arg, name: &str, cmd: &'a Command, args: &'a [Arg], final_: Option<Rv>) -> EResult<Rv> {
+    fn eval_function(
+        &mut self,
+        dot: &Rv,
+        ident: &'a Arg,
+        name: &str,
+        cmd: &'a Command,
+        args: &'a [Arg],
+        final_: Option<Rv>,
+    ) -> EResult<Rv> {
         self.at = At::Arg(ident);
         let Some(func) = self.scope.set.funcs.get(name) else {
-            return Err(self.errorf(format!("{} is not a defined function", super::fmt::quote_go(name))));
+            return Err(self.errorf(format!(
+                "{} is not a defined function",
+                super::fmt::quote_go(name)
+            )));
         };
         self.eval_call(dot, func, cmd, name, args, final_)
     }
 
-    fn eval_call(&mut self, dot: &Rv, func: &Func, cmd: &'a Command, name: &str, args: &'a [Arg], final_: Option<Rv>) -> EResult<Rv> {
+    fn eval_call(
+        &mut self,
+        dot: &Rv,
+        func: &Func,
+        cmd: &'a Command,
+        name: &str,
+        args: &'a [Arg],
+        final_: Option<Rv>,
+    ) -> EResult<Rv> {
         let args = &args[1..];
         let num_in = args.len() + usize::from(final_.is_some());
         let nparams = func.params.len();
         if func.variadic.is_some() {
             if num_in < nparams {
-                return Err(self.errorf(format!("wrong number of args for {name}: want at least {nparams} got {}", args.len())));
+                return Err(self.errorf(format!(
+                    "wrong number of args for {name}: want at least {nparams} got {}",
+                    args.len()
+                )));
             }
         } else if num_in != nparams {
-            return Err(self.errorf(format!("wrong number of args for {name}: want {nparams} got {num_in}")));
+            return Err(self.errorf(format!(
+                "wrong number of args for {name}: want {nparams} got {num_in}"
+            )));
         }
         if func.builtin && (name == "and" || name == "or") {
             let mut v = Rv::invalid();
@@ -587,7 +704,7 @@ impl<'a, 's> State<'a, 's> {
             }
         }
         if let Some(f) = final_ {
-            let t = if func.variadic.is_some() && num_in - 1 >= nparams {
+            let t = if func.variadic.is_some() && num_in > nparams {
                 func.variadic.unwrap_or(Param::Any)
             } else {
                 func.params[num_in - 1]
@@ -601,14 +718,20 @@ impl<'a, 's> State<'a, 's> {
                 None | Some(Value::Nil) => "call of nil".to_string(),
                 Some(v) => format!("non-function {first} of type {}", type_name(v)),
             };
-            return Err(self.error(Cause::Call { function: name.into(), error: FuncError::Plain(msg) }));
+            return Err(self.error(Cause::Call {
+                function: name.into(),
+                error: FuncError::Plain(msg),
+            }));
         }
         let result = (func.call)(self, argv);
         match result {
             Ok(v) => Ok(Rv::val(v)),
             Err(e) => {
                 self.at = At::Cmd(cmd);
-                Err(self.error(Cause::Call { function: name.to_string(), error: e }))
+                Err(self.error(Cause::Call {
+                    function: name.to_string(),
+                    error: e,
+                }))
             }
         }
     }
@@ -624,12 +747,22 @@ impl<'a, 's> State<'a, 's> {
         if typ.accepts(&value.v) {
             return Ok(value);
         }
-        let got = if value.v.is_nil() { "interface {}".to_string() } else { type_name(&value.v) };
+        let got = if value.v.is_nil() {
+            "interface {}".to_string()
+        } else {
+            type_name(&value.v)
+        };
         if value.v.is_nil() && matches!(typ, Param::List | Param::Map | Param::StrList) {
             // A nil interface is not assignable to a slice/map type.
-            return Err(self.errorf(format!("wrong type for value; expected {}; got {got}", typ.go_name())));
+            return Err(self.errorf(format!(
+                "wrong type for value; expected {}; got {got}",
+                typ.go_name()
+            )));
         }
-        Err(self.errorf(format!("wrong type for value; expected {}; got {got}", typ.go_name())))
+        Err(self.errorf(format!(
+            "wrong type for value; expected {}; got {got}",
+            typ.go_name()
+        )))
     }
 
     fn eval_arg(&mut self, dot: &Rv, typ: Param, n: &'a Arg) -> EResult<Rv> {
@@ -638,7 +771,9 @@ impl<'a, 's> State<'a, 's> {
             Arg::Dot(_) => return self.validate_type(dot.clone(), typ),
             Arg::Nil(_) => {
                 return match typ {
-                    Param::Any | Param::Reflect | Param::List | Param::Map | Param::StrList => Ok(Rv::invalid()),
+                    Param::Any | Param::Reflect | Param::List | Param::Map | Param::StrList => {
+                        Ok(Rv::invalid())
+                    }
                     _ => Err(self.errorf(format!("cannot assign nil to {}", typ.go_name()))),
                 };
             }
@@ -657,7 +792,10 @@ impl<'a, 's> State<'a, 's> {
             Arg::Identifier(_, name) => {
                 let func = self.scope.set.funcs.get(name);
                 let Some(func) = func else {
-                    return Err(self.errorf(format!("{} is not a defined function", super::fmt::quote_go(name))));
+                    return Err(self.errorf(format!(
+                        "{} is not a defined function",
+                        super::fmt::quote_go(name)
+                    )));
                 };
                 // A bare function name as an argument is a call with no arguments.
                 let cmd_args = std::slice::from_ref(n);
@@ -676,12 +814,18 @@ impl<'a, 's> State<'a, 's> {
                 _ => Err(self.errorf(format!("expected bool; found {n}"))),
             },
             Param::Float => match n {
-                Arg::Number(_, num) if num.float.is_some() => Ok(Rv::val(Value::Float(num.float.unwrap_or(0.0)))),
+                Arg::Number(_, num) if num.float.is_some() => {
+                    Ok(Rv::val(Value::Float(num.float.unwrap_or(0.0))))
+                }
                 _ => Err(self.errorf(format!("expected float; found {n}"))),
             },
             Param::Int | Param::Int64 => match n {
                 Arg::Number(_, num) if num.int.is_some() => {
-                    let t = if typ == Param::Int { crate::value::IntType::Int } else { crate::value::IntType::Int64 };
+                    let t = if typ == Param::Int {
+                        crate::value::IntType::Int
+                    } else {
+                        crate::value::IntType::Int64
+                    };
                     Ok(Rv::val(Value::Int(num.int.unwrap_or(0), t)))
                 }
                 _ => Err(self.errorf(format!("expected integer; found {n}"))),
@@ -694,26 +838,46 @@ impl<'a, 's> State<'a, 's> {
                 Arg::Bool(_, b) => Ok(Rv::val(Value::Bool(*b))),
                 Arg::String(_, _, s) => Ok(Rv::val(Value::String(s.clone()))),
                 Arg::Number(_, num) => self.ideal_constant(num).map(Rv::val),
-                _ => Err(self.errorf(format!("can't handle {n} for arg of type {}", typ.go_name()))),
+                _ => Err(self.errorf(format!(
+                    "can't handle {n} for arg of type {}",
+                    typ.go_name()
+                ))),
             },
-            _ => Err(self.errorf(format!("can't handle {n} for arg of type {}", typ.go_name()))),
+            _ => Err(self.errorf(format!(
+                "can't handle {n} for arg of type {}",
+                typ.go_name()
+            ))),
         }
     }
 
-    fn eval_call_bare(&mut self, dot: &Rv, func: &Func, n: &'a Arg, name: &str, args: &'a [Arg]) -> EResult<Rv> {
+    fn eval_call_bare(
+        &mut self,
+        dot: &Rv,
+        func: &Func,
+        n: &'a Arg,
+        name: &str,
+        args: &'a [Arg],
+    ) -> EResult<Rv> {
         let nparams = func.params.len();
         if (func.variadic.is_none() && nparams != 0) || (func.variadic.is_some() && nparams > 0) {
             if func.variadic.is_some() {
-                return Err(self.errorf(format!("wrong number of args for {name}: want at least {nparams} got 0")));
+                return Err(self.errorf(format!(
+                    "wrong number of args for {name}: want at least {nparams} got 0"
+                )));
             }
-            return Err(self.errorf(format!("wrong number of args for {name}: want {nparams} got 0")));
+            return Err(self.errorf(format!(
+                "wrong number of args for {name}: want {nparams} got 0"
+            )));
         }
         let _ = (dot, args);
         match (func.call)(self, Vec::new()) {
             Ok(v) => Ok(Rv::val(v)),
             Err(e) => {
                 self.at = At::Arg(n);
-                Err(self.error(Cause::Call { function: name.to_string(), error: e }))
+                Err(self.error(Cause::Call {
+                    function: name.to_string(),
+                    error: e,
+                }))
             }
         }
     }
@@ -723,7 +887,10 @@ impl<'a, 's> State<'a, 's> {
         let Some(tree) = self.scope.lookup(name) else {
             return Err(FuncError::Template {
                 prefix: String::new(),
-                inner: Box::new(TemplateError::NoTemplate { name: name.into(), set: self.scope.set.name.clone() }),
+                inner: Box::new(TemplateError::NoTemplate {
+                    name: name.into(),
+                    set: self.scope.set.name.clone(),
+                }),
             });
         };
         let max = self.options().max_include_depth;
@@ -744,8 +911,13 @@ impl<'a, 's> State<'a, 's> {
         }
         match r {
             Ok(()) => Ok(buf),
-            Err(TemplateError::OutputLimit { limit }) => Err(FuncError::Plain(format!("template output exceeds the limit of {limit} bytes"))),
-            Err(e) => Err(FuncError::Template { prefix: String::new(), inner: Box::new(e) }),
+            Err(TemplateError::OutputLimit { limit }) => Err(FuncError::Plain(format!(
+                "template output exceeds the limit of {limit} bytes"
+            ))),
+            Err(e) => Err(FuncError::Template {
+                prefix: String::new(),
+                inner: Box::new(e),
+            }),
         }
     }
 
@@ -788,9 +960,14 @@ impl<'a, 's> State<'a, 's> {
         });
         match r {
             Ok(()) => Ok(buf.replace("<no value>", "")),
-            Err(TemplateError::OutputLimit { limit }) => Err(FuncError::Plain(format!("template output exceeds the limit of {limit} bytes"))),
+            Err(TemplateError::OutputLimit { limit }) => Err(FuncError::Plain(format!(
+                "template output exceeds the limit of {limit} bytes"
+            ))),
             Err(e) => Err(FuncError::Template {
-                prefix: format!("error during tpl function execution for {}: ", super::fmt::quote_go(text)),
+                prefix: format!(
+                    "error during tpl function execution for {}: ",
+                    super::fmt::quote_go(text)
+                ),
                 inner: Box::new(e),
             }),
         }
@@ -814,6 +991,3 @@ fn printable(v: &Rv) -> String {
     }
     sprint_value(&v.v)
 }
-
-/// Per-render bookkeeping shared by nested includes.
-pub(crate) type IncludeCounts = HashMap<String, usize>;

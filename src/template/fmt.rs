@@ -406,12 +406,10 @@ fn write_value(out: &mut String, v: &Value, verb: char, f: &Flags, depth: usize)
 
 fn write_string(out: &mut String, v: &Value, s: &str, verb: char, f: &Flags) {
     let s: &str = match f.prec {
-        Some(p) if matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') => {
-            match s.char_indices().nth(p) {
-                Some((idx, _)) => &s[..idx],
-                None => s,
-            }
-        }
+        Some(p) if matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') => match s.char_indices().nth(p) {
+            Some((idx, _)) => &s[..idx],
+            None => s,
+        },
         _ => s,
     };
     match verb {
@@ -555,9 +553,18 @@ mod tests {
         assert_eq!(sprint_value(&Value::map(m)), "map[a:1e+06 b:2]");
         assert_eq!(sprintf("%d", &[Value::Float(1.5)]), "%!d(float64=1.5)");
         assert_eq!(sprintf("%s", &[Value::Nil]), "%!s(<nil>)");
-        assert_eq!(sprintf("%05.1f|%-4d|%x", &[Value::Float(3.14159), Value::int64(7), Value::from("hi")]), "003.1|7   |6869");
+        assert_eq!(
+            sprintf(
+                "%05.1f|%-4d|%x",
+                &[Value::Float(3.25159), Value::int64(7), Value::from("hi")]
+            ),
+            "003.3|7   |6869"
+        );
         assert_eq!(sprintf("%d %d", &[Value::int64(1)]), "1 %!d(MISSING)");
-        assert_eq!(sprint(&[Value::int64(1), Value::int64(2), Value::from("a")]), "1 2a");
+        assert_eq!(
+            sprint(&[Value::int64(1), Value::int64(2), Value::from("a")]),
+            "1 2a"
+        );
         assert_eq!(quote_go("a\"\n\u{1}é"), "\"a\\\"\\n\\x01é\"");
     }
 }

@@ -146,7 +146,10 @@ enum State {
 
 impl<'a> Lexer<'a> {
     fn line_at(&self, pos: usize) -> usize {
-        1 + self.input.as_bytes()[..pos].iter().filter(|&&b| b == b'\n').count()
+        1 + self.input.as_bytes()[..pos]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
     }
 
     fn emit(&mut self, typ: ItemType) {

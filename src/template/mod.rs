@@ -170,15 +170,24 @@ mod tests {
 
     #[test]
     fn executes_basic_constructs() {
-        assert_eq!(render("{{ 1 }} {{ \"a\" }}", Value::Nil).as_deref(), Ok("1 a"));
         assert_eq!(
-            render("{{ range $i, $v := list 1 2 }}{{ $i }}={{ $v }};{{ end }}", Value::Nil)
-                .as_deref(),
+            render("{{ 1 }} {{ \"a\" }}", Value::Nil).as_deref(),
+            Ok("1 a")
+        );
+        assert_eq!(
+            render(
+                "{{ range $i, $v := list 1 2 }}{{ $i }}={{ $v }};{{ end }}",
+                Value::Nil
+            )
+            .as_deref(),
             Ok("0=1;1=2;")
         );
         assert_eq!(
             render("{{ .x.y }}", Value::map(Default::default())),
-            Err("template: t:1:5: executing \"t\" at <.x.y>: nil pointer evaluating interface {}.y".to_string())
+            Err(
+                "template: t:1:5: executing \"t\" at <.x.y>: nil pointer evaluating interface {}.y"
+                    .to_string()
+            )
         );
     }
 }

@@ -14,7 +14,7 @@ use super::lexer::{Item, ItemType, lex};
 
 enum Term {
     End,
-    Else { pos: usize },
+    Else,
 }
 
 struct Parser<'a> {
@@ -185,7 +185,7 @@ impl<'a> Parser<'a> {
             match self.text_or_action()? {
                 Ok(node) => list.nodes.push(node),
                 Err(Term::End) => return Err(self.errorf("unexpected {{end}}".into())),
-                Err(Term::Else { .. }) => return Err(self.errorf("unexpected {{else}}".into())),
+                Err(Term::Else) => return Err(self.errorf("unexpected {{else}}".into())),
             }
         }
         Ok(list)
@@ -211,7 +211,7 @@ impl<'a> Parser<'a> {
         self.expect(ItemType::RightDelim, context)?;
         let root = self.with_new_tree(|p| {
             let (list, end) = p.item_list()?;
-            if let Term::Else { .. } = end {
+            if let Term::Else = end {
                 return Err(p.errorf(format!("unexpected {{{{else}}}} in {context}")));
             }
             Ok(list)
@@ -294,10 +294,10 @@ impl<'a> Parser<'a> {
     fn else_control(&mut self) -> PResult<Term> {
         let peek = self.peek_non_space();
         if peek.typ == ItemType::If || peek.typ == ItemType::With {
-            return Ok(Term::Else { pos: peek.pos });
+            return Ok(Term::Else);
         }
-        let token = self.expect(ItemType::RightDelim, "else")?;
-        Ok(Term::Else { pos: token.pos })
+        self.expect(ItemType::RightDelim, "else")?;
+        Ok(Term::Else)
     }
 
     fn branch_control(&mut self, context: &str) -> PResult<Branch> {
@@ -318,7 +318,7 @@ impl<'a> Parser<'a> {
         }
         let (list, term) = r?;
         let mut else_list = None;
-        if let Term::Else { .. } = term {
+        if let Term::Else = term {
             let peek = self.peek();
             if context == "if" && peek.typ == ItemType::If {
                 self.next();
@@ -334,7 +334,7 @@ impl<'a> Parser<'a> {
                 });
             } else {
                 let (l, t) = self.item_list()?;
-                if let Term::Else { .. } = t {
+                if let Term::Else = t {
                     return Err(self.errorf("expected end; found {{else}}".into()));
                 }
                 else_list = Some(l);
@@ -362,7 +362,7 @@ impl<'a> Parser<'a> {
         let pipe = self.pipeline(context, ItemType::RightDelim)?;
         let root = self.with_new_tree(|p| {
             let (list, end) = p.item_list()?;
-            if let Term::Else { .. } = end {
+            if let Term::Else = end {
                 return Err(p.errorf(format!("unexpected {{{{else}}}} in {context}")));
             }
             Ok(list)
@@ -475,8 +475,9 @@ impl<'a> Parser<'a> {
             return Err(self.errorf(format!("missing value for {context}")));
         }
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-            if let Some(Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::String(..)) =
-                c.args.first()
+            if let Some(
+                Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::String(..),
+            ) = c.args.first()
             {
                 return Err(self.errorf(format!(
                     "non executable command in pipeline stage {}",
@@ -560,10 +561,8 @@ impl<'a> Parser<'a> {
             ItemType::Dot => Arg::Dot(token.pos),
             ItemType::Nil => Arg::Nil(token.pos),
             ItemType::Variable => {
-                if !self.vars.iter().any(|v| *v == token.val) {
-                    return Err(
-                        self.errorf(format!("undefined variable {}", quote_go(&token.val)))
-                    );
+                if !self.vars.contains(&token.val) {
+                    return Err(self.errorf(format!("undefined variable {}", quote_go(&token.val))));
                 }
                 Arg::Variable(token.pos, vec![token.val])
             }
@@ -576,9 +575,9 @@ impl<'a> Parser<'a> {
                 let n = parse_number(&token.val, token.typ).map_err(|m| self.errorf(m))?;
                 Arg::Number(token.pos, n)
             }
-            ItemType::LeftParen => {
-                Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?))
-            }
+            ItemType::LeftParen => Arg::Pipe(Box::new(
+                self.pipeline("parenthesized pipeline", ItemType::RightParen)?,
+            )),
             ItemType::String | ItemType::RawString => {
                 let s = self.unquote(&token.val)?;
                 Arg::String(token.pos, token.val, s.into())
@@ -714,19 +713,18 @@ fn unquote_char(s: &str, quote: char) -> Option<(Unq, &str)> {
 /// Go's `strconv.ParseInt(s, 0, 64)`-style parse of the magnitude, with underscores allowed
 /// only when a base prefix is present (Go's rule for base 0).
 fn parse_go_uint(text: &str) -> Option<u64> {
-    let (digits, radix, prefixed) = if let Some(r) =
-        text.strip_prefix("0x").or_else(|| text.strip_prefix("0X"))
-    {
-        (r, 16, true)
-    } else if let Some(r) = text.strip_prefix("0o").or_else(|| text.strip_prefix("0O")) {
-        (r, 8, true)
-    } else if let Some(r) = text.strip_prefix("0b").or_else(|| text.strip_prefix("0B")) {
-        (r, 2, true)
-    } else if text.len() > 1 && text.starts_with('0') {
-        (&text[1..], 8, true)
-    } else {
-        (text, 10, false)
-    };
+    let (digits, radix, prefixed) =
+        if let Some(r) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+            (r, 16, true)
+        } else if let Some(r) = text.strip_prefix("0o").or_else(|| text.strip_prefix("0O")) {
+            (r, 8, true)
+        } else if let Some(r) = text.strip_prefix("0b").or_else(|| text.strip_prefix("0B")) {
+            (r, 2, true)
+        } else if text.len() > 1 && text.starts_with('0') {
+            (&text[1..], 8, true)
+        } else {
+            (text, 10, false)
+        };
     if digits.contains('_')
         && (digits.ends_with('_')
             || digits.contains("__")
@@ -855,6 +853,9 @@ mod tests {
         assert_eq!(err("{{ if 1 }}"), "template: t:1: unexpected EOF");
         assert_eq!(err("{{ end }}"), "template: t:1: unexpected {{end}}");
         assert_eq!(err("{{ $y }}"), "template: t:1: undefined variable \"$y\"");
-        assert_eq!(err("{{ break }}"), "template: t:1: {{break}} outside {{range}}");
+        assert_eq!(
+            err("{{ break }}"),
+            "template: t:1: {{break}} outside {{range}}"
+        );
     }
 }

@@ -71,7 +71,8 @@ fn str_map(pairs: &[(&str, Value)]) -> Value {
 
 /// The top-level data `helm template c` gives a root chart file (the parts cases use).
 pub fn render_data(values_json: &str) -> Value {
-    let values: serde_json::Value = serde_json::from_str(values_json).unwrap_or_else(|e| panic!("bad values.json: {e}"));
+    let values: serde_json::Value =
+        serde_json::from_str(values_json).unwrap_or_else(|e| panic!("bad values.json: {e}"));
     let release = str_map(&[
         ("Name", Value::from("c")),
         ("Namespace", Value::from("default")),
@@ -83,7 +84,13 @@ pub fn render_data(values_json: &str) -> Value {
     str_map(&[
         ("Values", json_to_value(&values)),
         ("Release", release),
-        ("Template", str_map(&[("Name", Value::from(WRAPPER_NAME)), ("BasePath", Value::from("c/templates"))])),
+        (
+            "Template",
+            str_map(&[
+                ("Name", Value::from(WRAPPER_NAME)),
+                ("BasePath", Value::from("c/templates")),
+            ]),
+        ),
     ])
 }
 
@@ -113,11 +120,18 @@ pub fn render_helm(template: &str, values_json: &str) -> Outcome {
     let dir = std::env::temp_dir().join(format!(
         "helmfire-case-{}-{}",
         std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
     ));
     let chart = dir.join("c");
     std::fs::create_dir_all(chart.join("templates")).expect("temp dir");
-    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: c\nversion: 0.1.0\n").expect("write");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+    )
+    .expect("write");
     std::fs::write(chart.join("values.yaml"), values_json).expect("write");
     std::fs::write(chart.join("templates/a.yaml"), WRAPPER).expect("write");
     std::fs::write(chart.join("templates/_case.tpl"), template).expect("write");
@@ -133,15 +147,26 @@ pub fn render_helm(template: &str, values_json: &str) -> Outcome {
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr).into_owned();
         let err = err.strip_prefix("Error: ").unwrap_or(&err);
-        let err = err.trim_end().strip_suffix("Use --debug flag to render out invalid YAML").unwrap_or(err);
+        let err = err
+            .trim_end()
+            .strip_suffix("Use --debug flag to render out invalid YAML")
+            .unwrap_or(err);
         return Outcome::Error(err.trim_end().to_string());
     }
     let marker = "# Source: c/templates/a.yaml\n";
     let Some(i) = stdout.find(marker) else {
         return Outcome::Output(String::new());
     };
-    let b64 = stdout[i + marker.len()..].lines().next().unwrap_or("").trim().trim_start_matches("out:").trim();
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).expect("helm output base64");
+    let b64 = stdout[i + marker.len()..]
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_start_matches("out:")
+        .trim();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("helm output base64");
     Outcome::Output(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -157,7 +182,9 @@ impl Case {
         if let Ok(s) = std::fs::read_to_string(self.dir.join("expected.txt")) {
             return Some(Outcome::Output(s));
         }
-        std::fs::read_to_string(self.dir.join("error.txt")).ok().map(Outcome::Error)
+        std::fs::read_to_string(self.dir.join("error.txt"))
+            .ok()
+            .map(Outcome::Error)
     }
 
     pub fn record(&self, outcome: &Outcome) {
@@ -182,7 +209,8 @@ pub fn cases() -> Vec<Case> {
         let Ok(template) = std::fs::read_to_string(dir.join("template.tpl")) else {
             continue;
         };
-        let values = std::fs::read_to_string(dir.join("values.json")).unwrap_or_else(|_| "{}".into());
+        let values =
+            std::fs::read_to_string(dir.join("values.json")).unwrap_or_else(|_| "{}".into());
         out.push(Case {
             name: e.file_name().to_string_lossy().into_owned(),
             dir,

@@ -10,7 +10,9 @@ use Param::*;
 
 pub fn register(f: &mut Functions) {
     for name in ["and", "or"] {
-        f.pure(name, &[Reflect], Some(Reflect), |a| Ok(a.into_iter().next().unwrap_or_default()));
+        f.pure(name, &[Reflect], Some(Reflect), |a| {
+            Ok(a.into_iter().next().unwrap_or_default())
+        });
         if let Some(func) = f.map.get_mut(name) {
             func.builtin = true;
         }
@@ -21,15 +23,23 @@ pub fn register(f: &mut Functions) {
     }
     f.pure("not", &[Reflect], None, |a| Ok(Value::Bool(!truth(&a[0]))));
     f.pure("len", &[Reflect], None, |a| length(&a[0]));
-    f.pure("index", &[Reflect], Some(Reflect), |a| index(&a[0], &a[1..]));
+    f.pure("index", &[Reflect], Some(Reflect), |a| {
+        index(&a[0], &a[1..])
+    });
     f.pure("print", &[], Some(Any), |a| Ok(Value::from(sprint(&a))));
     f.pure("println", &[], Some(Any), |a| Ok(Value::from(sprintln(&a))));
     f.pure("printf", &[Str], Some(Any), |a| {
         Ok(Value::from(sprintf(a[0].as_str().unwrap_or(""), &a[1..])))
     });
-    f.pure("html", &[], Some(Any), |a| Ok(Value::from(html_escape(&eval_args(&a)))));
-    f.pure("js", &[], Some(Any), |a| Ok(Value::from(js_escape(&eval_args(&a)))));
-    f.pure("urlquery", &[], Some(Any), |a| Ok(Value::from(query_escape(&eval_args(&a)))));
+    f.pure("html", &[], Some(Any), |a| {
+        Ok(Value::from(html_escape(&eval_args(&a))))
+    });
+    f.pure("js", &[], Some(Any), |a| {
+        Ok(Value::from(js_escape(&eval_args(&a))))
+    });
+    f.pure("urlquery", &[], Some(Any), |a| {
+        Ok(Value::from(query_escape(&eval_args(&a))))
+    });
 }
 
 /// Go's `evalArgs`: a lone string as is, else `fmt.Sprint` with nil shown as `<no value>`.
@@ -39,7 +49,13 @@ fn eval_args(args: &[Value]) -> String {
     }
     let shown: Vec<Value> = args
         .iter()
-        .map(|a| if a.is_nil() { Value::from("<no value>") } else { a.clone() })
+        .map(|a| {
+            if a.is_nil() {
+                Value::from("<no value>")
+            } else {
+                a.clone()
+            }
+        })
         .collect();
     sprint(&shown)
 }
@@ -51,7 +67,12 @@ fn length(v: &Value) -> Result<Value, FuncError> {
         Value::Bytes(b) => b.len(),
         Value::List(l, _) => l.len(),
         Value::Map(m, _) => m.read().len(),
-        other => return Err(FuncError::Plain(format!("len of type {}", type_name(other)))),
+        other => {
+            return Err(FuncError::Plain(format!(
+                "len of type {}",
+                type_name(other)
+            )));
+        }
     };
     Ok(go_int(n as i64))
 }

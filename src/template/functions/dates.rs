@@ -25,7 +25,12 @@ pub struct Time {
 
 impl Time {
     pub fn utc(unix_nanos: i128) -> Time {
-        Time { unix_nanos, offset: 0, zone: "UTC".into(), monotonic: None }
+        Time {
+            unix_nanos,
+            offset: 0,
+            zone: "UTC".into(),
+            monotonic: None,
+        }
     }
 
     pub fn unix(&self) -> i64 {
@@ -48,7 +53,16 @@ impl Time {
         let (y, m, d) = civil_from_days(days);
         let wd = (days + 4).rem_euclid(7) as u32;
         let yday = (days - days_from_civil(y, 1, 1)) as u32 + 1;
-        (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32, wd, yday)
+        (
+            y,
+            m,
+            d,
+            (rem / 3600) as u32,
+            (rem % 3600 / 60) as u32,
+            (rem % 60) as u32,
+            wd,
+            yday,
+        )
     }
 
     pub fn in_zone(&self, zone: &str, local: &Time) -> Time {
@@ -56,7 +70,12 @@ impl Time {
             "Local" => (local.offset, local.zone.clone()),
             _ => (0, "UTC".to_string()),
         };
-        Time { unix_nanos: self.unix_nanos, offset, zone: name, monotonic: None }
+        Time {
+            unix_nanos: self.unix_nanos,
+            offset,
+            zone: name,
+            monotonic: None,
+        }
     }
 
     /// Go's `Time.Format`.
@@ -88,8 +107,29 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 fn format_time(t: &Time, layout: &str) -> String {
     let (y, mo, d, h, mi, s, wd, yday) = t.civil();
@@ -119,15 +159,45 @@ fn format_time(t: &Time, layout: &str) -> String {
     };
     while !rest.is_empty() {
         let tokens: &[(&str, u8)] = &[
-            ("January", 1), ("Jan", 2), ("Monday", 3), ("Mon", 4), ("MST", 5),
-            ("2006", 6), ("06", 7), ("01", 8), ("15", 15), ("1", 9), ("002", 10), ("02", 11), ("_2", 12), ("__2", 13), ("2", 14),
-            ("03", 16), ("3", 17), ("04", 18), ("4", 19), ("05", 20), ("5", 21),
-            ("PM", 22), ("pm", 23),
-            ("Z07:00:00", 24), ("Z070000", 25), ("Z07:00", 26), ("Z0700", 27), ("Z07", 28),
-            ("-07:00:00", 29), ("-070000", 30), ("-07:00", 31), ("-0700", 32), ("-07", 33),
+            ("January", 1),
+            ("Jan", 2),
+            ("Monday", 3),
+            ("Mon", 4),
+            ("MST", 5),
+            ("2006", 6),
+            ("06", 7),
+            ("01", 8),
+            ("15", 15),
+            ("1", 9),
+            ("002", 10),
+            ("02", 11),
+            ("_2", 12),
+            ("__2", 13),
+            ("2", 14),
+            ("03", 16),
+            ("3", 17),
+            ("04", 18),
+            ("4", 19),
+            ("05", 20),
+            ("5", 21),
+            ("PM", 22),
+            ("pm", 23),
+            ("Z07:00:00", 24),
+            ("Z070000", 25),
+            ("Z07:00", 26),
+            ("Z0700", 27),
+            ("Z07", 28),
+            ("-07:00:00", 29),
+            ("-070000", 30),
+            ("-07:00", 31),
+            ("-0700", 32),
+            ("-07", 33),
         ];
         // Fractional seconds: .000 / .999 / ,000 after which no digit follows.
-        if (rest.starts_with(".0") || rest.starts_with(".9") || rest.starts_with(",0") || rest.starts_with(",9"))
+        if (rest.starts_with(".0")
+            || rest.starts_with(".9")
+            || rest.starts_with(",0")
+            || rest.starts_with(",9"))
             && out.chars().last().is_none_or(|_| true)
         {
             let ch = rest.as_bytes()[1];
@@ -154,7 +224,11 @@ fn format_time(t: &Time, layout: &str) -> String {
         for (tok, id) in tokens {
             if rest.starts_with(tok) {
                 // "Jan"/"Mon" must not be followed by a lower-case letter (Go's startsWithLowerCase).
-                if (*id == 2 || *id == 4) && rest[tok.len()..].starts_with(|c: char| c.is_ascii_lowercase()) {
+                if (*id == 2 || *id == 4)
+                    && rest
+                        .strip_prefix(tok)
+                        .is_some_and(|r| r.starts_with(|c: char| c.is_ascii_lowercase()))
+                {
                     continue;
                 }
                 matched = Some((tok.len(), *id));
@@ -278,13 +352,19 @@ pub fn parse_duration(s: &str) -> Option<i64> {
     }
     let mut total: f64 = 0.0;
     while !rest.is_empty() {
-        let n = rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
+        let n = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'.')
+            .count();
         if n == 0 {
             return None;
         }
         let num: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest.bytes().take_while(|b| !b.is_ascii_digit() && *b != b'.').count();
+        let u = rest
+            .bytes()
+            .take_while(|b| !b.is_ascii_digit() && *b != b'.')
+            .count();
         let unit = match &rest[..u] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -300,7 +380,11 @@ pub fn parse_duration(s: &str) -> Option<i64> {
     if total > i64::MAX as f64 {
         return None;
     }
-    Some(if neg { -(total.round() as i64) } else { total.round() as i64 })
+    Some(if neg {
+        -(total.round() as i64)
+    } else {
+        total.round() as i64
+    })
 }
 
 impl Object for Time {
@@ -322,17 +406,39 @@ impl Object for Time {
         if let Some(m) = self.monotonic {
             let sign = if m < 0 { '-' } else { '+' };
             let a = m.unsigned_abs();
-            s.push_str(&format!(" m={sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000));
+            s.push_str(&format!(
+                " m={sign}{}.{:09}",
+                a / 1_000_000_000,
+                a % 1_000_000_000
+            ));
         }
         Some(s)
     }
     fn has_method(&self, name: &str) -> bool {
-        matches!(name, "Unix" | "UnixNano" | "Year" | "YearDay" | "Day" | "Hour" | "Minute" | "Second" | "Nanosecond" | "Format" | "UTC" | "String" | "IsZero")
+        matches!(
+            name,
+            "Unix"
+                | "UnixNano"
+                | "Year"
+                | "YearDay"
+                | "Day"
+                | "Hour"
+                | "Minute"
+                | "Second"
+                | "Nanosecond"
+                | "Format"
+                | "UTC"
+                | "String"
+                | "IsZero"
+        )
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         let want = if name == "Format" { 1 } else { 0 };
         if args.len() != want {
-            return Err(format!("wrong number of args for {name}: want {want} got {}", args.len()));
+            return Err(format!(
+                "wrong number of args for {name}: want {want} got {}",
+                args.len()
+            ));
         }
         let (y, _, d, h, mi, s, _, yday) = self.civil();
         let int = |v: i64| Value::Int(v, IntType::Int);
@@ -348,7 +454,7 @@ impl Object for Time {
             "Nanosecond" => int(self.nanos()),
             "Format" => Value::from(self.format(args[0].as_str().unwrap_or(""))),
             "UTC" => Value::Object(Arc::new(Time::utc(self.unix_nanos))),
-            "IsZero" => Value::Bool(self.unix_nanos == -62135596800_000_000_000),
+            "IsZero" => Value::Bool(self.unix_nanos == -62_135_596_800_000_000_000),
             _ => Value::from(self.string().unwrap_or_default()),
         })
     }
@@ -366,7 +472,10 @@ impl super::Clock for SystemClock {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
-        Time { monotonic: Some(1), ..Time::utc(d) }
+        Time {
+            monotonic: Some(1),
+            ..Time::utc(d)
+        }
     }
 }
 
@@ -412,22 +521,50 @@ fn date_in_zone(st: &mut super::State<'_, '_>, layout: &str, date: &Value, zone:
 
 pub fn register(f: &mut Functions) {
     f.add("now", &[], None, |st, _| Ok(time_value(st.ctx.clock.now())));
-    f.add("date", &[Str, Any], None, |st, a| Ok(Value::from(date_in_zone(st, arg_str(&a[0]), &a[1], "Local"))));
+    f.add("date", &[Str, Any], None, |st, a| {
+        Ok(Value::from(date_in_zone(
+            st,
+            arg_str(&a[0]),
+            &a[1],
+            "Local",
+        )))
+    });
     for name in ["dateInZone", "date_in_zone"] {
         f.add(name, &[Str, Any, Str], None, |st, a| {
-            Ok(Value::from(date_in_zone(st, arg_str(&a[0]), &a[1], arg_str(&a[2]))))
+            Ok(Value::from(date_in_zone(
+                st,
+                arg_str(&a[0]),
+                &a[1],
+                arg_str(&a[2]),
+            )))
         });
     }
-    f.add("htmlDate", &[Any], None, |st, a| Ok(Value::from(date_in_zone(st, "2006-01-02", &a[0], "Local"))));
-    f.add("htmlDateInZone", &[Any, Str], None, |st, a| {
-        Ok(Value::from(date_in_zone(st, "2006-01-02", &a[0], arg_str(&a[1]))))
+    f.add("htmlDate", &[Any], None, |st, a| {
+        Ok(Value::from(date_in_zone(st, "2006-01-02", &a[0], "Local")))
     });
-    for name in ["dateModify", "date_modify", "mustDateModify", "must_date_modify"] {
+    f.add("htmlDateInZone", &[Any, Str], None, |st, a| {
+        Ok(Value::from(date_in_zone(
+            st,
+            "2006-01-02",
+            &a[0],
+            arg_str(&a[1]),
+        )))
+    });
+    for name in [
+        "dateModify",
+        "date_modify",
+        "mustDateModify",
+        "must_date_modify",
+    ] {
         let must = name.starts_with("must");
         f.pure(name, &[Str, Time], None, move |a| {
             let t = as_time(&a[1]).unwrap_or_else(|| Time::utc(0));
             match parse_duration(arg_str(&a[0])) {
-                Some(d) => Ok(time_value(Time { unix_nanos: t.unix_nanos + d as i128, monotonic: None, ..t })),
+                Some(d) => Ok(time_value(Time {
+                    unix_nanos: t.unix_nanos + d as i128,
+                    monotonic: None,
+                    ..t
+                })),
                 None if must => Err(FuncError::Plain(format!(
                     "time: invalid duration {}",
                     crate::template::fmt::quote_go(arg_str(&a[0]))
@@ -462,7 +599,14 @@ pub fn register(f: &mut Functions) {
         };
         let u = d.unsigned_abs();
         let hour = 3_600_000_000_000u64;
-        let units = [(hour * 24 * 365, "y"), (hour * 24 * 30, "mo"), (hour * 24, "d"), (hour, "h"), (60_000_000_000, "m"), (1_000_000_000, "s")];
+        let units = [
+            (hour * 24 * 365, "y"),
+            (hour * 24 * 30, "mo"),
+            (hour * 24, "d"),
+            (hour, "h"),
+            (60_000_000_000, "m"),
+            (1_000_000_000, "s"),
+        ];
         for (size, suffix) in units {
             if u > size {
                 return Ok(Value::from(format!("{}{suffix}", u / size)));
@@ -477,12 +621,18 @@ pub fn register(f: &mut Functions) {
             match parse_time(arg_str(&a[0]), arg_str(&a[1]), &local) {
                 Ok(t) => Ok(time_value(t)),
                 Err(e) if must => Err(FuncError::Plain(e)),
-                Err(_) => Ok(time_value(Time { offset: 0, zone: "UTC".into(), ..Time::utc(-62135596800_000_000_000) })),
+                Err(_) => Ok(time_value(Time {
+                    offset: 0,
+                    zone: "UTC".into(),
+                    ..Time::utc(-62_135_596_800_000_000_000)
+                })),
             }
         });
     }
     f.pure("unixEpoch", &[Time], None, |a| {
-        Ok(Value::from(as_time(&a[0]).map(|t| t.unix()).unwrap_or(0).to_string()))
+        Ok(Value::from(
+            as_time(&a[0]).map(|t| t.unix()).unwrap_or(0).to_string(),
+        ))
     });
 }
 
@@ -491,14 +641,25 @@ pub fn register(f: &mut Functions) {
 fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
     let q = crate::template::fmt::quote_go;
     let mk = |rest: &str, elem: &str| {
-        format!("parsing time {} as {}: cannot parse {} as {}", q(value), q(layout), q(rest), q(elem))
+        format!(
+            "parsing time {} as {}: cannot parse {} as {}",
+            q(value),
+            q(layout),
+            q(rest),
+            q(elem)
+        )
     };
-    let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut ns) = (1i64, 1u32, 1u32, 0u32, 0u32, 0u32, 0i64);
+    let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut ns) =
+        (1i64, 1u32, 1u32, 0u32, 0u32, 0u32, 0i64);
     let mut offset: Option<i32> = None;
     let mut pm: Option<bool> = None;
     let (mut l, mut v) = (layout, value);
     let num = |v: &mut &str, n: usize| -> Option<i64> {
-        let digits: String = v.chars().take(n).take_while(|c| c.is_ascii_digit()).collect();
+        let digits: String = v
+            .chars()
+            .take(n)
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
         if digits.is_empty() {
             return None;
         }
@@ -506,7 +667,10 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
         digits.parse().ok()
     };
     while !l.is_empty() {
-        let toks = ["2006", "01", "02", "15", "03", "04", "05", "Z07:00", "-07:00", "Z0700", "-0700", "PM", "Jan", "1", "2", "3", "4", "5", "06"];
+        let toks = [
+            "2006", "01", "02", "15", "03", "04", "05", "Z07:00", "-07:00", "Z0700", "-0700", "PM",
+            "Jan", "1", "2", "3", "4", "5", "06",
+        ];
         if let Some(tok) = toks.iter().find(|t| l.starts_with(**t)) {
             l = &l[tok.len()..];
             let (vsave, tsave) = (v, *tok);
@@ -540,7 +704,10 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
                     v = &v[2..];
                 }
                 "Jan" => {
-                    let idx = MONTHS.iter().position(|m| v.starts_with(&m[..3])).ok_or_else(err)?;
+                    let idx = MONTHS
+                        .iter()
+                        .position(|m| v.starts_with(&m[..3]))
+                        .ok_or_else(err)?;
                     mo = idx as u32 + 1;
                     v = &v[3..];
                 }
@@ -567,7 +734,10 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
             continue;
         }
         if l.starts_with(".000") || l.starts_with(".999") {
-            let n = l[1..].bytes().take_while(|b| *b == b'0' || *b == b'9').count();
+            let n = l[1..]
+                .bytes()
+                .take_while(|b| *b == b'0' || *b == b'9')
+                .count();
             l = &l[1 + n..];
             if let Some(rest) = v.strip_prefix('.') {
                 let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -578,7 +748,17 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
         }
         let c = l.chars().next().unwrap_or(' ');
         if !v.starts_with(c) {
-            let lit_end = l.find(|ch: char| ch.is_ascii_digit() || ch == 'J' || ch == 'M' || ch == 'P' || ch == 'Z' || ch == '-').filter(|&i| i > 0).unwrap_or(l.len());
+            let lit_end = l
+                .find(|ch: char| {
+                    ch.is_ascii_digit()
+                        || ch == 'J'
+                        || ch == 'M'
+                        || ch == 'P'
+                        || ch == 'Z'
+                        || ch == '-'
+                })
+                .filter(|&i| i > 0)
+                .unwrap_or(l.len());
             return Err(mk(v, &l[..lit_end]));
         }
         l = &l[c.len_utf8()..];
@@ -598,13 +778,25 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
             h = 0;
         }
     }
-    if !(1..=12).contains(&mo) || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 {
-        return Err(format!("parsing time {}: month out of range", crate::template::fmt::quote_go(value)));
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 59 {
+        return Err(format!(
+            "parsing time {}: month out of range",
+            crate::template::fmt::quote_go(value)
+        ));
     }
     let off = offset.unwrap_or(local.offset);
-    let zone = if offset.is_some() && off != local.offset { String::new() } else { local.zone.clone() };
+    let zone = if offset.is_some() && off != local.offset {
+        String::new()
+    } else {
+        local.zone.clone()
+    };
     let secs = days_from_civil(y, mo, d) * 86400 + (h * 3600 + mi * 60 + s) as i64 - off as i64;
-    Ok(Time { unix_nanos: secs as i128 * 1_000_000_000 + ns as i128, offset: off, zone, monotonic: None })
+    Ok(Time {
+        unix_nanos: secs as i128 * 1_000_000_000 + ns as i128,
+        offset: off,
+        zone,
+        monotonic: None,
+    })
 }
 
 #[cfg(test)]
@@ -614,7 +806,10 @@ mod tests {
     #[test]
     fn formats_go_layouts() {
         let t = Time::utc(1_700_000_000_123_000_000);
-        assert_eq!(t.format("2006-01-02T15:04:05.000Z07:00"), "2023-11-14T22:13:20.123Z");
+        assert_eq!(
+            t.format("2006-01-02T15:04:05.000Z07:00"),
+            "2023-11-14T22:13:20.123Z"
+        );
         assert_eq!(t.format("Mon Jan _2 3:04PM"), "Tue Nov 14 10:13PM");
         assert_eq!(duration_string(90_000_000_000), "1m30s");
         assert_eq!(duration_string(1_500_000), "1.5ms");

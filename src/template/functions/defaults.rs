@@ -14,10 +14,20 @@ pub fn register(f: &mut Functions) {
         }
     });
     f.pure("empty", &[Any], None, |a| Ok(Value::Bool(empty(&a[0]))));
-    f.pure("coalesce", &[], Some(Any), |a| Ok(a.into_iter().find(|v| !empty(v)).unwrap_or_default()));
-    f.pure("all", &[], Some(Any), |a| Ok(Value::Bool(a.iter().all(|v| !empty(v)))));
-    f.pure("any", &[], Some(Any), |a| Ok(Value::Bool(a.iter().any(|v| !empty(v)))));
+    f.pure("coalesce", &[], Some(Any), |a| {
+        Ok(a.into_iter().find(|v| !empty(v)).unwrap_or_default())
+    });
+    f.pure("all", &[], Some(Any), |a| {
+        Ok(Value::Bool(a.iter().all(|v| !empty(v))))
+    });
+    f.pure("any", &[], Some(Any), |a| {
+        Ok(Value::Bool(a.iter().any(|v| !empty(v))))
+    });
     f.pure("ternary", &[Any, Any, Bool], None, |a| {
-        Ok(if matches!(a[2], Value::Bool(true)) { a[0].clone() } else { a[1].clone() })
+        Ok(if matches!(a[2], Value::Bool(true)) {
+            a[0].clone()
+        } else {
+            a[1].clone()
+        })
     });
 }

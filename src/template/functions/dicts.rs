@@ -23,11 +23,20 @@ fn mergo_empty(v: &Value) -> bool {
 }
 
 /// `mergo.Merge` / `MergeWithOverwrite` of `src` into `dst` (both `map[string]interface{}`).
-pub fn merge_into(dst: &crate::value::MapRef, src: &crate::value::MapRef, overwrite: bool, depth: usize) {
+pub fn merge_into(
+    dst: &crate::value::MapRef,
+    src: &crate::value::MapRef,
+    overwrite: bool,
+    depth: usize,
+) {
     if dst.same(src) || depth > 64 {
         return;
     }
-    let entries: Vec<(String, Value)> = src.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let entries: Vec<(String, Value)> = src
+        .read()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     for (k, sv) in entries {
         let dv = dst.read().get(&k).cloned();
         if sv.is_nil() {
@@ -43,7 +52,9 @@ pub fn merge_into(dst: &crate::value::MapRef, src: &crate::value::MapRef, overwr
                     continue;
                 }
             }
-            (Value::Map(..), Some(d)) | (Value::List(..), Some(d)) if !mergo_empty(d) && !overwrite => {
+            (Value::Map(..), Some(d)) | (Value::List(..), Some(d))
+                if !mergo_empty(d) && !overwrite =>
+            {
                 continue;
             }
             _ => {}
@@ -60,8 +71,14 @@ fn dig(a: &[Value]) -> Result<Value, FuncError> {
         return Err(FuncError::msg("dig needs at least three arguments"));
     }
     let conv = |v: &Value, want: &str| -> FuncError {
-        let got = if v.is_nil() { "nil".to_string() } else { type_name(v) };
-        FuncError::Plain(format!("interface conversion: interface {{}} is {got}, not {want}"))
+        let got = if v.is_nil() {
+            "nil".to_string()
+        } else {
+            type_name(v)
+        };
+        FuncError::Plain(format!(
+            "interface conversion: interface {{}} is {got}, not {want}"
+        ))
     };
     let last = &a[a.len() - 1];
     let mut dict = match last {
@@ -105,7 +122,9 @@ pub fn register(f: &mut Functions) {
         Ok(new_map(m))
     });
     f.pure("get", &[Map, Str], None, |a| {
-        Ok(map_of(&a[0]).and_then(|m| m.read().get(arg_str(&a[1])).cloned()).unwrap_or_else(|| Value::from("")))
+        Ok(map_of(&a[0])
+            .and_then(|m| m.read().get(arg_str(&a[1])).cloned())
+            .unwrap_or_else(|| Value::from("")))
     });
     f.pure("set", &[Map, Str, Any], None, |a| match map_of(&a[0]) {
         Some(m) => {
@@ -121,11 +140,16 @@ pub fn register(f: &mut Functions) {
         Ok(a[0].clone())
     });
     f.pure("hasKey", &[Map, Str], None, |a| {
-        Ok(Value::Bool(map_of(&a[0]).is_some_and(|m| m.read().contains_key(arg_str(&a[1])))))
+        Ok(Value::Bool(
+            map_of(&a[0]).is_some_and(|m| m.read().contains_key(arg_str(&a[1]))),
+        ))
     });
     f.pure("pluck", &[Str], Some(Map), |a| {
         let key = arg_str(&a[0]);
-        let out: Vec<Value> = a[1..].iter().filter_map(|d| map_of(d).and_then(|m| m.read().get(key).cloned())).collect();
+        let out: Vec<Value> = a[1..]
+            .iter()
+            .filter_map(|d| map_of(d).and_then(|m| m.read().get(key).cloned()))
+            .collect();
         Ok(Value::list(out))
     });
     f.pure("keys", &[], Some(Map), |a| {
@@ -138,7 +162,9 @@ pub fn register(f: &mut Functions) {
         Ok(str_list(out))
     });
     f.pure("values", &[Map], None, |a| {
-        let out: Vec<Value> = map_of(&a[0]).map(|m| m.read().values().cloned().collect()).unwrap_or_default();
+        let out: Vec<Value> = map_of(&a[0])
+            .map(|m| m.read().values().cloned().collect())
+            .unwrap_or_default();
         Ok(Value::list(out))
     });
     f.pure("pick", &[Map], Some(Str), |a| {
@@ -164,7 +190,12 @@ pub fn register(f: &mut Functions) {
         }
         Ok(new_map(out))
     });
-    for (name, overwrite) in [("merge", false), ("mustMerge", false), ("mergeOverwrite", true), ("mustMergeOverwrite", true)] {
+    for (name, overwrite) in [
+        ("merge", false),
+        ("mustMerge", false),
+        ("mergeOverwrite", true),
+        ("mustMergeOverwrite", true),
+    ] {
         f.pure(name, &[Map], Some(Map), move |a| {
             let Some(dst) = map_of(&a[0]) else {
                 // mergo refuses a nil destination map.

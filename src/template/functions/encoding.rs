@@ -75,8 +75,11 @@ fn b32_encode(data: &[u8]) -> String {
 
 fn b32_decode(s: &str) -> Result<Vec<u8>, String> {
     let s: Vec<u8> = s.bytes().filter(|&c| c != b'\r' && c != b'\n').collect();
-    if s.len() % 8 != 0 {
-        return Err(format!("illegal base32 data at input byte {}", s.len() - s.len() % 8));
+    if !s.len().is_multiple_of(8) {
+        return Err(format!(
+            "illegal base32 data at input byte {}",
+            s.len() - s.len() % 8
+        ));
     }
     let mut out = Vec::new();
     for (ci, chunk) in s.chunks(8).enumerate() {
@@ -84,7 +87,10 @@ fn b32_decode(s: &str) -> Result<Vec<u8>, String> {
         let mut n = 0;
         for (i, &c) in chunk.iter().enumerate() {
             if c == b'=' {
-                if chunk[i..].iter().any(|&x| x != b'=') || !matches!(i, 2 | 4 | 5 | 7) || ci != s.len() / 8 - 1 {
+                if chunk[i..].iter().any(|&x| x != b'=')
+                    || !matches!(i, 2 | 4 | 5 | 7)
+                    || ci != s.len() / 8 - 1
+                {
                     return Err(format!("illegal base32 data at input byte {}", ci * 8 + i));
                 }
                 break;
@@ -111,7 +117,9 @@ fn b32_decode(s: &str) -> Result<Vec<u8>, String> {
 
 pub fn register(f: &mut Functions) {
     f.pure("b64enc", &[Str], None, |a| {
-        Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(arg_str(&a[0]))))
+        Ok(Value::from(
+            base64::engine::general_purpose::STANDARD.encode(arg_str(&a[0])),
+        ))
     });
     f.pure("b64dec", &[Str], None, |a| {
         Ok(Value::from(match b64_decode(arg_str(&a[0])) {
@@ -119,15 +127,31 @@ pub fn register(f: &mut Functions) {
             Err(e) => e,
         }))
     });
-    f.pure("b32enc", &[Str], None, |a| Ok(Value::from(b32_encode(arg_str(&a[0]).as_bytes()))));
+    f.pure("b32enc", &[Str], None, |a| {
+        Ok(Value::from(b32_encode(arg_str(&a[0]).as_bytes())))
+    });
     f.pure("b32dec", &[Str], None, |a| {
         Ok(Value::from(match b32_decode(arg_str(&a[0])) {
             Ok(v) => String::from_utf8_lossy(&v).into_owned(),
             Err(e) => e,
         }))
     });
-    f.pure("sha1sum", &[Str], None, |a| Ok(Value::from(hex(&sha1::Sha1::digest(arg_str(&a[0]).as_bytes())))));
-    f.pure("sha256sum", &[Str], None, |a| Ok(Value::from(hex(&sha2::Sha256::digest(arg_str(&a[0]).as_bytes())))));
-    f.pure("sha512sum", &[Str], None, |a| Ok(Value::from(hex(&sha2::Sha512::digest(arg_str(&a[0]).as_bytes())))));
-    f.pure("adler32sum", &[Str], None, |a| Ok(Value::from(adler32(arg_str(&a[0]).as_bytes()).to_string())));
+    f.pure("sha1sum", &[Str], None, |a| {
+        Ok(Value::from(hex(&sha1::Sha1::digest(
+            arg_str(&a[0]).as_bytes(),
+        ))))
+    });
+    f.pure("sha256sum", &[Str], None, |a| {
+        Ok(Value::from(hex(&sha2::Sha256::digest(
+            arg_str(&a[0]).as_bytes(),
+        ))))
+    });
+    f.pure("sha512sum", &[Str], None, |a| {
+        Ok(Value::from(hex(&sha2::Sha512::digest(
+            arg_str(&a[0]).as_bytes(),
+        ))))
+    });
+    f.pure("adler32sum", &[Str], None, |a| {
+        Ok(Value::from(adler32(arg_str(&a[0]).as_bytes()).to_string()))
+    });
 }

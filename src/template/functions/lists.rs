@@ -57,10 +57,12 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
             }
             let (x, y) = (x.read(), y.read());
             x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
         }
         (Value::Object(x), Value::Object(y)) => {
-            Arc::ptr_eq(x, y) || (x.type_name() == y.type_name() && deep_equal(&x.to_plain(), &y.to_plain()))
+            Arc::ptr_eq(x, y)
+                || (x.type_name() == y.type_name() && deep_equal(&x.to_plain(), &y.to_plain()))
         }
         _ => false,
     }
@@ -79,12 +81,20 @@ fn register_pair(
 }
 
 pub fn register(f: &mut Functions) {
-    register_pair(f, &["list", "tuple"], &[], Some(Any), |a| Ok(list(a.to_vec())));
-    register_pair(f, &["push", "append", "mustPush", "mustAppend"], &[Any, Any], None, |a| {
-        let mut l = items(&a[0], "push on")?;
-        l.push(a[1].clone());
-        Ok(list(l))
+    register_pair(f, &["list", "tuple"], &[], Some(Any), |a| {
+        Ok(list(a.to_vec()))
     });
+    register_pair(
+        f,
+        &["push", "append", "mustPush", "mustAppend"],
+        &[Any, Any],
+        None,
+        |a| {
+            let mut l = items(&a[0], "push on")?;
+            l.push(a[1].clone());
+            Ok(list(l))
+        },
+    );
     register_pair(f, &["prepend", "mustPrepend"], &[Any, Any], None, |a| {
         let mut l = items(&a[0], "prepend on")?;
         l.insert(0, a[1].clone());
@@ -147,7 +157,11 @@ pub fn register(f: &mut Functions) {
     register_pair(f, &["without", "mustWithout"], &[Any], Some(Any), |a| {
         let l = items(&a[0], "find without on")?;
         let omit = &a[1..];
-        Ok(list(l.into_iter().filter(|v| !omit.iter().any(|o| deep_equal(v, o))).collect()))
+        Ok(list(
+            l.into_iter()
+                .filter(|v| !omit.iter().any(|o| deep_equal(v, o)))
+                .collect(),
+        ))
     });
     register_pair(f, &["has", "mustHas"], &[Any, Any], None, |a| {
         if a[1].is_nil() {
@@ -174,9 +188,15 @@ pub fn register(f: &mut Functions) {
             return Ok(Value::Nil);
         }
         let start = a.get(1).map(to_int64).unwrap_or(0);
-        let end = if a.len() < 3 { l.len() as i64 } else { to_int64(&a[2]) };
+        let end = if a.len() < 3 {
+            l.len() as i64
+        } else {
+            to_int64(&a[2])
+        };
         if start < 0 || end < start || end as usize > l.len() {
-            return Err(FuncError::msg("reflect.Value.Slice: slice index out of bounds"));
+            return Err(FuncError::msg(
+                "reflect.Value.Slice: slice index out of bounds",
+            ));
         }
         let part = l[start as usize..end as usize].to_vec();
         if let Value::Bytes(b) = &a[0] {
@@ -207,7 +227,11 @@ pub fn register(f: &mut Functions) {
         Ok(int_list(until_step(0, n, if n < 0 { -1 } else { 1 })))
     });
     f.pure("untilStep", &[Int, Int, Int], None, |a| {
-        Ok(int_list(until_step(super::arg_int(&a[0]), super::arg_int(&a[1]), super::arg_int(&a[2]))))
+        Ok(int_list(until_step(
+            super::arg_int(&a[0]),
+            super::arg_int(&a[1]),
+            super::arg_int(&a[2]),
+        )))
     });
     f.pure("seq", &[], Some(Int), |a| {
         let p: Vec<i64> = a.iter().map(super::arg_int).collect();

@@ -92,7 +92,10 @@ impl Dec {
         let (num, den) = if shift >= 0 {
             (self.m.checked_mul(10i128.checked_pow(shift as u32)?)?, o.m)
         } else {
-            (self.m, o.m.checked_mul(10i128.checked_pow((-shift) as u32)?)?)
+            (
+                self.m,
+                o.m.checked_mul(10i128.checked_pow((-shift) as u32)?)?,
+            )
         };
         let q = num / den;
         let rounded = if q >= 0 { (q + 5) / 10 } else { (q - 5) / 10 };
@@ -100,7 +103,13 @@ impl Dec {
     }
 }
 
-fn decimal_op(a: &Value, rest: &[Value], op: fn(Dec, Dec) -> Option<Dec>, fallback: fn(f64, f64) -> f64, is_div: bool) -> Result<Value, FuncError> {
+fn decimal_op(
+    a: &Value,
+    rest: &[Value],
+    op: fn(Dec, Dec) -> Option<Dec>,
+    fallback: fn(f64, f64) -> f64,
+    is_div: bool,
+) -> Result<Value, FuncError> {
     let mut acc_f = to_float64(a);
     let mut acc = Dec::from_f64(acc_f);
     for x in rest {
@@ -124,9 +133,15 @@ fn decimal_op(a: &Value, rest: &[Value], op: fn(Dec, Dec) -> Option<Dec>, fallba
 }
 
 pub fn register(f: &mut Functions) {
-    f.pure("add1", &[Any], None, |a| i64v(to_int64(&a[0]).wrapping_add(1)));
-    f.pure("add", &[], Some(Any), |a| i64v(a.iter().fold(0i64, |s, v| s.wrapping_add(to_int64(v)))));
-    f.pure("sub", &[Any, Any], None, |a| i64v(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))));
+    f.pure("add1", &[Any], None, |a| {
+        i64v(to_int64(&a[0]).wrapping_add(1))
+    });
+    f.pure("add", &[], Some(Any), |a| {
+        i64v(a.iter().fold(0i64, |s, v| s.wrapping_add(to_int64(v))))
+    });
+    f.pure("sub", &[Any, Any], None, |a| {
+        i64v(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))
+    });
     f.pure("div", &[Any, Any], None, |a| {
         let d = to_int64(&a[1]);
         if d == 0 {
@@ -142,12 +157,20 @@ pub fn register(f: &mut Functions) {
         i64v(to_int64(&a[0]).wrapping_rem(d))
     });
     f.pure("mul", &[Any], Some(Any), |a| {
-        i64v(a[1..].iter().fold(to_int64(&a[0]), |s, v| s.wrapping_mul(to_int64(v))))
+        i64v(
+            a[1..]
+                .iter()
+                .fold(to_int64(&a[0]), |s, v| s.wrapping_mul(to_int64(v))),
+        )
     });
     for name in ["max", "biggest"] {
-        f.pure(name, &[Any], Some(Any), |a| i64v(a.iter().map(to_int64).max().unwrap_or(0)));
+        f.pure(name, &[Any], Some(Any), |a| {
+            i64v(a.iter().map(to_int64).max().unwrap_or(0))
+        });
     }
-    f.pure("min", &[Any], Some(Any), |a| i64v(a.iter().map(to_int64).min().unwrap_or(0)));
+    f.pure("min", &[Any], Some(Any), |a| {
+        i64v(a.iter().map(to_int64).min().unwrap_or(0))
+    });
     f.add("randInt", &[Int, Int], None, |st, a| {
         let (min, max) = (arg_int(&a[0]), arg_int(&a[1]));
         let n = max.wrapping_sub(min);
@@ -157,16 +180,40 @@ pub fn register(f: &mut Functions) {
         let r = st.ctx.rng().below(n as u64) as i64;
         Ok(super::go_int(r + min))
     });
-    f.pure("add1f", &[Any], None, |a| decimal_op(&a[0], &[Value::Int(1, IntType::Int)], Dec::add, |x, y| x + y, false));
-    f.pure("addf", &[], Some(Any), |a| decimal_op(&Value::Float(0.0), &a, Dec::add, |x, y| x + y, false));
-    f.pure("subf", &[Any], Some(Any), |a| decimal_op(&a[0], &a[1..], |x, y| x.add(y.neg()), |x, y| x - y, false));
-    f.pure("mulf", &[Any], Some(Any), |a| decimal_op(&a[0], &a[1..], Dec::mul, |x, y| x * y, false));
-    f.pure("divf", &[Any], Some(Any), |a| decimal_op(&a[0], &a[1..], Dec::div, |x, y| x / y, true));
+    f.pure("add1f", &[Any], None, |a| {
+        decimal_op(
+            &a[0],
+            &[Value::Int(1, IntType::Int)],
+            Dec::add,
+            |x, y| x + y,
+            false,
+        )
+    });
+    f.pure("addf", &[], Some(Any), |a| {
+        decimal_op(&Value::Float(0.0), &a, Dec::add, |x, y| x + y, false)
+    });
+    f.pure("subf", &[Any], Some(Any), |a| {
+        decimal_op(&a[0], &a[1..], |x, y| x.add(y.neg()), |x, y| x - y, false)
+    });
+    f.pure("mulf", &[Any], Some(Any), |a| {
+        decimal_op(&a[0], &a[1..], Dec::mul, |x, y| x * y, false)
+    });
+    f.pure("divf", &[Any], Some(Any), |a| {
+        decimal_op(&a[0], &a[1..], Dec::div, |x, y| x / y, true)
+    });
     f.pure("maxf", &[Any], Some(Any), |a| {
-        f64v(a[1..].iter().fold(to_float64(&a[0]), |m, v| go_max(m, to_float64(v))))
+        f64v(
+            a[1..]
+                .iter()
+                .fold(to_float64(&a[0]), |m, v| go_max(m, to_float64(v))),
+        )
     });
     f.pure("minf", &[Any], Some(Any), |a| {
-        f64v(a[1..].iter().fold(to_float64(&a[0]), |m, v| go_min(m, to_float64(v))))
+        f64v(
+            a[1..]
+                .iter()
+                .fold(to_float64(&a[0]), |m, v| go_min(m, to_float64(v))),
+        )
     });
     f.pure("floor", &[Any], None, |a| f64v(to_float64(&a[0]).floor()));
     f.pure("ceil", &[Any], None, |a| f64v(to_float64(&a[0]).ceil()));
@@ -179,14 +226,22 @@ pub fn register(f: &mut Functions) {
         let pow = 10f64.powf(arg_int(&a[1]) as f64);
         let digit = pow * val;
         let frac = digit - digit.trunc();
-        let r = if frac >= round_on { digit.ceil() } else { digit.floor() };
+        let r = if frac >= round_on {
+            digit.ceil()
+        } else {
+            digit.floor()
+        };
         f64v(r / pow)
     });
     f.pure("atoi", &[Str], None, |a| {
         let s = arg_str(&a[0]);
         let body = s.strip_prefix(['+', '-']).unwrap_or(s);
         let ok = !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit());
-        Ok(super::go_int(if ok { s.parse::<i64>().unwrap_or(0) } else { 0 }))
+        Ok(super::go_int(if ok {
+            s.parse::<i64>().unwrap_or(0)
+        } else {
+            0
+        }))
     });
     f.pure("int", &[Any], None, |a| Ok(super::go_int(to_int64(&a[0]))));
     f.pure("int64", &[Any], None, |a| i64v(to_int64(&a[0])));
@@ -198,7 +253,9 @@ pub fn register(f: &mut Functions) {
             None => (false, s.strip_prefix('+').unwrap_or(&s)),
         };
         let v = if !body.is_empty() && body.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
-            i64::from_str_radix(body, 8).map(|v| if neg { -v } else { v }).unwrap_or(0)
+            i64::from_str_radix(body, 8)
+                .map(|v| if neg { -v } else { v })
+                .unwrap_or(0)
         } else {
             0
         };

@@ -23,8 +23,8 @@ mod url;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use super::exec::State;
 use super::error::FuncError;
+pub use super::exec::State;
 use crate::value::{IntType, ListType, MapType, Value};
 
 pub use dates::{FixedClock, SystemClock, Time};
@@ -219,8 +219,7 @@ pub struct Context {
     rng: Rng,
 }
 
-pub(crate) type TplParse =
-    Result<Arc<Vec<Arc<super::ast::Tree>>>, super::error::ParseError>;
+pub(crate) type TplParse = Result<Arc<Vec<Arc<super::ast::Tree>>>, super::error::ParseError>;
 
 impl Default for Context {
     fn default() -> Self {
@@ -376,17 +375,18 @@ fn parse_cast_int(s: &str) -> Option<i64> {
     if body.is_empty() {
         return None;
     }
-    let (digits, radix) = if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        (r, 16)
-    } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-        (r, 2)
-    } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-        (r, 8)
-    } else if body.len() > 1 && body.starts_with('0') {
-        (&body[1..], 8)
-    } else {
-        (body, 10)
-    };
+    let (digits, radix) =
+        if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+            (r, 16)
+        } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+            (r, 2)
+        } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+            (r, 8)
+        } else if body.len() > 1 && body.starts_with('0') {
+            (&body[1..], 8)
+        } else {
+            (body, 10)
+        };
     let clean: String = if radix != 10 || body.starts_with('0') {
         digits.chars().filter(|&c| c != '_').collect()
     } else {
@@ -430,12 +430,20 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
     let body = lower.trim_start_matches(['+', '-']);
     match body {
         "inf" | "infinity" => {
-            return Some(if lower.starts_with('-') { f64::NEG_INFINITY } else { f64::INFINITY });
+            return Some(if lower.starts_with('-') {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
         }
         "nan" => return Some(f64::NAN),
         _ => {}
     }
-    if body.is_empty() || !body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-' | '_')) {
+    if body.is_empty()
+        || !body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | '+' | '-' | '_'))
+    {
         return None;
     }
     if s.contains('_') {
@@ -448,7 +456,11 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
 pub fn list_items(v: &Value) -> Option<Vec<Value>> {
     match v {
         Value::List(l, _) => Some(l.as_ref().clone()),
-        Value::Bytes(b) => Some(b.iter().map(|&x| Value::Int(x as i64, IntType::Uint8)).collect()),
+        Value::Bytes(b) => Some(
+            b.iter()
+                .map(|&x| Value::Int(x as i64, IntType::Uint8))
+                .collect(),
+        ),
         _ => None,
     }
 }
@@ -458,7 +470,10 @@ pub fn go_int(i: i64) -> Value {
 }
 
 pub fn str_list(items: Vec<String>) -> Value {
-    Value::List(Arc::new(items.into_iter().map(Value::from).collect()), ListType::String)
+    Value::List(
+        Arc::new(items.into_iter().map(Value::from).collect()),
+        ListType::String,
+    )
 }
 
 pub fn arg_str(v: &Value) -> &str {

@@ -95,7 +95,13 @@ fn compile(cache: &Cache, pat: &str) -> Result<regex::Regex, String> {
         .build()
         .map_err(|e| {
             let detail = match e {
-                regex::Error::Syntax(s) => s.lines().last().unwrap_or("").trim().trim_start_matches("error: ").to_string(),
+                regex::Error::Syntax(s) => s
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_start_matches("error: ")
+                    .to_string(),
                 other => other.to_string(),
             };
             let detail = match detail.as_str() {
@@ -121,7 +127,8 @@ fn compile(cache: &Cache, pat: &str) -> Result<regex::Regex, String> {
 
 /// `MustCompile` panics with this text.
 fn must(cache: &Cache, pat: &str) -> Result<regex::Regex, FuncError> {
-    compile(cache, pat).map_err(|e| FuncError::Plain(format!("regexp: Compile({}): {e}", go_backquote(pat))))
+    compile(cache, pat)
+        .map_err(|e| FuncError::Plain(format!("regexp: Compile({}): {e}", go_backquote(pat))))
 }
 
 fn go_backquote(s: &str) -> String {
@@ -137,7 +144,11 @@ fn find_all(re: &regex::Regex, s: &str, n: i64) -> Vec<String> {
         return Vec::new();
     }
     let it = re.find_iter(s).map(|m| m.as_str().to_string());
-    if n < 0 { it.collect() } else { it.take(n as usize).collect() }
+    if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    }
 }
 
 /// Go's `Regexp.Split`.
@@ -183,7 +194,9 @@ pub fn register(f: &mut Functions) {
     let cache: Cache = Arc::default();
     let c = cache.clone();
     f.pure("regexMatch", &[Str, Str], None, move |a| {
-        Ok(Value::Bool(compile(&c, arg_str(&a[0])).is_ok_and(|r| r.is_match(arg_str(&a[1])))))
+        Ok(Value::Bool(
+            compile(&c, arg_str(&a[0])).is_ok_and(|r| r.is_match(arg_str(&a[1]))),
+        ))
     });
     let c = cache.clone();
     f.pure("mustRegexMatch", &[Str, Str], None, move |a| {
@@ -194,7 +207,11 @@ pub fn register(f: &mut Functions) {
         let c = cache.clone();
         let is_must = name.starts_with("must");
         f.pure(name, &[Str, Str, Int], None, move |a| {
-            let r = if is_must { compile(&c, arg_str(&a[0])).map_err(FuncError::Plain)? } else { must(&c, arg_str(&a[0]))? };
+            let r = if is_must {
+                compile(&c, arg_str(&a[0])).map_err(FuncError::Plain)?
+            } else {
+                must(&c, arg_str(&a[0]))?
+            };
             Ok(str_list(find_all(&r, arg_str(&a[1]), arg_int(&a[2]))))
         });
     }
@@ -202,16 +219,31 @@ pub fn register(f: &mut Functions) {
         let c = cache.clone();
         let is_must = name.starts_with("must");
         f.pure(name, &[Str, Str], None, move |a| {
-            let r = if is_must { compile(&c, arg_str(&a[0])).map_err(FuncError::Plain)? } else { must(&c, arg_str(&a[0]))? };
-            Ok(Value::from(r.find(arg_str(&a[1])).map(|m| m.as_str()).unwrap_or("")))
+            let r = if is_must {
+                compile(&c, arg_str(&a[0])).map_err(FuncError::Plain)?
+            } else {
+                must(&c, arg_str(&a[0]))?
+            };
+            Ok(Value::from(
+                r.find(arg_str(&a[1])).map(|m| m.as_str()).unwrap_or(""),
+            ))
         });
     }
-    for name in ["regexReplaceAll", "mustRegexReplaceAll", "regexReplaceAllLiteral", "mustRegexReplaceAllLiteral"] {
+    for name in [
+        "regexReplaceAll",
+        "mustRegexReplaceAll",
+        "regexReplaceAllLiteral",
+        "mustRegexReplaceAllLiteral",
+    ] {
         let c = cache.clone();
         let is_must = name.starts_with("must");
         let literal = name.ends_with("Literal");
         f.pure(name, &[Str, Str, Str], None, move |a| {
-            let r = if is_must { compile(&c, arg_str(&a[0])).map_err(FuncError::Plain)? } else { must(&c, arg_str(&a[0]))? };
+            let r = if is_must {
+                compile(&c, arg_str(&a[0])).map_err(FuncError::Plain)?
+            } else {
+                must(&c, arg_str(&a[0]))?
+            };
             let (s, repl) = (arg_str(&a[1]), arg_str(&a[2]));
             let out = if literal {
                 r.replace_all(s, regex::NoExpand(repl)).into_owned()
@@ -225,9 +257,15 @@ pub fn register(f: &mut Functions) {
         let c = cache.clone();
         let is_must = name.starts_with("must");
         f.pure(name, &[Str, Str, Int], None, move |a| {
-            let r = if is_must { compile(&c, arg_str(&a[0])).map_err(FuncError::Plain)? } else { must(&c, arg_str(&a[0]))? };
+            let r = if is_must {
+                compile(&c, arg_str(&a[0])).map_err(FuncError::Plain)?
+            } else {
+                must(&c, arg_str(&a[0]))?
+            };
             Ok(str_list(split(&r, arg_str(&a[1]), arg_int(&a[2]))))
         });
     }
-    f.pure("regexQuoteMeta", &[Str], None, |a| Ok(Value::from(quote_meta(arg_str(&a[0])))));
+    f.pure("regexQuoteMeta", &[Str], None, |a| {
+        Ok(Value::from(quote_meta(arg_str(&a[0]))))
+    });
 }

@@ -25,7 +25,9 @@ static RANGE_RE: LazyLock<Option<regex::Regex>> =
     LazyLock::new(|| re(format!(r"\s*({CV})\s+-\s+({CV})\s*")));
 static FIND_RE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| re(format!(r"({OPS})\s*({CV})")));
 static VALID_RE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
-    re(format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"))
+    re(format!(
+        r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
+    ))
 });
 
 /// A Masterminds `*semver.Version`.
@@ -42,7 +44,10 @@ pub struct Version {
 impl Version {
     /// `semver.NewVersion`.
     pub fn parse(v: &str) -> Result<Version, String> {
-        let m = VERSION_RE.as_ref().and_then(|r| r.captures(v)).ok_or("invalid semantic version")?;
+        let m = VERSION_RE
+            .as_ref()
+            .and_then(|r| r.captures(v))
+            .ok_or("invalid semantic version")?;
         let get = |i: usize| m.get(i).map_or("", |x| x.as_str());
         let seg = |s: &str| -> Result<u64, String> {
             if s.is_empty() {
@@ -162,11 +167,17 @@ impl Object for Version {
         Some(self.to_string())
     }
     fn has_method(&self, name: &str) -> bool {
-        matches!(name, "Major" | "Minor" | "Patch" | "Prerelease" | "Metadata" | "Original" | "String")
+        matches!(
+            name,
+            "Major" | "Minor" | "Patch" | "Prerelease" | "Metadata" | "Original" | "String"
+        )
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         if !args.is_empty() {
-            return Err(format!("wrong number of args for {name}: want 0 got {}", args.len()));
+            return Err(format!(
+                "wrong number of args for {name}: want 0 got {}",
+                args.len()
+            ));
         }
         let u = |x: u64| Value::Int(x as i64, IntType::Uint64);
         Ok(match name {
@@ -209,7 +220,10 @@ fn parse_constraint(c: &str) -> Result<Constraint, String> {
             dirty: true,
         });
     }
-    let m = CONSTRAINT_RE.as_ref().and_then(|r| r.captures(c)).ok_or_else(|| format!("improper constraint: {c}"))?;
+    let m = CONSTRAINT_RE
+        .as_ref()
+        .and_then(|r| r.captures(c))
+        .ok_or_else(|| format!("improper constraint: {c}"))?;
     let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
     let (mut minor_dirty, mut patch_dirty, mut dirty) = (false, false, false);
     let ver = if is_x(g(3)) || g(3).is_empty() {
@@ -227,7 +241,13 @@ fn parse_constraint(c: &str) -> Result<Constraint, String> {
         g(2).to_string()
     };
     let con = Version::parse(&ver).map_err(|_| "constraint parser error".to_string())?;
-    Ok(Constraint { con, op: g(1).to_string(), minor_dirty, patch_dirty, dirty })
+    Ok(Constraint {
+        con,
+        op: g(1).to_string(),
+        minor_dirty,
+        patch_dirty,
+        dirty,
+    })
 }
 
 fn check(v: &Version, c: &Constraint, include_pre: bool) -> bool {
@@ -236,13 +256,18 @@ fn check(v: &Version, c: &Constraint, include_pre: bool) -> bool {
         if pre_excluded || v.compare(&c.con) == Ordering::Less {
             return false;
         }
-        if c.con.major == 0 && c.con.minor == 0 && c.con.patch == 0 && !c.minor_dirty && !c.patch_dirty {
+        if c.con.major == 0
+            && c.con.minor == 0
+            && c.con.patch == 0
+            && !c.minor_dirty
+            && !c.patch_dirty
+        {
             return true;
         }
         if v.major != c.con.major {
             return false;
         }
-        !(v.minor != c.con.minor && !c.minor_dirty)
+        v.minor == c.con.minor || c.minor_dirty
     };
     match c.op.as_str() {
         "" | "=" => {
@@ -374,16 +399,23 @@ pub fn constraint_check(constraint: &str, v: &Version) -> Result<bool, String> {
 
 pub fn register(f: &mut Functions) {
     f.pure("semver", &[Str], None, |a| {
-        Version::parse(arg_str(&a[0])).map(|v| Value::Object(Arc::new(v))).map_err(FuncError::Plain)
+        Version::parse(arg_str(&a[0]))
+            .map(|v| Value::Object(Arc::new(v)))
+            .map_err(FuncError::Plain)
     });
     f.pure("semverCompare", &[Str, Str], None, |a| {
         let v = Version::parse(arg_str(&a[1])).map_err(FuncError::Plain);
-        let c = constraint_check(arg_str(&a[0]), &Version::parse("0.0.0").map_err(FuncError::Plain)?);
+        let c = constraint_check(
+            arg_str(&a[0]),
+            &Version::parse("0.0.0").map_err(FuncError::Plain)?,
+        );
         // Go parses the constraint first, then the version; report errors in that order.
         if let Err(e) = c {
             return Err(FuncError::Plain(e));
         }
         let v = v?;
-        constraint_check(arg_str(&a[0]), &v).map(Value::Bool).map_err(FuncError::Plain)
+        constraint_check(arg_str(&a[0]), &v)
+            .map(Value::Bool)
+            .map_err(FuncError::Plain)
     });
 }

@@ -19,7 +19,9 @@ pub fn byte_slice(st: &str, start: usize, end: usize) -> String {
 
 pub fn register(f: &mut Functions) {
     f.pure("hello", &[], None, |_| s("Hello!"));
-    f.pure("abbrev", &[Int, Str], None, |a| s(abbrev(arg_int(&a[0]), arg_str(&a[1]))));
+    f.pure("abbrev", &[Int, Str], None, |a| {
+        s(abbrev(arg_int(&a[0]), arg_str(&a[1])))
+    });
     f.pure("abbrevboth", &[Int, Int, Str], None, |a| {
         let (l, r, st) = (arg_int(&a[0]), arg_int(&a[1]), arg_str(&a[2]));
         if r < 4 || l > 0 && r < 7 {
@@ -62,9 +64,8 @@ pub fn register(f: &mut Functions) {
     f.pure("substr", &[Int, Int, Str], None, |a| {
         let (start, end, st) = (arg_int(&a[0]), arg_int(&a[1]), arg_str(&a[2]));
         let len = st.len() as i64;
-        let slice_err = |lo: i64, hi: i64| {
-            runtime_error(format!("slice bounds out of range [{lo}:{hi}]"))
-        };
+        let slice_err =
+            |lo: i64, hi: i64| runtime_error(format!("slice bounds out of range [{lo}:{hi}]"));
         if start < 0 {
             if end < 0 {
                 return Err(runtime_error(format!("slice bounds out of range [:{end}]")));
@@ -92,7 +93,9 @@ pub fn register(f: &mut Functions) {
     f.pure("repeat", &[Int, Str], None, |a| {
         let n = arg_int(&a[0]);
         if n < 0 {
-            return Err(crate::template::error::FuncError::msg("strings: negative Repeat count"));
+            return Err(crate::template::error::FuncError::msg(
+                "strings: negative Repeat count",
+            ));
         }
         let st = arg_str(&a[1]);
         if (st.len() as u128) * (n as u128) > (64u128 << 20) {
@@ -117,7 +120,10 @@ pub fn register(f: &mut Functions) {
         s(st.strip_prefix(arg_str(&a[0])).unwrap_or(st))
     });
     f.pure("nospace", &[Str], None, |a| {
-        s(arg_str(&a[0]).chars().filter(|c| !c.is_whitespace()).collect::<String>())
+        s(arg_str(&a[0])
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>())
     });
     f.pure("initials", &[Str], None, |a| {
         let mut out = String::new();
@@ -136,7 +142,10 @@ pub fn register(f: &mut Functions) {
     const ALPHA: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     const NUM: &str = "0123456789";
     for (name, set) in [
-        ("randAlphaNum", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+        (
+            "randAlphaNum",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        ),
         ("randAlpha", ALPHA),
         ("randNumeric", NUM),
         ("randAscii", ""),
@@ -154,7 +163,9 @@ pub fn register(f: &mut Functions) {
                 (0..n).map(|_| (32 + rng.below(95) as u8) as char).collect()
             } else {
                 let chars = set.as_bytes();
-                (0..n).map(|_| chars[rng.below(chars.len() as u64) as usize] as char).collect()
+                (0..n)
+                    .map(|_| chars[rng.below(chars.len() as u64) as usize] as char)
+                    .collect()
             };
             s(out)
         });
@@ -182,30 +193,58 @@ pub fn register(f: &mut Functions) {
         }
         s(chars.into_iter().collect::<String>())
     });
-    f.pure("snakecase", &[Str], None, |a| s(to_lower_words(arg_str(&a[0]), '_')));
-    f.pure("kebabcase", &[Str], None, |a| s(to_lower_words(arg_str(&a[0]), '-')));
-    f.pure("camelcase", &[Str], None, |a| s(pascal_case(arg_str(&a[0]))));
-    f.pure("wrap", &[Int, Str], None, |a| s(wrap_custom(arg_str(&a[1]), arg_int(&a[0]), "", false)));
-    f.pure("wrapWith", &[Int, Str, Str], None, |a| {
-        s(wrap_custom(arg_str(&a[2]), arg_int(&a[0]), arg_str(&a[1]), true))
+    f.pure("snakecase", &[Str], None, |a| {
+        s(to_lower_words(arg_str(&a[0]), '_'))
     });
-    f.pure("contains", &[Str, Str], None, |a| Ok(Value::Bool(arg_str(&a[1]).contains(arg_str(&a[0])))));
-    f.pure("hasPrefix", &[Str, Str], None, |a| Ok(Value::Bool(arg_str(&a[1]).starts_with(arg_str(&a[0])))));
-    f.pure("hasSuffix", &[Str, Str], None, |a| Ok(Value::Bool(arg_str(&a[1]).ends_with(arg_str(&a[0])))));
+    f.pure("kebabcase", &[Str], None, |a| {
+        s(to_lower_words(arg_str(&a[0]), '-'))
+    });
+    f.pure("camelcase", &[Str], None, |a| {
+        s(pascal_case(arg_str(&a[0])))
+    });
+    f.pure("wrap", &[Int, Str], None, |a| {
+        s(wrap_custom(arg_str(&a[1]), arg_int(&a[0]), "", false))
+    });
+    f.pure("wrapWith", &[Int, Str, Str], None, |a| {
+        s(wrap_custom(
+            arg_str(&a[2]),
+            arg_int(&a[0]),
+            arg_str(&a[1]),
+            true,
+        ))
+    });
+    f.pure("contains", &[Str, Str], None, |a| {
+        Ok(Value::Bool(arg_str(&a[1]).contains(arg_str(&a[0]))))
+    });
+    f.pure("hasPrefix", &[Str, Str], None, |a| {
+        Ok(Value::Bool(arg_str(&a[1]).starts_with(arg_str(&a[0]))))
+    });
+    f.pure("hasSuffix", &[Str, Str], None, |a| {
+        Ok(Value::Bool(arg_str(&a[1]).ends_with(arg_str(&a[0]))))
+    });
     f.pure("quote", &[], Some(Any), |a| {
-        let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(|v| quote_go(&strval(v))).collect();
+        let parts: Vec<String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| quote_go(&strval(v)))
+            .collect();
         s(parts.join(" "))
     });
     f.pure("squote", &[], Some(Any), |a| {
-        let parts: Vec<String> =
-            a.iter().filter(|v| !v.is_nil()).map(|v| format!("'{}'", sprint_value(v))).collect();
+        let parts: Vec<String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| format!("'{}'", sprint_value(v)))
+            .collect();
         s(parts.join(" "))
     });
     f.pure("cat", &[], Some(Any), |a| {
         let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(sprint_value).collect();
         s(parts.join(" "))
     });
-    f.pure("indent", &[Int, Str], None, |a| s(indent(arg_int(&a[0]), arg_str(&a[1]))));
+    f.pure("indent", &[Int, Str], None, |a| {
+        s(indent(arg_int(&a[0]), arg_str(&a[1])))
+    });
     f.pure("nindent", &[Int, Str], None, |a| {
         s(format!("\n{}", indent(arg_int(&a[0]), arg_str(&a[1]))))
     });
@@ -224,16 +263,30 @@ pub fn register(f: &mut Functions) {
         s(src.replace(old, new))
     });
     f.pure("plural", &[Str, Str, Int], None, |a| {
-        s(if arg_int(&a[2]) == 1 { arg_str(&a[0]) } else { arg_str(&a[1]) })
+        s(if arg_int(&a[2]) == 1 {
+            arg_str(&a[0])
+        } else {
+            arg_str(&a[1])
+        })
     });
     f.pure("toString", &[Any], None, |a| s(strval(&a[0])));
-    f.pure("split", &[Str, Str], None, |a| Ok(split_map(go_split(arg_str(&a[1]), arg_str(&a[0]), -1))));
-    f.pure("splitn", &[Str, Int, Str], None, |a| {
-        Ok(split_map(go_split(arg_str(&a[2]), arg_str(&a[0]), arg_int(&a[1]))))
+    f.pure("split", &[Str, Str], None, |a| {
+        Ok(split_map(go_split(arg_str(&a[1]), arg_str(&a[0]), -1)))
     });
-    f.pure("splitList", &[Str, Str], None, |a| Ok(str_list(go_split(arg_str(&a[1]), arg_str(&a[0]), -1))));
+    f.pure("splitn", &[Str, Int, Str], None, |a| {
+        Ok(split_map(go_split(
+            arg_str(&a[2]),
+            arg_str(&a[0]),
+            arg_int(&a[1]),
+        )))
+    });
+    f.pure("splitList", &[Str, Str], None, |a| {
+        Ok(str_list(go_split(arg_str(&a[1]), arg_str(&a[0]), -1)))
+    });
     f.pure("toStrings", &[Any], None, |a| Ok(str_list(strslice(&a[0]))));
-    f.pure("join", &[Str, Any], None, |a| s(strslice(&a[1]).join(arg_str(&a[0]))));
+    f.pure("join", &[Str, Any], None, |a| {
+        s(strslice(&a[1]).join(arg_str(&a[0])))
+    });
     f.pure("sortAlpha", &[Any], None, |a| {
         let mut items = match list_items(&a[0]) {
             Some(_) => strslice(&a[0]),
@@ -353,7 +406,10 @@ fn abbreviate_full(st: &str, offset: i64, max: i64) -> Option<String> {
         let rest = byte_slice(st, offset as usize, st.len());
         return abbreviate_full(&rest, 0, max - 3).map(|a| format!("...{a}"));
     }
-    Some(format!("...{}", byte_slice(st, (len - (max - 3)) as usize, st.len())))
+    Some(format!(
+        "...{}",
+        byte_slice(st, (len - (max - 3)) as usize, st.len())
+    ))
 }
 
 /// goutils `WrapCustom`.
