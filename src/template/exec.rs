@@ -693,8 +693,11 @@ impl<'a, 's> State<'a, 's> {
         }
         let mut argv: Vec<Value> = Vec::with_capacity(num_in);
         let mut i = 0;
+        let mut first_invalid = false;
         while i < nparams && i < args.len() {
-            argv.push(self.eval_arg(dot, func.params[i], &args[i])?.v);
+            let rv = self.eval_arg(dot, func.params[i], &args[i])?;
+            first_invalid |= i == 0 && rv.is_invalid();
+            argv.push(rv.v);
             i += 1;
         }
         if let Some(vt) = func.variadic {
@@ -709,7 +712,17 @@ impl<'a, 's> State<'a, 's> {
             } else {
                 func.params[num_in - 1]
             };
-            argv.push(self.validate_type(f, t)?.v);
+            let rv = self.validate_type(f, t)?;
+            first_invalid |= argv.is_empty() && rv.is_invalid();
+            argv.push(rv.v);
+        }
+        if func.builtin && name == "len" && first_invalid {
+            // Go's `len` calls Type() on the zero reflect.Value and panics.
+            self.at = At::Cmd(cmd);
+            return Err(self.error(Cause::Call {
+                function: name.into(),
+                error: FuncError::msg("reflect: call of reflect.Value.Type on zero Value"),
+            }));
         }
         if func.builtin && name == "call" {
             let first = args.first().map(|a| a.to_string()).unwrap_or_default();

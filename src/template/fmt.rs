@@ -307,11 +307,11 @@ fn format_arg(out: &mut String, arg: &Value, verb: char, f: &Flags) {
     write_value(out, arg, verb, f, 0);
 }
 
-fn bad_verb(out: &mut String, v: &Value, verb: char) {
+fn bad_verb(out: &mut String, v: &Value, verb: char, f: &Flags) {
     out.push_str(&format!("%!{verb}("));
     out.push_str(&type_name(v));
     out.push('=');
-    write_value(out, v, 'v', &Flags::default(), 0);
+    write_value(out, v, 'v', f, 0);
     out.push(')');
 }
 
@@ -356,7 +356,7 @@ fn write_value(out: &mut String, v: &Value, verb: char, f: &Flags, depth: usize)
         }
         Value::Bool(b) => match verb {
             'v' | 't' => pad(out, if *b { "true" } else { "false" }, f, false),
-            _ => bad_verb(out, v, verb),
+            _ => bad_verb(out, v, verb, f),
         },
         Value::Int(i, t) => write_int(out, v, *i, *t, verb, f),
         Value::Float(x) => write_float(out, v, *x, verb, f),
@@ -441,7 +441,7 @@ fn write_string(out: &mut String, v: &Value, s: &str, verb: char, f: &Flags) {
             }
             pad(out, &h, f, false)
         }
-        _ => bad_verb(out, v, verb),
+        _ => bad_verb(out, v, verb, f),
     }
 }
 
@@ -470,8 +470,8 @@ fn write_int(out: &mut String, v: &Value, i: i64, t: IntType, verb: char, f: &Fl
             let s = format!("U+{mag:04X}");
             return pad(out, &s, f, false);
         }
-        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => return bad_verb(out, v, verb),
-        _ => return bad_verb(out, v, verb),
+        'e' | 'E' | 'f' | 'F' | 'g' | 'G' | 's' | 't' => return bad_verb(out, v, verb, f),
+        _ => return bad_verb(out, v, verb, f),
     };
     let mut digits = digits;
     if let Some(p) = f.prec {
@@ -515,7 +515,8 @@ fn write_float(out: &mut String, v: &Value, x: f64, verb: char, f: &Flags) {
         'e' => format_float(x, 'e', if prec < 0 { 6 } else { prec }),
         'E' => format_float(x, 'E', if prec < 0 { 6 } else { prec }),
         'f' | 'F' => format_float(x, 'f', if prec < 0 { 6 } else { prec }),
-        _ => return bad_verb(out, v, verb),
+        'x' | 'X' => hex_float(x, prec, verb == 'X'),
+        _ => return bad_verb(out, v, verb, f),
     };
     if x.is_infinite() || x.is_nan() {
         s = if x.is_nan() {
@@ -538,6 +539,74 @@ fn write_float(out: &mut String, v: &Value, x: f64, verb: char, f: &Flags) {
         s.insert(0, ' ');
     }
     pad(out, &s, f, true)
+}
+
+/// `strconv.FormatFloat(x, 'x', prec, 64)`: `0x1.8p+00`.
+fn hex_float(x: f64, prec: i32, upper: bool) -> String {
+    if x.is_nan() || x.is_infinite() {
+        return format_float(x, 'g', -1);
+    }
+    let neg = x.is_sign_negative();
+    let bits = x.abs().to_bits();
+    let mut exp = ((bits >> 52) & 0x7ff) as i32;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 && mant == 0 {
+        exp = 0;
+    } else if exp == 0 {
+        // Subnormal: normalise so the leading 1 is implicit.
+        exp = -1022;
+        while mant & (1u64 << 52) == 0 {
+            mant <<= 1;
+            exp -= 1;
+        }
+        mant &= (1u64 << 52) - 1;
+    } else {
+        exp -= 1023;
+    }
+    let lead = if x == 0.0 { 0 } else { 1 };
+    // 52 fraction bits = 13 hex digits.
+    let mut frac = format!("{mant:013x}");
+    if prec < 0 {
+        frac = frac.trim_end_matches('0').to_string();
+    } else {
+        let p = prec as usize;
+        if p < 13 {
+            // Round half to even on the dropped bits.
+            let shift = (13 - p) * 4;
+            let full = (1u64 << 52) | mant;
+            let mut kept = full >> shift;
+            let rem = full & ((1u64 << shift) - 1);
+            let half = 1u64 << (shift - 1);
+            if rem > half || (rem == half && kept & 1 == 1) {
+                kept += 1;
+            }
+            let lead_digit = kept >> (p * 4);
+            if lead_digit > 1 {
+                kept >>= 1;
+                exp += 1;
+            }
+            let mask = if p == 0 { 0 } else { (1u64 << (p * 4)) - 1 };
+            frac = if p == 0 {
+                String::new()
+            } else {
+                format!("{:0w$x}", kept & mask, w = p)
+            };
+        } else {
+            frac.push_str(&"0".repeat(p - 13));
+        }
+    }
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    s.push_str(&format!("0x{lead}"));
+    if !frac.is_empty() {
+        s.push('.');
+        s.push_str(&frac);
+    }
+    let sign = if exp < 0 { '-' } else { '+' };
+    s.push_str(&format!("p{sign}{:02}", exp.unsigned_abs()));
+    if upper { s.to_uppercase() } else { s }
 }
 
 #[cfg(test)]

@@ -100,7 +100,12 @@ pub fn render_helmfire(template: &str, values_json: &str) -> Outcome {
     // Helm parses same-depth files in reverse lexical order: a.yaml, then _case.tpl.
     for (name, text) in [(WRAPPER_NAME, WRAPPER), (CASE_NAME, template)] {
         if let Err(e) = set.parse(name, text) {
-            return Outcome::Error(helmfire::template::TemplateError::Parse(e).helm_message(name));
+            return Outcome::Error(
+                helmfire::template::TemplateError::Parse(e)
+                    .helm_message(name)
+                    .trim_end()
+                    .to_string(),
+            );
         }
     }
     let mut ctx = Context::with_seed(1);
@@ -111,7 +116,7 @@ pub fn render_helmfire(template: &str, values_json: &str) -> Outcome {
                 .unwrap_or_else(|e| panic!("wrapper output is not base64 ({e}): {out:?}"));
             Outcome::Output(String::from_utf8_lossy(&bytes).into_owned())
         }
-        Err(e) => Outcome::Error(e.helm_message(WRAPPER_NAME)),
+        Err(e) => Outcome::Error(e.helm_message(WRAPPER_NAME).trim_end().to_string()),
     }
 }
 

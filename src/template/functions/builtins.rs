@@ -18,11 +18,13 @@ pub fn register(f: &mut Functions) {
         }
     }
     f.pure("call", &[Reflect], Some(Reflect), |_| Ok(Value::Nil));
-    if let Some(func) = f.map.get_mut("call") {
-        func.builtin = true;
+    f.pure("len", &[Reflect], None, |a| length(&a[0]));
+    for name in ["call", "len"] {
+        if let Some(func) = f.map.get_mut(name) {
+            func.builtin = true;
+        }
     }
     f.pure("not", &[Reflect], None, |a| Ok(Value::Bool(!truth(&a[0]))));
-    f.pure("len", &[Reflect], None, |a| length(&a[0]));
     f.pure("index", &[Reflect], Some(Reflect), |a| {
         index(&a[0], &a[1..])
     });

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{Functions, Param};
 use crate::template::error::FuncError;
-use crate::template::fmt::{sprint_value, type_name};
+use crate::template::fmt::{sprint_value, sprintf, type_name};
 use crate::value::{IntType, Value};
 
 #[derive(PartialEq, Eq, Clone, Copy)]
@@ -82,7 +82,7 @@ pub fn eq(a: &Value, others: &[Value]) -> Result<bool, FuncError> {
                     if !same_kind && !a.is_nil() && !b.is_nil() {
                         return Err(FuncError::Plain(format!(
                             "non-comparable types {}: {}, {}: {}",
-                            sprint_value(a),
+                            sprintf("%s", std::slice::from_ref(a)),
                             type_name(a),
                             type_name(b),
                             sprint_value(b)
@@ -96,7 +96,7 @@ pub fn eq(a: &Value, others: &[Value]) -> Result<bool, FuncError> {
                             _ => {
                                 return Err(FuncError::Plain(format!(
                                     "non-comparable type {}: {}",
-                                    sprint_value(b),
+                                    sprintf("%s", std::slice::from_ref(b)),
                                     type_name(b)
                                 )));
                             }

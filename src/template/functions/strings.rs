@@ -1,11 +1,12 @@
 //! Sprig's string functions (strings.go plus the goutils/xstrings helpers it calls).
 
 use super::{Functions, Param, arg_int, arg_str, list_items, runtime_error, str_list, strval};
+use crate::template::error::FuncError;
 use crate::template::fmt::{quote_go, sprint_value};
 use crate::value::{ListType, Map, MapRef, MapType, Value};
 use Param::*;
 
-fn s(v: impl Into<String>) -> Result<Value, crate::template::error::FuncError> {
+fn s(v: impl Into<String>) -> Result<Value, FuncError> {
     Ok(Value::from(v.into()))
 }
 
@@ -93,15 +94,11 @@ pub fn register(f: &mut Functions) {
     f.pure("repeat", &[Int, Str], None, |a| {
         let n = arg_int(&a[0]);
         if n < 0 {
-            return Err(crate::template::error::FuncError::msg(
-                "strings: negative Repeat count",
-            ));
+            return Err(FuncError::msg("strings: negative Repeat count"));
         }
         let st = arg_str(&a[1]);
         if (st.len() as u128) * (n as u128) > (64u128 << 20) {
-            return Err(crate::template::error::FuncError::msg(
-                "strings: Repeat output length overflow",
-            ));
+            return Err(FuncError::msg("strings: Repeat output length overflow"));
         }
         s(st.repeat(n as usize))
     });
@@ -153,7 +150,7 @@ pub fn register(f: &mut Functions) {
         f.add(name, &[Int], None, move |st, a| {
             let n = arg_int(&a[0]);
             if n < 0 {
-                return Err(crate::template::error::FuncError::Plain(format!(
+                return Err(FuncError::Plain(format!(
                     "Requested random string length {n} is less than 0."
                 )));
             }
@@ -243,9 +240,15 @@ pub fn register(f: &mut Functions) {
         s(parts.join(" "))
     });
     f.pure("indent", &[Int, Str], None, |a| {
+        if arg_int(&a[0]) < 0 {
+            return Err(FuncError::msg("strings: negative Repeat count"));
+        }
         s(indent(arg_int(&a[0]), arg_str(&a[1])))
     });
     f.pure("nindent", &[Int, Str], None, |a| {
+        if arg_int(&a[0]) < 0 {
+            return Err(FuncError::msg("strings: negative Repeat count"));
+        }
         s(format!("\n{}", indent(arg_int(&a[0]), arg_str(&a[1]))))
     });
     f.pure("replace", &[Str, Str, Str], None, |a| {
@@ -460,63 +463,202 @@ fn wrap_custom(st: &str, len: i64, newline: &str, wrap_long: bool) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Splits into words the way xstrings does for snake/kebab case: case changes, digits and
-/// non-alphanumerics separate words; an upper-case run keeps its last letter for the next word.
-fn to_lower_words(st: &str, connector: char) -> String {
-    let chars: Vec<char> = st.chars().collect();
-    let mut words: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let flush = |cur: &mut String, words: &mut Vec<String>| {
-        if !cur.is_empty() {
-            words.push(std::mem::take(cur));
-        }
-    };
-    for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
-            flush(&mut cur, &mut words);
-            continue;
-        }
-        if let Some(&p) = cur.chars().last().as_ref() {
-            let next = chars.get(i + 1).copied();
-            let boundary = (p.is_lowercase() && c.is_uppercase())
-                || (p.is_uppercase() && c.is_uppercase() && next.is_some_and(|n| n.is_lowercase()))
-                || (p.is_numeric() && c.is_alphabetic() && c.is_uppercase());
-            if boundary {
-                flush(&mut cur, &mut words);
-            }
-        }
-        cur.push(c);
-    }
-    flush(&mut cur, &mut words);
-    words
-        .iter()
-        .map(|w| w.to_lowercase())
-        .collect::<Vec<_>>()
-        .join(&connector.to_string())
+fn is_connector(c: char) -> bool {
+    c == '-' || c == '_' || c.is_whitespace()
 }
 
-fn pascal_case(st: &str) -> String {
-    let is_conn = |c: char| c == '-' || c == '_' || c.is_whitespace();
-    let mut out = String::with_capacity(st.len());
-    let mut upper_next = true;
-    let mut leading = true;
-    for c in st.chars() {
-        if is_conn(c) {
-            if leading {
-                out.push(c);
+/// Go's `unicode.IsPunct` (category P); ASCII symbols such as `$+<=>^|~` are not punctuation.
+fn is_punct(c: char) -> bool {
+    if c.is_ascii() {
+        return "!\"#%&'()*,-./:;?@[\\]_{}".contains(c);
+    }
+    matches!(c, '¡' | '§' | '«' | '¶' | '·' | '»' | '¿' | '‐'..='‧' | '‰'..='‸' | '、'..='〃' | '「'..='』')
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Word {
+    Invalid,
+    Number,
+    Upper,
+    Alpha,
+    Connector,
+    Punct,
+    Other,
+}
+
+/// xstrings' `nextWord`: the next run of one word type.
+fn next_word(s: &str) -> (Word, &str, &str) {
+    let mut chars = s.char_indices().peekable();
+    let Some((_, r)) = chars.next() else {
+        return (Word::Invalid, "", "");
+    };
+    let mut end = r.len_utf8();
+    let take_while = |end: &mut usize, f: &dyn Fn(char) -> bool| {
+        for c in s[*end..].chars() {
+            if !f(c) {
+                break;
             }
-            upper_next = true;
-            continue;
+            *end += c.len_utf8();
         }
-        leading = false;
-        if upper_next {
-            out.extend(c.to_uppercase());
-            upper_next = false;
+    };
+    let wt = if is_connector(r) {
+        take_while(&mut end, &is_connector);
+        Word::Connector
+    } else if is_punct(r) {
+        take_while(&mut end, &is_punct);
+        Word::Punct
+    } else if r.is_uppercase() {
+        if let Some(n) = s[end..].chars().next() {
+            if n.is_uppercase() {
+                let mut prev = n.len_utf8();
+                end += prev;
+                let mut stopped_alpha = false;
+                for c in s[end..].chars() {
+                    if !c.is_uppercase() {
+                        stopped_alpha = c.is_alphabetic();
+                        break;
+                    }
+                    prev = c.len_utf8();
+                    end += prev;
+                }
+                if stopped_alpha {
+                    end -= prev;
+                }
+            } else if n.is_alphabetic() {
+                end += n.len_utf8();
+                take_while(&mut end, &|c: char| c.is_alphabetic() && !c.is_uppercase());
+            }
+        }
+        Word::Upper
+    } else if r.is_alphabetic() {
+        take_while(&mut end, &|c: char| c.is_alphabetic() && !c.is_uppercase());
+        Word::Alpha
+    } else if r.is_numeric() {
+        take_while(&mut end, &|c: char| c.is_numeric());
+        Word::Number
+    } else {
+        take_while(&mut end, &|c: char| {
+            !(is_connector(c) || c.is_alphabetic() || c.is_numeric() || is_punct(c))
+        });
+        Word::Other
+    };
+    (wt, &s[..end], &s[end..])
+}
+
+fn push_lower(buf: &mut String, wt: Word, word: &str, connector: char) {
+    if wt != Word::Upper && wt != Word::Connector {
+        buf.push_str(word);
+        return;
+    }
+    for c in word.chars() {
+        if is_connector(c) {
+            buf.push(connector);
+        } else if c.is_uppercase() {
+            buf.push_str(&go_lower(&c.to_string()));
         } else {
-            out.push(c);
+            buf.push(c);
         }
     }
-    out
+}
+
+/// xstrings' `camelCaseToLowerCase` (snakecase, kebabcase).
+fn to_lower_words(s: &str, connector: char) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let mut buf = String::with_capacity(s.len() + 4);
+    let (mut wt, mut word, mut remaining) = next_word(s);
+    while !remaining.is_empty() {
+        if wt != Word::Connector {
+            push_lower(&mut buf, wt, word, connector);
+        }
+        let prev = wt;
+        let last = word;
+        (wt, word, remaining) = next_word(remaining);
+        match prev {
+            Word::Number => {
+                while wt == Word::Alpha || wt == Word::Number {
+                    push_lower(&mut buf, wt, word, connector);
+                    (wt, word, remaining) = next_word(remaining);
+                }
+                if wt != Word::Invalid && wt != Word::Punct && wt != Word::Connector {
+                    buf.push(connector);
+                }
+            }
+            Word::Connector => push_lower(&mut buf, prev, last, connector),
+            Word::Punct => {}
+            _ => {
+                if wt != Word::Number {
+                    if wt != Word::Connector && wt != Word::Punct {
+                        buf.push(connector);
+                    }
+                    continue;
+                }
+                if remaining.is_empty() {
+                    continue;
+                }
+                let last = word;
+                (wt, word, remaining) = next_word(remaining);
+                if wt != Word::Alpha {
+                    push_lower(&mut buf, Word::Number, last, connector);
+                    if wt != Word::Connector && wt != Word::Punct {
+                        buf.push(connector);
+                    }
+                    continue;
+                }
+                buf.push(connector);
+                push_lower(&mut buf, Word::Number, last, connector);
+                while wt == Word::Alpha || wt == Word::Number {
+                    push_lower(&mut buf, wt, word, connector);
+                    (wt, word, remaining) = next_word(remaining);
+                }
+                if wt != Word::Invalid && wt != Word::Connector && wt != Word::Punct {
+                    buf.push(connector);
+                }
+            }
+        }
+    }
+    push_lower(&mut buf, wt, word, connector);
+    buf
+}
+
+/// xstrings' `ToPascalCase` (Sprig's `camelcase`): connectors dropped, the rune after one
+/// upper-cased, repeated connectors kept.
+fn pascal_case(s: &str) -> String {
+    let mut chars = s.chars();
+    let mut buf = String::with_capacity(s.len());
+    let mut r0 = None;
+    for c in chars.by_ref() {
+        if !is_connector(c) {
+            r0 = Some(go_upper(&c.to_string()));
+            break;
+        }
+        buf.push(c);
+    }
+    let Some(first) = r0 else {
+        return buf;
+    };
+    let mut r0: String = first;
+    let mut r0_conn = false;
+    for c in chars {
+        let (r1, r1_conn) = (std::mem::take(&mut r0), r0_conn);
+        let c_conn = is_connector(c);
+        if c_conn && r1_conn {
+            buf.push_str(&r1);
+            r0 = c.to_string();
+            r0_conn = true;
+            continue;
+        }
+        if r1_conn {
+            r0 = go_upper(&c.to_string());
+        } else {
+            buf.push_str(&r1);
+            r0 = c.to_string();
+        }
+        r0_conn = c_conn;
+    }
+    buf.push_str(&r0);
+    buf
 }
 
 /// Go's `strings.ToUpper`: per-rune simple case mapping (`ß` stays `ß`).
