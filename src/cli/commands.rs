@@ -65,10 +65,7 @@ fn lint(settings: &Settings, painter: &Painter) -> CommandResult {
     if settings.verbose {
         for index in selected.graph.topological_order() {
             let release = &selected.state.releases[index];
-            let context = release
-                .kube_context
-                .as_deref()
-                .unwrap_or("(current context)");
+            let context = release.kube_context.as_deref().unwrap_or("(current context)");
             eprintln!(
                 "  {} chart={} values={} installed={} context={context}",
                 release.id,
@@ -97,11 +94,7 @@ fn lint(settings: &Settings, painter: &Painter) -> CommandResult {
 
 fn list(settings: &Settings, painter: &Painter, format: ListFormat) -> CommandResult {
     let Selected { state, graph } = load_selected(settings, painter)?;
-    let rows: Vec<&state::ReleaseSpec> = graph
-        .releases()
-        .into_iter()
-        .map(|i| &state.releases[i])
-        .collect();
+    let rows: Vec<&state::ReleaseSpec> = graph.releases().into_iter().map(|i| &state.releases[i]).collect();
     match format {
         ListFormat::Json => {
             let items: Vec<serde_json::Value> = rows
@@ -130,15 +123,9 @@ fn list(settings: &Settings, painter: &Painter, format: ListFormat) -> CommandRe
                 table.push(vec![
                     r.id.to_string(),
                     r.chart_text.clone(),
-                    r.version
-                        .as_ref()
-                        .map_or_else(String::new, |v| v.to_string()),
+                    r.version.as_ref().map_or_else(String::new, |v| v.to_string()),
                     r.installed.to_string(),
-                    r.needs
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(","),
+                    r.needs.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
                     r.labels
                         .iter()
                         .map(|(k, v)| format!("{k}={v}"))

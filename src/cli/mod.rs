@@ -33,11 +33,7 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() {
-                exit::ERROR
-            } else {
-                exit::OK
-            };
+            return if error.use_stderr() { exit::ERROR } else { exit::OK };
         }
     };
     let settings = match Settings::resolve(&cli.global) {
@@ -48,9 +44,7 @@ pub fn main() -> i32 {
             return exit::ERROR;
         }
     };
-    let painter = Painter {
-        color: settings.color,
-    };
+    let painter = Painter { color: settings.color };
     match commands::run(cli.command, &settings, &painter) {
         Ok(code) => code,
         Err(error) => {

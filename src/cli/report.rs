@@ -52,13 +52,7 @@ impl Painter {
         let number = location.line.to_string();
         let gutter = " ".repeat(number.len());
         let _ = writeln!(out, "{gutter} {}", self.blue("|"));
-        let _ = writeln!(
-            out,
-            "{} {} {}",
-            self.blue(&number),
-            self.blue("|"),
-            location.line_text
-        );
+        let _ = writeln!(out, "{} {} {}", self.blue(&number), self.blue("|"), location.line_text);
         let prefix: String = location
             .line_text
             .chars()
@@ -93,12 +87,7 @@ impl Painter {
                 .collect::<Vec<_>>()
                 .join("\n");
             if diagnostics.len() > 1 {
-                let _ = writeln!(
-                    out,
-                    "\n{}: {} problems found",
-                    self.error_label(),
-                    diagnostics.len()
-                );
+                let _ = writeln!(out, "\n{}: {} problems found", self.error_label(), diagnostics.len());
             }
             return out;
         }
@@ -109,11 +98,7 @@ impl Painter {
             source = cause.source();
         }
         if let Some(StateError::NotFound { .. }) = error.downcast_ref::<StateError>() {
-            let _ = writeln!(
-                out,
-                "{}: pass the state file with -f FILE",
-                self.hint_label()
-            );
+            let _ = writeln!(out, "{}: pass the state file with -f FILE", self.hint_label());
         }
         out
     }

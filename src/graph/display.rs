@@ -41,11 +41,7 @@ pub fn render(releases: &[ReleaseSpec], graph: &ReleaseGraph, format: GraphForma
                 } else {
                     " style=dashed"
                 };
-                out.push_str(&format!(
-                    "  \"{}\" [label=\"{}\"{style}];\n",
-                    id(release),
-                    id(release)
-                ));
+                out.push_str(&format!("  \"{}\" [label=\"{}\"{style}];\n", id(release), id(release)));
             }
             for &release in &order {
                 for need in graph.needs(release) {

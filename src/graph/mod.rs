@@ -43,15 +43,8 @@ pub struct ReleaseGraph {
 impl ReleaseGraph {
     /// Builds the graph of `selection` (indexes into `releases`), dropping edges to releases
     /// outside it. Fails on a cycle, naming every release on it.
-    pub fn build(
-        releases: &[ReleaseSpec],
-        selection: &[usize],
-    ) -> Result<ReleaseGraph, StateError> {
-        let index_of: HashMap<&ReleaseId, usize> = releases
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (&r.id, i))
-            .collect();
+    pub fn build(releases: &[ReleaseSpec], selection: &[usize]) -> Result<ReleaseGraph, StateError> {
+        let index_of: HashMap<&ReleaseId, usize> = releases.iter().enumerate().map(|(i, r)| (&r.id, i)).collect();
         let mut graph = DiGraph::with_capacity(selection.len(), selection.len());
         let mut nodes = HashMap::with_capacity(selection.len());
         let mut sorted = selection.to_vec();
@@ -80,9 +73,7 @@ impl ReleaseGraph {
                 format!("dependency cycle: {}", path.join(" -> ")),
                 Some(first.location.clone()),
             )
-            .with_hint(
-                "each release needs the next one; remove one of these `needs` to break the cycle",
-            );
+            .with_hint("each release needs the next one; remove one of these `needs` to break the cycle");
             for &i in &cycle[1..] {
                 diagnostic = diagnostic.with_note(
                     releases[i].location.clone(),
@@ -189,28 +180,15 @@ impl ReleaseGraph {
 
 /// The releases a command works on: those the selector matches, plus needs as `mode` says.
 /// Returns indexes into `releases` in state-file order.
-pub fn select(
-    releases: &[ReleaseSpec],
-    selector: &Selector,
-    mode: NeedsMode,
-) -> Result<Vec<usize>, StateError> {
-    let index_of: HashMap<&ReleaseId, usize> = releases
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (&r.id, i))
-        .collect();
+pub fn select(releases: &[ReleaseSpec], selector: &Selector, mode: NeedsMode) -> Result<Vec<usize>, StateError> {
+    let index_of: HashMap<&ReleaseId, usize> = releases.iter().enumerate().map(|(i, r)| (&r.id, i)).collect();
     let mut selected: Vec<bool> = releases.iter().map(|r| selector.matches(r)).collect();
     match mode {
         NeedsMode::Skip => {}
         NeedsMode::IncludeDirect => {
             let direct: Vec<usize> = (0..releases.len())
                 .filter(|&i| selected[i])
-                .flat_map(|i| {
-                    releases[i]
-                        .needs
-                        .iter()
-                        .filter_map(|n| index_of.get(n).copied())
-                })
+                .flat_map(|i| releases[i].needs.iter().filter_map(|n| index_of.get(n).copied()))
                 .collect();
             for need in direct {
                 selected[need] = true;
@@ -219,11 +197,7 @@ pub fn select(
         NeedsMode::IncludeTransitive => {
             let mut stack: Vec<usize> = (0..releases.len()).filter(|&i| selected[i]).collect();
             while let Some(i) = stack.pop() {
-                for need in releases[i]
-                    .needs
-                    .iter()
-                    .filter_map(|n| index_of.get(n).copied())
-                {
+                for need in releases[i].needs.iter().filter_map(|n| index_of.get(n).copied()) {
                     if !selected[need] {
                         selected[need] = true;
                         stack.push(need);
@@ -265,13 +239,9 @@ mod tests {
             environment: "default".into(),
             ..Default::default()
         };
-        load_str(
-            Path::new("/nonexistent/helmfire.yaml"),
-            text.to_string(),
-            &options,
-        )
-        .unwrap()
-        .releases
+        load_str(Path::new("/nonexistent/helmfire.yaml"), text.to_string(), &options)
+            .unwrap()
+            .releases
     }
 
     const CHAIN: &str = "repositories: [{name: r, url: 'https://charts.example.com'}]\nreleases:\n\
@@ -309,8 +279,7 @@ mod tests {
     fn selection_modes() {
         let releases = releases(CHAIN);
         let selector = Selector::parse(&["name=a"]).unwrap();
-        let Err(StateError::Invalid(strict)) = select(&releases, &selector, NeedsMode::Strict)
-        else {
+        let Err(StateError::Invalid(strict)) = select(&releases, &selector, NeedsMode::Strict) else {
             panic!("selected")
         };
         assert_eq!(
@@ -318,18 +287,12 @@ mod tests {
             "release `default/a` needs `default/b`, which is not selected"
         );
         assert_eq!(select(&releases, &selector, NeedsMode::Skip).unwrap(), [0]);
-        assert_eq!(
-            select(&releases, &selector, NeedsMode::IncludeDirect).unwrap(),
-            [0, 1]
-        );
+        assert_eq!(select(&releases, &selector, NeedsMode::IncludeDirect).unwrap(), [0, 1]);
         assert_eq!(
             select(&releases, &selector, NeedsMode::IncludeTransitive).unwrap(),
             [0, 1, 2]
         );
         let by_label_or_name = Selector::parse(&["name=d", "name=c"]).unwrap();
-        assert_eq!(
-            select(&releases, &by_label_or_name, NeedsMode::Strict).unwrap(),
-            [2, 3]
-        );
+        assert_eq!(select(&releases, &by_label_or_name, NeedsMode::Strict).unwrap(), [2, 3]);
     }
 }

@@ -94,11 +94,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
                 })
             }
         }
-        deserializer.deserialize_struct(
-            SPANNED,
-            SPANNED_FIELDS,
-            SpannedVisitor(std::marker::PhantomData),
-        )
+        deserializer.deserialize_struct(SPANNED, SPANNED_FIELDS, SpannedVisitor(std::marker::PhantomData))
     }
 }
 
@@ -126,10 +122,7 @@ struct NodeDeserializer<'a> {
 impl<'a> NodeDeserializer<'a> {
     /// The scalar as written, so `version: 1.20` stays `1.20` when a string is wanted.
     fn raw_text(&self) -> Option<&'a str> {
-        let raw = self
-            .text
-            .get(self.node.span.start..self.node.span.end)?
-            .trim();
+        let raw = self.text.get(self.node.span.start..self.node.span.end)?.trim();
         Some(raw.trim_matches('"'))
     }
 
@@ -240,11 +233,7 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'de> {
                     Some(suggestion) => format!("did you mean `{suggestion}`?"),
                     None => format!(
                         "expected one of {}",
-                        fields
-                            .iter()
-                            .map(|f| format!("`{f}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
                     ),
                 };
                 return Err(DeError {
@@ -276,11 +265,7 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'de> {
                         Some(suggestion) => format!("did you mean `{suggestion}`?"),
                         None => format!(
                             "expected one of {}",
-                            variants
-                                .iter()
-                                .map(|v| format!("`{v}`"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            variants.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
                         ),
                     };
                     return Err(DeError {
@@ -311,16 +296,10 @@ struct NodeSeq<'a> {
 impl<'de> SeqAccess<'de> for NodeSeq<'de> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
         match self.items.next() {
             Some(node) => seed
-                .deserialize(NodeDeserializer {
-                    node,
-                    text: self.text,
-                })
+                .deserialize(NodeDeserializer { node, text: self.text })
                 .map(Some)
                 .map_err(|e| e.at(node.span)),
             None => Ok(None),
@@ -341,10 +320,7 @@ struct NodeMap<'a> {
 impl<'de> MapAccess<'de> for NodeMap<'de> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         match self.entries.next() {
             Some((key, value)) => {
                 self.value = Some(value);
@@ -364,11 +340,8 @@ impl<'de> MapAccess<'de> for NodeMap<'de> {
             .value
             .take()
             .ok_or_else(|| de::Error::custom("value requested before key"))?;
-        seed.deserialize(NodeDeserializer {
-            node,
-            text: self.text,
-        })
-        .map_err(|e| e.at(node.span))
+        seed.deserialize(NodeDeserializer { node, text: self.text })
+            .map_err(|e| e.at(node.span))
     }
 }
 
@@ -381,10 +354,7 @@ struct SpannedAccess<'a> {
 impl<'de> MapAccess<'de> for SpannedAccess<'de> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
         match SPANNED_FIELDS.get(self.step) {
             Some(field) => seed
                 .deserialize(de::value::BorrowedStrDeserializer::new(field))

@@ -62,7 +62,10 @@ impl Expressions {
         engine.register_type_with_name::<EnvVars>("env");
         engine.register_indexer_get(|_: &mut EnvVars, name: &str| -> Result<String, Box<EvalAltResult>> {
             std::env::var(name).map_err(|_| {
-                format!("environment variable `{name}` is not set (use env_or(\"{name}\", \"default\") for an optional one)").into()
+                format!(
+                    "environment variable `{name}` is not set (use env_or(\"{name}\", \"default\") for an optional one)"
+                )
+                .into()
             })
         });
         engine.register_fn("env_or", |name: &str, default: &str| {
@@ -84,17 +87,19 @@ impl Expressions {
     /// Evaluates one expression.
     pub fn eval(&self, expression: &str, variables: &Variables) -> Result<Dynamic, ExprError> {
         let mut scope = Self::scope(variables);
-        self.engine.eval_expression_with_scope::<Dynamic>(&mut scope, expression).map_err(|error| {
-            let position = position_of(error.position());
-            let message = match *error {
-                EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
-                EvalAltResult::ErrorVariableNotFound(name, _) => {
-                    format!("unknown variable `{name}` (expressions see `env`, `environment` and `release`)")
-                }
-                other => strip_position(&other.to_string()),
-            };
-            ExprError { message, position }
-        })
+        self.engine
+            .eval_expression_with_scope::<Dynamic>(&mut scope, expression)
+            .map_err(|error| {
+                let position = position_of(error.position());
+                let message = match *error {
+                    EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
+                    EvalAltResult::ErrorVariableNotFound(name, _) => {
+                        format!("unknown variable `{name}` (expressions see `env`, `environment` and `release`)")
+                    }
+                    other => strip_position(&other.to_string()),
+                };
+                ExprError { message, position }
+            })
     }
 
     /// Evaluates a condition, which must yield a boolean.
@@ -103,19 +108,16 @@ impl Expressions {
         let value = self.eval(expression, variables)?;
         value.as_bool().map_err(|type_name| ExprError {
             message: format!(
-                "a condition must be true or false, but `{}` is {type_name} `{value}`",
-                expression.trim()
+                "a condition must be true or false, but `{}` is {} `{value}`",
+                expression.trim(),
+                describe_type(type_name)
             ),
             position: None,
         })
     }
 
     /// Replaces every `${{ expr }}` in `text` by the expression's value.
-    pub fn interpolate(
-        &self,
-        text: &str,
-        variables: &Variables,
-    ) -> Result<String, InterpolationError> {
+    pub fn interpolate(&self, text: &str, variables: &Variables) -> Result<String, InterpolationError> {
         if !text.contains("${{") {
             return Ok(text.to_string());
         }
@@ -151,6 +153,18 @@ impl Expressions {
     }
 }
 
+fn describe_type(rhai_type: &str) -> &str {
+    match rhai_type {
+        "i64" => "an integer",
+        "f64" => "a number",
+        "string" | "ImmutableString" => "a string",
+        "map" => "a map",
+        "array" => "a list",
+        "()" => "null",
+        other => other,
+    }
+}
+
 /// `condition: ${{ x }}` is accepted as well as `condition: x`.
 fn unwrap_braces(expression: &str) -> &str {
     let trimmed = expression.trim();
@@ -177,8 +191,7 @@ mod tests {
     use super::*;
 
     fn variables() -> Variables {
-        let environment =
-            serde_json::json!({"name": "prod", "values": {"replicas": 3, "domain": "example.com"}});
+        let environment = serde_json::json!({"name": "prod", "values": {"replicas": 3, "domain": "example.com"}});
         Variables {
             environment: Expressions::to_dynamic(&environment),
             release: None,
@@ -202,9 +215,7 @@ mod tests {
             .eval("env.HELMFIRE_SURELY_UNSET_VAR", &variables())
             .unwrap_err();
         assert!(
-            error
-                .message
-                .contains("`HELMFIRE_SURELY_UNSET_VAR` is not set"),
+            error.message.contains("`HELMFIRE_SURELY_UNSET_VAR` is not set"),
             "{}",
             error.message
         );
@@ -230,11 +241,7 @@ mod tests {
         let error = expressions
             .condition("environment.values.replicas", &variables())
             .unwrap_err();
-        assert!(
-            error.message.contains("must be true or false"),
-            "{}",
-            error.message
-        );
+        assert!(error.message.contains("must be true or false"), "{}", error.message);
     }
 
     #[test]
@@ -243,11 +250,7 @@ mod tests {
         let error = expressions
             .eval("\"ab\".pad(2000000, \"c\")", &variables())
             .unwrap_err();
-        assert!(
-            error.message.to_lowercase().contains("too large"),
-            "{}",
-            error.message
-        );
+        assert!(error.message.to_lowercase().contains("too large"), "{}", error.message);
         // Statements (and so loops) are not expressions: nothing can spin forever.
         assert!(expressions.eval("loop { }", &variables()).is_err());
     }

@@ -61,15 +61,10 @@ pub fn load(options: &LoadOptions) -> Result<DesiredState, StateError> {
 }
 
 /// Loads a state file whose text is already in memory (tests, benchmarks, stdin).
-pub fn load_str(
-    path: &Path,
-    text: String,
-    options: &LoadOptions,
-) -> Result<DesiredState, StateError> {
+pub fn load_str(path: &Path, text: String, options: &LoadOptions) -> Result<DesiredState, StateError> {
     let source = SourceFile::new(path, text);
     let root = parse_document(&source)?;
-    let raw: RawState =
-        de::from_node(&root, &source.text).map_err(|error| de_diagnostic(&source, error))?;
+    let raw: RawState = de::from_node(&root, &source.text).map_err(|error| de_diagnostic(&source, error))?;
     let base_dir = path
         .parent()
         .map(Path::to_path_buf)
@@ -156,9 +151,7 @@ impl Loader<'_> {
         let mut releases = Vec::new();
         let mut pending_needs = Vec::new();
         for raw_release in &raw.releases {
-            if let Some((release, needs)) =
-                self.release(raw_release, &raw, &repositories, &inherited)
-            {
+            if let Some((release, needs)) = self.release(raw_release, &raw, &repositories, &inherited) {
                 releases.push(release);
                 pending_needs.push(needs);
             }
@@ -185,18 +178,18 @@ impl Loader<'_> {
 
     fn error(&mut self, message: impl Into<String>, span: Span) -> &mut Diagnostic {
         let location = self.location(span);
-        self.diagnostics
-            .push(Diagnostic::new(message, Some(location)));
+        self.diagnostics.push(Diagnostic::new(message, Some(location)));
         self.diagnostics.last_mut().expect("just pushed")
     }
 
     fn resolve_path(&self, path: &str) -> PathBuf {
         let path = Path::new(path);
-        if path.is_absolute() {
+        let joined = if path.is_absolute() {
             path.to_path_buf()
         } else {
             self.base_dir.join(path)
-        }
+        };
+        normalize(&joined)
     }
 
     // ---- environment -------------------------------------------------------------------------
@@ -212,28 +205,21 @@ impl Loader<'_> {
                 });
             }
             let mut diagnostic = Diagnostic::new(
-                format!(
-                    "unknown environment `{name}` in `{}`",
-                    self.source.path.display()
-                ),
+                format!("unknown environment `{name}` in `{}`", self.source.path.display()),
                 None,
             );
-            diagnostic.hint = Some(
-                match did_you_mean(&name, raw.environments.keys().map(String::as_str)) {
-                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                    None if raw.environments.is_empty() => {
-                        "the state file defines no `environments`".to_string()
-                    }
-                    None => format!(
-                        "defined environments: {}",
-                        raw.environments
-                            .keys()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                },
-            );
+            diagnostic.hint = Some(match did_you_mean(&name, raw.environments.keys().map(String::as_str)) {
+                Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                None if raw.environments.is_empty() => "the state file defines no `environments`".to_string(),
+                None => format!(
+                    "defined environments: {}",
+                    raw.environments
+                        .keys()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
             return Err(diagnostic.into());
         };
         let handler = spec.value.missing_file_handler.unwrap_or_default();
@@ -287,8 +273,9 @@ impl Loader<'_> {
         let message = format!("{what} `{}` does not exist", path.display());
         match handler {
             MissingFileHandler::Error => {
-                self.error(message, span).hint =
-                    Some("paths are relative to the state file; set `missingFileHandler: Warn` to skip missing files".into());
+                self.error(message, span).hint = Some(
+                    "paths are relative to the state file; set `missingFileHandler: Warn` to skip missing files".into(),
+                );
             }
             MissingFileHandler::Warn => self.notices.push(Notice {
                 level: NoticeLevel::Warning,
@@ -313,10 +300,7 @@ impl Loader<'_> {
                 continue;
             };
             let Some(url) = &repo.url else {
-                self.error(
-                    format!("repository `{}` has no `url`", name.value),
-                    entry.span,
-                );
+                self.error(format!("repository `{}` has no `url`", name.value), entry.span);
                 continue;
             };
             if let Some(first) = seen.get(&name.value) {
@@ -333,14 +317,10 @@ impl Loader<'_> {
                 RepositoryKind::Http
             } else {
                 self.error(format!("invalid repository url `{}`", url.value), url.span)
-                    .hint = Some(
-                    "expected `https://…` for a chart repository or `oci://…` for a registry"
-                        .into(),
-                );
+                    .hint = Some("expected `https://…` for a chart repository or `oci://…` for a registry".into());
                 continue;
             };
-            let file =
-                |f: &Option<Spanned<String>>| f.as_ref().map(|f| self.resolve_path(&f.value));
+            let file = |f: &Option<Spanned<String>>| f.as_ref().map(|f| self.resolve_path(&f.value));
             repositories.push(Repository {
                 name: name.value.clone(),
                 url: url.value.trim_end_matches('/').to_string(),
@@ -400,10 +380,7 @@ impl Loader<'_> {
         };
 
         let mut labels = BTreeMap::new();
-        let label_sources = defaults
-            .map(|d| &d.labels)
-            .into_iter()
-            .chain(release.labels.as_ref());
+        let label_sources = defaults.map(|d| &d.labels).into_iter().chain(release.labels.as_ref());
         for source in label_sources {
             for (key, value) in source {
                 let value = self.interpolate(value, &inherited.variables)?;
@@ -422,10 +399,8 @@ impl Loader<'_> {
         let id = ReleaseId { namespace, name };
 
         let Some(chart_field) = &release.chart else {
-            self.error(format!("release `{id}` has no `chart`"), entry.span)
-                .hint = Some(
-                "set `chart:` to `./path`, `repository/chart` or `oci://host/path/chart`".into(),
-            );
+            self.error(format!("release `{id}` has no `chart`"), entry.span).hint =
+                Some("set `chart:` to `./path`, `repository/chart` or `oci://host/path/chart`".into());
             return None;
         };
         let chart_text = self.interpolate(chart_field, &variables)?;
@@ -437,7 +412,9 @@ impl Loader<'_> {
                 match VersionConstraint::parse(&text) {
                     Ok(constraint) => Some(constraint),
                     Err(message) => {
-                        self.error(message, field.span).hint = Some("use a version (`1.2.3`) or a constraint such as `^1.2`, `~1.2.3` or `>=1, <2`".into());
+                        self.error(message, field.span).hint = Some(
+                            "use a version (`1.2.3`) or a constraint such as `^1.2`, `~1.2.3` or `>=1, <2`".into(),
+                        );
                         None
                     }
                 }
@@ -453,8 +430,7 @@ impl Loader<'_> {
         for entry in release.values.iter().flatten() {
             match &entry.value {
                 RawValues::File(file) => {
-                    let file =
-                        self.interpolate(&Spanned::new(file.clone(), entry.span), &variables)?;
+                    let file = self.interpolate(&Spanned::new(file.clone(), entry.span), &variables)?;
                     let path = self.resolve_path(&file);
                     if path.is_file() {
                         values.push(ValuesSource::File(path));
@@ -513,9 +489,7 @@ impl Loader<'_> {
             .as_ref()
             .or(defaults.and_then(|d| d.timeout.as_ref()))
             .map_or(DEFAULT_TIMEOUT, |t| t.value.0);
-        let flag = |own: Option<bool>, default: Option<bool>, fallback: bool| {
-            own.or(default).unwrap_or(fallback)
-        };
+        let flag = |own: Option<bool>, default: Option<bool>, fallback: bool| own.or(default).unwrap_or(fallback);
 
         if self.diagnostics.len() > errors_before {
             return None;
@@ -536,11 +510,7 @@ impl Loader<'_> {
                 true,
             ),
             wait: flag(release.wait, defaults.and_then(|d| d.wait), false),
-            wait_for_jobs: flag(
-                release.wait_for_jobs,
-                defaults.and_then(|d| d.wait_for_jobs),
-                false,
-            ),
+            wait_for_jobs: flag(release.wait_for_jobs, defaults.and_then(|d| d.wait_for_jobs), false),
             timeout,
             atomic: flag(release.atomic, defaults.and_then(|d| d.atomic), false),
             history_max: release
@@ -556,23 +526,16 @@ impl Loader<'_> {
     }
 
     /// The release with its `inherit` templates applied in order; its own fields win.
-    fn apply_templates(
-        &mut self,
-        entry: &Spanned<RawRelease>,
-        raw: &RawState,
-    ) -> Option<RawRelease> {
+    fn apply_templates(&mut self, entry: &Spanned<RawRelease>, raw: &RawState) -> Option<RawRelease> {
         let Some(names) = &entry.value.inherit else {
             return Some(entry.value.clone());
         };
         let mut merged = RawRelease::default();
         for name in names {
             let Some(template) = raw.templates.get(&name.value) else {
-                let hint = match did_you_mean(&name.value, raw.templates.keys().map(String::as_str))
-                {
+                let hint = match did_you_mean(&name.value, raw.templates.keys().map(String::as_str)) {
                     Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                    None if raw.templates.is_empty() => {
-                        "the state file defines no `templates`".to_string()
-                    }
+                    None if raw.templates.is_empty() => "the state file defines no `templates`".to_string(),
                     None => format!(
                         "defined templates: {}",
                         raw.templates
@@ -582,17 +545,13 @@ impl Loader<'_> {
                             .join(", ")
                     ),
                 };
-                self.error(format!("unknown template `{}`", name.value), name.span)
-                    .hint = Some(hint);
+                self.error(format!("unknown template `{}`", name.value), name.span).hint = Some(hint);
                 return None;
             };
             if let Some(nested) = &template.value.inherit {
                 let span = nested.first().map_or(template.span, |n| n.span);
                 self.error(
-                    format!(
-                        "template `{}` uses `inherit`, which only releases may use",
-                        name.value
-                    ),
+                    format!("template `{}` uses `inherit`, which only releases may use", name.value),
                     span,
                 );
                 return None;
@@ -605,8 +564,8 @@ impl Loader<'_> {
     fn chart(&mut self, text: &str, span: Span, repositories: &[Repository]) -> Option<ChartRef> {
         if text.starts_with("oci://") {
             if text.len() <= "oci://".len() || text.ends_with('/') {
-                self.error(format!("invalid OCI chart reference `{text}`"), span)
-                    .hint = Some("expected `oci://host/path/chart`".into());
+                self.error(format!("invalid OCI chart reference `{text}`"), span).hint =
+                    Some("expected `oci://host/path/chart`".into());
                 return None;
             }
             return Some(ChartRef::Oci(text.to_string()));
@@ -618,8 +577,7 @@ impl Loader<'_> {
             || text.ends_with(".tgz");
         if looks_local || (!text.contains('/') && self.resolve_path(text).is_dir()) {
             let path = self.resolve_path(text);
-            let is_chart =
-                path.join("Chart.yaml").is_file() || (path.is_file() && text.ends_with(".tgz"));
+            let is_chart = path.join("Chart.yaml").is_file() || (path.is_file() && text.ends_with(".tgz"));
             if !is_chart {
                 let why = if path.exists() {
                     "has no Chart.yaml"
@@ -642,23 +600,17 @@ impl Loader<'_> {
                         chart: chart.to_string(),
                     });
                 }
-                let hint =
-                    match did_you_mean(repository, repositories.iter().map(|r| r.name.as_str())) {
-                        Some(suggestion) => format!("did you mean `{suggestion}/{chart}`?"),
-                        None => "add it under `repositories:`, or write a local path as `./path`"
-                            .to_string(),
-                    };
-                self.error(
-                    format!("chart `{text}` names unknown repository `{repository}`"),
-                    span,
-                )
-                .hint = Some(hint);
+                let hint = match did_you_mean(repository, repositories.iter().map(|r| r.name.as_str())) {
+                    Some(suggestion) => format!("did you mean `{suggestion}/{chart}`?"),
+                    None => "add it under `repositories:`, or write a local path as `./path`".to_string(),
+                };
+                self.error(format!("chart `{text}` names unknown repository `{repository}`"), span)
+                    .hint = Some(hint);
                 None
             }
             _ => {
-                self.error(format!("invalid chart `{text}`"), span).hint = Some(
-                    "expected `./local/path`, `repository/chart` or `oci://host/path/chart`".into(),
-                );
+                self.error(format!("invalid chart `{text}`"), span).hint =
+                    Some("expected `./local/path`, `repository/chart` or `oci://host/path/chart`".into());
                 None
             }
         }
@@ -675,12 +627,7 @@ impl Loader<'_> {
         }
     }
 
-    fn interpolate_json(
-        &mut self,
-        value: &mut serde_json::Value,
-        span: Span,
-        variables: &Variables,
-    ) -> Option<()> {
+    fn interpolate_json(&mut self, value: &mut serde_json::Value, span: Span, variables: &Variables) -> Option<()> {
         match value {
             serde_json::Value::String(text) => {
                 *text = self.interpolate(&Spanned::new(std::mem::take(text), span), variables)?;
@@ -725,9 +672,14 @@ impl Loader<'_> {
         for release in releases {
             if let Some(first) = seen.get(&release.id) {
                 self.diagnostics.push(
-                    Diagnostic::new(format!("duplicate release `{}`", release.id), Some(release.location.clone()))
-                        .with_note(first.location.clone(), "first defined here")
-                        .with_hint("a release is identified by namespace and name; rename one or move it to another namespace"),
+                    Diagnostic::new(
+                        format!("duplicate release `{}`", release.id),
+                        Some(release.location.clone()),
+                    )
+                    .with_note(first.location.clone(), "first defined here")
+                    .with_hint(
+                        "a release is identified by namespace and name; rename one or move it to another namespace",
+                    ),
                 );
             } else {
                 seen.insert(&release.id, release);
@@ -739,10 +691,7 @@ impl Loader<'_> {
     fn resolve_needs(&mut self, releases: &mut [ReleaseSpec], pending: Vec<Vec<Spanned<String>>>) {
         let mut by_name: HashMap<&str, Vec<&ReleaseId>> = HashMap::new();
         for release in releases.iter() {
-            by_name
-                .entry(release.id.name.as_str())
-                .or_default()
-                .push(&release.id);
+            by_name.entry(release.id.name.as_str()).or_default().push(&release.id);
         }
         let all_ids: Vec<String> = releases.iter().map(|r| r.id.to_string()).collect();
         let mut resolved_all = Vec::with_capacity(releases.len());
@@ -784,19 +733,14 @@ impl Loader<'_> {
                         }
                     }
                     [] => {
-                        let hint = match did_you_mean(
-                            text,
-                            all_ids
-                                .iter()
-                                .map(String::as_str)
-                                .chain(by_name.keys().copied()),
-                        ) {
-                            Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                            None => {
-                                "`needs` takes `name` or `namespace/name` of a release in this file"
-                                    .to_string()
-                            }
-                        };
+                        let hint =
+                            match did_you_mean(text, all_ids.iter().map(String::as_str).chain(by_name.keys().copied()))
+                            {
+                                Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                                None => {
+                                    "`needs` takes `name` or `namespace/name` of a release in this file".to_string()
+                                }
+                            };
                         self.error(
                             format!("release `{}` needs unknown release `{text}`", release.id),
                             need.span,
@@ -886,5 +830,29 @@ fn merge_json(base: &mut serde_json::Value, layer: serde_json::Value) {
             }
         }
         (base, layer) => *base = layer,
+    }
+}
+
+/// Removes `.` and resolves `..` lexically, so messages show `dir/charts/web`, not `dir/./charts/web`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
     }
 }

@@ -110,11 +110,7 @@ mod tests {
         assert!(ReleaseName::parse("-web").is_err());
         assert!(ReleaseName::parse("web_1").is_err());
         assert!(ReleaseName::parse(&"a".repeat(53)).is_ok());
-        assert!(
-            ReleaseName::parse(&"a".repeat(54))
-                .unwrap_err()
-                .contains("at most 53")
-        );
+        assert!(ReleaseName::parse(&"a".repeat(54)).unwrap_err().contains("at most 53"));
     }
 
     #[test]

@@ -206,7 +206,9 @@ impl<'de> Deserialize<'de> for Timeout {
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<Timeout, E> {
                 parse_go_duration(text).map(Timeout).ok_or_else(|| {
-                    E::custom(format!("invalid duration `{text}`: expected seconds or a duration such as `90s`, `5m` or `1h30m`"))
+                    E::custom(format!(
+                        "invalid duration `{text}`: expected seconds or a duration such as `90s`, `5m` or `1h30m`"
+                    ))
                 })
             }
         }

@@ -26,9 +26,7 @@ impl Selector {
             let mut requirements = Vec::new();
             for part in flag.split(',') {
                 let bad = || {
-                    format!(
-                        "invalid selector `{flag}`: expected `key=value` or `key!=value` pairs separated by commas"
-                    )
+                    format!("invalid selector `{flag}`: expected `key=value` or `key!=value` pairs separated by commas")
                 };
                 let (key, value, equal) = if let Some((key, value)) = part.split_once("!=") {
                     (key, value, false)
@@ -42,11 +40,8 @@ impl Selector {
                     return Err(bad());
                 };
                 let (key, value) = (key.trim(), value.trim());
-                let valid = |s: &str| {
-                    !s.is_empty()
-                        && s.chars()
-                            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
-                };
+                let valid =
+                    |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
                 if !valid(key) || !valid(value) {
                     return Err(bad());
                 }
@@ -91,10 +86,7 @@ mod tests {
         assert!(Selector::parse(&["tier==db"]).is_ok());
         for bad in ["tier", "=db", "tier=", "tier=db,", "a b=c"] {
             let error = Selector::parse(&[bad]).unwrap_err();
-            assert!(
-                error.starts_with(&format!("invalid selector `{bad}`")),
-                "{error}"
-            );
+            assert!(error.starts_with(&format!("invalid selector `{bad}`")), "{error}");
         }
     }
 }

@@ -46,11 +46,7 @@ impl SourceFile {
             return self.text.len();
         };
         let rest = &self.text[start..];
-        start
-            + rest
-                .char_indices()
-                .nth(column)
-                .map_or(rest.len(), |(i, _)| i)
+        start + rest.char_indices().nth(column).map_or(rest.len(), |(i, _)| i)
     }
 
     /// The text of a 1-based line, without its newline.
@@ -58,10 +54,7 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
             return "";
         };
-        let end = self
-            .line_starts
-            .get(line)
-            .map_or(self.text.len(), |&next| next);
+        let end = self.line_starts.get(line).map_or(self.text.len(), |&next| next);
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 

@@ -68,8 +68,7 @@ fn value_node(value: &Spanned<DeValue<'_>>) -> Result<Node, TomlSyntaxError> {
                 .trim_start_matches("0x")
                 .trim_start_matches("0o")
                 .trim_start_matches("0b");
-            let magnitude =
-                i64::from_str_radix(digits, i.radix()).map_err(|_| invalid("integer"))?;
+            let magnitude = i64::from_str_radix(digits, i.radix()).map_err(|_| invalid("integer"))?;
             NodeKind::Int(if negative { -magnitude } else { magnitude })
         }
         DeValue::Float(f) => {
@@ -84,9 +83,7 @@ fn value_node(value: &Spanned<DeValue<'_>>) -> Result<Node, TomlSyntaxError> {
         }
         DeValue::Boolean(b) => NodeKind::Bool(*b),
         DeValue::Datetime(d) => NodeKind::String(d.to_string()),
-        DeValue::Array(items) => {
-            NodeKind::Seq(items.iter().map(value_node).collect::<Result<_, _>>()?)
-        }
+        DeValue::Array(items) => NodeKind::Seq(items.iter().map(value_node).collect::<Result<_, _>>()?),
         DeValue::Table(table) => table_kind(table)?,
     };
     Ok(Node::new(kind, span))
@@ -98,15 +95,10 @@ mod tests {
 
     #[test]
     fn tables_arrays_and_scalars_keep_spans() {
-        let text =
-            "[defaults]\nnamespace = \"apps\"\n\n[[releases]]\nname = \"web\"\nreplicas = 0x10\n";
+        let text = "[defaults]\nnamespace = \"apps\"\n\n[[releases]]\nname = \"web\"\nreplicas = 0x10\n";
         let node = parse(text).unwrap();
         assert_eq!(
-            node.get("defaults")
-                .unwrap()
-                .get("namespace")
-                .unwrap()
-                .as_str(),
+            node.get("defaults").unwrap().get("namespace").unwrap().as_str(),
             Some("apps")
         );
         let NodeKind::Seq(releases) = &node.get("releases").unwrap().kind else {

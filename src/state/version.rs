@@ -34,9 +34,7 @@ impl Version {
         let mut parts = core.split('.');
         let mut number = |required: bool| -> Result<u64, String> {
             match parts.next() {
-                Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => {
-                    p.parse().map_err(|_| invalid())
-                }
+                Some(p) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => p.parse().map_err(|_| invalid()),
                 None if !required => Ok(0),
                 _ => Err(invalid()),
             }
@@ -163,15 +161,11 @@ impl VersionConstraint {
             let rewritten = rewrite_hyphen_ranges(group);
             let mut constraints = Vec::new();
             for item in split_items(&rewritten) {
-                constraints.push(
-                    parse_item(&item)
-                        .map_err(|why| format!("invalid version constraint `{text}`: {why}"))?,
-                );
+                constraints
+                    .push(parse_item(&item).map_err(|why| format!("invalid version constraint `{text}`: {why}"))?);
             }
             if constraints.is_empty() {
-                return Err(format!(
-                    "invalid version constraint `{text}`: an empty alternative"
-                ));
+                return Err(format!("invalid version constraint `{text}`: an empty alternative"));
             }
             groups.push(constraints);
         }
@@ -188,9 +182,7 @@ impl VersionConstraint {
     /// Whether `version` satisfies the constraint. A prerelease only matches a comparison whose
     /// own version has a prerelease, as in Masterminds v3.
     pub fn matches(&self, version: &Version) -> bool {
-        self.groups
-            .iter()
-            .any(|group| group.iter().all(|c| c.matches(version)))
+        self.groups.iter().any(|group| group.iter().all(|c| c.matches(version)))
     }
 }
 
@@ -222,11 +214,7 @@ fn rewrite_hyphen_ranges(group: &str) -> String {
 fn split_items(group: &str) -> Vec<String> {
     let mut items = Vec::new();
     let mut pending_operator = String::new();
-    for token in group
-        .split([',', ' '])
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
+    for token in group.split([',', ' ']).map(str::trim).filter(|t| !t.is_empty()) {
         if token.chars().all(|c| "=!<>~^".contains(c)) {
             pending_operator.push_str(token);
         } else {
@@ -287,18 +275,13 @@ fn parse_item(item: &str) -> Result<Constraint, String> {
                 }
             }
             Some(p) if wildcard == Wildcard::None => {
-                *slot = p
-                    .parse()
-                    .map_err(|_| format!("`{item}` is not a version"))?;
+                *slot = p.parse().map_err(|_| format!("`{item}` is not a version"))?;
             }
             Some(_) => return Err(format!("`{item}` is not a version")),
         }
     }
-    let version = Version::parse(&format!(
-        "{}.{}.{}{suffix}",
-        numbers[0], numbers[1], numbers[2]
-    ))
-    .map_err(|_| format!("`{item}` is not a version"))?;
+    let version = Version::parse(&format!("{}.{}.{}{suffix}", numbers[0], numbers[1], numbers[2]))
+        .map_err(|_| format!("`{item}` is not a version"))?;
     Ok(Constraint {
         operator,
         version,
@@ -381,9 +364,7 @@ mod tests {
         assert!(Version::parse("1.2.3.4").is_err());
         assert!(Version::parse("1.a").is_err());
         assert!(Version::parse("1.0.0-alpha").unwrap() < Version::parse("1.0.0-alpha.1").unwrap());
-        assert!(
-            Version::parse("1.0.0-alpha.beta").unwrap() < Version::parse("1.0.0-beta").unwrap()
-        );
+        assert!(Version::parse("1.0.0-alpha.beta").unwrap() < Version::parse("1.0.0-beta").unwrap());
         assert!(Version::parse("1.0.0-rc.1").unwrap() < Version::parse("1.0.0").unwrap());
     }
 
@@ -423,11 +404,7 @@ mod tests {
                 .unwrap_err()
                 .contains("not a version")
         );
-        assert!(
-            VersionConstraint::parse(">=")
-                .unwrap_err()
-                .contains("has no version")
-        );
+        assert!(VersionConstraint::parse(">=").unwrap_err().contains("has no version"));
         assert!(
             VersionConstraint::parse("1.0 ||")
                 .unwrap_err()

@@ -47,10 +47,7 @@ impl<'a> Builder<'a> {
 
     fn span(&self, span: YamlSpan) -> Span {
         let start = self.source.offset_of(span.start.line(), span.start.col());
-        let end = self
-            .source
-            .offset_of(span.end.line(), span.end.col())
-            .max(start);
+        let end = self.source.offset_of(span.end.line(), span.end.col()).max(start);
         Span { start, end }
     }
 
@@ -158,9 +155,7 @@ impl<'a> Builder<'a> {
                     {
                         let (line, _) = self.source.line_column(first.span.start);
                         return Err(YamlSyntaxError {
-                            message: format!(
-                                "duplicate key `{key_text}` (first defined on line {line})"
-                            ),
+                            message: format!("duplicate key `{key_text}` (first defined on line {line})"),
                             offset: key.span.start,
                         });
                     }
