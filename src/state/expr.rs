@@ -96,6 +96,10 @@ impl Expressions {
                     EvalAltResult::ErrorVariableNotFound(name, _) => {
                         format!("unknown variable `{name}` (expressions see `env`, `environment` and `release`)")
                     }
+                    EvalAltResult::ErrorDotExpr(message, _) if message.contains("for type '()'") => {
+                        let property = message.split('\'').nth(1).unwrap_or("?");
+                        format!("cannot read `{property}`: the value before it is not set (a missing key?)")
+                    }
                     other => strip_position(&other.to_string()),
                 };
                 ExprError { message, position }
@@ -223,6 +227,17 @@ mod tests {
             .eval("env_or(\"HELMFIRE_SURELY_UNSET_VAR\", \"x\")", &variables())
             .unwrap();
         assert_eq!(value.to_string(), "x");
+    }
+
+    #[test]
+    fn reading_through_a_missing_key_says_so() {
+        let error = Expressions::new()
+            .eval("environment.values.monitoring.retention", &variables())
+            .unwrap_err();
+        assert_eq!(
+            error.message,
+            "cannot read `retention`: the value before it is not set (a missing key?)"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Problems in releases are collected, not stopped at, so `helmfire lint` lists them all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,6 +77,7 @@ pub fn load_str(path: &Path, text: String, options: &LoadOptions) -> Result<Desi
         expressions: Expressions::new(),
         diagnostics: Vec::new(),
         notices: Vec::new(),
+        invalid_releases: HashSet::new(),
     }
     .run(raw)
 }
@@ -116,6 +117,8 @@ struct Loader<'a> {
     expressions: Expressions,
     diagnostics: Vec<Diagnostic>,
     notices: Vec<Notice>,
+    /// Names of releases that failed validation: `needs` on them are not reported again.
+    invalid_releases: HashSet<String>,
 }
 
 /// The release-independent settings every release starts from.
@@ -154,6 +157,8 @@ impl Loader<'_> {
             if let Some((release, needs)) = self.release(raw_release, &raw, &repositories, &inherited) {
                 releases.push(release);
                 pending_needs.push(needs);
+            } else if let Some(name) = raw_release.value.name.as_ref() {
+                self.invalid_releases.insert(name.value.clone());
             }
         }
         self.check_duplicates(&releases);
@@ -731,6 +736,9 @@ impl Loader<'_> {
                         if !resolved.contains(id) {
                             resolved.push((*id).clone());
                         }
+                    }
+                    [] if self.invalid_releases.contains(text.rsplit('/').next().unwrap_or(text)) => {
+                        // Already reported: the release it names is invalid.
                     }
                     [] => {
                         let hint =

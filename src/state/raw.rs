@@ -37,6 +37,7 @@ pub struct RawState {
 /// An environment: values visible to expressions as `environment.values`, and cluster settings.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Environment")]
 pub struct RawEnvironment {
     /// Values files (paths relative to the state file) or inline maps, merged in order.
     #[serde(default)]
@@ -59,6 +60,7 @@ pub enum MissingFileHandler {
 /// A chart repository.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Repository")]
 pub struct RawRepository {
     /// The name releases use in `chart: NAME/chart`.
     pub name: Option<Spanned<String>>,
@@ -82,6 +84,7 @@ pub struct RawRepository {
 /// Settings every release inherits.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Defaults")]
 pub struct RawDefaults {
     pub namespace: Option<Spanned<String>>,
     pub create_namespace: Option<bool>,
@@ -99,6 +102,7 @@ pub struct RawDefaults {
 /// A release (or a template of one). String fields may contain `${{ expression }}`.
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Release")]
 pub struct RawRelease {
     /// The Helm release name: lowercase DNS-1123, at most 53 characters.
     pub name: Option<Spanned<String>>,
@@ -141,6 +145,7 @@ pub struct RawRelease {
 /// A values source: a file path or an inline map.
 #[derive(Clone, Debug, PartialEq, JsonSchema)]
 #[serde(untagged)]
+#[schemars(rename = "Values")]
 pub enum RawValues {
     File(String),
     Inline(serde_json::Map<String, serde_json::Value>),
