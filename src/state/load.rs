@@ -864,3 +864,95 @@ fn normalize(path: &Path) -> PathBuf {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_yaml(text: &str) -> Result<DesiredState, StateError> {
+        let options = LoadOptions {
+            environment: "default".into(),
+            ..Default::default()
+        };
+        load_str(Path::new("/nonexistent/dir/helmfire.yaml"), text.to_string(), &options)
+    }
+
+    const REPO: &str = "repositories: [{name: r, url: 'https://charts.example.com'}]\n";
+
+    #[test]
+    fn templates_merge_maps_append_lists_and_release_fields_win() {
+        let text = format!(
+            "{REPO}templates:\n  base:\n    chart: r/base\n    labels: {{a: '1', b: '1'}}\n    values: [{{x: 1}}]\n    wait: true\n\
+             \x20 extra:\n    labels: {{c: '1'}}\n    needs: [db]\n\
+             releases:\n- {{name: db, chart: r/db}}\n\
+             - name: api\n  inherit: [base, extra]\n  labels: {{b: '2'}}\n  values: [{{y: 2}}]\n  wait: false\n"
+        );
+        let state = load_yaml(&text).unwrap();
+        let api = &state.releases[1];
+        assert_eq!(
+            api.chart,
+            ChartRef::Repository {
+                repository: "r".into(),
+                chart: "base".into()
+            }
+        );
+        let labels: Vec<(&str, &str)> = api.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(labels, [("a", "1"), ("b", "2"), ("c", "1")]);
+        assert_eq!(api.values.len(), 2, "template values first, then the release's");
+        assert!(!api.wait);
+        assert_eq!(api.needs[0].to_string(), "default/db");
+    }
+
+    #[test]
+    fn defaults_apply_and_releases_override_them() {
+        let text = format!(
+            "{REPO}defaults: {{namespace: apps, timeout: 90, historyMax: 3, atomic: true, labels: {{team: x}}}}\n\
+             releases:\n- {{name: a, chart: r/a}}\n- {{name: b, chart: r/b, namespace: other, timeout: 1m30s, atomic: false}}\n"
+        );
+        let state = load_yaml(&text).unwrap();
+        let (a, b) = (&state.releases[0], &state.releases[1]);
+        assert_eq!(a.id.to_string(), "apps/a");
+        assert_eq!(a.timeout, Duration::from_secs(90));
+        assert_eq!((a.history_max, a.atomic, a.create_namespace), (3, true, true));
+        assert_eq!(b.id.to_string(), "other/b");
+        assert_eq!(b.timeout, Duration::from_secs(90));
+        assert!(!b.atomic);
+        assert_eq!(b.labels["team"], "x");
+    }
+
+    #[test]
+    fn expressions_see_release_and_environment() {
+        let text = format!(
+            "{REPO}releases:\n- name: web\n  namespace: front\n  chart: r/${{{{ release.name }}}}\n  labels: {{tier: edge}}\n\
+             \x20 set: {{host: '${{{{ release.namespace }}}}-${{{{ release.labels.tier }}}}.${{{{ environment.name }}}}'}}\n"
+        );
+        let state = load_yaml(&text).unwrap();
+        let web = &state.releases[0];
+        assert_eq!(web.chart_text, "r/web");
+        assert_eq!(web.set, [("host".to_string(), serde_json::json!("front-edge.default"))]);
+    }
+
+    #[test]
+    fn a_false_condition_means_not_installed() {
+        let text =
+            format!("{REPO}releases:\n- {{name: a, chart: r/a, condition: 'environment.name != \"default\"'}}\n");
+        assert!(!load_yaml(&text).unwrap().releases[0].installed);
+    }
+
+    #[test]
+    fn bare_needs_prefer_the_same_namespace_and_report_ambiguity() {
+        let text = format!(
+            "{REPO}releases:\n- {{name: db, namespace: a, chart: r/x}}\n- {{name: db, namespace: b, chart: r/x}}\n\
+             - {{name: api, namespace: a, chart: r/x, needs: [db]}}\n- {{name: web, namespace: c, chart: r/x, needs: [db]}}\n"
+        );
+        let Err(StateError::Invalid(errors)) = load_yaml(&text) else {
+            panic!("expected an ambiguity error")
+        };
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].message, "`needs: db` of release `c/web` is ambiguous");
+        assert_eq!(
+            errors[0].hint.as_deref(),
+            Some("write `namespace/name`: one of `a/db`, `b/db`")
+        );
+    }
+}
