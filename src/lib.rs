@@ -1,11 +1,18 @@
 //! helmfire: deploy whole Kubernetes platforms from one desired-state file.
+//!
+//! The crate is a pipeline; each stage takes the previous stage's output and never reaches into
+//! a later one:
+//!
+//! ```text
+//! state ① → graph ② → chart ③ → values ④ → template/render ⑤ → plan ⑥ → converge ⑦ → storage ⑧
+//! ```
+//!
+//! `value` is the Go-shaped data model shared by values and templates; `cli` is the only module
+//! that knows about the command line, terminals and exit codes.
 
+pub mod graph;
+pub mod state;
 pub mod template;
 pub mod value;
 
-pub mod cli {
-    //! Placeholder replaced by the foundation work.
-    pub fn main() -> i32 {
-        0
-    }
-}
+pub mod cli;

@@ -148,11 +148,7 @@ fn format_e(out: &mut String, digits: &Digits, precision: i32, e: char) {
         }
     }
     out.push(e);
-    let exponent = if digits.count() == 0 {
-        0
-    } else {
-        digits.point - 1
-    };
+    let exponent = if digits.count() == 0 { 0 } else { digits.point - 1 };
     out.push(if exponent < 0 { '-' } else { '+' });
     let magnitude = exponent.unsigned_abs();
     if magnitude < 10 {

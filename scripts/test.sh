@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command: installs everything the tests need on a fresh machine, then runs the whole
+# suite. Tests that need helm or kubectl find them through HELMFIRE_HELM / HELMFIRE_KUBECTL and fail
+# loudly (never skip) when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v unzip >/dev/null || need_apt+=(unzip)
+command -v python3 >/dev/null || need_apt+=(python3)
+if ((${#need_apt[@]})); then
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+bin=$(scripts/install-oracles.sh)
+export HELMFIRE_HELM="$bin/helm" HELMFIRE_KUBECTL="$bin/kubectl" PATH="$bin:$PATH"
+echo "test tools: $("$HELMFIRE_HELM" version --short), kubectl $("$HELMFIRE_KUBECTL" version --client -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["clientVersion"]["gitVersion"])')"
+
+cargo test --locked "$@"

@@ -1,0 +1,114 @@
+//! The command line as typed: clap types only, no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    error (invalid input, failed release, …)
+  2    changes present (diff/apply with --detailed-exitcode)
+  3    drift detected
+  130  interrupted (Ctrl-C)";
+
+#[derive(Debug, Parser)]
+#[command(name = "helmfire", version, about = "Deploy whole Kubernetes platforms from one desired-state file", after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// State file [default: ./helmfire.yaml, else ./helmfire.yml, else ./helmfire.toml]
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Environment to use (must be listed under `environments`, except `default`)
+    #[arg(
+        short = 'e',
+        long = "environment",
+        global = true,
+        default_value = "default",
+        value_name = "NAME"
+    )]
+    pub environment: String,
+    /// Select releases: `key=value,key2!=value2` (ANDed); repeat the flag to OR. Keys: name, namespace, chart, or a label
+    #[arg(short = 'l', long = "selector", global = true, value_name = "SELECTOR")]
+    pub selector: Vec<String>,
+    /// Also select the direct needs of selected releases
+    #[arg(long, global = true, conflicts_with_all = ["include_transitive_needs", "skip_needs"])]
+    pub include_needs: bool,
+    /// Also select every transitive need of selected releases
+    #[arg(long, global = true, conflicts_with = "skip_needs")]
+    pub include_transitive_needs: bool,
+    /// Ignore needs on releases that are not selected
+    #[arg(long, global = true)]
+    pub skip_needs: bool,
+    /// Path to the kubeconfig file [default: $KUBECONFIG, else ~/.kube/config]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context for every release (overrides the state file)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub kube_context: Option<String>,
+    /// How many releases to work on at once [default: 8]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: Option<u16>,
+    /// When to use colours
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print only results and errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more detail
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the state file completely, without a cluster
+    Lint,
+    /// List the selected releases
+    List {
+        #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+        output: ListFormat,
+    },
+    /// Print the dependency graph of the selected releases
+    Graph {
+        #[arg(short, long, value_enum, default_value_t = GraphOutput::Text)]
+        output: GraphOutput,
+    },
+    /// Print the JSON Schema of the state file
+    Schema,
+    /// Print a shell completion script
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print helmfire's version
+    Version,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphOutput {
+    Text,
+    Dot,
+    Mermaid,
+    Json,
+}

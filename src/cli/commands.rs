@@ -1,0 +1,169 @@
+//! Command functions: take resolved settings, call the library, print results.
+
+use std::io::Write;
+
+use clap::CommandFactory;
+
+use crate::graph::{self, GraphFormat, ReleaseGraph};
+use crate::state::{self, DesiredState, NoticeLevel, StateError};
+
+use super::args::{Cli, Command, GraphOutput, ListFormat};
+use super::report::Painter;
+use super::settings::Settings;
+use super::{CommandResult, exit};
+
+pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandResult {
+    match command {
+        Command::Lint => lint(settings, painter),
+        Command::List { output } => list(settings, painter, output),
+        Command::Graph { output } => graph_command(settings, painter, output),
+        Command::Schema => {
+            let schema = serde_json::to_string_pretty(&state::json_schema())?;
+            write_stdout(&format!("{schema}\n"))
+        }
+        Command::Completion { shell } => {
+            let mut buffer = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "helmfire", &mut buffer);
+            std::io::stdout().lock().write_all(&buffer)?;
+            Ok(exit::OK)
+        }
+        Command::Version => write_stdout(&format!("helmfire {}\n", env!("CARGO_PKG_VERSION"))),
+    }
+}
+
+fn write_stdout(text: &str) -> CommandResult {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(exit::OK)
+}
+
+/// The state file loaded, the selection made and the graph built: what most commands start from.
+struct Selected {
+    state: DesiredState,
+    graph: ReleaseGraph,
+}
+
+fn load_selected(settings: &Settings, painter: &Painter) -> Result<Selected, StateError> {
+    let state = state::load(&settings.load)?;
+    if !settings.quiet {
+        for notice in &state.notices {
+            let label = match notice.level {
+                NoticeLevel::Warning => painter.warning_label(),
+                NoticeLevel::Info => painter.note_label(),
+            };
+            eprintln!("{label}: {}", notice.message);
+        }
+    }
+    let selection = graph::select(&state.releases, &settings.selector, settings.needs)?;
+    let graph = ReleaseGraph::build(&state.releases, &selection)?;
+    Ok(Selected { state, graph })
+}
+
+fn lint(settings: &Settings, painter: &Painter) -> CommandResult {
+    let selected = load_selected(settings, painter)?;
+    if settings.verbose {
+        for index in selected.graph.topological_order() {
+            let release = &selected.state.releases[index];
+            let context = release.kube_context.as_deref().unwrap_or("(current context)");
+            eprintln!(
+                "  {} chart={} values={} installed={} context={context}",
+                release.id,
+                release.chart,
+                release.values.len(),
+                release.installed
+            );
+        }
+    }
+    if !settings.quiet {
+        let total = selected.state.releases.len();
+        let count = selected.graph.len();
+        let what = if count == total {
+            format!("{total} releases")
+        } else {
+            format!("{count} of {total} releases")
+        };
+        eprintln!(
+            "ok: `{}` is valid ({what}, environment `{}`)",
+            selected.state.path.display(),
+            selected.state.environment.name
+        );
+    }
+    Ok(exit::OK)
+}
+
+fn list(settings: &Settings, painter: &Painter, format: ListFormat) -> CommandResult {
+    let Selected { state, graph } = load_selected(settings, painter)?;
+    let rows: Vec<&state::ReleaseSpec> = graph.releases().into_iter().map(|i| &state.releases[i]).collect();
+    match format {
+        ListFormat::Json => {
+            let items: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "id": r.id.to_string(),
+                        "name": r.id.name.as_str(),
+                        "namespace": r.id.namespace.as_str(),
+                        "chart": r.chart_text,
+                        "version": r.version.as_ref().map(|v| v.as_str()),
+                        "installed": r.installed,
+                        "needs": r.needs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                        "labels": r.labels,
+                    })
+                })
+                .collect();
+            write_stdout(&format!("{}\n", serde_json::to_string_pretty(&items)?))
+        }
+        ListFormat::Table => {
+            let header = ["ID", "CHART", "VERSION", "INSTALLED", "NEEDS", "LABELS"]
+                .map(String::from)
+                .to_vec();
+            let mut table = vec![header];
+            for r in rows {
+                table.push(vec![
+                    r.id.to_string(),
+                    r.chart_text.clone(),
+                    r.version.as_ref().map_or_else(String::new, |v| v.to_string()),
+                    r.installed.to_string(),
+                    r.needs.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
+                    r.labels
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ]);
+            }
+            write_stdout(&format_table(&table))
+        }
+    }
+}
+
+fn graph_command(settings: &Settings, painter: &Painter, output: GraphOutput) -> CommandResult {
+    let Selected { state, graph } = load_selected(settings, painter)?;
+    let format = match output {
+        GraphOutput::Text => GraphFormat::Text,
+        GraphOutput::Dot => GraphFormat::Dot,
+        GraphOutput::Mermaid => GraphFormat::Mermaid,
+        GraphOutput::Json => GraphFormat::Json,
+    };
+    write_stdout(&graph::render(&state.releases, &graph, format))
+}
+
+/// Left-aligned columns separated by three spaces, like `helm list`.
+fn format_table(rows: &[Vec<String>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(line.join("   ").trim_end());
+        out.push('\n');
+    }
+    out
+}

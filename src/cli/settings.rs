@@ -1,0 +1,65 @@
+//! Resolved settings: flags, environment variables and defaults combined, no clap types.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::graph::NeedsMode;
+use crate::state::{LoadOptions, Selector};
+
+use super::args::{ColorChoice, GlobalArgs};
+
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+#[derive(Debug)]
+pub struct Settings {
+    pub load: LoadOptions,
+    pub selector: Selector,
+    pub needs: NeedsMode,
+    /// Used by the cluster-facing commands (status, diff, apply) of later stages.
+    #[allow(dead_code)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Used by the commands that work on releases concurrently.
+    #[allow(dead_code)]
+    pub concurrency: usize,
+    /// Colours on stderr.
+    pub color: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+impl Settings {
+    pub fn resolve(args: &GlobalArgs) -> Result<Settings, String> {
+        let selector = Selector::parse(&args.selector)?;
+        let needs = if args.skip_needs {
+            NeedsMode::Skip
+        } else if args.include_transitive_needs {
+            NeedsMode::IncludeTransitive
+        } else if args.include_needs {
+            NeedsMode::IncludeDirect
+        } else {
+            NeedsMode::Strict
+        };
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        };
+        Ok(Settings {
+            load: LoadOptions {
+                file: args.file.clone(),
+                environment: args.environment.clone(),
+                kube_context: args.kube_context.clone(),
+            },
+            selector,
+            needs,
+            kubeconfig: args
+                .kubeconfig
+                .clone()
+                .or_else(|| std::env::var_os("KUBECONFIG").map(PathBuf::from)),
+            concurrency: args.concurrency.map_or(DEFAULT_CONCURRENCY, usize::from),
+            color,
+            quiet: args.quiet,
+            verbose: args.verbose,
+        })
+    }
+}

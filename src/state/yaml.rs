@@ -1,0 +1,354 @@
+//! YAML state files → [`Node`] trees, with YAML 1.2 core-schema scalars, anchors, aliases and
+//! `<<` merge keys (which helmfile users rely on for DRY state files).
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YamlSpan};
+
+use super::node::{Node, NodeKind};
+use super::source::{SourceFile, Span};
+
+/// A YAML problem at a byte offset of the file.
+#[derive(Debug)]
+pub struct YamlSyntaxError {
+    pub message: String,
+    pub offset: usize,
+}
+
+pub fn parse(source: &SourceFile) -> Result<Node, YamlSyntaxError> {
+    let mut builder = Builder {
+        source,
+        parser: Parser::new_from_str(&source.text),
+        anchors: HashMap::new(),
+    };
+    builder.document()
+}
+
+struct Builder<'a> {
+    source: &'a SourceFile,
+    parser: Parser<'a, saphyr_parser::StrInput<'a>>,
+    anchors: HashMap<usize, Node>,
+}
+
+impl<'a> Builder<'a> {
+    fn next(&mut self) -> Result<(Event<'a>, Span), YamlSyntaxError> {
+        match self.parser.next() {
+            Some(Ok((event, span))) => Ok((event, self.span(span))),
+            Some(Err(error)) => Err(self.scan_error(&error)),
+            None => Ok((
+                Event::StreamEnd,
+                Span {
+                    start: self.source.text.len(),
+                    end: self.source.text.len(),
+                },
+            )),
+        }
+    }
+
+    fn span(&self, span: YamlSpan) -> Span {
+        let start = self.source.offset_of(span.start.line(), span.start.col());
+        let end = self.source.offset_of(span.end.line(), span.end.col()).max(start);
+        Span { start, end }
+    }
+
+    fn scan_error(&self, error: &ScanError) -> YamlSyntaxError {
+        let marker = error.marker();
+        YamlSyntaxError {
+            message: error.info().to_string(),
+            offset: self.source.offset_of(marker.line(), marker.col()),
+        }
+    }
+
+    /// The first document of the stream; an empty file is an empty map.
+    fn document(&mut self) -> Result<Node, YamlSyntaxError> {
+        loop {
+            let (event, span) = self.next()?;
+            match event {
+                Event::StreamStart | Event::Nothing => continue,
+                Event::DocumentStart(_) => break,
+                Event::StreamEnd => return Ok(Node::new(NodeKind::Map(Vec::new()), span)),
+                _ => {
+                    return Err(YamlSyntaxError {
+                        message: "expected a YAML document".into(),
+                        offset: span.start,
+                    });
+                }
+            }
+        }
+        let (event, span) = self.next()?;
+        let root = match event {
+            Event::DocumentEnd => Node::new(NodeKind::Null, span),
+            event => self.node(event, span)?,
+        };
+        // A second document in a state file is almost certainly a mistake: say so.
+        loop {
+            let (event, span) = self.next()?;
+            match event {
+                Event::DocumentEnd | Event::Nothing => continue,
+                Event::StreamEnd => break,
+                Event::DocumentStart(_) => {
+                    return Err(YamlSyntaxError {
+                        message: "a state file holds one YAML document, found a second one".into(),
+                        offset: span.start,
+                    });
+                }
+                _ => continue,
+            }
+        }
+        Ok(match root.kind {
+            NodeKind::Null => Node::new(NodeKind::Map(Vec::new()), root.span),
+            _ => root,
+        })
+    }
+
+    fn node(&mut self, event: Event<'a>, span: Span) -> Result<Node, YamlSyntaxError> {
+        match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
+                let kind = if style == ScalarStyle::Plain && !forced_string {
+                    resolve_plain(&text)
+                } else {
+                    NodeKind::String(text.into_owned())
+                };
+                let node = Node::new(kind, span);
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                let end = loop {
+                    let (event, item_span) = self.next()?;
+                    match event {
+                        Event::SequenceEnd => break item_span.end,
+                        event => items.push(self.node(event, item_span)?),
+                    }
+                };
+                let node = Node::new(
+                    NodeKind::Seq(items),
+                    Span {
+                        start: span.start,
+                        end: end.max(span.start),
+                    },
+                );
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut entries: Vec<(Node, Node)> = Vec::new();
+                let mut merged: Vec<(Node, Node)> = Vec::new();
+                let end = loop {
+                    let (event, key_span) = self.next()?;
+                    let key = match event {
+                        Event::MappingEnd => break key_span.end,
+                        event => self.node(event, key_span)?,
+                    };
+                    let (event, value_span) = self.next()?;
+                    let value = self.node(event, value_span)?;
+                    if key.as_str() == Some("<<") && matches!(key.kind, NodeKind::String(_)) {
+                        self.merge(&value, &mut merged)?;
+                        continue;
+                    }
+                    if let Some(key_text) = scalar_key(&key)
+                        && let Some((first, _)) = entries
+                            .iter()
+                            .find(|(k, _)| scalar_key(k).as_deref() == Some(&key_text))
+                    {
+                        let (line, _) = self.source.line_column(first.span.start);
+                        return Err(YamlSyntaxError {
+                            message: format!("duplicate key `{key_text}` (first defined on line {line})"),
+                            offset: key.span.start,
+                        });
+                    }
+                    entries.push((key, value));
+                };
+                // Explicit keys win over merged ones, as in YAML's merge-key spec.
+                for (key, value) in merged {
+                    let key_text = scalar_key(&key);
+                    if !entries.iter().any(|(k, _)| scalar_key(k) == key_text) {
+                        entries.push((key, value));
+                    }
+                }
+                let node = Node::new(
+                    NodeKind::Map(entries),
+                    Span {
+                        start: span.start,
+                        end: end.max(span.start),
+                    },
+                );
+                self.remember(anchor, &node);
+                Ok(node)
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(node) => Ok(node.clone()),
+                None => Err(YamlSyntaxError {
+                    message: "unknown alias".into(),
+                    offset: span.start,
+                }),
+            },
+            _ => Err(YamlSyntaxError {
+                message: "unexpected YAML event".into(),
+                offset: span.start,
+            }),
+        }
+    }
+
+    fn merge(&self, value: &Node, into: &mut Vec<(Node, Node)>) -> Result<(), YamlSyntaxError> {
+        match &value.kind {
+            NodeKind::Map(entries) => {
+                for (key, item) in entries {
+                    let key_text = scalar_key(key);
+                    if !into.iter().any(|(k, _)| scalar_key(k) == key_text) {
+                        into.push((key.clone(), item.clone()));
+                    }
+                }
+                Ok(())
+            }
+            NodeKind::Seq(items) => items.iter().try_for_each(|item| self.merge(item, into)),
+            _ => Err(YamlSyntaxError {
+                message: format!(
+                    "a `<<` merge key takes a map or a list of maps, found {}",
+                    value.type_name()
+                ),
+                offset: value.span.start,
+            }),
+        }
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+    }
+}
+
+fn scalar_key(node: &Node) -> Option<String> {
+    match &node.kind {
+        NodeKind::String(s) => Some(s.clone()),
+        NodeKind::Int(i) => Some(i.to_string()),
+        NodeKind::Bool(b) => Some(b.to_string()),
+        NodeKind::Float(f) => Some(f.to_string()),
+        NodeKind::Null => Some("null".into()),
+        _ => None,
+    }
+}
+
+/// YAML 1.2 core schema for plain scalars.
+fn resolve_plain(text: &str) -> NodeKind {
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return NodeKind::Null,
+        "true" | "True" | "TRUE" => return NodeKind::Bool(true),
+        "false" | "False" | "FALSE" => return NodeKind::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return NodeKind::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return NodeKind::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return NodeKind::Float(f64::NAN),
+        _ => {}
+    }
+    if let Some(hex) = text.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return NodeKind::Int(i);
+        }
+    } else if let Some(octal) = text.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(octal, 8) {
+            return NodeKind::Int(i);
+        }
+    } else if is_decimal_int(text) {
+        if let Ok(i) = text.parse::<i64>() {
+            return NodeKind::Int(i);
+        }
+    } else if is_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return NodeKind::Float(f);
+    }
+    NodeKind::String(text.to_string())
+}
+
+fn is_decimal_int(text: &str) -> bool {
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_float(text: &str) -> bool {
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (!int.is_empty() || !frac.is_empty())
+                && int.bytes().all(|b| b.is_ascii_digit())
+                && frac.bytes().all(|b| b.is_ascii_digit())
+        }
+        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let digits = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok && (mantissa.contains('.') || exponent.is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<Node, YamlSyntaxError> {
+        parse(&SourceFile::new("t.yaml", text))
+    }
+
+    #[test]
+    fn scalars_resolve_with_the_core_schema() {
+        let node = parse_text("a: 1\nb: 1.5\nc: true\nd: ~\ne: '1'\nf: yes\ng: 0x1f\n").unwrap();
+        assert_eq!(node.get("a").unwrap().kind, NodeKind::Int(1));
+        assert_eq!(node.get("b").unwrap().kind, NodeKind::Float(1.5));
+        assert_eq!(node.get("c").unwrap().kind, NodeKind::Bool(true));
+        assert_eq!(node.get("d").unwrap().kind, NodeKind::Null);
+        assert_eq!(node.get("e").unwrap().kind, NodeKind::String("1".into()));
+        assert_eq!(node.get("f").unwrap().kind, NodeKind::String("yes".into()));
+        assert_eq!(node.get("g").unwrap().kind, NodeKind::Int(31));
+    }
+
+    #[test]
+    fn spans_point_at_values() {
+        let source = SourceFile::new("t.yaml", "releases:\n  - name: web\n");
+        let node = parse(&source).unwrap();
+        let NodeKind::Seq(items) = &node.get("releases").unwrap().kind else {
+            panic!()
+        };
+        let name = items[0].get("name").unwrap();
+        assert_eq!(source.line_column(name.span.start), (2, 11));
+    }
+
+    #[test]
+    fn anchors_and_merge_keys() {
+        let node = parse_text("base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n").unwrap();
+        let c = node.get("c").unwrap();
+        assert_eq!(c.get("x").unwrap().kind, NodeKind::Int(1));
+        assert_eq!(c.get("y").unwrap().kind, NodeKind::Int(3));
+    }
+
+    #[test]
+    fn duplicate_keys_are_rejected_at_the_second() {
+        let error = parse_text("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(error.message, "duplicate key `a` (first defined on line 1)");
+        assert_eq!(error.offset, 10);
+    }
+
+    #[test]
+    fn syntax_errors_carry_an_offset() {
+        let error = parse_text("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(error.offset > 0, "{error:?}");
+    }
+
+    #[test]
+    fn empty_file_is_an_empty_map() {
+        assert_eq!(parse_text("").unwrap().kind, NodeKind::Map(Vec::new()));
+        assert_eq!(
+            parse_text("# only a comment\n").unwrap().kind,
+            NodeKind::Map(Vec::new())
+        );
+    }
+}
