@@ -1,0 +1,668 @@
+//! YAML text → Go values, as `sigs.k8s.io/yaml.Unmarshal` into `interface{}` produces them.
+//!
+//! Two steps, like Go: go-yaml v2 decodes into `map[interface{}]interface{}` with YAML 1.1
+//! resolution ([`super::resolve`]), anchors, aliases and `<<` merges; then the JSON round trip
+//! turns keys into strings and every number into `float64`. saphyr-parser supplies the events;
+//! everything that decides a value follows go-yaml v2 `decode.go` and sigs.k8s.io/yaml `yaml.go`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+use super::YamlError;
+use super::resolve::{Resolved, resolve_plain};
+use crate::value::{ListType, Map, MapRef, MapType, Value};
+
+/// go-yaml v2's `max_flow_level` / `max_indents`.
+const MAX_DEPTH: usize = 10_000;
+
+const TAG_PREFIX: &str = "tag:yaml.org,2002:";
+
+enum Node {
+    Scalar {
+        value: String,
+        plain: bool,
+        tag: Option<String>,
+        line: usize,
+    },
+    Sequence(Vec<usize>),
+    Mapping(Vec<usize>),
+    Alias {
+        name: String,
+        target: usize,
+    },
+}
+
+/// One parsed document: the node arena and the root.
+struct Document {
+    nodes: Vec<Node>,
+    root: usize,
+}
+
+/// A value as go-yaml v2 hands it to sigs.k8s.io/yaml (before the JSON round trip).
+#[derive(Clone, Debug)]
+enum Raw {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+    /// A `!!binary` scalar: Go keeps the decoded bytes in a `string`, which may not be UTF-8.
+    Binary(Vec<u8>),
+    Seq(Vec<Raw>),
+    Map(Vec<(Raw, Raw)>),
+}
+
+impl Raw {
+    /// Go `==` on interface map keys.
+    fn same_key(&self, other: &Raw) -> bool {
+        match (self, other) {
+            (Raw::Nil, Raw::Nil) => true,
+            (Raw::Bool(a), Raw::Bool(b)) => a == b,
+            (Raw::Int(a), Raw::Int(b)) => a == b,
+            (Raw::Uint(a), Raw::Uint(b)) => a == b,
+            (Raw::Float(a), Raw::Float(b)) => a == b,
+            (Raw::Str(a), Raw::Str(b)) => a == b,
+            (Raw::Binary(a), Raw::Binary(b)) => a == b,
+            (Raw::Str(a), Raw::Binary(b)) | (Raw::Binary(b), Raw::Str(a)) => a.as_bytes() == b,
+            _ => false,
+        }
+    }
+}
+
+fn error(message: impl Into<String>, span: Option<&Span>) -> YamlError {
+    YamlError {
+        message: message.into(),
+        line: span.map(|s| s.start.line()),
+        column: span.map(|s| s.start.col() + 1),
+    }
+}
+
+/// Converts saphyr's scanner errors to go-yaml's `yaml: line N: <problem>` form. The wording
+/// of libyaml problems is kept where saphyr reports the same condition.
+fn scan_error(err: &saphyr_parser::ScanError) -> YamlError {
+    let mark = err.marker();
+    let info = err.info();
+    let problem = translate_problem(info);
+    YamlError {
+        message: format!("yaml: line {}: {}", mark.line(), problem),
+        line: Some(mark.line()),
+        column: Some(mark.col() + 1),
+    }
+}
+
+fn translate_problem(info: &str) -> String {
+    let map: &[(&str, &str)] = &[
+        ("mapping values are not allowed", "mapping values are not allowed in this context"),
+        ("did not find expected key", "did not find expected key"),
+        ("did not find expected node content", "did not find expected node content"),
+        ("simple key expect ':'", "could not find expected ':'"),
+        ("could not find expected ':'", "could not find expected ':'"),
+        ("found a tab character", "found a tab character that violates indentation"),
+        ("tab", "found character that cannot start any token"),
+        ("unknown anchor", "did not find expected node content"),
+        ("unclosed quote", "found unexpected end of stream"),
+        ("unexpected end of stream", "found unexpected end of stream"),
+        ("unexpected eof", "found unexpected end of stream"),
+        ("did not find expected ',' or ']'", "did not find expected ',' or ']'"),
+        ("did not find expected ',' or '}'", "did not find expected ',' or '}'"),
+        ("misplaced bracket", "did not find expected node content"),
+        ("invalid indentation", "did not find expected key"),
+        ("block sequence entries are not allowed", "block sequence entries are not allowed in this context"),
+        ("found character that cannot start any token", "found character that cannot start any token"),
+        ("found unknown escape character", "found unknown escape character while parsing a quoted scalar"),
+        ("recursion limit exceeded", "exceeded max depth of 10000"),
+    ];
+    for (needle, go) in map {
+        if info.contains(needle) {
+            return (*go).to_string();
+        }
+    }
+    info.to_string()
+}
+
+/// Parses every document in `text` (saphyr events → node arenas).
+fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
+    let mut parser = Parser::new_from_str(text);
+    let mut documents = Vec::new();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut anchors: HashMap<usize, usize> = HashMap::new();
+    let mut anchor_names: HashMap<usize, String> = HashMap::new();
+    // Open collections: (node index, pending map key count parity not needed).
+    let mut stack: Vec<usize> = Vec::new();
+    let mut root: Option<usize> = None;
+    let mut in_document = false;
+
+    for item in parser.by_ref() {
+        let (event, span) = item.map_err(|e| scan_error(&e))?;
+        let new_node = match event {
+            Event::StreamStart | Event::Nothing => None,
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                in_document = true;
+                nodes.clear();
+                anchors.clear();
+                root = None;
+                None
+            }
+            Event::DocumentEnd => {
+                in_document = false;
+                let doc_nodes = std::mem::take(&mut nodes);
+                match root.take() {
+                    Some(root) => documents.push(Document {
+                        nodes: doc_nodes,
+                        root,
+                    }),
+                    None => documents.push(Document {
+                        nodes: vec![Node::Scalar {
+                            value: String::new(),
+                            plain: true,
+                            tag: None,
+                            line: span.start.line(),
+                        }],
+                        root: 0,
+                    }),
+                }
+                if first_only {
+                    return Ok(documents);
+                }
+                None
+            }
+            Event::Alias(id) => {
+                let Some(&target) = anchors.get(&id) else {
+                    return Err(error("yaml: unknown anchor referenced", Some(&span)));
+                };
+                let name = anchor_names.get(&id).cloned().unwrap_or_default();
+                Some((Node::Alias { name, target }, None, false))
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let node = Node::Scalar {
+                    value: value.into_owned(),
+                    plain: style == ScalarStyle::Plain,
+                    tag,
+                    line: span.start.line(),
+                };
+                Some((node, (anchor != 0).then_some(anchor), false))
+            }
+            Event::SequenceStart(anchor, _tag) => Some((
+                Node::Sequence(Vec::new()),
+                (anchor != 0).then_some(anchor),
+                true,
+            )),
+            Event::MappingStart(anchor, _tag) => Some((
+                Node::Mapping(Vec::new()),
+                (anchor != 0).then_some(anchor),
+                true,
+            )),
+            Event::SequenceEnd | Event::MappingEnd => {
+                stack.pop();
+                None
+            }
+        };
+        if let Some((node, anchor, opens)) = new_node {
+            let index = nodes.len();
+            nodes.push(node);
+            if let Some(anchor) = anchor {
+                anchors.insert(anchor, index);
+                anchor_names.insert(anchor, anchor_source_name(text, &span));
+            }
+            match stack.last() {
+                Some(&parent) => match &mut nodes[parent] {
+                    Node::Sequence(children) | Node::Mapping(children) => children.push(index),
+                    _ => {}
+                },
+                None => root = Some(index),
+            }
+            if opens {
+                stack.push(index);
+                if stack.len() > MAX_DEPTH {
+                    return Err(error(
+                        format!(
+                            "yaml: line {}: exceeded max depth of {MAX_DEPTH}",
+                            span.start.line()
+                        ),
+                        Some(&span),
+                    ));
+                }
+            }
+        }
+    }
+    let _ = in_document;
+    Ok(documents)
+}
+
+/// The anchor's name as written (`&name`) at the start of the node's span, for error messages.
+fn anchor_source_name(text: &str, span: &Span) -> String {
+    let start = text
+        .char_indices()
+        .nth(span.start.index())
+        .map_or(text.len(), |(i, _)| i);
+    let before = &text[..start];
+    match before.rfind('&') {
+        Some(amp) => before[amp + 1..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect(),
+        None => String::new(),
+    }
+}
+
+struct Decoder<'d> {
+    nodes: &'d [Node],
+    active_aliases: Vec<usize>,
+    decode_count: usize,
+    alias_count: usize,
+    alias_depth: usize,
+    depth: usize,
+}
+
+fn allowed_alias_ratio(decode_count: usize) -> f64 {
+    const LOW: f64 = 400_000.0;
+    const HIGH: f64 = 4_000_000.0;
+    let count = decode_count as f64;
+    if count <= LOW {
+        0.99
+    } else if count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((count - LOW) / (HIGH - LOW))
+    }
+}
+
+impl Decoder<'_> {
+    fn unmarshal(&mut self, index: usize) -> Result<Raw, YamlError> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && self.alias_count as f64 / self.decode_count as f64
+                > allowed_alias_ratio(self.decode_count)
+        {
+            return Err(error("yaml: document contains excessive aliasing", None));
+        }
+        if self.depth > MAX_DEPTH {
+            return Err(error(
+                format!("yaml: exceeded max depth of {MAX_DEPTH}"),
+                None,
+            ));
+        }
+        let nodes = self.nodes;
+        match &nodes[index] {
+            Node::Alias { name, target } => {
+                if self.active_aliases.contains(&index) {
+                    return Err(error(
+                        format!("yaml: anchor '{name}' value contains itself"),
+                        None,
+                    ));
+                }
+                self.active_aliases.push(index);
+                self.alias_depth += 1;
+                self.depth += 1;
+                let result = self.unmarshal(*target);
+                self.depth -= 1;
+                self.alias_depth -= 1;
+                self.active_aliases.pop();
+                result
+            }
+            Node::Scalar {
+                value, plain, tag, ..
+            } => scalar(value, *plain, tag.as_deref()),
+            Node::Sequence(children) => {
+                self.depth += 1;
+                let mut items = Vec::with_capacity(children.len());
+                for &child in children {
+                    items.push(self.unmarshal(child)?);
+                }
+                self.depth -= 1;
+                Ok(Raw::Seq(items))
+            }
+            Node::Mapping(children) => {
+                self.depth += 1;
+                let mut entries: Vec<(Raw, Raw)> = Vec::with_capacity(children.len() / 2);
+                self.mapping_into(children, &mut entries)?;
+                self.depth -= 1;
+                Ok(Raw::Map(entries))
+            }
+        }
+    }
+
+    fn mapping_into(
+        &mut self,
+        children: &[usize],
+        entries: &mut Vec<(Raw, Raw)>,
+    ) -> Result<(), YamlError> {
+        for pair in children.chunks(2) {
+            let [key, value] = pair else { break };
+            if self.is_merge(*key) {
+                self.merge(*value, entries)?;
+                continue;
+            }
+            let k = self.unmarshal(*key)?;
+            if matches!(k, Raw::Seq(_) | Raw::Map(_)) {
+                return Err(error(
+                    format!("yaml: invalid map key: {}", go_sharp_v(&k)),
+                    None,
+                ));
+            }
+            let v = self.unmarshal(*value)?;
+            set_map_index(entries, k, v);
+        }
+        Ok(())
+    }
+
+    fn is_merge(&self, index: usize) -> bool {
+        matches!(&self.nodes[index], Node::Scalar { value, plain, tag, .. }
+            if value == "<<" && (*plain || tag.as_deref() == Some("tag:yaml.org,2002:merge")))
+    }
+
+    fn kind_is_mapping(&self, index: usize) -> bool {
+        matches!(self.nodes[index], Node::Mapping(_))
+    }
+
+    /// go-yaml v2 `merge`: later explicit keys win; in a sequence of maps, earlier maps win.
+    fn merge(&mut self, index: usize, entries: &mut Vec<(Raw, Raw)>) -> Result<(), YamlError> {
+        let want_map = || error("yaml: map merge requires map or sequence of maps as the value", None);
+        let nodes = self.nodes;
+        match &nodes[index] {
+            Node::Mapping(_) => self.merge_one(index, entries),
+            Node::Alias { target, .. } => {
+                if !self.kind_is_mapping(*target) {
+                    return Err(want_map());
+                }
+                self.merge_one(index, entries)
+            }
+            Node::Sequence(children) => {
+                for &child in children.iter().rev() {
+                    match &nodes[child] {
+                        Node::Alias { target, .. } if !self.kind_is_mapping(*target) => {
+                            return Err(want_map());
+                        }
+                        Node::Alias { .. } | Node::Mapping(_) => {}
+                        _ => return Err(want_map()),
+                    }
+                    self.merge_one(child, entries)?;
+                }
+                Ok(())
+            }
+            Node::Scalar { .. } => Err(want_map()),
+        }
+    }
+
+    /// Decodes a mapping (or an alias of one) straight into `entries`, as go-yaml does when
+    /// it unmarshals a merged map into the map being built.
+    fn merge_one(&mut self, index: usize, entries: &mut Vec<(Raw, Raw)>) -> Result<(), YamlError> {
+        match self.unmarshal(index)? {
+            Raw::Map(merged) => {
+                for (k, v) in merged {
+                    set_map_index(entries, k, v);
+                }
+                Ok(())
+            }
+            _ => Err(error(
+                "yaml: map merge requires map or sequence of maps as the value",
+                None,
+            )),
+        }
+    }
+}
+
+fn set_map_index(entries: &mut Vec<(Raw, Raw)>, key: Raw, value: Raw) {
+    // NaN keys never compare equal in Go either, so they accumulate the same way.
+    if let Some(slot) = entries.iter_mut().find(|(k, _)| k.same_key(&key)) {
+        slot.1 = value;
+    } else {
+        entries.push((key, value));
+    }
+}
+
+fn short_tag(tag: &str) -> String {
+    match tag.strip_prefix(TAG_PREFIX) {
+        Some(rest) => format!("!!{rest}"),
+        None => tag.to_string(),
+    }
+}
+
+/// go-yaml v2 `decoder.scalar` into `interface{}`.
+fn scalar(value: &str, plain: bool, tag: Option<&str>) -> Result<Raw, YamlError> {
+    let tag = tag.map(|t| if t == "!" { "" } else { t }).unwrap_or("");
+    if tag.is_empty() && !plain {
+        return Ok(Raw::Str(value.to_string()));
+    }
+    let short = short_tag(tag);
+    match short.as_str() {
+        "" => Ok(from_resolved(resolve_plain(value), value)),
+        "!!str" => Ok(Raw::Str(value.to_string())),
+        "!!binary" => {
+            // Go's base64.StdEncoding.DecodeString skips CR and LF.
+            let cleaned: String = value.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(cleaned.as_bytes())
+                .map(Raw::Binary)
+                .map_err(|_| error("yaml: !!binary value contains invalid base64 data", None))
+        }
+        "!!bool" | "!!int" | "!!float" | "!!null" | "!!timestamp" => {
+            let resolved = if short == "!!timestamp" && super::resolve::parse_timestamp(value) {
+                Resolved::Timestamp
+            } else {
+                resolve_plain(value)
+            };
+            let rtag = match &resolved {
+                Resolved::Null => "!!null",
+                Resolved::Bool(_) => "!!bool",
+                Resolved::Int(_) | Resolved::Uint(_) => "!!int",
+                Resolved::Float(_) => "!!float",
+                Resolved::Timestamp => "!!timestamp",
+                Resolved::Merge => "!!merge",
+                Resolved::Str => "!!str",
+            };
+            if rtag == short {
+                return Ok(from_resolved(resolved, value));
+            }
+            if short == "!!float" {
+                match resolved {
+                    Resolved::Int(i) => return Ok(Raw::Float(i as f64)),
+                    Resolved::Uint(_) => {}
+                    _ => {}
+                }
+            }
+            Err(error(
+                format!("yaml: cannot decode {rtag} `{value}` as a {short}"),
+                None,
+            ))
+        }
+        // Other tags (`!!map` on a scalar, local `!foo` tags) keep the text, as go-yaml does.
+        _ => Ok(Raw::Str(value.to_string())),
+    }
+}
+
+fn from_resolved(resolved: Resolved, text: &str) -> Raw {
+    match resolved {
+        Resolved::Null => Raw::Nil,
+        Resolved::Bool(b) => Raw::Bool(b),
+        Resolved::Int(i) => Raw::Int(i),
+        Resolved::Uint(u) => Raw::Uint(u),
+        Resolved::Float(f) => Raw::Float(f),
+        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Raw::Str(text.to_string()),
+    }
+}
+
+/// Go's `%#v` for the values an error message can mention.
+fn go_sharp_v(raw: &Raw) -> String {
+    match raw {
+        Raw::Nil => "<nil>".to_string(),
+        Raw::Bool(b) => b.to_string(),
+        Raw::Int(i) => i.to_string(),
+        Raw::Uint(u) => format!("0x{u:x}"),
+        Raw::Float(f) => crate::value::number::format_float(*f, 'g', -1),
+        Raw::Str(s) => format!("{s:?}"),
+        Raw::Binary(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        Raw::Seq(items) => format!(
+            "[]interface {{}}{{{}}}",
+            items.iter().map(go_sharp_v).collect::<Vec<_>>().join(", ")
+        ),
+        Raw::Map(entries) => format!(
+            "map[interface {{}}]interface {{}}{{{}}}",
+            entries
+                .iter()
+                .map(|(k, v)| format!("{}:{}", go_sharp_v(k), go_sharp_v(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn go_type_name(raw: &Raw) -> &'static str {
+    match raw {
+        Raw::Nil => "%!s(<nil>)",
+        Raw::Bool(_) => "bool",
+        Raw::Int(_) => "int",
+        Raw::Uint(_) => "uint64",
+        Raw::Float(_) => "float64",
+        Raw::Str(_) | Raw::Binary(_) => "string",
+        Raw::Seq(_) => "[]interface {}",
+        Raw::Map(_) => "map[interface {}]interface {}",
+    }
+}
+
+/// Go's `string(bytes)` seen through `encoding/json`: each invalid byte becomes U+FFFD.
+pub(crate) fn go_lossy_utf8(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                out.push_str(valid);
+                break;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                // Go's utf8.DecodeRune consumes exactly one byte of an invalid sequence.
+                out.push('\u{FFFD}');
+                rest = &after[1..];
+            }
+        }
+    }
+    out
+}
+
+/// sigs.k8s.io/yaml's `float64` key spelling: `strconv.FormatFloat(f, 'g', -1, 32)`.
+pub(crate) fn format_g32(f: f64) -> String {
+    let f = f as f32;
+    if f.is_nan() {
+        return ".nan".to_string();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.to_string();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exp: i32 = exponent.parse().unwrap_or(0);
+    let sign = if f < 0.0 { "-" } else { "" };
+    // Shortest 'g' switches to %e from exponent 6 (`eprec = 6` in strconv).
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let (esign, eabs) = if exp < 0 { ('-', -exp) } else { ('+', exp) };
+        return format!("{sign}{first}{dot}e{esign}{eabs:02}");
+    }
+    let point = exp + 1;
+    let n = digits.len() as i32;
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point >= n {
+        format!("{digits}{}", "0".repeat((point - n) as usize))
+    } else {
+        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+    };
+    format!("{sign}{body}")
+}
+
+/// The JSON round trip of sigs.k8s.io/yaml: `Raw` → `encoding/json` → `interface{}`.
+fn to_value(raw: Raw) -> Result<Value, YamlError> {
+    Ok(match raw {
+        Raw::Nil => Value::Nil,
+        Raw::Bool(b) => Value::Bool(b),
+        Raw::Int(i) => Value::Float(i as f64),
+        Raw::Uint(u) => Value::Float(u as f64),
+        Raw::Float(f) => {
+            if !f.is_finite() {
+                let text = crate::value::number::format_float(f, 'g', -1);
+                return Err(error(
+                    format!("error converting YAML to JSON: json: unsupported value: {text}"),
+                    None,
+                ));
+            }
+            Value::Float(f)
+        }
+        Raw::Str(s) => Value::String(Arc::from(s)),
+        Raw::Binary(b) => Value::String(Arc::from(go_lossy_utf8(&b))),
+        Raw::Seq(items) => Value::List(
+            Arc::new(items.into_iter().map(to_value).collect::<Result<_, _>>()?),
+            ListType::Interface,
+        ),
+        Raw::Map(entries) => {
+            let mut map = Map::new();
+            for (k, v) in entries {
+                let key = match &k {
+                    Raw::Str(s) => s.clone(),
+                    Raw::Binary(b) => go_lossy_utf8(b),
+                    Raw::Int(i) => i.to_string(),
+                    Raw::Float(f) => format_g32(*f),
+                    Raw::Bool(b) => b.to_string(),
+                    _ => {
+                        return Err(error(
+                            format!(
+                                "error converting YAML to JSON: unsupported map key of type: {}, key: {}, value: {}",
+                                go_type_name(&k),
+                                go_sharp_v(&k),
+                                go_sharp_v(&v)
+                            ),
+                            None,
+                        ));
+                    }
+                };
+                map.insert(key, to_value(v)?);
+            }
+            Value::Map(MapRef::new(map), MapType::Interface)
+        }
+    })
+}
+
+fn decode_document(doc: &Document) -> Result<Raw, YamlError> {
+    let mut decoder = Decoder {
+        nodes: &doc.nodes,
+        active_aliases: Vec::new(),
+        decode_count: 0,
+        alias_count: 0,
+        alias_depth: 0,
+        depth: 0,
+    };
+    decoder.unmarshal(doc.root)
+}
+
+fn wrap_yaml_error(mut e: YamlError) -> YamlError {
+    if !e.message.starts_with("error converting YAML to JSON") {
+        e.message = format!("error converting YAML to JSON: {}", e.message);
+    }
+    e
+}
+
+/// `sigs.k8s.io/yaml.Unmarshal(text, &v)` with `v interface{}`: only the first document counts.
+pub(crate) fn decode_first(text: &str) -> Result<Value, YamlError> {
+    let documents = parse_documents(text, true).map_err(wrap_yaml_error)?;
+    match documents.first() {
+        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?),
+        None => Ok(Value::Nil),
+    }
+}
