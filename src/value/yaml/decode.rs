@@ -28,7 +28,8 @@ enum Node {
         line: usize,
     },
     Sequence(Vec<usize>),
-    Mapping(Vec<usize>),
+    /// Children alternate key, value; `flow` for `{...}` mappings.
+    Mapping(Vec<usize>, bool),
     Alias {
         name: String,
         target: usize,
@@ -81,51 +82,151 @@ fn error(message: impl Into<String>, span: Option<&Span>) -> YamlError {
     }
 }
 
-/// Converts saphyr's scanner errors to go-yaml's `yaml: line N: <problem>` form. The wording
-/// of libyaml problems is kept where saphyr reports the same condition.
-fn scan_error(err: &saphyr_parser::ScanError) -> YamlError {
-    let mark = err.marker();
-    let info = err.info();
-    let problem = translate_problem(info);
+/// How libyaml reports a problem's line (go-yaml v2 `parser.fail`): scanner errors print the
+/// 0-based line of the problem plus one, parser errors the 0-based line itself, and either is
+/// left out when the 0-based line is 0.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Scanner,
+    Parser,
+    /// A scanner error found at the end of the input.
+    ScannerAtEnd,
+}
+
+/// saphyr's wording → libyaml's problem text and kind.
+const PROBLEMS: &[(&str, &str, Kind)] = &[
+    ("mapping values are not allowed", "mapping values are not allowed in this context", Kind::Scanner),
+    ("mapping keys are not allowed", "mapping keys are not allowed in this context", Kind::Scanner),
+    ("block sequence entries are not allowed", "block sequence entries are not allowed in this context", Kind::Scanner),
+    ("unexpected character", "found character that cannot start any token", Kind::Scanner),
+    ("found unknown escape character", "found unknown escape character", Kind::Scanner),
+    ("did not find expected hexadecimal number", "did not find expected hexdecimal number", Kind::Scanner),
+    ("invalid Unicode character escape code", "found invalid Unicode character escape code", Kind::Scanner),
+    ("found unexpected end of stream", "found unexpected end of stream", Kind::ScannerAtEnd),
+    ("unexpected eof", "found unexpected end of stream", Kind::ScannerAtEnd),
+    ("found unexpected document indicator", "found unexpected document indicator", Kind::Scanner),
+    ("simple key expect ':'", "could not find expected ':'", Kind::Scanner),
+    ("did not find expected comment or line break", "did not find expected comment or line break", Kind::Scanner),
+    ("found an indentation indicator equal to 0", "found an indentation indicator equal to 0", Kind::Scanner),
+    ("did not find expected alphabetic or numeric character", "did not find expected alphabetic or numeric character", Kind::Scanner),
+    ("tab", "found character that cannot start any token", Kind::Scanner),
+    ("did not find expected '-' indicator", "did not find expected '-' indicator", Kind::Parser),
+    ("did not find expected key", "did not find expected key", Kind::Parser),
+    ("did not find expected ',' or '}'", "did not find expected ',' or '}'", Kind::Parser),
+    ("expected ',' or ']'", "did not find expected ',' or ']'", Kind::Parser),
+    ("did not find expected node content", "did not find expected node content", Kind::Parser),
+    ("misplaced bracket", "did not find expected node content", Kind::Parser),
+    ("document start", "did not find expected <document start>", Kind::Parser),
+    ("document-start", "did not find expected <document start>", Kind::Parser),
+    ("invalid indentation", "did not find expected key", Kind::Parser),
+    ("recursion limit exceeded", "exceeded max depth of 10000", Kind::Scanner),
+];
+
+fn located(problem: &str, go_line: Option<usize>, line: usize, column: usize) -> YamlError {
+    let prefix = go_line.map_or(String::new(), |l| format!("line {l}: "));
     YamlError {
-        message: format!("yaml: line {}: {}", mark.line(), problem),
-        line: Some(mark.line()),
-        column: Some(mark.col() + 1),
+        message: format!("yaml: {prefix}{problem}"),
+        line: Some(line),
+        column: Some(column),
     }
 }
 
-fn translate_problem(info: &str) -> String {
-    let map: &[(&str, &str)] = &[
-        ("mapping values are not allowed", "mapping values are not allowed in this context"),
-        ("did not find expected key", "did not find expected key"),
-        ("did not find expected node content", "did not find expected node content"),
-        ("simple key expect ':'", "could not find expected ':'"),
-        ("could not find expected ':'", "could not find expected ':'"),
-        ("found a tab character", "found a tab character that violates indentation"),
-        ("tab", "found character that cannot start any token"),
-        ("unknown anchor", "did not find expected node content"),
-        ("unclosed quote", "found unexpected end of stream"),
-        ("unexpected end of stream", "found unexpected end of stream"),
-        ("unexpected eof", "found unexpected end of stream"),
-        ("did not find expected ',' or ']'", "did not find expected ',' or ']'"),
-        ("did not find expected ',' or '}'", "did not find expected ',' or '}'"),
-        ("misplaced bracket", "did not find expected node content"),
-        ("invalid indentation", "did not find expected key"),
-        ("block sequence entries are not allowed", "block sequence entries are not allowed in this context"),
-        ("found character that cannot start any token", "found character that cannot start any token"),
-        ("found unknown escape character", "found unknown escape character while parsing a quoted scalar"),
-        ("recursion limit exceeded", "exceeded max depth of 10000"),
-    ];
-    for (needle, go) in map {
-        if info.contains(needle) {
-            return (*go).to_string();
+/// Converts saphyr's errors to go-yaml's `yaml: line N: <problem>` form.
+fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
+    let mark = err.marker();
+    let info = err.info();
+    if info.contains("unknown anchor") {
+        let name = anchor_name_at(text, mark.index(), '*');
+        return YamlError {
+            message: format!("yaml: unknown anchor '{name}' referenced"),
+            line: Some(mark.line()),
+            column: Some(mark.col() + 1),
+        };
+    }
+    let (problem, kind) = PROBLEMS
+        .iter()
+        .find(|(needle, _, _)| info.contains(needle))
+        .map_or((info, Kind::Scanner), |(_, go, kind)| (*go, *kind));
+    // saphyr lines are 1-based: the 0-based line is one less.
+    let zero_based = match kind {
+        Kind::ScannerAtEnd => text.matches('\n').count(),
+        _ => mark.line().saturating_sub(1),
+    };
+    let go_line = (zero_based != 0).then_some(match kind {
+        Kind::Parser => zero_based,
+        Kind::Scanner | Kind::ScannerAtEnd => zero_based + 1,
+    });
+    located(problem, go_line, mark.line(), mark.col() + 1)
+}
+
+/// libyaml's reader rejects characters outside YAML's printable set before parsing.
+fn check_characters(text: &str) -> Result<(), YamlError> {
+    for (line, content) in text.split('\n').enumerate() {
+        if let Some(column) = content.chars().position(|c| !is_yaml_printable(c)) {
+            return Err(YamlError {
+                message: "yaml: control characters are not allowed".to_string(),
+                line: Some(line + 1),
+                column: Some(column + 1),
+            });
         }
     }
-    info.to_string()
+    Ok(())
+}
+
+/// The characters libyaml's reader accepts.
+pub(crate) fn is_yaml_printable(c: char) -> bool {
+    matches!(c as u32,
+        0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+}
+
+/// A directive other than `%YAML`/`%TAG` is a libyaml scanner error; saphyr accepts it.
+fn check_directives(text: &str) -> Result<(), YamlError> {
+    for (index, line) in text.lines().enumerate() {
+        let Some(rest) = line.strip_prefix('%') else {
+            if line.starts_with("---") || !(line.trim().is_empty() || line.starts_with('#')) {
+                return Ok(());
+            }
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        if name != "YAML" && name != "TAG" {
+            let problem = if name.is_empty() {
+                "could not find expected directive name"
+            } else {
+                "found unknown directive name"
+            };
+            let go_line = (index != 0).then_some(index + 1);
+            return Err(located(problem, go_line, index + 1, 1));
+        }
+    }
+    Ok(())
+}
+
+fn char_at(text: &str, index: usize) -> Option<char> {
+    text.chars().nth(index)
+}
+
+/// The anchor or alias name written after `sigil` at or before character `index`.
+fn anchor_name_at(text: &str, index: usize, sigil: char) -> String {
+    let start = text.char_indices().nth(index).map_or(text.len(), |(i, _)| i);
+    let from = match text[start..].starts_with(sigil) {
+        true => start,
+        false => text[..start].rfind(sigil).unwrap_or(start),
+    };
+    text[from..]
+        .chars()
+        .skip(1)
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .collect()
 }
 
 /// Parses every document in `text` (saphyr events → node arenas).
 fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
+    check_characters(text)?;
+    check_directives(text)?;
     let mut parser = Parser::new_from_str(text);
     let mut documents = Vec::new();
     let mut nodes: Vec<Node> = Vec::new();
@@ -137,7 +238,7 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
     let mut in_document = false;
 
     for item in parser.by_ref() {
-        let (event, span) = item.map_err(|e| scan_error(&e))?;
+        let (event, span) = item.map_err(|e| scan_error(text, &e))?;
         let new_node = match event {
             Event::StreamStart | Event::Nothing => None,
             Event::StreamEnd => break,
@@ -194,7 +295,7 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
                 true,
             )),
             Event::MappingStart(anchor, _tag) => Some((
-                Node::Mapping(Vec::new()),
+                Node::Mapping(Vec::new(), char_at(text, span.start.index()) == Some('{')),
                 (anchor != 0).then_some(anchor),
                 true,
             )),
@@ -208,11 +309,29 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
             nodes.push(node);
             if let Some(anchor) = anchor {
                 anchors.insert(anchor, index);
-                anchor_names.insert(anchor, anchor_source_name(text, &span));
+                anchor_names.insert(anchor, anchor_name_at(text, span.start.index(), '&'));
             }
+            let empty_plain_key = matches!(&nodes[index], Node::Scalar { value, plain: true, tag: None, .. } if value.is_empty());
             match stack.last() {
                 Some(&parent) => match &mut nodes[parent] {
-                    Node::Sequence(children) | Node::Mapping(children) => children.push(index),
+                    Node::Sequence(children) => children.push(index),
+                    Node::Mapping(children, flow) => {
+                        // libyaml has no empty implicit keys in block mappings (`: v`).
+                        if !*flow
+                            && children.len() % 2 == 0
+                            && char_at(text, span.start.index()) == Some(':')
+                            && empty_plain_key
+                        {
+                            let zero_based = span.start.line().saturating_sub(1);
+                            return Err(located(
+                                "did not find expected key",
+                                (zero_based != 0).then_some(zero_based),
+                                span.start.line(),
+                                span.start.col() + 1,
+                            ));
+                        }
+                        children.push(index);
+                    }
                     _ => {}
                 },
                 None => root = Some(index),
@@ -233,22 +352,6 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
     }
     let _ = in_document;
     Ok(documents)
-}
-
-/// The anchor's name as written (`&name`) at the start of the node's span, for error messages.
-fn anchor_source_name(text: &str, span: &Span) -> String {
-    let start = text
-        .char_indices()
-        .nth(span.start.index())
-        .map_or(text.len(), |(i, _)| i);
-    let before = &text[..start];
-    match before.rfind('&') {
-        Some(amp) => before[amp + 1..]
-            .chars()
-            .take_while(|c| !c.is_whitespace())
-            .collect(),
-        None => String::new(),
-    }
 }
 
 struct Decoder<'d> {
@@ -322,7 +425,7 @@ impl Decoder<'_> {
                 self.depth -= 1;
                 Ok(Raw::Seq(items))
             }
-            Node::Mapping(children) => {
+            Node::Mapping(children, _) => {
                 self.depth += 1;
                 let mut entries: Vec<(Raw, Raw)> = Vec::with_capacity(children.len() / 2);
                 self.mapping_into(children, &mut entries)?;
@@ -362,7 +465,7 @@ impl Decoder<'_> {
     }
 
     fn kind_is_mapping(&self, index: usize) -> bool {
-        matches!(self.nodes[index], Node::Mapping(_))
+        matches!(self.nodes[index], Node::Mapping(..))
     }
 
     /// go-yaml v2 `merge`: later explicit keys win; in a sequence of maps, earlier maps win.
@@ -370,7 +473,7 @@ impl Decoder<'_> {
         let want_map = || error("yaml: map merge requires map or sequence of maps as the value", None);
         let nodes = self.nodes;
         match &nodes[index] {
-            Node::Mapping(_) => self.merge_one(index, entries),
+            Node::Mapping(..) => self.merge_one(index, entries),
             Node::Alias { target, .. } => {
                 if !self.kind_is_mapping(*target) {
                     return Err(want_map());
@@ -383,7 +486,7 @@ impl Decoder<'_> {
                         Node::Alias { target, .. } if !self.kind_is_mapping(*target) => {
                             return Err(want_map());
                         }
-                        Node::Alias { .. } | Node::Mapping(_) => {}
+                        Node::Alias { .. } | Node::Mapping(..) => {}
                         _ => return Err(want_map()),
                     }
                     self.merge_one(child, entries)?;

@@ -105,7 +105,9 @@ fn is_bom(b: &[u8]) -> bool {
     at(b, 0) == 0xEF && at(b, 1) == 0xBB && at(b, 2) == 0xBF
 }
 
-fn analyze(value: &[u8]) -> Analysis {
+/// `yaml_emitter_analyze_scalar`; `v3` adds go-yaml v3's separate handling of tabs, which
+/// rule out plain and single-quoted styles but still allow a literal block.
+fn analyze(value: &[u8], v3: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -119,6 +121,7 @@ fn analyze(value: &[u8]) -> Analysis {
     let mut flow_indicators = false;
     let mut line_breaks = false;
     let mut special_characters = false;
+    let mut tab_characters = false;
     let mut leading_space = false;
     let mut leading_break = false;
     let mut trailing_space = false;
@@ -173,7 +176,9 @@ fn analyze(value: &[u8]) -> Analysis {
             }
         }
         // The encoder runs with unicode output enabled, so only unprintables are special.
-        if !is_printable(value, i) {
+        if v3 && value[i] == b'\t' {
+            tab_characters = true;
+        } else if !is_printable(value, i) {
             special_characters = true;
         }
         if is_space(value, i) {
@@ -227,10 +232,12 @@ fn analyze(value: &[u8]) -> Analysis {
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
     }
-    if space_break || special_characters {
+    if space_break || tab_characters || special_characters {
         a.flow_plain_allowed = false;
         a.block_plain_allowed = false;
         a.single_quoted_allowed = false;
+    }
+    if space_break || special_characters {
         a.block_allowed = false;
     }
     if line_breaks {
@@ -267,8 +274,10 @@ impl Emitter {
 
     /// go-yaml v3's encoder with `SetIndent(2)`, as Helm's `toYamlPretty` uses it.
     pub(crate) fn new_v3() -> Emitter {
+        // go-yaml v3's encoder never folds long lines (an unlimited best width).
         Emitter {
             v3: true,
+            best_width: i32::MAX,
             ..Emitter::new()
         }
     }
@@ -395,7 +404,7 @@ impl Emitter {
         self.increase_indent(false, false);
         for (key, value) in entries {
             self.write_indent();
-            if Self::simple_key(key) {
+            if self.simple_key(key) {
                 self.node_with_key(key, false, false, true, true);
                 self.write_indicator(b":", false, false, false);
             } else {
@@ -410,16 +419,16 @@ impl Emitter {
     }
 
     /// `yaml_emitter_check_simple_key`.
-    fn simple_key(key: &Node) -> bool {
+    fn simple_key(&self, key: &Node) -> bool {
         match key {
-            Node::Scalar(value, _) => !analyze(value.as_bytes()).multiline && value.len() <= 128,
+            Node::Scalar(value, _) => !analyze(value.as_bytes(), self.v3).multiline && value.len() <= 128,
             Node::Sequence(items) => items.is_empty(),
             Node::Mapping(entries) => entries.is_empty(),
         }
     }
 
     fn scalar(&mut self, value: &[u8], requested: Style) {
-        let analysis = analyze(value);
+        let analysis = analyze(value, self.v3);
         let mut style = requested;
         if self.simple_key_context && analysis.multiline {
             style = Style::DoubleQuoted;

@@ -172,7 +172,7 @@ fn to_node(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
             let text = json::format_json_float(*f)?;
             Node::Scalar(number_text(&text), Style::Plain)
         }
-        Value::String(s) => string_node(s),
+        Value::String(s) => string_node(&reread_json_string(s)?),
         Value::Bytes(b) => {
             use base64::Engine as _;
             string_node(&base64::engine::general_purpose::STANDARD.encode(b))
@@ -190,12 +190,79 @@ fn to_node(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
             Node::Mapping(
                 entries
                     .into_iter()
-                    .map(|(k, v)| Ok((string_node(k), to_node(v, depth + 1)?)))
+                    .map(|(k, v)| Ok((key_node(k)?, to_node(v, depth + 1)?)))
                     .collect::<Result<_, YamlError>>()?,
             )
         }
         Value::Object(object) => to_node(&object.to_plain(), depth + 1)?,
     })
+}
+
+/// A key of the JSON object: a raw NEL would make libyaml's simple key span two lines, which
+/// it rejects, so `yaml.Marshal` fails.
+fn key_node(key: &str) -> Result<emit::Node, YamlError> {
+    if key.contains('\u{85}') {
+        return Err(YamlError {
+            message: "yaml: line 1: could not find expected ':'".to_string(),
+            line: None,
+            column: None,
+        });
+    }
+    Ok(string_node(&reread_json_string(key)?))
+}
+
+/// A string as go-yaml v2 reads it back from the JSON that `json.Marshal` wrote. JSON leaves
+/// DEL, C1 controls and U+FFFE/U+FFFF unescaped, which libyaml's reader rejects; and it leaves
+/// NEL (U+0085) unescaped, which YAML 1.1 treats as a line break and folds inside the
+/// double-quoted scalar (one break becomes a space, further breaks become newlines).
+fn reread_json_string(s: &str) -> Result<std::borrow::Cow<'_, str>, YamlError> {
+    const NEL: char = '\u{85}';
+    if s.chars().any(|c| c >= ' ' && !decode::is_yaml_printable(c)) {
+        return Err(YamlError {
+            message: "yaml: control characters are not allowed".to_string(),
+            line: None,
+            column: None,
+        });
+    }
+    if !s.contains(NEL) {
+        return Ok(std::borrow::Cow::Borrowed(s));
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    loop {
+        while i < chars.len() && chars[i] != ' ' && chars[i] != NEL {
+            out.push(chars[i]);
+            i += 1;
+        }
+        if i == chars.len() {
+            break;
+        }
+        let mut whitespace = String::new();
+        let mut leading_blanks = false;
+        let mut trailing_breaks = 0;
+        while i < chars.len() && (chars[i] == ' ' || chars[i] == NEL) {
+            if chars[i] == ' ' {
+                if !leading_blanks {
+                    whitespace.push(' ');
+                }
+            } else if !leading_blanks {
+                whitespace.clear();
+                leading_blanks = true;
+            } else {
+                trailing_breaks += 1;
+            }
+            i += 1;
+        }
+        if !leading_blanks {
+            out.push_str(&whitespace);
+        } else if trailing_breaks == 0 {
+            out.push(' ');
+        } else {
+            out.extend(std::iter::repeat_n('\n', trailing_breaks));
+        }
+    }
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 /// A JSON number as go-yaml v2 re-reads it and prints it again.

@@ -44,7 +44,6 @@ pub(crate) fn resolve_plain(input: &str) -> Resolved {
             }
             resolve_number(input)
         }
-        b'<' if input == "<<" => Resolved::Merge,
         _ => Resolved::Str,
     }
 }
