@@ -196,12 +196,15 @@ impl Encoder<'_> {
     }
 }
 
-/// `json.Unmarshal(text, &v)` with `v interface{}`: objects are maps, numbers `float64`.
-pub fn decode(text: &str) -> Result<Value, JsonError> {
+/// Parses the whole text (Go checks syntax before decoding anything) and returns the value
+/// with Go's first decoding error, a number out of `float64` range, kept aside: Go reports a
+/// type mismatch of the top-level value before it.
+fn parse(text: &str) -> Result<(Value, Option<JsonError>), JsonError> {
     let mut parser = Parser {
         text: text.as_bytes(),
         pos: 0,
         depth: 0,
+        number_error: None,
     };
     parser.skip_space();
     let value = parser.value()?;
@@ -209,24 +212,44 @@ pub fn decode(text: &str) -> Result<Value, JsonError> {
     if parser.pos < parser.text.len() {
         return Err(parser.syntax("after top-level value"));
     }
-    Ok(value)
+    Ok((value, parser.number_error))
 }
 
-/// `json.Unmarshal` into `map[string]interface{}` (`fromJson`); `null` leaves the map empty.
-pub fn decode_map(text: &str) -> Result<Map, JsonError> {
-    match decode(text)? {
-        Value::Nil => Ok(Map::new()),
-        Value::Map(m, _) => Ok(m.read().clone()),
-        other => Err(type_error(&other, "map[string]interface {}")),
+/// `json.Unmarshal(text, &v)` with `v interface{}`: objects are maps, numbers `float64`.
+pub fn decode(text: &str) -> Result<Value, JsonError> {
+    match parse(text)? {
+        (_, Some(error)) => Err(error),
+        (value, None) => Ok(value),
     }
 }
 
-/// `json.Unmarshal` into `[]interface{}` (`fromJsonArray`).
-pub fn decode_list(text: &str) -> Result<Vec<Value>, JsonError> {
-    match decode(text)? {
-        Value::Nil => Ok(Vec::new()),
-        Value::List(l, _) => Ok(l.as_ref().clone()),
-        other => Err(type_error(&other, "[]interface {}")),
+/// `json.Unmarshal` into `map[string]interface{}` (`fromJson`). `None` is JSON `null`, which
+/// makes Go's map nil (`toJson` prints `null`). Go keeps the entries it could decode next to a
+/// number error; this returns only the error.
+pub fn decode_map(text: &str) -> Result<Option<Map>, JsonError> {
+    let (value, number_error) = parse(text)?;
+    let map = match value {
+        Value::Nil => None,
+        Value::Map(m, _) => Some(m.read().clone()),
+        other => return Err(type_error(&other, "map[string]interface {}")),
+    };
+    match number_error {
+        Some(error) => Err(error),
+        None => Ok(map),
+    }
+}
+
+/// `json.Unmarshal` into `[]interface{}` (`fromJsonArray`); `None` is JSON `null` (a nil slice).
+pub fn decode_list(text: &str) -> Result<Option<Vec<Value>>, JsonError> {
+    let (value, number_error) = parse(text)?;
+    let list = match value {
+        Value::Nil => None,
+        Value::List(l, _) => Some(l.as_ref().clone()),
+        other => return Err(type_error(&other, "[]interface {}")),
+    };
+    match number_error {
+        Some(error) => Err(error),
+        None => Ok(list),
     }
 }
 
@@ -247,6 +270,8 @@ struct Parser<'t> {
     text: &'t [u8],
     pos: usize,
     depth: usize,
+    /// The first number that does not fit a `float64`.
+    number_error: Option<JsonError>,
 }
 
 /// Go's `quoteChar`: the offending byte as a rune literal.
@@ -473,9 +498,14 @@ impl Parser<'_> {
         let text = std::str::from_utf8(&self.text[start..self.pos]).unwrap_or("0");
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-            _ => Err(JsonError::plain(format!(
-                "json: cannot unmarshal number {text} into Go value of type float64"
-            ))),
+            _ => {
+                if self.number_error.is_none() {
+                    self.number_error = Some(JsonError::plain(format!(
+                        "json: cannot unmarshal number {text} into Go value of type float64"
+                    )));
+                }
+                Ok(Value::Nil)
+            }
         }
     }
 

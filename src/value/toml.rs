@@ -10,7 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::value::number::format_float;
-use crate::value::{ListType, Map, MapRef, MapType, Value};
+use crate::value::{ListType, Map, MapRef, MapType, Object, Value};
 
 /// A TOML failure with the Go library's message text; `line`/`column` are 1-based.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,10 +57,13 @@ enum Kind {
     ArrayOfHashes,
 }
 
-/// The value with Go's indirections (`Object` → its plain form) resolved.
+/// The value with Go's indirections (`Object` → its plain form) resolved; a `time.Time`
+/// stays an object so that it is written as a bare TOML datetime.
 fn plain(value: &Value) -> std::borrow::Cow<'_, Value> {
     match value {
-        Value::Object(object) => std::borrow::Cow::Owned(object.to_plain()),
+        Value::Object(object) if object.type_name() != "time.Time" => {
+            std::borrow::Cow::Owned(object.to_plain())
+        }
         other => std::borrow::Cow::Borrowed(other),
     }
 }
@@ -229,7 +232,12 @@ impl Encoder {
                 Ok(())
             }
             Value::Map(map, _) => self.map(&[], map, true, depth + 1),
-            Value::Object(_) => Err(encode_error("toml: unsupported value")),
+            // BurntSushi writes a time.Time unquoted in RFC 3339 form.
+            Value::Object(object) => {
+                let text = object.to_plain();
+                self.write(text.as_str().unwrap_or_default());
+                Ok(())
+            }
         }
     }
 
@@ -304,32 +312,134 @@ impl Encoder {
     }
 }
 
-/// `toml.Unmarshal(text, &m)` with `m map[string]interface{}` (`fromToml`): integers are
-/// `int64`, floats `float64`. BurntSushi returns `time.Time` for datetimes; helmfire keeps
-/// them as their TOML text (RFC 3339 form), which is what `toJson`/`toYaml` of a `time.Time`
-/// with that text would print for the common offset-datetime case.
-pub fn decode(text: &str) -> Result<Value, TomlError> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-        let (line, column) = e
-            .span()
-            .map(|span| {
-                let before = &text[..span.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                (line, column)
-            })
-            .unzip();
-        let detail = e.message().lines().next().unwrap_or("invalid TOML").to_string();
-        TomlError {
-            message: match line {
-                Some(line) => format!("toml: line {line}: {detail}"),
-                None => format!("toml: {detail}"),
-            },
-            line,
-            column,
+/// A `time.Time` decoded from a TOML datetime. Encoders see it through [`Object::to_plain`]
+/// (its RFC 3339 text, as `encoding/json` writes a `time.Time`).
+#[derive(Debug)]
+pub struct Time {
+    rfc3339: String,
+}
+
+impl Object for Time {
+    fn type_name(&self) -> &str {
+        "time.Time"
+    }
+
+    fn field(&self, _name: &str) -> Option<Value> {
+        // time.Time has no exported fields.
+        None
+    }
+
+    fn to_plain(&self) -> Value {
+        Value::String(Arc::from(self.rfc3339.as_str()))
+    }
+}
+
+/// How Go's `time.Time.Format(time.RFC3339Nano)` prints the `time.Time` BurntSushi builds:
+/// local datetimes, dates and times carry a zero offset, so they print with `Z`.
+fn rfc3339_nano(d: &toml::value::Datetime) -> String {
+    let mut out = match &d.date {
+        Some(date) => format!("{:04}-{:02}-{:02}", date.year, date.month, date.day),
+        None => "0000-01-01".to_string(),
+    };
+    match &d.time {
+        Some(time) => {
+            out.push_str(&format!("T{:02}:{:02}:{:02}", time.hour, time.minute, time.second));
+            if time.nanosecond != 0 {
+                let fraction = format!("{:09}", time.nanosecond);
+                out.push('.');
+                out.push_str(fraction.trim_end_matches('0'));
+            }
         }
-    })?;
+        None => out.push_str("T00:00:00"),
+    }
+    match d.offset {
+        Some(toml::value::Offset::Custom { minutes }) if minutes != 0 => {
+            let sign = if minutes < 0 { '-' } else { '+' };
+            let minutes = minutes.unsigned_abs();
+            out.push_str(&format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60));
+        }
+        _ => out.push('Z'),
+    }
+    out
+}
+
+/// `toml.Unmarshal(text, &m)` with `m map[string]interface{}` (`fromToml`): integers are
+/// `int64`, floats `float64`. BurntSushi returns `time.Time` for datetimes; helmfire has no
+/// time type in its value model, so a datetime becomes the string `toJson`/`toYaml` would
+/// print for that `time.Time` (RFC 3339 with nanoseconds). Printing it directly in a template
+/// differs from Go's `time.Time` `String()` form.
+pub fn decode(text: &str) -> Result<Value, TomlError> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| parse_error(text, &e))?;
     Ok(table_value(table))
+}
+
+/// BurntSushi's `ParseError` text, `toml: line N (last key "k"): message`, for the problems
+/// charts actually hit; other problems keep the `toml` crate's wording.
+fn parse_error(text: &str, e: &toml::de::Error) -> TomlError {
+    let start = e.span().map_or(text.len(), |span| span.start.min(text.len()));
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let line_text = text.lines().nth(line - 1).unwrap_or("");
+    let found = &text[start..];
+    let detail = e.message().lines().next().unwrap_or("invalid TOML");
+    let key_on_line = line_text
+        .split_once('=')
+        .map(|(key, _)| key.trim().trim_matches('"').to_string())
+        .filter(|key| !key.is_empty() && !key.starts_with('['));
+    let message = if detail.contains("duplicate key") {
+        let key = found
+            .split(|c: char| c == '=' || c.is_whitespace())
+            .next()
+            .unwrap_or("")
+            .trim_matches('"');
+        format!("Key '{key}' has already been defined.")
+    } else if detail.contains("invalid basic string") && !found.contains('"') {
+        "strings cannot contain newlines".to_string()
+    } else if detail.contains("string values must be quoted") || detail.contains("expected value") {
+        let word: String = found.chars().take_while(|c| !c.is_whitespace()).collect();
+        if word.is_empty() {
+            let next = found.chars().next().unwrap_or('\n');
+            format!("expected value but found {} instead", go_quote_rune(next))
+        } else {
+            format!("expected value but found {word:?} instead")
+        }
+    } else {
+        detail.to_string()
+    };
+    let last_key = key_on_line.map(|key| {
+        let table = text
+            .lines()
+            .take(line - 1)
+            .filter_map(|l| {
+                let l = l.trim();
+                l.starts_with('[').then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+            })
+            .last();
+        match table {
+            Some(table) if !table.is_empty() => format!("{table}.{key}"),
+            _ => key,
+        }
+    });
+    TomlError {
+        message: match last_key {
+            Some(key) => format!("toml: line {line} (last key {key:?}): {message}"),
+            None => format!("toml: line {line}: {message}"),
+        },
+        line: Some(line),
+        column: Some(column),
+    }
+}
+
+/// Go's `%q` of a rune.
+fn go_quote_rune(c: char) -> String {
+    match c {
+        '\n' => "'\\n'".to_string(),
+        '\r' => "'\\r'".to_string(),
+        '\t' => "'\\t'".to_string(),
+        '\'' => "'\\''".to_string(),
+        c => format!("'{c}'"),
+    }
 }
 
 fn table_value(table: toml::Table) -> Value {
@@ -343,7 +453,9 @@ fn to_value(value: toml::Value) -> Value {
         toml::Value::Integer(i) => Value::int64(i),
         toml::Value::Float(f) => Value::Float(f),
         toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => Value::String(Arc::from(d.to_string())),
+        toml::Value::Datetime(d) => Value::Object(Arc::new(Time {
+            rfc3339: rfc3339_nano(&d),
+        })),
         toml::Value::Array(items) => Value::List(
             Arc::new(items.into_iter().map(to_value).collect()),
             ListType::Interface,

@@ -9,49 +9,55 @@ use std::process::Command;
 use helmfire::value::json::{self, JsonStyle};
 use helmfire::value::{Map, Value, toml, yaml};
 
-/// The outputs recorded per case, in the order the chart template prints them.
-pub const SECTIONS: &[&str] = &[
-    "yaml",
-    "pretty",
-    "json",
-    "rawjson",
-    "prettyjson",
-    "toml",
-    "array",
+/// The corpora: directory under testdata/codec and the sections recorded for each input.
+pub const CORPORA: &[(&str, &[&str])] = &[
+    ("yaml", &["yaml", "pretty", "json", "rawjson", "prettyjson", "toml", "array"]),
+    ("json", &["fromjson", "fromjsonarray", "fromjsonyaml"]),
+    ("toml", &["fromtoml", "fromtomltoml", "fromtomlpretty"]),
 ];
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/codec")
 }
 
-/// Every corpus input: (case name, text).
+/// Every corpus input: (`<corpus>/<case>`, text), sorted.
 pub fn cases() -> Vec<(String, String)> {
-    let dir = root().join("yaml");
-    let mut cases: Vec<(String, String)> = std::fs::read_dir(&dir)
-        .expect("testdata/codec/yaml exists")
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
-        .map(|path| {
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+    let mut cases = Vec::new();
+    for (corpus, _) in CORPORA {
+        let dir = root().join(corpus);
+        for entry in std::fs::read_dir(&dir).expect("corpus directory exists").flatten() {
+            let path = entry.path();
+            let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+                continue;
+            };
             let text = std::fs::read_to_string(&path).expect("corpus files are UTF-8");
-            (name, text)
-        })
-        .collect();
+            cases.push((format!("{corpus}/{stem}"), text));
+        }
+    }
     cases.sort();
     cases
+}
+
+pub fn sections(case: &str) -> &'static [&'static str] {
+    let corpus = case.split('/').next().unwrap_or("");
+    CORPORA
+        .iter()
+        .find(|(name, _)| *name == corpus)
+        .map_or(&[], |(_, sections)| sections)
 }
 
 /// Helm's `fromYaml`: the map, or a map holding the error text under `Error`.
 pub fn from_yaml(text: &str) -> Value {
     match yaml::decode_map(text) {
         Ok(map) => Value::map(map),
-        Err(e) => {
-            let mut map = Map::new();
-            map.insert("Error".to_string(), Value::from(e.message));
-            Value::map(map)
-        }
+        Err(e) => error_map(e.message),
     }
+}
+
+fn error_map(message: String) -> Value {
+    let mut map = Map::new();
+    map.insert("Error".to_string(), Value::from(message));
+    Value::map(map)
 }
 
 /// Helm's `fromYamlArray`: the list, or a one-element list holding the error text.
@@ -62,11 +68,33 @@ pub fn from_yaml_array(text: &str) -> Value {
     }
 }
 
+/// Helm's `fromJson`; a nil map (JSON `null`) stands as `Value::Nil`, which encodes the same.
+pub fn from_json(text: &str) -> Value {
+    match json::decode_map(text) {
+        Ok(map) => map.map_or(Value::Nil, Value::map),
+        Err(e) => error_map(e.message),
+    }
+}
+
+pub fn from_json_array(text: &str) -> Value {
+    match json::decode_list(text) {
+        Ok(items) => items.map_or(Value::Nil, Value::list),
+        Err(e) => Value::list(vec![Value::from(e.message)]),
+    }
+}
+
+pub fn from_toml(text: &str) -> Value {
+    match toml::decode(text) {
+        Ok(value) => value,
+        Err(e) => error_map(e.message),
+    }
+}
+
 /// What helmfire prints for one section of a case, exactly as the chart template would.
 pub fn ours(section: &str, text: &str) -> String {
     // .Files strips a leading BOM before the template sees the text.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let value = from_yaml(text);
+    let value = if SECTIONS_FROM_YAML.contains(&section) { from_yaml(text) } else { Value::Nil };
     let trim = |s: String| s.strip_suffix('\n').map(str::to_string).unwrap_or(s);
     match section {
         "yaml" => yaml::encode(&value).map(trim).unwrap_or_default(),
@@ -76,8 +104,29 @@ pub fn ours(section: &str, text: &str) -> String {
         "prettyjson" => json::encode(&value, JsonStyle::Pretty).unwrap_or_default(),
         "toml" => toml::encode(&value).unwrap_or_else(|e| e.message),
         "array" => json::encode(&from_yaml_array(text), JsonStyle::Compact).unwrap_or_default(),
+        "fromjson" => json::encode(&from_json(text), JsonStyle::Compact).unwrap_or_default(),
+        "fromjsonarray" => json::encode(&from_json_array(text), JsonStyle::Compact).unwrap_or_default(),
+        "fromjsonyaml" => yaml::encode(&from_json(text)).map(trim).unwrap_or_default(),
+        "fromtoml" => json::encode(&from_toml(text), JsonStyle::Compact).unwrap_or_default(),
+        "fromtomltoml" => toml::encode(&from_toml(text)).unwrap_or_else(|e| e.message),
+        "fromtomlpretty" => yaml::encode_pretty(&from_toml(text)).map(trim).unwrap_or_default(),
         other => panic!("unknown section {other}"),
     }
+}
+
+const SECTIONS_FROM_YAML: &[&str] = &["yaml", "pretty", "json", "rawjson", "prettyjson", "toml"];
+
+/// `(case, section)` pairs listed in testdata/codec/known-differences.txt.
+pub fn known_differences() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root().join("known-differences.txt")).unwrap_or_default();
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| {
+            let (case, section) = line.split_once(char::is_whitespace)?;
+            Some((case.to_string(), section.trim().to_string()))
+        })
+        .collect()
 }
 
 pub fn expected_path(name: &str) -> PathBuf {
@@ -102,7 +151,9 @@ pub fn write_expected(name: &str, outputs: &BTreeMap<String, String>) {
         .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
         .collect();
     let text = json::encode(&Value::map(map), JsonStyle::Raw).expect("strings encode") + "\n";
-    std::fs::create_dir_all(root().join("expected")).expect("create expected dir");
+    if let Some(parent) = expected_path(name).parent() {
+        std::fs::create_dir_all(parent).expect("create expected dir");
+    }
     std::fs::write(expected_path(name), text).expect("write expected");
 }
 
@@ -129,7 +180,7 @@ pub fn helm() -> PathBuf {
     );
 }
 
-const TEMPLATE: &str = r#"{{- range $path, $_ := .Files.Glob "cases/*.yaml" }}
+const TEMPLATE: &str = r#"{{- range $path, $_ := .Files.Glob "cases/yaml/*" }}
 {{- $text := $.Files.Get $path }}
 {{- $m := fromYaml $text }}
 # case {{ $path }} yaml {{ toYaml $m | b64enc }}
@@ -140,6 +191,18 @@ const TEMPLATE: &str = r#"{{- range $path, $_ := .Files.Glob "cases/*.yaml" }}
 # case {{ $path }} toml {{ toToml $m | b64enc }}
 # case {{ $path }} array {{ fromYamlArray $text | toJson | b64enc }}
 {{- end }}
+{{- range $path, $_ := .Files.Glob "cases/json/*" }}
+{{- $text := $.Files.Get $path }}
+# case {{ $path }} fromjson {{ fromJson $text | toJson | b64enc }}
+# case {{ $path }} fromjsonarray {{ fromJsonArray $text | toJson | b64enc }}
+# case {{ $path }} fromjsonyaml {{ fromJson $text | toYaml | b64enc }}
+{{- end }}
+{{- range $path, $_ := .Files.Glob "cases/toml/*" }}
+{{- $text := $.Files.Get $path }}
+# case {{ $path }} fromtoml {{ fromToml $text | toJson | b64enc }}
+# case {{ $path }} fromtomltoml {{ fromToml $text | toToml | b64enc }}
+# case {{ $path }} fromtomlpretty {{ fromToml $text | toYamlPretty | b64enc }}
+{{- end }}
 "#;
 
 /// Renders every case with the real helm in one `helm template` run: case → section → output.
@@ -148,7 +211,9 @@ pub fn run_helm(cases: &[(String, String)], work: &Path) -> BTreeMap<String, BTr
     let chart = work.join("codec");
     let _ = std::fs::remove_dir_all(&chart);
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::create_dir_all(chart.join("cases")).unwrap();
+    for (corpus, _) in CORPORA {
+        std::fs::create_dir_all(chart.join("cases").join(corpus)).unwrap();
+    }
     std::fs::write(
         chart.join("Chart.yaml"),
         "apiVersion: v2\nname: codec\nversion: 0.1.0\n",
@@ -156,7 +221,7 @@ pub fn run_helm(cases: &[(String, String)], work: &Path) -> BTreeMap<String, BTr
     .unwrap();
     std::fs::write(chart.join("templates/out.yaml"), TEMPLATE).unwrap();
     for (name, text) in cases {
-        std::fs::write(chart.join("cases").join(format!("{name}.yaml")), text).unwrap();
+        std::fs::write(chart.join("cases").join(name), text).unwrap();
     }
     let output = Command::new(helm())
         .arg("template")
@@ -176,7 +241,7 @@ pub fn run_helm(cases: &[(String, String)], work: &Path) -> BTreeMap<String, BTr
         let mut parts = rest.splitn(3, ' ');
         let (Some(file), Some(section)) = (parts.next(), parts.next()) else { continue };
         let encoded = parts.next().unwrap_or("");
-        let name = file.strip_suffix(".yaml").unwrap_or(file).to_string();
+        let name = file.to_string();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .expect("helm printed base64");

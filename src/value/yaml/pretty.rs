@@ -61,6 +61,11 @@ fn to_node(value: &Value, depth: usize) -> Result<Node, YamlError> {
                     .collect::<Result<_, YamlError>>()?,
             )
         }
+        // go-yaml v3 writes a time.Time as a plain RFC 3339 scalar, never quoted.
+        Value::Object(object) if object.type_name() == "time.Time" => match object.to_plain() {
+            Value::String(text) => Node::Scalar(text.to_string(), Style::Plain),
+            other => to_node(&other, depth + 1)?,
+        },
         Value::Object(object) => to_node(&object.to_plain(), depth + 1)?,
     })
 }
