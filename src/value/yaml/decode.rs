@@ -25,7 +25,6 @@ enum Node {
         value: String,
         plain: bool,
         tag: Option<String>,
-        line: usize,
     },
     Sequence(Vec<usize>),
     /// Children alternate key, value; `flow` for `{...}` mappings.
@@ -57,22 +56,55 @@ enum Raw {
     Map(Vec<(Raw, Raw)>),
 }
 
-impl Raw {
-    /// Go `==` on interface map keys.
-    fn same_key(&self, other: &Raw) -> bool {
-        match (self, other) {
-            (Raw::Nil, Raw::Nil) => true,
-            (Raw::Bool(a), Raw::Bool(b)) => a == b,
-            (Raw::Int(a), Raw::Int(b)) => a == b,
-            (Raw::Uint(a), Raw::Uint(b)) => a == b,
-            (Raw::Float(a), Raw::Float(b)) => a == b,
-            (Raw::Str(a), Raw::Str(b)) => a == b,
-            (Raw::Binary(a), Raw::Binary(b)) => a == b,
-            (Raw::Str(a), Raw::Binary(b)) | (Raw::Binary(b), Raw::Str(a)) => a.as_bytes() == b,
-            _ => false,
+/// Identity of a Go map key (`==` on interface values), for hashing.
+#[derive(Hash, PartialEq, Eq)]
+enum KeyId {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(u64),
+    Str(Vec<u8>),
+}
+
+fn key_id(key: &Raw) -> Option<KeyId> {
+    Some(match key {
+        Raw::Nil => KeyId::Nil,
+        Raw::Bool(b) => KeyId::Bool(*b),
+        Raw::Int(i) => KeyId::Int(*i),
+        Raw::Uint(u) => KeyId::Uint(*u),
+        // NaN never equals itself, so every NaN key is a new entry, as in Go.
+        Raw::Float(f) if f.is_nan() => return None,
+        Raw::Float(f) => KeyId::Float(if *f == 0.0 { 0 } else { f.to_bits() }),
+        Raw::Str(s) => KeyId::Str(s.as_bytes().to_vec()),
+        Raw::Binary(b) => KeyId::Str(b.clone()),
+        Raw::Seq(_) | Raw::Map(_) => return None,
+    })
+}
+
+/// A Go map being filled: entries in insertion order plus a key index.
+#[derive(Default)]
+struct RawMap {
+    entries: Vec<(Raw, Raw)>,
+    index: HashMap<KeyId, usize>,
+}
+
+impl RawMap {
+    fn set(&mut self, key: Raw, value: Raw) {
+        match key_id(&key) {
+            Some(id) => match self.index.get(&id) {
+                Some(&slot) => self.entries[slot].1 = value,
+                None => {
+                    self.index.insert(id, self.entries.len());
+                    self.entries.push((key, value));
+                }
+            },
+            None => self.entries.push((key, value)),
         }
     }
 }
+
+
 
 fn error(message: impl Into<String>, span: Option<&Span>) -> YamlError {
     YamlError {
@@ -136,7 +168,7 @@ fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
     let mark = err.marker();
     let info = err.info();
     if info.contains("unknown anchor") {
-        let name = anchor_name_at(text, mark.index(), '*');
+        let name = anchor_name_at(&CharIndex::new(text), mark.index(), '*');
         return YamlError {
             message: format!("yaml: unknown anchor '{name}' referenced"),
             line: Some(mark.line()),
@@ -205,13 +237,40 @@ fn check_directives(text: &str) -> Result<(), YamlError> {
     Ok(())
 }
 
-fn char_at(text: &str, index: usize) -> Option<char> {
-    text.chars().nth(index)
+/// Maps saphyr's character indexes to byte offsets in constant time.
+struct CharIndex<'t> {
+    text: &'t str,
+    /// Byte offset of every character; empty when the text is ASCII (offset == index).
+    offsets: Vec<u32>,
+}
+
+impl<'t> CharIndex<'t> {
+    fn new(text: &'t str) -> CharIndex<'t> {
+        let offsets = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().map(|(i, _)| i as u32).collect()
+        };
+        CharIndex { text, offsets }
+    }
+
+    fn byte_offset(&self, index: usize) -> usize {
+        if self.offsets.is_empty() {
+            index.min(self.text.len())
+        } else {
+            self.offsets.get(index).map_or(self.text.len(), |&o| o as usize)
+        }
+    }
+
+    fn char_at(&self, index: usize) -> Option<char> {
+        self.text[self.byte_offset(index)..].chars().next()
+    }
 }
 
 /// The anchor or alias name written after `sigil` at or before character `index`.
-fn anchor_name_at(text: &str, index: usize, sigil: char) -> String {
-    let start = text.char_indices().nth(index).map_or(text.len(), |(i, _)| i);
+fn anchor_name_at(chars: &CharIndex<'_>, index: usize, sigil: char) -> String {
+    let text = chars.text;
+    let start = chars.byte_offset(index);
     let from = match text[start..].starts_with(sigil) {
         true => start,
         false => text[..start].rfind(sigil).unwrap_or(start),
@@ -227,6 +286,7 @@ fn anchor_name_at(text: &str, index: usize, sigil: char) -> String {
 fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
     check_characters(text)?;
     check_directives(text)?;
+    let chars = CharIndex::new(text);
     let mut parser = Parser::new_from_str(text);
     let mut documents = Vec::new();
     let mut nodes: Vec<Node> = Vec::new();
@@ -262,7 +322,6 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
                             value: String::new(),
                             plain: true,
                             tag: None,
-                            line: span.start.line(),
                         }],
                         root: 0,
                     }),
@@ -285,7 +344,6 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
                     value: value.into_owned(),
                     plain: style == ScalarStyle::Plain,
                     tag,
-                    line: span.start.line(),
                 };
                 Some((node, (anchor != 0).then_some(anchor), false))
             }
@@ -295,7 +353,7 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
                 true,
             )),
             Event::MappingStart(anchor, _tag) => Some((
-                Node::Mapping(Vec::new(), char_at(text, span.start.index()) == Some('{')),
+                Node::Mapping(Vec::new(), chars.char_at(span.start.index()) == Some('{')),
                 (anchor != 0).then_some(anchor),
                 true,
             )),
@@ -309,7 +367,7 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
             nodes.push(node);
             if let Some(anchor) = anchor {
                 anchors.insert(anchor, index);
-                anchor_names.insert(anchor, anchor_name_at(text, span.start.index(), '&'));
+                anchor_names.insert(anchor, anchor_name_at(&chars, span.start.index(), '&'));
             }
             let empty_plain_key = matches!(&nodes[index], Node::Scalar { value, plain: true, tag: None, .. } if value.is_empty());
             match stack.last() {
@@ -319,7 +377,7 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
                         // libyaml has no empty implicit keys in block mappings (`: v`).
                         if !*flow
                             && children.len() % 2 == 0
-                            && char_at(text, span.start.index()) == Some(':')
+                            && chars.char_at(span.start.index()) == Some(':')
                             && empty_plain_key
                         {
                             let zero_based = span.start.line().saturating_sub(1);
@@ -427,10 +485,10 @@ impl Decoder<'_> {
             }
             Node::Mapping(children, _) => {
                 self.depth += 1;
-                let mut entries: Vec<(Raw, Raw)> = Vec::with_capacity(children.len() / 2);
-                self.mapping_into(children, &mut entries)?;
+                let mut map = RawMap::default();
+                self.mapping_into(children, &mut map)?;
                 self.depth -= 1;
-                Ok(Raw::Map(entries))
+                Ok(Raw::Map(map.entries))
             }
         }
     }
@@ -438,7 +496,7 @@ impl Decoder<'_> {
     fn mapping_into(
         &mut self,
         children: &[usize],
-        entries: &mut Vec<(Raw, Raw)>,
+        entries: &mut RawMap,
     ) -> Result<(), YamlError> {
         for pair in children.chunks(2) {
             let [key, value] = pair else { break };
@@ -454,7 +512,7 @@ impl Decoder<'_> {
                 ));
             }
             let v = self.unmarshal(*value)?;
-            set_map_index(entries, k, v);
+            entries.set(k, v);
         }
         Ok(())
     }
@@ -469,7 +527,7 @@ impl Decoder<'_> {
     }
 
     /// go-yaml v2 `merge`: later explicit keys win; in a sequence of maps, earlier maps win.
-    fn merge(&mut self, index: usize, entries: &mut Vec<(Raw, Raw)>) -> Result<(), YamlError> {
+    fn merge(&mut self, index: usize, entries: &mut RawMap) -> Result<(), YamlError> {
         let want_map = || error("yaml: map merge requires map or sequence of maps as the value", None);
         let nodes = self.nodes;
         match &nodes[index] {
@@ -499,11 +557,11 @@ impl Decoder<'_> {
 
     /// Decodes a mapping (or an alias of one) straight into `entries`, as go-yaml does when
     /// it unmarshals a merged map into the map being built.
-    fn merge_one(&mut self, index: usize, entries: &mut Vec<(Raw, Raw)>) -> Result<(), YamlError> {
+    fn merge_one(&mut self, index: usize, entries: &mut RawMap) -> Result<(), YamlError> {
         match self.unmarshal(index)? {
             Raw::Map(merged) => {
                 for (k, v) in merged {
-                    set_map_index(entries, k, v);
+                    entries.set(k, v);
                 }
                 Ok(())
             }
@@ -512,15 +570,6 @@ impl Decoder<'_> {
                 None,
             )),
         }
-    }
-}
-
-fn set_map_index(entries: &mut Vec<(Raw, Raw)>, key: Raw, value: Raw) {
-    // NaN keys never compare equal in Go either, so they accumulate the same way.
-    if let Some(slot) = entries.iter_mut().find(|(k, _)| k.same_key(&key)) {
-        slot.1 = value;
-    } else {
-        entries.push((key, value));
     }
 }
 
@@ -561,7 +610,6 @@ fn scalar(value: &str, plain: bool, tag: Option<&str>) -> Result<Raw, YamlError>
                 Resolved::Int(_) | Resolved::Uint(_) => "!!int",
                 Resolved::Float(_) => "!!float",
                 Resolved::Timestamp => "!!timestamp",
-                Resolved::Merge => "!!merge",
                 Resolved::Str => "!!str",
             };
             if rtag == short {
@@ -591,7 +639,7 @@ fn from_resolved(resolved: Resolved, text: &str) -> Raw {
         Resolved::Int(i) => Raw::Int(i),
         Resolved::Uint(u) => Raw::Uint(u),
         Resolved::Float(f) => Raw::Float(f),
-        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Raw::Str(text.to_string()),
+        Resolved::Timestamp | Resolved::Str => Raw::Str(text.to_string()),
     }
 }
 

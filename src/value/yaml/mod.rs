@@ -185,8 +185,7 @@ fn to_node(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
         ),
         Value::Map(map, _) => {
             let map = map.read();
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| natural_order(a.0, b.0));
+            let entries = sorted_entries(&map);
             Node::Mapping(
                 entries
                     .into_iter()
@@ -299,9 +298,7 @@ fn is_go_digit(c: char) -> bool {
 
 /// go-yaml's `keyList.Less` for string keys: runs of digits compare as numbers, a non-letter
 /// sorts before a letter, letters compare by code point.
-pub(crate) fn natural_less(a: &str, b: &str) -> bool {
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+fn natural_less_chars(ar: &[char], br: &[char]) -> bool {
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
             continue;
@@ -347,10 +344,25 @@ pub(crate) fn natural_less(a: &str, b: &str) -> bool {
     ar.len() < br.len()
 }
 
-pub(crate) fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
-    if natural_less(a, b) {
+/// Map entries in go-yaml's key order (keys split into characters once, not per comparison).
+pub(crate) fn sorted_entries(map: &Map) -> Vec<(&String, &Value)> {
+    let mut keyed: Vec<(Vec<char>, &String, &Value)> =
+        map.iter().map(|(k, v)| (k.chars().collect(), k, v)).collect();
+    keyed.sort_by(|a, b| natural_order_chars(&a.0, &b.0));
+    keyed.into_iter().map(|(_, k, v)| (k, v)).collect()
+}
+
+#[cfg(test)]
+fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let ar: Vec<char> = a.chars().collect();
+    let br: Vec<char> = b.chars().collect();
+    natural_order_chars(&ar, &br)
+}
+
+fn natural_order_chars(a: &[char], b: &[char]) -> std::cmp::Ordering {
+    if natural_less_chars(a, b) {
         std::cmp::Ordering::Less
-    } else if natural_less(b, a) {
+    } else if natural_less_chars(b, a) {
         std::cmp::Ordering::Greater
     } else {
         std::cmp::Ordering::Equal

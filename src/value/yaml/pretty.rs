@@ -5,7 +5,7 @@
 //! the YAML 1.1 booleans (`isOldBool`), so the quoting decisions match go-yaml v2's.
 
 use super::emit::{Emitter, Node, Style};
-use super::{YamlError, natural_order, string_node};
+use super::{YamlError, sorted_entries, string_node};
 use crate::value::Value;
 use crate::value::number::format_float;
 
@@ -52,8 +52,7 @@ fn to_node(value: &Value, depth: usize) -> Result<Node, YamlError> {
         ),
         Value::Map(map, _) => {
             let map = map.read();
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| natural_order(a.0, b.0));
+            let entries = sorted_entries(&map);
             Node::Mapping(
                 entries
                     .into_iter()
