@@ -53,8 +53,12 @@ pub enum JsonStyle {
     Pretty,
 }
 
-/// Go's nesting limit for both directions.
-const MAX_DEPTH: usize = 10_000;
+/// Nesting limit for decoding. Go allows 10 000 levels; helmfire stops at 2 000 so that the
+/// decoded value can still be dropped (recursively) on a default 2 MiB thread stack.
+const MAX_DECODE_DEPTH: usize = 2_000;
+
+/// Only a map that contains itself nests deeper; Go reports that as a cycle.
+const MAX_ENCODE_DEPTH: usize = 10_000;
 
 /// Encodes `value` as the Helm function for `style` does (no trailing newline).
 pub fn encode(value: &Value, style: JsonStyle) -> Result<String, JsonError> {
@@ -90,6 +94,11 @@ pub fn format_json_float(f: f64) -> Result<String, JsonError> {
     Ok(text)
 }
 
+/// What Go reports for a map that contains itself (the only way to nest this deep).
+fn cycle_error() -> JsonError {
+    JsonError::plain("json: unsupported value: encountered a cycle via map[string]interface {}")
+}
+
 struct Encoder<'o> {
     out: &'o mut String,
     escape_html: bool,
@@ -107,10 +116,8 @@ impl Encoder<'_> {
     }
 
     fn value(&mut self, value: &Value, depth: usize) -> Result<(), JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(JsonError::plain(
-                "json: unsupported value: encountered a cycle or excessive nesting",
-            ));
+        if depth > MAX_ENCODE_DEPTH {
+            return Err(cycle_error());
         }
         match value {
             Value::Nil => self.out.push_str("null"),
@@ -129,7 +136,7 @@ impl Encoder<'_> {
                         self.out.push(',');
                     }
                     self.newline(depth + 1);
-                    self.value(item, depth + 1)?;
+                    self.child(item, depth + 1)?;
                 }
                 if !items.is_empty() {
                     self.newline(depth);
@@ -149,16 +156,20 @@ impl Encoder<'_> {
                     if self.indent {
                         self.out.push(' ');
                     }
-                    self.value(item, depth + 1)?;
+                    self.child(item, depth + 1)?;
                 }
                 if !map.is_empty() {
                     self.newline(depth);
                 }
                 self.out.push('}');
             }
-            Value::Object(object) => self.value(&object.to_plain(), depth + 1)?,
+            Value::Object(object) => self.child(&object.to_plain(), depth + 1)?,
         }
         Ok(())
+    }
+
+    fn child(&mut self, value: &Value, depth: usize) -> Result<(), JsonError> {
+        crate::value::deep::segmented(depth, || self.value(value, depth)).unwrap_or_else(|| Err(cycle_error()))
     }
 
     /// Go's `appendString`.
@@ -357,9 +368,15 @@ impl Parser<'_> {
         }
     }
 
+    fn child_value(&mut self) -> Result<Value, JsonError> {
+        let depth = self.depth;
+        crate::value::deep::segmented(depth, || self.value())
+            .unwrap_or_else(|| Err(self.syntax("exceeded max depth")))
+    }
+
     fn enter(&mut self) -> Result<(), JsonError> {
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        if self.depth > MAX_DECODE_DEPTH {
             return Err(self.syntax("exceeded max depth"));
         }
         Ok(())
@@ -386,7 +403,7 @@ impl Parser<'_> {
             }
             self.pos += 1;
             self.skip_space();
-            let value = self.value()?;
+            let value = self.child_value()?;
             map.insert(key, value);
             self.skip_space();
             match self.peek() {
@@ -415,7 +432,7 @@ impl Parser<'_> {
             return Ok(Value::List(Arc::new(items), ListType::Interface));
         }
         loop {
-            items.push(self.value()?);
+            items.push(self.child_value()?);
             self.skip_space();
             match self.peek() {
                 Some(b',') => {

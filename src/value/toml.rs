@@ -36,7 +36,12 @@ fn encode_error(message: &str) -> TomlError {
     }
 }
 
+/// Only a map that contains itself nests this deep; Go would recurse until it crashed.
 const MAX_DEPTH: usize = 10_000;
+
+fn too_deep() -> TomlError {
+    encode_error("toml: value nested too deeply")
+}
 
 /// `toml.NewEncoder(w).Encode(v)`: what Helm's `toToml` prints (Helm prints the error text
 /// instead when this fails).
@@ -69,6 +74,17 @@ fn plain(value: &Value) -> std::borrow::Cow<'_, Value> {
 }
 
 fn kind_of(value: &Value) -> Result<Option<Kind>, TomlError> {
+    kind_at(value, 0)
+}
+
+fn kind_at(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
+    if depth > MAX_DEPTH {
+        return Err(too_deep());
+    }
+    crate::value::deep::segmented(depth, || kind_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
+}
+
+fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
     Ok(match &*plain(value) {
         Value::Nil => None,
         Value::Map(..) => Some(Kind::Hash),
@@ -78,7 +94,7 @@ fn kind_of(value: &Value) -> Result<Option<Kind>, TomlError> {
             } else {
                 let mut all_hashes = true;
                 for item in items.iter() {
-                    match kind_of(item)? {
+                    match kind_at(item, depth + 1)? {
                         None => return Err(encode_error("toml: cannot encode array with nil element")),
                         Some(Kind::Hash) => {}
                         Some(_) => all_hashes = false,
@@ -156,7 +172,7 @@ impl Encoder {
 
     fn encode(&mut self, key: &[&str], value: &Value) -> Result<(), TomlError> {
         if key.len() > MAX_DEPTH {
-            return Err(encode_error("toml: value nested too deeply"));
+            return Err(too_deep());
         }
         let value = plain(value);
         match &*value {
@@ -184,8 +200,12 @@ impl Encoder {
 
     fn element(&mut self, value: &Value, depth: usize) -> Result<(), TomlError> {
         if depth > MAX_DEPTH {
-            return Err(encode_error("toml: value nested too deeply"));
+            return Err(too_deep());
         }
+        crate::value::deep::segmented(depth, || self.element_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
+    }
+
+    fn element_here(&mut self, value: &Value, depth: usize) -> Result<(), TomlError> {
         match &*plain(value) {
             Value::Nil => Err(encode_error("toml: cannot encode array with nil element")),
             Value::Bool(b) => {
@@ -299,9 +319,10 @@ impl Encoder {
                     let mut path = key.to_vec();
                     path.push(k);
                     if depth > MAX_DEPTH {
-                        return Err(encode_error("toml: value nested too deeply"));
+                        return Err(too_deep());
                     }
-                    self.encode(&path, v)?;
+                    crate::value::deep::segmented(path.len(), || self.encode(&path, v))
+                        .unwrap_or_else(|| Err(too_deep()))?;
                 }
             }
         }

@@ -15,8 +15,10 @@ use super::YamlError;
 use super::resolve::{Resolved, resolve_plain};
 use crate::value::{ListType, Map, MapRef, MapType, Value};
 
-/// go-yaml v2's `max_flow_level` / `max_indents`.
-const MAX_DEPTH: usize = 10_000;
+/// Nesting limit. go-yaml v2 allows 10 000 levels (`max_flow_level`, `max_indents`); helmfire
+/// stops at 2 000 so that the decoded value can still be dropped on a default 2 MiB thread
+/// stack. (saphyr itself stops flow collections at 256 levels.)
+const MAX_DEPTH: usize = 2_000;
 
 const TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
@@ -151,7 +153,7 @@ const PROBLEMS: &[(&str, &str, Kind)] = &[
     ("document start", "did not find expected <document start>", Kind::Parser),
     ("document-start", "did not find expected <document start>", Kind::Parser),
     ("invalid indentation", "did not find expected key", Kind::Parser),
-    ("recursion limit exceeded", "exceeded max depth of 10000", Kind::Scanner),
+    ("recursion limit exceeded", "exceeded max depth of 256", Kind::Scanner),
 ];
 
 fn located(problem: &str, go_line: Option<usize>, line: usize, column: usize) -> YamlError {
@@ -435,7 +437,14 @@ fn allowed_alias_ratio(decode_count: usize) -> f64 {
 }
 
 impl Decoder<'_> {
+    /// Decodes one node, moving to a fresh stack at segment boundaries (see `value::deep`).
     fn unmarshal(&mut self, index: usize) -> Result<Raw, YamlError> {
+        let depth = self.depth;
+        crate::value::deep::segmented(depth, || self.unmarshal_here(index))
+            .unwrap_or_else(|| Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None)))
+    }
+
+    fn unmarshal_here(&mut self, index: usize) -> Result<Raw, YamlError> {
         self.decode_count += 1;
         if self.alias_depth > 0 {
             self.alias_count += 1;
@@ -740,7 +749,13 @@ pub(crate) fn format_g32(f: f64) -> String {
 }
 
 /// The JSON round trip of sigs.k8s.io/yaml: `Raw` → `encoding/json` → `interface{}`.
-fn to_value(raw: Raw) -> Result<Value, YamlError> {
+fn to_value(raw: Raw, depth: usize) -> Result<Value, YamlError> {
+    crate::value::deep::segmented(depth, || to_value_here(raw, depth)).unwrap_or_else(|| {
+        Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None))
+    })
+}
+
+fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
     Ok(match raw {
         Raw::Nil => Value::Nil,
         Raw::Bool(b) => Value::Bool(b),
@@ -759,7 +774,12 @@ fn to_value(raw: Raw) -> Result<Value, YamlError> {
         Raw::Str(s) => Value::String(Arc::from(s)),
         Raw::Binary(b) => Value::String(Arc::from(go_lossy_utf8(&b))),
         Raw::Seq(items) => Value::List(
-            Arc::new(items.into_iter().map(to_value).collect::<Result<_, _>>()?),
+            Arc::new(
+                items
+                    .into_iter()
+                    .map(|item| to_value(item, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
             ListType::Interface,
         ),
         Raw::Map(entries) => {
@@ -783,7 +803,7 @@ fn to_value(raw: Raw) -> Result<Value, YamlError> {
                         ));
                     }
                 };
-                map.insert(key, to_value(v)?);
+                map.insert(key, to_value(v, depth + 1)?);
             }
             Value::Map(MapRef::new(map), MapType::Interface)
         }
@@ -813,7 +833,7 @@ fn wrap_yaml_error(mut e: YamlError) -> YamlError {
 pub(crate) fn decode_first(text: &str) -> Result<Value, YamlError> {
     let documents = parse_documents(text, true).map_err(wrap_yaml_error)?;
     match documents.first() {
-        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?),
+        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, 0),
         None => Ok(Value::Nil),
     }
 }

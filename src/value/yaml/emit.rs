@@ -46,6 +46,8 @@ pub(crate) struct Emitter {
     simple_key_context: bool,
     /// go-yaml v3 (`toYamlPretty`): sequences are indented under mapping keys.
     v3: bool,
+    /// Collection nesting, to move to a fresh stack at segment boundaries.
+    depth: usize,
 }
 
 fn at(b: &[u8], i: usize) -> u8 {
@@ -269,6 +271,7 @@ impl Emitter {
             mapping_context: false,
             simple_key_context: false,
             v3: false,
+            depth: 0,
         }
     }
 
@@ -362,7 +365,18 @@ impl Emitter {
         self.node_with_key(node, root, sequence, mapping, false);
     }
 
-    fn node_with_key(&mut self, node: &Node, root: bool, _sequence: bool, mapping: bool, simple_key: bool) {
+    fn node_with_key(&mut self, node: &Node, root: bool, sequence: bool, mapping: bool, simple_key: bool) {
+        let depth = self.depth;
+        // Node trees are at most as deep as the values the encoders accept, so a refused thread
+        // cannot happen at a depth the encoders let through; emit inline if it ever does.
+        if crate::value::deep::segmented(depth, || self.node_here(node, root, sequence, mapping, simple_key))
+            .is_none()
+        {
+            self.node_here(node, root, sequence, mapping, simple_key);
+        }
+    }
+
+    fn node_here(&mut self, node: &Node, root: bool, _sequence: bool, mapping: bool, simple_key: bool) {
         self.root_context = root;
         self.mapping_context = mapping;
         self.simple_key_context = simple_key;
@@ -392,16 +406,19 @@ impl Emitter {
     fn block_sequence(&mut self, items: &[Node]) {
         let indentless = !self.v3 && self.mapping_context && !self.indention;
         self.increase_indent(false, indentless);
+        self.depth += 1;
         for item in items {
             self.write_indent();
             self.write_indicator(b"-", true, false, true);
             self.node(item, false, true, false);
         }
+        self.depth -= 1;
         self.pop_indent();
     }
 
     fn block_mapping(&mut self, entries: &[(Node, Node)]) {
         self.increase_indent(false, false);
+        self.depth += 1;
         for (key, value) in entries {
             self.write_indent();
             if self.simple_key(key) {
@@ -415,6 +432,7 @@ impl Emitter {
             }
             self.node(value, false, false, true);
         }
+        self.depth -= 1;
         self.pop_indent();
     }
 

@@ -151,18 +151,26 @@ pub fn encode_pretty(value: &Value) -> Result<String, YamlError> {
     pretty::encode(value)
 }
 
+/// Deeper than this only a map that contains itself gets; Go's JSON step reports a cycle.
 const MAX_ENCODE_DEPTH: usize = 10_000;
 
 /// The value as go-yaml v2 sees it after `json.Marshal` and `yaml.Unmarshal` of that JSON.
 fn to_node(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
+    crate::value::deep::segmented(depth, || to_node_here(value, depth)).unwrap_or_else(|| Err(cycle_error()))
+}
+
+fn cycle_error() -> YamlError {
+    YamlError {
+        message: "error marshaling into JSON: json: unsupported value: encountered a cycle via map[string]interface {}".to_string(),
+        line: None,
+        column: None,
+    }
+}
+
+fn to_node_here(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
     use emit::{Node, Style};
     if depth > MAX_ENCODE_DEPTH {
-        return Err(YamlError {
-            message: "error marshaling into JSON: json: unsupported value: nesting too deep"
-                .to_string(),
-            line: None,
-            column: None,
-        });
+        return Err(cycle_error());
     }
     Ok(match value {
         Value::Nil => Node::Scalar("null".into(), Style::Plain),

@@ -17,6 +17,18 @@ pub(super) fn encode(value: &Value) -> Result<String, YamlError> {
 }
 
 fn to_node(value: &Value, depth: usize) -> Result<Node, YamlError> {
+    crate::value::deep::segmented(depth, || to_node_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
+}
+
+fn too_deep() -> YamlError {
+    YamlError {
+        message: "yaml: value nested too deeply".to_string(),
+        line: None,
+        column: None,
+    }
+}
+
+fn to_node_here(value: &Value, depth: usize) -> Result<Node, YamlError> {
     if depth > MAX_DEPTH {
         return Err(YamlError {
             message: "yaml: value nested too deeply".to_string(),
