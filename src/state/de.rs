@@ -12,7 +12,7 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, V
 
 use super::node::{Node, NodeKind};
 use super::source::Span;
-use super::suggest::did_you_mean;
+use super::suggest::hint_for;
 
 /// A deserialization problem, located where it happened.
 #[derive(Debug)]
@@ -229,13 +229,7 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'de> {
                 });
             };
             if !fields.contains(&key_text) {
-                let hint = match did_you_mean(key_text, fields.iter().copied()) {
-                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                    None => format!(
-                        "expected one of {}",
-                        fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
-                    ),
-                };
+                let hint = hint_for(key_text, fields, "expected one of");
                 return Err(DeError {
                     message: format!("unknown field `{key_text}`"),
                     span: Some(key.span),
@@ -261,13 +255,7 @@ impl<'de> de::Deserializer<'de> for NodeDeserializer<'de> {
         match &self.node.kind {
             NodeKind::String(s) => {
                 if !variants.contains(&s.as_str()) {
-                    let hint = match did_you_mean(s, variants.iter().copied()) {
-                        Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                        None => format!(
-                            "expected one of {}",
-                            variants.iter().map(|v| format!("`{v}`")).collect::<Vec<_>>().join(", ")
-                        ),
-                    };
+                    let hint = hint_for(s, variants, "expected one of");
                     return Err(DeError {
                         message: format!("unknown value `{s}`"),
                         span: Some(self.node.span),

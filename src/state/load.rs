@@ -15,7 +15,7 @@ use super::model::*;
 use super::name::{Namespace, ReleaseId, ReleaseName};
 use super::raw::{MissingFileHandler, RawDefaults, RawRelease, RawState, RawValues};
 use super::source::{SourceFile, Span};
-use super::suggest::did_you_mean;
+use super::suggest::{did_you_mean, hint_for};
 use super::version::VersionConstraint;
 use super::{toml, yaml};
 
@@ -213,17 +213,11 @@ impl Loader<'_> {
                 format!("unknown environment `{name}` in `{}`", self.source.path.display()),
                 None,
             );
-            diagnostic.hint = Some(match did_you_mean(&name, raw.environments.keys().map(String::as_str)) {
-                Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                None if raw.environments.is_empty() => "the state file defines no `environments`".to_string(),
-                None => format!(
-                    "defined environments: {}",
-                    raw.environments
-                        .keys()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+            let defined: Vec<&str> = raw.environments.keys().map(String::as_str).collect();
+            diagnostic.hint = Some(if defined.is_empty() {
+                "the state file defines no `environments`".to_string()
+            } else {
+                hint_for(&name, &defined, "defined environments:")
             });
             return Err(diagnostic.into());
         };
@@ -538,17 +532,11 @@ impl Loader<'_> {
         let mut merged = RawRelease::default();
         for name in names {
             let Some(template) = raw.templates.get(&name.value) else {
-                let hint = match did_you_mean(&name.value, raw.templates.keys().map(String::as_str)) {
-                    Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                    None if raw.templates.is_empty() => "the state file defines no `templates`".to_string(),
-                    None => format!(
-                        "defined templates: {}",
-                        raw.templates
-                            .keys()
-                            .map(|k| format!("`{k}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                let defined: Vec<&str> = raw.templates.keys().map(String::as_str).collect();
+                let hint = if defined.is_empty() {
+                    "the state file defines no `templates`".to_string()
+                } else {
+                    hint_for(&name.value, &defined, "defined templates:")
                 };
                 self.error(format!("unknown template `{}`", name.value), name.span).hint = Some(hint);
                 return None;

@@ -11,6 +11,18 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         .map(|(_, candidate)| candidate)
 }
 
+/// A hint for a misspelt `word`: "did you mean `x`?" when a candidate is close, else `listing`
+/// followed by every candidate (e.g. "expected one of `a`, `b`").
+pub fn hint_for<'a>(word: &str, candidates: &[&'a str], listing: &str) -> String {
+    match did_you_mean(word, candidates.iter().copied()) {
+        Some(suggestion) => format!("did you mean `{suggestion}`?"),
+        None => {
+            let all: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+            format!("{listing} {}", all.join(", "))
+        }
+    }
+}
+
 /// Levenshtein distance over characters, case-insensitive (a wrong case is a typo too).
 fn edit_distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_lowercase().chars().collect();

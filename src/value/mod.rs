@@ -6,7 +6,11 @@
 //! `eq` type errors), so a value keeps its Go type, not just its shape. Maps have Go's reference
 //! semantics: `set $d "k" "v"` is seen by every holder of `$d`. This module knows nothing of charts.
 
+mod deep;
+pub mod json;
 pub mod number;
+pub mod toml;
+pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;

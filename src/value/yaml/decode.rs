@@ -1,0 +1,877 @@
+//! YAML text → Go values, as `sigs.k8s.io/yaml.Unmarshal` into `interface{}` produces them.
+//!
+//! Two steps, like Go: go-yaml v2 decodes into `map[interface{}]interface{}` with YAML 1.1
+//! resolution ([`super::resolve`]), anchors, aliases and `<<` merges; then the JSON round trip
+//! turns keys into strings and every number into `float64`. saphyr-parser supplies the events;
+//! everything that decides a value follows go-yaml v2 `decode.go` and sigs.k8s.io/yaml `yaml.go`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+
+use super::YamlError;
+use super::resolve::{Resolved, resolve_plain};
+use crate::value::{ListType, Map, MapRef, MapType, Value};
+
+/// Nesting limit. go-yaml v2 allows 10 000 levels (`max_flow_level`, `max_indents`); helmfire
+/// stops at 2 000 so that the decoded value can still be dropped on a default 2 MiB thread
+/// stack. (saphyr itself stops flow collections at 256 levels.)
+const MAX_DEPTH: usize = 2_000;
+
+const TAG_PREFIX: &str = "tag:yaml.org,2002:";
+
+enum Node {
+    Scalar {
+        value: String,
+        plain: bool,
+        tag: Option<String>,
+    },
+    Sequence(Vec<usize>),
+    /// Children alternate key, value; `flow` for `{...}` mappings.
+    Mapping(Vec<usize>, bool),
+    Alias {
+        name: String,
+        target: usize,
+    },
+}
+
+/// One parsed document: the node arena and the root.
+struct Document {
+    nodes: Vec<Node>,
+    root: usize,
+}
+
+/// A value as go-yaml v2 hands it to sigs.k8s.io/yaml (before the JSON round trip).
+#[derive(Clone, Debug)]
+enum Raw {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+    /// A `!!binary` scalar: Go keeps the decoded bytes in a `string`, which may not be UTF-8.
+    Binary(Vec<u8>),
+    Seq(Vec<Raw>),
+    Map(Vec<(Raw, Raw)>),
+}
+
+/// Identity of a Go map key (`==` on interface values), for hashing.
+#[derive(Hash, PartialEq, Eq)]
+enum KeyId {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(u64),
+    Str(Vec<u8>),
+}
+
+fn key_id(key: &Raw) -> Option<KeyId> {
+    Some(match key {
+        Raw::Nil => KeyId::Nil,
+        Raw::Bool(b) => KeyId::Bool(*b),
+        Raw::Int(i) => KeyId::Int(*i),
+        Raw::Uint(u) => KeyId::Uint(*u),
+        // NaN never equals itself, so every NaN key is a new entry, as in Go.
+        Raw::Float(f) if f.is_nan() => return None,
+        Raw::Float(f) => KeyId::Float(if *f == 0.0 { 0 } else { f.to_bits() }),
+        Raw::Str(s) => KeyId::Str(s.as_bytes().to_vec()),
+        Raw::Binary(b) => KeyId::Str(b.clone()),
+        Raw::Seq(_) | Raw::Map(_) => return None,
+    })
+}
+
+/// A Go map being filled: entries in insertion order plus a key index.
+#[derive(Default)]
+struct RawMap {
+    entries: Vec<(Raw, Raw)>,
+    index: HashMap<KeyId, usize>,
+}
+
+impl RawMap {
+    fn set(&mut self, key: Raw, value: Raw) {
+        match key_id(&key) {
+            Some(id) => match self.index.get(&id) {
+                Some(&slot) => self.entries[slot].1 = value,
+                None => {
+                    self.index.insert(id, self.entries.len());
+                    self.entries.push((key, value));
+                }
+            },
+            None => self.entries.push((key, value)),
+        }
+    }
+}
+
+fn error(message: impl Into<String>, span: Option<&Span>) -> YamlError {
+    YamlError {
+        message: message.into(),
+        line: span.map(|s| s.start.line()),
+        column: span.map(|s| s.start.col() + 1),
+    }
+}
+
+/// How libyaml reports a problem's line (go-yaml v2 `parser.fail`): scanner errors print the
+/// 0-based line of the problem plus one, parser errors the 0-based line itself, and either is
+/// left out when the 0-based line is 0.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Scanner,
+    Parser,
+    /// A scanner error found at the end of the input.
+    ScannerAtEnd,
+}
+
+/// saphyr's wording → libyaml's problem text and kind.
+const PROBLEMS: &[(&str, &str, Kind)] = &[
+    (
+        "mapping values are not allowed",
+        "mapping values are not allowed in this context",
+        Kind::Scanner,
+    ),
+    (
+        "mapping keys are not allowed",
+        "mapping keys are not allowed in this context",
+        Kind::Scanner,
+    ),
+    (
+        "block sequence entries are not allowed",
+        "block sequence entries are not allowed in this context",
+        Kind::Scanner,
+    ),
+    (
+        "unexpected character",
+        "found character that cannot start any token",
+        Kind::Scanner,
+    ),
+    (
+        "found unknown escape character",
+        "found unknown escape character",
+        Kind::Scanner,
+    ),
+    (
+        "did not find expected hexadecimal number",
+        "did not find expected hexdecimal number",
+        Kind::Scanner,
+    ),
+    (
+        "invalid Unicode character escape code",
+        "found invalid Unicode character escape code",
+        Kind::Scanner,
+    ),
+    (
+        "found unexpected end of stream",
+        "found unexpected end of stream",
+        Kind::ScannerAtEnd,
+    ),
+    ("unexpected eof", "found unexpected end of stream", Kind::ScannerAtEnd),
+    (
+        "found unexpected document indicator",
+        "found unexpected document indicator",
+        Kind::Scanner,
+    ),
+    ("simple key expect ':'", "could not find expected ':'", Kind::Scanner),
+    (
+        "did not find expected comment or line break",
+        "did not find expected comment or line break",
+        Kind::Scanner,
+    ),
+    (
+        "found an indentation indicator equal to 0",
+        "found an indentation indicator equal to 0",
+        Kind::Scanner,
+    ),
+    (
+        "did not find expected alphabetic or numeric character",
+        "did not find expected alphabetic or numeric character",
+        Kind::Scanner,
+    ),
+    ("tab", "found character that cannot start any token", Kind::Scanner),
+    (
+        "did not find expected '-' indicator",
+        "did not find expected '-' indicator",
+        Kind::Parser,
+    ),
+    ("did not find expected key", "did not find expected key", Kind::Parser),
+    (
+        "did not find expected ',' or '}'",
+        "did not find expected ',' or '}'",
+        Kind::Parser,
+    ),
+    ("expected ',' or ']'", "did not find expected ',' or ']'", Kind::Parser),
+    (
+        "did not find expected node content",
+        "did not find expected node content",
+        Kind::Parser,
+    ),
+    ("misplaced bracket", "did not find expected node content", Kind::Parser),
+    ("document start", "did not find expected <document start>", Kind::Parser),
+    ("document-start", "did not find expected <document start>", Kind::Parser),
+    ("invalid indentation", "did not find expected key", Kind::Parser),
+    ("recursion limit exceeded", "exceeded max depth of 256", Kind::Scanner),
+];
+
+fn located(problem: &str, go_line: Option<usize>, line: usize, column: usize) -> YamlError {
+    let prefix = go_line.map_or(String::new(), |l| format!("line {l}: "));
+    YamlError {
+        message: format!("yaml: {prefix}{problem}"),
+        line: Some(line),
+        column: Some(column),
+    }
+}
+
+/// Converts saphyr's errors to go-yaml's `yaml: line N: <problem>` form.
+fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
+    let mark = err.marker();
+    let info = err.info();
+    if info.contains("unknown anchor") {
+        let name = anchor_name_at(&CharIndex::new(text), mark.index(), '*');
+        return YamlError {
+            message: format!("yaml: unknown anchor '{name}' referenced"),
+            line: Some(mark.line()),
+            column: Some(mark.col() + 1),
+        };
+    }
+    let (problem, kind) = PROBLEMS
+        .iter()
+        .find(|(needle, _, _)| info.contains(needle))
+        .map_or((info, Kind::Scanner), |(_, go, kind)| (*go, *kind));
+    // saphyr lines are 1-based: the 0-based line is one less.
+    let zero_based = match kind {
+        Kind::ScannerAtEnd => text.matches('\n').count(),
+        _ => mark.line().saturating_sub(1),
+    };
+    let go_line = (zero_based != 0).then_some(match kind {
+        Kind::Parser => zero_based,
+        Kind::Scanner | Kind::ScannerAtEnd => zero_based + 1,
+    });
+    located(problem, go_line, mark.line(), mark.col() + 1)
+}
+
+/// libyaml's reader rejects characters outside YAML's printable set before parsing.
+fn check_characters(text: &str) -> Result<(), YamlError> {
+    for (line, content) in text.split('\n').enumerate() {
+        if let Some(column) = content.chars().position(|c| !is_yaml_printable(c)) {
+            return Err(YamlError {
+                message: "yaml: control characters are not allowed".to_string(),
+                line: Some(line + 1),
+                column: Some(column + 1),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The characters libyaml's reader accepts.
+pub(crate) fn is_yaml_printable(c: char) -> bool {
+    matches!(c as u32,
+        0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+}
+
+/// A directive other than `%YAML`/`%TAG` is a libyaml scanner error; saphyr accepts it.
+fn check_directives(text: &str) -> Result<(), YamlError> {
+    for (index, line) in text.lines().enumerate() {
+        let Some(rest) = line.strip_prefix('%') else {
+            if line.starts_with("---") || !(line.trim().is_empty() || line.starts_with('#')) {
+                return Ok(());
+            }
+            continue;
+        };
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        if name != "YAML" && name != "TAG" {
+            let problem = if name.is_empty() {
+                "could not find expected directive name"
+            } else {
+                "found unknown directive name"
+            };
+            let go_line = (index != 0).then_some(index + 1);
+            return Err(located(problem, go_line, index + 1, 1));
+        }
+    }
+    Ok(())
+}
+
+/// Maps saphyr's character indexes to byte offsets in constant time.
+struct CharIndex<'t> {
+    text: &'t str,
+    /// Byte offset of every character; empty when the text is ASCII (offset == index).
+    offsets: Vec<u32>,
+}
+
+impl<'t> CharIndex<'t> {
+    fn new(text: &'t str) -> CharIndex<'t> {
+        let offsets = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().map(|(i, _)| i as u32).collect()
+        };
+        CharIndex { text, offsets }
+    }
+
+    fn byte_offset(&self, index: usize) -> usize {
+        if self.offsets.is_empty() {
+            index.min(self.text.len())
+        } else {
+            self.offsets.get(index).map_or(self.text.len(), |&o| o as usize)
+        }
+    }
+
+    fn char_at(&self, index: usize) -> Option<char> {
+        self.text[self.byte_offset(index)..].chars().next()
+    }
+}
+
+/// The anchor or alias name written after `sigil` at or before character `index`.
+fn anchor_name_at(chars: &CharIndex<'_>, index: usize, sigil: char) -> String {
+    let text = chars.text;
+    let start = chars.byte_offset(index);
+    let from = match text[start..].starts_with(sigil) {
+        true => start,
+        false => text[..start].rfind(sigil).unwrap_or(start),
+    };
+    text[from..]
+        .chars()
+        .skip(1)
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .collect()
+}
+
+/// Parses every document in `text` (saphyr events → node arenas).
+fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
+    check_characters(text)?;
+    check_directives(text)?;
+    let chars = CharIndex::new(text);
+    let mut parser = Parser::new_from_str(text);
+    let mut documents = Vec::new();
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut anchors: HashMap<usize, usize> = HashMap::new();
+    let mut anchor_names: HashMap<usize, String> = HashMap::new();
+    // Open collections: (node index, pending map key count parity not needed).
+    let mut stack: Vec<usize> = Vec::new();
+    let mut root: Option<usize> = None;
+    let mut in_document = false;
+
+    for item in parser.by_ref() {
+        let (event, span) = item.map_err(|e| scan_error(text, &e))?;
+        let new_node = match event {
+            Event::StreamStart | Event::Nothing => None,
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                in_document = true;
+                nodes.clear();
+                anchors.clear();
+                root = None;
+                None
+            }
+            Event::DocumentEnd => {
+                in_document = false;
+                let doc_nodes = std::mem::take(&mut nodes);
+                match root.take() {
+                    Some(root) => documents.push(Document { nodes: doc_nodes, root }),
+                    None => documents.push(Document {
+                        nodes: vec![Node::Scalar {
+                            value: String::new(),
+                            plain: true,
+                            tag: None,
+                        }],
+                        root: 0,
+                    }),
+                }
+                if first_only {
+                    return Ok(documents);
+                }
+                None
+            }
+            Event::Alias(id) => {
+                let Some(&target) = anchors.get(&id) else {
+                    return Err(error("yaml: unknown anchor referenced", Some(&span)));
+                };
+                let name = anchor_names.get(&id).cloned().unwrap_or_default();
+                Some((Node::Alias { name, target }, None, false))
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let node = Node::Scalar {
+                    value: value.into_owned(),
+                    plain: style == ScalarStyle::Plain,
+                    tag,
+                };
+                Some((node, (anchor != 0).then_some(anchor), false))
+            }
+            Event::SequenceStart(anchor, _tag) => {
+                Some((Node::Sequence(Vec::new()), (anchor != 0).then_some(anchor), true))
+            }
+            Event::MappingStart(anchor, _tag) => Some((
+                Node::Mapping(Vec::new(), chars.char_at(span.start.index()) == Some('{')),
+                (anchor != 0).then_some(anchor),
+                true,
+            )),
+            Event::SequenceEnd | Event::MappingEnd => {
+                stack.pop();
+                None
+            }
+        };
+        if let Some((node, anchor, opens)) = new_node {
+            let index = nodes.len();
+            nodes.push(node);
+            if let Some(anchor) = anchor {
+                anchors.insert(anchor, index);
+                anchor_names.insert(anchor, anchor_name_at(&chars, span.start.index(), '&'));
+            }
+            let empty_plain_key =
+                matches!(&nodes[index], Node::Scalar { value, plain: true, tag: None, .. } if value.is_empty());
+            match stack.last() {
+                Some(&parent) => match &mut nodes[parent] {
+                    Node::Sequence(children) => children.push(index),
+                    Node::Mapping(children, flow) => {
+                        // libyaml has no empty implicit keys in block mappings (`: v`).
+                        if !*flow
+                            && children.len() % 2 == 0
+                            && chars.char_at(span.start.index()) == Some(':')
+                            && empty_plain_key
+                        {
+                            let zero_based = span.start.line().saturating_sub(1);
+                            return Err(located(
+                                "did not find expected key",
+                                (zero_based != 0).then_some(zero_based),
+                                span.start.line(),
+                                span.start.col() + 1,
+                            ));
+                        }
+                        children.push(index);
+                    }
+                    _ => {}
+                },
+                None => root = Some(index),
+            }
+            if opens {
+                stack.push(index);
+                if stack.len() > MAX_DEPTH {
+                    return Err(error(
+                        format!("yaml: line {}: exceeded max depth of {MAX_DEPTH}", span.start.line()),
+                        Some(&span),
+                    ));
+                }
+            }
+        }
+    }
+    let _ = in_document;
+    Ok(documents)
+}
+
+struct Decoder<'d> {
+    nodes: &'d [Node],
+    active_aliases: Vec<usize>,
+    decode_count: usize,
+    alias_count: usize,
+    alias_depth: usize,
+    depth: usize,
+}
+
+fn allowed_alias_ratio(decode_count: usize) -> f64 {
+    const LOW: f64 = 400_000.0;
+    const HIGH: f64 = 4_000_000.0;
+    let count = decode_count as f64;
+    if count <= LOW {
+        0.99
+    } else if count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((count - LOW) / (HIGH - LOW))
+    }
+}
+
+impl Decoder<'_> {
+    /// Decodes one node, moving to a fresh stack at segment boundaries (see `value::deep`).
+    fn unmarshal(&mut self, index: usize) -> Result<Raw, YamlError> {
+        let depth = self.depth;
+        crate::value::deep::segmented(depth, || self.unmarshal_here(index))
+            .unwrap_or_else(|| Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None)))
+    }
+
+    fn unmarshal_here(&mut self, index: usize) -> Result<Raw, YamlError> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && self.alias_count as f64 / self.decode_count as f64 > allowed_alias_ratio(self.decode_count)
+        {
+            return Err(error("yaml: document contains excessive aliasing", None));
+        }
+        if self.depth > MAX_DEPTH {
+            return Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None));
+        }
+        let nodes = self.nodes;
+        match &nodes[index] {
+            Node::Alias { name, target } => {
+                if self.active_aliases.contains(&index) {
+                    return Err(error(format!("yaml: anchor '{name}' value contains itself"), None));
+                }
+                self.active_aliases.push(index);
+                self.alias_depth += 1;
+                self.depth += 1;
+                let result = self.unmarshal(*target);
+                self.depth -= 1;
+                self.alias_depth -= 1;
+                self.active_aliases.pop();
+                result
+            }
+            Node::Scalar { value, plain, tag, .. } => scalar(value, *plain, tag.as_deref()),
+            Node::Sequence(children) => {
+                self.depth += 1;
+                let mut items = Vec::with_capacity(children.len());
+                for &child in children {
+                    items.push(self.unmarshal(child)?);
+                }
+                self.depth -= 1;
+                Ok(Raw::Seq(items))
+            }
+            Node::Mapping(children, _) => {
+                self.depth += 1;
+                let mut map = RawMap::default();
+                self.mapping_into(children, &mut map)?;
+                self.depth -= 1;
+                Ok(Raw::Map(map.entries))
+            }
+        }
+    }
+
+    fn mapping_into(&mut self, children: &[usize], entries: &mut RawMap) -> Result<(), YamlError> {
+        for pair in children.chunks(2) {
+            let [key, value] = pair else { break };
+            if self.is_merge(*key) {
+                self.merge(*value, entries)?;
+                continue;
+            }
+            let k = self.unmarshal(*key)?;
+            if matches!(k, Raw::Seq(_) | Raw::Map(_)) {
+                return Err(error(format!("yaml: invalid map key: {}", go_sharp_v(&k)), None));
+            }
+            let v = self.unmarshal(*value)?;
+            entries.set(k, v);
+        }
+        Ok(())
+    }
+
+    fn is_merge(&self, index: usize) -> bool {
+        matches!(&self.nodes[index], Node::Scalar { value, plain, tag, .. }
+            if value == "<<" && (*plain || tag.as_deref() == Some("tag:yaml.org,2002:merge")))
+    }
+
+    fn kind_is_mapping(&self, index: usize) -> bool {
+        matches!(self.nodes[index], Node::Mapping(..))
+    }
+
+    /// go-yaml v2 `merge`: later explicit keys win; in a sequence of maps, earlier maps win.
+    fn merge(&mut self, index: usize, entries: &mut RawMap) -> Result<(), YamlError> {
+        let want_map = || error("yaml: map merge requires map or sequence of maps as the value", None);
+        let nodes = self.nodes;
+        match &nodes[index] {
+            Node::Mapping(..) => self.merge_one(index, entries),
+            Node::Alias { target, .. } => {
+                if !self.kind_is_mapping(*target) {
+                    return Err(want_map());
+                }
+                self.merge_one(index, entries)
+            }
+            Node::Sequence(children) => {
+                for &child in children.iter().rev() {
+                    match &nodes[child] {
+                        Node::Alias { target, .. } if !self.kind_is_mapping(*target) => {
+                            return Err(want_map());
+                        }
+                        Node::Alias { .. } | Node::Mapping(..) => {}
+                        _ => return Err(want_map()),
+                    }
+                    self.merge_one(child, entries)?;
+                }
+                Ok(())
+            }
+            Node::Scalar { .. } => Err(want_map()),
+        }
+    }
+
+    /// Decodes a mapping (or an alias of one) straight into `entries`, as go-yaml does when
+    /// it unmarshals a merged map into the map being built.
+    fn merge_one(&mut self, index: usize, entries: &mut RawMap) -> Result<(), YamlError> {
+        match self.unmarshal(index)? {
+            Raw::Map(merged) => {
+                for (k, v) in merged {
+                    entries.set(k, v);
+                }
+                Ok(())
+            }
+            _ => Err(error(
+                "yaml: map merge requires map or sequence of maps as the value",
+                None,
+            )),
+        }
+    }
+}
+
+fn short_tag(tag: &str) -> String {
+    match tag.strip_prefix(TAG_PREFIX) {
+        Some(rest) => format!("!!{rest}"),
+        None => tag.to_string(),
+    }
+}
+
+/// go-yaml v2 `decoder.scalar` into `interface{}`.
+fn scalar(value: &str, plain: bool, tag: Option<&str>) -> Result<Raw, YamlError> {
+    let tag = tag.map(|t| if t == "!" { "" } else { t }).unwrap_or("");
+    if tag.is_empty() && !plain {
+        return Ok(Raw::Str(value.to_string()));
+    }
+    let short = short_tag(tag);
+    match short.as_str() {
+        "" => Ok(from_resolved(resolve_plain(value), value)),
+        "!!str" => Ok(Raw::Str(value.to_string())),
+        "!!binary" => {
+            // Go's base64.StdEncoding.DecodeString skips CR and LF.
+            let cleaned: String = value.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+            base64::engine::general_purpose::STANDARD
+                .decode(cleaned.as_bytes())
+                .map(Raw::Binary)
+                .map_err(|_| error("yaml: !!binary value contains invalid base64 data", None))
+        }
+        "!!bool" | "!!int" | "!!float" | "!!null" | "!!timestamp" => {
+            let resolved = if short == "!!timestamp" && super::resolve::parse_timestamp(value) {
+                Resolved::Timestamp
+            } else {
+                resolve_plain(value)
+            };
+            let rtag = match &resolved {
+                Resolved::Null => "!!null",
+                Resolved::Bool(_) => "!!bool",
+                Resolved::Int(_) | Resolved::Uint(_) => "!!int",
+                Resolved::Float(_) => "!!float",
+                Resolved::Timestamp => "!!timestamp",
+                Resolved::Str => "!!str",
+            };
+            if rtag == short {
+                return Ok(from_resolved(resolved, value));
+            }
+            if short == "!!float" {
+                match resolved {
+                    Resolved::Int(i) => return Ok(Raw::Float(i as f64)),
+                    Resolved::Uint(_) => {}
+                    _ => {}
+                }
+            }
+            Err(error(
+                format!("yaml: cannot decode {rtag} `{value}` as a {short}"),
+                None,
+            ))
+        }
+        // Other tags (`!!map` on a scalar, local `!foo` tags) keep the text, as go-yaml does.
+        _ => Ok(Raw::Str(value.to_string())),
+    }
+}
+
+fn from_resolved(resolved: Resolved, text: &str) -> Raw {
+    match resolved {
+        Resolved::Null => Raw::Nil,
+        Resolved::Bool(b) => Raw::Bool(b),
+        Resolved::Int(i) => Raw::Int(i),
+        Resolved::Uint(u) => Raw::Uint(u),
+        Resolved::Float(f) => Raw::Float(f),
+        Resolved::Timestamp | Resolved::Str => Raw::Str(text.to_string()),
+    }
+}
+
+/// Go's `%#v` for the values an error message can mention.
+fn go_sharp_v(raw: &Raw) -> String {
+    match raw {
+        Raw::Nil => "<nil>".to_string(),
+        Raw::Bool(b) => b.to_string(),
+        Raw::Int(i) => i.to_string(),
+        Raw::Uint(u) => format!("0x{u:x}"),
+        Raw::Float(f) => crate::value::number::format_float(*f, 'g', -1),
+        Raw::Str(s) => format!("{s:?}"),
+        Raw::Binary(b) => format!("{:?}", String::from_utf8_lossy(b)),
+        Raw::Seq(items) => format!(
+            "[]interface {{}}{{{}}}",
+            items.iter().map(go_sharp_v).collect::<Vec<_>>().join(", ")
+        ),
+        Raw::Map(entries) => format!(
+            "map[interface {{}}]interface {{}}{{{}}}",
+            entries
+                .iter()
+                .map(|(k, v)| format!("{}:{}", go_sharp_v(k), go_sharp_v(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn go_type_name(raw: &Raw) -> &'static str {
+    match raw {
+        Raw::Nil => "%!s(<nil>)",
+        Raw::Bool(_) => "bool",
+        Raw::Int(_) => "int",
+        Raw::Uint(_) => "uint64",
+        Raw::Float(_) => "float64",
+        Raw::Str(_) | Raw::Binary(_) => "string",
+        Raw::Seq(_) => "[]interface {}",
+        Raw::Map(_) => "map[interface {}]interface {}",
+    }
+}
+
+/// Go's `string(bytes)` seen through `encoding/json`: each invalid byte becomes U+FFFD.
+pub(crate) fn go_lossy_utf8(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match std::str::from_utf8(rest) {
+            Ok(valid) => {
+                out.push_str(valid);
+                break;
+            }
+            Err(e) => {
+                let (valid, after) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                // Go's utf8.DecodeRune consumes exactly one byte of an invalid sequence.
+                out.push('\u{FFFD}');
+                rest = &after[1..];
+            }
+        }
+    }
+    out
+}
+
+/// sigs.k8s.io/yaml's `float64` key spelling: `strconv.FormatFloat(f, 'g', -1, 32)`.
+pub(crate) fn format_g32(f: f64) -> String {
+    let f = f as f32;
+    if f.is_nan() {
+        return ".nan".to_string();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf" } else { "-.inf" }.to_string();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let exp: i32 = exponent.parse().unwrap_or(0);
+    let sign = if f < 0.0 { "-" } else { "" };
+    // Shortest 'g' switches to %e from exponent 6 (`eprec = 6` in strconv).
+    if !(-4..6).contains(&exp) {
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
+        let (esign, eabs) = if exp < 0 { ('-', -exp) } else { ('+', exp) };
+        return format!("{sign}{first}{dot}e{esign}{eabs:02}");
+    }
+    let point = exp + 1;
+    let n = digits.len() as i32;
+    let body = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat((-point) as usize))
+    } else if point >= n {
+        format!("{digits}{}", "0".repeat((point - n) as usize))
+    } else {
+        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+    };
+    format!("{sign}{body}")
+}
+
+/// The JSON round trip of sigs.k8s.io/yaml: `Raw` → `encoding/json` → `interface{}`.
+fn to_value(raw: Raw, depth: usize) -> Result<Value, YamlError> {
+    crate::value::deep::segmented(depth, || to_value_here(raw, depth))
+        .unwrap_or_else(|| Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None)))
+}
+
+fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
+    Ok(match raw {
+        Raw::Nil => Value::Nil,
+        Raw::Bool(b) => Value::Bool(b),
+        Raw::Int(i) => Value::Float(i as f64),
+        Raw::Uint(u) => Value::Float(u as f64),
+        Raw::Float(f) => {
+            if !f.is_finite() {
+                let text = crate::value::number::format_float(f, 'g', -1);
+                return Err(error(
+                    format!("error converting YAML to JSON: json: unsupported value: {text}"),
+                    None,
+                ));
+            }
+            Value::Float(f)
+        }
+        Raw::Str(s) => Value::String(Arc::from(s)),
+        Raw::Binary(b) => Value::String(Arc::from(go_lossy_utf8(&b))),
+        Raw::Seq(items) => Value::List(
+            Arc::new(
+                items
+                    .into_iter()
+                    .map(|item| to_value(item, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ListType::Interface,
+        ),
+        Raw::Map(entries) => {
+            let mut map = Map::new();
+            for (k, v) in entries {
+                let key = match &k {
+                    Raw::Str(s) => s.clone(),
+                    Raw::Binary(b) => go_lossy_utf8(b),
+                    Raw::Int(i) => i.to_string(),
+                    Raw::Float(f) => format_g32(*f),
+                    Raw::Bool(b) => b.to_string(),
+                    _ => {
+                        return Err(error(
+                            format!(
+                                "error converting YAML to JSON: unsupported map key of type: {}, key: {}, value: {}",
+                                go_type_name(&k),
+                                go_sharp_v(&k),
+                                go_sharp_v(&v)
+                            ),
+                            None,
+                        ));
+                    }
+                };
+                map.insert(key, to_value(v, depth + 1)?);
+            }
+            Value::Map(MapRef::new(map), MapType::Interface)
+        }
+    })
+}
+
+fn decode_document(doc: &Document) -> Result<Raw, YamlError> {
+    let mut decoder = Decoder {
+        nodes: &doc.nodes,
+        active_aliases: Vec::new(),
+        decode_count: 0,
+        alias_count: 0,
+        alias_depth: 0,
+        depth: 0,
+    };
+    decoder.unmarshal(doc.root)
+}
+
+fn wrap_yaml_error(mut e: YamlError) -> YamlError {
+    if !e.message.starts_with("error converting YAML to JSON") {
+        e.message = format!("error converting YAML to JSON: {}", e.message);
+    }
+    e
+}
+
+/// `sigs.k8s.io/yaml.Unmarshal(text, &v)` with `v interface{}`: only the first document counts.
+pub(crate) fn decode_first(text: &str) -> Result<Value, YamlError> {
+    let documents = parse_documents(text, true).map_err(wrap_yaml_error)?;
+    match documents.first() {
+        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, 0),
+        None => Ok(Value::Nil),
+    }
+}

@@ -1,0 +1,263 @@
+//! Shared by the codec corpus tests: the corpus, helmfire's answers for a case, the helm oracle.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use helmfire::value::json::{self, JsonStyle};
+use helmfire::value::{Map, Value, toml, yaml};
+
+/// The corpora: directory under testdata/codec and the sections recorded for each input.
+pub const CORPORA: &[(&str, &[&str])] = &[
+    (
+        "yaml",
+        &["yaml", "pretty", "json", "rawjson", "prettyjson", "toml", "array"],
+    ),
+    ("json", &["fromjson", "fromjsonarray", "fromjsonyaml"]),
+    ("toml", &["fromtoml", "fromtomltoml", "fromtomlpretty"]),
+];
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/codec")
+}
+
+/// Every corpus input: (`<corpus>/<case>`, text), sorted.
+pub fn cases() -> Vec<(String, String)> {
+    let mut cases = Vec::new();
+    for (corpus, _) in CORPORA {
+        let dir = root().join(corpus);
+        for entry in std::fs::read_dir(&dir).expect("corpus directory exists").flatten() {
+            let path = entry.path();
+            let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).expect("corpus files are UTF-8");
+            cases.push((format!("{corpus}/{stem}"), text));
+        }
+    }
+    cases.sort();
+    cases
+}
+
+pub fn sections(case: &str) -> &'static [&'static str] {
+    let corpus = case.split('/').next().unwrap_or("");
+    CORPORA
+        .iter()
+        .find(|(name, _)| *name == corpus)
+        .map_or(&[], |(_, sections)| sections)
+}
+
+/// Helm's `fromYaml`: the map, or a map holding the error text under `Error`.
+pub fn from_yaml(text: &str) -> Value {
+    match yaml::decode_map(text) {
+        Ok(map) => Value::map(map),
+        Err(e) => error_map(e.message),
+    }
+}
+
+fn error_map(message: String) -> Value {
+    let mut map = Map::new();
+    map.insert("Error".to_string(), Value::from(message));
+    Value::map(map)
+}
+
+/// Helm's `fromYamlArray`: the list, or a one-element list holding the error text.
+pub fn from_yaml_array(text: &str) -> Value {
+    match yaml::decode_list(text) {
+        Ok(items) => Value::list(items),
+        Err(e) => Value::list(vec![Value::from(e.message)]),
+    }
+}
+
+/// Helm's `fromJson`; a nil map (JSON `null`) stands as `Value::Nil`, which encodes the same.
+pub fn from_json(text: &str) -> Value {
+    match json::decode_map(text) {
+        Ok(map) => map.map_or(Value::Nil, Value::map),
+        Err(e) => error_map(e.message),
+    }
+}
+
+pub fn from_json_array(text: &str) -> Value {
+    match json::decode_list(text) {
+        Ok(items) => items.map_or(Value::Nil, Value::list),
+        Err(e) => Value::list(vec![Value::from(e.message)]),
+    }
+}
+
+pub fn from_toml(text: &str) -> Value {
+    match toml::decode(text) {
+        Ok(value) => value,
+        Err(e) => error_map(e.message),
+    }
+}
+
+/// What helmfire prints for one section of a case, exactly as the chart template would.
+pub fn ours(section: &str, text: &str) -> String {
+    // .Files strips a leading BOM before the template sees the text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let value = if SECTIONS_FROM_YAML.contains(&section) {
+        from_yaml(text)
+    } else {
+        Value::Nil
+    };
+    let trim = |s: String| s.strip_suffix('\n').map(str::to_string).unwrap_or(s);
+    match section {
+        "yaml" => yaml::encode(&value).map(trim).unwrap_or_default(),
+        "pretty" => yaml::encode_pretty(&value).map(trim).unwrap_or_default(),
+        "json" => json::encode(&value, JsonStyle::Compact).unwrap_or_default(),
+        "rawjson" => json::encode(&value, JsonStyle::Raw).unwrap_or_default(),
+        "prettyjson" => json::encode(&value, JsonStyle::Pretty).unwrap_or_default(),
+        "toml" => toml::encode(&value).unwrap_or_else(|e| e.message),
+        "array" => json::encode(&from_yaml_array(text), JsonStyle::Compact).unwrap_or_default(),
+        "fromjson" => json::encode(&from_json(text), JsonStyle::Compact).unwrap_or_default(),
+        "fromjsonarray" => json::encode(&from_json_array(text), JsonStyle::Compact).unwrap_or_default(),
+        "fromjsonyaml" => yaml::encode(&from_json(text)).map(trim).unwrap_or_default(),
+        "fromtoml" => json::encode(&from_toml(text), JsonStyle::Compact).unwrap_or_default(),
+        "fromtomltoml" => toml::encode(&from_toml(text)).unwrap_or_else(|e| e.message),
+        "fromtomlpretty" => yaml::encode_pretty(&from_toml(text)).map(trim).unwrap_or_default(),
+        other => panic!("unknown section {other}"),
+    }
+}
+
+const SECTIONS_FROM_YAML: &[&str] = &["yaml", "pretty", "json", "rawjson", "prettyjson", "toml"];
+
+/// `(case, section)` pairs listed in testdata/codec/known-differences.txt.
+pub fn known_differences() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(root().join("known-differences.txt")).unwrap_or_default();
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+        .filter_map(|line| {
+            let (case, section) = line.split_once(char::is_whitespace)?;
+            Some((case.to_string(), section.trim().to_string()))
+        })
+        .collect()
+}
+
+pub fn expected_path(name: &str) -> PathBuf {
+    root().join("expected").join(format!("{name}.json"))
+}
+
+/// The recorded helm outputs of a case (section → text).
+pub fn expected(name: &str) -> Option<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(expected_path(name)).ok()?;
+    let value = json::decode(&text).ok()?;
+    let map = value.as_map()?.read().clone();
+    Some(
+        map.into_iter()
+            .filter_map(|(k, v)| Some((k, v.as_str()?.to_string())))
+            .collect(),
+    )
+}
+
+pub fn write_expected(name: &str, outputs: &BTreeMap<String, String>) {
+    let map: Map = outputs
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .collect();
+    let text = json::encode(&Value::map(map), JsonStyle::Raw).expect("strings encode") + "\n";
+    if let Some(parent) = expected_path(name).parent() {
+        std::fs::create_dir_all(parent).expect("create expected dir");
+    }
+    std::fs::write(expected_path(name), text).expect("write expected");
+}
+
+/// The real helm binary: `HELMFIRE_HELM`, else `helm` on PATH, else the oracle cache.
+pub fn helm() -> PathBuf {
+    if let Some(path) = std::env::var_os("HELMFIRE_HELM") {
+        return PathBuf::from(path);
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let candidate = dir.join("helm");
+            if candidate.is_file() {
+                return candidate;
+            }
+        }
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let cached = home.join(".cache/helmfire/oracles/kubectl-v34-2.2.2/bin/helm");
+    if cached.is_file() {
+        return cached;
+    }
+    panic!("helm v4.1.4 not found (HELMFIRE_HELM, PATH, ~/.cache/helmfire/oracles): run scripts/install-oracles.sh");
+}
+
+const TEMPLATE: &str = r#"{{- range $path, $_ := .Files.Glob "cases/yaml/*" }}
+{{- $text := $.Files.Get $path }}
+{{- $m := fromYaml $text }}
+# case {{ $path }} yaml {{ toYaml $m | b64enc }}
+# case {{ $path }} pretty {{ toYamlPretty $m | b64enc }}
+# case {{ $path }} json {{ toJson $m | b64enc }}
+# case {{ $path }} rawjson {{ toRawJson $m | b64enc }}
+# case {{ $path }} prettyjson {{ toPrettyJson $m | b64enc }}
+# case {{ $path }} toml {{ toToml $m | b64enc }}
+# case {{ $path }} array {{ fromYamlArray $text | toJson | b64enc }}
+{{- end }}
+{{- range $path, $_ := .Files.Glob "cases/json/*" }}
+{{- $text := $.Files.Get $path }}
+# case {{ $path }} fromjson {{ fromJson $text | toJson | b64enc }}
+# case {{ $path }} fromjsonarray {{ fromJsonArray $text | toJson | b64enc }}
+# case {{ $path }} fromjsonyaml {{ fromJson $text | toYaml | b64enc }}
+{{- end }}
+{{- range $path, $_ := .Files.Glob "cases/toml/*" }}
+{{- $text := $.Files.Get $path }}
+# case {{ $path }} fromtoml {{ fromToml $text | toJson | b64enc }}
+# case {{ $path }} fromtomltoml {{ fromToml $text | toToml | b64enc }}
+# case {{ $path }} fromtomlpretty {{ fromToml $text | toYamlPretty | b64enc }}
+{{- end }}
+"#;
+
+/// Renders every case with the real helm in one `helm template` run: case → section → output.
+pub fn run_helm(cases: &[(String, String)], work: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    use base64::Engine as _;
+    let chart = work.join("codec");
+    let _ = std::fs::remove_dir_all(&chart);
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    for (corpus, _) in CORPORA {
+        std::fs::create_dir_all(chart.join("cases").join(corpus)).unwrap();
+    }
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: codec\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("templates/out.yaml"), TEMPLATE).unwrap();
+    for (name, text) in cases {
+        std::fs::write(chart.join("cases").join(name), text).unwrap();
+    }
+    let output = Command::new(helm())
+        .arg("template")
+        .arg("codec")
+        .arg(&chart)
+        .output()
+        .expect("helm runs");
+    assert!(
+        output.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut results: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for line in stdout.lines() {
+        let Some(rest) = line.strip_prefix("# case cases/") else {
+            continue;
+        };
+        let mut parts = rest.splitn(3, ' ');
+        let (Some(file), Some(section)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let encoded = parts.next().unwrap_or("");
+        let name = file.to_string();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .expect("helm printed base64");
+        results
+            .entry(name)
+            .or_default()
+            .insert(section.to_string(), String::from_utf8_lossy(&bytes).into_owned());
+    }
+    results
+}
