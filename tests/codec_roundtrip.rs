@@ -96,7 +96,7 @@ fn random_string(rng: &mut Rng, allow_newlines: bool) -> String {
     if rng.below(8) == 0 {
         // Long lines to cross the 80-column fold.
         for _ in 0..rng.below(30) {
-            let word: &str = *rng.pick(&["word ", "longer-word ", "x ", "  "]);
+            let word = *rng.pick(&["word ", "longer-word ", "x ", "  "]);
             s.push_str(word);
         }
     }
@@ -122,7 +122,7 @@ fn random_float(rng: &mut Rng) -> f64 {
         1e-7,
         0.000001,
         123456789.0,
-        3.14159,
+        3.25,
         -2.5e-300,
         9007199254740993.0,
         1.7976931348623157e308,

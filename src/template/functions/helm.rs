@@ -11,8 +11,7 @@ pub fn register(f: &mut Functions) {
         let mut a = a.into_iter();
         let name = a.next().unwrap_or_default();
         let data = a.next().unwrap_or_default();
-        st.include(name.as_str().unwrap_or(""), data)
-            .map(Value::from)
+        st.include(name.as_str().unwrap_or(""), data).map(Value::from)
     });
     f.add("tpl", &[Str, Any], None, |st, a| {
         let mut a = a.into_iter();
@@ -40,18 +39,11 @@ pub fn register(f: &mut Functions) {
         }
         Err(FuncError::Plain(warn_wrap(arg_str(&a[0]))))
     });
-    f.add("lookup", &[Str, Str, Str, Str], None, |st, a| {
-        match &st.ctx.lookup {
-            None => Ok(Value::map(Map::new())),
-            Some(l) => l
-                .lookup(
-                    arg_str(&a[0]),
-                    arg_str(&a[1]),
-                    arg_str(&a[2]),
-                    arg_str(&a[3]),
-                )
-                .map_err(FuncError::Plain),
-        }
+    f.add("lookup", &[Str, Str, Str, Str], None, |st, a| match &st.ctx.lookup {
+        None => Ok(Value::map(Map::new())),
+        Some(l) => l
+            .lookup(arg_str(&a[0]), arg_str(&a[1]), arg_str(&a[2]), arg_str(&a[3]))
+            .map_err(FuncError::Plain),
     });
     f.add("getHostByName", &[Str], None, |st, a| {
         if !st.ctx.enable_dns {
