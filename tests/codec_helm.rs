@@ -6,6 +6,8 @@
 mod codec_support;
 
 use codec_support::*;
+use helmfire::value::json::{self, JsonStyle};
+use helmfire::value::{Map, Value, yaml};
 
 #[test]
 fn corpus_matches_real_helm() {
@@ -26,16 +28,22 @@ fn corpus_matches_real_helm() {
         if record {
             write_expected(name, theirs);
         } else if expected(name).as_ref() != Some(theirs) {
-            failures.push(format!("{name}: recorded expectation is stale (run with HELMFIRE_RECORD=1)"));
+            failures.push(format!(
+                "{name}: recorded expectation is stale (run with HELMFIRE_RECORD=1)"
+            ));
         }
         for section in sections(name) {
-            let Some(want) = theirs.get(*section) else { continue };
+            let Some(want) = theirs.get(*section) else {
+                continue;
+            };
             compared += 1;
             let got = ours(section, text);
             let is_known = known.iter().any(|(c, s)| c == name && s == section);
             if is_known {
                 if &got == want {
-                    failures.push(format!("{name} [{section}] now matches helm: remove it from known-differences.txt"));
+                    failures.push(format!(
+                        "{name} [{section}] now matches helm: remove it from known-differences.txt"
+                    ));
                 }
                 continue;
             }
@@ -46,7 +54,10 @@ fn corpus_matches_real_helm() {
             }
         }
     }
-    eprintln!("compared {compared} outputs of {} cases with helm", cases.len());
+    eprintln!(
+        "compared {compared} outputs of {} cases with helm",
+        cases.len()
+    );
     // The full list, for when the assertion message below is truncated.
     let report = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-helm-failures.txt");
     let _ = std::fs::write(&report, failures.join("\n"));
@@ -54,6 +65,94 @@ fn corpus_matches_real_helm() {
         failures.is_empty(),
         "{} mismatches with helm:\n{}",
         failures.len(),
-        failures.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
+        failures
+            .iter()
+            .take(60)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
     );
+}
+
+/// Helm's `loader.MergeMaps`, to combine the documents of a values file as `LoadValues` does.
+fn merge_maps(mut a: Map, b: Map) -> Map {
+    for (key, value) in b {
+        if let (Some(Value::Map(existing, _)), Value::Map(incoming, _)) = (a.get(&key), &value) {
+            let merged = merge_maps(existing.read().clone(), incoming.read().clone());
+            a.insert(key, Value::map(merged));
+            continue;
+        }
+        a.insert(key, value);
+    }
+    a
+}
+
+/// What helmfire makes of a values file: the documents split like Kubernetes' YAMLReader,
+/// each decoded into a map, merged in order.
+fn load_values(text: &str) -> Result<Map, String> {
+    let mut values = Map::new();
+    for document in yaml::split_documents(text).map_err(|e| e.message)? {
+        let map = yaml::decode_map(document)
+            .map_err(|e| format!("cannot unmarshal yaml document: {}", e.message))?;
+        values = merge_maps(values, map);
+    }
+    Ok(values)
+}
+
+#[test]
+fn values_files_load_like_helm() {
+    let dir = root().join("values");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10);
+    let work = std::env::temp_dir().join(format!("helmfire-codec-values-{}", std::process::id()));
+    let mut failures = Vec::new();
+    for path in names {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let chart = work.join("values");
+        let _ = std::fs::remove_dir_all(&chart);
+        std::fs::create_dir_all(chart.join("templates")).unwrap();
+        std::fs::write(
+            chart.join("Chart.yaml"),
+            "apiVersion: v2\nname: values\nversion: 0.1.0\n",
+        )
+        .unwrap();
+        std::fs::write(chart.join("values.yaml"), &text).unwrap();
+        std::fs::write(chart.join("templates/out.yaml"), "# {{ toJson .Values }}\n").unwrap();
+        let output = std::process::Command::new(helm())
+            .args(["template", "values"])
+            .arg(&chart)
+            .output()
+            .expect("helm runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        // .Files and the loader strip a leading BOM before values.yaml is parsed.
+        let ours = load_values(text.strip_prefix('\u{feff}').unwrap_or(&text));
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        match (output.status.success(), ours) {
+            (true, Ok(values)) => {
+                let want = stdout
+                    .lines()
+                    .find_map(|l| l.strip_prefix("# ").filter(|l| l.starts_with('{')));
+                let got = json::encode(&Value::map(values), JsonStyle::Compact).unwrap();
+                if want != Some(got.as_str()) {
+                    failures.push(format!("{name}: helm {want:?}, ours {got:?}"));
+                }
+            }
+            (false, Err(message)) => {
+                if !stderr.contains(&message) {
+                    failures.push(format!("{name}: helm said {stderr:?}, ours {message:?}"));
+                }
+            }
+            (ok, ours) => failures.push(format!(
+                "{name}: helm success={ok} ({stderr}), ours {ours:?}"
+            )),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -28,10 +28,57 @@ impl Rng {
 
 /// Fragments that exercise quoting, block styles and folding.
 const WORDS: &[&str] = &[
-    "", " ", "yes", "no", "on", "null", "~", "true", "123", "1.5", "0x1F", "0777", "1e3",
-    "2001-12-14", "<<", "- a", "a: b", "#x", "x #y", "1:20", "@", "`", "'", "\"", "\\", "---",
-    "...", "é", "日本", "😀", "\u{a0}", "\t", "\n", "\n\n", " \n", "\n ", "lorem", "ipsum dolor",
-    "sit amet,", "{a}", "[b]", "&a", "*a", "!t", "|", ">", "%", ",", "?", ":", "-",
+    "",
+    " ",
+    "yes",
+    "no",
+    "on",
+    "null",
+    "~",
+    "true",
+    "123",
+    "1.5",
+    "0x1F",
+    "0777",
+    "1e3",
+    "2001-12-14",
+    "<<",
+    "- a",
+    "a: b",
+    "#x",
+    "x #y",
+    "1:20",
+    "@",
+    "`",
+    "'",
+    "\"",
+    "\\",
+    "---",
+    "...",
+    "é",
+    "日本",
+    "😀",
+    "\u{a0}",
+    "\t",
+    "\n",
+    "\n\n",
+    " \n",
+    "\n ",
+    "lorem",
+    "ipsum dolor",
+    "sit amet,",
+    "{a}",
+    "[b]",
+    "&a",
+    "*a",
+    "!t",
+    "|",
+    ">",
+    "%",
+    ",",
+    "?",
+    ":",
+    "-",
 ];
 
 fn random_string(rng: &mut Rng, allow_newlines: bool) -> String {
@@ -49,8 +96,8 @@ fn random_string(rng: &mut Rng, allow_newlines: bool) -> String {
     if rng.below(8) == 0 {
         // Long lines to cross the 80-column fold.
         for _ in 0..rng.below(30) {
-            let word: &str = *rng.pick(&["word ", "longer-word ", "x ", "  "]);
-            s.push_str(word);
+            const FILL: &[&str] = &["word ", "longer-word ", "x ", "  "];
+            s.push_str(FILL[rng.below(FILL.len())]);
         }
     }
     s
@@ -65,8 +112,21 @@ fn random_key(rng: &mut Rng) -> String {
 
 fn random_float(rng: &mut Rng) -> f64 {
     *rng.pick(&[
-        0.0, 1.0, -1.0, 1.5, 1e6, 1e21, 1e20, 1e-7, 0.000001, 123456789.0, 3.14159, -2.5e-300,
-        9007199254740993.0, 1.7976931348623157e308, 5e-324,
+        0.0,
+        1.0,
+        -1.0,
+        1.5,
+        1e6,
+        1e21,
+        1e20,
+        1e-7,
+        0.000001,
+        123456789.0,
+        3.25,
+        -2.5e-300,
+        9007199254740993.0,
+        1.7976931348623157e308,
+        5e-324,
     ])
 }
 
@@ -99,9 +159,12 @@ fn as_json(value: &Value) -> Value {
     match value {
         Value::Int(i, _) => Value::Float(*i as f64),
         Value::List(items, _) => Value::list(items.iter().map(as_json).collect()),
-        Value::Map(map, _) => {
-            Value::map(map.read().iter().map(|(k, v)| (k.clone(), as_json(v))).collect())
-        }
+        Value::Map(map, _) => Value::map(
+            map.read()
+                .iter()
+                .map(|(k, v)| (k.clone(), as_json(v)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -119,7 +182,9 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Map(x, _), Value::Map(y, _)) => {
             let (x, y) = (x.read(), y.read());
             x.len() == y.len()
-                && x.iter().zip(y.iter()).all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((ka, va), (kb, vb))| ka == kb && same(va, vb))
         }
         _ => false,
     }
@@ -140,7 +205,10 @@ fn yaml_encode_then_decode_is_the_json_view() {
         let value = random_value(&mut rng, 0, true);
         for (name, text) in [
             ("toYaml", yaml::encode(&value).expect("encodes")),
-            ("toYamlPretty", yaml::encode_pretty(&value).expect("encodes")),
+            (
+                "toYamlPretty",
+                yaml::encode_pretty(&value).expect("encodes"),
+            ),
         ] {
             let back = yaml::decode(&text)
                 .unwrap_or_else(|e| panic!("round {round} {name}: {e}\n{text}\nfrom {value:?}"));
@@ -160,7 +228,10 @@ fn json_encode_then_decode_is_the_json_view() {
         for style in [JsonStyle::Compact, JsonStyle::Raw, JsonStyle::Pretty] {
             let text = json::encode(&value, style).expect("encodes");
             let back = json::decode(&text).unwrap_or_else(|e| panic!("round {round}: {e}\n{text}"));
-            assert!(same(&back, &as_json(&value)), "round {round} {style:?}:\n{text}");
+            assert!(
+                same(&back, &as_json(&value)),
+                "round {round} {style:?}:\n{text}"
+            );
         }
     }
 }
@@ -170,12 +241,20 @@ fn toml_encode_then_decode_keeps_tables() {
     let mut rng = Rng(0xA076_1D64_78BD_642F);
     for round in 0..rounds() {
         let entries: Map = (0..rng.below(6))
-            .map(|_| (random_string(&mut rng, true), random_value(&mut rng, 1, false)))
+            .map(|_| {
+                (
+                    random_string(&mut rng, true),
+                    random_value(&mut rng, 1, false),
+                )
+            })
             .collect();
         let value = Value::map(entries);
         let text = toml::encode(&value).expect("encodes");
         let back = toml::decode(&text).unwrap_or_else(|e| panic!("round {round}: {e}\n{text}"));
-        assert!(same(&back, &value), "round {round}:\n{text}\nfrom {value:?}\nback {back:?}");
+        assert!(
+            same(&back, &value),
+            "round {round}:\n{text}\nfrom {value:?}\nback {back:?}"
+        );
     }
 }
 
@@ -183,17 +262,75 @@ fn toml_encode_then_decode_keeps_tables() {
 #[test]
 fn decoders_never_panic_on_random_text() {
     let yaml_bits: &[&str] = &[
-        ":", ": ", "-", "- ", " ", "  ", "\n", "\t", "[", "]", "{", "}", ",", "&a ", "*a", "<<: ",
-        "!!str ", "!!binary ", "!x ", "'", "\"", "#", "|", ">-", "?", "%YAML 1.1", "---", "...",
-        "a", "1", "é", "\\", "\\u12", "~", "yes", "0x", "\r\n", "\u{85}", "\u{feff}",
+        ":",
+        ": ",
+        "-",
+        "- ",
+        " ",
+        "  ",
+        "\n",
+        "\t",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "&a ",
+        "*a",
+        "<<: ",
+        "!!str ",
+        "!!binary ",
+        "!x ",
+        "'",
+        "\"",
+        "#",
+        "|",
+        ">-",
+        "?",
+        "%YAML 1.1",
+        "---",
+        "...",
+        "a",
+        "1",
+        "é",
+        "\\",
+        "\\u12",
+        "~",
+        "yes",
+        "0x",
+        "\r\n",
+        "\u{85}",
+        "\u{feff}",
     ];
     let json_bits: &[&str] = &[
         "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "d83d", "1", "-", ".", "e", "+", "true",
         "nul", " ", "\n", "a", "é", "0",
     ];
     let toml_bits: &[&str] = &[
-        "a", " = ", "=", "\n", "[", "]", "[[", "]]", "\"", "'", "\"\"\"", "1", "1.5", "true",
-        "1979-05-27", "T07:32:00", "Z", "{", "}", ",", ".", "#", "é", " ",
+        "a",
+        " = ",
+        "=",
+        "\n",
+        "[",
+        "]",
+        "[[",
+        "]]",
+        "\"",
+        "'",
+        "\"\"\"",
+        "1",
+        "1.5",
+        "true",
+        "1979-05-27",
+        "T07:32:00",
+        "Z",
+        "{",
+        "}",
+        ",",
+        ".",
+        "#",
+        "é",
+        " ",
     ];
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     for _ in 0..20_000 {
@@ -218,7 +355,9 @@ fn decoders_never_panic_on_random_text() {
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let deep = "[".repeat(20_000);
-    let deep_block: String = (0..3000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+    let deep_block: String = (0..3000)
+        .map(|i| format!("{}k:\n", " ".repeat(i)))
+        .collect();
     assert!(yaml::decode(&deep_block).is_err());
     let deep_json = format!("{}{}", "[".repeat(3000), "]".repeat(3000));
     assert!(json::decode(&deep_json).is_err());

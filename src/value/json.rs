@@ -81,7 +81,7 @@ pub fn format_json_float(f: f64) -> Result<String, JsonError> {
         )));
     }
     let abs = f.abs();
-    let exponent = abs != 0.0 && (abs < 1e-6 || abs >= 1e21);
+    let exponent = abs != 0.0 && !(1e-6..1e21).contains(&abs);
     let mut text = format_float(f, if exponent { 'e' } else { 'f' }, -1);
     if exponent {
         // e-09 → e-9
@@ -169,7 +169,8 @@ impl Encoder<'_> {
     }
 
     fn child(&mut self, value: &Value, depth: usize) -> Result<(), JsonError> {
-        crate::value::deep::segmented(depth, || self.value(value, depth)).unwrap_or_else(|| Err(cycle_error()))
+        crate::value::deep::segmented(depth, || self.value(value, depth))
+            .unwrap_or_else(|| Err(cycle_error()))
     }
 
     /// Go's `appendString`.
@@ -314,8 +315,14 @@ impl Parser<'_> {
     fn location(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-        let line_start = before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
-        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1);
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
         (line, column)
     }
 
@@ -615,7 +622,12 @@ mod tests {
     use super::*;
 
     fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -639,9 +651,18 @@ mod tests {
 
     #[test]
     fn styles() {
-        let v = map(&[("b", Value::from("<x>&")), ("a", Value::list(vec![Value::int64(1)]))]);
-        assert_eq!(encode(&v, JsonStyle::Compact).unwrap(), r#"{"a":[1],"b":"\u003cx\u003e\u0026"}"#);
-        assert_eq!(encode(&v, JsonStyle::Raw).unwrap(), r#"{"a":[1],"b":"<x>&"}"#);
+        let v = map(&[
+            ("b", Value::from("<x>&")),
+            ("a", Value::list(vec![Value::int64(1)])),
+        ]);
+        assert_eq!(
+            encode(&v, JsonStyle::Compact).unwrap(),
+            r#"{"a":[1],"b":"\u003cx\u003e\u0026"}"#
+        );
+        assert_eq!(
+            encode(&v, JsonStyle::Raw).unwrap(),
+            r#"{"a":[1],"b":"<x>&"}"#
+        );
         assert_eq!(
             encode(&v, JsonStyle::Pretty).unwrap(),
             "{\n  \"a\": [\n    1\n  ],\n  \"b\": \"\\u003cx\\u003e\\u0026\"\n}"
@@ -654,13 +675,22 @@ mod tests {
             ("", "unexpected end of JSON input"),
             ("{", "unexpected end of JSON input"),
             ("x", "invalid character 'x' looking for beginning of value"),
-            ("{a}", "invalid character 'a' looking for beginning of object key string"),
-            ("[1,]", "invalid character ']' looking for beginning of value"),
+            (
+                "{a}",
+                "invalid character 'a' looking for beginning of object key string",
+            ),
+            (
+                "[1,]",
+                "invalid character ']' looking for beginning of value",
+            ),
             ("[1 2]", "invalid character '2' after array element"),
             ("{\"a\" 1}", "invalid character '1' after object key"),
             ("01", "invalid character '1' after top-level value"),
             ("tru", "unexpected end of JSON input"),
-            ("trux", "invalid character 'x' in literal true (expecting 'e')"),
+            (
+                "trux",
+                "invalid character 'x' in literal true (expecting 'e')",
+            ),
             ("\"\\x\"", "invalid character 'x' in string escape code"),
             ("-a", "invalid character 'a' in numeric literal"),
         ] {

@@ -81,7 +81,8 @@ fn kind_at(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
     if depth > MAX_DEPTH {
         return Err(too_deep());
     }
-    crate::value::deep::segmented(depth, || kind_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
+    crate::value::deep::segmented(depth, || kind_here(value, depth))
+        .unwrap_or_else(|| Err(too_deep()))
 }
 
 fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
@@ -95,12 +96,18 @@ fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
                 let mut all_hashes = true;
                 for item in items.iter() {
                     match kind_at(item, depth + 1)? {
-                        None => return Err(encode_error("toml: cannot encode array with nil element")),
+                        None => {
+                            return Err(encode_error("toml: cannot encode array with nil element"));
+                        }
                         Some(Kind::Hash) => {}
                         Some(_) => all_hashes = false,
                     }
                 }
-                Some(if all_hashes { Kind::ArrayOfHashes } else { Kind::Plain })
+                Some(if all_hashes {
+                    Kind::ArrayOfHashes
+                } else {
+                    Kind::Plain
+                })
             }
         }
         _ => Some(Kind::Plain),
@@ -146,7 +153,10 @@ fn key_piece(key: &str) -> String {
 }
 
 fn key_path(key: &[&str]) -> String {
-    key.iter().map(|k| key_piece(k)).collect::<Vec<_>>().join(".")
+    key.iter()
+        .map(|k| key_piece(k))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 struct Encoder {
@@ -202,7 +212,8 @@ impl Encoder {
         if depth > MAX_DEPTH {
             return Err(too_deep());
         }
-        crate::value::deep::segmented(depth, || self.element_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
+        crate::value::deep::segmented(depth, || self.element_here(value, depth))
+            .unwrap_or_else(|| Err(too_deep()))
     }
 
     fn element_here(&mut self, value: &Value, depth: usize) -> Result<(), TomlError> {
@@ -263,9 +274,13 @@ impl Encoder {
 
     fn array_of_tables(&mut self, key: &[&str], value: &Value) -> Result<(), TomlError> {
         if key.is_empty() {
-            return Err(encode_error("toml: top-level values must be Go maps or structs"));
+            return Err(encode_error(
+                "toml: top-level values must be Go maps or structs",
+            ));
         }
-        let Some(items) = value.as_list() else { return Ok(()) };
+        let Some(items) = value.as_list() else {
+            return Ok(());
+        };
         for item in items {
             let item = plain(item);
             let Value::Map(map, _) = &*item else { continue };
@@ -290,7 +305,13 @@ impl Encoder {
         self.map(key, map, false, key.len())
     }
 
-    fn map(&mut self, key: &[&str], map: &MapRef, inline: bool, depth: usize) -> Result<(), TomlError> {
+    fn map(
+        &mut self,
+        key: &[&str],
+        map: &MapRef,
+        inline: bool,
+        depth: usize,
+    ) -> Result<(), TomlError> {
         let map = map.read();
         let mut direct = Vec::new();
         let mut sub = Vec::new();
@@ -364,7 +385,10 @@ fn rfc3339_nano(d: &toml::value::Datetime) -> String {
     };
     match &d.time {
         Some(time) => {
-            out.push_str(&format!("T{:02}:{:02}:{:02}", time.hour, time.minute, time.second));
+            out.push_str(&format!(
+                "T{:02}:{:02}:{:02}",
+                time.hour, time.minute, time.second
+            ));
             if time.nanosecond != 0 {
                 let fraction = format!("{:09}", time.nanosecond);
                 out.push('.');
@@ -390,14 +414,18 @@ fn rfc3339_nano(d: &toml::value::Datetime) -> String {
 /// print for that `time.Time` (RFC 3339 with nanoseconds). Printing it directly in a template
 /// differs from Go's `time.Time` `String()` form.
 pub fn decode(text: &str) -> Result<Value, TomlError> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| parse_error(text, &e))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| parse_error(text, &e))?;
     Ok(table_value(table))
 }
 
 /// BurntSushi's `ParseError` text, `toml: line N (last key "k"): message`, for the problems
 /// charts actually hit; other problems keep the `toml` crate's wording.
 fn parse_error(text: &str, e: &toml::de::Error) -> TomlError {
-    let start = e.span().map_or(text.len(), |span| span.start.min(text.len()));
+    let start = e
+        .span()
+        .map_or(text.len(), |span| span.start.min(text.len()));
     let before = &text[..start];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -434,7 +462,8 @@ fn parse_error(text: &str, e: &toml::de::Error) -> TomlError {
             .take(line - 1)
             .filter_map(|l| {
                 let l = l.trim();
-                l.starts_with('[').then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+                l.starts_with('[')
+                    .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
             })
             .last();
         match table {
@@ -490,7 +519,12 @@ mod tests {
     use super::*;
 
     fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -499,10 +533,25 @@ mod tests {
             ("port", Value::Float(8080.0)),
             ("big", Value::Float(1e6)),
             ("name", Value::from("a\"b")),
-            ("sub", map(&[("k", Value::from("v")), ("deeper", map(&[("x", Value::Bool(true))]))])),
+            (
+                "sub",
+                map(&[
+                    ("k", Value::from("v")),
+                    ("deeper", map(&[("x", Value::Bool(true))])),
+                ]),
+            ),
             ("skip", Value::Nil),
-            ("list", Value::list(vec![map(&[("a", Value::int64(1))]), map(&[("a", Value::int64(2))])])),
-            ("mixed", Value::list(vec![Value::int64(1), map(&[("a", Value::int64(2))])])),
+            (
+                "list",
+                Value::list(vec![
+                    map(&[("a", Value::int64(1))]),
+                    map(&[("a", Value::int64(2))]),
+                ]),
+            ),
+            (
+                "mixed",
+                Value::list(vec![Value::int64(1), map(&[("a", Value::int64(2))])]),
+            ),
         ]);
         assert_eq!(
             encode(&v).unwrap(),
@@ -513,15 +562,26 @@ mod tests {
     #[test]
     fn nil_in_array_is_an_error() {
         let v = map(&[("a", Value::list(vec![Value::Nil]))]);
-        assert_eq!(encode(&v).unwrap_err().message, "toml: cannot encode array with nil element");
+        assert_eq!(
+            encode(&v).unwrap_err().message,
+            "toml: cannot encode array with nil element"
+        );
     }
 
     #[test]
     fn decodes_ints_as_int64() {
         let v = decode("a = 1\nb = 1.5\n[t]\nc = [true]\n").unwrap();
         let m = v.as_map().unwrap().read().clone();
-        assert!(matches!(m["a"], Value::Int(1, crate::value::IntType::Int64)));
+        assert!(matches!(
+            m["a"],
+            Value::Int(1, crate::value::IntType::Int64)
+        ));
         assert!(matches!(m["b"], Value::Float(f) if f == 1.5));
-        assert!(decode("a = ").unwrap_err().message.starts_with("toml: line 1"));
+        assert!(
+            decode("a = ")
+                .unwrap_err()
+                .message
+                .starts_with("toml: line 1")
+        );
     }
 }

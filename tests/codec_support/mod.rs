@@ -11,7 +11,18 @@ use helmfire::value::{Map, Value, toml, yaml};
 
 /// The corpora: directory under testdata/codec and the sections recorded for each input.
 pub const CORPORA: &[(&str, &[&str])] = &[
-    ("yaml", &["yaml", "pretty", "json", "rawjson", "prettyjson", "toml", "array"]),
+    (
+        "yaml",
+        &[
+            "yaml",
+            "pretty",
+            "json",
+            "rawjson",
+            "prettyjson",
+            "toml",
+            "array",
+        ],
+    ),
     ("json", &["fromjson", "fromjsonarray", "fromjsonyaml"]),
     ("toml", &["fromtoml", "fromtomltoml", "fromtomlpretty"]),
 ];
@@ -25,7 +36,10 @@ pub fn cases() -> Vec<(String, String)> {
     let mut cases = Vec::new();
     for (corpus, _) in CORPORA {
         let dir = root().join(corpus);
-        for entry in std::fs::read_dir(&dir).expect("corpus directory exists").flatten() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("corpus directory exists")
+            .flatten()
+        {
             let path = entry.path();
             let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
                 continue;
@@ -94,7 +108,11 @@ pub fn from_toml(text: &str) -> Value {
 pub fn ours(section: &str, text: &str) -> String {
     // .Files strips a leading BOM before the template sees the text.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let value = if SECTIONS_FROM_YAML.contains(&section) { from_yaml(text) } else { Value::Nil };
+    let value = if SECTIONS_FROM_YAML.contains(&section) {
+        from_yaml(text)
+    } else {
+        Value::Nil
+    };
     let trim = |s: String| s.strip_suffix('\n').map(str::to_string).unwrap_or(s);
     match section {
         "yaml" => yaml::encode(&value).map(trim).unwrap_or_default(),
@@ -105,11 +123,15 @@ pub fn ours(section: &str, text: &str) -> String {
         "toml" => toml::encode(&value).unwrap_or_else(|e| e.message),
         "array" => json::encode(&from_yaml_array(text), JsonStyle::Compact).unwrap_or_default(),
         "fromjson" => json::encode(&from_json(text), JsonStyle::Compact).unwrap_or_default(),
-        "fromjsonarray" => json::encode(&from_json_array(text), JsonStyle::Compact).unwrap_or_default(),
+        "fromjsonarray" => {
+            json::encode(&from_json_array(text), JsonStyle::Compact).unwrap_or_default()
+        }
         "fromjsonyaml" => yaml::encode(&from_json(text)).map(trim).unwrap_or_default(),
         "fromtoml" => json::encode(&from_toml(text), JsonStyle::Compact).unwrap_or_default(),
         "fromtomltoml" => toml::encode(&from_toml(text)).unwrap_or_else(|e| e.message),
-        "fromtomlpretty" => yaml::encode_pretty(&from_toml(text)).map(trim).unwrap_or_default(),
+        "fromtomlpretty" => yaml::encode_pretty(&from_toml(text))
+            .map(trim)
+            .unwrap_or_default(),
         other => panic!("unknown section {other}"),
     }
 }
@@ -170,7 +192,9 @@ pub fn helm() -> PathBuf {
             }
         }
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     let cached = home.join(".cache/helmfire/oracles/kubectl-v34-2.2.2/bin/helm");
     if cached.is_file() {
         return cached;
@@ -206,7 +230,10 @@ const TEMPLATE: &str = r#"{{- range $path, $_ := .Files.Glob "cases/yaml/*" }}
 "#;
 
 /// Renders every case with the real helm in one `helm template` run: case → section → output.
-pub fn run_helm(cases: &[(String, String)], work: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+pub fn run_helm(
+    cases: &[(String, String)],
+    work: &Path,
+) -> BTreeMap<String, BTreeMap<String, String>> {
     use base64::Engine as _;
     let chart = work.join("codec");
     let _ = std::fs::remove_dir_all(&chart);
@@ -237,18 +264,22 @@ pub fn run_helm(cases: &[(String, String)], work: &Path) -> BTreeMap<String, BTr
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut results: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for line in stdout.lines() {
-        let Some(rest) = line.strip_prefix("# case cases/") else { continue };
+        let Some(rest) = line.strip_prefix("# case cases/") else {
+            continue;
+        };
         let mut parts = rest.splitn(3, ' ');
-        let (Some(file), Some(section)) = (parts.next(), parts.next()) else { continue };
+        let (Some(file), Some(section)) = (parts.next(), parts.next()) else {
+            continue;
+        };
         let encoded = parts.next().unwrap_or("");
         let name = file.to_string();
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .expect("helm printed base64");
-        results
-            .entry(name)
-            .or_default()
-            .insert(section.to_string(), String::from_utf8_lossy(&bytes).into_owned());
+        results.entry(name).or_default().insert(
+            section.to_string(),
+            String::from_utf8_lossy(&bytes).into_owned(),
+        );
     }
     results
 }

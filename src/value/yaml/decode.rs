@@ -51,7 +51,8 @@ enum Raw {
     Int(i64),
     Uint(u64),
     Float(f64),
-    Str(String),
+    /// Shared with the decoded [`Value`], so the text is copied once.
+    Str(Arc<str>),
     /// A `!!binary` scalar: Go keeps the decoded bytes in a `string`, which may not be UTF-8.
     Binary(Vec<u8>),
     Seq(Vec<Raw>),
@@ -84,7 +85,25 @@ fn key_id(key: &Raw) -> Option<KeyId> {
     })
 }
 
-/// A Go map being filled: entries in insertion order plus a key index.
+/// Go `==` on two map keys.
+fn same_key(a: &Raw, b: &Raw) -> bool {
+    match (a, b) {
+        (Raw::Nil, Raw::Nil) => true,
+        (Raw::Bool(x), Raw::Bool(y)) => x == y,
+        (Raw::Int(x), Raw::Int(y)) => x == y,
+        (Raw::Uint(x), Raw::Uint(y)) => x == y,
+        (Raw::Float(x), Raw::Float(y)) => x == y,
+        (Raw::Str(x), Raw::Str(y)) => x == y,
+        (Raw::Binary(x), Raw::Binary(y)) => x == y,
+        (Raw::Str(x), Raw::Binary(y)) | (Raw::Binary(y), Raw::Str(x)) => x.as_bytes() == y,
+        _ => false,
+    }
+}
+
+/// Maps up to this size find duplicate keys by scanning; bigger ones build a hash index.
+const SCAN_LIMIT: usize = 16;
+
+/// A Go map being filled: entries in insertion order plus, for big maps, a key index.
 #[derive(Default)]
 struct RawMap {
     entries: Vec<(Raw, Raw)>,
@@ -93,6 +112,30 @@ struct RawMap {
 
 impl RawMap {
     fn set(&mut self, key: Raw, value: Raw) {
+        if self.entries.len() < SCAN_LIMIT {
+            match self.entries.iter_mut().find(|(k, _)| same_key(k, &key)) {
+                Some(slot) => slot.1 = value,
+                None => {
+                    self.entries.push((key, value));
+                    if self.entries.len() == SCAN_LIMIT {
+                        self.build_index();
+                    }
+                }
+            }
+            return;
+        }
+        self.set_indexed(key, value);
+    }
+
+    fn build_index(&mut self) {
+        for (slot, (key, _)) in self.entries.iter().enumerate() {
+            if let Some(id) = key_id(key) {
+                self.index.entry(id).or_insert(slot);
+            }
+        }
+    }
+
+    fn set_indexed(&mut self, key: Raw, value: Raw) {
         match key_id(&key) {
             Some(id) => match self.index.get(&id) {
                 Some(&slot) => self.entries[slot].1 = value,
@@ -105,8 +148,6 @@ impl RawMap {
         }
     }
 }
-
-
 
 fn error(message: impl Into<String>, span: Option<&Span>) -> YamlError {
     YamlError {
@@ -129,31 +170,131 @@ enum Kind {
 
 /// saphyr's wording → libyaml's problem text and kind.
 const PROBLEMS: &[(&str, &str, Kind)] = &[
-    ("mapping values are not allowed", "mapping values are not allowed in this context", Kind::Scanner),
-    ("mapping keys are not allowed", "mapping keys are not allowed in this context", Kind::Scanner),
-    ("block sequence entries are not allowed", "block sequence entries are not allowed in this context", Kind::Scanner),
-    ("unexpected character", "found character that cannot start any token", Kind::Scanner),
-    ("found unknown escape character", "found unknown escape character", Kind::Scanner),
-    ("did not find expected hexadecimal number", "did not find expected hexdecimal number", Kind::Scanner),
-    ("invalid Unicode character escape code", "found invalid Unicode character escape code", Kind::Scanner),
-    ("found unexpected end of stream", "found unexpected end of stream", Kind::ScannerAtEnd),
-    ("unexpected eof", "found unexpected end of stream", Kind::ScannerAtEnd),
-    ("found unexpected document indicator", "found unexpected document indicator", Kind::Scanner),
-    ("simple key expect ':'", "could not find expected ':'", Kind::Scanner),
-    ("did not find expected comment or line break", "did not find expected comment or line break", Kind::Scanner),
-    ("found an indentation indicator equal to 0", "found an indentation indicator equal to 0", Kind::Scanner),
-    ("did not find expected alphabetic or numeric character", "did not find expected alphabetic or numeric character", Kind::Scanner),
-    ("tab", "found character that cannot start any token", Kind::Scanner),
-    ("did not find expected '-' indicator", "did not find expected '-' indicator", Kind::Parser),
-    ("did not find expected key", "did not find expected key", Kind::Parser),
-    ("did not find expected ',' or '}'", "did not find expected ',' or '}'", Kind::Parser),
-    ("expected ',' or ']'", "did not find expected ',' or ']'", Kind::Parser),
-    ("did not find expected node content", "did not find expected node content", Kind::Parser),
-    ("misplaced bracket", "did not find expected node content", Kind::Parser),
-    ("document start", "did not find expected <document start>", Kind::Parser),
-    ("document-start", "did not find expected <document start>", Kind::Parser),
-    ("invalid indentation", "did not find expected key", Kind::Parser),
-    ("recursion limit exceeded", "exceeded max depth of 256", Kind::Scanner),
+    (
+        "mapping values are not allowed",
+        "mapping values are not allowed in this context",
+        Kind::Scanner,
+    ),
+    (
+        "mapping keys are not allowed",
+        "mapping keys are not allowed in this context",
+        Kind::Scanner,
+    ),
+    (
+        "block sequence entries are not allowed",
+        "block sequence entries are not allowed in this context",
+        Kind::Scanner,
+    ),
+    (
+        "unexpected character",
+        "found character that cannot start any token",
+        Kind::Scanner,
+    ),
+    (
+        "found unknown escape character",
+        "found unknown escape character",
+        Kind::Scanner,
+    ),
+    (
+        "did not find expected hexadecimal number",
+        "did not find expected hexdecimal number",
+        Kind::Scanner,
+    ),
+    (
+        "invalid Unicode character escape code",
+        "found invalid Unicode character escape code",
+        Kind::Scanner,
+    ),
+    (
+        "found unexpected end of stream",
+        "found unexpected end of stream",
+        Kind::ScannerAtEnd,
+    ),
+    (
+        "unexpected eof",
+        "found unexpected end of stream",
+        Kind::ScannerAtEnd,
+    ),
+    (
+        "found unexpected document indicator",
+        "found unexpected document indicator",
+        Kind::Scanner,
+    ),
+    (
+        "simple key expect ':'",
+        "could not find expected ':'",
+        Kind::Scanner,
+    ),
+    (
+        "did not find expected comment or line break",
+        "did not find expected comment or line break",
+        Kind::Scanner,
+    ),
+    (
+        "found an indentation indicator equal to 0",
+        "found an indentation indicator equal to 0",
+        Kind::Scanner,
+    ),
+    (
+        "did not find expected alphabetic or numeric character",
+        "did not find expected alphabetic or numeric character",
+        Kind::Scanner,
+    ),
+    (
+        "tab",
+        "found character that cannot start any token",
+        Kind::Scanner,
+    ),
+    (
+        "did not find expected '-' indicator",
+        "did not find expected '-' indicator",
+        Kind::Parser,
+    ),
+    (
+        "did not find expected key",
+        "did not find expected key",
+        Kind::Parser,
+    ),
+    (
+        "did not find expected ',' or '}'",
+        "did not find expected ',' or '}'",
+        Kind::Parser,
+    ),
+    (
+        "expected ',' or ']'",
+        "did not find expected ',' or ']'",
+        Kind::Parser,
+    ),
+    (
+        "did not find expected node content",
+        "did not find expected node content",
+        Kind::Parser,
+    ),
+    (
+        "misplaced bracket",
+        "did not find expected node content",
+        Kind::Parser,
+    ),
+    (
+        "document start",
+        "did not find expected <document start>",
+        Kind::Parser,
+    ),
+    (
+        "document-start",
+        "did not find expected <document start>",
+        Kind::Parser,
+    ),
+    (
+        "invalid indentation",
+        "did not find expected key",
+        Kind::Parser,
+    ),
+    (
+        "recursion limit exceeded",
+        "exceeded max depth of 256",
+        Kind::Scanner,
+    ),
 ];
 
 fn located(problem: &str, go_line: Option<usize>, line: usize, column: usize) -> YamlError {
@@ -260,7 +401,9 @@ impl<'t> CharIndex<'t> {
         if self.offsets.is_empty() {
             index.min(self.text.len())
         } else {
-            self.offsets.get(index).map_or(self.text.len(), |&o| o as usize)
+            self.offsets
+                .get(index)
+                .map_or(self.text.len(), |&o| o as usize)
         }
     }
 
@@ -440,8 +583,12 @@ impl Decoder<'_> {
     /// Decodes one node, moving to a fresh stack at segment boundaries (see `value::deep`).
     fn unmarshal(&mut self, index: usize) -> Result<Raw, YamlError> {
         let depth = self.depth;
-        crate::value::deep::segmented(depth, || self.unmarshal_here(index))
-            .unwrap_or_else(|| Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None)))
+        crate::value::deep::segmented(depth, || self.unmarshal_here(index)).unwrap_or_else(|| {
+            Err(error(
+                format!("yaml: exceeded max depth of {MAX_DEPTH}"),
+                None,
+            ))
+        })
     }
 
     fn unmarshal_here(&mut self, index: usize) -> Result<Raw, YamlError> {
@@ -502,11 +649,7 @@ impl Decoder<'_> {
         }
     }
 
-    fn mapping_into(
-        &mut self,
-        children: &[usize],
-        entries: &mut RawMap,
-    ) -> Result<(), YamlError> {
+    fn mapping_into(&mut self, children: &[usize], entries: &mut RawMap) -> Result<(), YamlError> {
         for pair in children.chunks(2) {
             let [key, value] = pair else { break };
             if self.is_merge(*key) {
@@ -537,7 +680,12 @@ impl Decoder<'_> {
 
     /// go-yaml v2 `merge`: later explicit keys win; in a sequence of maps, earlier maps win.
     fn merge(&mut self, index: usize, entries: &mut RawMap) -> Result<(), YamlError> {
-        let want_map = || error("yaml: map merge requires map or sequence of maps as the value", None);
+        let want_map = || {
+            error(
+                "yaml: map merge requires map or sequence of maps as the value",
+                None,
+            )
+        };
         let nodes = self.nodes;
         match &nodes[index] {
             Node::Mapping(..) => self.merge_one(index, entries),
@@ -593,12 +741,15 @@ fn short_tag(tag: &str) -> String {
 fn scalar(value: &str, plain: bool, tag: Option<&str>) -> Result<Raw, YamlError> {
     let tag = tag.map(|t| if t == "!" { "" } else { t }).unwrap_or("");
     if tag.is_empty() && !plain {
-        return Ok(Raw::Str(value.to_string()));
+        return Ok(Raw::Str(Arc::from(value)));
+    }
+    if tag.is_empty() {
+        return Ok(from_resolved(resolve_plain(value), value));
     }
     let short = short_tag(tag);
     match short.as_str() {
         "" => Ok(from_resolved(resolve_plain(value), value)),
-        "!!str" => Ok(Raw::Str(value.to_string())),
+        "!!str" => Ok(Raw::Str(Arc::from(value))),
         "!!binary" => {
             // Go's base64.StdEncoding.DecodeString skips CR and LF.
             let cleaned: String = value.chars().filter(|c| *c != '\n' && *c != '\r').collect();
@@ -637,7 +788,7 @@ fn scalar(value: &str, plain: bool, tag: Option<&str>) -> Result<Raw, YamlError>
             ))
         }
         // Other tags (`!!map` on a scalar, local `!foo` tags) keep the text, as go-yaml does.
-        _ => Ok(Raw::Str(value.to_string())),
+        _ => Ok(Raw::Str(Arc::from(value))),
     }
 }
 
@@ -648,7 +799,7 @@ fn from_resolved(resolved: Resolved, text: &str) -> Raw {
         Resolved::Int(i) => Raw::Int(i),
         Resolved::Uint(u) => Raw::Uint(u),
         Resolved::Float(f) => Raw::Float(f),
-        Resolved::Timestamp | Resolved::Str => Raw::Str(text.to_string()),
+        Resolved::Timestamp | Resolved::Str => Raw::Str(Arc::from(text)),
     }
 }
 
@@ -732,7 +883,11 @@ pub(crate) fn format_g32(f: f64) -> String {
     // Shortest 'g' switches to %e from exponent 6 (`eprec = 6` in strconv).
     if !(-4..6).contains(&exp) {
         let (first, rest) = digits.split_at(1);
-        let dot = if rest.is_empty() { String::new() } else { format!(".{rest}") };
+        let dot = if rest.is_empty() {
+            String::new()
+        } else {
+            format!(".{rest}")
+        };
         let (esign, eabs) = if exp < 0 { ('-', -exp) } else { ('+', exp) };
         return format!("{sign}{first}{dot}e{esign}{eabs:02}");
     }
@@ -743,7 +898,11 @@ pub(crate) fn format_g32(f: f64) -> String {
     } else if point >= n {
         format!("{digits}{}", "0".repeat((point - n) as usize))
     } else {
-        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+        format!(
+            "{}.{}",
+            &digits[..point as usize],
+            &digits[point as usize..]
+        )
     };
     format!("{sign}{body}")
 }
@@ -751,7 +910,10 @@ pub(crate) fn format_g32(f: f64) -> String {
 /// The JSON round trip of sigs.k8s.io/yaml: `Raw` → `encoding/json` → `interface{}`.
 fn to_value(raw: Raw, depth: usize) -> Result<Value, YamlError> {
     crate::value::deep::segmented(depth, || to_value_here(raw, depth)).unwrap_or_else(|| {
-        Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None))
+        Err(error(
+            format!("yaml: exceeded max depth of {MAX_DEPTH}"),
+            None,
+        ))
     })
 }
 
@@ -771,7 +933,7 @@ fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
             }
             Value::Float(f)
         }
-        Raw::Str(s) => Value::String(Arc::from(s)),
+        Raw::Str(s) => Value::String(s),
         Raw::Binary(b) => Value::String(Arc::from(go_lossy_utf8(&b))),
         Raw::Seq(items) => Value::List(
             Arc::new(
@@ -786,7 +948,7 @@ fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
             let mut map = Map::new();
             for (k, v) in entries {
                 let key = match &k {
-                    Raw::Str(s) => s.clone(),
+                    Raw::Str(s) => s.to_string(),
                     Raw::Binary(b) => go_lossy_utf8(b),
                     Raw::Int(i) => i.to_string(),
                     Raw::Float(f) => format_g32(*f),

@@ -290,7 +290,8 @@ impl Emitter {
         self.node(root, true, false, false);
         self.write_indent();
         // Every byte written came from valid UTF-8 input, copied whole characters at a time.
-        String::from_utf8(self.out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(self.out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     fn put(&mut self, c: u8) {
@@ -352,7 +353,13 @@ impl Emitter {
         self.indention = true;
     }
 
-    fn write_indicator(&mut self, indicator: &[u8], need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
+    fn write_indicator(
+        &mut self,
+        indicator: &[u8],
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
         if need_whitespace && !self.whitespace {
             self.put(b' ');
         }
@@ -365,18 +372,34 @@ impl Emitter {
         self.node_with_key(node, root, sequence, mapping, false);
     }
 
-    fn node_with_key(&mut self, node: &Node, root: bool, sequence: bool, mapping: bool, simple_key: bool) {
+    fn node_with_key(
+        &mut self,
+        node: &Node,
+        root: bool,
+        sequence: bool,
+        mapping: bool,
+        simple_key: bool,
+    ) {
         let depth = self.depth;
         // Node trees are at most as deep as the values the encoders accept, so a refused thread
         // cannot happen at a depth the encoders let through; emit inline if it ever does.
-        if crate::value::deep::segmented(depth, || self.node_here(node, root, sequence, mapping, simple_key))
-            .is_none()
+        if crate::value::deep::segmented(depth, || {
+            self.node_here(node, root, sequence, mapping, simple_key)
+        })
+        .is_none()
         {
             self.node_here(node, root, sequence, mapping, simple_key);
         }
     }
 
-    fn node_here(&mut self, node: &Node, root: bool, _sequence: bool, mapping: bool, simple_key: bool) {
+    fn node_here(
+        &mut self,
+        node: &Node,
+        root: bool,
+        _sequence: bool,
+        mapping: bool,
+        simple_key: bool,
+    ) {
         self.root_context = root;
         self.mapping_context = mapping;
         self.simple_key_context = simple_key;
@@ -439,7 +462,9 @@ impl Emitter {
     /// `yaml_emitter_check_simple_key`.
     fn simple_key(&self, key: &Node) -> bool {
         match key {
-            Node::Scalar(value, _) => !analyze(value.as_bytes(), self.v3).multiline && value.len() <= 128,
+            Node::Scalar(value, _) => {
+                !analyze(value.as_bytes(), self.v3).multiline && value.len() <= 128
+            }
             Node::Sequence(items) => items.is_empty(),
             Node::Mapping(entries) => entries.is_empty(),
         }
@@ -489,7 +514,11 @@ impl Emitter {
         let mut i = 0;
         while i < value.len() {
             if is_space(value, i) {
-                if allow_breaks && !spaces && self.column > self.best_width && !is_space(value, i + 1) {
+                if allow_breaks
+                    && !spaces
+                    && self.column > self.best_width
+                    && !is_space(value, i + 1)
+                {
                     self.write_indent();
                     i += width(value[i]);
                 } else {
@@ -616,13 +645,22 @@ impl Emitter {
                         self.put(marker);
                         for k in (0..digits).rev() {
                             let digit = ((v >> (k * 4)) & 0x0F) as u8;
-                            self.put(if digit < 10 { digit + b'0' } else { digit + b'A' - 10 });
+                            self.put(if digit < 10 {
+                                digit + b'0'
+                            } else {
+                                digit + b'A' - 10
+                            });
                         }
                     }
                 }
                 spaces = false;
             } else if is_space(value, i) {
-                if allow_breaks && !spaces && self.column > self.best_width && i > 0 && i < value.len() - 1 {
+                if allow_breaks
+                    && !spaces
+                    && self.column > self.best_width
+                    && i > 0
+                    && i < value.len() - 1
+                {
                     self.write_indent();
                     if is_space(value, i + 1) {
                         self.put(b'\\');

@@ -156,7 +156,8 @@ const MAX_ENCODE_DEPTH: usize = 10_000;
 
 /// The value as go-yaml v2 sees it after `json.Marshal` and `yaml.Unmarshal` of that JSON.
 fn to_node(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
-    crate::value::deep::segmented(depth, || to_node_here(value, depth)).unwrap_or_else(|| Err(cycle_error()))
+    crate::value::deep::segmented(depth, || to_node_here(value, depth))
+        .unwrap_or_else(|| Err(cycle_error()))
 }
 
 fn cycle_error() -> YamlError {
@@ -333,12 +334,16 @@ fn natural_less_chars(ar: &[char], br: &[char]) -> bool {
         }
         let mut ai = i;
         while ai < ar.len() && is_go_digit(ar[ai]) {
-            an = an.wrapping_mul(10).wrapping_add(i64::from(ar[ai] as u32) - i64::from('0' as u32));
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(ar[ai] as u32) - i64::from('0' as u32));
             ai += 1;
         }
         let mut bi = i;
         while bi < br.len() && is_go_digit(br[bi]) {
-            bn = bn.wrapping_mul(10).wrapping_add(i64::from(br[bi] as u32) - i64::from('0' as u32));
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(br[bi] as u32) - i64::from('0' as u32));
             bi += 1;
         }
         if an != bn {
@@ -354,8 +359,10 @@ fn natural_less_chars(ar: &[char], br: &[char]) -> bool {
 
 /// Map entries in go-yaml's key order (keys split into characters once, not per comparison).
 pub(crate) fn sorted_entries(map: &Map) -> Vec<(&String, &Value)> {
-    let mut keyed: Vec<(Vec<char>, &String, &Value)> =
-        map.iter().map(|(k, v)| (k.chars().collect(), k, v)).collect();
+    let mut keyed: Vec<(Vec<char>, &String, &Value)> = map
+        .iter()
+        .map(|(k, v)| (k.chars().collect(), k, v))
+        .collect();
     keyed.sort_by(|a, b| natural_order_chars(&a.0, &b.0));
     keyed.into_iter().map(|(_, k, v)| (k, v)).collect()
 }
@@ -394,17 +401,26 @@ mod tests {
 
     #[test]
     fn numbers_become_floats_and_print_as_json_then_yaml() {
-        assert_eq!(yaml("a: 1000000\nb: 1.5\nc: 0777\nd: 1e21\n"), "a: 1000000\nb: 1.5\nc: 511\nd: 1e+21\n");
+        assert_eq!(
+            yaml("a: 1000000\nb: 1.5\nc: 0777\nd: 1e21\n"),
+            "a: 1000000\nb: 1.5\nc: 511\nd: 1e+21\n"
+        );
     }
 
     #[test]
     fn sequences_under_keys_are_not_indented() {
-        assert_eq!(yaml("k:\n  - a\n  - b: 1\n    c: 2\n"), "k:\n- a\n- b: 1\n  c: 2\n");
+        assert_eq!(
+            yaml("k:\n  - a\n  - b: 1\n    c: 2\n"),
+            "k:\n- a\n- b: 1\n  c: 2\n"
+        );
     }
 
     #[test]
     fn quoting() {
-        assert_eq!(yaml("a: 'yes'\nb: ''\nc: 'a: b'\nd: '123'\n"), "a: \"yes\"\nb: \"\"\nc: 'a: b'\nd: \"123\"\n");
+        assert_eq!(
+            yaml("a: 'yes'\nb: ''\nc: 'a: b'\nd: '123'\n"),
+            "a: \"yes\"\nb: \"\"\nc: 'a: b'\nd: \"123\"\n"
+        );
     }
 
     #[test]
@@ -415,12 +431,18 @@ mod tests {
 
     #[test]
     fn multi_line_strings_use_literal_blocks() {
-        assert_eq!(yaml("a: \"x\\ny\"\nb: \"x\\n\"\n"), "a: |-\n  x\n  y\nb: |\n  x\n");
+        assert_eq!(
+            yaml("a: \"x\\ny\"\nb: \"x\\n\"\n"),
+            "a: |-\n  x\n  y\nb: |\n  x\n"
+        );
     }
 
     #[test]
     fn split_like_yaml_reader() {
-        assert_eq!(split_documents("a: 1\n---\nb: 2\n").unwrap(), vec!["a: 1\n", "b: 2\n"]);
+        assert_eq!(
+            split_documents("a: 1\n---\nb: 2\n").unwrap(),
+            vec!["a: 1\n", "b: 2\n"]
+        );
         assert!(split_documents("a: 1\n--- x\n").is_err());
     }
 }

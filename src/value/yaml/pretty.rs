@@ -17,7 +17,8 @@ pub(super) fn encode(value: &Value) -> Result<String, YamlError> {
 }
 
 fn to_node(value: &Value, depth: usize) -> Result<Node, YamlError> {
-    crate::value::deep::segmented(depth, || to_node_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
+    crate::value::deep::segmented(depth, || to_node_here(value, depth))
+        .unwrap_or_else(|| Err(too_deep()))
 }
 
 fn too_deep() -> YamlError {
