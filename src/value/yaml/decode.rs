@@ -28,7 +28,8 @@ enum Node {
         plain: bool,
         tag: Option<String>,
     },
-    Sequence(Vec<usize>),
+    /// Children; `flow` for `[...]` sequences.
+    Sequence(Vec<usize>, bool),
     /// Children alternate key, value; `flow` for `{...}` mappings.
     Mapping(Vec<usize>, bool),
     Alias {
@@ -286,8 +287,23 @@ const PROBLEMS: &[(&str, &str, Kind)] = &[
         Kind::Parser,
     ),
     (
+        "invalid indentation in quoted scalar",
+        "found unexpected end of stream",
+        Kind::ScannerAtEnd,
+    ),
+    (
         "invalid indentation",
         "did not find expected key",
+        Kind::Parser,
+    ),
+    (
+        "invalid trailing content after double-quoted scalar",
+        "did not find expected key",
+        Kind::Parser,
+    ),
+    (
+        "illegal placement of ':' indicator",
+        "did not find expected ',' or ']'",
         Kind::Parser,
     ),
     (
@@ -321,7 +337,22 @@ fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
     let (problem, kind) = PROBLEMS
         .iter()
         .find(|(needle, _, _)| info.contains(needle))
-        .map_or((info, Kind::Scanner), |(_, go, kind)| (*go, *kind));
+        .map_or_else(
+            // libyaml words its problems without saphyr's "while parsing …, " context.
+            || (info.rsplit(", ").next().unwrap_or(info), Kind::Scanner),
+            |(_, go, kind)| (*go, *kind),
+        );
+    // Inside a flow collection libyaml names the bracket that is actually open.
+    let problem = match problem {
+        "did not find expected ',' or '}'" | "did not find expected ',' or ']'" => {
+            match innermost_open_bracket(&text[..CharIndex::new(text).byte_offset(mark.index())]) {
+                Some('[') => "did not find expected ',' or ']'",
+                Some('{') => "did not find expected ',' or '}'",
+                _ => problem,
+            }
+        }
+        other => other,
+    };
     // saphyr lines are 1-based: the 0-based line is one less.
     let zero_based = match kind {
         Kind::ScannerAtEnd => text.matches('\n').count(),
@@ -332,6 +363,31 @@ fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
         Kind::Scanner | Kind::ScannerAtEnd => zero_based + 1,
     });
     located(problem, go_line, mark.line(), mark.col() + 1)
+}
+
+/// The flow bracket still open at the end of `text` (quotes and comments skipped roughly).
+fn innermost_open_bracket(text: &str) -> Option<char> {
+    let mut open = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut previous = ' ';
+    for c in text.chars() {
+        match (quote, c) {
+            (_, '\n') if comment => comment = false,
+            _ if comment => {}
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if previous.is_whitespace() => comment = true,
+            (None, '[' | '{') => open.push(c),
+            (None, ']' | '}') => {
+                open.pop();
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    open.pop()
 }
 
 /// libyaml's reader rejects characters outside YAML's printable set before parsing.
@@ -412,6 +468,36 @@ impl<'t> CharIndex<'t> {
     }
 }
 
+/// saphyr complaints about what follows the first document, which go-yaml never reads.
+const BEYOND_FIRST_DOCUMENT: &[&str] = &[
+    "did not find expected <document start>",
+    "missing explicit document end marker before directive",
+    "invalid content after document end marker",
+];
+
+/// The first document as go-yaml v2's `Unmarshal` sees it: it stops after one document, so
+/// problems further on (content after an implicit end, a directive) are no errors there.
+fn parse_first_document(text: &str) -> Result<Vec<Document>, YamlError> {
+    match parse_tolerant(text) {
+        Err(e) if BEYOND_FIRST_DOCUMENT.iter().any(|m| e.message.ends_with(m)) => {
+            let Some(line) = e.line.filter(|&l| l > 1) else {
+                return Err(e);
+            };
+            let cut = text
+                .match_indices('\n')
+                .nth(line - 2)
+                .map_or(text.len(), |(i, _)| i + 1);
+            let documents = parse_tolerant(&text[..cut])?;
+            if documents.is_empty() {
+                Err(e)
+            } else {
+                Ok(documents)
+            }
+        }
+        other => other,
+    }
+}
+
 /// The anchor or alias name written after `sigil` at or before character `index`.
 fn anchor_name_at(chars: &CharIndex<'_>, index: usize, sigil: char) -> String {
     let text = chars.text;
@@ -428,7 +514,67 @@ fn anchor_name_at(chars: &CharIndex<'_>, index: usize, sigil: char) -> String {
 }
 
 /// Parses every document in `text` (saphyr events → node arenas).
-fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
+/// An edit that makes saphyr read what libyaml reads, where YAML 1.2 is stricter than the
+/// libyaml tokenizer: a tab after `:` separates like a space, and `#` right after a flow
+/// indicator or a quoted scalar starts a comment.
+struct Fix {
+    at: usize,
+    remove: usize,
+    insert: &'static str,
+}
+
+fn libyaml_fix(text: &str, info: &str, offset: usize) -> Option<Fix> {
+    let window = offset.saturating_sub(2)..(offset + 2).min(text.len());
+    let near = text.get(window.clone())?;
+    if info.contains("must be followed by a valid YAML whitespace") {
+        let tab = near.find(":\t")? + window.start + 1;
+        return Some(Fix {
+            at: tab,
+            remove: 1,
+            insert: " ",
+        });
+    }
+    if info.contains("comments must be separated from other tokens by whitespace") {
+        let hash = near.find('#')? + window.start;
+        return Some(Fix {
+            at: hash,
+            remove: 0,
+            insert: " ",
+        });
+    }
+    None
+}
+
+/// [`parse_documents`], retrying after each [`Fix`] (bounded, each fix is at a later error).
+fn parse_tolerant(text: &str) -> Result<Vec<Document>, YamlError> {
+    let mut owned: Option<String> = None;
+    for _ in 0..64 {
+        let current = owned.as_deref().unwrap_or(text);
+        match parse_documents(current, true) {
+            Ok(documents) => return Ok(documents),
+            Err((error, None)) => return Err(error),
+            Err((_, Some(fix))) => {
+                let mut next = current.to_string();
+                next.replace_range(fix.at..fix.at + fix.remove, fix.insert);
+                owned = Some(next);
+            }
+        }
+    }
+    parse_documents(owned.as_deref().unwrap_or(text), true).map_err(|(error, _)| error)
+}
+
+type ParseResult = Result<Vec<Document>, (YamlError, Option<Fix>)>;
+
+fn parse_documents(text: &str, first_only: bool) -> ParseResult {
+    let mut fix = None;
+    parse_documents_noting_fix(text, first_only, &mut fix).map_err(|error| (error, fix))
+}
+
+fn parse_documents_noting_fix(
+    text: &str,
+    first_only: bool,
+    fix: &mut Option<Fix>,
+) -> Result<Vec<Document>, YamlError> {
     check_characters(text)?;
     check_directives(text)?;
     let chars = CharIndex::new(text);
@@ -443,7 +589,10 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
     let mut in_document = false;
 
     for item in parser.by_ref() {
-        let (event, span) = item.map_err(|e| scan_error(text, &e))?;
+        let (event, span) = item.map_err(|e| {
+            *fix = libyaml_fix(text, e.info(), chars.byte_offset(e.marker().index()));
+            scan_error(text, &e)
+        })?;
         let new_node = match event {
             Event::StreamStart | Event::Nothing => None,
             Event::StreamEnd => break,
@@ -493,7 +642,7 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
                 Some((node, (anchor != 0).then_some(anchor), false))
             }
             Event::SequenceStart(anchor, _tag) => Some((
-                Node::Sequence(Vec::new()),
+                Node::Sequence(Vec::new(), chars.char_at(span.start.index()) == Some('[')),
                 (anchor != 0).then_some(anchor),
                 true,
             )),
@@ -515,9 +664,27 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
                 anchor_names.insert(anchor, anchor_name_at(&chars, span.start.index(), '&'));
             }
             let empty_plain_key = matches!(&nodes[index], Node::Scalar { value, plain: true, tag: None, .. } if value.is_empty());
+            // A block scalar indicator cannot start a token inside a flow collection in
+            // libyaml; saphyr reads it as a plain scalar.
+            let block_indicator = matches!(&nodes[index], Node::Scalar { value, plain: true, .. } if value.starts_with(['|', '>']));
+            if block_indicator
+                && let Some(&parent) = stack.last()
+                && matches!(
+                    nodes[parent],
+                    Node::Sequence(_, true) | Node::Mapping(_, true)
+                )
+            {
+                let zero_based = span.start.line().saturating_sub(1);
+                return Err(located(
+                    "found character that cannot start any token",
+                    (zero_based != 0).then_some(zero_based + 1),
+                    span.start.line(),
+                    span.start.col() + 1,
+                ));
+            }
             match stack.last() {
                 Some(&parent) => match &mut nodes[parent] {
-                    Node::Sequence(children) => children.push(index),
+                    Node::Sequence(children, _) => children.push(index),
                     Node::Mapping(children, flow) => {
                         // libyaml has no empty implicit keys in block mappings (`: v`).
                         if !*flow
@@ -630,7 +797,7 @@ impl Decoder<'_> {
             Node::Scalar {
                 value, plain, tag, ..
             } => scalar(value, *plain, tag.as_deref()),
-            Node::Sequence(children) => {
+            Node::Sequence(children, _) => {
                 self.depth += 1;
                 let mut items = Vec::with_capacity(children.len());
                 for &child in children {
@@ -695,7 +862,7 @@ impl Decoder<'_> {
                 }
                 self.merge_one(index, entries)
             }
-            Node::Sequence(children) => {
+            Node::Sequence(children, _) => {
                 for &child in children.iter().rev() {
                     match &nodes[child] {
                         Node::Alias { target, .. } if !self.kind_is_mapping(*target) => {
@@ -993,7 +1160,7 @@ fn wrap_yaml_error(mut e: YamlError) -> YamlError {
 
 /// `sigs.k8s.io/yaml.Unmarshal(text, &v)` with `v interface{}`: only the first document counts.
 pub(crate) fn decode_first(text: &str) -> Result<Value, YamlError> {
-    let documents = parse_documents(text, true).map_err(wrap_yaml_error)?;
+    let documents = parse_first_document(text).map_err(wrap_yaml_error)?;
     match documents.first() {
         Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, 0),
         None => Ok(Value::Nil),
