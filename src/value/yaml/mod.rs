@@ -194,7 +194,7 @@ fn to_node_here(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
         ),
         Value::Map(map, _) => {
             let map = map.read();
-            let entries = sorted_entries(&map);
+            let entries = sorted_entries(&map, false);
             Node::Mapping(
                 entries
                     .into_iter()
@@ -306,10 +306,13 @@ fn is_go_digit(c: char) -> bool {
 }
 
 /// go-yaml's `keyList.Less` for string keys: runs of digits compare as numbers, a non-letter
-/// sorts before a letter, letters compare by code point.
-fn natural_less_chars(ar: &[char], br: &[char]) -> bool {
+/// sorts before a letter, letters compare by code point. go-yaml v3 (`v3`) puts a letter
+/// first instead when it follows a digit both keys share.
+fn natural_less_chars(ar: &[char], br: &[char], v3: bool) -> bool {
+    let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
+            digits = is_go_digit(ar[i]);
             continue;
         }
         let al = is_go_letter(ar[i]);
@@ -318,7 +321,7 @@ fn natural_less_chars(ar: &[char], br: &[char]) -> bool {
             return ar[i] < br[i];
         }
         if al || bl {
-            return bl;
+            return if v3 && digits { al } else { bl };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
         if ar[i] == '0' || br[i] == '0' {
@@ -358,12 +361,12 @@ fn natural_less_chars(ar: &[char], br: &[char]) -> bool {
 }
 
 /// Map entries in go-yaml's key order (keys split into characters once, not per comparison).
-pub(crate) fn sorted_entries(map: &Map) -> Vec<(&String, &Value)> {
+pub(crate) fn sorted_entries(map: &Map, v3: bool) -> Vec<(&String, &Value)> {
     let mut keyed: Vec<(Vec<char>, &String, &Value)> = map
         .iter()
         .map(|(k, v)| (k.chars().collect(), k, v))
         .collect();
-    keyed.sort_by(|a, b| natural_order_chars(&a.0, &b.0));
+    keyed.sort_by(|a, b| natural_order_chars(&a.0, &b.0, v3));
     keyed.into_iter().map(|(_, k, v)| (k, v)).collect()
 }
 
@@ -371,13 +374,13 @@ pub(crate) fn sorted_entries(map: &Map) -> Vec<(&String, &Value)> {
 fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
-    natural_order_chars(&ar, &br)
+    natural_order_chars(&ar, &br, false)
 }
 
-fn natural_order_chars(a: &[char], b: &[char]) -> std::cmp::Ordering {
-    if natural_less_chars(a, b) {
+fn natural_order_chars(a: &[char], b: &[char], v3: bool) -> std::cmp::Ordering {
+    if natural_less_chars(a, b, v3) {
         std::cmp::Ordering::Less
-    } else if natural_less_chars(b, a) {
+    } else if natural_less_chars(b, a, v3) {
         std::cmp::Ordering::Greater
     } else {
         std::cmp::Ordering::Equal

@@ -65,7 +65,7 @@ fn to_node_here(value: &Value, depth: usize) -> Result<Node, YamlError> {
         ),
         Value::Map(map, _) => {
             let map = map.read();
-            let entries = sorted_entries(&map);
+            let entries = sorted_entries(&map, true);
             Node::Mapping(
                 entries
                     .into_iter()
