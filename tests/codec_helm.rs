@@ -172,14 +172,10 @@ fn random_values_match_helm() {
             .map(|_| (random_string(&mut rng), random_value(&mut rng, 1)))
             .collect();
         let value = Value::map(entries);
-        // Raw NEL, LS and PS are line breaks to libyaml (YAML 1.1) but content to saphyr, a
-        // known difference (testdata/codec/known-differences.txt); inputs carry them escaped.
+        // Raw NEL, LS and PS are line breaks to libyaml (YAML 1.1); helmfire follows it in
+        // quoted scalars (JSON text has them only there) but not in plain or block scalars.
         let raw_breaks = |t: &str| t.contains(['\u{85}', '\u{2028}', '\u{2029}']);
-        let as_json = || {
-            json::encode(&value, JsonStyle::Raw)
-                .expect("encodes")
-                .replace('\u{85}', "\\u0085")
-        };
+        let as_json = || json::encode(&value, JsonStyle::Raw).expect("encodes");
         let text = match yaml::encode(&value) {
             // Our own toYaml output: block styles, folding and quoting as input.
             Ok(text) if i % 2 == 1 && !raw_breaks(&text) => text,

@@ -353,16 +353,151 @@ fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
         }
         other => other,
     };
-    // saphyr lines are 1-based: the 0-based line is one less.
+    // saphyr lines are 1-based: the 0-based line is one less. libyaml also counts NEL, LS
+    // and PS as line breaks.
+    let before = &text[..CharIndex::new(text).byte_offset(mark.index())];
     let zero_based = match kind {
-        Kind::ScannerAtEnd => text.matches('\n').count(),
-        _ => mark.line().saturating_sub(1),
+        Kind::ScannerAtEnd => text.matches('\n').count() + text.matches(YAML_1_1_BREAKS).count(),
+        _ => mark.line().saturating_sub(1) + before.matches(YAML_1_1_BREAKS).count(),
     };
     let go_line = (zero_based != 0).then_some(match kind {
         Kind::Parser => zero_based,
         Kind::Scanner | Kind::ScannerAtEnd => zero_based + 1,
     });
     located(problem, go_line, mark.line(), mark.col() + 1)
+}
+
+/// Line breaks of YAML 1.1 that YAML 1.2 (and saphyr) read as content: NEL, LS, PS.
+const YAML_1_1_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
+
+/// A quoted scalar as libyaml's `yaml_parser_scan_flow_scalar` reads it from `raw` (quotes
+/// included), for the scalars whose raw text holds a YAML 1.1 line break, where saphyr's
+/// reading differs. `None` when `raw` is not a complete quoted scalar.
+fn libyaml_quoted(raw: &str, quote: char) -> Option<String> {
+    let chars: Vec<char> = raw.chars().collect();
+    let single = quote == '\'';
+    if chars.first() != Some(&quote) {
+        return None;
+    }
+    let is_blank = |c: char| c == ' ' || c == '\t';
+    let is_break = |c: char| matches!(c, '\r' | '\n') || YAML_1_1_BREAKS.contains(&c);
+    let mut i = 1;
+    let mut out = String::new();
+    // `read_line`: CR LF, CR, LF and NEL read as "\n"; LS and PS as themselves.
+    let read_line = |i: &mut usize, into: &mut String| {
+        let c = chars[*i];
+        if c == '\r' && chars.get(*i + 1) == Some(&'\n') {
+            *i += 2;
+            into.push('\n');
+        } else {
+            *i += 1;
+            into.push(if matches!(c, '\r' | '\n' | '\u{85}') {
+                '\n'
+            } else {
+                c
+            });
+        }
+    };
+    loop {
+        let mut leading_blanks = false;
+        while let Some(&c) = chars.get(i) {
+            if is_blank(c) || is_break(c) {
+                break;
+            }
+            if single && c == '\'' && chars.get(i + 1) == Some(&'\'') {
+                out.push('\'');
+                i += 2;
+            } else if c == quote {
+                break;
+            } else if !single && c == '\\' && chars.get(i + 1).is_some_and(|&n| is_break(n)) {
+                i += 1;
+                let mut ignored = String::new();
+                read_line(&mut i, &mut ignored);
+                leading_blanks = true;
+                break;
+            } else if !single && c == '\\' {
+                let escape = *chars.get(i + 1)?;
+                i += 2;
+                let simple = match escape {
+                    '0' => Some('\0'),
+                    'a' => Some('\u{7}'),
+                    'b' => Some('\u{8}'),
+                    't' | '\t' => Some('\t'),
+                    'n' => Some('\n'),
+                    'v' => Some('\u{b}'),
+                    'f' => Some('\u{c}'),
+                    'r' => Some('\r'),
+                    'e' => Some('\u{1b}'),
+                    ' ' => Some(' '),
+                    '"' => Some('"'),
+                    '/' => Some('/'),
+                    '\\' => Some('\\'),
+                    'N' => Some('\u{85}'),
+                    '_' => Some('\u{a0}'),
+                    'L' => Some('\u{2028}'),
+                    'P' => Some('\u{2029}'),
+                    _ => None,
+                };
+                match simple {
+                    Some(c) => out.push(c),
+                    None => {
+                        let length = match escape {
+                            'x' => 2,
+                            'u' => 4,
+                            'U' => 8,
+                            _ => return None,
+                        };
+                        let digits: String = chars.get(i..i + length)?.iter().collect();
+                        let code = u32::from_str_radix(&digits, 16).ok()?;
+                        out.push(char::from_u32(code)?);
+                        i += length;
+                    }
+                }
+            } else {
+                out.push(c);
+                i += 1;
+            }
+        }
+        let c = *chars.get(i)?;
+        if c == quote {
+            return Some(out);
+        }
+        let mut whitespace = String::new();
+        let mut leading_break = String::new();
+        let mut trailing_breaks = String::new();
+        while let Some(&c) = chars.get(i) {
+            if is_blank(c) {
+                if !leading_blanks {
+                    whitespace.push(c);
+                }
+                i += 1;
+            } else if is_break(c) {
+                if !leading_blanks {
+                    whitespace.clear();
+                    read_line(&mut i, &mut leading_break);
+                    leading_blanks = true;
+                } else {
+                    read_line(&mut i, &mut trailing_breaks);
+                }
+            } else {
+                break;
+            }
+        }
+        if leading_blanks {
+            if leading_break.starts_with('\n') {
+                if trailing_breaks.is_empty() {
+                    out.push(' ');
+                } else {
+                    out.push_str(&trailing_breaks);
+                }
+            } else {
+                out.push_str(&leading_break);
+                out.push_str(&trailing_breaks);
+            }
+        } else {
+            out.push_str(&whitespace);
+        }
+    }
 }
 
 /// The flow bracket still open at the end of `text` (quotes and comments skipped roughly).
@@ -391,17 +526,18 @@ fn innermost_open_bracket(text: &str) -> Option<char> {
 }
 
 /// libyaml's reader rejects characters outside YAML's printable set before parsing.
-fn check_characters(text: &str) -> Result<(), YamlError> {
-    for (line, content) in text.split('\n').enumerate() {
-        if let Some(column) = content.chars().position(|c| !is_yaml_printable(c)) {
-            return Err(YamlError {
-                message: "yaml: control characters are not allowed".to_string(),
-                line: Some(line + 1),
-                column: Some(column + 1),
-            });
-        }
-    }
-    Ok(())
+fn first_unprintable(text: &str) -> Option<(usize, YamlError)> {
+    let (offset, _) = text.char_indices().find(|&(_, c)| !is_yaml_printable(c))?;
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Some((
+        offset,
+        YamlError {
+            message: "yaml: control characters are not allowed".to_string(),
+            line: Some(before.matches('\n').count() + 1),
+            column: Some(before[line_start..].chars().count() + 1),
+        },
+    ))
 }
 
 /// The characters libyaml's reader accepts.
@@ -567,7 +703,39 @@ type ParseResult = Result<Vec<Document>, (YamlError, Option<Fix>)>;
 
 fn parse_documents(text: &str, first_only: bool) -> ParseResult {
     let mut fix = None;
-    parse_documents_noting_fix(text, first_only, &mut fix).map_err(|error| (error, fix))
+    let result = parse_documents_noting_fix(text, first_only, &mut fix);
+    let Some((bad_offset, control_error)) = first_unprintable(text) else {
+        return result.map_err(|error| (error, fix));
+    };
+    // libyaml decodes its input in 512-byte chunks and checks each chunk as it decodes it:
+    // a syntax error before the chunk holding the bad character is reported first.
+    let chunk_start = bad_offset / 512 * 512;
+    match result {
+        Err(error)
+            if error
+                .line
+                .zip(error.column)
+                .is_some_and(|(line, column)| offset_of(text, line, column) + 4 < chunk_start) =>
+        {
+            Err((error, fix))
+        }
+        _ => Err((control_error, None)),
+    }
+}
+
+/// Byte offset of a 1-based line and column.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    text[line_start..]
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| line_start + i)
 }
 
 fn parse_documents_noting_fix(
@@ -575,7 +743,6 @@ fn parse_documents_noting_fix(
     first_only: bool,
     fix: &mut Option<Fix>,
 ) -> Result<Vec<Document>, YamlError> {
-    check_characters(text)?;
     check_directives(text)?;
     let chars = CharIndex::new(text);
     let mut parser = Parser::new_from_str(text);
@@ -634,11 +801,48 @@ fn parse_documents_noting_fix(
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let quoted = match style {
+                    ScalarStyle::SingleQuoted => Some('\''),
+                    ScalarStyle::DoubleQuoted => Some('"'),
+                    _ => None,
+                };
+                let raw = &text
+                    [chars.byte_offset(span.start.index())..chars.byte_offset(span.end.index())];
+                let raw_breaks = raw.matches(YAML_1_1_BREAKS).count();
+                let value = match quoted {
+                    Some(quote) if raw_breaks > 0 => {
+                        libyaml_quoted(raw, quote).unwrap_or_else(|| value.into_owned())
+                    }
+                    _ => value.into_owned(),
+                };
                 let node = Node::Scalar {
-                    value: value.into_owned(),
+                    value,
                     plain: style == ScalarStyle::Plain,
                     tag,
                 };
+                // A key that spans lines under YAML 1.1 line breaks is no simple key to libyaml.
+                if raw_breaks > 0
+                    && let Some(&parent) = stack.last()
+                    && let Node::Mapping(children, flow) = &nodes[parent]
+                    && children.len() % 2 == 0
+                {
+                    // libyaml counts the YAML 1.1 breaks before and inside the key as lines.
+                    let before = &text[..chars.byte_offset(span.start.index())];
+                    let zero_based = span.start.line().saturating_sub(1)
+                        + before.matches(YAML_1_1_BREAKS).count()
+                        + raw_breaks;
+                    let (problem, go_line) = if *flow {
+                        ("did not find expected ',' or '}'", zero_based)
+                    } else {
+                        ("could not find expected ':'", zero_based + 1)
+                    };
+                    return Err(located(
+                        problem,
+                        (zero_based != 0).then_some(go_line),
+                        span.start.line(),
+                        span.start.col() + 1,
+                    ));
+                }
                 Some((node, (anchor != 0).then_some(anchor), false))
             }
             Event::SequenceStart(anchor, _tag) => Some((
