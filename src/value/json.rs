@@ -341,6 +341,18 @@ impl Parser<'_> {
         }
     }
 
+    /// Go's scanner feeds a space at the end of input: inside a literal, a number or an escape
+    /// that is reported as an invalid ' ', elsewhere as the end of input.
+    fn eof_in(&self, context: &str) -> JsonError {
+        let (line, column) = self.location(self.text.len());
+        JsonError {
+            message: format!("invalid character ' ' {context}"),
+            line: Some(line),
+            column: Some(column),
+            offset: Some(self.text.len()),
+        }
+    }
+
     fn eof(&self) -> JsonError {
         let (line, column) = self.location(self.text.len());
         JsonError {
@@ -460,7 +472,12 @@ impl Parser<'_> {
         let name = std::str::from_utf8(word).unwrap_or_default();
         for &expected in word {
             match self.peek() {
-                None => return Err(self.eof()),
+                None => {
+                    return Err(self.eof_in(&format!(
+                        "in literal {name} (expecting {})",
+                        quote_char(expected)
+                    )));
+                }
                 Some(c) if c == expected => self.pos += 1,
                 Some(_) => {
                     return Err(self.syntax(&format!(
@@ -486,7 +503,7 @@ impl Parser<'_> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
             match self.peek() {
-                None => return Err(self.eof()),
+                None => return Err(self.eof_in("in numeric literal")),
                 Some(b'0'..=b'9') => {}
                 Some(_) => return Err(self.syntax("in numeric literal")),
             }
@@ -499,7 +516,7 @@ impl Parser<'_> {
         if self.peek() == Some(b'.') {
             self.pos += 1;
             match self.peek() {
-                None => return Err(self.eof()),
+                None => return Err(self.eof_in("after decimal point in numeric literal")),
                 Some(b'0'..=b'9') => {
                     self.digits();
                 }
@@ -512,7 +529,7 @@ impl Parser<'_> {
                 self.pos += 1;
             }
             match self.peek() {
-                None => return Err(self.eof()),
+                None => return Err(self.eof_in("in exponent of numeric literal")),
                 Some(b'0'..=b'9') => {
                     self.digits();
                 }
@@ -528,7 +545,9 @@ impl Parser<'_> {
                         "json: cannot unmarshal number {text} into Go value of type float64"
                     )));
                 }
-                Ok(Value::Nil)
+                // Stands in for the number so the top-level kind is still known; the
+                // saved error is what decoding returns.
+                Ok(Value::Float(f64::INFINITY))
             }
         }
     }
@@ -557,7 +576,7 @@ impl Parser<'_> {
                     out.push_str(&String::from_utf8_lossy(&self.text[run_start..self.pos]));
                     self.pos += 1;
                     let Some(e) = self.peek() else {
-                        return Err(self.eof());
+                        return Err(self.eof_in("in string escape code"));
                     };
                     match e {
                         b'"' => out.push('"'),
@@ -572,7 +591,11 @@ impl Parser<'_> {
                             for k in 1..=4 {
                                 self.pos += 1;
                                 match self.peek() {
-                                    None => return Err(self.eof()),
+                                    None => {
+                                        return Err(
+                                            self.eof_in("in \\u hexadecimal character escape")
+                                        );
+                                    }
                                     Some(h) if h.is_ascii_hexdigit() => {}
                                     Some(_) => {
                                         return Err(
@@ -686,7 +709,15 @@ mod tests {
             ("[1 2]", "invalid character '2' after array element"),
             ("{\"a\" 1}", "invalid character '1' after object key"),
             ("01", "invalid character '1' after top-level value"),
-            ("tru", "unexpected end of JSON input"),
+            (
+                "tru",
+                "invalid character ' ' in literal true (expecting 'e')",
+            ),
+            (
+                "[1.",
+                "invalid character ' ' after decimal point in numeric literal",
+            ),
+            ("\"abc", "unexpected end of JSON input"),
             (
                 "trux",
                 "invalid character 'x' in literal true (expecting 'e')",
