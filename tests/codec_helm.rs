@@ -313,3 +313,147 @@ fn has_empty_key(value: &Value) -> bool {
         _ => false,
     }
 }
+
+/// One random line of block YAML: keys, items, scalars of every kind, flow fragments,
+/// anchors, aliases, merges, comments and block scalars, at a random indentation.
+fn random_yaml_line(rng: &mut Rng) -> String {
+    const KEYS: &[&str] = &[
+        "a", "b", "key", "yes", "1", "1.5", "~", "\"q\"", "'s'", "<<", "x y", "k-1", "é", "? k",
+    ];
+    const VALUES: &[&str] = &[
+        "",
+        "1",
+        "-2",
+        "0x1F",
+        "0777",
+        "1e3",
+        ".inf",
+        "1_000",
+        "yes",
+        "Off",
+        "~",
+        "null",
+        "true",
+        "text",
+        "two words",
+        "\"quoted\"",
+        "'single'",
+        "\"esc\\n\\t\"",
+        "[1, 2]",
+        "{a: 1}",
+        "[]",
+        "{}",
+        "&anc v",
+        "*anc",
+        "|",
+        "|-",
+        ">",
+        ">+",
+        "!!str 12",
+        "!!int \"3\"",
+        "!!binary aGk=",
+        "2001-12-14",
+        "12:30:45",
+        "# comment",
+        "a: b",
+        "- x",
+        "@bad",
+        "`bad",
+        "\"open",
+        "'open",
+        "[open",
+        "{open",
+        "x #c",
+        "x#c",
+        ":",
+        "a:b",
+        "!foo bar",
+        "&a",
+        "*nope",
+        "!!float 1",
+    ];
+    let indent = " ".repeat(2 * rng.below(4));
+    let value = VALUES[rng.below(VALUES.len())];
+    match rng.below(6) {
+        0 => format!("{indent}- {value}"),
+        1 => format!("{indent}-"),
+        2 => format!("{indent}  {value}"),
+        _ => format!("{indent}{}: {value}", KEYS[rng.below(KEYS.len())]),
+    }
+}
+
+/// Random block-YAML text through helm and helmfire. Where helm decodes the text, every
+/// output must be identical; where helm rejects it, helmfire must reject it too. How many
+/// error messages are word for word Go's is printed, not asserted: libyaml and saphyr report
+/// some malformed inputs at different places.
+#[test]
+fn random_yaml_text_matches_helm() {
+    let count: usize = std::env::var("HELMFIRE_CODEC_RANDOM")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(400);
+    let mut rng = Rng(0xC0FF_EE12_3456_789A);
+    let cases: Vec<(String, String)> = (0..count)
+        .map(|i| {
+            let lines = 1 + rng.below(8);
+            let text: String = (0..lines)
+                .map(|_| random_yaml_line(&mut rng) + "\n")
+                .collect();
+            (format!("yaml/text-{i:04}"), text)
+        })
+        .collect();
+    let work = std::env::temp_dir().join(format!("helmfire-codec-text-{}", std::process::id()));
+    let helm_outputs = run_helm(&cases, &work);
+    let _ = std::fs::remove_dir_all(&work);
+    let mut failures = Vec::new();
+    let (mut helm_errors, mut same_messages, mut decoded) = (0, 0, 0);
+    for (name, text) in &cases {
+        let Some(theirs) = helm_outputs.get(name) else {
+            failures.push(format!("{name}: helm printed nothing"));
+            continue;
+        };
+        let Some(their_json) = theirs.get("json") else {
+            continue;
+        };
+        let our_json = ours("json", text);
+        let helm_failed = their_json.starts_with("{\"Error\":");
+        let we_failed = our_json.starts_with("{\"Error\":");
+        if helm_failed {
+            helm_errors += 1;
+            if we_failed {
+                same_messages += usize::from(&our_json == their_json);
+            } else {
+                failures.push(format!("{name}: helm rejects, we accept\n  input: {text:?}\n  helm: {their_json}\n  ours: {our_json}"));
+            }
+            continue;
+        }
+        decoded += 1;
+        for section in sections(name) {
+            let Some(want) = theirs.get(*section) else {
+                continue;
+            };
+            let got = ours(section, text);
+            if &got != want {
+                failures.push(format!(
+                    "{name} [{section}]\n  input: {text:?}\n  helm:  {want:?}\n  ours:  {got:?}"
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "{decoded} random YAML texts decoded identically checked; {helm_errors} rejected by helm, {same_messages} with Go's exact message"
+    );
+    let report = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-text-failures.txt");
+    let _ = std::fs::write(&report, failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches with helm:\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

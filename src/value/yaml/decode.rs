@@ -649,39 +649,92 @@ fn anchor_name_at(chars: &CharIndex<'_>, index: usize, sigil: char) -> String {
         .collect()
 }
 
-/// Parses every document in `text` (saphyr events → node arenas).
-/// An edit that makes saphyr read what libyaml reads, where YAML 1.2 is stricter than the
-/// libyaml tokenizer: a tab after `:` separates like a space, and `#` right after a flow
-/// indicator or a quoted scalar starts a comment.
-struct Fix {
-    at: usize,
-    remove: usize,
-    insert: &'static str,
-}
+/// A rewrite of the text that makes saphyr read what libyaml reads, where YAML 1.2 is
+/// stricter than the libyaml tokenizer: a tab after `:` separates like a space, `#` right
+/// after a flow indicator or a quoted scalar starts a comment, and a quoted scalar's
+/// continuation lines need no indentation (their leading spaces are folded away, so adding
+/// some changes nothing).
+struct Fix(String);
+
+/// Indentation added to the continuation lines of a quoted scalar.
+const QUOTED_INDENT: &str = "                                                                ";
 
 fn libyaml_fix(text: &str, info: &str, offset: usize) -> Option<Fix> {
     let window = offset.saturating_sub(2)..(offset + 2).min(text.len());
     let near = text.get(window.clone())?;
+    let edit = |at: usize, remove: usize, insert: &str| {
+        let mut fixed = text.to_string();
+        fixed.replace_range(at..at + remove, insert);
+        Fix(fixed)
+    };
     if info.contains("must be followed by a valid YAML whitespace") {
         let tab = near.find(":\t")? + window.start + 1;
-        return Some(Fix {
-            at: tab,
-            remove: 1,
-            insert: " ",
-        });
+        return Some(edit(tab, 1, " "));
+    }
+    if info.contains("invalid indentation in quoted scalar") {
+        return indent_quoted_scalar(text, offset);
     }
     if info.contains("comments must be separated from other tokens by whitespace") {
         let hash = near.find('#')? + window.start;
-        return Some(Fix {
-            at: hash,
-            remove: 0,
-            insert: " ",
-        });
+        return Some(edit(hash, 0, " "));
     }
     None
 }
 
-/// [`parse_documents`], retrying after each [`Fix`] (bounded, each fix is at a later error).
+/// Indents every continuation line of the quoted scalar that starts at `offset`, up to its
+/// closing quote (or the end of the text, as libyaml would scan). Line numbers of later
+/// problems can move down by one where content follows the closing quote.
+fn indent_quoted_scalar(text: &str, offset: usize) -> Option<Fix> {
+    let quote = text
+        .get(offset..)?
+        .chars()
+        .next()
+        .filter(|c| *c == '\'' || *c == '"')?;
+    let mut fixed = String::with_capacity(text.len() + 256);
+    fixed.push_str(&text[..=offset]);
+    let mut rest = text[offset + 1..].char_indices();
+    let mut end = text.len();
+    while let Some((i, c)) = rest.next() {
+        let at = offset + 1 + i;
+        match c {
+            '\\' if quote == '"' => {
+                fixed.push(c);
+                if let Some((_, next)) = rest.next() {
+                    fixed.push(next);
+                }
+            }
+            '\'' if quote == '\'' && text[at + 1..].starts_with('\'') => {
+                fixed.push_str("''");
+                rest.next();
+            }
+            c if c == quote => {
+                end = at;
+                break;
+            }
+            '\n' => {
+                fixed.push('\n');
+                fixed.push_str(QUOTED_INDENT);
+            }
+            c => fixed.push(c),
+        }
+    }
+    if end < text.len() {
+        // Keep what follows the closing quote at its own column, on a line of its own, so
+        // that the indentation added above does not move it into the scalar's block.
+        fixed.push(quote);
+        let after = end + quote.len_utf8();
+        let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..after].chars().count();
+        if !text[after..].starts_with(['\n', '\r']) && !text[after..].is_empty() {
+            fixed.push('\n');
+            fixed.extend(std::iter::repeat_n(' ', column));
+        }
+        fixed.push_str(&text[after..]);
+    }
+    (fixed != text).then_some(Fix(fixed))
+}
+
+/// [`parse_documents`], retrying after each [`Fix`] (bounded; each fix is at a later error).
 fn parse_tolerant(text: &str) -> Result<Vec<Document>, YamlError> {
     let mut owned: Option<String> = None;
     for _ in 0..64 {
@@ -689,11 +742,7 @@ fn parse_tolerant(text: &str) -> Result<Vec<Document>, YamlError> {
         match parse_documents(current, true) {
             Ok(documents) => return Ok(documents),
             Err((error, None)) => return Err(error),
-            Err((_, Some(fix))) => {
-                let mut next = current.to_string();
-                next.replace_range(fix.at..fix.at + fix.remove, fix.insert);
-                owned = Some(next);
-            }
+            Err((_, Some(Fix(fixed)))) => owned = Some(fixed),
         }
     }
     parse_documents(owned.as_deref().unwrap_or(text), true).map_err(|(error, _)| error)
@@ -701,6 +750,7 @@ fn parse_tolerant(text: &str) -> Result<Vec<Document>, YamlError> {
 
 type ParseResult = Result<Vec<Document>, (YamlError, Option<Fix>)>;
 
+/// Parses every document in `text` (saphyr events → node arenas).
 fn parse_documents(text: &str, first_only: bool) -> ParseResult {
     let mut fix = None;
     let result = parse_documents_noting_fix(text, first_only, &mut fix);
@@ -756,10 +806,29 @@ fn parse_documents_noting_fix(
     let mut in_document = false;
 
     for item in parser.by_ref() {
-        let (event, span) = item.map_err(|e| {
-            *fix = libyaml_fix(text, e.info(), chars.byte_offset(e.marker().index()));
-            scan_error(text, &e)
-        })?;
+        let (event, span) = match item {
+            Ok(item) => item,
+            // go-yaml's Unmarshal stops once the first document's root node is complete;
+            // whatever comes after it is never read, so it cannot fail.
+            Err(_)
+                if first_only
+                    && stack.is_empty()
+                    && root.is_some_and(|r| {
+                        matches!(nodes[r], Node::Mapping(..) | Node::Sequence(..))
+                    }) =>
+            {
+                let root = root.take().unwrap_or_default();
+                documents.push(Document {
+                    nodes: std::mem::take(&mut nodes),
+                    root,
+                });
+                return Ok(documents);
+            }
+            Err(e) => {
+                *fix = libyaml_fix(text, e.info(), chars.byte_offset(e.marker().index()));
+                return Err(scan_error(text, &e));
+            }
+        };
         let new_node = match event {
             Event::StreamStart | Event::Nothing => None,
             Event::StreamEnd => break,
