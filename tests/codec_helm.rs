@@ -457,3 +457,80 @@ fn random_yaml_text_matches_helm() {
             .join("\n")
     );
 }
+
+/// The string-typed fields of Helm's `chart.Metadata` (Chart.yaml), for `yaml::decode_shaped`.
+const MAINTAINER: yaml::Shape = yaml::Shape::Struct(&[
+    ("name", yaml::Shape::String),
+    ("email", yaml::Shape::String),
+    ("url", yaml::Shape::String),
+]);
+const CHART_METADATA: yaml::Shape = yaml::Shape::Struct(&[
+    ("name", yaml::Shape::String),
+    ("home", yaml::Shape::String),
+    ("sources", yaml::Shape::List(&yaml::Shape::String)),
+    ("version", yaml::Shape::String),
+    ("description", yaml::Shape::String),
+    ("keywords", yaml::Shape::List(&yaml::Shape::String)),
+    ("maintainers", yaml::Shape::List(&MAINTAINER)),
+    ("icon", yaml::Shape::String),
+    ("apiVersion", yaml::Shape::String),
+    ("condition", yaml::Shape::String),
+    ("tags", yaml::Shape::String),
+    ("appVersion", yaml::Shape::String),
+    ("annotations", yaml::Shape::Map(&yaml::Shape::String)),
+    ("kubeVersion", yaml::Shape::String),
+    ("type", yaml::Shape::String),
+]);
+
+/// Chart.yaml numbers and booleans in string fields read as helm reads them (32-bit `%g`).
+#[test]
+fn chart_yaml_string_fields_like_helm() {
+    let chart_yaml = "apiVersion: v2\nname: shaped\nversion: 0.1.0\nappVersion: 1.10\ndescription: 1e3\nhome: 0x10\nicon: true\nkeywords: [1.5, true, 7, 16777217, 0.1]\nannotations:\n  a: 1.0\n  b: false\n  c: 3.4028236e38\nmaintainers:\n  - name: 123\n    email: 2.5\n";
+    let work = std::env::temp_dir().join(format!("helmfire-codec-chart-{}", std::process::id()));
+    let chart = work.join("shaped");
+    let _ = std::fs::remove_dir_all(&chart);
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), chart_yaml).unwrap();
+    std::fs::write(
+        chart.join("templates/out.yaml"),
+        "# {{ .Chart.AppVersion }}|{{ .Chart.Description }}|{{ .Chart.Home }}|{{ .Chart.Icon }}|{{ toJson .Chart.Keywords }}|{{ toJson .Chart.Annotations }}|{{ (index .Chart.Maintainers 0).Name }}|{{ (index .Chart.Maintainers 0).Email }}\n",
+    )
+    .unwrap();
+    let output = std::process::Command::new(helm())
+        .args(["template", "shaped"])
+        .arg(&chart)
+        .output()
+        .expect("helm runs");
+    let _ = std::fs::remove_dir_all(&work);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let want = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("# ").filter(|l| !l.starts_with("Source")))
+        .expect("helm printed the fields");
+
+    let value = yaml::decode_shaped(chart_yaml, &CHART_METADATA).expect("decodes");
+    let map = value.as_map().unwrap().read().clone();
+    let text = |key: &str| map[key].as_str().unwrap_or("<not a string>").to_string();
+    let maintainer = map["maintainers"].as_list().unwrap()[0]
+        .as_map()
+        .unwrap()
+        .read()
+        .clone();
+    let got = format!(
+        "{}|{}|{}|{}|{}|{}|{}|{}",
+        text("appVersion"),
+        text("description"),
+        text("home"),
+        text("icon"),
+        json::encode(&map["keywords"], JsonStyle::Compact).unwrap(),
+        json::encode(&map["annotations"], JsonStyle::Compact).unwrap(),
+        maintainer["name"].as_str().unwrap_or("?"),
+        maintainer["email"].as_str().unwrap_or("?"),
+    );
+    assert_eq!(got, want);
+}

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-use super::YamlError;
 use super::resolve::{Resolved, resolve_plain};
+use super::{Shape, YamlError};
 use crate::value::{ListType, Map, MapRef, MapType, Value};
 
 /// Nesting limit. go-yaml v2 allows 10 000 levels (`max_flow_level`, `max_indents`); helmfire
@@ -1303,14 +1303,25 @@ pub(crate) fn go_lossy_utf8(bytes: &[u8]) -> String {
     out
 }
 
-/// sigs.k8s.io/yaml's `float64` key spelling: `strconv.FormatFloat(f, 'g', -1, 32)`.
+/// sigs.k8s.io/yaml's `float64` key spelling: `strconv.FormatFloat(f, 'g', -1, 32)` with
+/// YAML's names for the special values.
 pub(crate) fn format_g32(f: f64) -> String {
+    match g32(f).as_str() {
+        "+Inf" => ".inf".to_string(),
+        "-Inf" => "-.inf".to_string(),
+        "NaN" => ".nan".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`.
+fn g32(f: f64) -> String {
     let f = f as f32;
     if f.is_nan() {
-        return ".nan".to_string();
+        return "NaN".to_string();
     }
     if f.is_infinite() {
-        return if f > 0.0 { ".inf" } else { "-.inf" }.to_string();
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.to_string();
     }
     if f == 0.0 {
         return if f.is_sign_negative() { "-0" } else { "0" }.to_string();
@@ -1348,8 +1359,8 @@ pub(crate) fn format_g32(f: f64) -> String {
 }
 
 /// The JSON round trip of sigs.k8s.io/yaml: `Raw` → `encoding/json` → `interface{}`.
-fn to_value(raw: Raw, depth: usize) -> Result<Value, YamlError> {
-    crate::value::deep::segmented(depth, || to_value_here(raw, depth)).unwrap_or_else(|| {
+fn to_value(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlError> {
+    crate::value::deep::segmented(depth, || to_value_here(raw, shape, depth)).unwrap_or_else(|| {
         Err(error(
             format!("yaml: exceeded max depth of {MAX_DEPTH}"),
             None,
@@ -1357,7 +1368,41 @@ fn to_value(raw: Raw, depth: usize) -> Result<Value, YamlError> {
     })
 }
 
-fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
+/// sigs.k8s.io/yaml's `convertToJSONableObject` towards a `string`-typed target: scalars
+/// become their text (floats in 32-bit `%g`, so `1.10` becomes `"1.1"`).
+fn as_string_target(raw: Raw) -> Raw {
+    match raw {
+        Raw::Int(i) => Raw::Str(Arc::from(i.to_string())),
+        Raw::Uint(u) => Raw::Str(Arc::from(u.to_string())),
+        Raw::Float(f) => Raw::Str(Arc::from(g32(f))),
+        Raw::Bool(b) => Raw::Str(Arc::from(if b { "true" } else { "false" })),
+        other => other,
+    }
+}
+
+/// The target of a struct field: exact JSON name first, then a case-insensitive match.
+fn field_shape<'s>(fields: &'s [(&'static str, Shape)], key: &str) -> &'s Shape {
+    fields
+        .iter()
+        .find(|(name, _)| *name == key)
+        .or_else(|| {
+            fields
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(key))
+        })
+        .map_or(&Shape::Any, |(_, shape)| shape)
+}
+
+fn to_value_here(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlError> {
+    let raw = if matches!(shape, Shape::String) {
+        as_string_target(raw)
+    } else {
+        raw
+    };
+    let element = match shape {
+        Shape::List(element) => *element,
+        _ => &Shape::Any,
+    };
     Ok(match raw {
         Raw::Nil => Value::Nil,
         Raw::Bool(b) => Value::Bool(b),
@@ -1379,7 +1424,7 @@ fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
             Arc::new(
                 items
                     .into_iter()
-                    .map(|item| to_value(item, depth + 1))
+                    .map(|item| to_value(item, element, depth + 1))
                     .collect::<Result<_, _>>()?,
             ),
             ListType::Interface,
@@ -1405,7 +1450,12 @@ fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
                         ));
                     }
                 };
-                map.insert(key, to_value(v, depth + 1)?);
+                let child = match shape {
+                    Shape::Struct(fields) => field_shape(fields, &key),
+                    Shape::Map(values) => values,
+                    _ => &Shape::Any,
+                };
+                map.insert(key, to_value(v, child, depth + 1)?);
             }
             Value::Map(MapRef::new(map), MapType::Interface)
         }
@@ -1432,10 +1482,10 @@ fn wrap_yaml_error(mut e: YamlError) -> YamlError {
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal(text, &v)` with `v interface{}`: only the first document counts.
-pub(crate) fn decode_first(text: &str) -> Result<Value, YamlError> {
+pub(crate) fn decode_first(text: &str, shape: &Shape) -> Result<Value, YamlError> {
     let documents = parse_first_document(text).map_err(wrap_yaml_error)?;
     match documents.first() {
-        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, 0),
+        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, shape, 0),
         None => Ok(Value::Nil),
     }
 }

@@ -47,7 +47,31 @@ impl From<JsonError> for YamlError {
 /// with string keys, every number a `float64`, timestamps kept as strings. An empty document
 /// is `Value::Nil`.
 pub fn decode(text: &str) -> Result<Value, YamlError> {
-    decode::decode_first(text)
+    decode::decode_first(text, &Shape::Any)
+}
+
+/// The Go type a document is unmarshaled into, as far as sigs.k8s.io/yaml's YAML-to-JSON
+/// conversion looks at it: scalars headed for a `string` become strings before JSON decoding
+/// (`version: 1.10` in Chart.yaml reads as `"1.1"`, `true` as `"true"`).
+#[derive(Debug)]
+pub enum Shape {
+    /// `interface{}` or any non-string type: no conversion.
+    Any,
+    /// A `string`: numbers (floats in 32-bit `%g`) and booleans become their text.
+    String,
+    /// A struct, by JSON field name; keys match exactly first, then case-insensitively.
+    Struct(&'static [(&'static str, Shape)]),
+    /// A `map[string]T`.
+    Map(&'static Shape),
+    /// A `[]T`.
+    List(&'static Shape),
+}
+
+/// `sigs.k8s.io/yaml.Unmarshal` into a typed Go value described by `shape` (Chart.yaml into
+/// `chart.Metadata`, for instance). The result is still a [`Value`]; decoding it into the
+/// caller's own type (and reporting JSON type mismatches) is the caller's part.
+pub fn decode_shaped(text: &str, shape: &Shape) -> Result<Value, YamlError> {
+    decode::decode_first(text, shape)
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal(text, &m)` with `m map[string]interface{}`: how Helm reads each
@@ -438,6 +462,26 @@ mod tests {
             yaml("a: \"x\\ny\"\nb: \"x\\n\"\n"),
             "a: |-\n  x\n  y\nb: |\n  x\n"
         );
+    }
+
+    #[test]
+    fn string_targets_take_the_text_of_scalars() {
+        const SHAPE: Shape = Shape::Struct(&[
+            ("version", Shape::String),
+            ("tags", Shape::List(&Shape::String)),
+        ]);
+        let value =
+            decode_shaped("Version: 1.10\ntags: [1.0, yes, 7]\nother: 1.10\n", &SHAPE).unwrap();
+        let map = value.as_map().unwrap().read().clone();
+        assert_eq!(map["Version"].as_str(), Some("1.1"));
+        let tags: Vec<_> = map["tags"]
+            .as_list()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(tags, ["1", "true", "7"]);
+        assert!(matches!(map["other"], Value::Float(f) if f == 1.1));
     }
 
     #[test]
