@@ -509,6 +509,17 @@ impl Emitter {
         if !self.whitespace && (!self.v3 || !value.is_empty()) {
             self.put(b' ');
         }
+        // Without spaces or breaks nothing can fold: copy the text in one go.
+        if !value
+            .iter()
+            .any(|&c| c == b' ' || c == b'\r' || c == b'\n' || c >= 0xC2)
+        {
+            self.out.extend_from_slice(value);
+            self.column += value.len() as i32;
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let mut spaces = false;
         let mut breaks = false;
         let mut i = 0;
