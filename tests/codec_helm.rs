@@ -534,3 +534,80 @@ fn chart_yaml_string_fields_like_helm() {
     );
     assert_eq!(got, want);
 }
+
+/// Values a template builds itself (Sprig's `list`/`dict`, Go ints, top-level scalars) through
+/// every encoder, against the same expressions rendered by helm.
+#[test]
+fn template_built_values_match_helm() {
+    use helmfire::value::IntType;
+    let int = |i: i64| Value::Int(i, IntType::Int);
+    let dict = |entries: &[(&str, Value)]| {
+        Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    };
+    let cases: Vec<(&str, Value)> = vec![
+        (r#""a\nb""#, Value::from("a\nb")),
+        (r#""plain""#, Value::from("plain")),
+        (r#""yes""#, Value::from("yes")),
+        (r#""""#, Value::from("")),
+        ("1000000", int(1_000_000)),
+        ("1.5", Value::Float(1.5)),
+        ("1e6", Value::Float(1e6)),
+        ("true", Value::Bool(true)),
+        ("(list)", Value::list(vec![])),
+        ("(dict)", dict(&[])),
+        (r#"(list 1 "a\nb" (dict "k" "v") (list))"#, Value::list(vec![int(1), Value::from("a\nb"), dict(&[("k", Value::from("v"))]), Value::list(vec![])])),
+        (r#"(dict "b" (list 1 2) "a" (dict "c" nil))"#, dict(&[("b", Value::list(vec![int(1), int(2)])), ("a", dict(&[("c", Value::Nil)]))])),
+        (r#"(list (list 1 (list 2)) (dict "x" (list (dict "y" 1))))"#, Value::list(vec![Value::list(vec![int(1), Value::list(vec![int(2)])]), dict(&[("x", Value::list(vec![dict(&[("y", int(1))])]))])])),
+        (r#"(dict "html" "<a href='x'>&</a>" "ls" "a\u2028b")"#, dict(&[("html", Value::from("<a href='x'>&</a>")), ("ls", Value::from("a\u{2028}b"))])),
+        ("(list 9007199254740993 -0.0 0.000001 1e21)", Value::list(vec![int(9007199254740993), Value::Float(-0.0), Value::Float(0.000001), Value::Float(1e21)])),
+    ];
+    let functions = ["toYaml", "toYamlPretty", "toJson", "toRawJson", "toPrettyJson"];
+    let mut template = String::new();
+    for (i, (expression, _)) in cases.iter().enumerate() {
+        for function in functions {
+            template.push_str(&format!("# {i} {function} {{{{ {function} {expression} | b64enc }}}}\n"));
+        }
+    }
+    let work = std::env::temp_dir().join(format!("helmfire-codec-built-{}", std::process::id()));
+    let chart = work.join("built");
+    let _ = std::fs::remove_dir_all(&chart);
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: built\nversion: 0.1.0\n").unwrap();
+    std::fs::write(chart.join("templates/out.yaml"), &template).unwrap();
+    let output = std::process::Command::new(helm())
+        .args(["template", "built"])
+        .arg(&chart)
+        .output()
+        .expect("helm runs");
+    let _ = std::fs::remove_dir_all(&work);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for line in stdout.lines() {
+        let mut parts = line.splitn(4, ' ');
+        let (Some("#"), Some(index), Some(function), Some(encoded)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let Ok(index) = index.parse::<usize>() else { continue };
+        use base64::Engine as _;
+        let want = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded.trim()).unwrap()).unwrap();
+        let (expression, value) = &cases[index];
+        let trim = |s: String| s.strip_suffix('\n').map(str::to_string).unwrap_or(s);
+        let got = match function {
+            "toYaml" => yaml::encode(value).map(trim).unwrap_or_default(),
+            "toYamlPretty" => yaml::encode_pretty(value).map(trim).unwrap_or_default(),
+            "toJson" => json::encode(value, JsonStyle::Compact).unwrap_or_default(),
+            "toRawJson" => json::encode(value, JsonStyle::Raw).unwrap_or_default(),
+            _ => json::encode(value, JsonStyle::Pretty).unwrap_or_default(),
+        };
+        compared += 1;
+        if got != want {
+            failures.push(format!("{function} {expression}\n  helm: {want:?}\n  ours: {got:?}"));
+        }
+    }
+    assert_eq!(compared, cases.len() * functions.len(), "helm printed every case");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
