@@ -542,7 +542,12 @@ fn template_built_values_match_helm() {
     use helmfire::value::IntType;
     let int = |i: i64| Value::Int(i, IntType::Int);
     let dict = |entries: &[(&str, Value)]| {
-        Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     };
     let cases: Vec<(&str, Value)> = vec![
         (r#""a\nb""#, Value::from("a\nb")),
@@ -555,24 +560,70 @@ fn template_built_values_match_helm() {
         ("true", Value::Bool(true)),
         ("(list)", Value::list(vec![])),
         ("(dict)", dict(&[])),
-        (r#"(list 1 "a\nb" (dict "k" "v") (list))"#, Value::list(vec![int(1), Value::from("a\nb"), dict(&[("k", Value::from("v"))]), Value::list(vec![])])),
-        (r#"(dict "b" (list 1 2) "a" (dict "c" nil))"#, dict(&[("b", Value::list(vec![int(1), int(2)])), ("a", dict(&[("c", Value::Nil)]))])),
-        (r#"(list (list 1 (list 2)) (dict "x" (list (dict "y" 1))))"#, Value::list(vec![Value::list(vec![int(1), Value::list(vec![int(2)])]), dict(&[("x", Value::list(vec![dict(&[("y", int(1))])]))])])),
-        (r#"(dict "html" "<a href='x'>&</a>" "ls" "a\u2028b")"#, dict(&[("html", Value::from("<a href='x'>&</a>")), ("ls", Value::from("a\u{2028}b"))])),
-        ("(list 9007199254740993 -0.0 0.000001 1e21)", Value::list(vec![int(9007199254740993), Value::Float(-0.0), Value::Float(0.000001), Value::Float(1e21)])),
+        (
+            r#"(list 1 "a\nb" (dict "k" "v") (list))"#,
+            Value::list(vec![
+                int(1),
+                Value::from("a\nb"),
+                dict(&[("k", Value::from("v"))]),
+                Value::list(vec![]),
+            ]),
+        ),
+        (
+            r#"(dict "b" (list 1 2) "a" (dict "c" nil))"#,
+            dict(&[
+                ("b", Value::list(vec![int(1), int(2)])),
+                ("a", dict(&[("c", Value::Nil)])),
+            ]),
+        ),
+        (
+            r#"(list (list 1 (list 2)) (dict "x" (list (dict "y" 1))))"#,
+            Value::list(vec![
+                Value::list(vec![int(1), Value::list(vec![int(2)])]),
+                dict(&[("x", Value::list(vec![dict(&[("y", int(1))])]))]),
+            ]),
+        ),
+        (
+            r#"(dict "html" "<a href='x'>&</a>" "ls" "a\u2028b")"#,
+            dict(&[
+                ("html", Value::from("<a href='x'>&</a>")),
+                ("ls", Value::from("a\u{2028}b")),
+            ]),
+        ),
+        (
+            "(list 9007199254740993 -0.0 0.000001 1e21)",
+            Value::list(vec![
+                int(9007199254740993),
+                Value::Float(-0.0),
+                Value::Float(0.000001),
+                Value::Float(1e21),
+            ]),
+        ),
     ];
-    let functions = ["toYaml", "toYamlPretty", "toJson", "toRawJson", "toPrettyJson"];
+    let functions = [
+        "toYaml",
+        "toYamlPretty",
+        "toJson",
+        "toRawJson",
+        "toPrettyJson",
+    ];
     let mut template = String::new();
     for (i, (expression, _)) in cases.iter().enumerate() {
         for function in functions {
-            template.push_str(&format!("# {i} {function} {{{{ {function} {expression} | b64enc }}}}\n"));
+            template.push_str(&format!(
+                "# {i} {function} {{{{ {function} {expression} | b64enc }}}}\n"
+            ));
         }
     }
     let work = std::env::temp_dir().join(format!("helmfire-codec-built-{}", std::process::id()));
     let chart = work.join("built");
     let _ = std::fs::remove_dir_all(&chart);
     std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: built\nversion: 0.1.0\n").unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: built\nversion: 0.1.0\n",
+    )
+    .unwrap();
     std::fs::write(chart.join("templates/out.yaml"), &template).unwrap();
     let output = std::process::Command::new(helm())
         .args(["template", "built"])
@@ -580,7 +631,11 @@ fn template_built_values_match_helm() {
         .output()
         .expect("helm runs");
     let _ = std::fs::remove_dir_all(&work);
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut failures = Vec::new();
     let mut compared = 0;
@@ -591,9 +646,16 @@ fn template_built_values_match_helm() {
         else {
             continue;
         };
-        let Ok(index) = index.parse::<usize>() else { continue };
+        let Ok(index) = index.parse::<usize>() else {
+            continue;
+        };
         use base64::Engine as _;
-        let want = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(encoded.trim()).unwrap()).unwrap();
+        let want = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .unwrap(),
+        )
+        .unwrap();
         let (expression, value) = &cases[index];
         let trim = |s: String| s.strip_suffix('\n').map(str::to_string).unwrap_or(s);
         let got = match function {
@@ -605,9 +667,15 @@ fn template_built_values_match_helm() {
         };
         compared += 1;
         if got != want {
-            failures.push(format!("{function} {expression}\n  helm: {want:?}\n  ours: {got:?}"));
+            failures.push(format!(
+                "{function} {expression}\n  helm: {want:?}\n  ours: {got:?}"
+            ));
         }
     }
-    assert_eq!(compared, cases.len() * functions.len(), "helm printed every case");
+    assert_eq!(
+        compared,
+        cases.len() * functions.len(),
+        "helm printed every case"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

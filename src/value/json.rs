@@ -265,6 +265,68 @@ pub fn decode_list(text: &str) -> Result<Option<Vec<Value>>, JsonError> {
     }
 }
 
+/// Helm's `fromJson`: the object as a map, JSON `null` as Go's nil map (`Value::Nil`, which
+/// `toJson` prints as `null`), and on failure the map Go had filled so far plus the error text
+/// under `Error`. A number out of `float64` range leaves its key `nil`, as Go does.
+pub fn from_json(text: &str) -> Value {
+    let error_map = |message: String, mut map: Map| {
+        map.insert("Error".to_string(), Value::from(message));
+        Value::map(map)
+    };
+    match parse(text) {
+        Err(e) => error_map(e.message, Map::new()),
+        Ok((Value::Nil, _)) => Value::Nil,
+        Ok((Value::Map(map, _), number_error)) => {
+            let map = map.read().clone();
+            match number_error {
+                None => Value::map(map),
+                Some(e) => {
+                    let partial = map
+                        .into_iter()
+                        .map(|(k, v)| (k, unplaceholder(v)))
+                        .collect();
+                    error_map(e.message, partial)
+                }
+            }
+        }
+        Ok((other, _)) => error_map(
+            type_error(&other, "map[string]interface {}").message,
+            Map::new(),
+        ),
+    }
+}
+
+/// Helm's `fromJsonArray`: the array, JSON `null` as a nil slice (`Value::Nil`), or a
+/// one-element list with the error text.
+pub fn from_json_array(text: &str) -> Value {
+    match decode_list(text) {
+        Ok(Some(items)) => Value::list(items),
+        Ok(None) => Value::Nil,
+        Err(e) => Value::list(vec![Value::from(e.message)]),
+    }
+}
+
+/// Replaces the stand-ins for out-of-range numbers with the `nil` Go leaves in their place.
+fn unplaceholder(value: Value) -> Value {
+    match value {
+        Value::Float(f) if f.is_infinite() => Value::Nil,
+        Value::List(items, t) => Value::List(
+            Arc::new(items.iter().cloned().map(unplaceholder).collect()),
+            t,
+        ),
+        Value::Map(map, t) => {
+            let entries = map
+                .read()
+                .clone()
+                .into_iter()
+                .map(|(k, v)| (k, unplaceholder(v)))
+                .collect();
+            Value::Map(MapRef::new(entries), t)
+        }
+        other => other,
+    }
+}
+
 fn type_error(value: &Value, target: &str) -> JsonError {
     let kind = match value {
         Value::Map(..) => "object",

@@ -492,6 +492,18 @@ fn go_quote_rune(c: char) -> String {
     }
 }
 
+/// Helm's `fromToml`: the document as a map, or a map holding the error text under `Error`.
+pub fn from_toml(text: &str) -> Value {
+    match decode(text) {
+        Ok(value) => value,
+        Err(e) => {
+            let mut map = Map::new();
+            map.insert("Error".to_string(), Value::from(e.message));
+            Value::map(map)
+        }
+    }
+}
+
 fn table_value(table: toml::Table) -> Value {
     let map: Map = table.into_iter().map(|(k, v)| (k, to_value(v))).collect();
     Value::Map(MapRef::new(map), MapType::Interface)

@@ -60,49 +60,9 @@ pub fn sections(case: &str) -> &'static [&'static str] {
         .map_or(&[], |(_, sections)| sections)
 }
 
-/// Helm's `fromYaml`: the map, or a map holding the error text under `Error`.
-pub fn from_yaml(text: &str) -> Value {
-    match yaml::decode_map(text) {
-        Ok(map) => Value::map(map),
-        Err(e) => error_map(e.message),
-    }
-}
-
-fn error_map(message: String) -> Value {
-    let mut map = Map::new();
-    map.insert("Error".to_string(), Value::from(message));
-    Value::map(map)
-}
-
-/// Helm's `fromYamlArray`: the list, or a one-element list holding the error text.
-pub fn from_yaml_array(text: &str) -> Value {
-    match yaml::decode_list(text) {
-        Ok(items) => Value::list(items),
-        Err(e) => Value::list(vec![Value::from(e.message)]),
-    }
-}
-
-/// Helm's `fromJson`; a nil map (JSON `null`) stands as `Value::Nil`, which encodes the same.
-pub fn from_json(text: &str) -> Value {
-    match json::decode_map(text) {
-        Ok(map) => map.map_or(Value::Nil, Value::map),
-        Err(e) => error_map(e.message),
-    }
-}
-
-pub fn from_json_array(text: &str) -> Value {
-    match json::decode_list(text) {
-        Ok(items) => items.map_or(Value::Nil, Value::list),
-        Err(e) => Value::list(vec![Value::from(e.message)]),
-    }
-}
-
-pub fn from_toml(text: &str) -> Value {
-    match toml::decode(text) {
-        Ok(value) => value,
-        Err(e) => error_map(e.message),
-    }
-}
+pub use helmfire::value::json::{from_json, from_json_array};
+pub use helmfire::value::toml::from_toml;
+pub use helmfire::value::yaml::{from_yaml, from_yaml_array};
 
 /// What helmfire prints for one section of a case, exactly as the chart template would.
 pub fn ours(section: &str, text: &str) -> String {

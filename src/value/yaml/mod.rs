@@ -85,6 +85,27 @@ pub fn decode_map(text: &str) -> Result<Map, YamlError> {
     }
 }
 
+/// Helm's `fromYaml`: the document as a map, or an empty map holding the error text under
+/// `Error` (Helm never fails the template).
+pub fn from_yaml(text: &str) -> Value {
+    match decode_map(text) {
+        Ok(map) => Value::map(map),
+        Err(e) => {
+            let mut map = Map::new();
+            map.insert("Error".to_string(), Value::from(e.message));
+            Value::map(map)
+        }
+    }
+}
+
+/// Helm's `fromYamlArray`: the list, or a one-element list holding the error text.
+pub fn from_yaml_array(text: &str) -> Value {
+    match decode_list(text) {
+        Ok(items) => Value::list(items),
+        Err(e) => Value::list(vec![Value::from(e.message)]),
+    }
+}
+
 /// `sigs.k8s.io/yaml.Unmarshal(text, &a)` with `a []interface{}` (`fromYamlArray`).
 pub fn decode_list(text: &str) -> Result<Vec<Value>, YamlError> {
     match decode(text)? {
