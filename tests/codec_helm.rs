@@ -407,6 +407,7 @@ fn random_yaml_text_matches_helm() {
     let _ = std::fs::remove_dir_all(&work);
     let mut failures = Vec::new();
     let (mut helm_errors, mut same_messages, mut decoded) = (0, 0, 0);
+    let mut message_differences = Vec::new();
     for (name, text) in &cases {
         let Some(theirs) = helm_outputs.get(name) else {
             failures.push(format!("{name}: helm printed nothing"));
@@ -422,6 +423,11 @@ fn random_yaml_text_matches_helm() {
             helm_errors += 1;
             if we_failed {
                 same_messages += usize::from(&our_json == their_json);
+                if &our_json != their_json {
+                    message_differences.push(format!(
+                        "{text:?}\n  helm: {their_json}\n  ours: {our_json}"
+                    ));
+                }
             } else {
                 failures.push(format!("{name}: helm rejects, we accept\n  input: {text:?}\n  helm: {their_json}\n  ours: {our_json}"));
             }
@@ -443,6 +449,9 @@ fn random_yaml_text_matches_helm() {
     eprintln!(
         "{decoded} random YAML texts decoded identically checked; {helm_errors} rejected by helm, {same_messages} with Go's exact message"
     );
+    let differences = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("codec-text-message-differences.txt");
+    let _ = std::fs::write(&differences, message_differences.join("\n"));
     let report = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-text-failures.txt");
     let _ = std::fs::write(&report, failures.join("\n"));
     assert!(

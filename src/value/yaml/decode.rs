@@ -803,6 +803,10 @@ fn parse_documents_noting_fix(
     // Open collections: (node index, pending map key count parity not needed).
     let mut stack: Vec<usize> = Vec::new();
     let mut root: Option<usize> = None;
+    // The first document's root node is complete as libyaml would see it: a collection whose
+    // end has been read, or a scalar that cannot continue on the next line (quoted, block, or
+    // plain and ended by a comment).
+    let mut root_settled = false;
     let mut in_document = false;
 
     for item in parser.by_ref() {
@@ -810,13 +814,7 @@ fn parse_documents_noting_fix(
             Ok(item) => item,
             // go-yaml's Unmarshal stops once the first document's root node is complete;
             // whatever comes after it is never read, so it cannot fail.
-            Err(_)
-                if first_only
-                    && stack.is_empty()
-                    && root.is_some_and(|r| {
-                        matches!(nodes[r], Node::Mapping(..) | Node::Sequence(..))
-                    }) =>
-            {
+            Err(_) if first_only && root_settled && stack.is_empty() => {
                 let root = root.take().unwrap_or_default();
                 documents.push(Document {
                     nodes: std::mem::take(&mut nodes),
@@ -826,6 +824,28 @@ fn parse_documents_noting_fix(
             }
             Err(e) => {
                 *fix = libyaml_fix(text, e.info(), chars.byte_offset(e.marker().index()));
+                // saphyr rejects a more-indented line after a commented plain scalar; libyaml
+                // reads it as a new node where the open block collection expects an entry.
+                if e.info().contains("comment intercepting the multiline text") {
+                    let expected = match stack.last().map(|&open| &nodes[open]) {
+                        Some(Node::Sequence(_, false)) => {
+                            Some("did not find expected '-' indicator")
+                        }
+                        Some(Node::Mapping(_, false)) => Some("did not find expected key"),
+                        _ => None,
+                    };
+                    if let Some(problem) = expected {
+                        // saphyr marks the comment; libyaml the next line's token.
+                        let mark = e.marker();
+                        let zero_based = mark.line();
+                        return Err(located(
+                            problem,
+                            (zero_based != 0).then_some(zero_based),
+                            mark.line(),
+                            mark.col() + 1,
+                        ));
+                    }
+                }
                 return Err(scan_error(text, &e));
             }
         };
@@ -884,6 +904,12 @@ fn parse_documents_noting_fix(
                     }
                     _ => value.into_owned(),
                 };
+                if stack.is_empty() {
+                    let end = chars.byte_offset(span.end.index());
+                    let rest_of_line = text[end..].split(['\n', '\r']).next().unwrap_or("");
+                    root_settled =
+                        style != ScalarStyle::Plain || rest_of_line.trim_start().starts_with('#');
+                }
                 let node = Node::Scalar {
                     value,
                     plain: style == ScalarStyle::Plain,
@@ -926,6 +952,7 @@ fn parse_documents_noting_fix(
             )),
             Event::SequenceEnd | Event::MappingEnd => {
                 stack.pop();
+                root_settled = stack.is_empty() && root.is_some();
                 None
             }
         };
@@ -1255,16 +1282,36 @@ fn go_sharp_v(raw: &Raw) -> String {
         Raw::Binary(b) => format!("{:?}", String::from_utf8_lossy(b)),
         Raw::Seq(items) => format!(
             "[]interface {{}}{{{}}}",
-            items.iter().map(go_sharp_v).collect::<Vec<_>>().join(", ")
-        ),
-        Raw::Map(entries) => format!(
-            "map[interface {{}}]interface {{}}{{{}}}",
-            entries
+            items
                 .iter()
-                .map(|(k, v)| format!("{}:{}", go_sharp_v(k), go_sharp_v(v)))
+                .map(go_sharp_v_element)
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        Raw::Map(entries) => {
+            // fmt prints map entries sorted by key.
+            let mut entries: Vec<(String, String)> = entries
+                .iter()
+                .map(|(k, v)| (go_sharp_v_element(k), go_sharp_v_element(v)))
+                .collect();
+            entries.sort();
+            format!(
+                "map[interface {{}}]interface {{}}{{{}}}",
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
+}
+
+/// `%#v` of a value held in an `interface{}` element: a nil one shows its static type.
+fn go_sharp_v_element(raw: &Raw) -> String {
+    match raw {
+        Raw::Nil => "interface {}(nil)".to_string(),
+        other => go_sharp_v(other),
     }
 }
 
