@@ -650,7 +650,7 @@ impl Parser<'_> {
                         b'r' => out.push('\r'),
                         b't' => out.push('\t'),
                         b'u' => {
-                            for k in 1..=4 {
+                            for _ in 0..4 {
                                 self.pos += 1;
                                 match self.peek() {
                                     None => {
@@ -665,7 +665,6 @@ impl Parser<'_> {
                                         );
                                     }
                                 }
-                                let _ = k;
                             }
                             let code = self.hex4(self.pos - 3).unwrap_or(0xFFFD);
                             if (0xD800..0xE000).contains(&code) {

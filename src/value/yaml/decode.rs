@@ -800,14 +800,13 @@ fn parse_documents_noting_fix(
     let mut nodes: Vec<Node> = Vec::new();
     let mut anchors: HashMap<usize, usize> = HashMap::new();
     let mut anchor_names: HashMap<usize, String> = HashMap::new();
-    // Open collections: (node index, pending map key count parity not needed).
+    // Indexes of the collections still open, innermost last.
     let mut stack: Vec<usize> = Vec::new();
     let mut root: Option<usize> = None;
     // The first document's root node is complete as libyaml would see it: a collection whose
     // end has been read, or a scalar that cannot continue on the next line (quoted, block, or
     // plain and ended by a comment).
     let mut root_settled = false;
-    let mut in_document = false;
 
     for item in parser.by_ref() {
         let (event, span) = match item {
@@ -853,14 +852,12 @@ fn parse_documents_noting_fix(
             Event::StreamStart | Event::Nothing => None,
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
-                in_document = true;
                 nodes.clear();
                 anchors.clear();
                 root = None;
                 None
             }
             Event::DocumentEnd => {
-                in_document = false;
                 let doc_nodes = std::mem::take(&mut nodes);
                 match root.take() {
                     Some(root) => documents.push(Document {
@@ -1020,7 +1017,6 @@ fn parse_documents_noting_fix(
             }
         }
     }
-    let _ = in_document;
     Ok(documents)
 }
 
