@@ -462,8 +462,10 @@ impl Emitter {
     /// `yaml_emitter_check_simple_key`.
     fn simple_key(&self, key: &Node) -> bool {
         match key {
+            // `multiline` of the scalar analysis is exactly "contains a line break".
             Node::Scalar(value, _) => {
-                !analyze(value.as_bytes(), self.v3).multiline && value.len() <= 128
+                let bytes = value.as_bytes();
+                bytes.len() <= 128 && !(0..bytes.len()).any(|i| is_break(bytes, i))
             }
             Node::Sequence(items) => items.is_empty(),
             Node::Mapping(entries) => entries.is_empty(),

@@ -353,26 +353,28 @@ fn is_go_digit(c: char) -> bool {
 /// go-yaml's `keyList.Less` for string keys: runs of digits compare as numbers, a non-letter
 /// sorts before a letter, letters compare by code point. go-yaml v3 (`v3`) puts a letter
 /// first instead when it follows a digit both keys share.
-fn natural_less_chars(ar: &[char], br: &[char], v3: bool) -> bool {
+fn natural_less_chars<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> bool {
+    let ar = |i: usize| -> char { a[i].into() };
+    let br = |i: usize| -> char { b[i].into() };
     let mut digits = false;
-    for i in 0..ar.len().min(br.len()) {
-        if ar[i] == br[i] {
-            digits = is_go_digit(ar[i]);
+    for i in 0..a.len().min(b.len()) {
+        if ar(i) == br(i) {
+            digits = is_go_digit(ar(i));
             continue;
         }
-        let al = is_go_letter(ar[i]);
-        let bl = is_go_letter(br[i]);
+        let al = is_go_letter(ar(i));
+        let bl = is_go_letter(br(i));
         if al && bl {
-            return ar[i] < br[i];
+            return ar(i) < br(i);
         }
         if al || bl {
             return if v3 && digits { al } else { bl };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if ar(i) == '0' || br(i) == '0' {
             let mut j = i;
-            while j > 0 && is_go_digit(ar[j - 1]) {
-                if ar[j - 1] != '0' {
+            while j > 0 && is_go_digit(ar(j - 1)) {
+                if ar(j - 1) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -380,18 +382,15 @@ fn natural_less_chars(ar: &[char], br: &[char], v3: bool) -> bool {
                 j -= 1;
             }
         }
+        let digit = |c: char| i64::from(c as u32) - i64::from('0' as u32);
         let mut ai = i;
-        while ai < ar.len() && is_go_digit(ar[ai]) {
-            an = an
-                .wrapping_mul(10)
-                .wrapping_add(i64::from(ar[ai] as u32) - i64::from('0' as u32));
+        while ai < a.len() && is_go_digit(ar(ai)) {
+            an = an.wrapping_mul(10).wrapping_add(digit(ar(ai)));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && is_go_digit(br[bi]) {
-            bn = bn
-                .wrapping_mul(10)
-                .wrapping_add(i64::from(br[bi] as u32) - i64::from('0' as u32));
+        while bi < b.len() && is_go_digit(br(bi)) {
+            bn = bn.wrapping_mul(10).wrapping_add(digit(br(bi)));
             bi += 1;
         }
         if an != bn {
@@ -400,13 +399,19 @@ fn natural_less_chars(ar: &[char], br: &[char], v3: bool) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return ar(i) < br(i);
     }
-    ar.len() < br.len()
+    a.len() < b.len()
 }
 
 /// Map entries in go-yaml's key order (keys split into characters once, not per comparison).
 pub(crate) fn sorted_entries(map: &Map, v3: bool) -> Vec<(&String, &Value)> {
+    // ASCII keys (nearly all) compare byte by byte without splitting them into characters.
+    if map.keys().all(|k| k.is_ascii()) {
+        let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+        entries.sort_by(|a, b| natural_order_chars(a.0.as_bytes(), b.0.as_bytes(), v3));
+        return entries;
+    }
     let mut keyed: Vec<(Vec<char>, &String, &Value)> = map
         .iter()
         .map(|(k, v)| (k.chars().collect(), k, v))
@@ -422,7 +427,7 @@ fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
     natural_order_chars(&ar, &br, false)
 }
 
-fn natural_order_chars(a: &[char], b: &[char], v3: bool) -> std::cmp::Ordering {
+fn natural_order_chars<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> std::cmp::Ordering {
     if natural_less_chars(a, b, v3) {
         std::cmp::Ordering::Less
     } else if natural_less_chars(b, a, v3) {
