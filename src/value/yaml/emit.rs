@@ -5,11 +5,31 @@
 //! The writers work on bytes like libyaml so that "column" means what it means there: one per
 //! character written, whatever its width.
 
+/// Scalar text: shared with the value it came from where possible, so emitting allocates
+/// little.
+pub(crate) enum Text {
+    Static(&'static str),
+    Owned(String),
+    Shared(std::sync::Arc<str>),
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Text::Static(s) => s,
+            Text::Owned(s) => s,
+            Text::Shared(s) => s,
+        }
+    }
+}
+
 /// A node to emit. Keys of mappings are already in go-yaml's sorted order.
 pub(crate) enum Node {
     /// A scalar with the style go-yaml's encoder requests (`Plain`, `DoubleQuoted` or `Literal`);
     /// the emitter may still change it, as libyaml does.
-    Scalar(String, Style),
+    Scalar(Text, Style),
     Sequence(Vec<Node>),
     Mapping(Vec<(Node, Node)>),
 }

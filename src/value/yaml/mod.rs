@@ -14,6 +14,7 @@ use std::fmt;
 
 use crate::value::json::{self, JsonError};
 use crate::value::{Map, Value};
+use emit::Text;
 use resolve::{Resolved, is_base60_float, resolve_plain};
 
 /// A YAML failure with Go's exact message text (what `helm` prints after its own prefix) and,
@@ -219,17 +220,25 @@ fn to_node_here(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
         return Err(cycle_error());
     }
     Ok(match value {
-        Value::Nil => Node::Scalar("null".into(), Style::Plain),
-        Value::Bool(b) => Node::Scalar(b.to_string(), Style::Plain),
-        Value::Int(i, _) => Node::Scalar(i.to_string(), Style::Plain),
+        Value::Nil => Node::Scalar(Text::Static("null"), Style::Plain),
+        Value::Bool(b) => Node::Scalar(
+            Text::Static(if *b { "true" } else { "false" }),
+            Style::Plain,
+        ),
+        Value::Int(i, _) => Node::Scalar(Text::Owned(i.to_string()), Style::Plain),
         Value::Float(f) => {
             let text = json::format_json_float(*f)?;
-            Node::Scalar(number_text(&text), Style::Plain)
+            Node::Scalar(Text::Owned(number_text(&text)), Style::Plain)
         }
-        Value::String(s) => string_node(&reread_json_string(s)?),
+        Value::String(s) => match reread_json_string(s)? {
+            std::borrow::Cow::Borrowed(_) => string_node(Text::Shared(s.clone())),
+            std::borrow::Cow::Owned(reread) => string_node(Text::Owned(reread)),
+        },
         Value::Bytes(b) => {
             use base64::Engine as _;
-            string_node(&base64::engine::general_purpose::STANDARD.encode(b))
+            string_node(Text::Owned(
+                base64::engine::general_purpose::STANDARD.encode(b),
+            ))
         }
         Value::List(items, _) => Node::Sequence(
             items
@@ -261,7 +270,9 @@ fn key_node(key: &str) -> Result<emit::Node, YamlError> {
             column: None,
         });
     }
-    Ok(string_node(&reread_json_string(key)?))
+    Ok(string_node(Text::Owned(
+        reread_json_string(key)?.into_owned(),
+    )))
 }
 
 /// A string as go-yaml v2 reads it back from the JSON that `json.Marshal` wrote. JSON leaves
@@ -329,9 +340,9 @@ fn number_text(json: &str) -> String {
 }
 
 /// go-yaml v2 `encoder.stringv`: plain unless the text would read back as another type.
-fn string_node(s: &str) -> emit::Node {
+fn string_node(s: Text) -> emit::Node {
     use emit::{Node, Style};
-    let can_use_plain = resolve_plain(s) == Resolved::Str && !is_base60_float(s);
+    let can_use_plain = resolve_plain(&s) == Resolved::Str && !is_base60_float(&s);
     let style = if s.contains('\n') {
         Style::Literal
     } else if can_use_plain {
@@ -339,7 +350,7 @@ fn string_node(s: &str) -> emit::Node {
     } else {
         Style::DoubleQuoted
     };
-    Node::Scalar(s.to_string(), style)
+    Node::Scalar(s, style)
 }
 
 fn is_go_letter(c: char) -> bool {
