@@ -372,3 +372,22 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     // Dropping a 20 000-deep value recurses in Drop; keep it off this test's stack budget.
     std::mem::forget(value);
 }
+
+/// A "billion laughs" document stops with go-yaml's error instead of expanding aliases.
+#[test]
+fn alias_bombs_are_rejected_quickly() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        text.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let start = std::time::Instant::now();
+    let error = yaml::decode(&text).expect_err("rejected");
+    assert_eq!(
+        error.message,
+        "error converting YAML to JSON: yaml: document contains excessive aliasing"
+    );
+    assert!(start.elapsed() < std::time::Duration::from_secs(5));
+}
