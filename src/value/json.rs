@@ -169,7 +169,8 @@ impl Encoder<'_> {
     }
 
     fn child(&mut self, value: &Value, depth: usize) -> Result<(), JsonError> {
-        crate::value::deep::segmented(depth, || self.value(value, depth)).unwrap_or_else(|| Err(cycle_error()))
+        crate::value::deep::segmented(depth, || self.value(value, depth))
+            .unwrap_or_else(|| Err(cycle_error()))
     }
 
     /// Go's `appendString`.
@@ -264,6 +265,68 @@ pub fn decode_list(text: &str) -> Result<Option<Vec<Value>>, JsonError> {
     }
 }
 
+/// Helm's `fromJson`: the object as a map, JSON `null` as Go's nil map (`Value::Nil`, which
+/// `toJson` prints as `null`), and on failure the map Go had filled so far plus the error text
+/// under `Error`. A number out of `float64` range leaves its key `nil`, as Go does.
+pub fn from_json(text: &str) -> Value {
+    let error_map = |message: String, mut map: Map| {
+        map.insert("Error".to_string(), Value::from(message));
+        Value::map(map)
+    };
+    match parse(text) {
+        Err(e) => error_map(e.message, Map::new()),
+        Ok((Value::Nil, _)) => Value::Nil,
+        Ok((Value::Map(map, _), number_error)) => {
+            let map = map.read().clone();
+            match number_error {
+                None => Value::map(map),
+                Some(e) => {
+                    let partial = map
+                        .into_iter()
+                        .map(|(k, v)| (k, unplaceholder(v)))
+                        .collect();
+                    error_map(e.message, partial)
+                }
+            }
+        }
+        Ok((other, _)) => error_map(
+            type_error(&other, "map[string]interface {}").message,
+            Map::new(),
+        ),
+    }
+}
+
+/// Helm's `fromJsonArray`: the array, JSON `null` as a nil slice (`Value::Nil`), or a
+/// one-element list with the error text.
+pub fn from_json_array(text: &str) -> Value {
+    match decode_list(text) {
+        Ok(Some(items)) => Value::list(items),
+        Ok(None) => Value::Nil,
+        Err(e) => Value::list(vec![Value::from(e.message)]),
+    }
+}
+
+/// Replaces the stand-ins for out-of-range numbers with the `nil` Go leaves in their place.
+fn unplaceholder(value: Value) -> Value {
+    match value {
+        Value::Float(f) if f.is_infinite() => Value::Nil,
+        Value::List(items, t) => Value::List(
+            Arc::new(items.iter().cloned().map(unplaceholder).collect()),
+            t,
+        ),
+        Value::Map(map, t) => {
+            let entries = map
+                .read()
+                .clone()
+                .into_iter()
+                .map(|(k, v)| (k, unplaceholder(v)))
+                .collect();
+            Value::Map(MapRef::new(entries), t)
+        }
+        other => other,
+    }
+}
+
 fn type_error(value: &Value, target: &str) -> JsonError {
     let kind = match value {
         Value::Map(..) => "object",
@@ -272,7 +335,9 @@ fn type_error(value: &Value, target: &str) -> JsonError {
         Value::Bool(_) => "bool",
         _ => "number",
     };
-    JsonError::plain(format!("json: cannot unmarshal {kind} into Go value of type {target}"))
+    JsonError::plain(format!(
+        "json: cannot unmarshal {kind} into Go value of type {target}"
+    ))
 }
 
 struct Parser<'t> {
@@ -312,8 +377,14 @@ impl Parser<'_> {
     fn location(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-        let line_start = before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
-        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&c| c == b'\n')
+            .map_or(0, |p| p + 1);
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
         (line, column)
     }
 
@@ -329,6 +400,18 @@ impl Parser<'_> {
                     offset: Some(self.pos + 1),
                 }
             }
+        }
+    }
+
+    /// Go's scanner feeds a space at the end of input: inside a literal, a number or an escape
+    /// that is reported as an invalid ' ', elsewhere as the end of input.
+    fn eof_in(&self, context: &str) -> JsonError {
+        let (line, column) = self.location(self.text.len());
+        JsonError {
+            message: format!("invalid character ' ' {context}"),
+            line: Some(line),
+            column: Some(column),
+            offset: Some(self.text.len()),
         }
     }
 
@@ -368,7 +451,8 @@ impl Parser<'_> {
 
     fn child_value(&mut self) -> Result<Value, JsonError> {
         let depth = self.depth;
-        crate::value::deep::segmented(depth, || self.value()).unwrap_or_else(|| Err(self.syntax("exceeded max depth")))
+        crate::value::deep::segmented(depth, || self.value())
+            .unwrap_or_else(|| Err(self.syntax("exceeded max depth")))
     }
 
     fn enter(&mut self) -> Result<(), JsonError> {
@@ -450,10 +534,18 @@ impl Parser<'_> {
         let name = std::str::from_utf8(word).unwrap_or_default();
         for &expected in word {
             match self.peek() {
-                None => return Err(self.eof()),
+                None => {
+                    return Err(self.eof_in(&format!(
+                        "in literal {name} (expecting {})",
+                        quote_char(expected)
+                    )));
+                }
                 Some(c) if c == expected => self.pos += 1,
                 Some(_) => {
-                    return Err(self.syntax(&format!("in literal {name} (expecting {})", quote_char(expected))));
+                    return Err(self.syntax(&format!(
+                        "in literal {name} (expecting {})",
+                        quote_char(expected)
+                    )));
                 }
             }
         }
@@ -473,7 +565,7 @@ impl Parser<'_> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
             match self.peek() {
-                None => return Err(self.eof()),
+                None => return Err(self.eof_in("in numeric literal")),
                 Some(b'0'..=b'9') => {}
                 Some(_) => return Err(self.syntax("in numeric literal")),
             }
@@ -486,7 +578,7 @@ impl Parser<'_> {
         if self.peek() == Some(b'.') {
             self.pos += 1;
             match self.peek() {
-                None => return Err(self.eof()),
+                None => return Err(self.eof_in("after decimal point in numeric literal")),
                 Some(b'0'..=b'9') => {
                     self.digits();
                 }
@@ -499,7 +591,7 @@ impl Parser<'_> {
                 self.pos += 1;
             }
             match self.peek() {
-                None => return Err(self.eof()),
+                None => return Err(self.eof_in("in exponent of numeric literal")),
                 Some(b'0'..=b'9') => {
                     self.digits();
                 }
@@ -515,7 +607,9 @@ impl Parser<'_> {
                         "json: cannot unmarshal number {text} into Go value of type float64"
                     )));
                 }
-                Ok(Value::Nil)
+                // Stands in for the number so the top-level kind is still known; the
+                // saved error is what decoding returns.
+                Ok(Value::Float(f64::INFINITY))
             }
         }
     }
@@ -544,7 +638,7 @@ impl Parser<'_> {
                     out.push_str(&String::from_utf8_lossy(&self.text[run_start..self.pos]));
                     self.pos += 1;
                     let Some(e) = self.peek() else {
-                        return Err(self.eof());
+                        return Err(self.eof_in("in string escape code"));
                     };
                     match e {
                         b'"' => out.push('"'),
@@ -556,16 +650,21 @@ impl Parser<'_> {
                         b'r' => out.push('\r'),
                         b't' => out.push('\t'),
                         b'u' => {
-                            for k in 1..=4 {
+                            for _ in 0..4 {
                                 self.pos += 1;
                                 match self.peek() {
-                                    None => return Err(self.eof()),
+                                    None => {
+                                        return Err(
+                                            self.eof_in("in \\u hexadecimal character escape")
+                                        );
+                                    }
                                     Some(h) if h.is_ascii_hexdigit() => {}
                                     Some(_) => {
-                                        return Err(self.syntax("in \\u hexadecimal character escape"));
+                                        return Err(
+                                            self.syntax("in \\u hexadecimal character escape")
+                                        );
                                     }
                                 }
-                                let _ = k;
                             }
                             let code = self.hex4(self.pos - 3).unwrap_or(0xFFFD);
                             if (0xD800..0xE000).contains(&code) {
@@ -576,9 +675,11 @@ impl Parser<'_> {
                                     .flatten();
                                 match low {
                                     Some(low)
-                                        if (0xD800..0xDC00).contains(&code) && (0xDC00..0xE000).contains(&low) =>
+                                        if (0xD800..0xDC00).contains(&code)
+                                            && (0xDC00..0xE000).contains(&low) =>
                                     {
-                                        let combined = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                                        let combined =
+                                            0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
                                         out.push(char::from_u32(combined).unwrap_or('\u{FFFD}'));
                                         self.pos += 6;
                                     }
@@ -605,7 +706,12 @@ mod tests {
     use super::*;
 
     fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -629,12 +735,18 @@ mod tests {
 
     #[test]
     fn styles() {
-        let v = map(&[("b", Value::from("<x>&")), ("a", Value::list(vec![Value::int64(1)]))]);
+        let v = map(&[
+            ("b", Value::from("<x>&")),
+            ("a", Value::list(vec![Value::int64(1)])),
+        ]);
         assert_eq!(
             encode(&v, JsonStyle::Compact).unwrap(),
             r#"{"a":[1],"b":"\u003cx\u003e\u0026"}"#
         );
-        assert_eq!(encode(&v, JsonStyle::Raw).unwrap(), r#"{"a":[1],"b":"<x>&"}"#);
+        assert_eq!(
+            encode(&v, JsonStyle::Raw).unwrap(),
+            r#"{"a":[1],"b":"<x>&"}"#
+        );
         assert_eq!(
             encode(&v, JsonStyle::Pretty).unwrap(),
             "{\n  \"a\": [\n    1\n  ],\n  \"b\": \"\\u003cx\\u003e\\u0026\"\n}"
@@ -651,12 +763,26 @@ mod tests {
                 "{a}",
                 "invalid character 'a' looking for beginning of object key string",
             ),
-            ("[1,]", "invalid character ']' looking for beginning of value"),
+            (
+                "[1,]",
+                "invalid character ']' looking for beginning of value",
+            ),
             ("[1 2]", "invalid character '2' after array element"),
             ("{\"a\" 1}", "invalid character '1' after object key"),
             ("01", "invalid character '1' after top-level value"),
-            ("tru", "unexpected end of JSON input"),
-            ("trux", "invalid character 'x' in literal true (expecting 'e')"),
+            (
+                "tru",
+                "invalid character ' ' in literal true (expecting 'e')",
+            ),
+            (
+                "[1.",
+                "invalid character ' ' after decimal point in numeric literal",
+            ),
+            ("\"abc", "unexpected end of JSON input"),
+            (
+                "trux",
+                "invalid character 'x' in literal true (expecting 'e')",
+            ),
             ("\"\\x\"", "invalid character 'x' in string escape code"),
             ("-a", "invalid character 'a' in numeric literal"),
         ] {

@@ -66,7 +66,9 @@ enum Kind {
 /// stays an object so that it is written as a bare TOML datetime.
 fn plain(value: &Value) -> std::borrow::Cow<'_, Value> {
     match value {
-        Value::Object(object) if object.type_name() != "time.Time" => std::borrow::Cow::Owned(object.to_plain()),
+        Value::Object(object) if object.type_name() != "time.Time" => {
+            std::borrow::Cow::Owned(object.to_plain())
+        }
         other => std::borrow::Cow::Borrowed(other),
     }
 }
@@ -79,7 +81,8 @@ fn kind_at(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
     if depth > MAX_DEPTH {
         return Err(too_deep());
     }
-    crate::value::deep::segmented(depth, || kind_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
+    crate::value::deep::segmented(depth, || kind_here(value, depth))
+        .unwrap_or_else(|| Err(too_deep()))
 }
 
 fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
@@ -93,12 +96,18 @@ fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
                 let mut all_hashes = true;
                 for item in items.iter() {
                     match kind_at(item, depth + 1)? {
-                        None => return Err(encode_error("toml: cannot encode array with nil element")),
+                        None => {
+                            return Err(encode_error("toml: cannot encode array with nil element"));
+                        }
                         Some(Kind::Hash) => {}
                         Some(_) => all_hashes = false,
                     }
                 }
-                Some(if all_hashes { Kind::ArrayOfHashes } else { Kind::Plain })
+                Some(if all_hashes {
+                    Kind::ArrayOfHashes
+                } else {
+                    Kind::Plain
+                })
             }
         }
         _ => Some(Kind::Plain),
@@ -106,7 +115,8 @@ fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
 }
 
 fn is_bare(key: &str) -> bool {
-    key.chars().all(|r| r.is_ascii_alphanumeric() || r == '_' || r == '-')
+    key.chars()
+        .all(|r| r.is_ascii_alphanumeric() || r == '_' || r == '-')
 }
 
 /// BurntSushi's `dblQuotedReplacer`.
@@ -143,7 +153,10 @@ fn key_piece(key: &str) -> String {
 }
 
 fn key_path(key: &[&str]) -> String {
-    key.iter().map(|k| key_piece(k)).collect::<Vec<_>>().join(".")
+    key.iter()
+        .map(|k| key_piece(k))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 struct Encoder {
@@ -175,7 +188,9 @@ impl Encoder {
         match &*value {
             Value::Nil => Ok(()),
             Value::Map(map, _) => self.table(key, map),
-            Value::List(..) if kind_of(&value)? == Some(Kind::ArrayOfHashes) => self.array_of_tables(key, &value),
+            Value::List(..) if kind_of(&value)? == Some(Kind::ArrayOfHashes) => {
+                self.array_of_tables(key, &value)
+            }
             other => self.key_value(key, other, false),
         }
     }
@@ -197,7 +212,8 @@ impl Encoder {
         if depth > MAX_DEPTH {
             return Err(too_deep());
         }
-        crate::value::deep::segmented(depth, || self.element_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
+        crate::value::deep::segmented(depth, || self.element_here(value, depth))
+            .unwrap_or_else(|| Err(too_deep()))
     }
 
     fn element_here(&mut self, value: &Value, depth: usize) -> Result<(), TomlError> {
@@ -247,9 +263,12 @@ impl Encoder {
                 Ok(())
             }
             Value::Map(map, _) => self.map(&[], map, true, depth + 1),
-            // BurntSushi writes a time.Time unquoted in RFC 3339 form.
+            // BurntSushi writes a time.Time unquoted: RFC 3339, or the local date/time form
+            // a TOML local datetime was read from.
             Value::Object(object) => {
-                let text = object.to_plain();
+                let text = object
+                    .field(TOML_TEXT_FIELD)
+                    .unwrap_or_else(|| object.to_plain());
                 self.write(text.as_str().unwrap_or_default());
                 Ok(())
             }
@@ -258,9 +277,13 @@ impl Encoder {
 
     fn array_of_tables(&mut self, key: &[&str], value: &Value) -> Result<(), TomlError> {
         if key.is_empty() {
-            return Err(encode_error("toml: top-level values must be Go maps or structs"));
+            return Err(encode_error(
+                "toml: top-level values must be Go maps or structs",
+            ));
         }
-        let Some(items) = value.as_list() else { return Ok(()) };
+        let Some(items) = value.as_list() else {
+            return Ok(());
+        };
         for item in items {
             let item = plain(item);
             let Value::Map(map, _) = &*item else { continue };
@@ -285,7 +308,13 @@ impl Encoder {
         self.map(key, map, false, key.len())
     }
 
-    fn map(&mut self, key: &[&str], map: &MapRef, inline: bool, depth: usize) -> Result<(), TomlError> {
+    fn map(
+        &mut self,
+        key: &[&str],
+        map: &MapRef,
+        inline: bool,
+        depth: usize,
+    ) -> Result<(), TomlError> {
         let map = map.read();
         let mut direct = Vec::new();
         let mut sub = Vec::new();
@@ -329,24 +358,59 @@ impl Encoder {
 }
 
 /// A `time.Time` decoded from a TOML datetime. Encoders see it through [`Object::to_plain`]
-/// (its RFC 3339 text, as `encoding/json` writes a `time.Time`).
+/// (its RFC 3339 text, as `encoding/json` writes a `time.Time`); `toToml` also asks for the
+/// TOML form, which differs for local dates, times and datetimes.
 #[derive(Debug)]
 pub struct Time {
     rfc3339: String,
+    toml: String,
 }
+
+/// A field name no template can spell: how the TOML encoder asks a [`Time`] for its TOML
+/// text (BurntSushi keeps the local kinds in the `time.Location`, which the value model lacks).
+const TOML_TEXT_FIELD: &str = "\0toml";
 
 impl Object for Time {
     fn type_name(&self) -> &str {
         "time.Time"
     }
 
-    fn field(&self, _name: &str) -> Option<Value> {
+    fn field(&self, name: &str) -> Option<Value> {
         // time.Time has no exported fields.
-        None
+        (name == TOML_TEXT_FIELD).then(|| Value::String(Arc::from(self.toml.as_str())))
     }
 
     fn to_plain(&self) -> Value {
         Value::String(Arc::from(self.rfc3339.as_str()))
+    }
+}
+
+/// What BurntSushi's encoder writes for the `time.Time` it decoded from `d`: RFC 3339 with
+/// nanoseconds, or for local kinds `2006-01-02T15:04:05.999999999`, `2006-01-02` and
+/// `15:04:05.999999999`.
+fn burntsushi_text(d: &toml::value::Datetime) -> String {
+    let time = |t: &toml::value::Time| {
+        let mut out = format!("{:02}:{:02}:{:02}", t.hour, t.minute, t.second);
+        if t.nanosecond != 0 {
+            out.push('.');
+            out.push_str(format!("{:09}", t.nanosecond).trim_end_matches('0'));
+        }
+        out
+    };
+    match (&d.date, &d.time, &d.offset) {
+        (Some(_), Some(_), Some(_)) => rfc3339_nano(d),
+        (Some(date), Some(t), None) => {
+            format!(
+                "{:04}-{:02}-{:02}T{}",
+                date.year,
+                date.month,
+                date.day,
+                time(t)
+            )
+        }
+        (Some(date), None, _) => format!("{:04}-{:02}-{:02}", date.year, date.month, date.day),
+        (None, Some(t), _) => time(t),
+        (None, None, _) => rfc3339_nano(d),
     }
 }
 
@@ -359,7 +423,10 @@ fn rfc3339_nano(d: &toml::value::Datetime) -> String {
     };
     match &d.time {
         Some(time) => {
-            out.push_str(&format!("T{:02}:{:02}:{:02}", time.hour, time.minute, time.second));
+            out.push_str(&format!(
+                "T{:02}:{:02}:{:02}",
+                time.hour, time.minute, time.second
+            ));
             if time.nanosecond != 0 {
                 let fraction = format!("{:09}", time.nanosecond);
                 out.push('.');
@@ -380,19 +447,22 @@ fn rfc3339_nano(d: &toml::value::Datetime) -> String {
 }
 
 /// `toml.Unmarshal(text, &m)` with `m map[string]interface{}` (`fromToml`): integers are
-/// `int64`, floats `float64`. BurntSushi returns `time.Time` for datetimes; helmfire has no
-/// time type in its value model, so a datetime becomes the string `toJson`/`toYaml` would
-/// print for that `time.Time` (RFC 3339 with nanoseconds). Printing it directly in a template
-/// differs from Go's `time.Time` `String()` form.
+/// `int64`, floats `float64`, datetimes a `time.Time` ([`Time`], an [`Object`] whose plain
+/// form is the RFC 3339 text `toJson`/`toYaml` print). Printing one directly in a template
+/// is the template engine's business (Go prints `time.Time.String()`).
 pub fn decode(text: &str) -> Result<Value, TomlError> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| parse_error(text, &e))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| parse_error(text, &e))?;
     Ok(table_value(table))
 }
 
 /// BurntSushi's `ParseError` text, `toml: line N (last key "k"): message`, for the problems
 /// charts actually hit; other problems keep the `toml` crate's wording.
 fn parse_error(text: &str, e: &toml::de::Error) -> TomlError {
-    let start = e.span().map_or(text.len(), |span| span.start.min(text.len()));
+    let start = e
+        .span()
+        .map_or(text.len(), |span| span.start.min(text.len()));
     let before = &text[..start];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -459,6 +529,18 @@ fn go_quote_rune(c: char) -> String {
     }
 }
 
+/// Helm's `fromToml`: the document as a map, or a map holding the error text under `Error`.
+pub fn from_toml(text: &str) -> Value {
+    match decode(text) {
+        Ok(value) => value,
+        Err(e) => {
+            let mut map = Map::new();
+            map.insert("Error".to_string(), Value::from(e.message));
+            Value::map(map)
+        }
+    }
+}
+
 fn table_value(table: toml::Table) -> Value {
     let map: Map = table.into_iter().map(|(k, v)| (k, to_value(v))).collect();
     Value::Map(MapRef::new(map), MapType::Interface)
@@ -472,10 +554,12 @@ fn to_value(value: toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::Object(Arc::new(Time {
             rfc3339: rfc3339_nano(&d),
+            toml: burntsushi_text(&d),
         })),
-        toml::Value::Array(items) => {
-            Value::List(Arc::new(items.into_iter().map(to_value).collect()), ListType::Interface)
-        }
+        toml::Value::Array(items) => Value::List(
+            Arc::new(items.into_iter().map(to_value).collect()),
+            ListType::Interface,
+        ),
         toml::Value::Table(table) => table_value(table),
     }
 }
@@ -485,7 +569,12 @@ mod tests {
     use super::*;
 
     fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     #[test]
@@ -496,12 +585,18 @@ mod tests {
             ("name", Value::from("a\"b")),
             (
                 "sub",
-                map(&[("k", Value::from("v")), ("deeper", map(&[("x", Value::Bool(true))]))]),
+                map(&[
+                    ("k", Value::from("v")),
+                    ("deeper", map(&[("x", Value::Bool(true))])),
+                ]),
             ),
             ("skip", Value::Nil),
             (
                 "list",
-                Value::list(vec![map(&[("a", Value::int64(1))]), map(&[("a", Value::int64(2))])]),
+                Value::list(vec![
+                    map(&[("a", Value::int64(1))]),
+                    map(&[("a", Value::int64(2))]),
+                ]),
             ),
             (
                 "mixed",
@@ -527,8 +622,16 @@ mod tests {
     fn decodes_ints_as_int64() {
         let v = decode("a = 1\nb = 1.5\n[t]\nc = [true]\n").unwrap();
         let m = v.as_map().unwrap().read().clone();
-        assert!(matches!(m["a"], Value::Int(1, crate::value::IntType::Int64)));
+        assert!(matches!(
+            m["a"],
+            Value::Int(1, crate::value::IntType::Int64)
+        ));
         assert!(matches!(m["b"], Value::Float(f) if f == 1.5));
-        assert!(decode("a = ").unwrap_err().message.starts_with("toml: line 1"));
+        assert!(
+            decode("a = ")
+                .unwrap_err()
+                .message
+                .starts_with("toml: line 1")
+        );
     }
 }
