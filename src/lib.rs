@@ -2,6 +2,8 @@
 
 pub mod value;
 
+pub mod sandbox;
+
 pub mod cli {
     //! Placeholder replaced by the foundation work.
     pub fn main() -> i32 {
