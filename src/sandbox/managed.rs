@@ -249,8 +249,19 @@ pub fn apply(
             }
         }
     }
+    // Upstream's last-applied manager: objects created by client-side apply may be taken over
+    // by server-side apply without --force-conflicts when the conflicting fields are exactly
+    // what the last-applied-configuration annotation recorded (the kubectl migration path).
+    let from_last_applied = !conflicts.is_empty()
+        && live_value["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .and_then(|text| serde_json::from_str::<Value>(text).ok())
+            .is_some_and(|last| {
+                let last = fieldpath::flatten(&last, &resource.schema, scope);
+                conflicting.iter().all(|(_, p)| last.contains_key(p))
+            });
     if !conflicts.is_empty() {
-        if !force {
+        if !force && !from_last_applied {
             return Err(ApiError::apply_conflicts(&conflicts));
         }
         for (i, path) in conflicting {
