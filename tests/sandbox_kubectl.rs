@@ -17,7 +17,9 @@ fn client_side_apply_creates_then_patches() {
     let cm = cluster.get_json(&["cm", "x-cm"]);
     assert_eq!(cm["data"]["a"], "1");
     assert!(cm["metadata"]["uid"].is_string());
-    let managers = cm["metadata"]["managedFields"].as_array().expect("managedFields");
+    let managers = cm["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields");
     assert_eq!(managers[0]["manager"], "kubectl-client-side-apply");
     let patched = cluster.run_stdin(
         "kubectl",
@@ -29,7 +31,10 @@ fn client_side_apply_creates_then_patches() {
     assert_eq!(cluster.get_json(&["cm", "x-cm"])["data"]["a"], "2");
     let deployment = cluster.get_json(&["deploy", "x-dep"]);
     assert_eq!(deployment["metadata"]["generation"], 1);
-    assert_eq!(deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"], "TCP");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["ports"][0]["protocol"],
+        "TCP"
+    );
 }
 
 #[test]
@@ -49,7 +54,14 @@ fn server_side_apply_conflicts_and_force() {
     assert!(stderr.contains("conflict with \"kubectl\""), "{stderr}");
     let forced = cluster.run_stdin(
         "kubectl",
-        &["apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", "-"],
+        &[
+            "apply",
+            "--server-side",
+            "--field-manager=other",
+            "--force-conflicts",
+            "-f",
+            "-",
+        ],
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x-cm\ndata:\n  a: \"9\"\n",
     );
     sandbox_support::ok("kubectl", &["apply --force-conflicts"], forced);
@@ -76,17 +88,38 @@ fn csa_then_ssa_migrates_ownership() {
 fn get_yaml_and_create_with_protobuf_bodies() {
     let cluster = Cluster::start();
     cluster.kubectl(&["create", "namespace", "t1"]);
-    cluster.kubectl(&["create", "configmap", "c1", "-n", "t1", "--from-literal=k=v"]);
-    cluster.kubectl(&["create", "secret", "generic", "s1", "-n", "t1", "--from-literal=p=q"]);
+    cluster.kubectl(&[
+        "create",
+        "configmap",
+        "c1",
+        "-n",
+        "t1",
+        "--from-literal=k=v",
+    ]);
+    cluster.kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "s1",
+        "-n",
+        "t1",
+        "--from-literal=p=q",
+    ]);
     let yaml = cluster.kubectl(&["get", "cm", "c1", "-n", "t1", "-o", "yaml"]);
     assert!(yaml.contains("k: v"), "{yaml}");
     let ns = cluster.get_json(&["ns", "t1"]);
     assert_eq!(ns["status"]["phase"], "Active");
-    assert_eq!(ns["metadata"]["labels"]["kubernetes.io/metadata.name"], "t1");
+    assert_eq!(
+        ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
+        "t1"
+    );
     let secret = cluster.get_json(&["secret", "s1", "-n", "t1"]);
     assert_eq!(secret["data"]["p"], "cQ==");
     let err = cluster.kubectl_fails(&["create", "namespace", "t1"]);
-    assert!(err.contains("AlreadyExists") || err.contains("already exists"), "{err}");
+    assert!(
+        err.contains("AlreadyExists") || err.contains("already exists"),
+        "{err}"
+    );
     let err = cluster.kubectl_fails(&["get", "cm", "nope"]);
     assert!(err.contains("configmaps \"nope\" not found"), "{err}");
     let err = cluster.kubectl_fails(&["create", "configmap", "c2", "-n", "missing"]);
@@ -98,11 +131,29 @@ fn delete_waits_for_finalizers_and_namespaces_terminate() {
     let cluster = Cluster::start();
     cluster.kubectl(&["create", "namespace", "t1"]);
     cluster.kubectl(&["create", "configmap", "c1", "-n", "t1"]);
-    cluster.kubectl(&["patch", "cm", "c1", "-n", "t1", "--type=merge", "-p", r#"{"metadata":{"finalizers":["example.com/block"]}}"#]);
+    cluster.kubectl(&[
+        "patch",
+        "cm",
+        "c1",
+        "-n",
+        "t1",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":["example.com/block"]}}"#,
+    ]);
     cluster.kubectl(&["delete", "cm", "c1", "-n", "t1", "--wait=false"]);
     let cm = cluster.get_json(&["cm", "c1", "-n", "t1"]);
     assert!(cm["metadata"]["deletionTimestamp"].is_string());
-    cluster.kubectl(&["patch", "cm", "c1", "-n", "t1", "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#]);
+    cluster.kubectl(&[
+        "patch",
+        "cm",
+        "c1",
+        "-n",
+        "t1",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+    ]);
     cluster.kubectl_fails(&["get", "cm", "c1", "-n", "t1"]);
     cluster.kubectl(&["create", "configmap", "c2", "-n", "t1"]);
     let out = cluster.kubectl(&["delete", "ns", "t1", "--timeout=30s"]);
@@ -116,14 +167,22 @@ fn wait_and_rollout_status_finish_when_controllers_report_ready() {
     let cluster = Cluster::start();
     let file = fixture("manifests/configmap-and-deployment.yaml");
     cluster.kubectl(&["apply", "-f", &file]);
-    cluster.kubectl(&["wait", "--for=condition=Available", "deploy/x-dep", "--timeout=30s"]);
+    cluster.kubectl(&[
+        "wait",
+        "--for=condition=Available",
+        "deploy/x-dep",
+        "--timeout=30s",
+    ]);
     let out = cluster.kubectl(&["rollout", "status", "deploy/x-dep", "--timeout=30s"]);
     assert!(out.contains("successfully rolled out"), "{out}");
     let rs = cluster.get_json(&["rs"]);
     assert_eq!(rs["items"].as_array().map(Vec::len), Some(1));
     cluster.kubectl(&["delete", "-f", &file]);
     // Garbage collection takes the ReplicaSet with the Deployment.
-    assert_eq!(cluster.get_json(&["rs"])["items"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        cluster.get_json(&["rs"])["items"].as_array().map(Vec::len),
+        Some(0)
+    );
 }
 
 #[test]
@@ -132,13 +191,27 @@ fn diff_and_server_dry_run_change_nothing() {
     let file = fixture("manifests/configmap-and-deployment.yaml");
     cluster.kubectl(&["apply", "-f", &file]);
     let changed = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x-cm\ndata:\n  a: \"5\"\n";
-    let out = cluster.run_stdin("kubectl", &["apply", "--dry-run=server", "-f", "-"], changed);
+    let out = cluster.run_stdin(
+        "kubectl",
+        &["apply", "--dry-run=server", "-f", "-"],
+        changed,
+    );
     sandbox_support::ok("kubectl", &["apply --dry-run=server"], out);
     let diff = cluster.run_stdin("kubectl", &["diff", "-f", "-"], changed);
-    assert_eq!(diff.status.code(), Some(1), "diff reports changes: {}", String::from_utf8_lossy(&diff.stderr));
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "diff reports changes: {}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
     assert!(String::from_utf8_lossy(&diff.stdout).contains("+  a: \"5\""));
     let diff = cluster.run_stdin("kubectl", &["diff", "--server-side", "-f", "-"], changed);
-    assert_eq!(diff.status.code(), Some(1), "{}", String::from_utf8_lossy(&diff.stderr));
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
     assert_eq!(cluster.get_json(&["cm", "x-cm"])["data"]["a"], "1");
 }
 
@@ -146,7 +219,12 @@ fn diff_and_server_dry_run_change_nothing() {
 fn crd_then_custom_resource() {
     let cluster = Cluster::start();
     cluster.kubectl(&["apply", "-f", &fixture("manifests/widget-crd.yaml")]);
-    cluster.kubectl(&["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=30s"]);
+    cluster.kubectl(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/widgets.example.com",
+        "--timeout=30s",
+    ]);
     cluster.kubectl(&["apply", "-f", &fixture("manifests/widget.yaml")]);
     let w = cluster.get_json(&["widgets", "w1"]);
     assert_eq!(w["spec"]["size"], 3);
@@ -166,7 +244,16 @@ fn chunked_list_pages_through_everything() {
     }
     let out = cluster.kubectl(&["get", "cm", "--chunk-size=2", "-o", "name"]);
     let names: Vec<&str> = out.lines().collect();
-    assert_eq!(names, vec!["configmap/c0", "configmap/c1", "configmap/c2", "configmap/c3", "configmap/c4"]);
+    assert_eq!(
+        names,
+        vec![
+            "configmap/c0",
+            "configmap/c1",
+            "configmap/c2",
+            "configmap/c3",
+            "configmap/c4"
+        ]
+    );
     let selected = cluster.kubectl(&["get", "cm", "-l", "missing-label", "-o", "name"]);
     assert_eq!(selected.trim(), "");
 }

@@ -40,7 +40,10 @@ pub enum Reply {
 
 impl Reply {
     fn json(code: u16, value: &Value) -> Self {
-        Self::bytes(code, Bytes::from(serde_json::to_vec(value).unwrap_or_default()))
+        Self::bytes(
+            code,
+            Bytes::from(serde_json::to_vec(value).unwrap_or_default()),
+        )
     }
 
     fn bytes(code: u16, body: Bytes) -> Self {
@@ -95,7 +98,8 @@ pub struct Api {
 }
 
 /// Names of the namespaces every cluster starts with.
-pub const DEFAULT_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const DEFAULT_NAMESPACES: &[&str] =
+    &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 impl Api {
     /// An API over `store`, creating the default namespaces when missing.
@@ -136,14 +140,18 @@ impl Api {
             ["api"] if get => {
                 let state = self.store.lock();
                 Ok(match discovery::aggregated_version(&request.accept) {
-                    Some(v) => aggregated_reply(discovery::aggregated(state.resources(), true, v), v),
+                    Some(v) => {
+                        aggregated_reply(discovery::aggregated(state.resources(), true, v), v)
+                    }
                     None => Reply::json(200, &discovery::api_versions(&self.address)),
                 })
             }
             ["apis"] if get => {
                 let state = self.store.lock();
                 Ok(match discovery::aggregated_version(&request.accept) {
-                    Some(v) => aggregated_reply(discovery::aggregated(state.resources(), false, v), v),
+                    Some(v) => {
+                        aggregated_reply(discovery::aggregated(state.resources(), false, v), v)
+                    }
                     None => Reply::json(200, &discovery::api_group_list(state.resources())),
                 })
             }
@@ -235,10 +243,25 @@ impl Api {
         }
         if let Some(sub) = &sub {
             let known = (sub == "status" && resource.status_subresource)
-                || (sub == "finalize" && resource.plural == "namespaces" && resource.group.is_empty());
+                || (sub == "finalize"
+                    && resource.plural == "namespaces"
+                    && resource.group.is_empty());
             if !known {
-                if matches!(sub.as_str(), "scale" | "log" | "exec" | "attach" | "portforward" | "proxy" | "eviction" | "binding" | "token") {
-                    return Err(ApiError::not_implemented(&format!("the `{sub}` subresource")));
+                if matches!(
+                    sub.as_str(),
+                    "scale"
+                        | "log"
+                        | "exec"
+                        | "attach"
+                        | "portforward"
+                        | "proxy"
+                        | "eviction"
+                        | "binding"
+                        | "token"
+                ) {
+                    return Err(ApiError::not_implemented(&format!(
+                        "the `{sub}` subresource"
+                    )));
                 }
                 return Err(ApiError::not_found_path());
             }
@@ -368,12 +391,13 @@ impl Api {
                 "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
             ));
         }
-        let resource_version = match request.param("resourceVersion") {
-            None | Some("") | Some("0") => None,
-            Some(text) => Some(text.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(format!("invalid resourceVersion `{text}`"))
-            })?),
-        };
+        let resource_version =
+            match request.param("resourceVersion") {
+                None | Some("") | Some("0") => None,
+                Some(text) => Some(text.parse::<u64>().map_err(|_| {
+                    ApiError::bad_request(format!("invalid resourceVersion `{text}`"))
+                })?),
+            };
         let timeout = request
             .param("timeoutSeconds")
             .and_then(|t| t.parse::<u64>().ok())
@@ -398,9 +422,15 @@ impl Api {
         check_type(&mut object, resource)?;
         let mut state = self.store.lock();
         let namespace = self.prepare_namespace(&state, &mut object, target)?;
-        let name = match object["metadata"]["name"].as_str().filter(|n| !n.is_empty()) {
+        let name = match object["metadata"]["name"]
+            .as_str()
+            .filter(|n| !n.is_empty())
+        {
             Some(name) => name.to_string(),
-            None => match object["metadata"]["generateName"].as_str().filter(|n| !n.is_empty()) {
+            None => match object["metadata"]["generateName"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+            {
                 Some(prefix) => {
                     let name = format!("{prefix}{}", clock::name_suffix());
                     object["metadata"]["name"] = json!(name);
@@ -410,7 +440,11 @@ impl Api {
                     return Err(ApiError::invalid(
                         resource,
                         "",
-                        &[("FieldValueRequired", "metadata.name".into(), "Required value: name or generateName is required".into())],
+                        &[(
+                            "FieldValueRequired",
+                            "metadata.name".into(),
+                            "Required value: name or generateName is required".into(),
+                        )],
                     ));
                 }
             },
@@ -432,7 +466,12 @@ impl Api {
     }
 
     /// Defaults the body's namespace from the URL and checks the namespace exists and is live.
-    fn prepare_namespace(&self, state: &State, object: &mut Value, target: &Target) -> Result<String, ApiError> {
+    fn prepare_namespace(
+        &self,
+        state: &State,
+        object: &mut Value,
+        target: &Target,
+    ) -> Result<String, ApiError> {
         let resource = &target.resource;
         if !resource.namespaced {
             if let Some(meta) = object["metadata"].as_object_mut() {
@@ -449,8 +488,12 @@ impl Api {
             }
             _ => object["metadata"]["namespace"] = json!(namespace),
         }
-        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
-        let namespaces = resources::builtin("", "namespaces").ok_or_else(ApiError::not_found_path)?;
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let namespaces =
+            resources::builtin("", "namespaces").ok_or_else(ApiError::not_found_path)?;
         match state.get(&collection_key(&namespaces), "", &namespace) {
             None => Err(ApiError::not_found(&namespaces, &namespace)),
             Some(entry) => {
@@ -505,7 +548,9 @@ impl Api {
         }
         let live = live.ok_or_else(|| ApiError::not_found(resource, &name))?;
         let patched = match media {
-            "application/json-patch+json" => patch::json_patch(&live, &decode_json(&request.body)?)?,
+            "application/json-patch+json" => {
+                patch::json_patch(&live, &decode_json(&request.body)?)?
+            }
             "application/merge-patch+json" => {
                 let body = decode_json(&request.body)?;
                 if !body.is_object() {
@@ -597,7 +642,14 @@ impl Api {
                 {
                     return Err(ApiError::conflict(resource, &name));
                 }
-                let mut merged = managed::apply(Some(&live), &applied, resource, &manager, force, subresource)?;
+                let mut merged = managed::apply(
+                    Some(&live),
+                    &applied,
+                    resource,
+                    &manager,
+                    force,
+                    subresource,
+                )?;
                 merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"].clone();
                 self.commit_update(state, request, target, &live, merged, dry_run, true)
             }
@@ -644,7 +696,13 @@ impl Api {
         {
             return Err(ApiError::conflict(resource, &name));
         }
-        for key in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"] {
+        for key in [
+            "uid",
+            "creationTimestamp",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "generation",
+        ] {
             match live["metadata"].get(key) {
                 Some(v) => new["metadata"][key] = v.clone(),
                 None => {
@@ -655,7 +713,10 @@ impl Api {
             }
         }
         if live["metadata"]["deletionTimestamp"].is_string() {
-            let old: Vec<&Value> = live["metadata"]["finalizers"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
+            let old: Vec<&Value> = live["metadata"]["finalizers"]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default();
             let added = new["metadata"]["finalizers"]
                 .as_array()
                 .is_some_and(|a| a.iter().any(|f| !old.contains(&f)));
@@ -663,7 +724,12 @@ impl Api {
                 return Err(ApiError::invalid(
                     resource,
                     &name,
-                    &[("FieldValueForbidden", "metadata.finalizers".into(), "Forbidden: no new finalizers can be added if the object is being deleted".into())],
+                    &[(
+                        "FieldValueForbidden",
+                        "metadata.finalizers".into(),
+                        "Forbidden: no new finalizers can be added if the object is being deleted"
+                            .into(),
+                    )],
                 ));
             }
         }
@@ -704,7 +770,13 @@ impl Api {
         }
         if !already_managed {
             let manager = field_manager(request);
-            managed::track_update(Some(live), &mut new, resource, &manager, subresource.filter(|s| *s == "status"));
+            managed::track_update(
+                Some(live),
+                &mut new,
+                resource,
+                &manager,
+                subresource.filter(|s| *s == "status"),
+            );
         }
         new["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"].clone();
         if same_ignoring_times(live, &new) {
@@ -719,7 +791,9 @@ impl Api {
             .is_some_and(|a| !a.is_empty())
             || (resource.plural == "namespaces"
                 && resource.group.is_empty()
-                && new["spec"]["finalizers"].as_array().is_some_and(|a| !a.is_empty()));
+                && new["spec"]["finalizers"]
+                    .as_array()
+                    .is_some_and(|a| !a.is_empty()));
         if deleting && !finalizers_left {
             let removed = remove_and_collect(state, &target.key(), target.ns(), &name);
             return Ok(Reply::json(200, &removed.unwrap_or(new)));
@@ -765,7 +839,10 @@ impl Api {
             .get(&target.key(), target.ns(), &name)
             .ok_or_else(|| ApiError::not_found(resource, &name))?
             .value();
-        let uid = live["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        let uid = live["metadata"]["uid"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if let Some(pre) = options["preconditions"].as_object() {
             if let Some(want) = pre.get("uid").and_then(Value::as_str)
                 && want != uid
@@ -773,7 +850,9 @@ impl Api {
                 return Err(ApiError::conflict_message(
                     resource,
                     &name,
-                    format!("Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"),
+                    format!(
+                        "Precondition failed: UID in precondition: {want}, UID in object meta: {uid}"
+                    ),
                 ));
             }
             if let Some(want) = pre.get("resourceVersion").and_then(Value::as_str)
@@ -784,7 +863,9 @@ impl Api {
                     &name,
                     format!(
                         "Precondition failed: ResourceVersion in precondition: {want}, ResourceVersion in object meta: {}",
-                        live["metadata"]["resourceVersion"].as_str().unwrap_or_default()
+                        live["metadata"]["resourceVersion"]
+                            .as_str()
+                            .unwrap_or_default()
                     ),
                 ));
             }
@@ -937,7 +1018,11 @@ fn check_type(object: &mut Value, resource: &ResourceType) -> Result<(), ApiErro
 }
 
 /// `fieldValidation=Strict`: unknown fields of built-in kinds are a 400.
-fn validate_fields(request: &Request, resource: &ResourceType, object: &Value) -> Result<(), ApiError> {
+fn validate_fields(
+    request: &Request,
+    resource: &ResourceType,
+    object: &Value,
+) -> Result<(), ApiError> {
     let mode = request.param("fieldValidation").unwrap_or("Warn");
     if !matches!(mode, "Strict" | "Warn" | "Ignore") {
         return Err(ApiError::bad_request(format!(
@@ -965,25 +1050,38 @@ fn validate_fields(request: &Request, resource: &ResourceType, object: &Value) -
 fn validate_object(resource: &ResourceType, name: &str, object: &Value) -> Result<(), ApiError> {
     let valid_name = !name.is_empty()
         && name.len() <= 253
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':' | '_' | '@'))
+        && name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':' | '_' | '@')
+        })
         || !resource.builtin;
     if !valid_name {
         return Err(ApiError::invalid(
             resource,
             name,
-            &[("FieldValueInvalid", "metadata.name".into(), format!("Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"))],
+            &[(
+                "FieldValueInvalid",
+                "metadata.name".into(),
+                format!(
+                    "Invalid value: \"{name}\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'"
+                ),
+            )],
         ));
     }
     if resource.group == "apps"
-        && matches!(resource.kind.as_str(), "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet")
+        && matches!(
+            resource.kind.as_str(),
+            "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet"
+        )
         && !object["spec"]["selector"].is_object()
     {
         return Err(ApiError::invalid(
             resource,
             name,
-            &[("FieldValueRequired", "spec.selector".into(), "Required value".into())],
+            &[(
+                "FieldValueRequired",
+                "spec.selector".into(),
+                "Required value".into(),
+            )],
         ));
     }
     Ok(())
@@ -996,7 +1094,12 @@ pub fn stamp_new(resource: &ResourceType, object: &mut Value, state: &mut State)
         format!("10.96.{}.{}", (n / 250) % 250, n % 250 + 2)
     };
     if let Some(meta) = object["metadata"].as_object_mut() {
-        for key in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+        for key in [
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ] {
             meta.remove(key);
         }
         meta.insert("uid".into(), json!(clock::new_uid()));
@@ -1059,8 +1162,14 @@ fn after_write(state: &mut State, resource: &ResourceType, stored: &Value) {
 
 /// Serves (or re-serves) the resources a CRD defines.
 pub fn register_crd(state: &mut State, crd: &Value) {
-    let group = crd["spec"]["group"].as_str().unwrap_or_default().to_string();
-    let plural = crd["spec"]["names"]["plural"].as_str().unwrap_or_default().to_string();
+    let group = crd["spec"]["group"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let plural = crd["spec"]["names"]["plural"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if group.is_empty() || plural.is_empty() {
         return;
     }
@@ -1070,7 +1179,9 @@ pub fn register_crd(state: &mut State, crd: &Value) {
 
 fn orphan_dependents(state: &mut State, uid: &str) {
     for (key, ns, name) in state.dependents(uid) {
-        let Some(entry) = state.get(&key, &ns, &name) else { continue };
+        let Some(entry) = state.get(&key, &ns, &name) else {
+            continue;
+        };
         let mut object = entry.value();
         if let Some(refs) = object["metadata"]["ownerReferences"].as_array_mut() {
             refs.retain(|r| r["uid"].as_str() != Some(uid));
@@ -1088,7 +1199,9 @@ fn orphan_dependents(state: &mut State, uid: &str) {
 
 /// Deletes an object now if nothing blocks it, else marks it for deletion (finalizers).
 pub fn delete_or_mark(state: &mut State, key: &CollectionKey, namespace: &str, name: &str) {
-    let Some(entry) = state.get(key, namespace, name) else { return };
+    let Some(entry) = state.get(key, namespace, name) else {
+        return;
+    };
     let object = entry.value();
     let has_finalizers = object["metadata"]["finalizers"]
         .as_array()
@@ -1107,7 +1220,12 @@ pub fn delete_or_mark(state: &mut State, key: &CollectionKey, namespace: &str, n
 
 /// Removes an object and, like the garbage collector with background propagation, its
 /// dependents (recursively); CRDs take their custom resources with them.
-pub fn remove_and_collect(state: &mut State, key: &CollectionKey, namespace: &str, name: &str) -> Option<Value> {
+pub fn remove_and_collect(
+    state: &mut State,
+    key: &CollectionKey,
+    namespace: &str,
+    name: &str,
+) -> Option<Value> {
     let removed = state.remove(key, namespace, name)?;
     if let Some(uid) = removed["metadata"]["uid"].as_str() {
         for (dkey, dns, dname) in state.dependents(uid) {
@@ -1115,10 +1233,17 @@ pub fn remove_and_collect(state: &mut State, key: &CollectionKey, namespace: &st
         }
     }
     if key.0 == "apiextensions.k8s.io" && key.1 == "customresourcedefinitions" {
-        let group = removed["spec"]["group"].as_str().unwrap_or_default().to_string();
-        let plural = removed["spec"]["names"]["plural"].as_str().unwrap_or_default().to_string();
+        let group = removed["spec"]["group"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let plural = removed["spec"]["names"]["plural"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let cr_key = (group.clone(), plural.clone());
-        let all: Vec<(String, String)> = state.list(&cr_key, None).map(|(k, _)| k.clone()).collect();
+        let all: Vec<(String, String)> =
+            state.list(&cr_key, None).map(|(k, _)| k.clone()).collect();
         for (ns, n) in all {
             remove_and_collect(state, &cr_key, &ns, &n);
         }

@@ -53,12 +53,24 @@ pub async fn run(store: Arc<Store>, delay: Duration, mut stop: tokio::sync::watc
         if event.event_type == EventType::Deleted {
             if !event.namespace.is_empty() {
                 // Content leaving a terminating namespace may let it finish.
-                schedule(&store, Duration::ZERO, key("", "namespaces"), String::new(), event.namespace.clone());
+                schedule(
+                    &store,
+                    Duration::ZERO,
+                    key("", "namespaces"),
+                    String::new(),
+                    event.namespace.clone(),
+                );
             }
             continue;
         }
         if handled(&event.collection) {
-            schedule(&store, delay, event.collection.clone(), event.namespace.clone(), event.name.clone());
+            schedule(
+                &store,
+                delay,
+                event.collection.clone(),
+                event.namespace.clone(),
+                event.name.clone(),
+            );
         }
     }
 }
@@ -66,9 +78,14 @@ pub async fn run(store: Arc<Store>, delay: Duration, mut stop: tokio::sync::watc
 fn handled(k: &CollectionKey) -> bool {
     matches!(
         (k.0.as_str(), k.1.as_str()),
-        ("apps", "deployments" | "replicasets" | "statefulsets" | "daemonsets")
-            | ("batch", "jobs")
-            | ("", "persistentvolumeclaims" | "services" | "namespaces" | "pods")
+        (
+            "apps",
+            "deployments" | "replicasets" | "statefulsets" | "daemonsets"
+        ) | ("batch", "jobs")
+            | (
+                "",
+                "persistentvolumeclaims" | "services" | "namespaces" | "pods"
+            )
             | ("apiextensions.k8s.io", "customresourcedefinitions")
     )
 }
@@ -86,10 +103,20 @@ fn everything(store: &Store) -> Vec<(CollectionKey, String, String)> {
     out
 }
 
-fn schedule(store: &Arc<Store>, delay: Duration, k: CollectionKey, namespace: String, name: String) {
+fn schedule(
+    store: &Arc<Store>,
+    delay: Duration,
+    k: CollectionKey,
+    namespace: String,
+    name: String,
+) {
     let store = store.clone();
     // Namespace termination is not a readiness simulation: it proceeds at once.
-    let delay = if k.1 == "namespaces" { Duration::ZERO } else { delay };
+    let delay = if k.1 == "namespaces" {
+        Duration::ZERO
+    } else {
+        delay
+    };
     tokio::spawn(async move {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -101,7 +128,9 @@ fn schedule(store: &Arc<Store>, delay: Duration, k: CollectionKey, namespace: St
 
 /// Brings one object's status to where its controller would put it.
 pub fn reconcile(state: &mut State, k: &CollectionKey, namespace: &str, name: &str) {
-    let Some(entry) = state.get(k, namespace, name) else { return };
+    let Some(entry) = state.get(k, namespace, name) else {
+        return;
+    };
     let object = entry.value();
     if k.1 == "namespaces" {
         terminate_namespace(state, &object, name);
@@ -141,9 +170,11 @@ pub fn reconcile(state: &mut State, k: &CollectionKey, namespace: &str, name: &s
                 "currentReplicas": replicas, "updatedReplicas": replicas, "availableReplicas": replicas,
                 "currentRevision": revision, "updateRevision": revision, "collisionCount": 0})
         }
-        ("apps", "daemonsets") => json!({"observedGeneration": generation, "desiredNumberScheduled": 1,
+        ("apps", "daemonsets") => {
+            json!({"observedGeneration": generation, "desiredNumberScheduled": 1,
             "currentNumberScheduled": 1, "updatedNumberScheduled": 1, "numberReady": 1, "numberAvailable": 1,
-            "numberMisscheduled": 0}),
+            "numberMisscheduled": 0})
+        }
         ("batch", "jobs") => {
             let completions = object["spec"]["completions"].as_i64().unwrap_or(1);
             if fail {
@@ -151,7 +182,10 @@ pub fn reconcile(state: &mut State, k: &CollectionKey, namespace: &str, name: &s
                     "conditions": [condition("FailureTarget", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
                         condition("Failed", "True", "BackoffLimitExceeded", "Job has reached the specified backoff limit")]})
             } else {
-                let started = object["status"]["startTime"].as_str().unwrap_or(&now).to_string();
+                let started = object["status"]["startTime"]
+                    .as_str()
+                    .unwrap_or(&now)
+                    .to_string();
                 json!({"startTime": started, "completionTime": now, "succeeded": completions, "active": 0,
                     "ready": 0, "terminating": 0, "uncountedTerminatedPods": {},
                     "conditions": [condition("SuccessCriteriaMet", "True", "CompletionsReached", "Reached expected number of succeeded pods"),
@@ -159,13 +193,18 @@ pub fn reconcile(state: &mut State, k: &CollectionKey, namespace: &str, name: &s
             }
         }
         ("", "pods") => {
-            let once = matches!(object["spec"]["restartPolicy"].as_str(), Some("Never" | "OnFailure"));
+            let once = matches!(
+                object["spec"]["restartPolicy"].as_str(),
+                Some("Never" | "OnFailure")
+            );
             match (fail, once) {
                 (true, _) => json!({"phase": "Failed", "startTime": now}),
                 (false, true) => json!({"phase": "Succeeded", "startTime": now}),
-                (false, false) => json!({"phase": "Running", "startTime": now, "podIP": "10.244.0.10",
+                (false, false) => {
+                    json!({"phase": "Running", "startTime": now, "podIP": "10.244.0.10",
                     "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": now},
-                        {"type": "ContainersReady", "status": "True", "lastTransitionTime": now}]}),
+                        {"type": "ContainersReady", "status": "True", "lastTransitionTime": now}]})
+                }
             }
         }
         ("", "persistentvolumeclaims") => {
@@ -198,7 +237,9 @@ pub fn reconcile(state: &mut State, k: &CollectionKey, namespace: &str, name: &s
 
 /// Writes a status unless it would change nothing but timestamps.
 fn write_status(state: &mut State, k: &CollectionKey, namespace: &str, name: &str, status: Value) {
-    let Some(entry) = state.get(k, namespace, name) else { return };
+    let Some(entry) = state.get(k, namespace, name) else {
+        return;
+    };
     let mut object = entry.value();
     if without_times(&object["status"]) == without_times(&status) {
         return;
@@ -211,7 +252,12 @@ fn without_times(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "lastUpdateTime" | "lastTransitionTime" | "startTime" | "completionTime"))
+                .filter(|(k, _)| {
+                    !matches!(
+                        k.as_str(),
+                        "lastUpdateTime" | "lastTransitionTime" | "startTime" | "completionTime"
+                    )
+                })
                 .map(|(k, v)| (k.clone(), without_times(v)))
                 .collect(),
         ),
@@ -232,11 +278,20 @@ fn short_hash(value: &Value) -> String {
 
 /// Makes the Deployment's current ReplicaSet (template + pod-template-hash, controller
 /// ownerReference, revision annotation) and scales older ones to zero. Returns its name.
-fn ensure_replica_set(state: &mut State, deployment: &Value, namespace: &str, name: &str, replicas: i64) -> String {
+fn ensure_replica_set(
+    state: &mut State,
+    deployment: &Value,
+    namespace: &str,
+    name: &str,
+    replicas: i64,
+) -> String {
     let template = deployment["spec"]["template"].clone();
     let hash = short_hash(&template);
     let rs_name = format!("{name}-{hash}");
-    let uid = deployment["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let uid = deployment["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let rs_key = key("apps", "replicasets");
     let Some(rs_type) = resources::builtin("apps", "replicasets") else {
         return rs_name;
@@ -252,13 +307,19 @@ fn ensure_replica_set(state: &mut State, deployment: &Value, namespace: &str, na
         .collect();
     let revision = owned
         .iter()
-        .filter_map(|(_, v)| v["metadata"]["annotations"]["deployment.kubernetes.io/revision"].as_str()?.parse::<i64>().ok())
+        .filter_map(|(_, v)| {
+            v["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+                .as_str()?
+                .parse::<i64>()
+                .ok()
+        })
         .max()
         .unwrap_or(0);
     for (n, mut rs) in owned.clone() {
         if n != rs_name && rs["spec"]["replicas"].as_i64() != Some(0) {
             rs["spec"]["replicas"] = json!(0);
-            rs["status"] = json!({"replicas": 0, "observedGeneration": rs["metadata"]["generation"]});
+            rs["status"] =
+                json!({"replicas": 0, "observedGeneration": rs["metadata"]["generation"]});
             state.put(&rs_key, namespace, &n, rs);
         }
     }
@@ -302,9 +363,9 @@ fn terminate_namespace(state: &mut State, namespace_object: &Value, name: &str) 
     for (k, object_name) in &contents {
         api::delete_or_mark(state, k, name, object_name);
     }
-    if state.keys_in_namespace(name).is_empty() {
-        if let Some(namespaces) = resources::builtin("", "namespaces") {
-            api::remove_and_collect(state, &collection_key(&namespaces), "", name);
-        }
+    if state.keys_in_namespace(name).is_empty()
+        && let Some(namespaces) = resources::builtin("", "namespaces")
+    {
+        api::remove_and_collect(state, &collection_key(&namespaces), "", name);
     }
 }

@@ -46,7 +46,11 @@ fn pod_spec(spec: &mut Value, restart_policy: &str) {
                 "IfNotPresent"
             };
             set_default(container, "imagePullPolicy", json!(pull));
-            set_default(container, "terminationMessagePath", json!("/dev/termination-log"));
+            set_default(
+                container,
+                "terminationMessagePath",
+                json!("/dev/termination-log"),
+            );
             set_default(container, "terminationMessagePolicy", json!("File"));
             set_default(container, "resources", json!({}));
             if let Some(Value::Array(ports)) = container.get_mut("ports") {
@@ -70,8 +74,14 @@ fn template(spec: &mut Map<String, Value>, restart_policy: &str) {
 pub fn apply(resource: &ResourceType, object: &mut Value, cluster_ip: &str) {
     match (resource.group.as_str(), resource.kind.as_str()) {
         ("", "Namespace") => {
-            let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
-            if let Some(labels) = object.get_mut("metadata").and_then(|m| child_map(m, "labels")) {
+            let name = object["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if let Some(labels) = object
+                .get_mut("metadata")
+                .and_then(|m| child_map(m, "labels"))
+            {
                 labels.insert("kubernetes.io/metadata.name".into(), json!(name));
             }
             if let Some(spec) = child_map(object, "spec") {
@@ -82,7 +92,9 @@ pub fn apply(resource: &ResourceType, object: &mut Value, cluster_ip: &str) {
             }
         }
         ("", "Secret") => {
-            let Some(map) = object.as_object_mut() else { return };
+            let Some(map) = object.as_object_mut() else {
+                return;
+            };
             set_default(map, "type", json!("Opaque"));
             if let Some(Value::Object(string_data)) = map.remove("stringData") {
                 let data = map
@@ -98,7 +110,9 @@ pub fn apply(resource: &ResourceType, object: &mut Value, cluster_ip: &str) {
             }
         }
         ("", "Service") => {
-            let Some(spec) = child_map(object, "spec") else { return };
+            let Some(spec) = child_map(object, "spec") else {
+                return;
+            };
             set_default(spec, "type", json!("ClusterIP"));
             set_default(spec, "sessionAffinity", json!("None"));
             let external = spec.get("type").and_then(Value::as_str) == Some("ExternalName");
@@ -125,7 +139,9 @@ pub fn apply(resource: &ResourceType, object: &mut Value, cluster_ip: &str) {
             }
         }
         ("apps", "Deployment") => {
-            let Some(spec) = child_map(object, "spec") else { return };
+            let Some(spec) = child_map(object, "spec") else {
+                return;
+            };
             set_default(spec, "replicas", json!(1));
             set_default(spec, "revisionHistoryLimit", json!(10));
             set_default(spec, "progressDeadlineSeconds", json!(600));
@@ -137,12 +153,16 @@ pub fn apply(resource: &ResourceType, object: &mut Value, cluster_ip: &str) {
             template(spec, "Always");
         }
         ("apps", "ReplicaSet") => {
-            let Some(spec) = child_map(object, "spec") else { return };
+            let Some(spec) = child_map(object, "spec") else {
+                return;
+            };
             set_default(spec, "replicas", json!(1));
             template(spec, "Always");
         }
         ("apps", "StatefulSet") => {
-            let Some(spec) = child_map(object, "spec") else { return };
+            let Some(spec) = child_map(object, "spec") else {
+                return;
+            };
             set_default(spec, "replicas", json!(1));
             set_default(spec, "podManagementPolicy", json!("OrderedReady"));
             set_default(spec, "revisionHistoryLimit", json!(10));
@@ -154,7 +174,9 @@ pub fn apply(resource: &ResourceType, object: &mut Value, cluster_ip: &str) {
             template(spec, "Always");
         }
         ("apps", "DaemonSet") => {
-            let Some(spec) = child_map(object, "spec") else { return };
+            let Some(spec) = child_map(object, "spec") else {
+                return;
+            };
             set_default(spec, "revisionHistoryLimit", json!(10));
             set_default(
                 spec,
@@ -164,7 +186,9 @@ pub fn apply(resource: &ResourceType, object: &mut Value, cluster_ip: &str) {
             template(spec, "Always");
         }
         ("batch", "Job") => {
-            let Some(spec) = child_map(object, "spec") else { return };
+            let Some(spec) = child_map(object, "spec") else {
+                return;
+            };
             set_default(spec, "parallelism", json!(1));
             set_default(spec, "completions", json!(1));
             set_default(spec, "backoffLimit", json!(6));

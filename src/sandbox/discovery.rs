@@ -55,7 +55,7 @@ fn groups(resources: &[Arc<ResourceType>]) -> Vec<(String, Vec<String>)> {
         }
     }
     for (_, versions) in out.iter_mut() {
-        versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+        versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
     }
     out
 }
@@ -116,7 +116,11 @@ pub fn api_group(resources: &[Arc<ResourceType>], group: &str) -> Option<Value> 
 }
 
 /// `/api/v1` or `/apis/<group>/<version>`, or None when not served.
-pub fn api_resource_list(resources: &[Arc<ResourceType>], group: &str, version: &str) -> Option<Value> {
+pub fn api_resource_list(
+    resources: &[Arc<ResourceType>],
+    group: &str,
+    version: &str,
+) -> Option<Value> {
     let served: Vec<&Arc<ResourceType>> = resources
         .iter()
         .filter(|r| r.group == group && r.version == version)
@@ -145,7 +149,9 @@ pub fn api_resource_list(resources: &[Arc<ResourceType>], group: &str, version: 
     } else {
         format!("{group}/{version}")
     };
-    Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list}))
+    Some(
+        json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": list}),
+    )
 }
 
 /// Aggregated discovery for the core group (`core == true`, `/api`) or all named groups.
@@ -153,11 +159,11 @@ pub fn aggregated(resources: &[Arc<ResourceType>], core: bool, version: &str) ->
     let mut by_group: BTreeMap<(usize, String), Vec<&Arc<ResourceType>>> = BTreeMap::new();
     let order = groups(resources);
     for r in resources.iter().filter(|r| r.group.is_empty() == core) {
-        let index = order
-            .iter()
-            .position(|(g, _)| *g == r.group)
-            .unwrap_or(0);
-        by_group.entry((index, r.group.clone())).or_default().push(r);
+        let index = order.iter().position(|(g, _)| *g == r.group).unwrap_or(0);
+        by_group
+            .entry((index, r.group.clone()))
+            .or_default()
+            .push(r);
     }
     let items: Vec<Value> = by_group
         .into_iter()
@@ -168,7 +174,7 @@ pub fn aggregated(resources: &[Arc<ResourceType>], core: bool, version: &str) ->
                     versions.push(r.version.clone());
                 }
             }
-            versions.sort_by(|a, b| version_priority(b).cmp(&version_priority(a)));
+            versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
             let versions: Vec<Value> = versions
                 .iter()
                 .map(|v| {

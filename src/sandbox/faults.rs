@@ -145,7 +145,9 @@ impl FromStr for FaultSpec {
                 }
                 "drop" => (FaultAction::Drop, parse_rate(value, rule)?),
                 "cut-watch" => (
-                    FaultAction::CutWatch(parse_duration(value).ok_or_else(|| bad("bad duration"))?),
+                    FaultAction::CutWatch(
+                        parse_duration(value).ok_or_else(|| bad("bad duration"))?,
+                    ),
                     1.0,
                 ),
                 _ => return Err(bad("unknown action (error, latency, drop, cut-watch)")),
@@ -204,7 +206,8 @@ impl Injector {
         let mut random = self.random.lock().unwrap_or_else(|p| p.into_inner());
         for rule in &self.spec.rules {
             let verb_ok = rule.verbs.is_empty() || rule.verbs.iter().any(|v| v == verb);
-            let resource_ok = rule.resources.is_empty() || rule.resources.iter().any(|r| r == resource);
+            let resource_ok =
+                rule.resources.is_empty() || rule.resources.iter().any(|r| r == resource);
             if !verb_ok || !resource_ok {
                 continue;
             }
@@ -221,14 +224,18 @@ impl Injector {
                         409 => ApiError {
                             code: 409,
                             reason: "Conflict",
-                            message: format!("Operation cannot be fulfilled on {resource}: injected conflict"),
+                            message: format!(
+                                "Operation cannot be fulfilled on {resource}: injected conflict"
+                            ),
                             details: serde_json::json!({"kind": resource}),
                             retry_after: None,
                         },
                         _ => ApiError::internal("injected fault"),
                     });
                 }
-                FaultAction::Latency(d) => decision.latency = Some(decision.latency.unwrap_or_default() + *d),
+                FaultAction::Latency(d) => {
+                    decision.latency = Some(decision.latency.unwrap_or_default() + *d)
+                }
                 FaultAction::Drop => decision.drop = true,
                 FaultAction::CutWatch(d) => decision.cut_watch = Some(*d),
                 FaultAction::Error(_) => {}
@@ -244,14 +251,21 @@ mod tests {
 
     #[test]
     fn parses_the_documented_example() {
-        let spec: FaultSpec = "error=503:0.2@create|update/secrets;latency=20ms;cut-watch=5s@watch/*"
-            .parse()
-            .expect("valid");
+        let spec: FaultSpec =
+            "error=503:0.2@create|update/secrets;latency=20ms;cut-watch=5s@watch/*"
+                .parse()
+                .expect("valid");
         assert_eq!(spec.rules.len(), 3);
         assert_eq!(spec.rules[0].action, FaultAction::Error(503));
         assert_eq!(spec.rules[0].verbs, vec!["create", "update"]);
-        assert_eq!(spec.rules[1].action, FaultAction::Latency(Duration::from_millis(20)));
-        assert_eq!(spec.rules[2].action, FaultAction::CutWatch(Duration::from_secs(5)));
+        assert_eq!(
+            spec.rules[1].action,
+            FaultAction::Latency(Duration::from_millis(20))
+        );
+        assert_eq!(
+            spec.rules[2].action,
+            FaultAction::CutWatch(Duration::from_secs(5))
+        );
     }
 
     #[test]
@@ -279,7 +293,10 @@ mod tests {
     #[test]
     fn errors_only_hit_matching_requests() {
         let injector = Injector::new("error=429:1@create/secrets".parse().expect("valid"), 1);
-        let hit = injector.decide("create", "secrets").error.expect("injected");
+        let hit = injector
+            .decide("create", "secrets")
+            .error
+            .expect("injected");
         assert_eq!(hit.code, 429);
         assert!(hit.retry_after.is_some());
         assert!(injector.decide("get", "secrets").error.is_none());

@@ -99,7 +99,11 @@ fn classify(method: &str, path: &str, watch: bool) -> (&'static str, String) {
         _ => &[],
     };
     let rest = match rest {
-        ["namespaces", _, tail @ ..] if !tail.is_empty() && !matches!(tail, ["status" | "finalize"]) => tail,
+        ["namespaces", _, tail @ ..]
+            if !tail.is_empty() && !matches!(tail, ["status" | "finalize"]) =>
+        {
+            tail
+        }
         other => other,
     };
     let resource = rest.first().map(|s| s.to_string()).unwrap_or_default();
@@ -127,14 +131,23 @@ fn header_text(request: &http::request::Parts, name: header::HeaderName) -> Stri
         .to_string()
 }
 
-fn respond(code: u16, content_type: &str, body: SandboxBody, retry_after: Option<u64>) -> Response<SandboxBody> {
+fn respond(
+    code: u16,
+    content_type: &str,
+    body: SandboxBody,
+    retry_after: Option<u64>,
+) -> Response<SandboxBody> {
     let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, value);
     }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     if let Some(seconds) = retry_after {
         headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
@@ -143,7 +156,12 @@ fn respond(code: u16, content_type: &str, body: SandboxBody, retry_after: Option
 
 fn error_response(error: &ApiError) -> Response<SandboxBody> {
     let body = Bytes::from(serde_json::to_vec(&error.to_status()).unwrap_or_default());
-    respond(error.code, "application/json", SandboxBody::Full(Some(body)), error.retry_after)
+    respond(
+        error.code,
+        "application/json",
+        SandboxBody::Full(Some(body)),
+        error.retry_after,
+    )
 }
 
 /// Serves one request end to end.
@@ -184,7 +202,7 @@ where
     if let Some(error) = &decision.error {
         return error_response(error);
     }
-    let response = match shared.api.handle(&request) {
+    match shared.api.handle(&request) {
         Reply::Full {
             code,
             content_type,
@@ -203,8 +221,7 @@ where
                 Err(error) => error_response(&error),
             }
         }
-    };
-    response
+    }
 }
 
 /// The sandbox as a tower service, for in-process clients (e.g. `kube::Client::new`).
@@ -242,7 +259,11 @@ where
 
 /// Accepts connections until `stop` fires; then closes every open connection (watches
 /// included) and returns.
-pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {

@@ -31,7 +31,9 @@ pub struct Manager {
 
 impl Manager {
     fn same_writer(&self, name: &str, operation: &str, subresource: Option<&str>) -> bool {
-        self.manager == name && self.operation == operation && self.subresource.as_deref() == subresource
+        self.manager == name
+            && self.operation == operation
+            && self.subresource.as_deref() == subresource
     }
 
     /// How conflict messages name this manager.
@@ -129,7 +131,8 @@ pub fn track_update(
         .collect();
     if !changed.is_empty() || !removed.is_empty() {
         for m in list.iter_mut() {
-            m.fields.retain(|p| !changed.contains(p) && !removed.contains(p));
+            m.fields
+                .retain(|p| !changed.contains(p) && !removed.contains(p));
         }
         let api_version = resource.api_version();
         match list
@@ -225,7 +228,9 @@ pub fn apply(
             Scope::WithoutStatus => {
                 map.remove("status");
             }
-            Scope::StatusOnly => map.retain(|k, _| k == "status" || k == "metadata" || k == "apiVersion" || k == "kind"),
+            Scope::StatusOnly => map.retain(|k, _| {
+                k == "status" || k == "metadata" || k == "apiVersion" || k == "kind"
+            }),
             Scope::Everything => {}
         }
     }
@@ -351,7 +356,8 @@ mod tests {
         );
         // Same value: shared ownership, no conflict.
         apply(Some(&live), &cm(json!({"a": "1"})), &r, "two", false, None).expect("shares");
-        let forced = apply(Some(&live), &cm(json!({"a": "2"})), &r, "two", true, None).expect("forced");
+        let forced =
+            apply(Some(&live), &cm(json!({"a": "2"})), &r, "two", true, None).expect("forced");
         assert_eq!(forced["data"]["a"], "2");
         let a: Path = vec!["f:data".into(), "f:a".into()];
         let owners: Vec<String> = managers(&forced)
@@ -365,11 +371,27 @@ mod tests {
     #[test]
     fn fields_dropped_from_an_apply_are_removed_unless_owned_elsewhere() {
         let r = builtin("", "configmaps").expect("served");
-        let live = apply(None, &cm(json!({"a": "1", "b": "2"})), &r, "helm", false, None).expect("applies");
+        let live = apply(
+            None,
+            &cm(json!({"a": "1", "b": "2"})),
+            &r,
+            "helm",
+            false,
+            None,
+        )
+        .expect("applies");
         let mut edited = live.clone();
         edited["data"]["c"] = json!("3");
         track_update(Some(&live), &mut edited, &r, "kubectl-edit", None);
-        let out = apply(Some(&edited), &cm(json!({"a": "1"})), &r, "helm", false, None).expect("applies");
+        let out = apply(
+            Some(&edited),
+            &cm(json!({"a": "1"})),
+            &r,
+            "helm",
+            false,
+            None,
+        )
+        .expect("applies");
         assert_eq!(out["data"], json!({"a": "1", "c": "3"}));
     }
 
@@ -377,7 +399,8 @@ mod tests {
     fn list_maps_merge_by_key() {
         let r = builtin("apps", "deployments").expect("served");
         let live = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "image": "1"}, {"name": "b", "image": "2"}]}}}});
-        let applied = json!({"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "3"}]}}}});
+        let applied =
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "3"}]}}}});
         let merged = merge(&live, &applied, &r.schema);
         assert_eq!(
             merged["spec"]["template"]["spec"]["containers"],

@@ -109,16 +109,19 @@ impl Sandbox {
         if let Some(dir) = &config.data_dir {
             persist::load(dir, &store)?;
         }
-        let listener = TcpListener::bind(config.listen)
-            .await
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| SandboxError::Listen {
+                    address: config.listen,
+                    source,
+                })?;
+        let address = listener
+            .local_addr()
             .map_err(|source| SandboxError::Listen {
                 address: config.listen,
                 source,
             })?;
-        let address = listener.local_addr().map_err(|source| SandboxError::Listen {
-            address: config.listen,
-            source,
-        })?;
         let shared = Arc::new(http::Shared {
             api: api::Api::new(store.clone(), address.to_string()),
             faults: faults::Injector::new(config.faults.clone(), config.seed),
@@ -126,7 +129,11 @@ impl Sandbox {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let mut tasks = vec![
             tokio::spawn(http::accept_loop(listener, shared.clone(), stopped.clone())),
-            tokio::spawn(controllers::run(store.clone(), config.controller_delay, stopped.clone())),
+            tokio::spawn(controllers::run(
+                store.clone(),
+                config.controller_delay,
+                stopped.clone(),
+            )),
         ];
         if let Some(dir) = config.data_dir.clone() {
             let store = store.clone();
@@ -187,7 +194,10 @@ impl RunningSandbox {
 
     /// Writes the kubeconfig atomically.
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SandboxError> {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

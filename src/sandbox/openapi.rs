@@ -122,8 +122,12 @@ mod tests {
     #[test]
     fn patch_operations_carry_gvk_and_field_validation() {
         let doc = document(&builtins(), "apis/apps/v1").expect("served");
-        let patch = &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
-        assert_eq!(patch["x-kubernetes-group-version-kind"]["kind"], "Deployment");
+        let patch =
+            &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
+        assert_eq!(
+            patch["x-kubernetes-group-version-kind"]["kind"],
+            "Deployment"
+        );
         assert!(
             patch["parameters"]
                 .as_array()

@@ -43,7 +43,11 @@ fn pointer_parts(pointer: &str) -> Result<Vec<String>, ApiError> {
     Ok(rest.split('/').map(unescape).collect())
 }
 
-fn parent_mut<'a>(doc: &'a mut Value, parts: &[String], pointer: &str) -> Result<&'a mut Value, ApiError> {
+fn parent_mut<'a>(
+    doc: &'a mut Value,
+    parts: &[String],
+    pointer: &str,
+) -> Result<&'a mut Value, ApiError> {
     let mut current = doc;
     for part in parts {
         current = match current {
@@ -107,7 +111,9 @@ fn remove(doc: &mut Value, pointer: &str) -> Result<Value, ApiError> {
 }
 
 fn get(doc: &Value, pointer: &str) -> Result<Value, ApiError> {
-    doc.pointer(pointer).cloned().ok_or_else(|| missing(pointer))
+    doc.pointer(pointer)
+        .cloned()
+        .ok_or_else(|| missing(pointer))
 }
 
 /// RFC 6902 JSON patch.
@@ -130,12 +136,16 @@ pub fn json_patch(target: &Value, patch: &Value) -> Result<Value, ApiError> {
                 add(&mut doc, path, op["value"].clone())?;
             }
             Some("move") => {
-                let from = op["from"].as_str().ok_or_else(|| ApiError::bad_request("move without `from`"))?;
+                let from = op["from"]
+                    .as_str()
+                    .ok_or_else(|| ApiError::bad_request("move without `from`"))?;
                 let value = remove(&mut doc, from)?;
                 add(&mut doc, path, value)?;
             }
             Some("copy") => {
-                let from = op["from"].as_str().ok_or_else(|| ApiError::bad_request("copy without `from`"))?;
+                let from = op["from"]
+                    .as_str()
+                    .ok_or_else(|| ApiError::bad_request("copy without `from`"))?;
                 let value = get(&doc, from)?;
                 add(&mut doc, path, value)?;
             }
@@ -158,9 +168,15 @@ pub fn json_patch(target: &Value, patch: &Value) -> Result<Value, ApiError> {
 }
 
 /// Strategic merge patch for built-in kinds.
-pub fn strategic_merge_patch(target: &Value, patch: &Value, node: &Node) -> Result<Value, ApiError> {
+pub fn strategic_merge_patch(
+    target: &Value,
+    patch: &Value,
+    node: &Node,
+) -> Result<Value, ApiError> {
     let Value::Object(p) = patch else {
-        return Err(ApiError::bad_request("strategic merge patch must be an object"));
+        return Err(ApiError::bad_request(
+            "strategic merge patch must be an object",
+        ));
     };
     let mut out = match target {
         Value::Object(t) => t.clone(),
@@ -272,7 +288,7 @@ fn merge_list(existing: Option<&Value>, patch: &[Value], node: &Node) -> Result<
     Ok(Value::Array(out))
 }
 
-fn reorder(items: &mut Vec<Value>, order: &[Value], node: &Node) {
+fn reorder(items: &mut [Value], order: &[Value], node: &Node) {
     let key = match node {
         Node::List(list) => list.merge_key.clone(),
         _ => None,
@@ -310,18 +326,29 @@ mod tests {
 
     #[test]
     fn merge_patch_deletes_nulls() {
-        let out = merge_patch(&json!({"a": 1, "b": {"c": 2, "d": 3}}), &json!({"a": null, "b": {"c": 5}}));
+        let out = merge_patch(
+            &json!({"a": 1, "b": {"c": 2, "d": 3}}),
+            &json!({"a": null, "b": {"c": 5}}),
+        );
         assert_eq!(out, json!({"b": {"c": 5, "d": 3}}));
     }
 
     #[test]
     fn json_patch_ops() {
         let doc = json!({"metadata": {"finalizers": ["x"], "name": "a"}});
-        let out = json_patch(&doc, &json!([{"op": "remove", "path": "/metadata/finalizers"},
+        let out = json_patch(
+            &doc,
+            &json!([{"op": "remove", "path": "/metadata/finalizers"},
             {"op": "add", "path": "/metadata/labels", "value": {"a/b": "1"}},
-            {"op": "replace", "path": "/metadata/labels/a~1b", "value": "2"}])).expect("applies");
-        assert_eq!(out, json!({"metadata": {"name": "a", "labels": {"a/b": "2"}}}));
-        let error = json_patch(&doc, &json!([{"op": "remove", "path": "/nope"}])).expect_err("missing");
+            {"op": "replace", "path": "/metadata/labels/a~1b", "value": "2"}]),
+        )
+        .expect("applies");
+        assert_eq!(
+            out,
+            json!({"metadata": {"name": "a", "labels": {"a/b": "2"}}})
+        );
+        let error =
+            json_patch(&doc, &json!([{"op": "remove", "path": "/nope"}])).expect_err("missing");
         assert_eq!(error.code, 422);
     }
 
@@ -343,12 +370,21 @@ mod tests {
     #[test]
     fn strategic_patch_directives() {
         let node = schema::builtin_kind("apps", "v1", "Deployment");
-        let live = json!({"spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "b"}]}}}});
+        let live =
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "b"}]}}}});
         let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "a", "$patch": "delete"}]}}}});
         let out = strategic_merge_patch(&live, &patch, &node).expect("applies");
-        assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([{"name": "b"}]));
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "b"}])
+        );
         let live = json!({"metadata": {"finalizers": ["a", "b"]}});
-        let out = strategic_merge_patch(&live, &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}), &node).expect("applies");
+        let out = strategic_merge_patch(
+            &live,
+            &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),
+            &node,
+        )
+        .expect("applies");
         assert_eq!(out["metadata"]["finalizers"], json!(["b"]));
     }
 }

@@ -40,7 +40,10 @@ pub enum PersistError {
     },
 }
 
-fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> PersistError + 'a {
+fn io<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> PersistError + 'a {
     move |source| PersistError::Io {
         action,
         path: path.to_path_buf(),
@@ -56,19 +59,27 @@ pub fn load(dir: &Path, store: &Store) -> Result<(), PersistError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io("read", &path)(e)),
     };
-    let snapshot: Value = serde_json::from_slice(&text).map_err(|source| PersistError::Corrupt {
-        path: path.clone(),
-        source,
-    })?;
+    let snapshot: Value =
+        serde_json::from_slice(&text).map_err(|source| PersistError::Corrupt {
+            path: path.clone(),
+            source,
+        })?;
     let mut state = store.lock();
     let mut crds = Vec::new();
     for item in snapshot["objects"].as_array().into_iter().flatten() {
-        let (Some(group), Some(resource)) = (item["group"].as_str(), item["resource"].as_str()) else {
+        let (Some(group), Some(resource)) = (item["group"].as_str(), item["resource"].as_str())
+        else {
             continue;
         };
         let object = item["object"].clone();
-        let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default().to_string();
-        let name = object["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let namespace = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if group == "apiextensions.k8s.io" && resource == "customresourcedefinitions" {
             crds.push(object.clone());
         }
@@ -156,13 +167,20 @@ mod tests {
         load(dir.path(), &restored).expect("loads");
         let state = restored.lock();
         assert_eq!(state.resource_version(), rv);
-        assert!(state.get(&(String::new(), "configmaps".into()), "default", "a").is_some());
+        assert!(
+            state
+                .get(&(String::new(), "configmaps".into()), "default", "a")
+                .is_some()
+        );
     }
 
     #[test]
     fn a_corrupt_snapshot_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join(SNAPSHOT), b"{torn").expect("writes");
-        assert!(matches!(load(dir.path(), &Store::new()), Err(PersistError::Corrupt { .. })));
+        assert!(matches!(
+            load(dir.path(), &Store::new()),
+            Err(PersistError::Corrupt { .. })
+        ));
     }
 }

@@ -39,7 +39,10 @@ fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' => match (bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b))) {
+            b'%' => match (
+                bytes.get(i + 1).and_then(|&b| hex(b)),
+                bytes.get(i + 2).and_then(|&b| hex(b)),
+            ) {
                 (Some(high), Some(low)) => {
                     out.push(high * 16 + low);
                     i += 2;
@@ -120,8 +123,9 @@ impl Request {
 
 /// Parses a JSON body; malformed input is a 400 that quotes the parser.
 pub fn decode_json(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the body of the request is not valid JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!("the body of the request is not valid JSON: {e}"))
+    })
 }
 
 /// Parses a YAML (or JSON) body.
@@ -129,8 +133,9 @@ pub fn decode_yaml(body: &[u8]) -> Result<Value, ApiError> {
     if let Ok(value) = serde_json::from_slice::<Value>(body) {
         return Ok(value);
     }
-    serde_yaml_ng::from_slice::<Value>(body)
-        .map_err(|e| ApiError::bad_request(format!("the body of the request is not valid YAML: {e}")))
+    serde_yaml_ng::from_slice::<Value>(body).map_err(|e| {
+        ApiError::bad_request(format!("the body of the request is not valid YAML: {e}"))
+    })
 }
 
 #[cfg(test)]

@@ -180,10 +180,7 @@ fn convert(schema: &Value) -> Node {
         Some("object") => {
             if let Some(props) = schema["properties"].as_object() {
                 Node::Struct(Arc::new(Struct {
-                    fields: props
-                        .iter()
-                        .map(|(k, v)| (k.clone(), convert(v)))
-                        .collect(),
+                    fields: props.iter().map(|(k, v)| (k.clone(), convert(v))).collect(),
                     atomic: schema["x-kubernetes-map-type"].as_str() == Some("atomic"),
                     open: schema["x-kubernetes-preserve-unknown-fields"].as_bool() == Some(true),
                 }))

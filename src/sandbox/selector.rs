@@ -57,7 +57,11 @@ impl LabelSelector {
     /// Parses `k=v,k!=v,k in (a,b),k notin (a),k,!k`.
     pub fn parse(text: &str) -> Result<Self, ApiError> {
         let mut out = Vec::new();
-        let bad = || ApiError::bad_request(format!("unable to parse requirement: invalid label selector `{text}`"));
+        let bad = || {
+            ApiError::bad_request(format!(
+                "unable to parse requirement: invalid label selector `{text}`"
+            ))
+        };
         if text.trim().is_empty() {
             return Ok(Self(out));
         }
@@ -220,13 +224,18 @@ mod tests {
     #[test]
     fn helm_release_query_matches_its_secrets() {
         let selector = LabelSelector::parse("name=r1,owner=helm").expect("valid");
-        assert!(selector.matches(&labels(&[("name", "r1"), ("owner", "helm"), ("version", "1")])));
+        assert!(selector.matches(&labels(&[
+            ("name", "r1"),
+            ("owner", "helm"),
+            ("version", "1")
+        ])));
         assert!(!selector.matches(&labels(&[("name", "r2"), ("owner", "helm")])));
     }
 
     #[test]
     fn set_based_requirements() {
-        let selector = LabelSelector::parse("env in (a, b),tier notin (x),app,!legacy").expect("valid");
+        let selector =
+            LabelSelector::parse("env in (a, b),tier notin (x),app,!legacy").expect("valid");
         assert!(selector.matches(&labels(&[("env", "a"), ("app", "1")])));
         assert!(!selector.matches(&labels(&[("env", "c"), ("app", "1")])));
         assert!(!selector.matches(&labels(&[("env", "a"), ("app", "1"), ("legacy", "")])));
@@ -237,7 +246,10 @@ mod tests {
     fn malformed_selectors_are_bad_requests() {
         assert_eq!(LabelSelector::parse("a=b,,c").map_err(|e| e.code), Err(400));
         assert_eq!(LabelSelector::parse("a in b").map_err(|e| e.code), Err(400));
-        assert_eq!(FieldSelector::parse("spec.foo=x").map_err(|e| e.code), Err(400));
+        assert_eq!(
+            FieldSelector::parse("spec.foo=x").map_err(|e| e.code),
+            Err(400)
+        );
     }
 
     #[test]

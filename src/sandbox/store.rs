@@ -236,7 +236,9 @@ impl State {
     }
 
     /// All collections (for persistence and garbage collection).
-    pub fn collections(&self) -> impl Iterator<Item = (&CollectionKey, &BTreeMap<(String, String), Entry>)> {
+    pub fn collections(
+        &self,
+    ) -> impl Iterator<Item = (&CollectionKey, &BTreeMap<(String, String), Entry>)> {
         self.collections.iter()
     }
 
@@ -385,9 +387,22 @@ mod tests {
         let store = Store::new();
         let mut state = store.lock();
         let start = state.resource_version();
-        let stored = state.put(&cm_key(), "default", "a", json!({"metadata": {"name": "a"}}));
-        assert_eq!(stored["metadata"]["resourceVersion"], (start + 1).to_string());
-        state.put(&cm_key(), "default", "a", json!({"metadata": {"name": "a", "labels": {"x": "1"}}}));
+        let stored = state.put(
+            &cm_key(),
+            "default",
+            "a",
+            json!({"metadata": {"name": "a"}}),
+        );
+        assert_eq!(
+            stored["metadata"]["resourceVersion"],
+            (start + 1).to_string()
+        );
+        state.put(
+            &cm_key(),
+            "default",
+            "a",
+            json!({"metadata": {"name": "a", "labels": {"x": "1"}}}),
+        );
         state.remove(&cm_key(), "default", "a");
         let events = state.events_since(start).expect("history");
         let types: Vec<_> = events.iter().map(|e| e.event_type).collect();

@@ -58,7 +58,8 @@ fn bookmark(resource: &ResourceType, rv: u64, end_of_initial: bool) -> Bytes {
     if end_of_initial {
         metadata["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    let object = json!({"kind": resource.kind, "apiVersion": resource.api_version(), "metadata": metadata});
+    let object =
+        json!({"kind": resource.kind, "apiVersion": resource.api_version(), "metadata": metadata});
     line("BOOKMARK", &serde_json::to_vec(&object).unwrap_or_default())
 }
 
@@ -67,7 +68,13 @@ struct Filter {
 }
 
 impl Filter {
-    fn selects(&self, namespace: &str, name: &str, labels: &BTreeMap<String, String>, object: &[u8]) -> bool {
+    fn selects(
+        &self,
+        namespace: &str,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        object: &[u8],
+    ) -> bool {
         if let Some(ns) = &self.request.namespace
             && ns != namespace
         {
@@ -131,7 +138,10 @@ pub fn start(
                 }
                 Err(oldest) => {
                     let status = ApiError::expired(from, oldest).to_status();
-                    initial.push(line("ERROR", &serde_json::to_vec(&status).unwrap_or_default()));
+                    initial.push(line(
+                        "ERROR",
+                        &serde_json::to_vec(&status).unwrap_or_default(),
+                    ));
                     let (tx, rx) = mpsc::channel(1);
                     let _ = tx.try_send(initial.remove(0));
                     return Ok(rx);

@@ -23,11 +23,15 @@ impl MapRef {
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, Map> {
-        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn write(&self) -> RwLockWriteGuard<'_, Map> {
-        self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// True when both refer to the same Go map.
@@ -159,10 +163,16 @@ impl Value {
     pub fn deep_copy(&self) -> Value {
         match self {
             Value::Map(m, t) => {
-                let copied = m.read().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect();
+                let copied = m
+                    .read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.deep_copy()))
+                    .collect();
                 Value::Map(MapRef::new(copied), *t)
             }
-            Value::List(l, t) => Value::List(Arc::new(l.iter().map(Value::deep_copy).collect()), *t),
+            Value::List(l, t) => {
+                Value::List(Arc::new(l.iter().map(Value::deep_copy).collect()), *t)
+            }
             other => other.clone(),
         }
     }

@@ -134,7 +134,8 @@ impl Cluster {
         all.extend_from_slice(args);
         all.extend_from_slice(&["-o", "json", "--show-managed-fields"]);
         let text = self.kubectl(&all);
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("kubectl get output is not JSON ({e}):\n{text}"))
+        serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("kubectl get output is not JSON ({e}):\n{text}"))
     }
 
     pub fn url(&self) -> String {
