@@ -1,0 +1,491 @@
+//! Protocol-level behaviour through the in-process tower service: exact Status errors, bad input,
+//! watch and WatchList, status subresource, preconditions, dryRun, fieldValidation, faults and
+//! persistence.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use serde_json::{Value, json};
+use tower_service::Service as _;
+
+use helmfire::sandbox::{Sandbox, SandboxBody, SandboxConfig, SandboxService};
+
+async fn start(config: SandboxConfig) -> (helmfire::sandbox::RunningSandbox, SandboxService) {
+    let sandbox = Sandbox::start(config).await.expect("starts");
+    let service = sandbox.service();
+    (sandbox, service)
+}
+
+fn quick() -> SandboxConfig {
+    SandboxConfig {
+        controller_delay: Duration::from_millis(50),
+        ..SandboxConfig::default()
+    }
+}
+
+async fn send(
+    service: &mut SandboxService,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> http::Response<SandboxBody> {
+    let request = http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", content_type)
+        .header("user-agent", "sandbox-test/1.0")
+        .body(Full::new(body.into()))
+        .expect("request");
+    service.call(request).await.expect("infallible")
+}
+
+async fn call(service: &mut SandboxService, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let body = if body.is_null() {
+        Bytes::new()
+    } else {
+        Bytes::from(body.to_string())
+    };
+    let response = send(service, method, path, "application/json", body).await;
+    let code = response.status().as_u16();
+    let bytes = response.into_body().into_bytes().await.expect("body");
+    (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+async fn next_event(body: &mut SandboxBody) -> Value {
+    let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+        .await
+        .expect("event in time")
+        .expect("stream open")
+        .expect("frame");
+    let data = frame.into_data().expect("data frame");
+    serde_json::from_slice(&data).expect("one JSON event per line")
+}
+
+fn cm(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": {"app": "x"}}, "data": {"a": "1"}})
+}
+
+#[tokio::test]
+async fn not_found_status_is_exact() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let (code, body) = call(
+        &mut svc,
+        "GET",
+        "/apis/apps/v1/namespaces/default/deployments/x",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code, 404);
+    assert_eq!(
+        body,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": "deployments.apps \"x\" not found", "reason": "NotFound",
+            "details": {"name": "x", "group": "apps", "kind": "deployments"}, "code": 404})
+    );
+    let (code, body) = call(
+        &mut svc,
+        "GET",
+        "/apis/nope.example.com/v1/things",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code, 404);
+    assert_eq!(
+        body["message"],
+        "the server could not find the requested resource"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_a_status_never_a_crash() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    for (content_type, body) in [
+        ("application/json", &b"{\"metadata\": "[..]),
+        ("application/json", &b"[1,2]"[..]),
+        ("application/yaml", &b"metadata: [unclosed"[..]),
+        (
+            "application/vnd.kubernetes.protobuf",
+            &b"k8s\0\x0a\xff\xff"[..],
+        ),
+        ("application/vnd.kubernetes.protobuf", &b"no magic"[..]),
+    ] {
+        let response = send(
+            &mut svc,
+            "POST",
+            path,
+            content_type,
+            Bytes::from_static(body),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 400, "{content_type} {body:?}");
+        let bytes = response.into_body().into_bytes().await.expect("body");
+        let status: Value = serde_json::from_slice(&bytes).expect("Status JSON");
+        assert_eq!(status["kind"], "Status");
+        assert_eq!(status["reason"], "BadRequest");
+    }
+    let response = send(&mut svc, "POST", path, "text/plain", "x").await;
+    assert_eq!(response.status().as_u16(), 415);
+    let patch = send(
+        &mut svc,
+        "PATCH",
+        &format!("{path}/x"),
+        "application/apply-patch+yaml",
+        "a: [",
+    )
+    .await;
+    assert_eq!(
+        patch.status().as_u16(),
+        422,
+        "apply without fieldManager is checked first"
+    );
+    let (code, body) = call(
+        &mut svc,
+        "GET",
+        "/apis/apps/v1/namespaces/default/deployments/x/scale",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code, 501);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`scale`")),
+        "{body}"
+    );
+    let (code, _) = call(&mut svc, "POST", "/version", Value::Null).await;
+    assert_eq!(code, 405);
+    let (code, _) = call(
+        &mut svc,
+        "GET",
+        "/api/v1/configmaps?labelSelector=a%20in%20b",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code, 400);
+    // The store is intact afterwards.
+    let (code, _) = call(&mut svc, "POST", path, cm("ok")).await;
+    assert_eq!(code, 201);
+}
+
+#[tokio::test]
+async fn updates_honour_resource_version_preconditions() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    let (code, created) = call(&mut svc, "POST", path, cm("c")).await;
+    assert_eq!(code, 201);
+    let mut unconditional = cm("c");
+    unconditional["data"]["a"] = json!("2");
+    let (code, updated) = call(&mut svc, "PUT", &format!("{path}/c"), unconditional).await;
+    assert_eq!(code, 200);
+    assert_eq!(updated["metadata"]["uid"], created["metadata"]["uid"]);
+    let mut stale = cm("c");
+    stale["metadata"]["resourceVersion"] = created["metadata"]["resourceVersion"].clone();
+    let (code, body) = call(&mut svc, "PUT", &format!("{path}/c"), stale).await;
+    assert_eq!(code, 409);
+    assert_eq!(body["reason"], "Conflict");
+    let (code, body) = call(&mut svc, "POST", path, cm("c")).await;
+    assert_eq!(
+        (code, body["reason"].clone()),
+        (409, json!("AlreadyExists"))
+    );
+}
+
+#[tokio::test]
+async fn dry_run_and_strict_validation() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    let (code, body) = call(&mut svc, "POST", &format!("{path}?dryRun=All"), cm("d")).await;
+    assert_eq!(code, 201);
+    assert_eq!(body["metadata"]["name"], "d");
+    let (code, _) = call(&mut svc, "GET", &format!("{path}/d"), Value::Null).await;
+    assert_eq!(code, 404);
+    let mut extra = cm("e");
+    extra["spec"] = json!({"nope": 1});
+    let (code, body) = call(
+        &mut svc,
+        "POST",
+        &format!("{path}?fieldValidation=Strict"),
+        extra.clone(),
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unknown field \"spec\"")),
+        "{body}"
+    );
+    let (code, _) = call(
+        &mut svc,
+        "POST",
+        &format!("{path}?fieldValidation=Ignore"),
+        extra,
+    )
+    .await;
+    assert_eq!(code, 201);
+}
+
+#[tokio::test]
+async fn status_subresource_is_separate_from_spec() {
+    let (_sandbox, mut svc) = start(SandboxConfig {
+        controller_delay: Duration::from_secs(3600),
+        ..SandboxConfig::default()
+    })
+    .await;
+    let path = "/apis/batch/v1/namespaces/default/jobs";
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}},
+        "status": {"succeeded": 9}});
+    let (code, created) = call(&mut svc, "POST", path, job).await;
+    assert_eq!(code, 201);
+    assert!(created["status"].is_null(), "status is reset on create");
+    let mut with_status = created.clone();
+    with_status["status"] = json!({"active": 1});
+    with_status["spec"]["parallelism"] = json!(5);
+    let (code, updated) = call(&mut svc, "PUT", &format!("{path}/j/status"), with_status).await;
+    assert_eq!(code, 200);
+    assert_eq!(updated["status"]["active"], 1);
+    assert_eq!(updated["spec"]["parallelism"], 1, "spec ignored on /status");
+    assert_eq!(updated["metadata"]["generation"], 1);
+    let mut main = updated.clone();
+    main["status"] = json!({"active": 7});
+    main["spec"]["backoffLimit"] = json!(2);
+    let (code, updated) = call(&mut svc, "PUT", &format!("{path}/j"), main).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        updated["status"]["active"], 1,
+        "status ignored on the main resource"
+    );
+    assert_eq!(updated["metadata"]["generation"], 2);
+}
+
+#[tokio::test]
+async fn watch_list_ends_initial_events_with_a_bookmark() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    call(&mut svc, "POST", path, cm("a")).await;
+    let response = send(
+        &mut svc,
+        "GET",
+        &format!("{path}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true"),
+        "application/json",
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let mut body = response.into_body();
+    let added = next_event(&mut body).await;
+    assert_eq!(added["type"], "ADDED");
+    assert_eq!(added["object"]["metadata"]["name"], "a");
+    let bookmark = next_event(&mut body).await;
+    assert_eq!(bookmark["type"], "BOOKMARK");
+    assert_eq!(
+        bookmark["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+        "true"
+    );
+    call(&mut svc, "POST", path, cm("b")).await;
+    let live = next_event(&mut body).await;
+    assert_eq!(
+        (
+            live["type"].clone(),
+            live["object"]["metadata"]["name"].clone()
+        ),
+        (json!("ADDED"), json!("b"))
+    );
+    call(&mut svc, "DELETE", &format!("{path}/b"), Value::Null).await;
+    let deleted = next_event(&mut body).await;
+    assert_eq!(deleted["type"], "DELETED");
+}
+
+#[tokio::test]
+async fn watch_resumes_from_a_resource_version_and_follows_selectors() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    let (_, list) = call(&mut svc, "GET", path, Value::Null).await;
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("list rv")
+        .to_string();
+    call(&mut svc, "POST", path, cm("a")).await;
+    let mut relabelled = cm("a");
+    relabelled["metadata"]["labels"] = json!({"app": "y"});
+    call(&mut svc, "PUT", &format!("{path}/a"), relabelled).await;
+    let response = send(
+        &mut svc,
+        "GET",
+        &format!("{path}?watch=true&resourceVersion={rv}&labelSelector=app%3Dx"),
+        "application/json",
+        Bytes::new(),
+    )
+    .await;
+    let mut body = response.into_body();
+    assert_eq!(next_event(&mut body).await["type"], "ADDED");
+    // The object stopped matching the selector: watchers see it leave.
+    assert_eq!(next_event(&mut body).await["type"], "DELETED");
+}
+
+#[tokio::test]
+async fn watch_times_out_cleanly() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let response = send(
+        &mut svc,
+        "GET",
+        "/api/v1/namespaces?watch=true&resourceVersion=1000000&timeoutSeconds=1",
+        "application/json",
+        Bytes::new(),
+    )
+    .await;
+    let body = tokio::time::timeout(Duration::from_secs(5), response.into_body().into_bytes())
+        .await
+        .expect("stream ends at the timeout")
+        .expect("clean end");
+    assert!(body.is_empty());
+}
+
+async fn fault_run(seed: u64) -> Vec<u16> {
+    let faults = "error=503:1@create/configmaps;error=429:0.5@get/*"
+        .parse()
+        .expect("valid spec");
+    let (_sandbox, mut svc) = start(SandboxConfig {
+        faults,
+        seed,
+        ..quick()
+    })
+    .await;
+    let response = send(
+        &mut svc,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        "application/json",
+        cm("a").to_string(),
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert!(response.headers().get("retry-after").is_some());
+    let mut codes = Vec::new();
+    for _ in 0..20 {
+        let (code, _) = call(&mut svc, "GET", "/api/v1/namespaces/default", Value::Null).await;
+        codes.push(code);
+    }
+    codes
+}
+
+#[tokio::test]
+async fn injected_faults_are_deterministic() {
+    let first = fault_run(42).await;
+    assert_eq!(first, fault_run(42).await);
+    assert!(first.contains(&429) && first.contains(&200), "{first:?}");
+}
+
+#[tokio::test]
+async fn dropped_connections_end_mid_body() {
+    let (_sandbox, mut svc) = start(SandboxConfig {
+        faults: "drop=1@get/*".parse().expect("valid"),
+        ..quick()
+    })
+    .await;
+    let response = send(
+        &mut svc,
+        "GET",
+        "/api/v1/namespaces/default",
+        "application/json",
+        Bytes::new(),
+    )
+    .await;
+    assert!(response.into_body().into_bytes().await.is_err());
+}
+
+#[tokio::test]
+async fn data_dir_survives_a_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = SandboxConfig {
+        data_dir: Some(dir.path().to_path_buf()),
+        ..quick()
+    };
+    let (sandbox, mut svc) = start(config.clone()).await;
+    let (_, created) = call(
+        &mut svc,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        cm("kept"),
+    )
+    .await;
+    sandbox.shutdown().await.expect("flushes");
+    let (sandbox, mut svc) = start(config).await;
+    let (code, again) = call(
+        &mut svc,
+        "GET",
+        "/api/v1/namespaces/default/configmaps/kept",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(again["metadata"]["uid"], created["metadata"]["uid"]);
+    let (_, next) = call(
+        &mut svc,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        cm("new"),
+    )
+    .await;
+    let old_rv: u64 = created["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("rv");
+    let new_rv: u64 = next["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("rv");
+    assert!(
+        new_rv > old_rv,
+        "resourceVersions keep increasing across restarts"
+    );
+    sandbox.shutdown().await.expect("flushes");
+}
+
+#[tokio::test]
+async fn strategic_merge_patch_is_refused_for_custom_resources() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let crd: Value = serde_yaml_ng::from_str(include_str!(
+        "../testdata/sandbox/manifests/widget-crd.yaml"
+    ))
+    .expect("yaml");
+    let (code, _) = call(
+        &mut svc,
+        "POST",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+        crd,
+    )
+    .await;
+    assert_eq!(code, 201);
+    let widget = json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}});
+    let (code, _) = call(
+        &mut svc,
+        "POST",
+        "/apis/example.com/v1/namespaces/default/widgets",
+        widget,
+    )
+    .await;
+    assert_eq!(code, 201);
+    let response = send(
+        &mut svc,
+        "PATCH",
+        "/apis/example.com/v1/namespaces/default/widgets/w",
+        "application/strategic-merge-patch+json",
+        "{}",
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 415);
+    let response = send(
+        &mut svc,
+        "PATCH",
+        "/apis/example.com/v1/namespaces/default/widgets/w",
+        "application/merge-patch+json",
+        r#"{"spec":{"size":2}}"#,
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 200);
+}
