@@ -1,8 +1,6 @@
 //! Label and field selectors as the `labelSelector`/`fieldSelector` query parameters spell them.
 //! Parses and matches; knows nothing of the store.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::status::ApiError;
@@ -102,14 +100,15 @@ impl LabelSelector {
     }
 
     /// Whether labels satisfy every requirement.
-    pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+    pub fn matches(&self, labels: &[(String, String)]) -> bool {
+        let get = |key: &str| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         self.0.iter().all(|r| match r {
-            Requirement::Equals(k, v) => labels.get(k) == Some(v),
-            Requirement::NotEquals(k, v) => labels.get(k) != Some(v),
-            Requirement::In(k, vs) => labels.get(k).is_some_and(|l| vs.contains(l)),
-            Requirement::NotIn(k, vs) => !labels.get(k).is_some_and(|l| vs.contains(l)),
-            Requirement::Exists(k) => labels.contains_key(k),
-            Requirement::NotExists(k) => !labels.contains_key(k),
+            Requirement::Equals(k, v) => get(k) == Some(v),
+            Requirement::NotEquals(k, v) => get(k) != Some(v),
+            Requirement::In(k, vs) => get(k).is_some_and(|l| vs.contains(l)),
+            Requirement::NotIn(k, vs) => !get(k).is_some_and(|l| vs.contains(l)),
+            Requirement::Exists(k) => get(k).is_some(),
+            Requirement::NotExists(k) => get(k).is_none(),
         })
     }
 
@@ -214,7 +213,7 @@ impl FieldSelector {
 mod tests {
     use super::*;
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -24,7 +24,7 @@ pub struct Entry {
     /// The object as served (JSON, with metadata.resourceVersion set).
     pub json: Bytes,
     /// Labels, kept parsed so selectors never re-read the JSON.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     /// resourceVersion of the last write.
     pub resource_version: u64,
     /// uids of the owners named in ownerReferences (garbage collection).
@@ -77,9 +77,9 @@ pub struct Event {
     /// The object after the change (the last state for deletions).
     pub object: Bytes,
     /// Labels after the change.
-    pub labels: BTreeMap<String, String>,
+    pub labels: Labels,
     /// Labels before the change (for selector transitions).
-    pub previous_labels: Option<BTreeMap<String, String>>,
+    pub previous_labels: Option<Labels>,
 }
 
 /// Everything behind the store lock.
@@ -113,15 +113,20 @@ fn owners_of(object: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn labels_of(object: &Value) -> BTreeMap<String, String> {
+/// Labels as a shared slice: a B-tree per object costs over half a kilobyte, and objects carry
+/// few labels, so a linear scan is both smaller and fast.
+pub type Labels = Arc<[(String, String)]>;
+
+fn labels_of(object: &Value) -> Labels {
     object["metadata"]["labels"]
         .as_object()
         .map(|m| {
             m.iter()
                 .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
+                .collect::<Vec<_>>()
         })
         .unwrap_or_default()
+        .into()
 }
 
 impl Store {

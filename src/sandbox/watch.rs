@@ -3,7 +3,6 @@
 //! WatchList (`sendInitialEvents`) ending its initial burst with the
 //! `k8s.io/initial-events-end` bookmark. Produces lines; the transport frames them.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -72,7 +71,7 @@ impl Filter {
         &self,
         namespace: &str,
         name: &str,
-        labels: &BTreeMap<String, String>,
+        labels: &[(String, String)],
         object: &[u8],
     ) -> bool {
         if let Some(ns) = &self.request.namespace
