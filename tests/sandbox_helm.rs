@@ -198,3 +198,51 @@ fn client_side_apply_mode() {
     ]);
     assert_eq!(cluster.get_json(&["cm", "r3-cm"])["data"]["message"], "ssa");
 }
+
+#[test]
+fn a_failing_hook_fails_the_install() {
+    let cluster = Cluster::start();
+    let chart = fixture("charts/widgets");
+    let output = cluster.run(
+        "helm",
+        &[
+            "install",
+            "r4",
+            &chart,
+            "--set",
+            "hookFails=true",
+            "--wait",
+            "--timeout",
+            "30s",
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("r4-post"), "{stderr}");
+    // The failed hook Job stays for inspection (hook-succeeded policy only).
+    let job = cluster.get_json(&["job", "r4-post"]);
+    assert_eq!(job["status"]["conditions"][1]["type"], "Failed");
+}
+
+#[test]
+fn helm_rides_out_throttling_and_unavailability() {
+    use helmfire::sandbox::SandboxConfig;
+    use std::time::Duration;
+    let cluster = Cluster::start_with(SandboxConfig {
+        controller_delay: Duration::from_millis(100),
+        faults: "error=429:0.3@get|list/*;error=503:0.3@create/secrets;latency=5ms"
+            .parse()
+            .expect("valid fault spec"),
+        seed: 7,
+        ..SandboxConfig::default()
+    });
+    let out = cluster.helm(&[
+        "install",
+        "r1",
+        &fixture("charts/web"),
+        "--wait",
+        "--timeout",
+        "60s",
+    ]);
+    assert!(out.contains("STATUS: deployed"), "{out}");
+}

@@ -489,3 +489,43 @@ async fn strategic_merge_patch_is_refused_for_custom_resources() {
     .await;
     assert_eq!(response.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn wrongly_typed_fields_are_rejected_before_use() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let path = "/apis/apps/v1/namespaces/default/deployments";
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": "oops"}}}});
+    let (code, body) = call(&mut svc, "POST", path, deployment).await;
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("spec.template.metadata.labels")),
+        "{body}"
+    );
+    let ok = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"selector": {"matchLabels": {"app": "d"}}, "template": {"metadata": {"labels": {"app": "d"}}}}});
+    assert_eq!(call(&mut svc, "POST", path, ok).await.0, 201);
+    // A JSON patch that replaces the whole document with a non-object.
+    let response = send(
+        &mut svc,
+        "PATCH",
+        &format!("{path}/d"),
+        "application/json-patch+json",
+        r#"[{"op":"replace","path":"","value":[1]}]"#,
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 400);
+    let response = send(
+        &mut svc,
+        "PATCH",
+        &format!("{path}/d/status"),
+        "application/merge-patch+json",
+        r#"{"status":"broken"}"#,
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 400);
+    let (code, _) = call(&mut svc, "GET", &format!("{path}/d"), Value::Null).await;
+    assert_eq!(code, 200);
+}

@@ -449,7 +449,7 @@ impl Api {
                 }
             },
         };
-        validate_fields(request, resource, &object)?;
+        validate_fields(request, resource, &mut object)?;
         if state.get(&target.key(), &namespace, &name).is_some() {
             return Err(ApiError::already_exists(resource, &name));
         }
@@ -511,7 +511,7 @@ impl Api {
         let dry_run = request.dry_run()?;
         let mut object = request.object_body()?;
         check_type(&mut object, &target.resource)?;
-        validate_fields(request, &target.resource, &object)?;
+        validate_fields(request, &target.resource, &mut object)?;
         let mut state = self.store.lock();
         let name = target.name.clone().unwrap_or_default();
         let live = state
@@ -547,7 +547,7 @@ impl Api {
             return self.apply(&mut state, request, target, live, dry_run);
         }
         let live = live.ok_or_else(|| ApiError::not_found(resource, &name))?;
-        let patched = match media {
+        let mut patched = match media {
             "application/json-patch+json" => {
                 patch::json_patch(&live, &decode_json(&request.body)?)?
             }
@@ -574,7 +574,7 @@ impl Api {
                 ));
             }
         };
-        validate_fields(request, resource, &patched)?;
+        validate_fields(request, resource, &mut patched)?;
         self.commit_update(&mut state, request, target, &live, patched, dry_run, false)
     }
 
@@ -617,7 +617,7 @@ impl Api {
             }
             _ => applied["metadata"]["name"] = json!(name),
         }
-        validate_fields(request, resource, &applied)?;
+        validate_fields(request, resource, &mut applied)?;
         let subresource = target.subresource.as_deref();
         match live {
             None => {
@@ -987,6 +987,12 @@ fn field_manager(request: &Request) -> String {
 
 /// Checks and fills `apiVersion`/`kind` against the addressed resource.
 fn check_type(object: &mut Value, resource: &ResourceType) -> Result<(), ApiError> {
+    if !object.is_object() {
+        return Err(ApiError::bad_request(format!(
+            "the {} body must be a JSON object",
+            resource.kind
+        )));
+    }
     let api_version = resource.api_version();
     match object["apiVersion"].as_str() {
         Some(v) if v != api_version => {
@@ -1017,12 +1023,28 @@ fn check_type(object: &mut Value, resource: &ResourceType) -> Result<(), ApiErro
     Ok(())
 }
 
-/// `fieldValidation=Strict`: unknown fields of built-in kinds are a 400.
+/// Type checks, then `fieldValidation`: under Strict unknown fields of built-in kinds are a 400,
+/// otherwise they are dropped.
 fn validate_fields(
     request: &Request,
     resource: &ResourceType,
-    object: &Value,
+    object: &mut Value,
 ) -> Result<(), ApiError> {
+    if let Some((path, expected)) = schema::type_errors(object, &resource.schema)
+        .into_iter()
+        .next()
+    {
+        return Err(ApiError::bad_request(format!(
+            "unable to decode the {} body: `{}` must be {} {expected}",
+            resource.kind,
+            path.trim_start_matches('.'),
+            if expected == "object" || expected == "array" {
+                "an"
+            } else {
+                "a"
+            }
+        )));
+    }
     let mode = request.param("fieldValidation").unwrap_or("Warn");
     if !matches!(mode, "Strict" | "Warn" | "Ignore") {
         return Err(ApiError::bad_request(format!(
@@ -1030,6 +1052,9 @@ fn validate_fields(
         )));
     }
     if mode != "Strict" {
+        if resource.builtin {
+            schema::prune_unknown(object, &resource.schema);
+        }
         return Ok(());
     }
     let unknown = schema::unknown_fields(object, &resource.schema);

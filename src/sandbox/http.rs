@@ -202,7 +202,15 @@ where
     if let Some(error) = &decision.error {
         return error_response(error);
     }
-    match shared.api.handle(&request) {
+    // Last line of defence: a bug in a handler answers 500 instead of killing the connection.
+    let reply =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.api.handle(&request)))
+            .unwrap_or_else(|_| {
+                Reply::error(&ApiError::internal(
+                    "the sandbox hit a bug handling this request",
+                ))
+            });
+    match reply {
         Reply::Full {
             code,
             content_type,

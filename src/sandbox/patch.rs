@@ -131,6 +131,7 @@ pub fn json_patch(target: &Value, patch: &Value) -> Result<Value, ApiError> {
             Some("remove") => {
                 remove(&mut doc, path)?;
             }
+            Some("replace") if path.is_empty() => doc = op["value"].clone(),
             Some("replace") => {
                 remove(&mut doc, path)?;
                 add(&mut doc, path, op["value"].clone())?;

@@ -270,6 +270,89 @@ fn walk_unknown(value: &Value, node: &Node, path: String, out: &mut Vec<String>)
     }
 }
 
+/// Drops fields the schema does not declare (what a real server does for built-in kinds under
+/// `fieldValidation=Warn|Ignore`).
+pub fn prune_unknown(value: &mut Value, node: &Node) {
+    match (value, node) {
+        (Value::Object(map), Node::Map(inner)) => {
+            for v in map.values_mut() {
+                prune_unknown(v, inner);
+            }
+        }
+        (Value::Object(map), Node::Ref(_) | Node::Struct(_)) => {
+            let Some(s) = as_struct(node) else { return };
+            if s.open || s.fields.is_empty() {
+                return;
+            }
+            map.retain(|k, _| s.fields.contains_key(k));
+            for (k, v) in map.iter_mut() {
+                if let Some(child) = s.fields.get(k) {
+                    prune_unknown(v, child);
+                }
+            }
+        }
+        (Value::Array(items), Node::List(list)) => {
+            for v in items.iter_mut() {
+                prune_unknown(v, &list.items);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Values whose JSON type contradicts the schema (an object where a string belongs, a string
+/// where a list belongs), as `(path, expected)`. Such bodies are rejected before any code walks
+/// into them.
+pub fn type_errors(value: &Value, node: &Node) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    walk_types(value, node, String::new(), &mut out);
+    out
+}
+
+fn walk_types(value: &Value, node: &Node, path: String, out: &mut Vec<(String, &'static str)>) {
+    if value.is_null() {
+        return;
+    }
+    match node {
+        Node::Ref(_) | Node::Struct(_) => {
+            let Some(map) = value.as_object() else {
+                out.push((path, "object"));
+                return;
+            };
+            let Some(s) = as_struct(node) else { return };
+            for (k, v) in map {
+                if let Some(child) = s.fields.get(k) {
+                    walk_types(v, child, format!("{path}.{k}"), out);
+                }
+            }
+        }
+        Node::Map(inner) => {
+            let Some(map) = value.as_object() else {
+                out.push((path, "object"));
+                return;
+            };
+            for (k, v) in map {
+                walk_types(v, inner, format!("{path}.{k}"), out);
+            }
+        }
+        Node::List(list) => {
+            let Some(items) = value.as_array() else {
+                out.push((path, "array"));
+                return;
+            };
+            for (i, v) in items.iter().enumerate() {
+                walk_types(v, &list.items, format!("{path}[{i}]"), out);
+            }
+        }
+        Node::Scalar => {
+            if value.is_object() || value.is_array() {
+                out.push((path, "scalar"));
+            }
+        }
+        Node::Any => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,6 +374,31 @@ mod tests {
         let deployment = builtin_kind("apps", "v1", "Deployment");
         let selector = field(&field(&deployment, "spec"), "selector");
         assert!(as_struct(&selector).is_some_and(|s| s.atomic));
+    }
+
+    #[test]
+    fn pruning_drops_only_undeclared_fields() {
+        let cm = builtin_kind("", "v1", "ConfigMap");
+        let mut object = json!({"metadata": {"name": "x", "bogus": 1, "labels": {"any": "label"}}, "data": {"a": "1"}, "extra": true});
+        prune_unknown(&mut object, &cm);
+        assert_eq!(
+            object,
+            json!({"metadata": {"name": "x", "labels": {"any": "label"}}, "data": {"a": "1"}})
+        );
+    }
+
+    #[test]
+    fn type_errors_name_the_path() {
+        let deployment = builtin_kind("apps", "v1", "Deployment");
+        let object = json!({"metadata": {"labels": "x"}, "spec": {"replicas": {}, "template": {"spec": {"containers": {}}}}});
+        assert_eq!(
+            type_errors(&object, &deployment),
+            vec![
+                (".metadata.labels".to_string(), "object"),
+                (".spec.replicas".to_string(), "scalar"),
+                (".spec.template.spec.containers".to_string(), "array"),
+            ]
+        );
     }
 
     #[test]

@@ -419,6 +419,24 @@ mod tests {
     }
 
     #[test]
+    fn resuming_from_compacted_history_is_expired() {
+        let store = Store::new();
+        let mut state = store.lock();
+        let start = state.resource_version();
+        for i in 0..HISTORY + 5 {
+            state.put(
+                &cm_key(),
+                "default",
+                "a",
+                json!({"metadata": {"name": "a", "labels": {"i": i.to_string()}}}),
+            );
+        }
+        assert!(state.events_since(start).is_err());
+        let recent = state.resource_version() - 3;
+        assert_eq!(state.events_since(recent).map(|e| e.len()), Ok(3));
+    }
+
+    #[test]
     fn list_is_scoped_to_a_namespace() {
         let store = Store::new();
         let mut state = store.lock();
