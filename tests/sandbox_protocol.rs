@@ -529,3 +529,135 @@ async fn wrongly_typed_fields_are_rejected_before_use() {
     let (code, _) = call(&mut svc, "GET", &format!("{path}/d"), Value::Null).await;
     assert_eq!(code, 200);
 }
+
+#[tokio::test]
+async fn cut_watches_end_early() {
+    let (_sandbox, mut svc) = start(SandboxConfig {
+        faults: "cut-watch=200ms@watch/*".parse().expect("valid"),
+        ..quick()
+    })
+    .await;
+    let response = send(
+        &mut svc,
+        "GET",
+        "/api/v1/namespaces?watch=true&timeoutSeconds=60",
+        "application/json",
+        Bytes::new(),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let body = tokio::time::timeout(Duration::from_secs(5), response.into_body().into_bytes())
+        .await
+        .expect("cut long before the 60s timeout")
+        .expect("stream ends");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // The initial ADDED events for the default namespaces came through before the cut.
+    assert_eq!(
+        body.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn generate_name_delete_collection_and_orphans() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let path = "/api/v1/namespaces/default/configmaps";
+    let generated = json!({"metadata": {"generateName": "gen-", "labels": {"app": "x"}}});
+    let (code, body) = call(&mut svc, "POST", path, generated).await;
+    assert_eq!(code, 201);
+    let name = body["metadata"]["name"].as_str().expect("name");
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+    let (_, owner) = call(&mut svc, "POST", path, cm("owner")).await;
+    let mut dependent = json!({"metadata": {"name": "dependent", "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap",
+        "name": "owner", "uid": owner["metadata"]["uid"]}]}});
+    dependent["metadata"]["labels"] = json!({"app": "y"});
+    call(&mut svc, "POST", path, dependent).await;
+    let (code, _) = call(
+        &mut svc,
+        "DELETE",
+        &format!("{path}/owner"),
+        json!({"propagationPolicy": "Orphan"}),
+    )
+    .await;
+    assert_eq!(code, 200);
+    let (code, orphan) = call(&mut svc, "GET", &format!("{path}/dependent"), Value::Null).await;
+    assert_eq!(code, 200);
+    assert!(orphan["metadata"]["ownerReferences"].is_null(), "{orphan}");
+    let (code, deleted) = call(
+        &mut svc,
+        "DELETE",
+        &format!("{path}?labelSelector=app%3Dx"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(code, 200);
+    assert_eq!(deleted["items"].as_array().map(Vec::len), Some(1));
+    let (_, left) = call(&mut svc, "GET", path, Value::Null).await;
+    let names: Vec<&str> = left["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["dependent"]);
+}
+
+#[tokio::test]
+async fn terminating_namespaces_refuse_new_content() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    call(
+        &mut svc,
+        "POST",
+        "/api/v1/namespaces",
+        json!({"metadata": {"name": "t"}}),
+    )
+    .await;
+    let mut blocked = cm("blocked");
+    blocked["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    call(&mut svc, "POST", "/api/v1/namespaces/t/configmaps", blocked).await;
+    let (code, ns) = call(&mut svc, "DELETE", "/api/v1/namespaces/t", Value::Null).await;
+    assert_eq!(code, 200);
+    assert_eq!(ns["status"]["phase"], "Terminating");
+    let (code, body) = call(
+        &mut svc,
+        "POST",
+        "/api/v1/namespaces/t/configmaps",
+        cm("late"),
+    )
+    .await;
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(body["reason"], "Forbidden");
+    // Releasing the finalizer lets the namespace finish.
+    let response = send(
+        &mut svc,
+        "PATCH",
+        "/api/v1/namespaces/t/configmaps/blocked",
+        "application/merge-patch+json",
+        r#"{"metadata":{"finalizers":null}}"#,
+    )
+    .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let mut gone = false;
+    for _ in 0..50 {
+        if call(&mut svc, "GET", "/api/v1/namespaces/t", Value::Null)
+            .await
+            .0
+            == 404
+        {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, ns) = call(&mut svc, "GET", "/api/v1/namespaces/t", Value::Null).await;
+    let (_, cms) = call(
+        &mut svc,
+        "GET",
+        "/api/v1/namespaces/t/configmaps",
+        Value::Null,
+    )
+    .await;
+    assert!(gone, "namespace removed once empty: {ns} {cms}");
+}

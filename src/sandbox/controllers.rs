@@ -30,9 +30,18 @@ fn annotated(object: &Value, name: &str) -> bool {
     object["metadata"]["annotations"][name].as_str() == Some("true")
 }
 
-/// Runs the controllers until the store's event stream closes or `stop` fires.
-pub async fn run(store: Arc<Store>, delay: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let mut events = store.lock().subscribe();
+/// Runs the controllers until the store's event stream closes or `stop` fires. `events` must be
+/// subscribed before the server accepts requests so no early write goes unnoticed; objects
+/// already in the store (a loaded data directory) are reconciled first.
+pub async fn run(
+    store: Arc<Store>,
+    delay: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut events: broadcast::Receiver<Arc<super::store::Event>>,
+) {
+    for (k, ns, name) in everything(&store) {
+        schedule(&store, delay, k, ns, name);
+    }
     loop {
         let event = tokio::select! {
             event = events.recv() => event,

@@ -127,12 +127,15 @@ impl Sandbox {
             faults: faults::Injector::new(config.faults.clone(), config.seed),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        // Subscribed before the listener serves anything, so controllers see every write.
+        let controller_events = store.lock().subscribe();
         let mut tasks = vec![
             tokio::spawn(http::accept_loop(listener, shared.clone(), stopped.clone())),
             tokio::spawn(controllers::run(
                 store.clone(),
                 config.controller_delay,
                 stopped.clone(),
+                controller_events,
             )),
         ];
         if let Some(dir) = config.data_dir.clone() {
