@@ -20,6 +20,7 @@ use super::schema;
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{self, ApiError};
 use super::store::{CollectionKey, State, Store};
+use super::table;
 use super::watch::WatchRequest;
 
 /// What to send back.
@@ -278,7 +279,24 @@ impl Api {
         match (request.method.as_str(), target.name.is_some()) {
             ("GET", false) if request.flag("watch") => self.watch(request, target),
             ("GET", false) => self.list(request, target),
-            ("GET", true) => self.get(target),
+            ("GET", true) => match table::requested_version(&request.accept) {
+                Some(version) => {
+                    let Reply::Full { body, .. } = self.get(target)? else {
+                        return Err(ApiError::internal("get returned a stream"));
+                    };
+                    let object: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let rv = object["metadata"]["resourceVersion"].clone();
+                    let table = table::render(
+                        &target.resource,
+                        version,
+                        &[object],
+                        json!({"resourceVersion": rv}),
+                        request.param("includeObject"),
+                    );
+                    Ok(Reply::json(200, &table))
+                }
+                None => self.get(target),
+            },
             ("POST", false) => self.create(request, target),
             ("PUT", true) => self.update(request, target),
             ("PATCH", true) => self.patch(request, target),
@@ -377,6 +395,18 @@ impl Api {
         body.extend_from_slice(b"],");
         let tail = serde_json::to_vec(&tail).unwrap_or_default();
         body.extend_from_slice(tail.get(1..).unwrap_or_default());
+        if let Some(version) = table::requested_version(&request.accept) {
+            let list: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let items = list["items"].as_array().cloned().unwrap_or_default();
+            let table = table::render(
+                &target.resource,
+                version,
+                &items,
+                list["metadata"].clone(),
+                request.param("includeObject"),
+            );
+            return Ok(Reply::json(200, &table));
+        }
         Ok(Reply::bytes(200, Bytes::from(body)))
     }
 

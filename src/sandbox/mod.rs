@@ -29,6 +29,7 @@ mod schema;
 mod selector;
 mod status;
 mod store;
+mod table;
 mod watch;
 
 use std::net::SocketAddr;
