@@ -199,3 +199,49 @@ async fn deployments_become_available() {
         .expect("available in time")
         .expect("no watch error");
 }
+
+#[tokio::test]
+async fn discovery_finds_builtins_and_established_crds() {
+    let (_sandbox, client) = client().await;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    let crd: serde_json::Value = serde_yaml_ng::from_str(include_str!(
+        "../testdata/sandbox/manifests/widget-crd.yaml"
+    ))
+    .expect("yaml");
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(crd).expect("CRD"),
+    )
+    .await
+    .expect("create CRD");
+    let discovery = kube::Discovery::new(client.clone())
+        .run()
+        .await
+        .expect("discovery");
+    let (deployments, caps) = discovery
+        .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+            "apps",
+            "v1",
+            "Deployment",
+        ))
+        .expect("deployments discovered");
+    assert_eq!(deployments.plural, "deployments");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    let (widgets, _) = discovery
+        .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+            "example.com",
+            "v1",
+            "Widget",
+        ))
+        .expect("CRD served");
+    let api: Api<kube::api::DynamicObject> = Api::default_namespaced_with(client, &widgets);
+    let widget: kube::api::DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w"}, "spec": {"size": 2}}))
+        .expect("widget");
+    api.create(&PostParams::default(), &widget)
+        .await
+        .expect("create CR");
+    assert_eq!(api.get("w").await.expect("get CR").data["spec"]["size"], 2);
+}

@@ -178,7 +178,10 @@ fn wait_and_rollout_status_finish_when_controllers_report_ready() {
     let table = cluster.kubectl(&["get", "deploy", "x-dep"]);
     assert!(table.contains("READY") && table.contains("1/1"), "{table}");
     let namespaces = cluster.kubectl(&["get", "ns"]);
-    assert!(namespaces.contains("STATUS") && namespaces.contains("Active"), "{namespaces}");
+    assert!(
+        namespaces.contains("STATUS") && namespaces.contains("Active"),
+        "{namespaces}"
+    );
     let rs = cluster.get_json(&["rs"]);
     assert_eq!(rs["items"].as_array().map(Vec::len), Some(1));
     cluster.kubectl(&["delete", "-f", &file]);

@@ -661,3 +661,104 @@ async fn terminating_namespaces_refuse_new_content() {
     .await;
     assert!(gone, "namespace removed once empty: {ns} {cms}");
 }
+
+/// Deterministic pseudo-random requests: every answer must be a proper response below 500 (a
+/// 500 here means a handler bug caught by the panic net), and errors must be Status objects.
+#[tokio::test]
+async fn random_requests_never_break_the_server() {
+    let (_sandbox, mut svc) = start(quick()).await;
+    let mut seed: u64 = 0x5eed;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let paths = [
+        "/api/v1/namespaces/default/configmaps",
+        "/api/v1/namespaces/default/configmaps/x",
+        "/api/v1/namespaces/default/secrets/x",
+        "/apis/apps/v1/namespaces/default/deployments/d",
+        "/apis/apps/v1/namespaces/default/deployments/d/status",
+        "/api/v1/namespaces/x",
+        "/api/v1/namespaces/x/status",
+        "/api/v1/namespaces/x/finalize",
+        "/api/v1/namespaces",
+        "/apis/batch/v1/namespaces/default/jobs/j",
+        "/api/v1/nodes/n",
+        "/apis/apps/v1/deployments",
+        "/api/v1/namespaces/default/services/s",
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/w.example.com",
+        "/apis",
+        "/api",
+        "/openapi/v3/apis/apps/v1",
+        "/api/v1/namespaces/default/pods/p",
+    ];
+    let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+    let types = [
+        "application/json",
+        "application/merge-patch+json",
+        "application/json-patch+json",
+        "application/strategic-merge-patch+json",
+        "application/apply-patch+yaml",
+        "application/yaml",
+    ];
+    let fragments = [
+        json!(null),
+        json!(1),
+        json!("s"),
+        json!([]),
+        json!({}),
+        json!([{"op": "add", "path": "/metadata/x", "value": 1}]),
+        json!({"metadata": {"name": "x"}}),
+        json!({"metadata": "x"}),
+        json!({"metadata": {"name": "d", "labels": {"a": 1}}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": [{"name": "c"}]}}}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "finalizers": ["f"]}, "spec": {"finalizers": "bad"}}),
+        json!({"spec": {"replicas": "many", "ports": [{"port": 80}]}, "status": {"phase": 3}}),
+        json!({"metadata": {"name": "x", "managedFields": [{"manager": 1, "fieldsV1": "x"}]}}),
+        json!([{"op": "replace", "path": "/metadata", "value": []}]),
+        json!([{"op": "move", "from": "/a", "path": "/b"}]),
+        json!({"metadata": {"name": "x", "ownerReferences": [{"uid": 5}], "finalizers": [1, {}]}}),
+    ];
+    for i in 0..600 {
+        let path = paths[next(paths.len())];
+        let method = methods[next(methods.len())];
+        let content_type = types[next(types.len())];
+        let body = fragments[next(fragments.len())].to_string();
+        let query = [
+            "",
+            "?dryRun=All",
+            "?fieldManager=fuzz&force=true",
+            "?fieldValidation=Strict",
+            "?watch=true&timeoutSeconds=0",
+            "?labelSelector=a%3D1&limit=1",
+        ][next(6)];
+        let response = send(
+            &mut svc,
+            method,
+            &format!("{path}{query}"),
+            content_type,
+            body.clone(),
+        )
+        .await;
+        let code = response.status().as_u16();
+        let watch = query.contains("watch") && code == 200;
+        let bytes = tokio::time::timeout(Duration::from_secs(5), response.into_body().into_bytes())
+            .await
+            .expect("every response ends")
+            .expect("complete body");
+        assert!(
+            code < 500,
+            "#{i} {method} {path}{query} [{content_type}] {body} -> {code}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        if code >= 400 {
+            let status: Value = serde_json::from_slice(&bytes).expect("error bodies are JSON");
+            assert_eq!(status["kind"], "Status", "#{i}");
+            assert_eq!(status["code"], code, "#{i}");
+        } else if !watch && !path.starts_with("/openapi") {
+            serde_json::from_slice::<Value>(&bytes).expect("success bodies are JSON");
+        }
+    }
+}
