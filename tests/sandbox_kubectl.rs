@@ -106,6 +106,16 @@ fn get_yaml_and_create_with_protobuf_bodies() {
         "--from-literal=p=q",
     ]);
     let yaml = cluster.kubectl(&["get", "cm", "c1", "-n", "t1", "-o", "yaml"]);
+    // Like a real cluster, new namespaces get the default ServiceAccount and the CA bundle.
+    cluster.kubectl(&[
+        "wait",
+        "--for=create",
+        "sa/default",
+        "cm/kube-root-ca.crt",
+        "-n",
+        "t1",
+        "--timeout=10s",
+    ]);
     assert!(yaml.contains("k: v"), "{yaml}");
     let ns = cluster.get_json(&["ns", "t1"]);
     assert_eq!(ns["status"]["phase"], "Active");
@@ -246,10 +256,29 @@ fn crd_then_custom_resource() {
 #[test]
 fn chunked_list_pages_through_everything() {
     let cluster = Cluster::start();
+    cluster.kubectl(&["create", "namespace", "chunks"]);
     for i in 0..5 {
-        cluster.kubectl(&["create", "configmap", &format!("c{i}")]);
+        cluster.kubectl(&["create", "configmap", &format!("c{i}"), "-n", "chunks"]);
     }
-    let out = cluster.kubectl(&["get", "cm", "--chunk-size=2", "-o", "name"]);
+    cluster.kubectl(&[
+        "wait",
+        "--for=create",
+        "cm/kube-root-ca.crt",
+        "-n",
+        "chunks",
+        "--timeout=10s",
+    ]);
+    let out = cluster.kubectl(&[
+        "get",
+        "cm",
+        "-n",
+        "chunks",
+        "--chunk-size=2",
+        "-o",
+        "name",
+        "-l",
+        "!missing-label",
+    ]);
     let names: Vec<&str> = out.lines().collect();
     assert_eq!(
         names,
@@ -258,9 +287,19 @@ fn chunked_list_pages_through_everything() {
             "configmap/c1",
             "configmap/c2",
             "configmap/c3",
-            "configmap/c4"
+            "configmap/c4",
+            "configmap/kube-root-ca.crt"
         ]
     );
-    let selected = cluster.kubectl(&["get", "cm", "-l", "missing-label", "-o", "name"]);
+    let selected = cluster.kubectl(&[
+        "get",
+        "cm",
+        "-n",
+        "chunks",
+        "-l",
+        "missing-label",
+        "-o",
+        "name",
+    ]);
     assert_eq!(selected.trim(), "");
 }

@@ -142,7 +142,11 @@ pub fn reconcile(state: &mut State, k: &CollectionKey, namespace: &str, name: &s
     };
     let object = entry.value();
     if k.1 == "namespaces" {
-        terminate_namespace(state, &object, name);
+        if object["metadata"]["deletionTimestamp"].is_string() {
+            terminate_namespace(state, name);
+        } else {
+            populate_namespace(state, name);
+        }
         return;
     }
     if object["metadata"]["deletionTimestamp"].is_string() || annotated(&object, NEVER_READY) {
@@ -363,11 +367,42 @@ fn ensure_replica_set(
     rs_name
 }
 
-/// Deletes everything in a terminating namespace; removes it once empty.
-fn terminate_namespace(state: &mut State, namespace_object: &Value, name: &str) {
-    if !namespace_object["metadata"]["deletionTimestamp"].is_string() {
-        return;
+/// What the service-account controller and the root CA publisher put in every namespace: the
+/// `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap (charts reference both).
+fn populate_namespace(state: &mut State, namespace: &str) {
+    let seeds = [
+        (
+            "",
+            "serviceaccounts",
+            "default",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "default", "namespace": namespace}}),
+        ),
+        (
+            "",
+            "configmaps",
+            "kube-root-ca.crt",
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "kube-root-ca.crt", "namespace": namespace,
+                "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
+            "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nhelmfire-sandbox-does-not-serve-tls\n-----END CERTIFICATE-----\n"}}),
+        ),
+    ];
+    for (group, plural, name, mut object) in seeds {
+        let k = key(group, plural);
+        if state.get(&k, namespace, name).is_some() {
+            continue;
+        }
+        let Some(resource) = resources::builtin(group, plural) else {
+            continue;
+        };
+        api::stamp_new(&resource, &mut object, state);
+        state.put(&k, namespace, name, object);
     }
+}
+
+/// Deletes everything in a terminating namespace; removes it once empty.
+fn terminate_namespace(state: &mut State, name: &str) {
     let contents = state.keys_in_namespace(name);
     for (k, object_name) in &contents {
         api::delete_or_mark(state, k, name, object_name);
