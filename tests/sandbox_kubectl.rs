@@ -194,6 +194,15 @@ fn wait_and_rollout_status_finish_when_controllers_report_ready() {
     );
     let rs = cluster.get_json(&["rs"]);
     assert_eq!(rs["items"].as_array().map(Vec::len), Some(1));
+    let out = cluster.kubectl(&["scale", "deploy/x-dep", "--replicas=3"]);
+    assert!(out.contains("scaled"), "{out}");
+    assert_eq!(
+        cluster.get_json(&["deploy", "x-dep"])["spec"]["replicas"],
+        3
+    );
+    cluster.kubectl(&["rollout", "status", "deploy/x-dep", "--timeout=30s"]);
+    let scaled = cluster.get_json(&["rs"]);
+    assert_eq!(scaled["items"][0]["spec"]["replicas"], 3);
     cluster.kubectl(&["delete", "-f", &file]);
     // Garbage collection takes the ReplicaSet with the Deployment.
     assert_eq!(

@@ -144,7 +144,7 @@ async fn bad_input_is_a_status_never_a_crash() {
     let (code, body) = call(
         &mut svc,
         "GET",
-        "/apis/apps/v1/namespaces/default/deployments/x/scale",
+        "/api/v1/namespaces/default/pods/p/log",
         Value::Null,
     )
     .await;
@@ -152,7 +152,7 @@ async fn bad_input_is_a_status_never_a_crash() {
     assert!(
         body["message"]
             .as_str()
-            .is_some_and(|m| m.contains("`scale`")),
+            .is_some_and(|m| m.contains("`log`")),
         "{body}"
     );
     let (code, _) = call(&mut svc, "POST", "/version", Value::Null).await;

@@ -244,6 +244,7 @@ impl Api {
         }
         if let Some(sub) = &sub {
             let known = (sub == "status" && resource.status_subresource)
+                || (sub == "scale" && resource.has_scale())
                 || (sub == "finalize"
                     && resource.plural == "namespaces"
                     && resource.group.is_empty());
@@ -276,6 +277,9 @@ impl Api {
     }
 
     fn dispatch(&self, request: &Request, target: &Target) -> Result<Reply, ApiError> {
+        if target.subresource.as_deref() == Some("scale") {
+            return self.scale(request, target);
+        }
         match (request.method.as_str(), target.name.is_some()) {
             ("GET", false) if request.flag("watch") => self.watch(request, target),
             ("GET", false) => self.list(request, target),
@@ -833,6 +837,72 @@ impl Api {
         Ok(Reply::json(200, &stored))
     }
 
+    /// `/scale`: an autoscaling/v1 Scale view of `spec.replicas`.
+    fn scale(&self, request: &Request, target: &Target) -> Result<Reply, ApiError> {
+        let resource = &target.resource;
+        let name = target.name.clone().unwrap_or_default();
+        let dry_run = request.dry_run()?;
+        let mut state = self.store.lock();
+        let live = state
+            .get(&target.key(), target.ns(), &name)
+            .ok_or_else(|| ApiError::not_found(resource, &name))?
+            .value();
+        let current = scale_of(&live);
+        let desired = match request.method.as_str() {
+            "GET" => return Ok(Reply::json(200, &current)),
+            "PUT" => request.object_body()?,
+            "PATCH" => match request.media_type() {
+                "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
+                    patch::merge_patch(&current, &decode_json(&request.body)?)
+                }
+                "application/json-patch+json" => {
+                    patch::json_patch(&current, &decode_json(&request.body)?)?
+                }
+                other => {
+                    return Err(ApiError::unsupported_media_type(
+                        other,
+                        "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json",
+                    ));
+                }
+            },
+            method => {
+                return Err(ApiError::method_not_allowed(&format!(
+                    "{method} on the `scale` subresource"
+                )));
+            }
+        };
+        let Some(replicas) = desired["spec"]["replicas"].as_i64().filter(|r| *r >= 0) else {
+            return Err(ApiError::invalid(
+                resource,
+                &name,
+                &[(
+                    "FieldValueInvalid",
+                    "spec.replicas".into(),
+                    "Invalid value: must be a non-negative integer".into(),
+                )],
+            ));
+        };
+        if let Some(rv) = desired["metadata"]["resourceVersion"].as_str()
+            && !rv.is_empty()
+            && Some(rv) != live["metadata"]["resourceVersion"].as_str()
+        {
+            return Err(ApiError::conflict(resource, &name));
+        }
+        let mut new = live.clone();
+        new["spec"]["replicas"] = json!(replicas);
+        let main = Target {
+            subresource: None,
+            ..target.clone()
+        };
+        let Reply::Full { code, body, .. } =
+            self.commit_update(&mut state, request, &main, &live, new, dry_run, false)?
+        else {
+            return Err(ApiError::internal("update returned a stream"));
+        };
+        let stored: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Ok(Reply::json(code, &scale_of(&stored)))
+    }
+
     fn delete(&self, request: &Request, target: &Target) -> Result<Reply, ApiError> {
         let resource = &target.resource;
         let name = target.name.clone().unwrap_or_default();
@@ -966,6 +1036,24 @@ impl Api {
                 "metadata": {"resourceVersion": rv.to_string()}, "items": items}),
         ))
     }
+}
+
+fn scale_of(object: &Value) -> Value {
+    let meta = &object["metadata"];
+    let selector: Vec<String> = object["spec"]["selector"]["matchLabels"]
+        .as_object()
+        .or_else(|| object["spec"]["selector"].as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+                .collect()
+        })
+        .unwrap_or_default();
+    json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+            "resourceVersion": meta["resourceVersion"], "creationTimestamp": meta["creationTimestamp"]},
+        "spec": {"replicas": object["spec"]["replicas"].as_i64().unwrap_or(1)},
+        "status": {"replicas": object["status"]["replicas"].as_i64().unwrap_or(0), "selector": selector.join(",")}})
 }
 
 fn aggregated_reply(value: Value, version: &str) -> Reply {

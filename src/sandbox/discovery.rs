@@ -143,6 +143,10 @@ pub fn api_resource_list(
             list.push(json!({"name": format!("{}/status", r.plural), "singularName": "", "namespaced": r.namespaced,
                 "kind": r.kind, "verbs": ["get", "patch", "update"]}));
         }
+        if r.has_scale() {
+            list.push(json!({"name": format!("{}/scale", r.plural), "singularName": "", "namespaced": r.namespaced,
+                "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]}));
+        }
     }
     let group_version = if group.is_empty() {
         version.to_string()
@@ -192,9 +196,18 @@ pub fn aggregated(resources: &[Arc<ResourceType>], core: bool, version: &str) ->
                             if !r.categories.is_empty() {
                                 entry["categories"] = json!(r.categories);
                             }
+                            let mut subresources = Vec::new();
                             if r.status_subresource {
-                                entry["subresources"] = json!([{"subresource": "status", "responseKind": kind,
-                                    "verbs": ["get", "patch", "update"]}]);
+                                subresources.push(json!({"subresource": "status", "responseKind": kind,
+                                    "verbs": ["get", "patch", "update"]}));
+                            }
+                            if r.has_scale() {
+                                subresources.push(json!({"subresource": "scale",
+                                    "responseKind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+                                    "verbs": ["get", "patch", "update"]}));
+                            }
+                            if !subresources.is_empty() {
+                                entry["subresources"] = json!(subresources);
                             }
                             entry
                         })

@@ -55,6 +55,14 @@ impl ResourceType {
         }
     }
 
+    /// Whether `/scale` is served (autoscaling/v1 Scale over `spec.replicas`).
+    pub fn has_scale(&self) -> bool {
+        matches!(
+            (self.group.as_str(), self.kind.as_str()),
+            ("apps", "Deployment" | "ReplicaSet" | "StatefulSet") | ("", "ReplicationController")
+        )
+    }
+
     /// The verbs advertised in discovery.
     pub fn verbs(&self) -> Vec<&'static str> {
         vec![
