@@ -246,3 +246,64 @@ fn helm_rides_out_throttling_and_unavailability() {
     ]);
     assert!(out.contains("STATUS: deployed"), "{out}");
 }
+
+#[test]
+fn every_simulated_controller_satisfies_helm_waits() {
+    let cluster = Cluster::start();
+    let chart = fixture("charts/workloads");
+    let out = cluster.helm(&[
+        "install",
+        "w1",
+        &chart,
+        "--wait",
+        "--wait-for-jobs",
+        "--timeout",
+        "60s",
+    ]);
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    assert_eq!(
+        cluster.get_json(&["pvc", "w1-data"])["status"]["phase"],
+        "Bound"
+    );
+    assert_eq!(
+        cluster.get_json(&["sts", "w1-db"])["status"]["readyReplicas"],
+        2
+    );
+    assert_eq!(
+        cluster.get_json(&["ds", "w1-agent"])["status"]["numberReady"],
+        1
+    );
+    assert_eq!(
+        cluster.get_json(&["job", "w1-migrate"])["status"]["succeeded"],
+        1
+    );
+    let lb = cluster.get_json(&["svc", "w1-lb"]);
+    assert_eq!(
+        lb["status"]["loadBalancer"]["ingress"][0]["ip"],
+        "127.0.0.1"
+    );
+    let out = cluster.helm(&[
+        "install",
+        "w2",
+        &chart,
+        "--wait=legacy",
+        "--wait-for-jobs",
+        "--timeout",
+        "60s",
+    ]);
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    cluster.helm(&[
+        "upgrade",
+        "w2",
+        &chart,
+        "--set",
+        "replicas=3",
+        "--wait=legacy",
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(
+        cluster.get_json(&["sts", "w2-db"])["status"]["readyReplicas"],
+        3
+    );
+}
