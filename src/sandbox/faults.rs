@@ -1,16 +1,7 @@
 //! Fault injection for reliability tests, deterministic from a seed: error responses by verb and
 //! resource (500, 503, 429 with Retry-After, 409), added latency, connections dropped
-//! mid-response, and watch streams cut after a while.
-//!
-//! Syntax of a spec (`--faults`): rules separated by `;`, each `ACTION[@VERBS/RESOURCES]`:
-//! - `error=CODE:RATE` — answer CODE (500, 503, 429 or 409) with probability RATE (0..1)
-//! - `latency=DURATION[:RATE]` — sleep DURATION first (`150ms`, `2s`), with probability RATE (default 1)
-//! - `drop=RATE` — send half of the response, then drop the connection
-//! - `cut-watch=DURATION` — end every matching watch stream abruptly after DURATION
-//!
-//! VERBS is `*` or `|`-separated verbs (`get`, `list`, `watch`, `create`, `update`, `patch`,
-//! `delete`, `deletecollection`); RESOURCES is `*` or `|`-separated plurals (`secrets`).
-//! Example: `error=503:0.2@create|update/secrets;latency=20ms;cut-watch=5s@watch/*`.
+//! mid-response, and watch streams cut after a while. The `--faults` syntax is documented on
+//! [`FaultSpec`].
 
 use std::str::FromStr;
 use std::sync::Mutex;
@@ -57,7 +48,25 @@ pub struct FaultRule {
     pub resources: Vec<String>,
 }
 
-/// A parsed `--faults` spec; the default injects nothing.
+/// A parsed `--faults` spec; the default injects nothing. Decisions are drawn in request order
+/// from a generator seeded by `--seed`, so a run replays identically.
+///
+/// Syntax: rules separated by `;`, each `ACTION[@VERBS/RESOURCES]`:
+/// - `error=CODE:RATE` — answer CODE (500, 503, 429 or 409) with probability RATE (0..1);
+///   429 and 503 carry `Retry-After`
+/// - `latency=DURATION[:RATE]` — sleep DURATION first (`150ms`, `2s`), with probability RATE
+///   (default 1)
+/// - `drop=RATE` — send half of the response body, then drop the connection
+/// - `cut-watch=DURATION` — end every matching watch stream abruptly after DURATION
+///
+/// VERBS is `*` or `|`-separated verbs (`get`, `list`, `watch`, `create`, `update`, `patch`,
+/// `delete`, `deletecollection`); RESOURCES is `*` or `|`-separated plurals (`secrets`).
+///
+/// ```
+/// let spec: helmfire::sandbox::FaultSpec =
+///     "error=503:0.2@create|update/secrets;latency=20ms;cut-watch=5s@watch/*".parse().unwrap();
+/// assert_eq!(spec.rules.len(), 3);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FaultSpec {
     /// Rules in order.
