@@ -35,7 +35,10 @@ fn install_upgrade_rollback_uninstall() {
     assert_eq!(cm["metadata"]["managedFields"][0]["operation"], "Apply");
 
     let tested = cluster.helm(&["test", "r1", "--timeout", "30s"]);
-    assert!(tested.contains("Phase:          Succeeded") || tested.contains("Succeeded"), "{tested}");
+    assert!(
+        tested.contains("Phase:          Succeeded") || tested.contains("Succeeded"),
+        "{tested}"
+    );
     let list = cluster.helm(&["list"]);
     assert!(list.contains("r1") && list.contains("deployed"), "{list}");
     let status = cluster.helm(&["status", "r1"]);

@@ -245,3 +245,27 @@ async fn discovery_finds_builtins_and_established_crds() {
         .expect("create CR");
     assert_eq!(api.get("w").await.expect("get CR").data["spec"]["size"], 2);
 }
+
+#[tokio::test]
+async fn kube_rs_over_loopback_with_the_written_kubeconfig() {
+    let (sandbox, _) = client().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("kubeconfig");
+    sandbox.write_kubeconfig(&path).expect("kubeconfig written");
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("kubeconfig parses");
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .expect("config");
+    assert_eq!(config.default_namespace, "default");
+    let client = kube::Client::try_from(config).expect("client");
+    let version = client.apiserver_version().await.expect("version over TCP");
+    assert_eq!(version.major, "1");
+    let api: Api<ConfigMap> = Api::default_namespaced(client);
+    api.create(&PostParams::default(), &config_map("tcp", "1"))
+        .await
+        .expect("create over TCP");
+    sandbox.shutdown().await.expect("shutdown");
+}

@@ -205,7 +205,10 @@ fn wait_and_rollout_status_finish_when_controllers_report_ready() {
     assert_eq!(scaled["items"][0]["spec"]["replicas"], 3);
     cluster.kubectl(&["rollout", "restart", "deploy/x-dep"]);
     cluster.kubectl(&["rollout", "status", "deploy/x-dep", "--timeout=30s"]);
-    assert_eq!(cluster.get_json(&["rs"])["items"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        cluster.get_json(&["rs"])["items"].as_array().map(Vec::len),
+        Some(2)
+    );
     cluster.kubectl(&["rollout", "undo", "deploy/x-dep"]);
     cluster.kubectl(&["rollout", "status", "deploy/x-dep", "--timeout=30s"]);
     let history = cluster.kubectl(&["rollout", "history", "deploy/x-dep"]);
