@@ -37,8 +37,19 @@ const SERVER_METADATA: &[&str] = &[
     "selfLink",
 ];
 
+/// How sets mark maps and lists themselves. Upstream's Apply sets hold leaves and list items
+/// only (`"f:data":{"f:a":{}}`); Update sets, computed by diffing against an empty object, also
+/// own the maps and lists they introduced (`"f:data":{".":{},"f:a":{}}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// The applied configuration's own fields.
+    Apply,
+    /// Fields an update introduced.
+    Update,
+}
+
 /// Flattens an object's user-owned fields.
-pub fn flatten(object: &Value, node: &Node, scope: Scope) -> Flat {
+pub fn flatten(object: &Value, node: &Node, scope: Scope, style: Style) -> Flat {
     let mut out = Flat::new();
     let Some(map) = object.as_object() else {
         return out;
@@ -64,12 +75,12 @@ pub fn flatten(object: &Value, node: &Node, scope: Scope) -> Flat {
                     }
                     let mut p = path.clone();
                     p.push(format!("f:{mk}"));
-                    walk(mv, &schema::field(&child, mk), p, &mut out);
+                    walk(mv, &schema::field(&child, mk), p, style, &mut out);
                 }
             }
             continue;
         }
-        walk(value, &child, path, &mut out);
+        walk(value, &child, path, style, &mut out);
     }
     out
 }
@@ -92,14 +103,20 @@ pub fn item_key(item: &Value, keys: &[String]) -> String {
     format!("k:{}", Value::Object(key))
 }
 
-fn walk(value: &Value, node: &Node, path: Path, out: &mut Flat) {
+fn container(path: &Path, empty: bool, style: Style, out: &mut Flat) {
+    if style == Style::Update || empty {
+        out.insert(path.clone(), None);
+    }
+}
+
+fn walk(value: &Value, node: &Node, path: Path, style: Style, out: &mut Flat) {
     match (value, node) {
         (Value::Object(map), Node::Map(inner)) => {
-            out.insert(path.clone(), None);
+            container(&path, map.is_empty(), style, out);
             for (k, v) in map {
                 let mut p = path.clone();
                 p.push(format!("f:{k}"));
-                walk(v, inner, p, out);
+                walk(v, inner, p, style, out);
             }
         }
         (Value::Object(map), Node::Ref(_) | Node::Struct(_) | Node::Any) if !map.is_empty() => {
@@ -111,12 +128,12 @@ fn walk(value: &Value, node: &Node, path: Path, out: &mut Flat) {
             for (k, v) in map {
                 let mut p = path.clone();
                 p.push(format!("f:{k}"));
-                walk(v, &schema::field(node, k), p, out);
+                walk(v, &schema::field(node, k), p, style, out);
             }
         }
         (Value::Array(items), Node::List(list)) => match &list.list_type {
             ListType::Set => {
-                out.insert(path.clone(), None);
+                container(&path, items.is_empty(), style, out);
                 for item in items {
                     let mut p = path.clone();
                     p.push(format!("v:{item}"));
@@ -124,7 +141,7 @@ fn walk(value: &Value, node: &Node, path: Path, out: &mut Flat) {
                 }
             }
             ListType::Map(keys) => {
-                out.insert(path.clone(), None);
+                container(&path, items.is_empty(), style, out);
                 for item in items {
                     let mut p = path.clone();
                     p.push(item_key(item, keys));
@@ -133,7 +150,7 @@ fn walk(value: &Value, node: &Node, path: Path, out: &mut Flat) {
                         for (k, v) in map {
                             let mut child = p.clone();
                             child.push(format!("f:{k}"));
-                            walk(v, &schema::field(&list.items, k), child, out);
+                            walk(v, &schema::field(&list.items, k), child, style, out);
                         }
                     }
                 }
@@ -300,19 +317,28 @@ mod tests {
               "template": {"metadata": {"labels": {"app": "x"}},
                 "spec": {"containers": [{"name": "web", "image": "nginx", "ports": [{"containerPort": 80}]}]}}},
             "status": {"replicas": 1}});
-        let set: BTreeSet<Path> = flatten(&object, &deployment(), Scope::WithoutStatus)
-            .into_keys()
-            .collect();
+        let set: BTreeSet<Path> =
+            flatten(&object, &deployment(), Scope::WithoutStatus, Style::Apply)
+                .into_keys()
+                .collect();
         let fields = to_fields_v1(&set);
         assert_eq!(
             fields,
-            json!({"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+            json!({"f:metadata": {"f:labels": {"f:app": {}}},
               "f:spec": {"f:replicas": {}, "f:selector": {},
-                "f:template": {"f:metadata": {"f:labels": {".": {}, "f:app": {}}},
-                  "f:spec": {"f:containers": {".": {}, "k:{\"name\":\"web\"}": {".": {}, "f:image": {}, "f:name": {},
-                    "f:ports": {".": {}, "k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}}}}}}}})
+                "f:template": {"f:metadata": {"f:labels": {"f:app": {}}},
+                  "f:spec": {"f:containers": {"k:{\"name\":\"web\"}": {".": {}, "f:image": {}, "f:name": {},
+                    "f:ports": {"k:{\"containerPort\":80,\"protocol\":\"TCP\"}": {".": {}, "f:containerPort": {}}}}}}}}})
         );
         assert_eq!(from_fields_v1(&fields), set);
+        let update: BTreeSet<Path> =
+            flatten(&object, &deployment(), Scope::WithoutStatus, Style::Update)
+                .into_keys()
+                .collect();
+        assert_eq!(
+            to_fields_v1(&update)["f:metadata"],
+            json!({"f:labels": {".": {}, "f:app": {}}})
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use super::clock;
-use super::fieldpath::{self, Flat, Path, Scope};
+use super::fieldpath::{self, Flat, Path, Scope, Style};
 use super::resources::ResourceType;
 use super::schema::{self, ListType, Node};
 use super::status::ApiError;
@@ -115,9 +115,9 @@ pub fn track_update(
     let explicit = new["metadata"].get("managedFields").is_some() && incoming != old_managers;
     let mut list = if explicit { incoming } else { old_managers };
     let scope = scope_for(resource, subresource);
-    let flat_new = fieldpath::flatten(new, &resource.schema, scope);
+    let flat_new = fieldpath::flatten(new, &resource.schema, scope, Style::Update);
     let flat_old = old
-        .map(|o| fieldpath::flatten(o, &resource.schema, scope))
+        .map(|o| fieldpath::flatten(o, &resource.schema, scope, Style::Update))
         .unwrap_or_default();
     let changed: BTreeSet<Path> = flat_new
         .iter()
@@ -234,10 +234,10 @@ pub fn apply(
             Scope::Everything => {}
         }
     }
-    let flat_applied: Flat = fieldpath::flatten(&applied, &resource.schema, scope);
+    let flat_applied: Flat = fieldpath::flatten(&applied, &resource.schema, scope, Style::Apply);
     let empty = json!({});
     let live_value = live.unwrap_or(&empty);
-    let flat_live = fieldpath::flatten(live_value, &resource.schema, scope);
+    let flat_live = fieldpath::flatten(live_value, &resource.schema, scope, Style::Update);
     let mut list = managers(live_value);
 
     let mut conflicts: Vec<(String, String)> = Vec::new();
@@ -262,7 +262,7 @@ pub fn apply(
             .as_str()
             .and_then(|text| serde_json::from_str::<Value>(text).ok())
             .is_some_and(|last| {
-                let last = fieldpath::flatten(&last, &resource.schema, scope);
+                let last = fieldpath::flatten(&last, &resource.schema, scope, Style::Update);
                 conflicting.iter().all(|(_, p)| last.contains_key(p))
             });
     if !conflicts.is_empty() {
@@ -339,7 +339,7 @@ mod tests {
         assert_eq!(m[0].operation, "Apply");
         assert_eq!(
             out["metadata"]["managedFields"][0]["fieldsV1"],
-            json!({"f:data": {".": {}, "f:a": {}}})
+            json!({"f:data": {"f:a": {}}})
         );
     }
 
