@@ -159,12 +159,7 @@ fn as_json(value: &Value) -> Value {
     match value {
         Value::Int(i, _) => Value::Float(*i as f64),
         Value::List(items, _) => Value::list(items.iter().map(as_json).collect()),
-        Value::Map(map, _) => Value::map(
-            map.read()
-                .iter()
-                .map(|(k, v)| (k.clone(), as_json(v)))
-                .collect(),
-        ),
+        Value::Map(map, _) => Value::map(map.read().iter().map(|(k, v)| (k.clone(), as_json(v))).collect()),
         other => other.clone(),
     }
 }
@@ -176,9 +171,7 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Int(x, _), Value::Int(y, _)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
-        (Value::List(x, _), Value::List(y, _)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same(a, b))
-        }
+        (Value::List(x, _), Value::List(y, _)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same(a, b)),
         (Value::Map(x, _), Value::Map(y, _)) => {
             let (x, y) = (x.read(), y.read());
             x.len() == y.len()
@@ -205,13 +198,10 @@ fn yaml_encode_then_decode_is_the_json_view() {
         let value = random_value(&mut rng, 0, true);
         for (name, text) in [
             ("toYaml", yaml::encode(&value).expect("encodes")),
-            (
-                "toYamlPretty",
-                yaml::encode_pretty(&value).expect("encodes"),
-            ),
+            ("toYamlPretty", yaml::encode_pretty(&value).expect("encodes")),
         ] {
-            let back = yaml::decode(&text)
-                .unwrap_or_else(|e| panic!("round {round} {name}: {e}\n{text}\nfrom {value:?}"));
+            let back =
+                yaml::decode(&text).unwrap_or_else(|e| panic!("round {round} {name}: {e}\n{text}\nfrom {value:?}"));
             assert!(
                 same(&back, &as_json(&value)),
                 "round {round} {name}:\n{text}\nfrom {value:?}\nback {back:?}"
@@ -228,10 +218,7 @@ fn json_encode_then_decode_is_the_json_view() {
         for style in [JsonStyle::Compact, JsonStyle::Raw, JsonStyle::Pretty] {
             let text = json::encode(&value, style).expect("encodes");
             let back = json::decode(&text).unwrap_or_else(|e| panic!("round {round}: {e}\n{text}"));
-            assert!(
-                same(&back, &as_json(&value)),
-                "round {round} {style:?}:\n{text}"
-            );
+            assert!(same(&back, &as_json(&value)), "round {round} {style:?}:\n{text}");
         }
     }
 }
@@ -241,12 +228,7 @@ fn toml_encode_then_decode_keeps_tables() {
     let mut rng = Rng(0xA076_1D64_78BD_642F);
     for round in 0..rounds() {
         let entries: Map = (0..rng.below(6))
-            .map(|_| {
-                (
-                    random_string(&mut rng, true),
-                    random_value(&mut rng, 1, false),
-                )
-            })
+            .map(|_| (random_string(&mut rng, true), random_value(&mut rng, 1, false)))
             .collect();
         let value = Value::map(entries);
         let text = toml::encode(&value).expect("encodes");
@@ -303,8 +285,8 @@ fn decoders_never_panic_on_random_text() {
         "\u{feff}",
     ];
     let json_bits: &[&str] = &[
-        "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "d83d", "1", "-", ".", "e", "+", "true",
-        "nul", " ", "\n", "a", "é", "0",
+        "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "d83d", "1", "-", ".", "e", "+", "true", "nul", " ", "\n",
+        "a", "é", "0",
     ];
     let toml_bits: &[&str] = &[
         "a",
@@ -355,9 +337,7 @@ fn decoders_never_panic_on_random_text() {
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let deep = "[".repeat(20_000);
-    let deep_block: String = (0..3000)
-        .map(|i| format!("{}k:\n", " ".repeat(i)))
-        .collect();
+    let deep_block: String = (0..3000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
     assert!(yaml::decode(&deep_block).is_err());
     let deep_json = format!("{}{}", "[".repeat(3000), "]".repeat(3000));
     assert!(json::decode(&deep_json).is_err());
