@@ -46,7 +46,7 @@ fn start(dir: &Path, extra: &[&str]) -> Running {
     }
 }
 
-fn stop(mut running: Running) -> String {
+fn stop(running: Running) -> String {
     let status = Command::new("kill")
         .args(["-TERM", &running.child.id().to_string()])
         .status()
