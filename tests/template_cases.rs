@@ -26,10 +26,7 @@ fn cases_match_recorded_helm_output() {
         };
         let got = render_helmfire(&case.template, &case.values);
         if got != expected {
-            failures.push(format!(
-                "{}:\n  expected {expected:?}\n       got {got:?}",
-                case.name
-            ));
+            failures.push(format!("{}:\n  expected {expected:?}\n       got {got:?}", case.name));
         }
     }
     assert!(
@@ -61,11 +58,7 @@ fn cases_match_live_helm() {
                             if record {
                                 c.record(&helm);
                             }
-                            (
-                                c.name.clone(),
-                                helm,
-                                render_helmfire(&c.template, &c.values),
-                            )
+                            (c.name.clone(), helm, render_helmfire(&c.template, &c.values))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -78,9 +71,7 @@ fn cases_match_live_helm() {
     });
     for (name, helm, ours) in results {
         if helm != ours {
-            failures.push(format!(
-                "{name}:\n  helm      {helm:?}\n  helmfire  {ours:?}"
-            ));
+            failures.push(format!("{name}:\n  helm      {helm:?}\n  helmfire  {ours:?}"));
         }
     }
     assert!(

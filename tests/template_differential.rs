@@ -250,18 +250,13 @@ fn random_templates_match_helm() {
                         .filter_map(|t| {
                             let helm = render_helm(t, VALUES);
                             let ours = render_helmfire(t, VALUES);
-                            (helm != ours).then(|| {
-                                format!("template {t:?}\n  helm     {helm:?}\n  helmfire {ours:?}")
-                            })
+                            (helm != ours).then(|| format!("template {t:?}\n  helm     {helm:?}\n  helmfire {ours:?}"))
                         })
                         .collect::<Vec<_>>()
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("thread"))
-            .collect()
+        handles.into_iter().flat_map(|h| h.join().expect("thread")).collect()
     });
     assert!(
         failures.is_empty(),

@@ -50,10 +50,7 @@ pub enum FuncError {
     Plain(String),
     /// A template error from `include`/`tpl`, optionally behind a wrapping prefix
     /// (`error during tpl function execution for "…": `).
-    Template {
-        prefix: String,
-        inner: Box<TemplateError>,
-    },
+    Template { prefix: String, inner: Box<TemplateError> },
 }
 
 impl FuncError {
@@ -167,10 +164,7 @@ impl TemplateError {
                 });
                 if let Cause::Call { error, .. } = &e.cause {
                     // `fmt.Errorf("...error calling %s: %w")`: a wrapper with the same text.
-                    out.push(Link {
-                        text,
-                        is_exec: false,
-                    });
+                    out.push(Link { text, is_exec: false });
                     match error {
                         FuncError::Plain(s) => out.push(Link {
                             text: s.clone(),
@@ -188,10 +182,7 @@ impl TemplateError {
                     }
                 }
             }
-            _ => out.push(Link {
-                text,
-                is_exec: false,
-            }),
+            _ => out.push(Link { text, is_exec: false }),
         }
     }
 
@@ -240,11 +231,7 @@ impl TemplateError {
                 if tokens.len() == 1 {
                     return format!("parse error in ({filename}): {s}");
                 }
-                format!(
-                    "parse error at ({}): {}",
-                    tokens[1],
-                    tokens[tokens.len() - 1]
-                )
+                format!("parse error at ({}): {}", tokens[1], tokens[tokens.len() - 1])
             }
             TemplateError::Exec(_) => self.helm_exec_message(filename),
             _ => self.to_string(),

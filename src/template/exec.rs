@@ -108,13 +108,7 @@ const MAX_EXEC_DEPTH: usize = 100_000;
 
 impl<'a, 's> State<'a, 's> {
     /// Executes `tree` with `dot`, appending to `out`.
-    pub fn run(
-        scope: &'a Scope<'s>,
-        tree: &'a Tree,
-        dot: Rv,
-        ctx: &'a mut Context,
-        out: &mut String,
-    ) -> EResult<()> {
+    pub fn run(scope: &'a Scope<'s>, tree: &'a Tree, dot: Rv, ctx: &'a mut Context, out: &mut String) -> EResult<()> {
         let mut st = State {
             scope,
             tree,
@@ -202,13 +196,7 @@ impl<'a, 's> State<'a, 's> {
         Ok(Flow::Normal)
     }
 
-    fn walk_if_with(
-        &mut self,
-        with: bool,
-        dot: &Rv,
-        b: &'a Branch,
-        out: &mut String,
-    ) -> EResult<Flow> {
+    fn walk_if_with(&mut self, with: bool, dot: &Rv, b: &'a Branch, out: &mut String) -> EResult<Flow> {
         let mark = self.vars.len();
         let r = (|| {
             let val = self.eval_pipeline(dot, &b.pipe)?;
@@ -228,13 +216,7 @@ impl<'a, 's> State<'a, 's> {
         r
     }
 
-    fn walk_range(
-        &mut self,
-        dot: &Rv,
-        node: &'a Node,
-        r: &'a Branch,
-        out: &mut String,
-    ) -> EResult<Flow> {
+    fn walk_range(&mut self, dot: &Rv, node: &'a Node, r: &'a Branch, out: &mut String) -> EResult<Flow> {
         self.at = At::Node(node);
         let mark0 = self.vars.len();
         let res = self.walk_range_inner(dot, node, r, out);
@@ -242,13 +224,7 @@ impl<'a, 's> State<'a, 's> {
         res
     }
 
-    fn one_iteration(
-        &mut self,
-        r: &'a Branch,
-        index: Rv,
-        elem: Rv,
-        out: &mut String,
-    ) -> EResult<Flow> {
+    fn one_iteration(&mut self, r: &'a Branch, index: Rv, elem: Rv, out: &mut String) -> EResult<Flow> {
         let decl = &r.pipe.decl;
         if !decl.is_empty() {
             if r.pipe.is_assign {
@@ -276,13 +252,7 @@ impl<'a, 's> State<'a, 's> {
         res
     }
 
-    fn walk_range_inner(
-        &mut self,
-        dot: &Rv,
-        node: &'a Node,
-        r: &'a Branch,
-        out: &mut String,
-    ) -> EResult<Flow> {
+    fn walk_range_inner(&mut self, dot: &Rv, node: &'a Node, r: &'a Branch, out: &mut String) -> EResult<Flow> {
         let val = self.eval_pipeline(dot, &r.pipe)?;
         let mut ran = false;
         match &val.v {
@@ -291,10 +261,7 @@ impl<'a, 's> State<'a, 's> {
                 for (i, item) in items.iter().enumerate() {
                     ran = true;
                     let idx = Rv::val(Value::Int(i as i64, crate::value::IntType::Int));
-                    let elem = Rv {
-                        v: item.clone(),
-                        iface,
-                    };
+                    let elem = Rv { v: item.clone(), iface };
                     if let Flow::Break = self.one_iteration(r, idx, elem, out)? {
                         break;
                     }
@@ -311,18 +278,12 @@ impl<'a, 's> State<'a, 's> {
                 }
             }
             Value::Map(m, t) => {
-                let entries: Vec<(String, Value)> = m
-                    .read()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
+                let entries: Vec<(String, Value)> = m.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 let iface = *t == MapType::Interface;
                 for (k, v) in entries {
                     ran = true;
                     let elem = Rv { v, iface };
-                    if let Flow::Break =
-                        self.one_iteration(r, Rv::val(Value::from(k)), elem, out)?
-                    {
+                    if let Flow::Break = self.one_iteration(r, Rv::val(Value::from(k)), elem, out)? {
                         break;
                     }
                 }
@@ -337,9 +298,7 @@ impl<'a, 's> State<'a, 's> {
                 let (n, t) = (*n, *t);
                 for i in 0..n.max(0) {
                     ran = true;
-                    if let Flow::Break =
-                        self.one_iteration(r, Rv::invalid(), Rv::val(Value::Int(i, t)), out)?
-                    {
+                    if let Flow::Break = self.one_iteration(r, Rv::invalid(), Rv::val(Value::Int(i, t)), out)? {
                         break;
                     }
                 }
@@ -347,9 +306,7 @@ impl<'a, 's> State<'a, 's> {
             Value::Nil => {}
             other => {
                 let _ = node;
-                return Err(
-                    self.errorf(format!("range can't iterate over {}", sprint_value(other)))
-                );
+                return Err(self.errorf(format!("range can't iterate over {}", sprint_value(other))));
             }
         }
         if !ran && let Some(e) = &r.else_list {
@@ -361,24 +318,13 @@ impl<'a, 's> State<'a, 's> {
         Ok(Flow::Normal)
     }
 
-    fn walk_template(
-        &mut self,
-        dot: &Rv,
-        node: &'a Node,
-        t: &'a TemplateCall,
-        out: &mut String,
-    ) -> EResult<()> {
+    fn walk_template(&mut self, dot: &Rv, node: &'a Node, t: &'a TemplateCall, out: &mut String) -> EResult<()> {
         self.at = At::Node(node);
         let Some(tree) = self.scope.lookup(&t.name) else {
-            return Err(self.errorf(format!(
-                "template {} not defined",
-                super::fmt::quote_go(&t.name)
-            )));
+            return Err(self.errorf(format!("template {} not defined", super::fmt::quote_go(&t.name))));
         };
         if self.depth >= MAX_EXEC_DEPTH.min(self.options().max_template_depth) {
-            return Err(self.errorf(format!(
-                "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
-            )));
+            return Err(self.errorf(format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})")));
         }
         let new_dot = match &t.pipe {
             Some(p) => self.eval_pipeline(dot, p)?,
@@ -563,10 +509,7 @@ impl<'a, 's> State<'a, 's> {
     ) -> EResult<Rv> {
         if receiver.is_invalid() {
             if self.options().strict {
-                return Err(self.errorf(format!(
-                    "nil data; no entry for key {}",
-                    super::fmt::quote_go(name)
-                )));
+                return Err(self.errorf(format!("nil data; no entry for key {}", super::fmt::quote_go(name))));
             }
             return Ok(Rv::invalid());
         }
@@ -595,9 +538,7 @@ impl<'a, 's> State<'a, 's> {
                 match o.field(name) {
                     Some(v) => {
                         if has_args {
-                            return Err(self.errorf(format!(
-                                "{name} has arguments but cannot be invoked as function"
-                            )));
+                            return Err(self.errorf(format!("{name} has arguments but cannot be invoked as function")));
                         }
                         Ok(Rv::val(v))
                     }
@@ -616,10 +557,7 @@ impl<'a, 's> State<'a, 's> {
                     }),
                     None => {
                         if self.options().strict {
-                            return Err(self.errorf(format!(
-                                "map has no entry for key {}",
-                                super::fmt::quote_go(name)
-                            )));
+                            return Err(self.errorf(format!("map has no entry for key {}", super::fmt::quote_go(name))));
                         }
                         match t {
                             MapType::Interface => Ok(Rv {
@@ -646,10 +584,7 @@ impl<'a, 's> State<'a, 's> {
     ) -> EResult<Rv> {
         self.at = At::Arg(ident);
         let Some(func) = self.scope.set.funcs.get(name) else {
-            return Err(self.errorf(format!(
-                "{} is not a defined function",
-                super::fmt::quote_go(name)
-            )));
+            return Err(self.errorf(format!("{} is not a defined function", super::fmt::quote_go(name))));
         };
         self.eval_call(dot, func, cmd, name, args, final_)
     }
@@ -674,9 +609,7 @@ impl<'a, 's> State<'a, 's> {
                 )));
             }
         } else if num_in != nparams {
-            return Err(self.errorf(format!(
-                "wrong number of args for {name}: want {nparams} got {num_in}"
-            )));
+            return Err(self.errorf(format!("wrong number of args for {name}: want {nparams} got {num_in}")));
         }
         if func.builtin && (name == "and" || name == "or") {
             let mut v = Rv::invalid();
@@ -767,15 +700,9 @@ impl<'a, 's> State<'a, 's> {
         };
         if value.v.is_nil() && matches!(typ, Param::List | Param::Map | Param::StrList) {
             // A nil interface is not assignable to a slice/map type.
-            return Err(self.errorf(format!(
-                "wrong type for value; expected {}; got {got}",
-                typ.go_name()
-            )));
+            return Err(self.errorf(format!("wrong type for value; expected {}; got {got}", typ.go_name())));
         }
-        Err(self.errorf(format!(
-            "wrong type for value; expected {}; got {got}",
-            typ.go_name()
-        )))
+        Err(self.errorf(format!("wrong type for value; expected {}; got {got}", typ.go_name())))
     }
 
     fn eval_arg(&mut self, dot: &Rv, typ: Param, n: &'a Arg) -> EResult<Rv> {
@@ -784,9 +711,7 @@ impl<'a, 's> State<'a, 's> {
             Arg::Dot(_) => return self.validate_type(dot.clone(), typ),
             Arg::Nil(_) => {
                 return match typ {
-                    Param::Any | Param::Reflect | Param::List | Param::Map | Param::StrList => {
-                        Ok(Rv::invalid())
-                    }
+                    Param::Any | Param::Reflect | Param::List | Param::Map | Param::StrList => Ok(Rv::invalid()),
                     _ => Err(self.errorf(format!("cannot assign nil to {}", typ.go_name()))),
                 };
             }
@@ -805,10 +730,7 @@ impl<'a, 's> State<'a, 's> {
             Arg::Identifier(_, name) => {
                 let func = self.scope.set.funcs.get(name);
                 let Some(func) = func else {
-                    return Err(self.errorf(format!(
-                        "{} is not a defined function",
-                        super::fmt::quote_go(name)
-                    )));
+                    return Err(self.errorf(format!("{} is not a defined function", super::fmt::quote_go(name))));
                 };
                 // A bare function name as an argument is a call with no arguments.
                 let cmd_args = std::slice::from_ref(n);
@@ -827,9 +749,7 @@ impl<'a, 's> State<'a, 's> {
                 _ => Err(self.errorf(format!("expected bool; found {n}"))),
             },
             Param::Float => match n {
-                Arg::Number(_, num) if num.float.is_some() => {
-                    Ok(Rv::val(Value::Float(num.float.unwrap_or(0.0))))
-                }
+                Arg::Number(_, num) if num.float.is_some() => Ok(Rv::val(Value::Float(num.float.unwrap_or(0.0)))),
                 _ => Err(self.errorf(format!("expected float; found {n}"))),
             },
             Param::Int | Param::Int64 => match n {
@@ -851,26 +771,13 @@ impl<'a, 's> State<'a, 's> {
                 Arg::Bool(_, b) => Ok(Rv::val(Value::Bool(*b))),
                 Arg::String(_, _, s) => Ok(Rv::val(Value::String(s.clone()))),
                 Arg::Number(_, num) => self.ideal_constant(num).map(Rv::val),
-                _ => Err(self.errorf(format!(
-                    "can't handle {n} for arg of type {}",
-                    typ.go_name()
-                ))),
+                _ => Err(self.errorf(format!("can't handle {n} for arg of type {}", typ.go_name()))),
             },
-            _ => Err(self.errorf(format!(
-                "can't handle {n} for arg of type {}",
-                typ.go_name()
-            ))),
+            _ => Err(self.errorf(format!("can't handle {n} for arg of type {}", typ.go_name()))),
         }
     }
 
-    fn eval_call_bare(
-        &mut self,
-        dot: &Rv,
-        func: &Func,
-        n: &'a Arg,
-        name: &str,
-        args: &'a [Arg],
-    ) -> EResult<Rv> {
+    fn eval_call_bare(&mut self, dot: &Rv, func: &Func, n: &'a Arg, name: &str, args: &'a [Arg]) -> EResult<Rv> {
         let nparams = func.params.len();
         if (func.variadic.is_none() && nparams != 0) || (func.variadic.is_some() && nparams > 0) {
             if func.variadic.is_some() {
@@ -878,9 +785,7 @@ impl<'a, 's> State<'a, 's> {
                     "wrong number of args for {name}: want at least {nparams} got 0"
                 )));
             }
-            return Err(self.errorf(format!(
-                "wrong number of args for {name}: want {nparams} got 0"
-            )));
+            return Err(self.errorf(format!("wrong number of args for {name}: want {nparams} got 0")));
         }
         let _ = (dot, args);
         match (func.call)(self, Vec::new()) {

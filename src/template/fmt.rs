@@ -630,10 +630,7 @@ mod tests {
             "003.3|7   |6869"
         );
         assert_eq!(sprintf("%d %d", &[Value::int64(1)]), "1 %!d(MISSING)");
-        assert_eq!(
-            sprint(&[Value::int64(1), Value::int64(2), Value::from("a")]),
-            "1 2a"
-        );
+        assert_eq!(sprint(&[Value::int64(1), Value::int64(2), Value::from("a")]), "1 2a");
         assert_eq!(quote_go("a\"\n\u{1}é"), "\"a\\\"\\n\\x01é\"");
     }
 }

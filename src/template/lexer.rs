@@ -146,10 +146,7 @@ enum State {
 
 impl<'a> Lexer<'a> {
     fn line_at(&self, pos: usize) -> usize {
-        1 + self.input.as_bytes()[..pos]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
+        1 + self.input.as_bytes()[..pos].iter().filter(|&&b| b == b'\n').count()
     }
 
     fn emit(&mut self, typ: ItemType) {
@@ -511,18 +508,12 @@ impl<'a> Lexer<'a> {
     fn lex_number(&mut self) -> State {
         if !self.scan_number() {
             let text = self.input[self.start..self.pos].to_string();
-            return self.error(format!(
-                "bad number syntax: {}",
-                crate::template::fmt::quote_go(&text)
-            ));
+            return self.error(format!("bad number syntax: {}", crate::template::fmt::quote_go(&text)));
         }
         if let Some('+' | '-') = self.peek() {
             if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
                 let text = self.input[self.start..self.pos].to_string();
-                return self.error(format!(
-                    "bad number syntax: {}",
-                    crate::template::fmt::quote_go(&text)
-                ));
+                return self.error(format!("bad number syntax: {}", crate::template::fmt::quote_go(&text)));
             }
             self.emit(ItemType::Complex);
         } else {

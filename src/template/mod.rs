@@ -116,12 +116,7 @@ impl TemplateSet {
     }
 
     /// Go's `ExecuteTemplate`: the raw output, `<no value>` included.
-    pub fn execute(
-        &self,
-        name: &str,
-        data: &Value,
-        ctx: &mut Context,
-    ) -> Result<String, TemplateError> {
+    pub fn execute(&self, name: &str, data: &Value, ctx: &mut Context) -> Result<String, TemplateError> {
         let scope = Scope {
             set: self,
             overlays: Vec::new(),
@@ -140,14 +135,8 @@ impl TemplateSet {
     }
 
     /// What Helm keeps of a file's output: [`execute`](Self::execute) minus every `<no value>`.
-    pub fn execute_helm(
-        &self,
-        name: &str,
-        data: &Value,
-        ctx: &mut Context,
-    ) -> Result<String, TemplateError> {
-        self.execute(name, data, ctx)
-            .map(|s| s.replace("<no value>", ""))
+    pub fn execute_helm(&self, name: &str, data: &Value, ctx: &mut Context) -> Result<String, TemplateError> {
+        self.execute(name, data, ctx).map(|s| s.replace("<no value>", ""))
     }
 }
 
@@ -170,24 +159,14 @@ mod tests {
 
     #[test]
     fn executes_basic_constructs() {
+        assert_eq!(render("{{ 1 }} {{ \"a\" }}", Value::Nil).as_deref(), Ok("1 a"));
         assert_eq!(
-            render("{{ 1 }} {{ \"a\" }}", Value::Nil).as_deref(),
-            Ok("1 a")
-        );
-        assert_eq!(
-            render(
-                "{{ range $i, $v := list 1 2 }}{{ $i }}={{ $v }};{{ end }}",
-                Value::Nil
-            )
-            .as_deref(),
+            render("{{ range $i, $v := list 1 2 }}{{ $i }}={{ $v }};{{ end }}", Value::Nil).as_deref(),
             Ok("0=1;1=2;")
         );
         assert_eq!(
             render("{{ .x.y }}", Value::map(Default::default())),
-            Err(
-                "template: t:1:5: executing \"t\" at <.x.y>: nil pointer evaluating interface {}.y"
-                    .to_string()
-            )
+            Err("template: t:1:5: executing \"t\" at <.x.y>: nil pointer evaluating interface {}.y".to_string())
         );
     }
 }

@@ -34,11 +34,7 @@ struct Parser<'a> {
 type PResult<T> = Result<T, ParseError>;
 
 /// Parses `text` as template `name`; returns the file's tree first, then its definitions.
-pub fn parse(
-    name: &str,
-    text: &str,
-    has_function: &dyn Fn(&str) -> bool,
-) -> Result<Vec<Tree>, ParseError> {
+pub fn parse(name: &str, text: &str, has_function: &dyn Fn(&str) -> bool) -> Result<Vec<Tree>, ParseError> {
     let source = Arc::new(Source {
         name: name.to_string(),
         text: text.to_string(),
@@ -74,10 +70,7 @@ pub fn parse(
                     return Err(ParseError {
                         name: name.to_string(),
                         line: text.as_bytes().iter().filter(|&&b| b == b'\n').count() + 1,
-                        message: format!(
-                            "template: multiple definition of template {}",
-                            quote_go(&tree.name)
-                        ),
+                        message: format!("template: multiple definition of template {}", quote_go(&tree.name)),
                     });
                 }
             }
@@ -429,9 +422,7 @@ impl<'a> Parser<'a> {
                                 continue 'decls;
                             }
                             _ => {
-                                return Err(
-                                    self.errorf("range can only initialize variables".into())
-                                );
+                                return Err(self.errorf("range can only initialize variables".into()));
                             }
                         }
                     }
@@ -475,14 +466,9 @@ impl<'a> Parser<'a> {
             return Err(self.errorf(format!("missing value for {context}")));
         }
         for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-            if let Some(
-                Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::String(..),
-            ) = c.args.first()
+            if let Some(Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::String(..)) = c.args.first()
             {
-                return Err(self.errorf(format!(
-                    "non executable command in pipeline stage {}",
-                    i + 1
-                )));
+                return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
             }
         }
         Ok(())
@@ -490,10 +476,7 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos;
-        let mut cmd = Command {
-            pos,
-            args: Vec::new(),
-        };
+        let mut cmd = Command { pos, args: Vec::new() };
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
@@ -536,10 +519,7 @@ impl<'a> Parser<'a> {
                     Arg::Variable(pos, idents)
                 }
                 Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
-                    return Err(self.errorf(format!(
-                        "unexpected . after term {}",
-                        quote_go(&node.to_string())
-                    )));
+                    return Err(self.errorf(format!("unexpected . after term {}", quote_go(&node.to_string()))));
                 }
                 other => Arg::Chain(pos, Box::new(other), fields),
             }));
@@ -552,9 +532,7 @@ impl<'a> Parser<'a> {
         Ok(Some(match token.typ {
             ItemType::Identifier => {
                 if !(self.has_function)(&token.val) {
-                    return Err(
-                        self.errorf(format!("function {} not defined", quote_go(&token.val)))
-                    );
+                    return Err(self.errorf(format!("function {} not defined", quote_go(&token.val))));
                 }
                 Arg::Identifier(token.pos, token.val)
             }
@@ -566,18 +544,13 @@ impl<'a> Parser<'a> {
                 }
                 Arg::Variable(token.pos, vec![token.val])
             }
-            ItemType::Field => Arg::Field(
-                token.pos,
-                token.val[1..].split('.').map(str::to_string).collect(),
-            ),
+            ItemType::Field => Arg::Field(token.pos, token.val[1..].split('.').map(str::to_string).collect()),
             ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
                 let n = parse_number(&token.val, token.typ).map_err(|m| self.errorf(m))?;
                 Arg::Number(token.pos, n)
             }
-            ItemType::LeftParen => Arg::Pipe(Box::new(
-                self.pipeline("parenthesized pipeline", ItemType::RightParen)?,
-            )),
+            ItemType::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?)),
             ItemType::String | ItemType::RawString => {
                 let s = self.unquote(&token.val)?;
                 Arg::String(token.pos, token.val, s.into())
@@ -713,22 +686,19 @@ fn unquote_char(s: &str, quote: char) -> Option<(Unq, &str)> {
 /// Go's `strconv.ParseInt(s, 0, 64)`-style parse of the magnitude, with underscores allowed
 /// only when a base prefix is present (Go's rule for base 0).
 fn parse_go_uint(text: &str) -> Option<u64> {
-    let (digits, radix, prefixed) =
-        if let Some(r) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-            (r, 16, true)
-        } else if let Some(r) = text.strip_prefix("0o").or_else(|| text.strip_prefix("0O")) {
-            (r, 8, true)
-        } else if let Some(r) = text.strip_prefix("0b").or_else(|| text.strip_prefix("0B")) {
-            (r, 2, true)
-        } else if text.len() > 1 && text.starts_with('0') {
-            (&text[1..], 8, true)
-        } else {
-            (text, 10, false)
-        };
+    let (digits, radix, prefixed) = if let Some(r) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        (r, 16, true)
+    } else if let Some(r) = text.strip_prefix("0o").or_else(|| text.strip_prefix("0O")) {
+        (r, 8, true)
+    } else if let Some(r) = text.strip_prefix("0b").or_else(|| text.strip_prefix("0B")) {
+        (r, 2, true)
+    } else if text.len() > 1 && text.starts_with('0') {
+        (&text[1..], 8, true)
+    } else {
+        (text, 10, false)
+    };
     if digits.contains('_')
-        && (digits.ends_with('_')
-            || digits.contains("__")
-            || (!prefixed && digits.starts_with('_')))
+        && (digits.ends_with('_') || digits.contains("__") || (!prefixed && digits.starts_with('_')))
     {
         return None;
     }
@@ -853,9 +823,6 @@ mod tests {
         assert_eq!(err("{{ if 1 }}"), "template: t:1: unexpected EOF");
         assert_eq!(err("{{ end }}"), "template: t:1: unexpected {{end}}");
         assert_eq!(err("{{ $y }}"), "template: t:1: undefined variable \"$y\"");
-        assert_eq!(
-            err("{{ break }}"),
-            "template: t:1: {{break}} outside {{range}}"
-        );
+        assert_eq!(err("{{ break }}"), "template: t:1: {{break}} outside {{range}}");
     }
 }

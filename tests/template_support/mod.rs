@@ -132,11 +132,7 @@ pub fn render_helm(template: &str, values_json: &str) -> Outcome {
     ));
     let chart = dir.join("c");
     std::fs::create_dir_all(chart.join("templates")).expect("temp dir");
-    std::fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-    )
-    .expect("write");
+    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: c\nversion: 0.1.0\n").expect("write");
     std::fs::write(chart.join("values.yaml"), values_json).expect("write");
     std::fs::write(chart.join("templates/a.yaml"), WRAPPER).expect("write");
     std::fs::write(chart.join("templates/_case.tpl"), template).expect("write");
@@ -214,8 +210,7 @@ pub fn cases() -> Vec<Case> {
         let Ok(template) = std::fs::read_to_string(dir.join("template.tpl")) else {
             continue;
         };
-        let values =
-            std::fs::read_to_string(dir.join("values.json")).unwrap_or_else(|_| "{}".into());
+        let values = std::fs::read_to_string(dir.join("values.json")).unwrap_or_else(|_| "{}".into());
         out.push(Case {
             name: e.file_name().to_string_lossy().into_owned(),
             dir,

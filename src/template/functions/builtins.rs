@@ -25,20 +25,14 @@ pub fn register(f: &mut Functions) {
         }
     }
     f.pure("not", &[Reflect], None, |a| Ok(Value::Bool(!truth(&a[0]))));
-    f.pure("index", &[Reflect], Some(Reflect), |a| {
-        index(&a[0], &a[1..])
-    });
+    f.pure("index", &[Reflect], Some(Reflect), |a| index(&a[0], &a[1..]));
     f.pure("print", &[], Some(Any), |a| Ok(Value::from(sprint(&a))));
     f.pure("println", &[], Some(Any), |a| Ok(Value::from(sprintln(&a))));
     f.pure("printf", &[Str], Some(Any), |a| {
         Ok(Value::from(sprintf(a[0].as_str().unwrap_or(""), &a[1..])))
     });
-    f.pure("html", &[], Some(Any), |a| {
-        Ok(Value::from(html_escape(&eval_args(&a))))
-    });
-    f.pure("js", &[], Some(Any), |a| {
-        Ok(Value::from(js_escape(&eval_args(&a))))
-    });
+    f.pure("html", &[], Some(Any), |a| Ok(Value::from(html_escape(&eval_args(&a)))));
+    f.pure("js", &[], Some(Any), |a| Ok(Value::from(js_escape(&eval_args(&a)))));
     f.pure("urlquery", &[], Some(Any), |a| {
         Ok(Value::from(query_escape(&eval_args(&a))))
     });
@@ -70,10 +64,7 @@ fn length(v: &Value) -> Result<Value, FuncError> {
         Value::List(l, _) => l.len(),
         Value::Map(m, _) => m.read().len(),
         other => {
-            return Err(FuncError::Plain(format!(
-                "len of type {}",
-                type_name(other)
-            )));
+            return Err(FuncError::Plain(format!("len of type {}", type_name(other))));
         }
     };
     Ok(go_int(n as i64))
@@ -204,9 +195,7 @@ pub fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

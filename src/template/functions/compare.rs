@@ -22,11 +22,7 @@ fn kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
         Value::Int(_, t) => match t {
-            IntType::Uint
-            | IntType::Uint8
-            | IntType::Uint16
-            | IntType::Uint32
-            | IntType::Uint64 => Kind::Uint,
+            IntType::Uint | IntType::Uint8 | IntType::Uint16 | IntType::Uint32 | IntType::Uint64 => Kind::Uint,
             _ => Kind::Int,
         },
         Value::Float(_) => Kind::Float,
@@ -158,16 +154,8 @@ pub fn register(f: &mut Functions) {
     f.pure("ne", &[Reflect, Reflect], None, |a| {
         Ok(Value::Bool(!eq(&a[0], &a[1..])?))
     });
-    f.pure("lt", &[Reflect, Reflect], None, |a| {
-        Ok(Value::Bool(lt(&a[0], &a[1])?))
-    });
-    f.pure("le", &[Reflect, Reflect], None, |a| {
-        Ok(Value::Bool(le(&a[0], &a[1])?))
-    });
-    f.pure("gt", &[Reflect, Reflect], None, |a| {
-        Ok(Value::Bool(!le(&a[0], &a[1])?))
-    });
-    f.pure("ge", &[Reflect, Reflect], None, |a| {
-        Ok(Value::Bool(!lt(&a[0], &a[1])?))
-    });
+    f.pure("lt", &[Reflect, Reflect], None, |a| Ok(Value::Bool(lt(&a[0], &a[1])?)));
+    f.pure("le", &[Reflect, Reflect], None, |a| Ok(Value::Bool(le(&a[0], &a[1])?)));
+    f.pure("gt", &[Reflect, Reflect], None, |a| Ok(Value::Bool(!le(&a[0], &a[1])?)));
+    f.pure("ge", &[Reflect, Reflect], None, |a| Ok(Value::Bool(!lt(&a[0], &a[1])?)));
 }

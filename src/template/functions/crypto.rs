@@ -31,8 +31,6 @@ pub fn register(f: &mut Functions) {
         }
         let mut b = vec![0u8; (n as usize).min(64 << 20)];
         st.ctx.rng().fill(&mut b);
-        Ok(Value::from(
-            base64::engine::general_purpose::STANDARD.encode(b),
-        ))
+        Ok(Value::from(base64::engine::general_purpose::STANDARD.encode(b)))
     });
 }

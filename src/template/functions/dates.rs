@@ -194,10 +194,7 @@ fn format_time(t: &Time, layout: &str) -> String {
             ("-07", 33),
         ];
         // Fractional seconds: .000 / .999 / ,000 after which no digit follows.
-        if (rest.starts_with(".0")
-            || rest.starts_with(".9")
-            || rest.starts_with(",0")
-            || rest.starts_with(",9"))
+        if (rest.starts_with(".0") || rest.starts_with(".9") || rest.starts_with(",0") || rest.starts_with(",9"))
             && out.chars().last().is_none_or(|_| true)
         {
             let ch = rest.as_bytes()[1];
@@ -352,19 +349,13 @@ pub fn parse_duration(s: &str) -> Option<i64> {
     }
     let mut total: f64 = 0.0;
     while !rest.is_empty() {
-        let n = rest
-            .bytes()
-            .take_while(|b| b.is_ascii_digit() || *b == b'.')
-            .count();
+        let n = rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'.').count();
         if n == 0 {
             return None;
         }
         let num: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest
-            .bytes()
-            .take_while(|b| !b.is_ascii_digit() && *b != b'.')
-            .count();
+        let u = rest.bytes().take_while(|b| !b.is_ascii_digit() && *b != b'.').count();
         let unit = match &rest[..u] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -406,11 +397,7 @@ impl Object for Time {
         if let Some(m) = self.monotonic {
             let sign = if m < 0 { '-' } else { '+' };
             let a = m.unsigned_abs();
-            s.push_str(&format!(
-                " m={sign}{}.{:09}",
-                a / 1_000_000_000,
-                a % 1_000_000_000
-            ));
+            s.push_str(&format!(" m={sign}{}.{:09}", a / 1_000_000_000, a % 1_000_000_000));
         }
         Some(s)
     }
@@ -522,40 +509,20 @@ fn date_in_zone(st: &mut super::State<'_, '_>, layout: &str, date: &Value, zone:
 pub fn register(f: &mut Functions) {
     f.add("now", &[], None, |st, _| Ok(time_value(st.ctx.clock.now())));
     f.add("date", &[Str, Any], None, |st, a| {
-        Ok(Value::from(date_in_zone(
-            st,
-            arg_str(&a[0]),
-            &a[1],
-            "Local",
-        )))
+        Ok(Value::from(date_in_zone(st, arg_str(&a[0]), &a[1], "Local")))
     });
     for name in ["dateInZone", "date_in_zone"] {
         f.add(name, &[Str, Any, Str], None, |st, a| {
-            Ok(Value::from(date_in_zone(
-                st,
-                arg_str(&a[0]),
-                &a[1],
-                arg_str(&a[2]),
-            )))
+            Ok(Value::from(date_in_zone(st, arg_str(&a[0]), &a[1], arg_str(&a[2]))))
         });
     }
     f.add("htmlDate", &[Any], None, |st, a| {
         Ok(Value::from(date_in_zone(st, "2006-01-02", &a[0], "Local")))
     });
     f.add("htmlDateInZone", &[Any, Str], None, |st, a| {
-        Ok(Value::from(date_in_zone(
-            st,
-            "2006-01-02",
-            &a[0],
-            arg_str(&a[1]),
-        )))
+        Ok(Value::from(date_in_zone(st, "2006-01-02", &a[0], arg_str(&a[1]))))
     });
-    for name in [
-        "dateModify",
-        "date_modify",
-        "mustDateModify",
-        "must_date_modify",
-    ] {
+    for name in ["dateModify", "date_modify", "mustDateModify", "must_date_modify"] {
         let must = name.starts_with("must");
         f.pure(name, &[Str, Time], None, move |a| {
             let t = as_time(&a[1]).unwrap_or_else(|| Time::utc(0));
@@ -630,9 +597,7 @@ pub fn register(f: &mut Functions) {
         });
     }
     f.pure("unixEpoch", &[Time], None, |a| {
-        Ok(Value::from(
-            as_time(&a[0]).map(|t| t.unix()).unwrap_or(0).to_string(),
-        ))
+        Ok(Value::from(as_time(&a[0]).map(|t| t.unix()).unwrap_or(0).to_string()))
     });
 }
 
@@ -649,17 +614,12 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
             q(elem)
         )
     };
-    let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut ns) =
-        (1i64, 1u32, 1u32, 0u32, 0u32, 0u32, 0i64);
+    let (mut y, mut mo, mut d, mut h, mut mi, mut s, mut ns) = (1i64, 1u32, 1u32, 0u32, 0u32, 0u32, 0i64);
     let mut offset: Option<i32> = None;
     let mut pm: Option<bool> = None;
     let (mut l, mut v) = (layout, value);
     let num = |v: &mut &str, n: usize| -> Option<i64> {
-        let digits: String = v
-            .chars()
-            .take(n)
-            .take_while(|c| c.is_ascii_digit())
-            .collect();
+        let digits: String = v.chars().take(n).take_while(|c| c.is_ascii_digit()).collect();
         if digits.is_empty() {
             return None;
         }
@@ -668,8 +628,8 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
     };
     while !l.is_empty() {
         let toks = [
-            "2006", "01", "02", "15", "03", "04", "05", "Z07:00", "-07:00", "Z0700", "-0700", "PM",
-            "Jan", "1", "2", "3", "4", "5", "06",
+            "2006", "01", "02", "15", "03", "04", "05", "Z07:00", "-07:00", "Z0700", "-0700", "PM", "Jan", "1", "2",
+            "3", "4", "5", "06",
         ];
         if let Some(tok) = toks.iter().find(|t| l.starts_with(**t)) {
             l = &l[tok.len()..];
@@ -704,10 +664,7 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
                     v = &v[2..];
                 }
                 "Jan" => {
-                    let idx = MONTHS
-                        .iter()
-                        .position(|m| v.starts_with(&m[..3]))
-                        .ok_or_else(err)?;
+                    let idx = MONTHS.iter().position(|m| v.starts_with(&m[..3])).ok_or_else(err)?;
                     mo = idx as u32 + 1;
                     v = &v[3..];
                 }
@@ -734,10 +691,7 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
             continue;
         }
         if l.starts_with(".000") || l.starts_with(".999") {
-            let n = l[1..]
-                .bytes()
-                .take_while(|b| *b == b'0' || *b == b'9')
-                .count();
+            let n = l[1..].bytes().take_while(|b| *b == b'0' || *b == b'9').count();
             l = &l[1 + n..];
             if let Some(rest) = v.strip_prefix('.') {
                 let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
@@ -749,14 +703,7 @@ fn parse_time(layout: &str, value: &str, local: &Time) -> Result<Time, String> {
         let c = l.chars().next().unwrap_or(' ');
         if !v.starts_with(c) {
             let lit_end = l
-                .find(|ch: char| {
-                    ch.is_ascii_digit()
-                        || ch == 'J'
-                        || ch == 'M'
-                        || ch == 'P'
-                        || ch == 'Z'
-                        || ch == '-'
-                })
+                .find(|ch: char| ch.is_ascii_digit() || ch == 'J' || ch == 'M' || ch == 'P' || ch == 'Z' || ch == '-')
                 .filter(|&i| i > 0)
                 .unwrap_or(l.len());
             return Err(mk(v, &l[..lit_end]));
@@ -806,10 +753,7 @@ mod tests {
     #[test]
     fn formats_go_layouts() {
         let t = Time::utc(1_700_000_000_123_000_000);
-        assert_eq!(
-            t.format("2006-01-02T15:04:05.000Z07:00"),
-            "2023-11-14T22:13:20.123Z"
-        );
+        assert_eq!(t.format("2006-01-02T15:04:05.000Z07:00"), "2023-11-14T22:13:20.123Z");
         assert_eq!(t.format("Mon Jan _2 3:04PM"), "Tue Nov 14 10:13PM");
         assert_eq!(duration_string(90_000_000_000), "1m30s");
         assert_eq!(duration_string(1_500_000), "1.5ms");

@@ -17,12 +17,8 @@ pub fn register(f: &mut Functions) {
     f.pure("coalesce", &[], Some(Any), |a| {
         Ok(a.into_iter().find(|v| !empty(v)).unwrap_or_default())
     });
-    f.pure("all", &[], Some(Any), |a| {
-        Ok(Value::Bool(a.iter().all(|v| !empty(v))))
-    });
-    f.pure("any", &[], Some(Any), |a| {
-        Ok(Value::Bool(a.iter().any(|v| !empty(v))))
-    });
+    f.pure("all", &[], Some(Any), |a| Ok(Value::Bool(a.iter().all(|v| !empty(v)))));
+    f.pure("any", &[], Some(Any), |a| Ok(Value::Bool(a.iter().any(|v| !empty(v)))));
     f.pure("ternary", &[Any, Any, Bool], None, |a| {
         Ok(if matches!(a[2], Value::Bool(true)) {
             a[0].clone()

@@ -23,20 +23,11 @@ fn mergo_empty(v: &Value) -> bool {
 }
 
 /// `mergo.Merge` / `MergeWithOverwrite` of `src` into `dst` (both `map[string]interface{}`).
-pub fn merge_into(
-    dst: &crate::value::MapRef,
-    src: &crate::value::MapRef,
-    overwrite: bool,
-    depth: usize,
-) {
+pub fn merge_into(dst: &crate::value::MapRef, src: &crate::value::MapRef, overwrite: bool, depth: usize) {
     if dst.same(src) || depth > 64 {
         return;
     }
-    let entries: Vec<(String, Value)> = src
-        .read()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let entries: Vec<(String, Value)> = src.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     for (k, sv) in entries {
         let dv = dst.read().get(&k).cloned();
         if sv.is_nil() {
@@ -52,9 +43,7 @@ pub fn merge_into(
                     continue;
                 }
             }
-            (Value::Map(..), Some(d)) | (Value::List(..), Some(d))
-                if !mergo_empty(d) && !overwrite =>
-            {
+            (Value::Map(..), Some(d)) | (Value::List(..), Some(d)) if !mergo_empty(d) && !overwrite => {
                 continue;
             }
             _ => {}
@@ -71,14 +60,8 @@ fn dig(a: &[Value]) -> Result<Value, FuncError> {
         return Err(FuncError::msg("dig needs at least three arguments"));
     }
     let conv = |v: &Value, want: &str| -> FuncError {
-        let got = if v.is_nil() {
-            "nil".to_string()
-        } else {
-            type_name(v)
-        };
-        FuncError::Plain(format!(
-            "interface conversion: interface {{}} is {got}, not {want}"
-        ))
+        let got = if v.is_nil() { "nil".to_string() } else { type_name(v) };
+        FuncError::Plain(format!("interface conversion: interface {{}} is {got}, not {want}"))
     };
     let last = &a[a.len() - 1];
     let mut dict = match last {

@@ -76,10 +76,7 @@ fn b32_encode(data: &[u8]) -> String {
 fn b32_decode(s: &str) -> Result<Vec<u8>, String> {
     let s: Vec<u8> = s.bytes().filter(|&c| c != b'\r' && c != b'\n').collect();
     if !s.len().is_multiple_of(8) {
-        return Err(format!(
-            "illegal base32 data at input byte {}",
-            s.len() - s.len() % 8
-        ));
+        return Err(format!("illegal base32 data at input byte {}", s.len() - s.len() % 8));
     }
     let mut out = Vec::new();
     for (ci, chunk) in s.chunks(8).enumerate() {
@@ -87,10 +84,7 @@ fn b32_decode(s: &str) -> Result<Vec<u8>, String> {
         let mut n = 0;
         for (i, &c) in chunk.iter().enumerate() {
             if c == b'=' {
-                if chunk[i..].iter().any(|&x| x != b'=')
-                    || !matches!(i, 2 | 4 | 5 | 7)
-                    || ci != s.len() / 8 - 1
-                {
+                if chunk[i..].iter().any(|&x| x != b'=') || !matches!(i, 2 | 4 | 5 | 7) || ci != s.len() / 8 - 1 {
                     return Err(format!("illegal base32 data at input byte {}", ci * 8 + i));
                 }
                 break;
@@ -137,19 +131,13 @@ pub fn register(f: &mut Functions) {
         }))
     });
     f.pure("sha1sum", &[Str], None, |a| {
-        Ok(Value::from(hex(&sha1::Sha1::digest(
-            arg_str(&a[0]).as_bytes(),
-        ))))
+        Ok(Value::from(hex(&sha1::Sha1::digest(arg_str(&a[0]).as_bytes()))))
     });
     f.pure("sha256sum", &[Str], None, |a| {
-        Ok(Value::from(hex(&sha2::Sha256::digest(
-            arg_str(&a[0]).as_bytes(),
-        ))))
+        Ok(Value::from(hex(&sha2::Sha256::digest(arg_str(&a[0]).as_bytes()))))
     });
     f.pure("sha512sum", &[Str], None, |a| {
-        Ok(Value::from(hex(&sha2::Sha512::digest(
-            arg_str(&a[0]).as_bytes(),
-        ))))
+        Ok(Value::from(hex(&sha2::Sha512::digest(arg_str(&a[0]).as_bytes()))))
     });
     f.pure("adler32sum", &[Str], None, |a| {
         Ok(Value::from(adler32(arg_str(&a[0]).as_bytes()).to_string()))

@@ -56,13 +56,10 @@ pub fn deep_equal(a: &Value, b: &Value) -> bool {
                 return true;
             }
             let (x, y) = (x.read(), y.read());
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| deep_equal(v, w)))
         }
         (Value::Object(x), Value::Object(y)) => {
-            Arc::ptr_eq(x, y)
-                || (x.type_name() == y.type_name() && deep_equal(&x.to_plain(), &y.to_plain()))
+            Arc::ptr_eq(x, y) || (x.type_name() == y.type_name() && deep_equal(&x.to_plain(), &y.to_plain()))
         }
         _ => false,
     }
@@ -81,9 +78,7 @@ fn register_pair(
 }
 
 pub fn register(f: &mut Functions) {
-    register_pair(f, &["list", "tuple"], &[], Some(Any), |a| {
-        Ok(list(a.to_vec()))
-    });
+    register_pair(f, &["list", "tuple"], &[], Some(Any), |a| Ok(list(a.to_vec())));
     register_pair(
         f,
         &["push", "append", "mustPush", "mustAppend"],
@@ -188,15 +183,9 @@ pub fn register(f: &mut Functions) {
             return Ok(Value::Nil);
         }
         let start = a.get(1).map(to_int64).unwrap_or(0);
-        let end = if a.len() < 3 {
-            l.len() as i64
-        } else {
-            to_int64(&a[2])
-        };
+        let end = if a.len() < 3 { l.len() as i64 } else { to_int64(&a[2]) };
         if start < 0 || end < start || end as usize > l.len() {
-            return Err(FuncError::msg(
-                "reflect.Value.Slice: slice index out of bounds",
-            ));
+            return Err(FuncError::msg("reflect.Value.Slice: slice index out of bounds"));
         }
         let part = l[start as usize..end as usize].to_vec();
         if let Value::Bytes(b) = &a[0] {
@@ -213,10 +202,7 @@ pub fn register(f: &mut Functions) {
             match list_items(l) {
                 Some(items) => out.extend(items),
                 None => {
-                    return Err(FuncError::Plain(format!(
-                        "Cannot concat type {} as list",
-                        kind_name(l)
-                    )));
+                    return Err(FuncError::Plain(format!("Cannot concat type {} as list", kind_name(l))));
                 }
             }
         }
@@ -265,10 +251,7 @@ pub fn register(f: &mut Functions) {
 }
 
 fn int_list(v: Vec<i64>) -> Value {
-    Value::List(
-        Arc::new(v.into_iter().map(super::go_int).collect()),
-        ListType::Int,
-    )
+    Value::List(Arc::new(v.into_iter().map(super::go_int).collect()), ListType::Int)
 }
 
 const MAX_RANGE: usize = 10_000_000;

@@ -69,10 +69,7 @@ impl Dec {
     }
 
     fn neg(self) -> Dec {
-        Dec {
-            m: -self.m,
-            e: self.e,
-        }
+        Dec { m: -self.m, e: self.e }
     }
 
     fn mul(self, o: Dec) -> Option<Dec> {
@@ -92,10 +89,7 @@ impl Dec {
         let (num, den) = if shift >= 0 {
             (self.m.checked_mul(10i128.checked_pow(shift as u32)?)?, o.m)
         } else {
-            (
-                self.m,
-                o.m.checked_mul(10i128.checked_pow((-shift) as u32)?)?,
-            )
+            (self.m, o.m.checked_mul(10i128.checked_pow((-shift) as u32)?)?)
         };
         let q = num / den;
         let rounded = if q >= 0 { (q + 5) / 10 } else { (q - 5) / 10 };
@@ -133,9 +127,7 @@ fn decimal_op(
 }
 
 pub fn register(f: &mut Functions) {
-    f.pure("add1", &[Any], None, |a| {
-        i64v(to_int64(&a[0]).wrapping_add(1))
-    });
+    f.pure("add1", &[Any], None, |a| i64v(to_int64(&a[0]).wrapping_add(1)));
     f.pure("add", &[], Some(Any), |a| {
         i64v(a.iter().fold(0i64, |s, v| s.wrapping_add(to_int64(v))))
     });
@@ -157,11 +149,7 @@ pub fn register(f: &mut Functions) {
         i64v(to_int64(&a[0]).wrapping_rem(d))
     });
     f.pure("mul", &[Any], Some(Any), |a| {
-        i64v(
-            a[1..]
-                .iter()
-                .fold(to_int64(&a[0]), |s, v| s.wrapping_mul(to_int64(v))),
-        )
+        i64v(a[1..].iter().fold(to_int64(&a[0]), |s, v| s.wrapping_mul(to_int64(v))))
     });
     for name in ["max", "biggest"] {
         f.pure(name, &[Any], Some(Any), |a| {
@@ -181,13 +169,7 @@ pub fn register(f: &mut Functions) {
         Ok(super::go_int(r + min))
     });
     f.pure("add1f", &[Any], None, |a| {
-        decimal_op(
-            &a[0],
-            &[Value::Int(1, IntType::Int)],
-            Dec::add,
-            |x, y| x + y,
-            false,
-        )
+        decimal_op(&a[0], &[Value::Int(1, IntType::Int)], Dec::add, |x, y| x + y, false)
     });
     f.pure("addf", &[], Some(Any), |a| {
         decimal_op(&Value::Float(0.0), &a, Dec::add, |x, y| x + y, false)
@@ -202,18 +184,10 @@ pub fn register(f: &mut Functions) {
         decimal_op(&a[0], &a[1..], Dec::div, |x, y| x / y, true)
     });
     f.pure("maxf", &[Any], Some(Any), |a| {
-        f64v(
-            a[1..]
-                .iter()
-                .fold(to_float64(&a[0]), |m, v| go_max(m, to_float64(v))),
-        )
+        f64v(a[1..].iter().fold(to_float64(&a[0]), |m, v| go_max(m, to_float64(v))))
     });
     f.pure("minf", &[Any], Some(Any), |a| {
-        f64v(
-            a[1..]
-                .iter()
-                .fold(to_float64(&a[0]), |m, v| go_min(m, to_float64(v))),
-        )
+        f64v(a[1..].iter().fold(to_float64(&a[0]), |m, v| go_min(m, to_float64(v))))
     });
     f.pure("floor", &[Any], None, |a| f64v(to_float64(&a[0]).floor()));
     f.pure("ceil", &[Any], None, |a| f64v(to_float64(&a[0]).ceil()));
@@ -226,22 +200,14 @@ pub fn register(f: &mut Functions) {
         let pow = 10f64.powf(arg_int(&a[1]) as f64);
         let digit = pow * val;
         let frac = digit - digit.trunc();
-        let r = if frac >= round_on {
-            digit.ceil()
-        } else {
-            digit.floor()
-        };
+        let r = if frac >= round_on { digit.ceil() } else { digit.floor() };
         f64v(r / pow)
     });
     f.pure("atoi", &[Str], None, |a| {
         let s = arg_str(&a[0]);
         let body = s.strip_prefix(['+', '-']).unwrap_or(s);
         let ok = !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit());
-        Ok(super::go_int(if ok {
-            s.parse::<i64>().unwrap_or(0)
-        } else {
-            0
-        }))
+        Ok(super::go_int(if ok { s.parse::<i64>().unwrap_or(0) } else { 0 }))
     });
     f.pure("int", &[Any], None, |a| Ok(super::go_int(to_int64(&a[0]))));
     f.pure("int64", &[Any], None, |a| i64v(to_int64(&a[0])));

@@ -90,8 +90,7 @@ impl Param {
 }
 
 /// The implementation of a template function.
-pub type FuncImpl =
-    Arc<dyn Fn(&mut State<'_, '_>, Vec<Value>) -> Result<Value, FuncError> + Send + Sync>;
+pub type FuncImpl = Arc<dyn Fn(&mut State<'_, '_>, Vec<Value>) -> Result<Value, FuncError> + Send + Sync>;
 
 /// A template function with its Go signature.
 #[derive(Clone)]
@@ -182,6 +181,7 @@ impl Functions {
         dates::register(&mut f);
         crypto::register(&mut f);
         helm::register(&mut f);
+        helm::register_codecs(&mut f);
         f
     }
 }
@@ -190,13 +190,7 @@ impl Functions {
 pub trait Lookup: Send + Sync {
     /// `lookup apiVersion kind namespace name`: the object (or list) as a map; an empty map
     /// when not found. The error text is what Helm would report.
-    fn lookup(
-        &self,
-        api_version: &str,
-        kind: &str,
-        namespace: &str,
-        name: &str,
-    ) -> Result<Value, String>;
+    fn lookup(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> Result<Value, String>;
 }
 
 /// The clock seam for `now`, `ago`, `date`….
@@ -375,18 +369,17 @@ fn parse_cast_int(s: &str) -> Option<i64> {
     if body.is_empty() {
         return None;
     }
-    let (digits, radix) =
-        if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-            (r, 16)
-        } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
-            (r, 2)
-        } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
-            (r, 8)
-        } else if body.len() > 1 && body.starts_with('0') {
-            (&body[1..], 8)
-        } else {
-            (body, 10)
-        };
+    let (digits, radix) = if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        (r, 16)
+    } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+        (r, 2)
+    } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+        (r, 8)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (&body[1..], 8)
+    } else {
+        (body, 10)
+    };
     let clean: String = if radix != 10 || body.starts_with('0') {
         digits.chars().filter(|&c| c != '_').collect()
     } else {
@@ -456,11 +449,7 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
 pub fn list_items(v: &Value) -> Option<Vec<Value>> {
     match v {
         Value::List(l, _) => Some(l.as_ref().clone()),
-        Value::Bytes(b) => Some(
-            b.iter()
-                .map(|&x| Value::Int(x as i64, IntType::Uint8))
-                .collect(),
-        ),
+        Value::Bytes(b) => Some(b.iter().map(|&x| Value::Int(x as i64, IntType::Uint8)).collect()),
         _ => None,
     }
 }
@@ -470,10 +459,7 @@ pub fn go_int(i: i64) -> Value {
 }
 
 pub fn str_list(items: Vec<String>) -> Value {
-    Value::List(
-        Arc::new(items.into_iter().map(Value::from).collect()),
-        ListType::String,
-    )
+    Value::List(Arc::new(items.into_iter().map(Value::from).collect()), ListType::String)
 }
 
 pub fn arg_str(v: &Value) -> &str {

@@ -6,9 +6,7 @@ use crate::value::Value;
 use Param::*;
 
 pub fn register(f: &mut Functions) {
-    f.pure("typeOf", &[Any], None, |a| {
-        Ok(Value::from(type_name(&a[0])))
-    });
+    f.pure("typeOf", &[Any], None, |a| Ok(Value::from(type_name(&a[0]))));
     f.pure("typeIs", &[Str, Any], None, |a| {
         Ok(Value::Bool(arg_str(&a[0]) == type_name(&a[1])))
     });
@@ -21,9 +19,7 @@ pub fn register(f: &mut Functions) {
         Ok(Value::from(super::lists::kind_name(&a[0])))
     });
     f.pure("kindIs", &[Str, Any], None, |a| {
-        Ok(Value::Bool(
-            arg_str(&a[0]) == super::lists::kind_name(&a[1]),
-        ))
+        Ok(Value::Bool(arg_str(&a[0]) == super::lists::kind_name(&a[1])))
     });
     f.pure("deepEqual", &[Any, Any], None, |a| {
         Ok(Value::Bool(super::lists::deep_equal(&a[0], &a[1])))

@@ -127,8 +127,7 @@ fn compile(cache: &Cache, pat: &str) -> Result<regex::Regex, String> {
 
 /// `MustCompile` panics with this text.
 fn must(cache: &Cache, pat: &str) -> Result<regex::Regex, FuncError> {
-    compile(cache, pat)
-        .map_err(|e| FuncError::Plain(format!("regexp: Compile({}): {e}", go_backquote(pat))))
+    compile(cache, pat).map_err(|e| FuncError::Plain(format!("regexp: Compile({}): {e}", go_backquote(pat))))
 }
 
 fn go_backquote(s: &str) -> String {
@@ -224,9 +223,7 @@ pub fn register(f: &mut Functions) {
             } else {
                 must(&c, arg_str(&a[0]))?
             };
-            Ok(Value::from(
-                r.find(arg_str(&a[1])).map(|m| m.as_str()).unwrap_or(""),
-            ))
+            Ok(Value::from(r.find(arg_str(&a[1])).map(|m| m.as_str()).unwrap_or("")))
         });
     }
     for name in [

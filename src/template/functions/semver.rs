@@ -10,7 +10,8 @@ use crate::template::error::FuncError;
 use crate::value::{IntType, Object, Value};
 use Param::*;
 
-const SEMVER: &str = r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
+const SEMVER: &str =
+    r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
 const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
 
@@ -19,16 +20,11 @@ fn re(p: String) -> Option<regex::Regex> {
 }
 
 static VERSION_RE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| re(format!("^{SEMVER}$")));
-static CONSTRAINT_RE: LazyLock<Option<regex::Regex>> =
-    LazyLock::new(|| re(format!(r"^\s*({OPS})\s*({CV})\s*$")));
-static RANGE_RE: LazyLock<Option<regex::Regex>> =
-    LazyLock::new(|| re(format!(r"\s*({CV})\s+-\s+({CV})\s*")));
+static CONSTRAINT_RE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| re(format!(r"^\s*({OPS})\s*({CV})\s*$")));
+static RANGE_RE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| re(format!(r"\s*({CV})\s+-\s+({CV})\s*")));
 static FIND_RE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| re(format!(r"({OPS})\s*({CV})")));
-static VALID_RE: LazyLock<Option<regex::Regex>> = LazyLock::new(|| {
-    re(format!(
-        r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$"
-    ))
-});
+static VALID_RE: LazyLock<Option<regex::Regex>> =
+    LazyLock::new(|| re(format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")));
 
 /// A Masterminds `*semver.Version`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,10 +170,7 @@ impl Object for Version {
     }
     fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         if !args.is_empty() {
-            return Err(format!(
-                "wrong number of args for {name}: want 0 got {}",
-                args.len()
-            ));
+            return Err(format!("wrong number of args for {name}: want 0 got {}", args.len()));
         }
         let u = |x: u64| Value::Int(x as i64, IntType::Uint64);
         Ok(match name {
@@ -256,12 +249,7 @@ fn check(v: &Version, c: &Constraint, include_pre: bool) -> bool {
         if pre_excluded || v.compare(&c.con) == Ordering::Less {
             return false;
         }
-        if c.con.major == 0
-            && c.con.minor == 0
-            && c.con.patch == 0
-            && !c.minor_dirty
-            && !c.patch_dirty
-        {
+        if c.con.major == 0 && c.con.minor == 0 && c.con.patch == 0 && !c.minor_dirty && !c.patch_dirty {
             return true;
         }
         if v.major != c.con.major {
@@ -405,10 +393,7 @@ pub fn register(f: &mut Functions) {
     });
     f.pure("semverCompare", &[Str, Str], None, |a| {
         let v = Version::parse(arg_str(&a[1])).map_err(FuncError::Plain);
-        let c = constraint_check(
-            arg_str(&a[0]),
-            &Version::parse("0.0.0").map_err(FuncError::Plain)?,
-        );
+        let c = constraint_check(arg_str(&a[0]), &Version::parse("0.0.0").map_err(FuncError::Plain)?);
         // Go parses the constraint first, then the version; report errors in that order.
         if let Err(e) = c {
             return Err(FuncError::Plain(e));

@@ -65,8 +65,7 @@ pub fn register(f: &mut Functions) {
     f.pure("substr", &[Int, Int, Str], None, |a| {
         let (start, end, st) = (arg_int(&a[0]), arg_int(&a[1]), arg_str(&a[2]));
         let len = st.len() as i64;
-        let slice_err =
-            |lo: i64, hi: i64| runtime_error(format!("slice bounds out of range [{lo}:{hi}]"));
+        let slice_err = |lo: i64, hi: i64| runtime_error(format!("slice bounds out of range [{lo}:{hi}]"));
         if start < 0 {
             if end < 0 {
                 return Err(runtime_error(format!("slice bounds out of range [:{end}]")));
@@ -80,9 +79,7 @@ pub fn register(f: &mut Functions) {
         }
         if end < 0 || end > len {
             if start > len {
-                return Err(runtime_error(format!(
-                    "slice bounds out of range [{start}:{len}]"
-                )));
+                return Err(runtime_error(format!("slice bounds out of range [{start}:{len}]")));
             }
             return s(byte_slice(st, start as usize, st.len()));
         }
@@ -190,25 +187,14 @@ pub fn register(f: &mut Functions) {
         }
         s(chars.into_iter().collect::<String>())
     });
-    f.pure("snakecase", &[Str], None, |a| {
-        s(to_lower_words(arg_str(&a[0]), '_'))
-    });
-    f.pure("kebabcase", &[Str], None, |a| {
-        s(to_lower_words(arg_str(&a[0]), '-'))
-    });
-    f.pure("camelcase", &[Str], None, |a| {
-        s(pascal_case(arg_str(&a[0])))
-    });
+    f.pure("snakecase", &[Str], None, |a| s(to_lower_words(arg_str(&a[0]), '_')));
+    f.pure("kebabcase", &[Str], None, |a| s(to_lower_words(arg_str(&a[0]), '-')));
+    f.pure("camelcase", &[Str], None, |a| s(pascal_case(arg_str(&a[0]))));
     f.pure("wrap", &[Int, Str], None, |a| {
         s(wrap_custom(arg_str(&a[1]), arg_int(&a[0]), "", false))
     });
     f.pure("wrapWith", &[Int, Str, Str], None, |a| {
-        s(wrap_custom(
-            arg_str(&a[2]),
-            arg_int(&a[0]),
-            arg_str(&a[1]),
-            true,
-        ))
+        s(wrap_custom(arg_str(&a[2]), arg_int(&a[0]), arg_str(&a[1]), true))
     });
     f.pure("contains", &[Str, Str], None, |a| {
         Ok(Value::Bool(arg_str(&a[1]).contains(arg_str(&a[0]))))
@@ -220,11 +206,7 @@ pub fn register(f: &mut Functions) {
         Ok(Value::Bool(arg_str(&a[1]).ends_with(arg_str(&a[0]))))
     });
     f.pure("quote", &[], Some(Any), |a| {
-        let parts: Vec<String> = a
-            .iter()
-            .filter(|v| !v.is_nil())
-            .map(|v| quote_go(&strval(v)))
-            .collect();
+        let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(|v| quote_go(&strval(v))).collect();
         s(parts.join(" "))
     });
     f.pure("squote", &[], Some(Any), |a| {
@@ -277,19 +259,13 @@ pub fn register(f: &mut Functions) {
         Ok(split_map(go_split(arg_str(&a[1]), arg_str(&a[0]), -1)))
     });
     f.pure("splitn", &[Str, Int, Str], None, |a| {
-        Ok(split_map(go_split(
-            arg_str(&a[2]),
-            arg_str(&a[0]),
-            arg_int(&a[1]),
-        )))
+        Ok(split_map(go_split(arg_str(&a[2]), arg_str(&a[0]), arg_int(&a[1]))))
     });
     f.pure("splitList", &[Str, Str], None, |a| {
         Ok(str_list(go_split(arg_str(&a[1]), arg_str(&a[0]), -1)))
     });
     f.pure("toStrings", &[Any], None, |a| Ok(str_list(strslice(&a[0]))));
-    f.pure("join", &[Str, Any], None, |a| {
-        s(strslice(&a[1]).join(arg_str(&a[0])))
-    });
+    f.pure("join", &[Str, Any], None, |a| s(strslice(&a[1]).join(arg_str(&a[0]))));
     f.pure("sortAlpha", &[Any], None, |a| {
         let mut items = match list_items(&a[0]) {
             Some(_) => strslice(&a[0]),
@@ -409,10 +385,7 @@ fn abbreviate_full(st: &str, offset: i64, max: i64) -> Option<String> {
         let rest = byte_slice(st, offset as usize, st.len());
         return abbreviate_full(&rest, 0, max - 3).map(|a| format!("...{a}"));
     }
-    Some(format!(
-        "...{}",
-        byte_slice(st, (len - (max - 3)) as usize, st.len())
-    ))
+    Some(format!("...{}", byte_slice(st, (len - (max - 3)) as usize, st.len())))
 }
 
 /// goutils `WrapCustom`.

@@ -22,15 +22,10 @@ fn unescape(s: &str) -> Result<String, String> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = s
-                .get(i + 1..i + 3)
-                .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
+            let hex = s.get(i + 1..i + 3).filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
             let Some(h) = hex else {
                 let bad = s.get(i..(i + 3).min(s.len())).unwrap_or("%");
-                return Err(format!(
-                    "invalid URL escape {}",
-                    crate::template::fmt::quote_go(bad)
-                ));
+                return Err(format!("invalid URL escape {}", crate::template::fmt::quote_go(bad)));
             };
             out.push(u8::from_str_radix(h, 16).unwrap_or(0));
             i += 3;
@@ -69,9 +64,7 @@ fn parse(raw: &str) -> Result<Url, String> {
         let sch = &rest[..i];
         if !sch.is_empty()
             && sch.as_bytes()[0].is_ascii_alphabetic()
-            && sch
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
+            && sch.bytes().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
         {
             u.scheme = sch.to_ascii_lowercase();
             rest = &rest[i + 1..];
