@@ -200,6 +200,7 @@ impl Functions {
         semver::register(&mut f);
         dates::register(&mut f);
         crypto::register(&mut f);
+        crypto::register_ciphers(&mut f);
         helm::register(&mut f);
         helm::register_codecs(&mut f);
         f
