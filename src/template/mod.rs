@@ -19,7 +19,6 @@ pub mod functions;
 mod lexer;
 mod parser;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use error::{Cause, ExecError, FuncError, Location, ParseError, TemplateError, warn_wrap};
@@ -61,9 +60,9 @@ pub struct TemplateSet {
     /// The root name (`gotpl` in Helm): `tpl` strings are parsed under it, and it appears in
     /// `no template "x" associated with template "gotpl"`.
     pub name: String,
-    trees: HashMap<String, Arc<Tree>>,
+    trees: functions::NameMap<Arc<Tree>>,
     funcs: Arc<Functions>,
-    tpl_cache: Arc<std::sync::Mutex<HashMap<String, functions::TplParse>>>,
+    tpl_cache: Arc<std::sync::Mutex<functions::NameMap<functions::TplParse>>>,
     pub options: Options,
 }
 
@@ -87,7 +86,7 @@ impl TemplateSet {
     pub fn new(funcs: Arc<Functions>) -> TemplateSet {
         TemplateSet {
             name: "gotpl".into(),
-            trees: HashMap::new(),
+            trees: functions::NameMap::default(),
             funcs,
             tpl_cache: Arc::default(),
             options: Options::default(),
