@@ -13,7 +13,7 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 
 /// A hint for a misspelt `word`: "did you mean `x`?" when a candidate is close, else `listing`
 /// followed by every candidate (e.g. "expected one of `a`, `b`").
-pub fn hint_for<'a>(word: &str, candidates: &[&'a str], listing: &str) -> String {
+pub fn hint_for(word: &str, candidates: &[&str], listing: &str) -> String {
     match did_you_mean(word, candidates.iter().copied()) {
         Some(suggestion) => format!("did you mean `{suggestion}`?"),
         None => {

@@ -81,7 +81,7 @@ pub fn format_json_float(f: f64) -> Result<String, JsonError> {
         )));
     }
     let abs = f.abs();
-    let exponent = abs != 0.0 && (abs < 1e-6 || abs >= 1e21);
+    let exponent = abs != 0.0 && !(1e-6..1e21).contains(&abs);
     let mut text = format_float(f, if exponent { 'e' } else { 'f' }, -1);
     if exponent {
         // e-09 → e-9
@@ -264,6 +264,59 @@ pub fn decode_list(text: &str) -> Result<Option<Vec<Value>>, JsonError> {
     }
 }
 
+/// Helm's `fromJson`: the object as a map, JSON `null` as Go's nil map (`Value::Nil`, which
+/// `toJson` prints as `null`), and on failure the map Go had filled so far plus the error text
+/// under `Error`. A number out of `float64` range leaves its key `nil`, as Go does.
+pub fn from_json(text: &str) -> Value {
+    let error_map = |message: String, mut map: Map| {
+        map.insert("Error".to_string(), Value::from(message));
+        Value::map(map)
+    };
+    match parse(text) {
+        Err(e) => error_map(e.message, Map::new()),
+        Ok((Value::Nil, _)) => Value::Nil,
+        Ok((Value::Map(map, _), number_error)) => {
+            let map = map.read().clone();
+            match number_error {
+                None => Value::map(map),
+                Some(e) => {
+                    let partial = map.into_iter().map(|(k, v)| (k, unplaceholder(v))).collect();
+                    error_map(e.message, partial)
+                }
+            }
+        }
+        Ok((other, _)) => error_map(type_error(&other, "map[string]interface {}").message, Map::new()),
+    }
+}
+
+/// Helm's `fromJsonArray`: the array, JSON `null` as a nil slice (`Value::Nil`), or a
+/// one-element list with the error text.
+pub fn from_json_array(text: &str) -> Value {
+    match decode_list(text) {
+        Ok(Some(items)) => Value::list(items),
+        Ok(None) => Value::Nil,
+        Err(e) => Value::list(vec![Value::from(e.message)]),
+    }
+}
+
+/// Replaces the stand-ins for out-of-range numbers with the `nil` Go leaves in their place.
+fn unplaceholder(value: Value) -> Value {
+    match value {
+        Value::Float(f) if f.is_infinite() => Value::Nil,
+        Value::List(items, t) => Value::List(Arc::new(items.iter().cloned().map(unplaceholder).collect()), t),
+        Value::Map(map, t) => {
+            let entries = map
+                .read()
+                .clone()
+                .into_iter()
+                .map(|(k, v)| (k, unplaceholder(v)))
+                .collect();
+            Value::Map(MapRef::new(entries), t)
+        }
+        other => other,
+    }
+}
+
 fn type_error(value: &Value, target: &str) -> JsonError {
     let kind = match value {
         Value::Map(..) => "object",
@@ -329,6 +382,18 @@ impl Parser<'_> {
                     offset: Some(self.pos + 1),
                 }
             }
+        }
+    }
+
+    /// Go's scanner feeds a space at the end of input: inside a literal, a number or an escape
+    /// that is reported as an invalid ' ', elsewhere as the end of input.
+    fn eof_in(&self, context: &str) -> JsonError {
+        let (line, column) = self.location(self.text.len());
+        JsonError {
+            message: format!("invalid character ' ' {context}"),
+            line: Some(line),
+            column: Some(column),
+            offset: Some(self.text.len()),
         }
     }
 
@@ -450,7 +515,9 @@ impl Parser<'_> {
         let name = std::str::from_utf8(word).unwrap_or_default();
         for &expected in word {
             match self.peek() {
-                None => return Err(self.eof()),
+                None => {
+                    return Err(self.eof_in(&format!("in literal {name} (expecting {})", quote_char(expected))));
+                }
                 Some(c) if c == expected => self.pos += 1,
                 Some(_) => {
                     return Err(self.syntax(&format!("in literal {name} (expecting {})", quote_char(expected))));
@@ -473,7 +540,7 @@ impl Parser<'_> {
         if self.peek() == Some(b'-') {
             self.pos += 1;
             match self.peek() {
-                None => return Err(self.eof()),
+                None => return Err(self.eof_in("in numeric literal")),
                 Some(b'0'..=b'9') => {}
                 Some(_) => return Err(self.syntax("in numeric literal")),
             }
@@ -486,7 +553,7 @@ impl Parser<'_> {
         if self.peek() == Some(b'.') {
             self.pos += 1;
             match self.peek() {
-                None => return Err(self.eof()),
+                None => return Err(self.eof_in("after decimal point in numeric literal")),
                 Some(b'0'..=b'9') => {
                     self.digits();
                 }
@@ -499,7 +566,7 @@ impl Parser<'_> {
                 self.pos += 1;
             }
             match self.peek() {
-                None => return Err(self.eof()),
+                None => return Err(self.eof_in("in exponent of numeric literal")),
                 Some(b'0'..=b'9') => {
                     self.digits();
                 }
@@ -515,7 +582,9 @@ impl Parser<'_> {
                         "json: cannot unmarshal number {text} into Go value of type float64"
                     )));
                 }
-                Ok(Value::Nil)
+                // Stands in for the number so the top-level kind is still known; the
+                // saved error is what decoding returns.
+                Ok(Value::Float(f64::INFINITY))
             }
         }
     }
@@ -544,7 +613,7 @@ impl Parser<'_> {
                     out.push_str(&String::from_utf8_lossy(&self.text[run_start..self.pos]));
                     self.pos += 1;
                     let Some(e) = self.peek() else {
-                        return Err(self.eof());
+                        return Err(self.eof_in("in string escape code"));
                     };
                     match e {
                         b'"' => out.push('"'),
@@ -556,16 +625,17 @@ impl Parser<'_> {
                         b'r' => out.push('\r'),
                         b't' => out.push('\t'),
                         b'u' => {
-                            for k in 1..=4 {
+                            for _ in 0..4 {
                                 self.pos += 1;
                                 match self.peek() {
-                                    None => return Err(self.eof()),
+                                    None => {
+                                        return Err(self.eof_in("in \\u hexadecimal character escape"));
+                                    }
                                     Some(h) if h.is_ascii_hexdigit() => {}
                                     Some(_) => {
                                         return Err(self.syntax("in \\u hexadecimal character escape"));
                                     }
                                 }
-                                let _ = k;
                             }
                             let code = self.hex4(self.pos - 3).unwrap_or(0xFFFD);
                             if (0xD800..0xE000).contains(&code) {
@@ -655,7 +725,9 @@ mod tests {
             ("[1 2]", "invalid character '2' after array element"),
             ("{\"a\" 1}", "invalid character '1' after object key"),
             ("01", "invalid character '1' after top-level value"),
-            ("tru", "unexpected end of JSON input"),
+            ("tru", "invalid character ' ' in literal true (expecting 'e')"),
+            ("[1.", "invalid character ' ' after decimal point in numeric literal"),
+            ("\"abc", "unexpected end of JSON input"),
             ("trux", "invalid character 'x' in literal true (expecting 'e')"),
             ("\"\\x\"", "invalid character 'x' in string escape code"),
             ("-a", "invalid character 'a' in numeric literal"),

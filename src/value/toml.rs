@@ -93,7 +93,9 @@ fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
                 let mut all_hashes = true;
                 for item in items.iter() {
                     match kind_at(item, depth + 1)? {
-                        None => return Err(encode_error("toml: cannot encode array with nil element")),
+                        None => {
+                            return Err(encode_error("toml: cannot encode array with nil element"));
+                        }
                         Some(Kind::Hash) => {}
                         Some(_) => all_hashes = false,
                     }
@@ -247,9 +249,10 @@ impl Encoder {
                 Ok(())
             }
             Value::Map(map, _) => self.map(&[], map, true, depth + 1),
-            // BurntSushi writes a time.Time unquoted in RFC 3339 form.
+            // BurntSushi writes a time.Time unquoted: RFC 3339, or the local date/time form
+            // a TOML local datetime was read from.
             Value::Object(object) => {
-                let text = object.to_plain();
+                let text = object.field(TOML_TEXT_FIELD).unwrap_or_else(|| object.to_plain());
                 self.write(text.as_str().unwrap_or_default());
                 Ok(())
             }
@@ -260,7 +263,9 @@ impl Encoder {
         if key.is_empty() {
             return Err(encode_error("toml: top-level values must be Go maps or structs"));
         }
-        let Some(items) = value.as_list() else { return Ok(()) };
+        let Some(items) = value.as_list() else {
+            return Ok(());
+        };
         for item in items {
             let item = plain(item);
             let Value::Map(map, _) = &*item else { continue };
@@ -329,24 +334,53 @@ impl Encoder {
 }
 
 /// A `time.Time` decoded from a TOML datetime. Encoders see it through [`Object::to_plain`]
-/// (its RFC 3339 text, as `encoding/json` writes a `time.Time`).
+/// (its RFC 3339 text, as `encoding/json` writes a `time.Time`); `toToml` also asks for the
+/// TOML form, which differs for local dates, times and datetimes.
 #[derive(Debug)]
 pub struct Time {
     rfc3339: String,
+    toml: String,
 }
+
+/// A field name no template can spell: how the TOML encoder asks a [`Time`] for its TOML
+/// text (BurntSushi keeps the local kinds in the `time.Location`, which the value model lacks).
+const TOML_TEXT_FIELD: &str = "\0toml";
 
 impl Object for Time {
     fn type_name(&self) -> &str {
         "time.Time"
     }
 
-    fn field(&self, _name: &str) -> Option<Value> {
+    fn field(&self, name: &str) -> Option<Value> {
         // time.Time has no exported fields.
-        None
+        (name == TOML_TEXT_FIELD).then(|| Value::String(Arc::from(self.toml.as_str())))
     }
 
     fn to_plain(&self) -> Value {
         Value::String(Arc::from(self.rfc3339.as_str()))
+    }
+}
+
+/// What BurntSushi's encoder writes for the `time.Time` it decoded from `d`: RFC 3339 with
+/// nanoseconds, or for local kinds `2006-01-02T15:04:05.999999999`, `2006-01-02` and
+/// `15:04:05.999999999`.
+fn burntsushi_text(d: &toml::value::Datetime) -> String {
+    let time = |t: &toml::value::Time| {
+        let mut out = format!("{:02}:{:02}:{:02}", t.hour, t.minute, t.second);
+        if t.nanosecond != 0 {
+            out.push('.');
+            out.push_str(format!("{:09}", t.nanosecond).trim_end_matches('0'));
+        }
+        out
+    };
+    match (&d.date, &d.time, &d.offset) {
+        (Some(_), Some(_), Some(_)) => rfc3339_nano(d),
+        (Some(date), Some(t), None) => {
+            format!("{:04}-{:02}-{:02}T{}", date.year, date.month, date.day, time(t))
+        }
+        (Some(date), None, _) => format!("{:04}-{:02}-{:02}", date.year, date.month, date.day),
+        (None, Some(t), _) => time(t),
+        (None, None, _) => rfc3339_nano(d),
     }
 }
 
@@ -380,10 +414,9 @@ fn rfc3339_nano(d: &toml::value::Datetime) -> String {
 }
 
 /// `toml.Unmarshal(text, &m)` with `m map[string]interface{}` (`fromToml`): integers are
-/// `int64`, floats `float64`. BurntSushi returns `time.Time` for datetimes; helmfire has no
-/// time type in its value model, so a datetime becomes the string `toJson`/`toYaml` would
-/// print for that `time.Time` (RFC 3339 with nanoseconds). Printing it directly in a template
-/// differs from Go's `time.Time` `String()` form.
+/// `int64`, floats `float64`, datetimes a `time.Time` ([`Time`], an [`Object`] whose plain
+/// form is the RFC 3339 text `toJson`/`toYaml` print). Printing one directly in a template
+/// is the template engine's business (Go prints `time.Time.String()`).
 pub fn decode(text: &str) -> Result<Value, TomlError> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| parse_error(text, &e))?;
     Ok(table_value(table))
@@ -459,6 +492,18 @@ fn go_quote_rune(c: char) -> String {
     }
 }
 
+/// Helm's `fromToml`: the document as a map, or a map holding the error text under `Error`.
+pub fn from_toml(text: &str) -> Value {
+    match decode(text) {
+        Ok(value) => value,
+        Err(e) => {
+            let mut map = Map::new();
+            map.insert("Error".to_string(), Value::from(e.message));
+            Value::map(map)
+        }
+    }
+}
+
 fn table_value(table: toml::Table) -> Value {
     let map: Map = table.into_iter().map(|(k, v)| (k, to_value(v))).collect();
     Value::Map(MapRef::new(map), MapType::Interface)
@@ -472,6 +517,7 @@ fn to_value(value: toml::Value) -> Value {
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => Value::Object(Arc::new(Time {
             rfc3339: rfc3339_nano(&d),
+            toml: burntsushi_text(&d),
         })),
         toml::Value::Array(items) => {
             Value::List(Arc::new(items.into_iter().map(to_value).collect()), ListType::Interface)

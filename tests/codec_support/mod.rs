@@ -49,49 +49,9 @@ pub fn sections(case: &str) -> &'static [&'static str] {
         .map_or(&[], |(_, sections)| sections)
 }
 
-/// Helm's `fromYaml`: the map, or a map holding the error text under `Error`.
-pub fn from_yaml(text: &str) -> Value {
-    match yaml::decode_map(text) {
-        Ok(map) => Value::map(map),
-        Err(e) => error_map(e.message),
-    }
-}
-
-fn error_map(message: String) -> Value {
-    let mut map = Map::new();
-    map.insert("Error".to_string(), Value::from(message));
-    Value::map(map)
-}
-
-/// Helm's `fromYamlArray`: the list, or a one-element list holding the error text.
-pub fn from_yaml_array(text: &str) -> Value {
-    match yaml::decode_list(text) {
-        Ok(items) => Value::list(items),
-        Err(e) => Value::list(vec![Value::from(e.message)]),
-    }
-}
-
-/// Helm's `fromJson`; a nil map (JSON `null`) stands as `Value::Nil`, which encodes the same.
-pub fn from_json(text: &str) -> Value {
-    match json::decode_map(text) {
-        Ok(map) => map.map_or(Value::Nil, Value::map),
-        Err(e) => error_map(e.message),
-    }
-}
-
-pub fn from_json_array(text: &str) -> Value {
-    match json::decode_list(text) {
-        Ok(items) => items.map_or(Value::Nil, Value::list),
-        Err(e) => Value::list(vec![Value::from(e.message)]),
-    }
-}
-
-pub fn from_toml(text: &str) -> Value {
-    match toml::decode(text) {
-        Ok(value) => value,
-        Err(e) => error_map(e.message),
-    }
-}
+pub use helmfire::value::json::{from_json, from_json_array};
+pub use helmfire::value::toml::from_toml;
+pub use helmfire::value::yaml::{from_yaml, from_yaml_array};
 
 /// What helmfire prints for one section of a case, exactly as the chart template would.
 pub fn ours(section: &str, text: &str) -> String {
@@ -260,4 +220,138 @@ pub fn run_helm(cases: &[(String, String)], work: &Path) -> BTreeMap<String, BTr
             .insert(section.to_string(), String::from_utf8_lossy(&bytes).into_owned());
     }
     results
+}
+
+/// A small deterministic generator (xorshift) for randomized tests.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// Pieces of strings that stress quoting, escaping, folding and YAML 1.1 resolution.
+const PIECES: &[&str] = &[
+    "a",
+    "word",
+    "yes",
+    "No",
+    "on",
+    "null",
+    "~",
+    "true",
+    "0",
+    "123",
+    "-1.5",
+    "0x1F",
+    "0o17",
+    "0777",
+    "1e3",
+    "1_000",
+    ".inf",
+    "2001-12-14",
+    "12:30",
+    "<<",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\n\n",
+    "\r",
+    ":",
+    ": ",
+    " #",
+    "#",
+    "-",
+    "- ",
+    "?",
+    ",",
+    "[",
+    "]",
+    "{",
+    "}",
+    "&",
+    "*",
+    "!",
+    "|",
+    ">",
+    "'",
+    "\"",
+    "%",
+    "@",
+    "`",
+    "\\",
+    "é",
+    "日本語",
+    "😀",
+    "\u{a0}",
+    "\u{85}",
+    "\u{2028}",
+    "\u{7f}",
+    "\u{9b}",
+    "\u{feff}",
+    "\u{fffe}",
+    "\u{1}",
+    "\u{1b}",
+    "---",
+    "...",
+    "<b>&</b>",
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor",
+];
+
+pub fn random_string(rng: &mut Rng) -> String {
+    let mut s = String::new();
+    let pieces = match rng.below(10) {
+        0 => 0,
+        1..=6 => 1 + rng.below(3),
+        _ => 3 + rng.below(12),
+    };
+    for _ in 0..pieces {
+        s.push_str(PIECES[rng.below(PIECES.len())]);
+    }
+    s
+}
+
+pub fn random_value(rng: &mut Rng, depth: usize) -> Value {
+    let kinds = if depth >= 4 { 5 } else { 8 };
+    match rng.below(kinds) {
+        0 => Value::Nil,
+        1 => Value::Bool(rng.below(2) == 0),
+        2 => {
+            const FLOATS: &[f64] = &[
+                0.0,
+                1.0,
+                -1.0,
+                0.5,
+                1e6,
+                1e21,
+                1e20,
+                1e-7,
+                1e-6,
+                123456789.0,
+                1.25e300,
+                9007199254740993.0,
+                100.0,
+                -0.0,
+                2.5e-5,
+                6.02e23,
+            ];
+            Value::Float(FLOATS[rng.below(FLOATS.len())])
+        }
+        3 | 4 => Value::from(random_string(rng)),
+        5 => Value::list((0..rng.below(4)).map(|_| random_value(rng, depth + 1)).collect()),
+        _ => Value::map(
+            (0..rng.below(5))
+                .map(|_| (random_string(rng), random_value(rng, depth + 1)))
+                .collect(),
+        ),
+    }
 }

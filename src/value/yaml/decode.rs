@@ -11,8 +11,8 @@ use std::sync::Arc;
 use base64::Engine as _;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
-use super::YamlError;
 use super::resolve::{Resolved, resolve_plain};
+use super::{Shape, YamlError};
 use crate::value::{ListType, Map, MapRef, MapType, Value};
 
 /// Nesting limit. go-yaml v2 allows 10 000 levels (`max_flow_level`, `max_indents`); helmfire
@@ -28,7 +28,8 @@ enum Node {
         plain: bool,
         tag: Option<String>,
     },
-    Sequence(Vec<usize>),
+    /// Children; `flow` for `[...]` sequences.
+    Sequence(Vec<usize>, bool),
     /// Children alternate key, value; `flow` for `{...}` mappings.
     Mapping(Vec<usize>, bool),
     Alias {
@@ -51,7 +52,8 @@ enum Raw {
     Int(i64),
     Uint(u64),
     Float(f64),
-    Str(String),
+    /// Shared with the decoded [`Value`], so the text is copied once.
+    Str(Arc<str>),
     /// A `!!binary` scalar: Go keeps the decoded bytes in a `string`, which may not be UTF-8.
     Binary(Vec<u8>),
     Seq(Vec<Raw>),
@@ -84,7 +86,25 @@ fn key_id(key: &Raw) -> Option<KeyId> {
     })
 }
 
-/// A Go map being filled: entries in insertion order plus a key index.
+/// Go `==` on two map keys.
+fn same_key(a: &Raw, b: &Raw) -> bool {
+    match (a, b) {
+        (Raw::Nil, Raw::Nil) => true,
+        (Raw::Bool(x), Raw::Bool(y)) => x == y,
+        (Raw::Int(x), Raw::Int(y)) => x == y,
+        (Raw::Uint(x), Raw::Uint(y)) => x == y,
+        (Raw::Float(x), Raw::Float(y)) => x == y,
+        (Raw::Str(x), Raw::Str(y)) => x == y,
+        (Raw::Binary(x), Raw::Binary(y)) => x == y,
+        (Raw::Str(x), Raw::Binary(y)) | (Raw::Binary(y), Raw::Str(x)) => x.as_bytes() == y,
+        _ => false,
+    }
+}
+
+/// Maps up to this size find duplicate keys by scanning; bigger ones build a hash index.
+const SCAN_LIMIT: usize = 16;
+
+/// A Go map being filled: entries in insertion order plus, for big maps, a key index.
 #[derive(Default)]
 struct RawMap {
     entries: Vec<(Raw, Raw)>,
@@ -93,6 +113,30 @@ struct RawMap {
 
 impl RawMap {
     fn set(&mut self, key: Raw, value: Raw) {
+        if self.entries.len() < SCAN_LIMIT {
+            match self.entries.iter_mut().find(|(k, _)| same_key(k, &key)) {
+                Some(slot) => slot.1 = value,
+                None => {
+                    self.entries.push((key, value));
+                    if self.entries.len() == SCAN_LIMIT {
+                        self.build_index();
+                    }
+                }
+            }
+            return;
+        }
+        self.set_indexed(key, value);
+    }
+
+    fn build_index(&mut self) {
+        for (slot, (key, _)) in self.entries.iter().enumerate() {
+            if let Some(id) = key_id(key) {
+                self.index.entry(id).or_insert(slot);
+            }
+        }
+    }
+
+    fn set_indexed(&mut self, key: Raw, value: Raw) {
         match key_id(&key) {
             Some(id) => match self.index.get(&id) {
                 Some(&slot) => self.entries[slot].1 = value,
@@ -210,7 +254,22 @@ const PROBLEMS: &[(&str, &str, Kind)] = &[
     ("misplaced bracket", "did not find expected node content", Kind::Parser),
     ("document start", "did not find expected <document start>", Kind::Parser),
     ("document-start", "did not find expected <document start>", Kind::Parser),
+    (
+        "invalid indentation in quoted scalar",
+        "found unexpected end of stream",
+        Kind::ScannerAtEnd,
+    ),
     ("invalid indentation", "did not find expected key", Kind::Parser),
+    (
+        "invalid trailing content after double-quoted scalar",
+        "did not find expected key",
+        Kind::Parser,
+    ),
+    (
+        "illegal placement of ':' indicator",
+        "did not find expected ',' or ']'",
+        Kind::Parser,
+    ),
     ("recursion limit exceeded", "exceeded max depth of 256", Kind::Scanner),
 ];
 
@@ -238,11 +297,28 @@ fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
     let (problem, kind) = PROBLEMS
         .iter()
         .find(|(needle, _, _)| info.contains(needle))
-        .map_or((info, Kind::Scanner), |(_, go, kind)| (*go, *kind));
-    // saphyr lines are 1-based: the 0-based line is one less.
+        .map_or_else(
+            // libyaml words its problems without saphyr's "while parsing …, " context.
+            || (info.rsplit(", ").next().unwrap_or(info), Kind::Scanner),
+            |(_, go, kind)| (*go, *kind),
+        );
+    // Inside a flow collection libyaml names the bracket that is actually open.
+    let problem = match problem {
+        "did not find expected ',' or '}'" | "did not find expected ',' or ']'" => {
+            match innermost_open_bracket(&text[..CharIndex::new(text).byte_offset(mark.index())]) {
+                Some('[') => "did not find expected ',' or ']'",
+                Some('{') => "did not find expected ',' or '}'",
+                _ => problem,
+            }
+        }
+        other => other,
+    };
+    // saphyr lines are 1-based: the 0-based line is one less. libyaml also counts NEL, LS
+    // and PS as line breaks.
+    let before = &text[..CharIndex::new(text).byte_offset(mark.index())];
     let zero_based = match kind {
-        Kind::ScannerAtEnd => text.matches('\n').count(),
-        _ => mark.line().saturating_sub(1),
+        Kind::ScannerAtEnd => text.matches('\n').count() + text.matches(YAML_1_1_BREAKS).count(),
+        _ => mark.line().saturating_sub(1) + before.matches(YAML_1_1_BREAKS).count(),
     };
     let go_line = (zero_based != 0).then_some(match kind {
         Kind::Parser => zero_based,
@@ -251,18 +327,173 @@ fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
     located(problem, go_line, mark.line(), mark.col() + 1)
 }
 
-/// libyaml's reader rejects characters outside YAML's printable set before parsing.
-fn check_characters(text: &str) -> Result<(), YamlError> {
-    for (line, content) in text.split('\n').enumerate() {
-        if let Some(column) = content.chars().position(|c| !is_yaml_printable(c)) {
-            return Err(YamlError {
-                message: "yaml: control characters are not allowed".to_string(),
-                line: Some(line + 1),
-                column: Some(column + 1),
-            });
+/// Line breaks of YAML 1.1 that YAML 1.2 (and saphyr) read as content: NEL, LS, PS.
+const YAML_1_1_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
+
+/// A quoted scalar as libyaml's `yaml_parser_scan_flow_scalar` reads it from `raw` (quotes
+/// included), for the scalars whose raw text holds a YAML 1.1 line break, where saphyr's
+/// reading differs. `None` when `raw` is not a complete quoted scalar.
+fn libyaml_quoted(raw: &str, quote: char) -> Option<String> {
+    let chars: Vec<char> = raw.chars().collect();
+    let single = quote == '\'';
+    if chars.first() != Some(&quote) {
+        return None;
+    }
+    let is_blank = |c: char| c == ' ' || c == '\t';
+    let is_break = |c: char| matches!(c, '\r' | '\n') || YAML_1_1_BREAKS.contains(&c);
+    let mut i = 1;
+    let mut out = String::new();
+    // `read_line`: CR LF, CR, LF and NEL read as "\n"; LS and PS as themselves.
+    let read_line = |i: &mut usize, into: &mut String| {
+        let c = chars[*i];
+        if c == '\r' && chars.get(*i + 1) == Some(&'\n') {
+            *i += 2;
+            into.push('\n');
+        } else {
+            *i += 1;
+            into.push(if matches!(c, '\r' | '\n' | '\u{85}') { '\n' } else { c });
+        }
+    };
+    loop {
+        let mut leading_blanks = false;
+        while let Some(&c) = chars.get(i) {
+            if is_blank(c) || is_break(c) {
+                break;
+            }
+            if single && c == '\'' && chars.get(i + 1) == Some(&'\'') {
+                out.push('\'');
+                i += 2;
+            } else if c == quote {
+                break;
+            } else if !single && c == '\\' && chars.get(i + 1).is_some_and(|&n| is_break(n)) {
+                i += 1;
+                let mut ignored = String::new();
+                read_line(&mut i, &mut ignored);
+                leading_blanks = true;
+                break;
+            } else if !single && c == '\\' {
+                let escape = *chars.get(i + 1)?;
+                i += 2;
+                let simple = match escape {
+                    '0' => Some('\0'),
+                    'a' => Some('\u{7}'),
+                    'b' => Some('\u{8}'),
+                    't' | '\t' => Some('\t'),
+                    'n' => Some('\n'),
+                    'v' => Some('\u{b}'),
+                    'f' => Some('\u{c}'),
+                    'r' => Some('\r'),
+                    'e' => Some('\u{1b}'),
+                    ' ' => Some(' '),
+                    '"' => Some('"'),
+                    '/' => Some('/'),
+                    '\\' => Some('\\'),
+                    'N' => Some('\u{85}'),
+                    '_' => Some('\u{a0}'),
+                    'L' => Some('\u{2028}'),
+                    'P' => Some('\u{2029}'),
+                    _ => None,
+                };
+                match simple {
+                    Some(c) => out.push(c),
+                    None => {
+                        let length = match escape {
+                            'x' => 2,
+                            'u' => 4,
+                            'U' => 8,
+                            _ => return None,
+                        };
+                        let digits: String = chars.get(i..i + length)?.iter().collect();
+                        let code = u32::from_str_radix(&digits, 16).ok()?;
+                        out.push(char::from_u32(code)?);
+                        i += length;
+                    }
+                }
+            } else {
+                out.push(c);
+                i += 1;
+            }
+        }
+        let c = *chars.get(i)?;
+        if c == quote {
+            return Some(out);
+        }
+        let mut whitespace = String::new();
+        let mut leading_break = String::new();
+        let mut trailing_breaks = String::new();
+        while let Some(&c) = chars.get(i) {
+            if is_blank(c) {
+                if !leading_blanks {
+                    whitespace.push(c);
+                }
+                i += 1;
+            } else if is_break(c) {
+                if !leading_blanks {
+                    whitespace.clear();
+                    read_line(&mut i, &mut leading_break);
+                    leading_blanks = true;
+                } else {
+                    read_line(&mut i, &mut trailing_breaks);
+                }
+            } else {
+                break;
+            }
+        }
+        if leading_blanks {
+            if leading_break.starts_with('\n') {
+                if trailing_breaks.is_empty() {
+                    out.push(' ');
+                } else {
+                    out.push_str(&trailing_breaks);
+                }
+            } else {
+                out.push_str(&leading_break);
+                out.push_str(&trailing_breaks);
+            }
+        } else {
+            out.push_str(&whitespace);
         }
     }
-    Ok(())
+}
+
+/// The flow bracket still open at the end of `text` (quotes and comments skipped roughly).
+fn innermost_open_bracket(text: &str) -> Option<char> {
+    let mut open = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut previous = ' ';
+    for c in text.chars() {
+        match (quote, c) {
+            (_, '\n') if comment => comment = false,
+            _ if comment => {}
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '#') if previous.is_whitespace() => comment = true,
+            (None, '[' | '{') => open.push(c),
+            (None, ']' | '}') => {
+                open.pop();
+            }
+            _ => {}
+        }
+        previous = c;
+    }
+    open.pop()
+}
+
+/// libyaml's reader rejects characters outside YAML's printable set before parsing.
+fn first_unprintable(text: &str) -> Option<(usize, YamlError)> {
+    let (offset, _) = text.char_indices().find(|&(_, c)| !is_yaml_printable(c))?;
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Some((
+        offset,
+        YamlError {
+            message: "yaml: control characters are not allowed".to_string(),
+            line: Some(before.matches('\n').count() + 1),
+            column: Some(before[line_start..].chars().count() + 1),
+        },
+    ))
 }
 
 /// The characters libyaml's reader accepts.
@@ -327,6 +558,32 @@ impl<'t> CharIndex<'t> {
     }
 }
 
+/// saphyr complaints about what follows the first document, which go-yaml never reads.
+const BEYOND_FIRST_DOCUMENT: &[&str] = &[
+    "did not find expected <document start>",
+    "missing explicit document end marker before directive",
+    "invalid content after document end marker",
+];
+
+/// The first document as go-yaml v2's `Unmarshal` sees it: it stops after one document, so
+/// problems further on (content after an implicit end, a directive) are no errors there.
+fn parse_first_document(text: &str) -> Result<Vec<Document>, YamlError> {
+    match parse_tolerant(text) {
+        Err(e) if BEYOND_FIRST_DOCUMENT.iter().any(|m| e.message.ends_with(m)) => {
+            let Some(line) = e.line.filter(|&l| l > 1) else {
+                return Err(e);
+            };
+            let cut = text
+                .match_indices('\n')
+                .nth(line - 2)
+                .map_or(text.len(), |(i, _)| i + 1);
+            let documents = parse_tolerant(&text[..cut])?;
+            if documents.is_empty() { Err(e) } else { Ok(documents) }
+        }
+        other => other,
+    }
+}
+
 /// The anchor or alias name written after `sigil` at or before character `index`.
 fn anchor_name_at(chars: &CharIndex<'_>, index: usize, sigil: char) -> String {
     let text = chars.text;
@@ -342,9 +599,142 @@ fn anchor_name_at(chars: &CharIndex<'_>, index: usize, sigil: char) -> String {
         .collect()
 }
 
+/// A rewrite of the text that makes saphyr read what libyaml reads, where YAML 1.2 is
+/// stricter than the libyaml tokenizer: a tab after `:` separates like a space, `#` right
+/// after a flow indicator or a quoted scalar starts a comment, and a quoted scalar's
+/// continuation lines need no indentation (their leading spaces are folded away, so adding
+/// some changes nothing).
+struct Fix(String);
+
+/// Indentation added to the continuation lines of a quoted scalar.
+const QUOTED_INDENT: &str = "                                                                ";
+
+fn libyaml_fix(text: &str, info: &str, offset: usize) -> Option<Fix> {
+    let window = offset.saturating_sub(2)..(offset + 2).min(text.len());
+    let near = text.get(window.clone())?;
+    let edit = |at: usize, remove: usize, insert: &str| {
+        let mut fixed = text.to_string();
+        fixed.replace_range(at..at + remove, insert);
+        Fix(fixed)
+    };
+    if info.contains("must be followed by a valid YAML whitespace") {
+        let tab = near.find(":\t")? + window.start + 1;
+        return Some(edit(tab, 1, " "));
+    }
+    if info.contains("invalid indentation in quoted scalar") {
+        return indent_quoted_scalar(text, offset);
+    }
+    if info.contains("comments must be separated from other tokens by whitespace") {
+        let hash = near.find('#')? + window.start;
+        return Some(edit(hash, 0, " "));
+    }
+    None
+}
+
+/// Indents every continuation line of the quoted scalar that starts at `offset`, up to its
+/// closing quote (or the end of the text, as libyaml would scan). Line numbers of later
+/// problems can move down by one where content follows the closing quote.
+fn indent_quoted_scalar(text: &str, offset: usize) -> Option<Fix> {
+    let quote = text.get(offset..)?.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let mut fixed = String::with_capacity(text.len() + 256);
+    fixed.push_str(&text[..=offset]);
+    let mut rest = text[offset + 1..].char_indices();
+    let mut end = text.len();
+    while let Some((i, c)) = rest.next() {
+        let at = offset + 1 + i;
+        match c {
+            '\\' if quote == '"' => {
+                fixed.push(c);
+                if let Some((_, next)) = rest.next() {
+                    fixed.push(next);
+                }
+            }
+            '\'' if quote == '\'' && text[at + 1..].starts_with('\'') => {
+                fixed.push_str("''");
+                rest.next();
+            }
+            c if c == quote => {
+                end = at;
+                break;
+            }
+            '\n' => {
+                fixed.push('\n');
+                fixed.push_str(QUOTED_INDENT);
+            }
+            c => fixed.push(c),
+        }
+    }
+    if end < text.len() {
+        // Keep what follows the closing quote at its own column, on a line of its own, so
+        // that the indentation added above does not move it into the scalar's block.
+        fixed.push(quote);
+        let after = end + quote.len_utf8();
+        let line_start = text[..end].rfind('\n').map_or(0, |i| i + 1);
+        let column = text[line_start..after].chars().count();
+        if !text[after..].starts_with(['\n', '\r']) && !text[after..].is_empty() {
+            fixed.push('\n');
+            fixed.extend(std::iter::repeat_n(' ', column));
+        }
+        fixed.push_str(&text[after..]);
+    }
+    (fixed != text).then_some(Fix(fixed))
+}
+
+/// [`parse_documents`], retrying after each [`Fix`] (bounded; each fix is at a later error).
+fn parse_tolerant(text: &str) -> Result<Vec<Document>, YamlError> {
+    let mut owned: Option<String> = None;
+    for _ in 0..64 {
+        let current = owned.as_deref().unwrap_or(text);
+        match parse_documents(current, true) {
+            Ok(documents) => return Ok(documents),
+            Err((error, None)) => return Err(error),
+            Err((_, Some(Fix(fixed)))) => owned = Some(fixed),
+        }
+    }
+    parse_documents(owned.as_deref().unwrap_or(text), true).map_err(|(error, _)| error)
+}
+
+type ParseResult = Result<Vec<Document>, (YamlError, Option<Fix>)>;
+
 /// Parses every document in `text` (saphyr events → node arenas).
-fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlError> {
-    check_characters(text)?;
+fn parse_documents(text: &str, first_only: bool) -> ParseResult {
+    let mut fix = None;
+    let result = parse_documents_noting_fix(text, first_only, &mut fix);
+    let Some((bad_offset, control_error)) = first_unprintable(text) else {
+        return result.map_err(|error| (error, fix));
+    };
+    // libyaml decodes its input in 512-byte chunks and checks each chunk as it decodes it:
+    // a syntax error before the chunk holding the bad character is reported first.
+    let chunk_start = bad_offset / 512 * 512;
+    match result {
+        Err(error)
+            if error
+                .line
+                .zip(error.column)
+                .is_some_and(|(line, column)| offset_of(text, line, column) + 4 < chunk_start) =>
+        {
+            Err((error, fix))
+        }
+        _ => Err((control_error, None)),
+    }
+}
+
+/// Byte offset of a 1-based line and column.
+fn offset_of(text: &str, line: usize, column: usize) -> usize {
+    let line_start = if line <= 1 {
+        0
+    } else {
+        text.match_indices('\n')
+            .nth(line - 2)
+            .map_or(text.len(), |(i, _)| i + 1)
+    };
+    text[line_start..]
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| line_start + i)
+}
+
+fn parse_documents_noting_fix(text: &str, first_only: bool, fix: &mut Option<Fix>) -> Result<Vec<Document>, YamlError> {
     check_directives(text)?;
     let chars = CharIndex::new(text);
     let mut parser = Parser::new_from_str(text);
@@ -352,25 +742,62 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
     let mut nodes: Vec<Node> = Vec::new();
     let mut anchors: HashMap<usize, usize> = HashMap::new();
     let mut anchor_names: HashMap<usize, String> = HashMap::new();
-    // Open collections: (node index, pending map key count parity not needed).
+    // Indexes of the collections still open, innermost last.
     let mut stack: Vec<usize> = Vec::new();
     let mut root: Option<usize> = None;
-    let mut in_document = false;
+    // The first document's root node is complete as libyaml would see it: a collection whose
+    // end has been read, or a scalar that cannot continue on the next line (quoted, block, or
+    // plain and ended by a comment).
+    let mut root_settled = false;
 
     for item in parser.by_ref() {
-        let (event, span) = item.map_err(|e| scan_error(text, &e))?;
+        let (event, span) = match item {
+            Ok(item) => item,
+            // go-yaml's Unmarshal stops once the first document's root node is complete;
+            // whatever comes after it is never read, so it cannot fail.
+            Err(_) if first_only && root_settled && stack.is_empty() => {
+                let root = root.take().unwrap_or_default();
+                documents.push(Document {
+                    nodes: std::mem::take(&mut nodes),
+                    root,
+                });
+                return Ok(documents);
+            }
+            Err(e) => {
+                *fix = libyaml_fix(text, e.info(), chars.byte_offset(e.marker().index()));
+                // saphyr rejects a more-indented line after a commented plain scalar; libyaml
+                // reads it as a new node where the open block collection expects an entry.
+                if e.info().contains("comment intercepting the multiline text") {
+                    let expected = match stack.last().map(|&open| &nodes[open]) {
+                        Some(Node::Sequence(_, false)) => Some("did not find expected '-' indicator"),
+                        Some(Node::Mapping(_, false)) => Some("did not find expected key"),
+                        _ => None,
+                    };
+                    if let Some(problem) = expected {
+                        // saphyr marks the comment; libyaml the next line's token.
+                        let mark = e.marker();
+                        let zero_based = mark.line();
+                        return Err(located(
+                            problem,
+                            (zero_based != 0).then_some(zero_based),
+                            mark.line(),
+                            mark.col() + 1,
+                        ));
+                    }
+                }
+                return Err(scan_error(text, &e));
+            }
+        };
         let new_node = match event {
             Event::StreamStart | Event::Nothing => None,
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
-                in_document = true;
                 nodes.clear();
                 anchors.clear();
                 root = None;
                 None
             }
             Event::DocumentEnd => {
-                in_document = false;
                 let doc_nodes = std::mem::take(&mut nodes);
                 match root.take() {
                     Some(root) => documents.push(Document { nodes: doc_nodes, root }),
@@ -397,16 +824,56 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let quoted = match style {
+                    ScalarStyle::SingleQuoted => Some('\''),
+                    ScalarStyle::DoubleQuoted => Some('"'),
+                    _ => None,
+                };
+                let raw = &text[chars.byte_offset(span.start.index())..chars.byte_offset(span.end.index())];
+                let raw_breaks = raw.matches(YAML_1_1_BREAKS).count();
+                let value = match quoted {
+                    Some(quote) if raw_breaks > 0 => libyaml_quoted(raw, quote).unwrap_or_else(|| value.into_owned()),
+                    _ => value.into_owned(),
+                };
+                if stack.is_empty() {
+                    let end = chars.byte_offset(span.end.index());
+                    let rest_of_line = text[end..].split(['\n', '\r']).next().unwrap_or("");
+                    root_settled = style != ScalarStyle::Plain || rest_of_line.trim_start().starts_with('#');
+                }
                 let node = Node::Scalar {
-                    value: value.into_owned(),
+                    value,
                     plain: style == ScalarStyle::Plain,
                     tag,
                 };
+                // A key that spans lines under YAML 1.1 line breaks is no simple key to libyaml.
+                if raw_breaks > 0
+                    && let Some(&parent) = stack.last()
+                    && let Node::Mapping(children, flow) = &nodes[parent]
+                    && children.len() % 2 == 0
+                {
+                    // libyaml counts the YAML 1.1 breaks before and inside the key as lines.
+                    let before = &text[..chars.byte_offset(span.start.index())];
+                    let zero_based =
+                        span.start.line().saturating_sub(1) + before.matches(YAML_1_1_BREAKS).count() + raw_breaks;
+                    let (problem, go_line) = if *flow {
+                        ("did not find expected ',' or '}'", zero_based)
+                    } else {
+                        ("could not find expected ':'", zero_based + 1)
+                    };
+                    return Err(located(
+                        problem,
+                        (zero_based != 0).then_some(go_line),
+                        span.start.line(),
+                        span.start.col() + 1,
+                    ));
+                }
                 Some((node, (anchor != 0).then_some(anchor), false))
             }
-            Event::SequenceStart(anchor, _tag) => {
-                Some((Node::Sequence(Vec::new()), (anchor != 0).then_some(anchor), true))
-            }
+            Event::SequenceStart(anchor, _tag) => Some((
+                Node::Sequence(Vec::new(), chars.char_at(span.start.index()) == Some('[')),
+                (anchor != 0).then_some(anchor),
+                true,
+            )),
             Event::MappingStart(anchor, _tag) => Some((
                 Node::Mapping(Vec::new(), chars.char_at(span.start.index()) == Some('{')),
                 (anchor != 0).then_some(anchor),
@@ -414,6 +881,7 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
             )),
             Event::SequenceEnd | Event::MappingEnd => {
                 stack.pop();
+                root_settled = stack.is_empty() && root.is_some();
                 None
             }
         };
@@ -426,9 +894,25 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
             }
             let empty_plain_key =
                 matches!(&nodes[index], Node::Scalar { value, plain: true, tag: None, .. } if value.is_empty());
+            // A block scalar indicator cannot start a token inside a flow collection in
+            // libyaml; saphyr reads it as a plain scalar.
+            let block_indicator =
+                matches!(&nodes[index], Node::Scalar { value, plain: true, .. } if value.starts_with(['|', '>']));
+            if block_indicator
+                && let Some(&parent) = stack.last()
+                && matches!(nodes[parent], Node::Sequence(_, true) | Node::Mapping(_, true))
+            {
+                let zero_based = span.start.line().saturating_sub(1);
+                return Err(located(
+                    "found character that cannot start any token",
+                    (zero_based != 0).then_some(zero_based + 1),
+                    span.start.line(),
+                    span.start.col() + 1,
+                ));
+            }
             match stack.last() {
                 Some(&parent) => match &mut nodes[parent] {
-                    Node::Sequence(children) => children.push(index),
+                    Node::Sequence(children, _) => children.push(index),
                     Node::Mapping(children, flow) => {
                         // libyaml has no empty implicit keys in block mappings (`: v`).
                         if !*flow
@@ -461,7 +945,6 @@ fn parse_documents(text: &str, first_only: bool) -> Result<Vec<Document>, YamlEr
             }
         }
     }
-    let _ = in_document;
     Ok(documents)
 }
 
@@ -525,7 +1008,7 @@ impl Decoder<'_> {
                 result
             }
             Node::Scalar { value, plain, tag, .. } => scalar(value, *plain, tag.as_deref()),
-            Node::Sequence(children) => {
+            Node::Sequence(children, _) => {
                 self.depth += 1;
                 let mut items = Vec::with_capacity(children.len());
                 for &child in children {
@@ -582,7 +1065,7 @@ impl Decoder<'_> {
                 }
                 self.merge_one(index, entries)
             }
-            Node::Sequence(children) => {
+            Node::Sequence(children, _) => {
                 for &child in children.iter().rev() {
                     match &nodes[child] {
                         Node::Alias { target, .. } if !self.kind_is_mapping(*target) => {
@@ -628,12 +1111,15 @@ fn short_tag(tag: &str) -> String {
 fn scalar(value: &str, plain: bool, tag: Option<&str>) -> Result<Raw, YamlError> {
     let tag = tag.map(|t| if t == "!" { "" } else { t }).unwrap_or("");
     if tag.is_empty() && !plain {
-        return Ok(Raw::Str(value.to_string()));
+        return Ok(Raw::Str(Arc::from(value)));
+    }
+    if tag.is_empty() {
+        return Ok(from_resolved(resolve_plain(value), value));
     }
     let short = short_tag(tag);
     match short.as_str() {
         "" => Ok(from_resolved(resolve_plain(value), value)),
-        "!!str" => Ok(Raw::Str(value.to_string())),
+        "!!str" => Ok(Raw::Str(Arc::from(value))),
         "!!binary" => {
             // Go's base64.StdEncoding.DecodeString skips CR and LF.
             let cleaned: String = value.chars().filter(|c| *c != '\n' && *c != '\r').collect();
@@ -672,7 +1158,7 @@ fn scalar(value: &str, plain: bool, tag: Option<&str>) -> Result<Raw, YamlError>
             ))
         }
         // Other tags (`!!map` on a scalar, local `!foo` tags) keep the text, as go-yaml does.
-        _ => Ok(Raw::Str(value.to_string())),
+        _ => Ok(Raw::Str(Arc::from(value))),
     }
 }
 
@@ -683,7 +1169,7 @@ fn from_resolved(resolved: Resolved, text: &str) -> Raw {
         Resolved::Int(i) => Raw::Int(i),
         Resolved::Uint(u) => Raw::Uint(u),
         Resolved::Float(f) => Raw::Float(f),
-        Resolved::Timestamp | Resolved::Str => Raw::Str(text.to_string()),
+        Resolved::Timestamp | Resolved::Str => Raw::Str(Arc::from(text)),
     }
 }
 
@@ -699,16 +1185,32 @@ fn go_sharp_v(raw: &Raw) -> String {
         Raw::Binary(b) => format!("{:?}", String::from_utf8_lossy(b)),
         Raw::Seq(items) => format!(
             "[]interface {{}}{{{}}}",
-            items.iter().map(go_sharp_v).collect::<Vec<_>>().join(", ")
+            items.iter().map(go_sharp_v_element).collect::<Vec<_>>().join(", ")
         ),
-        Raw::Map(entries) => format!(
-            "map[interface {{}}]interface {{}}{{{}}}",
-            entries
+        Raw::Map(entries) => {
+            // fmt prints map entries sorted by key.
+            let mut entries: Vec<(String, String)> = entries
                 .iter()
-                .map(|(k, v)| format!("{}:{}", go_sharp_v(k), go_sharp_v(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+                .map(|(k, v)| (go_sharp_v_element(k), go_sharp_v_element(v)))
+                .collect();
+            entries.sort();
+            format!(
+                "map[interface {{}}]interface {{}}{{{}}}",
+                entries
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    }
+}
+
+/// `%#v` of a value held in an `interface{}` element: a nil one shows its static type.
+fn go_sharp_v_element(raw: &Raw) -> String {
+    match raw {
+        Raw::Nil => "interface {}(nil)".to_string(),
+        other => go_sharp_v(other),
     }
 }
 
@@ -747,14 +1249,25 @@ pub(crate) fn go_lossy_utf8(bytes: &[u8]) -> String {
     out
 }
 
-/// sigs.k8s.io/yaml's `float64` key spelling: `strconv.FormatFloat(f, 'g', -1, 32)`.
+/// sigs.k8s.io/yaml's `float64` key spelling: `strconv.FormatFloat(f, 'g', -1, 32)` with
+/// YAML's names for the special values.
 pub(crate) fn format_g32(f: f64) -> String {
+    match g32(f).as_str() {
+        "+Inf" => ".inf".to_string(),
+        "-Inf" => "-.inf".to_string(),
+        "NaN" => ".nan".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`.
+fn g32(f: f64) -> String {
     let f = f as f32;
     if f.is_nan() {
-        return ".nan".to_string();
+        return "NaN".to_string();
     }
     if f.is_infinite() {
-        return if f > 0.0 { ".inf" } else { "-.inf" }.to_string();
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.to_string();
     }
     if f == 0.0 {
         return if f.is_sign_negative() { "-0" } else { "0" }.to_string();
@@ -788,12 +1301,42 @@ pub(crate) fn format_g32(f: f64) -> String {
 }
 
 /// The JSON round trip of sigs.k8s.io/yaml: `Raw` → `encoding/json` → `interface{}`.
-fn to_value(raw: Raw, depth: usize) -> Result<Value, YamlError> {
-    crate::value::deep::segmented(depth, || to_value_here(raw, depth))
+fn to_value(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlError> {
+    crate::value::deep::segmented(depth, || to_value_here(raw, shape, depth))
         .unwrap_or_else(|| Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None)))
 }
 
-fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
+/// sigs.k8s.io/yaml's `convertToJSONableObject` towards a `string`-typed target: scalars
+/// become their text (floats in 32-bit `%g`, so `1.10` becomes `"1.1"`).
+fn as_string_target(raw: Raw) -> Raw {
+    match raw {
+        Raw::Int(i) => Raw::Str(Arc::from(i.to_string())),
+        Raw::Uint(u) => Raw::Str(Arc::from(u.to_string())),
+        Raw::Float(f) => Raw::Str(Arc::from(g32(f))),
+        Raw::Bool(b) => Raw::Str(Arc::from(if b { "true" } else { "false" })),
+        other => other,
+    }
+}
+
+/// The target of a struct field: exact JSON name first, then a case-insensitive match.
+fn field_shape<'s>(fields: &'s [(&'static str, Shape)], key: &str) -> &'s Shape {
+    fields
+        .iter()
+        .find(|(name, _)| *name == key)
+        .or_else(|| fields.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)))
+        .map_or(&Shape::Any, |(_, shape)| shape)
+}
+
+fn to_value_here(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlError> {
+    let raw = if matches!(shape, Shape::String) {
+        as_string_target(raw)
+    } else {
+        raw
+    };
+    let element = match shape {
+        Shape::List(element) => *element,
+        _ => &Shape::Any,
+    };
     Ok(match raw {
         Raw::Nil => Value::Nil,
         Raw::Bool(b) => Value::Bool(b),
@@ -809,13 +1352,13 @@ fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
             }
             Value::Float(f)
         }
-        Raw::Str(s) => Value::String(Arc::from(s)),
+        Raw::Str(s) => Value::String(s),
         Raw::Binary(b) => Value::String(Arc::from(go_lossy_utf8(&b))),
         Raw::Seq(items) => Value::List(
             Arc::new(
                 items
                     .into_iter()
-                    .map(|item| to_value(item, depth + 1))
+                    .map(|item| to_value(item, element, depth + 1))
                     .collect::<Result<_, _>>()?,
             ),
             ListType::Interface,
@@ -824,7 +1367,7 @@ fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
             let mut map = Map::new();
             for (k, v) in entries {
                 let key = match &k {
-                    Raw::Str(s) => s.clone(),
+                    Raw::Str(s) => s.to_string(),
                     Raw::Binary(b) => go_lossy_utf8(b),
                     Raw::Int(i) => i.to_string(),
                     Raw::Float(f) => format_g32(*f),
@@ -841,7 +1384,12 @@ fn to_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
                         ));
                     }
                 };
-                map.insert(key, to_value(v, depth + 1)?);
+                let child = match shape {
+                    Shape::Struct(fields) => field_shape(fields, &key),
+                    Shape::Map(values) => values,
+                    _ => &Shape::Any,
+                };
+                map.insert(key, to_value(v, child, depth + 1)?);
             }
             Value::Map(MapRef::new(map), MapType::Interface)
         }
@@ -868,10 +1416,10 @@ fn wrap_yaml_error(mut e: YamlError) -> YamlError {
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal(text, &v)` with `v interface{}`: only the first document counts.
-pub(crate) fn decode_first(text: &str) -> Result<Value, YamlError> {
-    let documents = parse_documents(text, true).map_err(wrap_yaml_error)?;
+pub(crate) fn decode_first(text: &str, shape: &Shape) -> Result<Value, YamlError> {
+    let documents = parse_first_document(text).map_err(wrap_yaml_error)?;
     match documents.first() {
-        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, 0),
+        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, shape, 0),
         None => Ok(Value::Nil),
     }
 }

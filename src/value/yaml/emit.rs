@@ -5,11 +5,31 @@
 //! The writers work on bytes like libyaml so that "column" means what it means there: one per
 //! character written, whatever its width.
 
+/// Scalar text: shared with the value it came from where possible, so emitting allocates
+/// little.
+pub(crate) enum Text {
+    Static(&'static str),
+    Owned(String),
+    Shared(std::sync::Arc<str>),
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Text::Static(s) => s,
+            Text::Owned(s) => s,
+            Text::Shared(s) => s,
+        }
+    }
+}
+
 /// A node to emit. Keys of mappings are already in go-yaml's sorted order.
 pub(crate) enum Node {
     /// A scalar with the style go-yaml's encoder requests (`Plain`, `DoubleQuoted` or `Literal`);
     /// the emitter may still change it, as libyaml does.
-    Scalar(String, Style),
+    Scalar(Text, Style),
     Sequence(Vec<Node>),
     Mapping(Vec<(Node, Node)>),
 }
@@ -434,7 +454,11 @@ impl Emitter {
     /// `yaml_emitter_check_simple_key`.
     fn simple_key(&self, key: &Node) -> bool {
         match key {
-            Node::Scalar(value, _) => !analyze(value.as_bytes(), self.v3).multiline && value.len() <= 128,
+            // `multiline` of the scalar analysis is exactly "contains a line break".
+            Node::Scalar(value, _) => {
+                let bytes = value.as_bytes();
+                bytes.len() <= 128 && !(0..bytes.len()).any(|i| is_break(bytes, i))
+            }
             Node::Sequence(items) => items.is_empty(),
             Node::Mapping(entries) => entries.is_empty(),
         }
@@ -476,6 +500,17 @@ impl Emitter {
     fn write_plain(&mut self, value: &[u8], allow_breaks: bool) {
         if !self.whitespace && (!self.v3 || !value.is_empty()) {
             self.put(b' ');
+        }
+        // Without spaces or breaks nothing can fold: copy the text in one go.
+        if !value
+            .iter()
+            .any(|&c| c == b' ' || c == b'\r' || c == b'\n' || c >= 0xC2)
+        {
+            self.out.extend_from_slice(value);
+            self.column += value.len() as i32;
+            self.whitespace = false;
+            self.indention = false;
+            return;
         }
         let mut spaces = false;
         let mut breaks = false;

@@ -14,6 +14,7 @@ use std::fmt;
 
 use crate::value::json::{self, JsonError};
 use crate::value::{Map, Value};
+use emit::Text;
 use resolve::{Resolved, is_base60_float, resolve_plain};
 
 /// A YAML failure with Go's exact message text (what `helm` prints after its own prefix) and,
@@ -47,7 +48,31 @@ impl From<JsonError> for YamlError {
 /// with string keys, every number a `float64`, timestamps kept as strings. An empty document
 /// is `Value::Nil`.
 pub fn decode(text: &str) -> Result<Value, YamlError> {
-    decode::decode_first(text)
+    decode::decode_first(text, &Shape::Any)
+}
+
+/// The Go type a document is unmarshaled into, as far as sigs.k8s.io/yaml's YAML-to-JSON
+/// conversion looks at it: scalars headed for a `string` become strings before JSON decoding
+/// (`version: 1.10` in Chart.yaml reads as `"1.1"`, `true` as `"true"`).
+#[derive(Debug)]
+pub enum Shape {
+    /// `interface{}` or any non-string type: no conversion.
+    Any,
+    /// A `string`: numbers (floats in 32-bit `%g`) and booleans become their text.
+    String,
+    /// A struct, by JSON field name; keys match exactly first, then case-insensitively.
+    Struct(&'static [(&'static str, Shape)]),
+    /// A `map[string]T`.
+    Map(&'static Shape),
+    /// A `[]T`.
+    List(&'static Shape),
+}
+
+/// `sigs.k8s.io/yaml.Unmarshal` into a typed Go value described by `shape` (Chart.yaml into
+/// `chart.Metadata`, for instance). The result is still a [`Value`]; decoding it into the
+/// caller's own type (and reporting JSON type mismatches) is the caller's part.
+pub fn decode_shaped(text: &str, shape: &Shape) -> Result<Value, YamlError> {
+    decode::decode_first(text, shape)
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal(text, &m)` with `m map[string]interface{}`: how Helm reads each
@@ -58,6 +83,27 @@ pub fn decode_map(text: &str) -> Result<Map, YamlError> {
         Value::Nil => Ok(Map::new()),
         Value::Map(m, _) => Ok(m.read().clone()),
         other => Err(unmarshal_type_error(&other, "map[string]interface {}")),
+    }
+}
+
+/// Helm's `fromYaml`: the document as a map, or an empty map holding the error text under
+/// `Error` (Helm never fails the template).
+pub fn from_yaml(text: &str) -> Value {
+    match decode_map(text) {
+        Ok(map) => Value::map(map),
+        Err(e) => {
+            let mut map = Map::new();
+            map.insert("Error".to_string(), Value::from(e.message));
+            Value::map(map)
+        }
+    }
+}
+
+/// Helm's `fromYamlArray`: the list, or a one-element list holding the error text.
+pub fn from_yaml_array(text: &str) -> Value {
+    match decode_list(text) {
+        Ok(items) => Value::list(items),
+        Err(e) => Value::list(vec![Value::from(e.message)]),
     }
 }
 
@@ -172,17 +218,20 @@ fn to_node_here(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
         return Err(cycle_error());
     }
     Ok(match value {
-        Value::Nil => Node::Scalar("null".into(), Style::Plain),
-        Value::Bool(b) => Node::Scalar(b.to_string(), Style::Plain),
-        Value::Int(i, _) => Node::Scalar(i.to_string(), Style::Plain),
+        Value::Nil => Node::Scalar(Text::Static("null"), Style::Plain),
+        Value::Bool(b) => Node::Scalar(Text::Static(if *b { "true" } else { "false" }), Style::Plain),
+        Value::Int(i, _) => Node::Scalar(Text::Owned(i.to_string()), Style::Plain),
         Value::Float(f) => {
             let text = json::format_json_float(*f)?;
-            Node::Scalar(number_text(&text), Style::Plain)
+            Node::Scalar(Text::Owned(number_text(&text)), Style::Plain)
         }
-        Value::String(s) => string_node(&reread_json_string(s)?),
+        Value::String(s) => match reread_json_string(s)? {
+            std::borrow::Cow::Borrowed(_) => string_node(Text::Shared(s.clone())),
+            std::borrow::Cow::Owned(reread) => string_node(Text::Owned(reread)),
+        },
         Value::Bytes(b) => {
             use base64::Engine as _;
-            string_node(&base64::engine::general_purpose::STANDARD.encode(b))
+            string_node(Text::Owned(base64::engine::general_purpose::STANDARD.encode(b)))
         }
         Value::List(items, _) => Node::Sequence(
             items
@@ -192,7 +241,7 @@ fn to_node_here(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
         ),
         Value::Map(map, _) => {
             let map = map.read();
-            let entries = sorted_entries(&map);
+            let entries = sorted_entries(&map, false);
             Node::Mapping(
                 entries
                     .into_iter()
@@ -214,7 +263,7 @@ fn key_node(key: &str) -> Result<emit::Node, YamlError> {
             column: None,
         });
     }
-    Ok(string_node(&reread_json_string(key)?))
+    Ok(string_node(Text::Owned(reread_json_string(key)?.into_owned())))
 }
 
 /// A string as go-yaml v2 reads it back from the JSON that `json.Marshal` wrote. JSON leaves
@@ -282,9 +331,9 @@ fn number_text(json: &str) -> String {
 }
 
 /// go-yaml v2 `encoder.stringv`: plain unless the text would read back as another type.
-fn string_node(s: &str) -> emit::Node {
+fn string_node(s: Text) -> emit::Node {
     use emit::{Node, Style};
-    let can_use_plain = resolve_plain(s) == Resolved::Str && !is_base60_float(s);
+    let can_use_plain = resolve_plain(&s) == Resolved::Str && !is_base60_float(&s);
     let style = if s.contains('\n') {
         Style::Literal
     } else if can_use_plain {
@@ -292,7 +341,7 @@ fn string_node(s: &str) -> emit::Node {
     } else {
         Style::DoubleQuoted
     };
-    Node::Scalar(s.to_string(), style)
+    Node::Scalar(s, style)
 }
 
 fn is_go_letter(c: char) -> bool {
@@ -304,25 +353,30 @@ fn is_go_digit(c: char) -> bool {
 }
 
 /// go-yaml's `keyList.Less` for string keys: runs of digits compare as numbers, a non-letter
-/// sorts before a letter, letters compare by code point.
-fn natural_less_chars(ar: &[char], br: &[char]) -> bool {
-    for i in 0..ar.len().min(br.len()) {
-        if ar[i] == br[i] {
+/// sorts before a letter, letters compare by code point. go-yaml v3 (`v3`) puts a letter
+/// first instead when it follows a digit both keys share.
+fn natural_less_chars<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> bool {
+    let ar = |i: usize| -> char { a[i].into() };
+    let br = |i: usize| -> char { b[i].into() };
+    let mut digits = false;
+    for i in 0..a.len().min(b.len()) {
+        if ar(i) == br(i) {
+            digits = is_go_digit(ar(i));
             continue;
         }
-        let al = is_go_letter(ar[i]);
-        let bl = is_go_letter(br[i]);
+        let al = is_go_letter(ar(i));
+        let bl = is_go_letter(br(i));
         if al && bl {
-            return ar[i] < br[i];
+            return ar(i) < br(i);
         }
         if al || bl {
-            return bl;
+            return if v3 && digits { al } else { bl };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if ar(i) == '0' || br(i) == '0' {
             let mut j = i;
-            while j > 0 && is_go_digit(ar[j - 1]) {
-                if ar[j - 1] != '0' {
+            while j > 0 && is_go_digit(ar(j - 1)) {
+                if ar(j - 1) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -330,18 +384,15 @@ fn natural_less_chars(ar: &[char], br: &[char]) -> bool {
                 j -= 1;
             }
         }
+        let digit = |c: char| i64::from(c as u32) - i64::from('0' as u32);
         let mut ai = i;
-        while ai < ar.len() && is_go_digit(ar[ai]) {
-            an = an
-                .wrapping_mul(10)
-                .wrapping_add(i64::from(ar[ai] as u32) - i64::from('0' as u32));
+        while ai < a.len() && is_go_digit(ar(ai)) {
+            an = an.wrapping_mul(10).wrapping_add(digit(ar(ai)));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && is_go_digit(br[bi]) {
-            bn = bn
-                .wrapping_mul(10)
-                .wrapping_add(i64::from(br[bi] as u32) - i64::from('0' as u32));
+        while bi < b.len() && is_go_digit(br(bi)) {
+            bn = bn.wrapping_mul(10).wrapping_add(digit(br(bi)));
             bi += 1;
         }
         if an != bn {
@@ -350,15 +401,21 @@ fn natural_less_chars(ar: &[char], br: &[char]) -> bool {
         if ai != bi {
             return ai < bi;
         }
-        return ar[i] < br[i];
+        return ar(i) < br(i);
     }
-    ar.len() < br.len()
+    a.len() < b.len()
 }
 
 /// Map entries in go-yaml's key order (keys split into characters once, not per comparison).
-pub(crate) fn sorted_entries(map: &Map) -> Vec<(&String, &Value)> {
+pub(crate) fn sorted_entries(map: &Map, v3: bool) -> Vec<(&String, &Value)> {
+    // ASCII keys (nearly all) compare byte by byte without splitting them into characters.
+    if map.keys().all(|k| k.is_ascii()) {
+        let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+        entries.sort_by(|a, b| natural_order_chars(a.0.as_bytes(), b.0.as_bytes(), v3));
+        return entries;
+    }
     let mut keyed: Vec<(Vec<char>, &String, &Value)> = map.iter().map(|(k, v)| (k.chars().collect(), k, v)).collect();
-    keyed.sort_by(|a, b| natural_order_chars(&a.0, &b.0));
+    keyed.sort_by(|a, b| natural_order_chars(&a.0, &b.0, v3));
     keyed.into_iter().map(|(_, k, v)| (k, v)).collect()
 }
 
@@ -366,13 +423,13 @@ pub(crate) fn sorted_entries(map: &Map) -> Vec<(&String, &Value)> {
 fn natural_order(a: &str, b: &str) -> std::cmp::Ordering {
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
-    natural_order_chars(&ar, &br)
+    natural_order_chars(&ar, &br, false)
 }
 
-fn natural_order_chars(a: &[char], b: &[char]) -> std::cmp::Ordering {
-    if natural_less_chars(a, b) {
+fn natural_order_chars<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> std::cmp::Ordering {
+    if natural_less_chars(a, b, v3) {
         std::cmp::Ordering::Less
-    } else if natural_less_chars(b, a) {
+    } else if natural_less_chars(b, a, v3) {
         std::cmp::Ordering::Greater
     } else {
         std::cmp::Ordering::Equal
@@ -424,6 +481,22 @@ mod tests {
     #[test]
     fn multi_line_strings_use_literal_blocks() {
         assert_eq!(yaml("a: \"x\\ny\"\nb: \"x\\n\"\n"), "a: |-\n  x\n  y\nb: |\n  x\n");
+    }
+
+    #[test]
+    fn string_targets_take_the_text_of_scalars() {
+        const SHAPE: Shape = Shape::Struct(&[("version", Shape::String), ("tags", Shape::List(&Shape::String))]);
+        let value = decode_shaped("Version: 1.10\ntags: [1.0, yes, 7]\nother: 1.10\n", &SHAPE).unwrap();
+        let map = value.as_map().unwrap().read().clone();
+        assert_eq!(map["Version"].as_str(), Some("1.1"));
+        let tags: Vec<_> = map["tags"]
+            .as_list()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(tags, ["1", "true", "7"]);
+        assert!(matches!(map["other"], Value::Float(f) if f == 1.1));
     }
 
     #[test]

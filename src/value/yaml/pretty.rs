@@ -4,7 +4,7 @@
 //! (`1e+06`), an `int64` as an integer. v3 resolves plain scalars under YAML 1.2 but still quotes
 //! the YAML 1.1 booleans (`isOldBool`), so the quoting decisions match go-yaml v2's.
 
-use super::emit::{Emitter, Node, Style};
+use super::emit::{Emitter, Node, Style, Text};
 use super::{YamlError, sorted_entries, string_node};
 use crate::value::Value;
 use crate::value::number::format_float;
@@ -37,9 +37,9 @@ fn to_node_here(value: &Value, depth: usize) -> Result<Node, YamlError> {
         });
     }
     Ok(match value {
-        Value::Nil => Node::Scalar("null".into(), Style::Plain),
-        Value::Bool(b) => Node::Scalar(b.to_string(), Style::Plain),
-        Value::Int(i, _) => Node::Scalar(i.to_string(), Style::Plain),
+        Value::Nil => Node::Scalar(Text::Static("null"), Style::Plain),
+        Value::Bool(b) => Node::Scalar(Text::Static(if *b { "true" } else { "false" }), Style::Plain),
+        Value::Int(i, _) => Node::Scalar(Text::Owned(i.to_string()), Style::Plain),
         Value::Float(f) => {
             let text = match format_float(*f, 'g', -1).as_str() {
                 "+Inf" => ".inf".to_string(),
@@ -47,13 +47,13 @@ fn to_node_here(value: &Value, depth: usize) -> Result<Node, YamlError> {
                 "NaN" => ".nan".to_string(),
                 other => other.to_string(),
             };
-            Node::Scalar(text, Style::Plain)
+            Node::Scalar(Text::Owned(text), Style::Plain)
         }
-        Value::String(s) => string_node(s),
+        Value::String(s) => string_node(Text::Shared(s.clone())),
         // A Go []byte is a slice of uint8 to the v3 encoder: a sequence of integers.
         Value::Bytes(b) => Node::Sequence(
             b.iter()
-                .map(|byte| Node::Scalar(byte.to_string(), Style::Plain))
+                .map(|byte| Node::Scalar(Text::Owned(byte.to_string()), Style::Plain))
                 .collect(),
         ),
         Value::List(items, _) => Node::Sequence(
@@ -64,17 +64,17 @@ fn to_node_here(value: &Value, depth: usize) -> Result<Node, YamlError> {
         ),
         Value::Map(map, _) => {
             let map = map.read();
-            let entries = sorted_entries(&map);
+            let entries = sorted_entries(&map, true);
             Node::Mapping(
                 entries
                     .into_iter()
-                    .map(|(k, v)| Ok((string_node(k), to_node(v, depth + 1)?)))
+                    .map(|(k, v)| Ok((string_node(Text::Owned(k.clone())), to_node(v, depth + 1)?)))
                     .collect::<Result<_, YamlError>>()?,
             )
         }
         // go-yaml v3 writes a time.Time as a plain RFC 3339 scalar, never quoted.
         Value::Object(object) if object.type_name() == "time.Time" => match object.to_plain() {
-            Value::String(text) => Node::Scalar(text.to_string(), Style::Plain),
+            Value::String(text) => Node::Scalar(Text::Shared(text), Style::Plain),
             other => to_node(&other, depth + 1)?,
         },
         Value::Object(object) => to_node(&object.to_plain(), depth + 1)?,

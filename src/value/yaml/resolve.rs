@@ -303,7 +303,7 @@ fn getnum(b: &[u8], pos: &mut usize) -> Option<u32> {
 
 fn days_in(month: u32, year: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -313,12 +313,16 @@ fn days_in(month: u32, year: u32) -> u32 {
 fn parse_layout(b: &[u8], layout: Layout) -> bool {
     let year: u32 = b[..4].iter().fold(0, |a, d| a * 10 + u32::from(d - b'0'));
     let mut pos = 5;
-    let Some(month) = getnum(b, &mut pos) else { return false };
+    let Some(month) = getnum(b, &mut pos) else {
+        return false;
+    };
     if b.get(pos) != Some(&b'-') {
         return false;
     }
     pos += 1;
-    let Some(day) = getnum(b, &mut pos) else { return false };
+    let Some(day) = getnum(b, &mut pos) else {
+        return false;
+    };
     if !(1..=12).contains(&month) || day < 1 || day > days_in(month, year) {
         return false;
     }
@@ -339,7 +343,9 @@ fn parse_layout(b: &[u8], layout: Layout) -> bool {
         }
         _ => return false,
     }
-    let Some(hour) = getnum(b, &mut pos) else { return false };
+    let Some(hour) = getnum(b, &mut pos) else {
+        return false;
+    };
     if hour >= 24 || b.get(pos) != Some(&b':') {
         return false;
     }
