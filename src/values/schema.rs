@@ -131,7 +131,34 @@ fn as_f64(v: &Value) -> Option<f64> {
     }
 }
 
+/// Numbers in v6 messages go through golang.org/x/text's English printer, which groups
+/// thousands: `got 70,000, want 65,535`.
 fn fmt_num(f: f64) -> String {
+    let plain = if f.fract() == 0.0 && f.abs() < 1e21 {
+        format!("{}", f as i128)
+    } else {
+        crate::value::number::format_float(f, 'f', -1)
+    };
+    let (sign, rest) = match plain.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", plain.as_str()),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, format!(".{f}")),
+        None => (rest, String::new()),
+    };
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}{frac}")
+}
+
+/// Enum and const values print without grouping.
+fn fmt_plain_num(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e21 {
         format!("{}", f as i128)
     } else {
@@ -142,7 +169,7 @@ fn fmt_num(f: f64) -> String {
 fn fmt_json(j: &Json) -> String {
     match j {
         Json::String(s) => format!("'{s}'"),
-        Json::Number(n) => n.as_f64().map(fmt_num).unwrap_or_else(|| n.to_string()),
+        Json::Number(n) => n.as_f64().map(fmt_plain_num).unwrap_or_else(|| n.to_string()),
         other => other.to_string(),
     }
 }
