@@ -81,7 +81,7 @@ pub fn format_json_float(f: f64) -> Result<String, JsonError> {
         )));
     }
     let abs = f.abs();
-    let exponent = abs != 0.0 && (abs < 1e-6 || abs >= 1e21);
+    let exponent = abs != 0.0 && !(1e-6..1e21).contains(&abs);
     let mut text = format_float(f, if exponent { 'e' } else { 'f' }, -1);
     if exponent {
         // e-09 → e-9

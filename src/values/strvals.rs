@@ -836,7 +836,7 @@ mod tests {
             ("list[0]=foo,list[3]=bar", r#"{"list":["foo",null,null,"bar"]}"#),
             (
                 "illegal[0]name.foo=bar",
-                r#"ERR unexpected data at end of array index: "name""#,
+                "ERR unexpected data at end of array index: ['n' 'a' 'm' 'e']",
             ),
             ("noval[0]", r#"{"noval":[]}"#),
             ("noval[0]=", r#"{"noval":[""]}"#),
