@@ -322,3 +322,47 @@ fn chart_yaml_errors_match_helm() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn chart_object_matches_helm() {
+    let dir = temp_dir("chart-object");
+    let root = dir.join("c");
+    std::fs::create_dir_all(root.join("templates")).expect("mkdir");
+    std::fs::create_dir_all(root.join("charts/d/templates")).expect("mkdir");
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 1.0.0\nappVersion: 1.10\nkeywords: [a, b]\nmaintainers:\n- name: me\n  email: m@x\nannotations:\n  k: v\ndependencies:\n- name: d\n  version: 0.1.0\n  repository: file://x\n  alias: dd\n  tags: [t]\n  import-values:\n  - data\n  - child: a\n    parent: b\n",
+    )
+    .expect("w");
+    std::fs::write(root.join("templates/a.yaml"), "chart: {{ toJson .Chart }}\n").expect("w");
+    std::fs::write(
+        root.join("charts/d/Chart.yaml"),
+        "apiVersion: v2\nname: d\nversion: 0.1.0\n",
+    )
+    .expect("w");
+    std::fs::write(root.join("charts/d/templates/a.yaml"), "chart: {{ toJson .Chart }}\n").expect("w");
+    let out = Command::new(helm())
+        .arg("template")
+        .arg("r")
+        .arg(&root)
+        .output()
+        .expect("run helm");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let helm_lines: Vec<&str> = stdout.lines().filter(|l| l.starts_with("chart: ")).collect();
+
+    let mut c = chart::load(&root).expect("load");
+    helmfire::values::prepare(&mut c, &Default::default(), Default::default()).expect("prepare");
+    let render = |md: &helmfire::chart::Metadata, is_root: bool| {
+        let v = md.to_template_value();
+        v.as_map()
+            .expect("map")
+            .write()
+            .insert("IsRoot".into(), helmfire::value::Value::Bool(is_root));
+        format!(
+            "chart: {}",
+            helmfire::value::json::encode(&v, helmfire::value::json::JsonStyle::Compact).expect("json")
+        )
+    };
+    let ours = [render(&c.dependencies[0].metadata, false), render(&c.metadata, true)];
+    assert_eq!(helm_lines, ours.iter().map(String::as_str).collect::<Vec<_>>());
+}
