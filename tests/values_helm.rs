@@ -192,3 +192,50 @@ fn values_match_live_helm() {
         assert_eq!(&run_helm(case), want, "recorded expectation is stale for {case:?}");
     }
 }
+
+/// Hostile nesting must not overflow the stack anywhere in the pipeline (8 MiB, a main thread).
+#[test]
+fn deep_nesting_does_not_crash() {
+    // The deepest documents the decoders accept (go-yaml stops at 256 levels).
+    let yaml = format!("a: {}1{}\n", "{a: ".repeat(250), "}".repeat(250));
+    let json = format!("b={}1{}", "{\"b\":".repeat(1000), "}".repeat(1000));
+    let set = format!("{}=1", vec!["c"; 31].join("."));
+    let cases = [
+        ValueOptions {
+            files: vec!["deep.yaml".into()],
+            ..Default::default()
+        },
+        ValueOptions {
+            set_json: vec![json],
+            ..Default::default()
+        },
+        ValueOptions {
+            set: vec![set],
+            ..Default::default()
+        },
+    ];
+    let handle = std::thread::Builder::new()
+        .stack_size(8 * 1024 * 1024)
+        .spawn(move || {
+            let mut outcomes = Vec::new();
+            for opts in cases {
+                let result = values::merge_user_values_with(&opts, &mut |_| Ok(yaml.clone().into_bytes()));
+                let outcome = match result {
+                    Ok(user) => {
+                        let mut c = chart::load(&root().join("charts/subchart-globals")).expect("load");
+                        match values::prepare(&mut c, &user, PrepareOptions::default()) {
+                            Ok(p) => format!("ok {}", p.values.len()),
+                            Err(e) => format!("prepare error {e}"),
+                        }
+                    }
+                    Err(e) => format!("user error {e}"),
+                };
+                outcomes.push(outcome);
+            }
+            outcomes
+        })
+        .expect("spawn");
+    let outcomes = handle.join().expect("no panic or overflow");
+    assert_eq!(outcomes.len(), 3);
+    assert!(outcomes.iter().take(2).all(|o| o.starts_with("ok")), "{outcomes:?}");
+}
