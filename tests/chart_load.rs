@@ -297,6 +297,7 @@ fn chart_yaml_errors_match_helm() {
         let root = dir.join(name);
         std::fs::create_dir_all(root.join("templates")).expect("mkdir");
         std::fs::write(root.join("Chart.yaml"), yaml).expect("w");
+        std::fs::write(root.join("templates/a.yaml"), "a: 1\n").expect("w");
         let out = Command::new(helm())
             .arg("template")
             .arg("r")

@@ -214,7 +214,8 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
 }
 
 /// The apiVersion switch of Helm's generic loader: v1, v2 and empty go to the v2 loader.
-/// (v3 charts are Helm-internal and not installable; we refuse them here.)
+/// v3 charts load in Helm but `install`/`template` then refuse them; we refuse them here with
+/// the same text.
 fn check_api_version(chart_yaml: &[u8]) -> Result<(), ChartError> {
     let doc = decode_yaml(chart_yaml).map_err(|e| ChartError::Helm(format!("cannot load Chart.yaml: {e}")))?;
     // Helm decodes into a struct with only `apiVersion`, so other fields cannot fail here.
@@ -239,6 +240,7 @@ fn check_api_version(chart_yaml: &[u8]) -> Result<(), ChartError> {
     })?;
     match base.api_version.as_str() {
         "v1" | "v2" | "" => Ok(()),
+        "v3" => Err(ChartError::Helm("invalid chart apiVersion".into())),
         _ => Err(ChartError::Helm("unsupported chart version".into())),
     }
 }
