@@ -367,3 +367,112 @@ fn chart_object_matches_helm() {
     let ours = [render(&c.dependencies[0].metadata, false), render(&c.metadata, true)];
     assert_eq!(helm_lines, ours.iter().map(String::as_str).collect::<Vec<_>>());
 }
+
+/// `.helmignore` rule sets against helm: the chart's `.Files` keys and rendered templates.
+#[test]
+fn helmignore_matches_helm() {
+    let rule_sets = [
+        "",
+        "*.md\n",
+        "docs/\n",
+        "/docs\n",
+        "docs/*.txt\n",
+        "!*.yaml\n",
+        "# comment\n  *.txt  \n!keep.txt\n",
+        "*.txt\n!keep.txt\n",
+        "[a-c]*.txt\ndocs/**/x\n",
+        "templates/b.yaml\n",
+        "*/nested/\n",
+        "?.md\n",
+        "\\#literal\n",
+        "[\n",
+        "templates/\n",
+        "docs/nested/deep.txt\n",
+    ];
+    let dir = temp_dir("helmignore");
+    let mut failures = Vec::new();
+    for (i, rules) in rule_sets.iter().enumerate() {
+        let root = dir.join(format!("ig{i}"));
+        for sub in ["templates", "docs/nested", "other/nested"] {
+            std::fs::create_dir_all(root.join(sub)).expect("mkdir");
+        }
+        std::fs::write(
+            root.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: ig{i}\nversion: 1.0.0\n"),
+        )
+        .expect("w");
+        std::fs::write(
+            root.join("templates/a.yaml"),
+            "files: {{ range $k, $v := .Files }}{{ $k }} {{ end }}\n",
+        )
+        .expect("w");
+        std::fs::write(root.join("templates/b.yaml"), "b: 1\n").expect("w");
+        std::fs::write(root.join("templates/.dot.yaml"), "dot: 1\n").expect("w");
+        for f in [
+            "README.md",
+            "a.md",
+            "b.txt",
+            "keep.txt",
+            "x.yaml",
+            "#literal",
+            "docs/guide.txt",
+            "docs/nested/deep.txt",
+            "other/nested/o.txt",
+        ] {
+            std::fs::write(root.join(f), "x").expect("w");
+        }
+        std::fs::write(root.join(".helmignore"), rules).expect("w");
+        let out = Command::new(helm())
+            .arg("template")
+            .arg("r")
+            .arg(&root)
+            .output()
+            .expect("run helm");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let helm_view = if out.status.success() {
+            let mut sources: Vec<String> = stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("# Source: "))
+                .map(str::to_string)
+                .collect();
+            sources.sort();
+            let files = stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("files: "))
+                .unwrap_or("-")
+                .trim()
+                .to_string();
+            format!("{sources:?} {files}")
+        } else {
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find(|l| l.starts_with("Error: "))
+                .unwrap_or("")
+                .to_string()
+        };
+        let ours = match chart::load(&root) {
+            Err(e) => format!("Error: {e}"),
+            Ok(c) => {
+                let mut sources: Vec<String> = c
+                    .templates
+                    .iter()
+                    .filter(|t| t.name != "templates/NOTES.txt")
+                    .map(|t| format!("ig{i}/{}", t.name))
+                    .collect();
+                sources.sort();
+                let mut files: Vec<&str> = c.files.iter().map(|f| f.name.as_str()).collect();
+                files.sort();
+                let files = if sources.iter().any(|s| s.ends_with("/a.yaml")) {
+                    files.join(" ")
+                } else {
+                    "-".into()
+                };
+                format!("{sources:?} {files}")
+            }
+        };
+        if helm_view != ours {
+            failures.push(format!("rules {rules:?}: helm {helm_view}, ours {ours}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
