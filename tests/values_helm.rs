@@ -169,12 +169,18 @@ fn values_match_recorded_helm() {
         "expectations are stale: re-record with HELMFIRE_RECORD=1"
     );
     let mut failures = Vec::new();
+    let started = std::time::Instant::now();
     for (case, want) in cases.iter().zip(&expected) {
         let got = ours(case);
         if &got != want {
             failures.push(format!("case {:?}\n  helm: {want}\n  ours: {got}", case));
         }
     }
+    eprintln!(
+        "ours: {} cases in {:?} (load + user values + prepare)",
+        cases.len(),
+        started.elapsed()
+    );
     assert!(
         failures.is_empty(),
         "{} of {} cases differ:\n{}",
@@ -188,9 +194,11 @@ fn values_match_recorded_helm() {
 fn values_match_live_helm() {
     let cases = cases();
     let expected = read_expected();
+    let started = std::time::Instant::now();
     for (case, want) in cases.iter().zip(&expected) {
         assert_eq!(&run_helm(case), want, "recorded expectation is stale for {case:?}");
     }
+    eprintln!("helm: {} cases in {:?}", cases.len(), started.elapsed());
 }
 
 /// Hostile nesting must not overflow the stack anywhere in the pipeline (8 MiB, a main thread).
