@@ -206,7 +206,11 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
                 go_io_message(&e)
             ))
         })?;
-        check_api_version(&data)?;
+        if check_api_version(&data)? == ApiVersion::V3 {
+            // Helm loads v3 charts (validating them) and only then refuses to install them.
+            load_dir(path)?;
+            return Err(ChartError::Helm("invalid chart apiVersion".into()));
+        }
         load_dir(path)
     } else {
         load_file(path)
@@ -216,7 +220,13 @@ pub fn load(path: &Path) -> Result<Chart, ChartError> {
 /// The apiVersion switch of Helm's generic loader: v1, v2 and empty go to the v2 loader.
 /// v3 charts load in Helm but `install`/`template` then refuse them; we refuse them here with
 /// the same text.
-fn check_api_version(chart_yaml: &[u8]) -> Result<(), ChartError> {
+#[derive(Debug, PartialEq, Eq)]
+enum ApiVersion {
+    V2,
+    V3,
+}
+
+fn check_api_version(chart_yaml: &[u8]) -> Result<ApiVersion, ChartError> {
     let doc = decode_yaml(chart_yaml).map_err(|e| ChartError::Helm(format!("cannot load Chart.yaml: {e}")))?;
     // Helm decodes into a struct with only `apiVersion`, so other fields cannot fail here.
     let only_api_version = match &doc {
@@ -239,8 +249,8 @@ fn check_api_version(chart_yaml: &[u8]) -> Result<(), ChartError> {
         ))
     })?;
     match base.api_version.as_str() {
-        "v1" | "v2" | "" => Ok(()),
-        "v3" => Err(ChartError::Helm("invalid chart apiVersion".into())),
+        "v1" | "v2" | "" => Ok(ApiVersion::V2),
+        "v3" => Ok(ApiVersion::V3),
         _ => Err(ChartError::Helm("unsupported chart version".into())),
     }
 }
@@ -264,8 +274,12 @@ pub fn load_file(path: &Path) -> Result<Chart, ChartError> {
             "unable to detect chart version, no Chart.yaml found".into(),
         ));
     };
-    check_api_version(&chart_yaml.data)?;
-    load_files(files)
+    let version = check_api_version(&chart_yaml.data)?;
+    let chart = load_files(files)?;
+    if version == ApiVersion::V3 {
+        return Err(ChartError::Helm("invalid chart apiVersion".into()));
+    }
+    Ok(chart)
 }
 
 /// Loads a chart from the bytes of a `.tgz`; `name` identifies it in errors.
@@ -341,6 +355,14 @@ impl DirWalker<'_> {
                     go_io_message(&e)
                 ))
             })?;
+            let target = std::fs::metadata(&resolved).map_err(|e| io_error("lstat", &resolved, &e))?;
+            if !target.is_file() && !target.is_dir() {
+                // Helm reports devices and sockets behind links as irregular files.
+                return Err(ChartError::Irregular {
+                    chart: self.chart.to_string(),
+                    path: path.display().to_string(),
+                });
+            }
             if !resolved.starts_with(self.canonical_top) {
                 return Err(ChartError::Unsafe {
                     chart: self.chart.to_string(),
