@@ -476,3 +476,34 @@ fn helmignore_matches_helm() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn archive_traversal_fixtures() {
+    let dir = charts().join("archive-traversal");
+    let cases = [
+        (
+            "parent-directory.tgz",
+            "chart illegally references parent directory",
+            "evil/../../escaped.txt",
+        ),
+        (
+            "absolute-path.tgz",
+            "chart illegally contains absolute paths",
+            "evil//etc/passwd",
+        ),
+        (
+            "chart-yaml-at-root.tgz",
+            "chart illegally contains content outside the base directory: \"Chart.yaml\"",
+            "Chart.yaml",
+        ),
+    ];
+    for (file, cause, entry) in cases {
+        let err = chart::load(&dir.join(file)).expect_err(file);
+        assert_eq!(err.to_string(), "unable to load chart archive", "{file}");
+        let ChartError::ArchiveRejected { source } = &err else {
+            panic!("{file}: {err:?}")
+        };
+        assert_eq!(source.to_string(), cause, "{file}");
+        assert_eq!(err.entry().map(|(_, e)| e), Some(entry), "{file}");
+    }
+}
