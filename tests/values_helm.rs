@@ -126,10 +126,8 @@ fn ours(case: &[String]) -> String {
     let dir = root().join("charts");
     let result = (|| -> Result<String, String> {
         let opts = options(case);
-        let user = values::merge_user_values_with(&opts, &mut |p| {
-            std::fs::read(dir.join(p)).map_err(|e| format!("open {p}: {}", chart::go_io_message(&e)))
-        })
-        .map_err(|e| e.to_string())?;
+        let user = values::merge_user_values_with(&opts, &mut |p| values::read_file_at(&dir.join(p), p))
+            .map_err(|e| e.to_string())?;
         let mut loaded = chart::load(&dir.join(&case[0])).map_err(|e| e.to_string())?;
         let prepared = values::prepare(&mut loaded, &user, PrepareOptions::default()).map_err(|e| e.to_string())?;
         let mut out = BTreeMap::new();

@@ -30,8 +30,8 @@ pub struct ValueOptions {
 /// A values failure. `Display` is the text `helm` prints after `Error: `.
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    /// A `-f` file could not be read (Go's `open <path>: <reason>`).
-    #[error("open {path}: {message}")]
+    /// A `-f` file could not be read (Go's `*PathError` text, `open <path>: <reason>`).
+    #[error("{message}")]
     ReadFile { path: String, message: String },
     /// A `-f` file is not valid YAML.
     #[error("failed to parse {path}: {message}")]
@@ -71,7 +71,20 @@ pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| go_io_message(&e))?;
         return Ok(buf);
     }
-    std::fs::read(Path::new(path)).map_err(|e| format!("open {path}: {}", go_io_message(&e)))
+    read_file_at(Path::new(path), path)
+}
+
+/// Reads `path`, naming it `shown` in Go's error text (`open <shown>: …`, `read <shown>: …`).
+pub fn read_file_at(path: &Path, shown: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| {
+        // Go opens a directory fine and fails on the read.
+        let op = if e.kind() == std::io::ErrorKind::IsADirectory {
+            "read"
+        } else {
+            "open"
+        };
+        format!("{op} {shown}: {}", go_io_message(&e))
+    })
 }
 
 /// Helm's `values.Options.MergeValues`: the user-supplied values (the release `config`),
@@ -88,15 +101,9 @@ pub fn merge_user_values_with(
 ) -> Result<Map, ValuesError> {
     let mut base = Map::new();
     for path in &opts.files {
-        let raw = read(path).map_err(|message| match message.strip_prefix(&format!("open {path}: ")) {
-            Some(rest) => ValuesError::ReadFile {
-                path: path.clone(),
-                message: rest.to_string(),
-            },
-            None => ValuesError::ReadFile {
-                path: path.clone(),
-                message,
-            },
+        let raw = read(path).map_err(|message| ValuesError::ReadFile {
+            path: path.clone(),
+            message,
         })?;
         let current = load_values(&raw).map_err(|message| ValuesError::ParseFile {
             path: path.clone(),
