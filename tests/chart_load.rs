@@ -66,11 +66,27 @@ fn tgz(entries: &[Entry]) -> Vec<u8> {
 const CHART_YAML: &[u8] = b"apiVersion: v2\nname: evil\nversion: 0.1.0\n";
 const TEMPLATE: &[u8] = b"values: {{ toJson .Values }}\n";
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory removed again when the guard drops (also when a test fails).
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("helmfire-chart-load-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    TempDir(dir)
 }
 
 /// Hostile archives and the exact error each gets, from both helm and us.
