@@ -1,5 +1,6 @@
 //! Differential test of the values pipeline against helm v4.1.4: every case in
-//! testdata/values-cases.tsv renders a fixture chart whose templates print `toJson .Values`
+//! testdata/values-cases.tsv (chart and flags, tab-separated, paths relative to testdata/charts,
+//! values files in testdata/values-files) renders a fixture chart whose templates print `toJson .Values`
 //! (root and every subchart), so helm's output is exactly its coalesced values. Helm's output
 //! is recorded in testdata/values-cases.expected (refresh with HELMFIRE_RECORD=1) and compared
 //! with ours; `values_match_live_helm` re-runs the real helm.
