@@ -2,12 +2,11 @@
 //! prints it. A focused validator: the keywords charts use (type, enum, const, numeric and
 //! string bounds, pattern, items/prefixItems/contains, required, properties,
 //! patternProperties, additionalProperties, property counts, allOf/anyOf/oneOf/not,
-//! if/then/else, local `$ref`, draft-04 boolean exclusive bounds; patterns with Go's ASCII
-//! `\d \w \s \b`). `format` is not asserted
-//! for 2019-09/2020-12 (as in v6); for drafts 4–7 only `email`'s missing `@` is. Remote `$ref`s
-//! are not fetched (permissive, like Helm's unresolved URNs) and the schema itself is not
-//! checked against its metaschema. Go prints errors in map order, which varies between runs;
-//! we print them in a fixed order.
+//! if/then/else, local `$ref`, draft-04 boolean exclusive bounds; patterns keep Go's ASCII
+//! `\d \w \s \b`). `format` is not asserted for 2019-09/2020-12 (as in v6); for drafts 4–7
+//! only `email`'s missing `@` is. Remote `$ref`s are not fetched (permissive, like Helm's
+//! unresolved URNs) and the schema itself is not checked against its metaschema. Go prints
+//! errors in map order, which varies between runs; we print them in a fixed order.
 
 use std::collections::BTreeSet;
 
