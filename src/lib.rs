@@ -11,10 +11,12 @@
 //! API emulator the cluster-facing stages are tested against; `cli` is the only module that knows
 //! about the command line, terminals and exit codes.
 
+pub mod chart;
 pub mod graph;
 pub mod state;
 pub mod template;
 pub mod value;
+pub mod values;
 
 pub mod sandbox;
 
