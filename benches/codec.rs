@@ -1,5 +1,5 @@
-//! A 1 MB values file must decode and encode in milliseconds (optimised build); this test
-//! prints the timings and fails on anything super-linear even in a debug build.
+//! Times the codecs on a generated 1 MiB values file (decode, toYaml, toYamlPretty, toJson,
+//! fromJson, and decoding toYaml's own output back to the same values). Results: BENCHMARKS.md.
 
 use std::time::{Duration, Instant};
 
@@ -30,8 +30,7 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     (result, start.elapsed())
 }
 
-#[test]
-fn one_megabyte_values_file_is_fast() {
+fn main() {
     let text = values_file(1 << 20);
     let (value, decode) = time(|| yaml::decode(&text).expect("decodes"));
     let (encoded, encode) = time(|| yaml::encode(&value).expect("encodes"));
@@ -48,14 +47,5 @@ fn one_megabyte_values_file_is_fast() {
         "1 MiB values ({} bytes): decode {decode:?}, toYaml {encode:?} ({} bytes), toYamlPretty {pretty:?}, toJson {to_json:?}, fromJson {from_json:?}, decode toYaml output {decode_again:?}",
         text.len(),
         encoded.len()
-    );
-    let limit = if cfg!(debug_assertions) {
-        Duration::from_secs(10)
-    } else {
-        Duration::from_millis(500)
-    };
-    assert!(
-        decode + encode < limit,
-        "decode {decode:?} + encode {encode:?} over {limit:?}"
     );
 }
