@@ -10,9 +10,11 @@
 //! `value` is the Go-shaped data model shared by values and templates; `cli` is the only module
 //! that knows about the command line, terminals and exit codes.
 
+pub mod chart;
 pub mod graph;
 pub mod state;
 pub mod template;
 pub mod value;
+pub mod values;
 
 pub mod cli;

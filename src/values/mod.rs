@@ -1,0 +1,200 @@
+//! Stage ④: Helm's values pipeline. User values from `-f` files and the `--set` family merged
+//! in Helm's fixed order, dependency processing (conditions, tags, aliases, import-values),
+//! coalescing over chart defaults exactly as helm v4.1.4, and values.schema.json validation.
+//! It knows charts (stage ③) but nothing of templates or rendering.
+
+pub mod coalesce;
+pub mod dependencies;
+pub mod schema;
+pub mod strvals;
+
+use std::path::Path;
+
+use crate::chart::{Chart, go_io_message, load_values, merge_maps};
+use crate::value::{Map, MapRef, MapType, Value};
+
+pub use coalesce::Warnings;
+
+/// The values flags of `helm template/install/upgrade`, as typed, each in command-line order.
+#[derive(Clone, Debug, Default)]
+pub struct ValueOptions {
+    /// `-f/--values`: paths (`-` for stdin is resolved by the caller through `read_file`).
+    pub files: Vec<String>,
+    pub set: Vec<String>,
+    pub set_string: Vec<String>,
+    pub set_file: Vec<String>,
+    pub set_json: Vec<String>,
+    pub set_literal: Vec<String>,
+}
+
+/// A values failure. `Display` is the text `helm` prints after `Error: `.
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    /// A `-f` file could not be read (Go's `open <path>: <reason>`).
+    #[error("open {path}: {message}")]
+    ReadFile { path: String, message: String },
+    /// A `-f` file is not valid YAML.
+    #[error("failed to parse {path}: {message}")]
+    ParseFile { path: String, message: String },
+    /// A bad `--set-json` argument; Helm drops the cause.
+    #[error("failed parsing --set-json data JSON: {0}")]
+    SetJsonObject(String),
+    #[error("failed parsing --set-json data {0}")]
+    SetJson(String),
+    /// A bad `--set`, `--set-string`, `--set-file` or `--set-literal` argument.
+    #[error("failed parsing --{flag} data: {message}")]
+    Set { flag: &'static str, message: String },
+    /// Subchart values of the wrong type (`type mismatch on <name>: …`).
+    #[error(transparent)]
+    Coalesce(#[from] coalesce::CoalesceError),
+    /// Chart.yaml dependencies absent from charts/.
+    #[error(
+        "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: {0}"
+    )]
+    MissingDependencies(String),
+    /// `type: library` (or another non-application type) as the root chart.
+    #[error("{0} charts are not installable")]
+    NotInstallable(String),
+    /// values.schema.json violations, already formatted as Helm prints them.
+    #[error("values don't meet the specifications of the schema(s) in the following chart(s):\n{0}")]
+    Schema(String),
+}
+
+/// Reads a `-f`/`--set-file` argument: `-` is stdin, anything else a local path. (URL getters
+/// belong to the chart-sources stage and are not handled here.)
+pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    if path.trim() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| go_io_message(&e))?;
+        return Ok(buf);
+    }
+    std::fs::read(Path::new(path)).map_err(|e| format!("open {path}: {}", go_io_message(&e)))
+}
+
+/// Helm's `values.Options.MergeValues`: the user-supplied values (the release `config`),
+/// nulls included. Order is fixed: files, `--set-json`, `--set`, `--set-string`,
+/// `--set-file`, `--set-literal`.
+pub fn merge_user_values(opts: &ValueOptions) -> Result<Map, ValuesError> {
+    merge_user_values_with(opts, &mut |p| read_file(p))
+}
+
+/// [`merge_user_values`] with a custom file reader (tests, stdin, remote getters).
+pub fn merge_user_values_with(
+    opts: &ValueOptions,
+    read: &mut dyn FnMut(&str) -> Result<Vec<u8>, String>,
+) -> Result<Map, ValuesError> {
+    let mut base = Map::new();
+    for path in &opts.files {
+        let raw = read(path).map_err(|message| match message.strip_prefix(&format!("open {path}: ")) {
+            Some(rest) => ValuesError::ReadFile {
+                path: path.clone(),
+                message: rest.to_string(),
+            },
+            None => ValuesError::ReadFile {
+                path: path.clone(),
+                message,
+            },
+        })?;
+        let current = load_values(&raw).map_err(|message| ValuesError::ParseFile {
+            path: path.clone(),
+            message,
+        })?;
+        base = merge_maps(base, current);
+    }
+    for value in &opts.set_json {
+        let trimmed = value.trim();
+        if trimmed.starts_with('{') {
+            let parsed =
+                crate::value::json::decode_map(trimmed).map_err(|_| ValuesError::SetJsonObject(value.clone()))?;
+            base = merge_maps(base, parsed.unwrap_or_default());
+        } else {
+            let dest = MapRef::new(base);
+            strvals::parse_json(value, &dest).map_err(|_| ValuesError::SetJson(value.clone()))?;
+            base = dest.read().clone();
+        }
+    }
+    let dest = MapRef::new(base);
+    for value in &opts.set {
+        strvals::parse_into(value, &dest).map_err(|e| ValuesError::Set {
+            flag: "set",
+            message: e.message,
+        })?;
+    }
+    for value in &opts.set_string {
+        strvals::parse_into_string(value, &dest).map_err(|e| ValuesError::Set {
+            flag: "set-string",
+            message: e.message,
+        })?;
+    }
+    for value in &opts.set_file {
+        let mut reader = |p: &str| -> Result<Value, String> {
+            let bytes = read(p)?;
+            Ok(Value::string(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        strvals::parse_into_file(value, &dest, &mut reader).map_err(|e| ValuesError::Set {
+            flag: "set-file",
+            message: e.message,
+        })?;
+    }
+    for value in &opts.set_literal {
+        strvals::parse_literal_into(value, &dest).map_err(|e| ValuesError::Set {
+            flag: "set-literal",
+            message: e.message,
+        })?;
+    }
+    let out = dest.read().clone();
+    Ok(out)
+}
+
+/// What rendering needs from this stage.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The fully coalesced values of the root chart; a subchart's `.Values` is the table at its
+    /// (alias) name, recursively (see [`subchart_values`]).
+    pub values: Map,
+    /// Warnings Helm would log (non-bool conditions, skipped tables, …).
+    pub warnings: Vec<String>,
+}
+
+/// Options for [`prepare`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PrepareOptions {
+    /// `--skip-schema-validation`.
+    pub skip_schema_validation: bool,
+}
+
+/// Everything `helm install/template` does to values before rendering, in its order:
+/// installable check, `CheckDependencies`, `ProcessDependencies` (mutates `chart`: disabled
+/// subcharts removed, aliases applied, imported values merged into `chart.values`),
+/// `CoalesceValues`, then schema validation.
+pub fn prepare(chart: &mut Chart, user: &Map, options: PrepareOptions) -> Result<Prepared, ValuesError> {
+    match chart.metadata.chart_type.as_str() {
+        "" | "application" => {}
+        other => return Err(ValuesError::NotInstallable(other.to_string())),
+    }
+    if chart.metadata.dependencies.as_ref().is_some_and(|d| !d.is_empty()) {
+        dependencies::check_dependencies(chart).map_err(ValuesError::MissingDependencies)?;
+    }
+    let mut warnings = Warnings::default();
+    dependencies::process_dependencies(chart, user, &mut warnings)?;
+    let values = coalesce::coalesce_values(chart, user, &mut warnings)?;
+    let values = values.read().clone();
+    if !options.skip_schema_validation {
+        let report = schema::validate_chart(chart, &values);
+        if !report.is_empty() {
+            return Err(ValuesError::Schema(report));
+        }
+    }
+    Ok(Prepared {
+        values,
+        warnings: warnings.0,
+    })
+}
+
+/// The `.Values` a subchart sees: the table at its name inside its parent's values.
+pub fn subchart_values(parent_values: &Map, subchart_name: &str) -> Map {
+    match parent_values.get(subchart_name) {
+        Some(Value::Map(m, MapType::Interface)) => m.read().clone(),
+        _ => Map::new(),
+    }
+}
