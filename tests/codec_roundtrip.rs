@@ -1,6 +1,8 @@
 //! Properties of the codecs on random values and random text: what one encoder writes, the
 //! matching decoder reads back as Go would (numbers as float64 after YAML/JSON), and no input
 //! makes a decoder panic. A fixed-seed xorshift generator keeps failures reproducible.
+// 3.14159 in the samples is data, not an approximation of PI.
+#![allow(clippy::approx_constant)]
 
 use std::sync::Arc;
 
@@ -96,8 +98,8 @@ fn random_string(rng: &mut Rng, allow_newlines: bool) -> String {
     if rng.below(8) == 0 {
         // Long lines to cross the 80-column fold.
         for _ in 0..rng.below(30) {
-            const FILL: &[&str] = &["word ", "longer-word ", "x ", "  "];
-            s.push_str(FILL[rng.below(FILL.len())]);
+            let word = *rng.pick(&["word ", "longer-word ", "x ", "  "]);
+            s.push_str(word);
         }
     }
     s
@@ -122,7 +124,7 @@ fn random_float(rng: &mut Rng) -> f64 {
         1e-7,
         0.000001,
         123456789.0,
-        3.25,
+        3.14159,
         -2.5e-300,
         9007199254740993.0,
         1.7976931348623157e308,
@@ -159,12 +161,7 @@ fn as_json(value: &Value) -> Value {
     match value {
         Value::Int(i, _) => Value::Float(*i as f64),
         Value::List(items, _) => Value::list(items.iter().map(as_json).collect()),
-        Value::Map(map, _) => Value::map(
-            map.read()
-                .iter()
-                .map(|(k, v)| (k.clone(), as_json(v)))
-                .collect(),
-        ),
+        Value::Map(map, _) => Value::map(map.read().iter().map(|(k, v)| (k.clone(), as_json(v))).collect()),
         other => other.clone(),
     }
 }
@@ -176,9 +173,7 @@ fn same(a: &Value, b: &Value) -> bool {
         (Value::Int(x, _), Value::Int(y, _)) => x == y,
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
-        (Value::List(x, _), Value::List(y, _)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same(a, b))
-        }
+        (Value::List(x, _), Value::List(y, _)) => x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| same(a, b)),
         (Value::Map(x, _), Value::Map(y, _)) => {
             let (x, y) = (x.read(), y.read());
             x.len() == y.len()
@@ -205,13 +200,10 @@ fn yaml_encode_then_decode_is_the_json_view() {
         let value = random_value(&mut rng, 0, true);
         for (name, text) in [
             ("toYaml", yaml::encode(&value).expect("encodes")),
-            (
-                "toYamlPretty",
-                yaml::encode_pretty(&value).expect("encodes"),
-            ),
+            ("toYamlPretty", yaml::encode_pretty(&value).expect("encodes")),
         ] {
-            let back = yaml::decode(&text)
-                .unwrap_or_else(|e| panic!("round {round} {name}: {e}\n{text}\nfrom {value:?}"));
+            let back =
+                yaml::decode(&text).unwrap_or_else(|e| panic!("round {round} {name}: {e}\n{text}\nfrom {value:?}"));
             assert!(
                 same(&back, &as_json(&value)),
                 "round {round} {name}:\n{text}\nfrom {value:?}\nback {back:?}"
@@ -228,10 +220,7 @@ fn json_encode_then_decode_is_the_json_view() {
         for style in [JsonStyle::Compact, JsonStyle::Raw, JsonStyle::Pretty] {
             let text = json::encode(&value, style).expect("encodes");
             let back = json::decode(&text).unwrap_or_else(|e| panic!("round {round}: {e}\n{text}"));
-            assert!(
-                same(&back, &as_json(&value)),
-                "round {round} {style:?}:\n{text}"
-            );
+            assert!(same(&back, &as_json(&value)), "round {round} {style:?}:\n{text}");
         }
     }
 }
@@ -241,12 +230,7 @@ fn toml_encode_then_decode_keeps_tables() {
     let mut rng = Rng(0xA076_1D64_78BD_642F);
     for round in 0..rounds() {
         let entries: Map = (0..rng.below(6))
-            .map(|_| {
-                (
-                    random_string(&mut rng, true),
-                    random_value(&mut rng, 1, false),
-                )
-            })
+            .map(|_| (random_string(&mut rng, true), random_value(&mut rng, 1, false)))
             .collect();
         let value = Value::map(entries);
         let text = toml::encode(&value).expect("encodes");
@@ -303,8 +287,8 @@ fn decoders_never_panic_on_random_text() {
         "\u{feff}",
     ];
     let json_bits: &[&str] = &[
-        "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "d83d", "1", "-", ".", "e", "+", "true",
-        "nul", " ", "\n", "a", "é", "0",
+        "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "d83d", "1", "-", ".", "e", "+", "true", "nul", " ", "\n",
+        "a", "é", "0",
     ];
     let toml_bits: &[&str] = &[
         "a",
@@ -355,9 +339,7 @@ fn decoders_never_panic_on_random_text() {
 #[test]
 fn deep_nesting_is_an_error_not_a_stack_overflow() {
     let deep = "[".repeat(20_000);
-    let deep_block: String = (0..3000)
-        .map(|i| format!("{}k:\n", " ".repeat(i)))
-        .collect();
+    let deep_block: String = (0..3000).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
     assert!(yaml::decode(&deep_block).is_err());
     let deep_json = format!("{}{}", "[".repeat(3000), "]".repeat(3000));
     assert!(json::decode(&deep_json).is_err());
@@ -371,23 +353,4 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
     assert!(yaml::encode(&value).is_err());
     // Dropping a 20 000-deep value recurses in Drop; keep it off this test's stack budget.
     std::mem::forget(value);
-}
-
-/// A "billion laughs" document stops with go-yaml's error instead of expanding aliases.
-#[test]
-fn alias_bombs_are_rejected_quickly() {
-    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-    for i in 1..10 {
-        let p = i - 1;
-        text.push_str(&format!(
-            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-        ));
-    }
-    let start = std::time::Instant::now();
-    let error = yaml::decode(&text).expect_err("rejected");
-    assert_eq!(
-        error.message,
-        "error converting YAML to JSON: yaml: document contains excessive aliasing"
-    );
-    assert!(start.elapsed() < std::time::Duration::from_secs(5));
 }

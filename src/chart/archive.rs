@@ -87,6 +87,19 @@ pub fn clean_path(p: &str) -> String {
 /// `LoadArchiveFiles`: every regular file of a gzip-compressed tar, named relative to the
 /// chart's top directory, with a leading UTF-8 BOM removed. `chart` names the archive in errors.
 pub fn load_archive_files(data: &[u8], chart: &str) -> Result<Vec<LoadedFile>, ChartError> {
+    // Go's gzip reader: nothing at all is io.EOF, a wrong magic number is ErrHeader.
+    if data.is_empty() {
+        return Err(ChartError::Archive {
+            chart: chart.to_string(),
+            message: "EOF".into(),
+        });
+    }
+    if !data.starts_with(b"\x1F\x8B") {
+        return Err(ChartError::Archive {
+            chart: chart.to_string(),
+            message: "gzip: invalid header".into(),
+        });
+    }
     let gz = flate2::read::GzDecoder::new(data);
     let mut archive = tar::Archive::new(gz);
     let entries = archive.entries().map_err(|e| archive_io(chart, e))?;

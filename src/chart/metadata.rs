@@ -372,6 +372,74 @@ impl Metadata {
         Ok(())
     }
 
+    /// What templates see as `.Chart` (Helm's `MetadataAsMap`/`structToMap`): Go field names as
+    /// keys, every slice as `[]interface {}`. Rendering adds `IsRoot`. Absent annotations are a
+    /// nil `map[string]string` in Go; we give `nil`.
+    pub fn to_template_value(&self) -> Value {
+        use crate::value::{MapRef, MapType};
+        let s = |v: &str| Value::string(v);
+        let strings = |v: &[String]| Value::list(v.iter().map(|x| s(x)).collect());
+        let mut m = Map::new();
+        m.insert("Name".into(), s(&self.name));
+        m.insert("Home".into(), s(&self.home));
+        m.insert("Sources".into(), strings(&self.sources));
+        m.insert("Version".into(), s(&self.version));
+        m.insert("Description".into(), s(&self.description));
+        m.insert("Keywords".into(), strings(&self.keywords));
+        let maintainers = self
+            .maintainers
+            .iter()
+            .map(|mt| match mt {
+                None => Value::Nil,
+                Some(mt) => {
+                    let mut x = Map::new();
+                    x.insert("Name".into(), s(&mt.name));
+                    x.insert("Email".into(), s(&mt.email));
+                    x.insert("URL".into(), s(&mt.url));
+                    Value::map(x)
+                }
+            })
+            .collect();
+        m.insert("Maintainers".into(), Value::list(maintainers));
+        m.insert("Icon".into(), s(&self.icon));
+        m.insert("APIVersion".into(), s(&self.api_version));
+        m.insert("Condition".into(), s(&self.condition));
+        m.insert("Tags".into(), s(&self.tags));
+        m.insert("AppVersion".into(), s(&self.app_version));
+        m.insert("Deprecated".into(), Value::Bool(self.deprecated));
+        let annotations = if self.annotations.is_empty() {
+            Value::Nil
+        } else {
+            let a: Map = self.annotations.iter().map(|(k, v)| (k.clone(), s(v))).collect();
+            Value::Map(MapRef::new(a), MapType::String)
+        };
+        m.insert("Annotations".into(), annotations);
+        m.insert("KubeVersion".into(), s(&self.kube_version));
+        let deps = self
+            .dependencies
+            .iter()
+            .flatten()
+            .map(|d| match d {
+                None => Value::Nil,
+                Some(d) => {
+                    let mut x = Map::new();
+                    x.insert("Name".into(), s(&d.name));
+                    x.insert("Version".into(), s(&d.version));
+                    x.insert("Repository".into(), s(&d.repository));
+                    x.insert("Condition".into(), s(&d.condition));
+                    x.insert("Tags".into(), strings(&d.tags));
+                    x.insert("Enabled".into(), Value::Bool(d.enabled));
+                    x.insert("ImportValues".into(), Value::list(d.import_values.clone()));
+                    x.insert("Alias".into(), s(&d.alias));
+                    Value::map(x)
+                }
+            })
+            .collect();
+        m.insert("Dependencies".into(), Value::list(deps));
+        m.insert("Type".into(), s(&self.chart_type));
+        Value::map(m)
+    }
+
     /// True for `type: library`.
     pub fn is_library(&self) -> bool {
         self.chart_type == "library"

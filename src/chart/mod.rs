@@ -121,6 +121,12 @@ pub enum ChartError {
     /// A `.helmignore` that does not parse.
     #[error(transparent)]
     Ignore(#[from] ignore::IgnoreError),
+    /// A chart archive was refused; Helm prints only this summary, the cause says why.
+    #[error("unable to load chart archive")]
+    ArchiveRejected {
+        #[source]
+        source: Box<ChartError>,
+    },
     /// A subchart failed to load; Helm's wrapping text.
     #[error("error unpacking subchart {name} in {parent}: {source}")]
     Subchart {
@@ -137,7 +143,7 @@ impl ChartError {
         match self {
             ChartError::Unsafe { chart, entry, .. } | ChartError::TooLarge { chart, entry, .. } => Some((chart, entry)),
             ChartError::Irregular { chart, path } => Some((chart, path)),
-            ChartError::Subchart { source, .. } => source.entry(),
+            ChartError::Subchart { source, .. } | ChartError::ArchiveRejected { source } => source.entry(),
             _ => None,
         }
     }
@@ -184,18 +190,96 @@ pub struct LoadedFile {
     pub data: Vec<u8>,
 }
 
-/// Loads a chart directory or `.tgz` archive (Helm's `loader.Load`).
+/// Loads a chart directory or `.tgz` archive as `helm template/install` does (Helm's generic
+/// `pkg/chart/loader.Load`, which first detects the chart's apiVersion, then hands over to the
+/// v2 loader).
 pub fn load(path: &Path) -> Result<Chart, ChartError> {
     let meta = std::fs::metadata(path).map_err(|e| io_error("stat", path, &e))?;
-    if meta.is_dir() { load_dir(path) } else { load_file(path) }
+    if meta.is_dir() {
+        let top = std::path::absolute(path).map_err(|e| io_error("stat", path, &e))?;
+        let chart_yaml = top.join("Chart.yaml");
+        let data = std::fs::read(&chart_yaml).map_err(|e| {
+            ChartError::Helm(format!(
+                "unable to detect chart at {}: open {}: {}",
+                chart_yaml.display(),
+                chart_yaml.display(),
+                go_io_message(&e)
+            ))
+        })?;
+        if check_api_version(&data)? == ApiVersion::V3 {
+            // Helm loads v3 charts (validating them) and only then refuses to install them.
+            load_dir(path)?;
+            return Err(ChartError::Helm("invalid chart apiVersion".into()));
+        }
+        load_dir(path)
+    } else {
+        load_file(path)
+    }
 }
 
-/// Loads a chart archive file (Helm's `LoadFile`).
+/// The apiVersion switch of Helm's generic loader: v1, v2 and empty go to the v2 loader.
+/// v3 charts load in Helm but `install`/`template` then refuse them; we refuse them here with
+/// the same text.
+#[derive(Debug, PartialEq, Eq)]
+enum ApiVersion {
+    V2,
+    V3,
+}
+
+fn check_api_version(chart_yaml: &[u8]) -> Result<ApiVersion, ChartError> {
+    let doc = decode_yaml(chart_yaml).map_err(|e| ChartError::Helm(format!("cannot load Chart.yaml: {e}")))?;
+    // Helm decodes into a struct with only `apiVersion`, so other fields cannot fail here.
+    let only_api_version = match &doc {
+        Value::Map(m, _) => {
+            let m = m.read();
+            let api = m.get("apiVersion").or_else(|| {
+                m.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("apiVersion"))
+                    .map(|(_, v)| v)
+            });
+            Value::map(api.map(|v| ("apiVersion".to_string(), v.clone())).into_iter().collect())
+        }
+        other => other.clone(),
+    };
+    let mut base = Metadata::default();
+    base.apply(&only_api_version).map_err(|e| {
+        ChartError::Helm(format!(
+            "cannot load Chart.yaml: {}",
+            e.replace("Metadata", "chartBase")
+        ))
+    })?;
+    match base.api_version.as_str() {
+        "v1" | "v2" | "" => Ok(ApiVersion::V2),
+        "v3" => Ok(ApiVersion::V3),
+        _ => Err(ChartError::Helm("unsupported chart version".into())),
+    }
+}
+
+/// Loads a chart archive file as Helm's generic `LoadFile` does: the archive's own errors are
+/// summarised as `unable to load chart archive` (the cause stays available as the source).
 pub fn load_file(path: &Path) -> Result<Chart, ChartError> {
     let data = std::fs::read(path).map_err(|e| io_error("open", path, &e))?;
     let name = path.display().to_string();
     archive::ensure_archive(&name, &data)?;
-    load_archive(&data, &name)
+    let files = archive::load_archive_files(&data, &name).map_err(|e| match e {
+        ChartError::Archive { ref message, .. } if message == "gzip: invalid header" => ChartError::Helm(format!(
+            "file '{name}' does not appear to be a valid chart file (details: gzip: invalid header)"
+        )),
+        other => ChartError::ArchiveRejected {
+            source: Box::new(other),
+        },
+    })?;
+    let Some(chart_yaml) = files.iter().find(|f| f.name == "Chart.yaml") else {
+        return Err(ChartError::Helm(
+            "unable to detect chart version, no Chart.yaml found".into(),
+        ));
+    };
+    let version = check_api_version(&chart_yaml.data)?;
+    let chart = load_files(files)?;
+    if version == ApiVersion::V3 {
+        return Err(ChartError::Helm("invalid chart apiVersion".into()));
+    }
+    Ok(chart)
 }
 
 /// Loads a chart from the bytes of a `.tgz`; `name` identifies it in errors.
@@ -271,6 +355,14 @@ impl DirWalker<'_> {
                     go_io_message(&e)
                 ))
             })?;
+            let target = std::fs::metadata(&resolved).map_err(|e| io_error("lstat", &resolved, &e))?;
+            if !target.is_file() && !target.is_dir() {
+                // Helm reports devices and sockets behind links as irregular files.
+                return Err(ChartError::Irregular {
+                    chart: self.chart.to_string(),
+                    path: path.display().to_string(),
+                });
+            }
             if !resolved.starts_with(self.canonical_top) {
                 return Err(ChartError::Unsafe {
                     chart: self.chart.to_string(),

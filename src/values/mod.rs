@@ -44,9 +44,12 @@ pub enum ValuesError {
     /// A bad `--set`, `--set-string`, `--set-file` or `--set-literal` argument.
     #[error("failed parsing --{flag} data: {message}")]
     Set { flag: &'static str, message: String },
-    /// Subchart values of the wrong type (`type mismatch on <name>: …`).
+    /// Subchart values of the wrong type (`type mismatch on <name>: …`) while coalescing.
     #[error(transparent)]
     Coalesce(#[from] coalesce::CoalesceError),
+    /// The same failure during dependency processing, which Helm wraps.
+    #[error("chart dependencies processing failed: {0}")]
+    Dependencies(coalesce::CoalesceError),
     /// Chart.yaml dependencies absent from charts/.
     #[error(
         "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: {0}"
@@ -176,7 +179,7 @@ pub fn prepare(chart: &mut Chart, user: &Map, options: PrepareOptions) -> Result
         dependencies::check_dependencies(chart).map_err(ValuesError::MissingDependencies)?;
     }
     let mut warnings = Warnings::default();
-    dependencies::process_dependencies(chart, user, &mut warnings)?;
+    dependencies::process_dependencies(chart, user, &mut warnings).map_err(ValuesError::Dependencies)?;
     let values = coalesce::coalesce_values(chart, user, &mut warnings)?;
     let values = values.read().clone();
     if !options.skip_schema_validation {

@@ -2,9 +2,11 @@
 //! prints it. A focused validator: the keywords charts use (type, enum, const, numeric and
 //! string bounds, pattern, items/prefixItems/contains, required, properties,
 //! patternProperties, additionalProperties, property counts, allOf/anyOf/oneOf/not,
-//! if/then/else, local `$ref`). `format` is not asserted (the 2020-12 default), remote `$ref`s
-//! are not fetched (treated as permissive, like Helm's unresolved URNs). Go prints errors in map
-//! order, which varies between runs; we print them in a fixed order.
+//! if/then/else, local `$ref`, draft-04 boolean exclusive bounds). `format` is not asserted
+//! for 2019-09/2020-12 (as in v6); for drafts 4–7 only `email`'s missing `@` is. Remote `$ref`s
+//! are not fetched (permissive, like Helm's unresolved URNs) and the schema itself is not
+//! checked against its metaschema. Go prints errors in map order, which varies between runs;
+//! we print them in a fixed order.
 
 use std::collections::BTreeSet;
 
@@ -102,14 +104,57 @@ pub fn format_errors(errors: &[SchemaError]) -> String {
 
 /// Validates `values` against a raw schema document; `Err` when the schema itself is broken.
 pub fn validate_bytes(schema: &[u8], values: &Map) -> Result<Vec<SchemaError>, String> {
+    // Syntax errors with encoding/json's texts (jsonschema reads through a json.Decoder, which
+    // reports truncation as `unexpected EOF`).
+    let text = String::from_utf8_lossy(schema);
+    if let Err(e) = crate::value::json::decode(&text) {
+        return Err(match e.message.as_str() {
+            "unexpected end of JSON input" => "unexpected EOF".to_string(),
+            other => other.to_string(),
+        });
+    }
     let root: Json = serde_json::from_slice(schema).map_err(|e| e.to_string())?;
+    check_refs(&root, &root)?;
+    let draft = match root.get("$schema").and_then(Json::as_str) {
+        Some(s) if s.contains("draft-04") => Draft::Old(4),
+        Some(s) if s.contains("draft-06") => Draft::Old(6),
+        Some(s) if s.contains("draft-07") => Draft::Old(7),
+        _ => Draft::Modern,
+    };
     let instance = Value::map(values.clone());
-    let v = Validator { root: &root };
+    let v = Validator { root: &root, draft };
     Ok(v.validate(&root, &instance, "", 0))
+}
+
+/// Local `$ref`s must resolve when the schema is compiled (v6's error text otherwise).
+fn check_refs(node: &Json, root: &Json) -> Result<(), String> {
+    match node {
+        Json::Object(o) => {
+            if let Some(Json::String(r)) = o.get("$ref")
+                && let Some(pointer) = r.strip_prefix('#')
+                && !pointer.is_empty()
+                && root.pointer(pointer).is_none()
+            {
+                return Err(format!("json-pointer in \"file:///values.schema.json{r}\" not found"));
+            }
+            o.values().try_for_each(|v| check_refs(v, root))
+        }
+        Json::Array(a) => a.iter().try_for_each(|v| check_refs(v, root)),
+        _ => Ok(()),
+    }
+}
+
+/// Which JSON Schema draft the document declares. Drafts 4–7 assert `format`; draft-04 has
+/// boolean `exclusiveMinimum`/`exclusiveMaximum`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Draft {
+    Old(u8),
+    Modern,
 }
 
 struct Validator<'a> {
     root: &'a Json,
+    draft: Draft,
 }
 
 fn type_name(v: &Value) -> &'static str {
@@ -131,7 +176,34 @@ fn as_f64(v: &Value) -> Option<f64> {
     }
 }
 
+/// Numbers in v6 messages go through golang.org/x/text's English printer, which groups
+/// thousands: `got 70,000, want 65,535`.
 fn fmt_num(f: f64) -> String {
+    let plain = if f.fract() == 0.0 && f.abs() < 1e21 {
+        format!("{}", f as i128)
+    } else {
+        crate::value::number::format_float(f, 'f', -1)
+    };
+    let (sign, rest) = match plain.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", plain.as_str()),
+    };
+    let (int, frac) = match rest.split_once('.') {
+        Some((i, f)) => (i, format!(".{f}")),
+        None => (rest, String::new()),
+    };
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped}{frac}")
+}
+
+/// Enum and const values print without grouping.
+fn fmt_plain_num(f: f64) -> String {
     if f.fract() == 0.0 && f.abs() < 1e21 {
         format!("{}", f as i128)
     } else {
@@ -142,7 +214,7 @@ fn fmt_num(f: f64) -> String {
 fn fmt_json(j: &Json) -> String {
     match j {
         Json::String(s) => format!("'{s}'"),
-        Json::Number(n) => n.as_f64().map(fmt_num).unwrap_or_else(|| n.to_string()),
+        Json::Number(n) => n.as_f64().map(fmt_plain_num).unwrap_or_else(|| n.to_string()),
         other => other.to_string(),
     }
 }
@@ -276,6 +348,26 @@ impl Validator<'_> {
                     format!("maximum: got {}, want {}", fmt_num(n), fmt_num(m)),
                 ));
             }
+            if self.draft == Draft::Old(4) {
+                if obj.get("exclusiveMinimum") == Some(&Json::Bool(true))
+                    && let Some(m) = bound("minimum")
+                    && n <= m
+                {
+                    errors.push(SchemaError::leaf(
+                        loc,
+                        format!("exclusiveMinimum: got {}, want {}", fmt_num(n), fmt_num(m)),
+                    ));
+                }
+                if obj.get("exclusiveMaximum") == Some(&Json::Bool(true))
+                    && let Some(m) = bound("maximum")
+                    && n >= m
+                {
+                    errors.push(SchemaError::leaf(
+                        loc,
+                        format!("exclusiveMaximum: got {}, want {}", fmt_num(n), fmt_num(m)),
+                    ));
+                }
+            }
             if let Some(m) = bound("exclusiveMinimum")
                 && n <= m
             {
@@ -319,6 +411,12 @@ impl Validator<'_> {
                     loc,
                     format!("maxLength: got {}, want {}", fmt_num(len), fmt_num(m)),
                 ));
+            }
+            if matches!(self.draft, Draft::Old(_))
+                && obj.get("format").and_then(Json::as_str) == Some("email")
+                && !s.contains('@')
+            {
+                errors.push(SchemaError::leaf(loc, format!("'{s}' is not valid email: missing @")));
             }
             if let Some(Json::String(p)) = obj.get("pattern")
                 && let Ok(re) = regex::Regex::new(p)
@@ -581,6 +679,28 @@ mod tests {
     fn check(schema: &str, values: &str) -> String {
         let values = crate::value::yaml::decode_map(values).expect("yaml");
         format_errors(&validate_bytes(schema.as_bytes(), &values).expect("schema"))
+    }
+
+    #[test]
+    fn schema_documents() {
+        let values = Map::new();
+        assert_eq!(
+            validate_bytes(b"{\"type\": \"object\",", &values).unwrap_err(),
+            "unexpected EOF"
+        );
+        assert_eq!(
+            validate_bytes(br##"{"properties":{"a":{"$ref":"#/$defs/missing"}}}"##, &values).unwrap_err(),
+            "json-pointer in \"file:///values.schema.json#/$defs/missing\" not found"
+        );
+        let draft4 = r#"{"$schema":"http://json-schema.org/draft-04/schema#","properties":{"b":{"minimum":3,"exclusiveMinimum":true}}}"#;
+        assert_eq!(check(draft4, "b: 3"), "- at '/b': exclusiveMinimum: got 3, want 3");
+        let draft7 = r#"{"$schema":"http://json-schema.org/draft-07/schema#","properties":{"a":{"format":"email"}}}"#;
+        assert_eq!(check(draft7, "a: x"), "- at '/a': 'x' is not valid email: missing @");
+        assert_eq!(check(r#"{"properties":{"a":{"format":"email"}}}"#, "a: x"), "");
+        assert_eq!(
+            check(r#"{"properties":{"p":{"maximum":65535}}}"#, "p: 70000"),
+            "- at '/p': maximum: got 70,000, want 65,535"
+        );
     }
 
     #[test]

@@ -119,6 +119,22 @@ impl Scanner {
     }
 }
 
+/// Go's `%q` of a `[]rune`: each rune quoted on its own, `['n' 'a' 'm' 'e']`.
+fn go_quote_runes(s: &str) -> String {
+    let runes: Vec<String> = s
+        .chars()
+        .map(|c| match c {
+            '\'' => "'\\''".to_string(),
+            '\\' => "'\\\\'".to_string(),
+            '\n' => "'\\n'".to_string(),
+            '\t' => "'\\t'".to_string(),
+            c if c.is_control() => format!("'\\x{:02x}'", c as u32),
+            c => format!("'{c}'"),
+        })
+        .collect();
+    format!("[{}]", runes.join(" "))
+}
+
 /// Go's `%T` of a value, for the runtime panic texts Helm surfaces.
 fn go_type(v: &Value) -> &'static str {
     match v {
@@ -346,7 +362,7 @@ impl Parser<'_> {
         if !k.is_empty() {
             return Err((
                 list,
-                ParseError::msg(format!("unexpected data at end of array index: {}", go_quote(&k))),
+                ParseError::msg(format!("unexpected data at end of array index: {}", go_quote_runes(&k))),
             ));
         }
         match last {
@@ -707,7 +723,7 @@ fn literal_list_item(
     if !k.is_empty() {
         return Err((
             list,
-            ParseError::msg(format!("unexpected data at end of array index: {}", go_quote(&k))),
+            ParseError::msg(format!("unexpected data at end of array index: {}", go_quote_runes(&k))),
         ));
     }
     match last {
@@ -820,7 +836,7 @@ mod tests {
             ("list[0]=foo,list[3]=bar", r#"{"list":["foo",null,null,"bar"]}"#),
             (
                 "illegal[0]name.foo=bar",
-                r#"ERR unexpected data at end of array index: "name""#,
+                "ERR unexpected data at end of array index: ['n' 'a' 'm' 'e']",
             ),
             ("noval[0]", r#"{"noval":[]}"#),
             ("noval[0]=", r#"{"noval":[""]}"#),

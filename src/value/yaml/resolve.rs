@@ -49,12 +49,8 @@ pub(crate) fn resolve_plain(input: &str) -> Resolved {
 /// The fixed spellings of `resolveMap`.
 fn resolve_word(input: &str) -> Option<Resolved> {
     Some(match input {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
-            Resolved::Bool(true)
-        }
-        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
-            Resolved::Bool(false)
-        }
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => Resolved::Bool(true),
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => Resolved::Bool(false),
         "~" | "null" | "Null" | "NULL" => Resolved::Null,
         ".nan" | ".NaN" | ".NAN" => Resolved::Float(f64::NAN),
         ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => Resolved::Float(f64::INFINITY),
@@ -142,9 +138,7 @@ fn parse_digits(s: &str, base: u32) -> Option<u64> {
     let mut value: u64 = 0;
     for c in s.chars() {
         let d = c.to_digit(base)?;
-        value = value
-            .checked_mul(u64::from(base))?
-            .checked_add(u64::from(d))?;
+        value = value.checked_mul(u64::from(base))?.checked_add(u64::from(d))?;
     }
     Some(value)
 }
@@ -309,9 +303,7 @@ fn getnum(b: &[u8], pos: &mut usize) -> Option<u32> {
 
 fn days_in(month: u32, year: u32) -> u32 {
     match month {
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
-            29
-        }
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -321,16 +313,12 @@ fn days_in(month: u32, year: u32) -> u32 {
 fn parse_layout(b: &[u8], layout: Layout) -> bool {
     let year: u32 = b[..4].iter().fold(0, |a, d| a * 10 + u32::from(d - b'0'));
     let mut pos = 5;
-    let Some(month) = getnum(b, &mut pos) else {
-        return false;
-    };
+    let Some(month) = getnum(b, &mut pos) else { return false };
     if b.get(pos) != Some(&b'-') {
         return false;
     }
     pos += 1;
-    let Some(day) = getnum(b, &mut pos) else {
-        return false;
-    };
+    let Some(day) = getnum(b, &mut pos) else { return false };
     if !(1..=12).contains(&month) || day < 1 || day > days_in(month, year) {
         return false;
     }
@@ -351,9 +339,7 @@ fn parse_layout(b: &[u8], layout: Layout) -> bool {
         }
         _ => return false,
     }
-    let Some(hour) = getnum(b, &mut pos) else {
-        return false;
-    };
+    let Some(hour) = getnum(b, &mut pos) else { return false };
     if hour >= 24 || b.get(pos) != Some(&b':') {
         return false;
     }
@@ -424,10 +410,7 @@ mod tests {
         assert_eq!(resolve_plain("0b101"), Resolved::Int(5));
         assert_eq!(resolve_plain("1_000"), Resolved::Int(1000));
         assert_eq!(resolve_plain("08"), Resolved::Float(8.0));
-        assert_eq!(
-            resolve_plain("18446744073709551615"),
-            Resolved::Uint(u64::MAX)
-        );
+        assert_eq!(resolve_plain("18446744073709551615"), Resolved::Uint(u64::MAX));
         assert_eq!(resolve_plain("1e400"), Resolved::Str);
         assert_eq!(resolve_plain("1."), Resolved::Float(1.0));
         assert_eq!(resolve_plain(".5"), Resolved::Float(0.5));
