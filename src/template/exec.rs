@@ -86,8 +86,19 @@ pub struct Scope<'s> {
 
 impl Scope<'_> {
     pub fn lookup(&self, name: &str) -> Option<Arc<Tree>> {
-        for overlay in self.overlays.iter().rev() {
+        self.lookup_from(self.overlays.len(), name)
+    }
+
+    fn lookup_from(&self, depth: usize, name: &str) -> Option<Arc<Tree>> {
+        for (i, overlay) in self.overlays[..depth].iter().enumerate().rev() {
             if let Some(t) = overlay.iter().find(|t| t.name == name) {
+                // Go's clone-then-parse keeps an existing template when the new one is empty.
+                if t.is_empty()
+                    && name != self.set.name
+                    && let Some(older) = self.lookup_from(i, name)
+                {
+                    return Some(older);
+                }
                 return Some(t.clone());
             }
         }
@@ -105,6 +116,9 @@ pub struct State<'a, 's> {
 }
 
 const MAX_EXEC_DEPTH: usize = 100_000;
+
+/// Distinct `tpl` strings kept parsed per set before the cache is reset.
+const TPL_CACHE_LIMIT: usize = 20_000;
 
 impl<'a, 's> State<'a, 's> {
     /// Executes `tree` with `dot`, appending to `out`.
@@ -812,7 +826,12 @@ impl<'a, 's> State<'a, 's> {
             });
         };
         let max = self.options().max_include_depth;
-        let count = self.ctx.included.entry(name.to_string()).or_insert(0);
+        if !self.ctx.included.contains_key(name) {
+            self.ctx.included.insert(name.to_string(), 0);
+        }
+        let Some(count) = self.ctx.included.get_mut(name) else {
+            return Err(FuncError::msg("include bookkeeping lost"));
+        };
         if *count > max {
             return Err(FuncError::Plain(format!(
                 "rendering template has a nested reference name: {name}: unable to execute template"
@@ -842,14 +861,20 @@ impl<'a, 's> State<'a, 's> {
     /// Helm's `tpl`: parse `text` as the set's root template in a clone of the set and run it.
     pub(crate) fn tpl(&mut self, text: &str, data: Value) -> Result<String, FuncError> {
         let set = self.scope.set;
-        let parsed = match self.ctx.tpl_cache.get(text) {
-            Some(p) => p.clone(),
+        // Parsed tpl strings are cached on the set (shared by renders and threads): a chart
+        // calling tpl thousands of times parses each distinct string once (helm issue 7656).
+        let cached = set.tpl_cache.lock().ok().and_then(|c| c.get(text).cloned());
+        let parsed = match cached {
+            Some(p) => p,
             None => {
                 let funcs = &set.funcs;
                 let parsed = super::parser::parse(&set.name, text, &|n| funcs.get(n).is_some())
                     .map(|trees| Arc::new(trees.into_iter().map(Arc::new).collect::<Vec<_>>()));
-                if self.ctx.tpl_cache.len() < 10_000 {
-                    self.ctx.tpl_cache.insert(text.to_string(), parsed.clone());
+                if let Ok(mut c) = set.tpl_cache.lock() {
+                    if c.len() >= TPL_CACHE_LIMIT {
+                        c.clear();
+                    }
+                    c.insert(text.to_string(), parsed.clone());
                 }
                 parsed
             }
@@ -864,14 +889,8 @@ impl<'a, 's> State<'a, 's> {
             }
         };
         let mut scope = self.scope.clone();
-        // Go's clone-then-parse keeps an existing template when the new definition is empty.
-        let kept: Vec<Arc<Tree>> = trees
-            .iter()
-            .filter(|t| !(t.is_empty() && t.name != set.name && scope.lookup(&t.name).is_some()))
-            .cloned()
-            .collect();
-        scope.overlays.push(Arc::new(kept));
         let root = trees[0].clone();
+        scope.overlays.push(trees);
         let mut buf = String::new();
         let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
             State::run(&scope, &root, Rv::val(data), self.ctx, &mut buf)
@@ -903,9 +922,10 @@ fn node_pos(n: &Node) -> usize {
 }
 
 /// What an action prints: `<no value>` for an invalid value, else `fmt.Sprint`.
-fn printable(v: &Rv) -> String {
-    if v.is_invalid() {
-        return "<no value>".into();
+fn printable(v: &Rv) -> std::borrow::Cow<'_, str> {
+    match &v.v {
+        Value::String(s) => std::borrow::Cow::Borrowed(s),
+        _ if v.is_invalid() => std::borrow::Cow::Borrowed("<no value>"),
+        other => std::borrow::Cow::Owned(sprint_value(other)),
     }
-    sprint_value(&v.v)
 }

@@ -63,6 +63,7 @@ pub struct TemplateSet {
     pub name: String,
     trees: HashMap<String, Arc<Tree>>,
     funcs: Arc<Functions>,
+    tpl_cache: Arc<std::sync::Mutex<HashMap<String, functions::TplParse>>>,
     pub options: Options,
 }
 
@@ -88,6 +89,7 @@ impl TemplateSet {
             name: "gotpl".into(),
             trees: HashMap::new(),
             funcs,
+            tpl_cache: Arc::default(),
             options: Options::default(),
         }
     }

@@ -59,3 +59,80 @@ pub fn register(f: &mut Functions) {
         Ok(Value::from(addr))
     });
 }
+
+/// The serialisation functions on top of the Go-exact codecs in `crate::value`.
+pub fn register_codecs(f: &mut Functions) {
+    use crate::value::{json, toml, yaml};
+    let trim_nl = |s: String| s.strip_suffix('\n').map(str::to_string).unwrap_or(s);
+    f.pure("toYaml", &[Any], None, move |a| {
+        Ok(Value::from(yaml::encode(&a[0]).map(trim_nl).unwrap_or_default()))
+    });
+    f.pure("mustToYaml", &[Any], None, move |a| {
+        yaml::encode(&a[0])
+            .map(|s| Value::from(trim_nl(s)))
+            .map_err(|e| FuncError::Plain(e.message))
+    });
+    f.pure("toYamlPretty", &[Any], None, move |a| {
+        Ok(Value::from(yaml::encode_pretty(&a[0]).map(trim_nl).unwrap_or_default()))
+    });
+    f.pure("fromYaml", &[Str], None, |a| {
+        Ok(match yaml::decode_map(arg_str(&a[0])) {
+            Ok(m) => Value::map(m),
+            Err(e) => error_map(e.message),
+        })
+    });
+    f.pure("fromYamlArray", &[Str], None, |a| {
+        Ok(match yaml::decode_list(arg_str(&a[0])) {
+            Ok(l) => Value::list(l),
+            Err(e) => Value::list(vec![Value::from(e.message)]),
+        })
+    });
+    let json_fn = |style: json::JsonStyle, must: bool| {
+        move |a: Vec<Value>| match json::encode(&a[0], style) {
+            Ok(s) => Ok(Value::from(s)),
+            Err(e) if must => Err(FuncError::Plain(e.message)),
+            Err(_) => Ok(Value::from("")),
+        }
+    };
+    f.pure("toJson", &[Any], None, json_fn(json::JsonStyle::Compact, false));
+    f.pure("mustToJson", &[Any], None, json_fn(json::JsonStyle::Compact, true));
+    f.pure("toPrettyJson", &[Any], None, json_fn(json::JsonStyle::Pretty, false));
+    f.pure("mustToPrettyJson", &[Any], None, json_fn(json::JsonStyle::Pretty, true));
+    // Sprig's toRawJson panics on error, so it fails like its must variant.
+    f.pure("toRawJson", &[Any], None, json_fn(json::JsonStyle::Raw, true));
+    f.pure("mustToRawJson", &[Any], None, json_fn(json::JsonStyle::Raw, true));
+    f.pure("fromJson", &[Str], None, |a| {
+        Ok(match json::decode_map(arg_str(&a[0])) {
+            Ok(m) => Value::map(m.unwrap_or_default()),
+            Err(e) => error_map(e.message),
+        })
+    });
+    f.pure("fromJsonArray", &[Str], None, |a| {
+        Ok(match json::decode_list(arg_str(&a[0])) {
+            Ok(l) => Value::list(l.unwrap_or_default()),
+            Err(e) => Value::list(vec![Value::from(e.message)]),
+        })
+    });
+    f.pure("mustFromJson", &[Str], None, |a| {
+        json::decode(arg_str(&a[0])).map_err(|e| FuncError::Plain(e.message))
+    });
+    f.pure("toToml", &[Any], None, |a| {
+        Ok(Value::from(match toml::encode(&a[0]) {
+            Ok(s) => s,
+            Err(e) => e.message,
+        }))
+    });
+    f.pure("fromToml", &[Str], None, |a| {
+        Ok(match toml::decode(arg_str(&a[0])) {
+            Ok(Value::Map(m, t)) => Value::Map(m, t),
+            Ok(_) => Value::map(Map::new()),
+            Err(e) => error_map(e.message),
+        })
+    });
+}
+
+fn error_map(message: String) -> Value {
+    let mut m = Map::new();
+    m.insert("Error".into(), Value::from(message));
+    Value::map(m)
+}

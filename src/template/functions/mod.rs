@@ -103,10 +103,30 @@ pub struct Func {
     pub call: FuncImpl,
 }
 
+/// FNV-1a: function names are short and trusted, and lookups happen on every call.
+#[derive(Default, Clone, Copy)]
+pub struct NameHasher(u64);
+
+impl std::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
+
 /// A function library: name → function.
 #[derive(Clone, Default)]
 pub struct Functions {
-    map: HashMap<String, Func>,
+    map: NameMap<Func>,
 }
 
 impl Functions {
@@ -181,6 +201,7 @@ impl Functions {
         dates::register(&mut f);
         crypto::register(&mut f);
         helm::register(&mut f);
+        helm::register_codecs(&mut f);
         f
     }
 }
@@ -201,7 +222,6 @@ pub trait Clock: Send + Sync {
 /// Per-render mutable state shared by the template and everything it includes.
 pub struct Context {
     pub(crate) included: HashMap<String, usize>,
-    pub(crate) tpl_cache: HashMap<String, TplParse>,
     pub(crate) output_base: usize,
     pub clock: Arc<dyn Clock>,
     pub lookup: Option<Arc<dyn Lookup>>,
@@ -218,7 +238,6 @@ impl Default for Context {
     fn default() -> Self {
         Context {
             included: HashMap::new(),
-            tpl_cache: HashMap::new(),
             output_base: 0,
             clock: Arc::new(SystemClock),
             lookup: None,

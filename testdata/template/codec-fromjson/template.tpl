@@ -1,0 +1,1 @@
+{{ $m := fromJson "{\"a\":1,\"b\":[true,null]}" }}{{ $m.a }} {{ $m.b }} {{ typeOf $m.a }}

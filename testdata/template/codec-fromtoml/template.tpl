@@ -1,0 +1,1 @@
+{{ $m := fromToml "a = 1\n[t]\nb = \"x\"" }}{{ $m.a }} {{ $m.t.b }} {{ typeOf $m.a }}

@@ -1,0 +1,1 @@
+{{ $m := fromYaml "a: 1\nb: [x, y]\nc: yes" }}{{ $m.a }} {{ $m.b }} {{ $m.c }} {{ typeOf $m.a }}

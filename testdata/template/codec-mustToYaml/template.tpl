@@ -1,0 +1,1 @@
+{{ mustToYaml .Values.list }}

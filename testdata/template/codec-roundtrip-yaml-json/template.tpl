@@ -1,0 +1,1 @@
+{{ .Values.map | toYaml | fromYaml | toJson }}

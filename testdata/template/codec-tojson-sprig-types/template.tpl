@@ -1,0 +1,1 @@
+{{ toJson (list (int64 1) 2 (splitList "," "a,b") (until 2)) }}

@@ -1,0 +1,1 @@
+{{ toJson .Values.map }}|{{ toJson .Values.html }}|{{ toJson .Values.n }}|{{ toJson nil }}|{{ toJson .Values.big }}

@@ -1,0 +1,1 @@
+{{ toPrettyJson .Values.map }}|{{ toPrettyJson (list) }}|{{ toPrettyJson (dict) }}

@@ -1,0 +1,1 @@
+{{ toToml .Values.map }}

@@ -1,0 +1,1 @@
+{{ toYaml (list .Values.big .Values.tiny 0.5 100.0) }}

@@ -1,0 +1,1 @@
+{{ toYaml (dict "z" 1 "a10" 2 "a2" 3 "B" (list 1 (dict "x" nil))) }}

@@ -1,0 +1,1 @@
+{{ toYaml .Values.list }}|{{ toYaml .Values.emptylist }}|{{ toYaml .Values.emptymap }}

@@ -1,0 +1,1 @@
+{{ toYaml .Values.multiline }}|{{ toYaml (dict "k" .Values.multiline) }}

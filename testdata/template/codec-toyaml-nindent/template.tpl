@@ -1,0 +1,1 @@
+spec:{{ toYaml .Values.map | nindent 2 }}

@@ -1,0 +1,1 @@
+{{ toYaml .Values.n }}|{{ toYaml .Values.f }}|{{ toYaml "true" }}|{{ toYaml nil }}|{{ toYaml .Values.missing }}|{{ toYaml "" }}|{{ toYaml 1 }}

@@ -1,0 +1,1 @@
+{{ toYaml (list "yes" "no" "on" "1.0" "123" "null" "~" "*x" "a: b" "- x" "#c" " lead" "trail " "0x1F" "1e3" "") }}
