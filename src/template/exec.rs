@@ -268,6 +268,11 @@ impl<'a, 's> State<'a, 's> {
 
     fn walk_range_inner(&mut self, dot: &Rv, node: &'a Node, r: &'a Branch, out: &mut String) -> EResult<Flow> {
         let val = self.eval_pipeline(dot, &r.pipe)?;
+        // Map-kinded Go objects (Helm's `.Files`, a `map[string][]byte`) range as their map.
+        let val = match &val.v {
+            Value::Object(o) if o.kind() == "map" => Rv::val(o.to_plain()),
+            _ => val,
+        };
         let mut ran = false;
         match &val.v {
             Value::List(items, t) => {
