@@ -8,12 +8,13 @@
 
 pub mod manifest;
 pub mod objects;
+mod paths;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use crate::chart::Chart;
-use crate::template::{Context, TemplateError, TemplateSet};
+use crate::template::{Context, Functions, TemplateError, TemplateSet};
 use crate::value::{Map, MapRef, MapType, Value};
 
 pub use manifest::{Hook, Manifest, OutputOptions, Sorted, sort_manifests, template_output};
@@ -102,7 +103,7 @@ pub fn render_chart(
         cb.cmp(&ca).then_with(|| b.cmp(a))
     });
 
-    let mut set = TemplateSet::default();
+    let mut set = TemplateSet::new(FUNCTIONS.clone());
     for key in &keys {
         let r = &templates[*key];
         if let Err(e) = set.parse(key, &r.text) {
@@ -208,6 +209,29 @@ fn collect(
     }
     next
 }
+
+/// Helm's function library, with Go's `len` and `index` also seeing through the map- and
+/// slice-kinded objects of this module (`.Files`, `.Capabilities.APIVersions`), as Go's
+/// reflection does for `engine.files` and `common.VersionSet`.
+static FUNCTIONS: LazyLock<Arc<Functions>> = LazyLock::new(|| {
+    let mut f = Functions::helm();
+    for name in ["len", "index"] {
+        let Some(orig) = f.get(name).cloned() else { continue };
+        let inner = orig.call.clone();
+        let mut wrapped = orig;
+        wrapped.call = Arc::new(move |st, mut args: Vec<Value>| {
+            if let Some(Value::Object(o)) = args.first()
+                && matches!(o.kind(), "map" | "slice")
+            {
+                args[0] = o.to_plain();
+            }
+            inner(st, args)
+        });
+        f.insert(name, wrapped);
+    }
+    paths::register(&mut f);
+    Arc::new(f)
+});
 
 fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)

@@ -21,11 +21,11 @@ impl Files {
 
     fn glob(&self, pattern: &str) -> Files {
         // gobwas/glob: an invalid pattern falls back to `**`, which matches everything.
-        let re = glob_regex(pattern).unwrap_or_else(|| glob_regex("**").unwrap_or_else(|| match_all()));
+        let re = glob_regex(pattern);
         let entries = self
             .entries
             .iter()
-            .filter(|(k, _)| re.is_match(k))
+            .filter(|(k, _)| re.as_ref().is_none_or(|r| r.is_match(k)))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         Files { entries }
@@ -46,17 +46,6 @@ impl Files {
             Err(_) => String::new(),
         }
     }
-}
-
-fn match_all() -> regex::Regex {
-    regex::Regex::new("(?s).*").unwrap_or_else(|_| unreachable_regex())
-}
-
-#[allow(clippy::unwrap_used)]
-fn unreachable_regex() -> regex::Regex {
-    // `(?s).*` always compiles; this only satisfies the type checker without a panic path in
-    // practice.
-    regex::Regex::new("").unwrap()
 }
 
 /// gobwas/glob with `/` as the separator: `*` and `?` stay within a segment, `**` crosses
@@ -324,7 +313,8 @@ impl Object for KubeVersion {
 
     fn call_method(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
         match name {
-            "GitVersion" | "String" => Ok(Value::from(self.normalized.clone())),
+            "GitVersion" => Ok(Value::from(self.version.clone())),
+            "String" => Ok(Value::from(self.normalized.clone())),
             _ => Err(format!("can't call method {name}")),
         }
     }
