@@ -119,3 +119,120 @@ fn quickstart_charts_render_like_helm() {
         }
     }
 }
+
+/// `helmfire template` over the quickstart state file equals the four `helm template` runs it
+/// stands for, concatenated in state-file order (random password lines excepted).
+#[test]
+fn state_file_template_matches_helm_per_release() {
+    let helm = helm();
+    let quick = root().join("examples/quickstart");
+    let tmp = std::env::temp_dir().join(format!("helmfire-render-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let write = |name: &str, text: &str| {
+        let p = tmp.join(name);
+        std::fs::write(&p, text).expect("write values");
+        p.to_string_lossy().into_owned()
+    };
+    let runs: Vec<(&str, &str, Vec<String>)> = vec![
+        (
+            "database",
+            "database",
+            vec!["-f".into(), write("db.yaml", "storage: 2Gi\n")],
+        ),
+        (
+            "api",
+            "app",
+            vec![
+                "-f".into(),
+                quick.join("values/api.yaml").to_string_lossy().into_owned(),
+                "--set-json".into(),
+                "env.RELEASE=\"api\"".into(),
+            ],
+        ),
+        (
+            "worker",
+            "app",
+            vec![
+                "-f".into(),
+                write(
+                    "w.yaml",
+                    "image:\n  repository: ghcr.io/example/worker\nenv:\n  QUEUE: jobs\n",
+                ),
+            ],
+        ),
+        (
+            "web",
+            "app",
+            vec![
+                "-f".into(),
+                write(
+                    "web.yaml",
+                    "service:\n  port: 8080\ningress:\n  enabled: true\n  host: quickstart.localhost\n",
+                ),
+            ],
+        ),
+    ];
+    let helm_all = |_: ()| -> String {
+        runs.iter()
+            .map(|(name, chart, args)| {
+                let out = Command::new(&helm)
+                    .args(["template", name])
+                    .arg(quick.join("charts").join(chart))
+                    .args(["-n", "quickstart"])
+                    .args(args)
+                    .output()
+                    .expect("helm runs");
+                assert!(out.status.success(), "helm failed for {name}");
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            })
+            .collect()
+    };
+    let (a, b) = (helm_all(()), helm_all(()));
+    let ours = Command::new(helmfire())
+        .arg("template")
+        .env_remove("QUICKSTART_HOST")
+        .current_dir(&quick)
+        .output()
+        .expect("helmfire runs");
+    assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
+    let ours = String::from_utf8_lossy(&ours.stdout).into_owned();
+    let (a, b, ours): (Vec<&str>, Vec<&str>, Vec<&str>) =
+        (a.lines().collect(), b.lines().collect(), ours.lines().collect());
+    assert_eq!(a.len(), ours.len(), "line count differs");
+    for (i, line) in ours.iter().enumerate() {
+        if a[i] == b[i] {
+            assert_eq!(*line, a[i], "line {} differs", i + 1);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn output_dir_writes_files_like_helm() {
+    let helm = helm();
+    let dir = root().join("testdata/charts/hooks-weights");
+    let base = std::env::temp_dir().join(format!("helmfire-outdir-{}", std::process::id()));
+    let (hd, fd) = (base.join("helm"), base.join("ours"));
+    let h = Command::new(&helm)
+        .args(["template", "fixture"])
+        .arg(&dir)
+        .arg("--output-dir")
+        .arg(&hd)
+        .output()
+        .expect("helm runs");
+    let f = Command::new(helmfire())
+        .args(["chart", "template", "fixture"])
+        .arg(&dir)
+        .arg("--output-dir")
+        .arg(&fd)
+        .output()
+        .expect("helmfire runs");
+    let norm = |o: &[u8], d: &Path| String::from_utf8_lossy(o).replace(&d.to_string_lossy().to_string(), "DIR");
+    assert_eq!(norm(&f.stdout, &fd), norm(&h.stdout, &hd));
+    let file = "hooks/templates/hooks.yaml";
+    assert_eq!(
+        std::fs::read_to_string(fd.join(file)).expect("ours written"),
+        std::fs::read_to_string(hd.join(file)).expect("helm's written")
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -94,7 +94,8 @@ pub struct TemplateRequest {
 
 /// Runs `helm template` semantics; the error string is what helm prints after `Error: `.
 pub fn run_template(req: &TemplateRequest) -> Result<TemplateRun, String> {
-    let caps = Capabilities::offline(req.kube_version.as_deref(), &req.api_versions)?;
+    // Helm rejects a bad --kube-version before looking at the chart.
+    Capabilities::offline(req.kube_version.as_deref(), &req.api_versions)?;
     let chart_arg = req.chart.to_string_lossy().to_string();
     if !req.chart.exists() {
         if !chart_arg.contains('/') {
@@ -105,6 +106,15 @@ pub fn run_template(req: &TemplateRequest) -> Result<TemplateRun, String> {
         return Err(format!("path {chart_arg:?} not found"));
     }
     let user = values::merge_user_values(&req.values).map_err(|e| e.to_string())?;
+    run_template_with_values(req, user)
+}
+
+fn run_template_with_values(req: &TemplateRequest, user: crate::value::Map) -> Result<TemplateRun, String> {
+    let caps = Capabilities::offline(req.kube_version.as_deref(), &req.api_versions)?;
+    let chart_arg = req.chart.to_string_lossy().to_string();
+    if !req.chart.exists() {
+        return Err(format!("path {chart_arg:?} not found"));
+    }
     let mut chart = chart::load(&req.chart).map_err(|e| e.to_string())?;
     let prepared = values::prepare(
         &mut chart,
@@ -251,6 +261,66 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
     }
 }
 
+/// The request for one release of the state file, or why it cannot be rendered yet.
+pub fn release_request(
+    release: &crate::state::ReleaseSpec,
+    base: &TemplateRequest,
+) -> Result<(TemplateRequest, Vec<(String, Vec<u8>)>), String> {
+    use crate::state::{ChartRef, ValuesSource};
+    let chart = match &release.chart {
+        ChartRef::Local(path) => path.clone(),
+        other => {
+            return Err(format!(
+                "release `{}`: chart `{other}` is not a local path; repository and OCI charts arrive with chart sources",
+                release.id
+            ));
+        }
+    };
+    let mut req = base.clone();
+    req.release = release.id.name.to_string();
+    req.namespace = release.id.namespace.to_string();
+    req.chart = chart;
+    let mut inline = Vec::new();
+    let mut files = Vec::new();
+    for (i, source) in release.values.iter().enumerate() {
+        match source {
+            ValuesSource::File(path) => files.push(path.to_string_lossy().into_owned()),
+            ValuesSource::Inline(map) => {
+                // JSON is YAML: inline values go through the same reader as `-f` files.
+                let name = format!("<inline values #{}>", i + 1);
+                let text = serde_json::to_vec(map).map_err(|e| e.to_string())?;
+                files.push(name.clone());
+                inline.push((name, text));
+            }
+        }
+    }
+    req.values = ValueOptions {
+        files,
+        // `set` entries are typed already: Helm's --set-json keeps their JSON types.
+        set_json: release.set.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        set_string: release
+            .set_string
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace('\\', "\\\\").replace(',', "\\,")))
+            .collect(),
+        ..ValueOptions::default()
+    };
+    Ok((req, inline))
+}
+
+/// [`run_template`] for a state-file release, with inline values served from memory.
+pub fn run_release(req: &TemplateRequest, inline: &[(String, Vec<u8>)]) -> Result<TemplateRun, String> {
+    if inline.is_empty() {
+        return run_template(req);
+    }
+    let mut read = |path: &str| match inline.iter().find(|(n, _)| n == path) {
+        Some((_, data)) => Ok(data.clone()),
+        None => values::read_file(path),
+    };
+    let user = values::merge_user_values_with(&req.values, &mut read).map_err(|e| e.to_string())?;
+    run_template_with_values(req, user)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,4 +332,38 @@ mod tests {
         assert!(!valid_release_name("-a"));
         assert!(!valid_release_name(&"a".repeat(54)));
     }
+}
+
+/// Renders releases concurrently (`workers` threads) and returns their results in input order.
+pub fn render_releases(
+    jobs: Vec<(TemplateRequest, Vec<(String, Vec<u8>)>)>,
+    workers: usize,
+) -> Vec<Result<TemplateRun, String>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<TemplateRun, String>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, jobs.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((req, inline)) = jobs.get(i) else { break };
+                    let r = run_release(req, inline);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err("rendering thread failed".to_string()))
+        })
+        .collect()
 }
