@@ -261,11 +261,14 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
     }
 }
 
+/// Inline values of a state-file release, served to the values reader by synthetic name.
+pub type InlineValues = Vec<(String, Vec<u8>)>;
+
+/// One release to render: the request and its inline values.
+pub type ReleaseJob = (TemplateRequest, InlineValues);
+
 /// The request for one release of the state file, or why it cannot be rendered yet.
-pub fn release_request(
-    release: &crate::state::ReleaseSpec,
-    base: &TemplateRequest,
-) -> Result<(TemplateRequest, Vec<(String, Vec<u8>)>), String> {
+pub fn release_request(release: &crate::state::ReleaseSpec, base: &TemplateRequest) -> Result<ReleaseJob, String> {
     use crate::state::{ChartRef, ValuesSource};
     let chart = match &release.chart {
         ChartRef::Local(path) => path.clone(),
@@ -321,24 +324,8 @@ pub fn run_release(req: &TemplateRequest, inline: &[(String, Vec<u8>)]) -> Resul
     run_template_with_values(req, user)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn release_names_follow_helm() {
-        assert!(valid_release_name("my-app.v2"));
-        assert!(!valid_release_name("Bad_Name"));
-        assert!(!valid_release_name("-a"));
-        assert!(!valid_release_name(&"a".repeat(54)));
-    }
-}
-
 /// Renders releases concurrently (`workers` threads) and returns their results in input order.
-pub fn render_releases(
-    jobs: Vec<(TemplateRequest, Vec<(String, Vec<u8>)>)>,
-    workers: usize,
-) -> Vec<Result<TemplateRun, String>> {
+pub fn render_releases(jobs: Vec<ReleaseJob>, workers: usize) -> Vec<Result<TemplateRun, String>> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
@@ -366,4 +353,17 @@ pub fn render_releases(
                 .unwrap_or_else(|| Err("rendering thread failed".to_string()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_names_follow_helm() {
+        assert!(valid_release_name("my-app.v2"));
+        assert!(!valid_release_name("Bad_Name"));
+        assert!(!valid_release_name("-a"));
+        assert!(!valid_release_name(&"a".repeat(54)));
+    }
 }
