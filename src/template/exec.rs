@@ -56,6 +56,8 @@ pub fn truth(v: &Value) -> bool {
         Value::Bytes(b) => !b.is_empty(),
         Value::List(l, _) => !l.is_empty(),
         Value::Map(m, _) => !m.read().is_empty(),
+        // Map- and slice-kinded Go objects (Helm's `.Files`) are false when empty, as in Go.
+        Value::Object(o) if matches!(o.kind(), "map" | "slice") => truth(&o.to_plain()),
         Value::Object(_) => true,
     }
 }
