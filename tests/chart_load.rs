@@ -66,11 +66,27 @@ fn tgz(entries: &[Entry]) -> Vec<u8> {
 const CHART_YAML: &[u8] = b"apiVersion: v2\nname: evil\nversion: 0.1.0\n";
 const TEMPLATE: &[u8] = b"values: {{ toJson .Values }}\n";
 
-fn temp_dir(name: &str) -> PathBuf {
+/// A scratch directory removed again when the guard drops (also when a test fails).
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+fn temp_dir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("helmfire-chart-load-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    TempDir(dir)
 }
 
 /// Hostile archives and the exact error each gets, from both helm and us.
@@ -475,4 +491,35 @@ fn helmignore_matches_helm() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn archive_traversal_fixtures() {
+    let dir = charts().join("archive-traversal");
+    let cases = [
+        (
+            "parent-directory.tgz",
+            "chart illegally references parent directory",
+            "evil/../../escaped.txt",
+        ),
+        (
+            "absolute-path.tgz",
+            "chart illegally contains absolute paths",
+            "evil//etc/passwd",
+        ),
+        (
+            "chart-yaml-at-root.tgz",
+            "chart illegally contains content outside the base directory: \"Chart.yaml\"",
+            "Chart.yaml",
+        ),
+    ];
+    for (file, cause, entry) in cases {
+        let err = chart::load(&dir.join(file)).expect_err(file);
+        assert_eq!(err.to_string(), "unable to load chart archive", "{file}");
+        let ChartError::ArchiveRejected { source } = &err else {
+            panic!("{file}: {err:?}")
+        };
+        assert_eq!(source.to_string(), cause, "{file}");
+        assert_eq!(err.entry().map(|(_, e)| e), Some(entry), "{file}");
+    }
 }

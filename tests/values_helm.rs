@@ -1,5 +1,6 @@
 //! Differential test of the values pipeline against helm v4.1.4: every case in
-//! testdata/values-cases.tsv renders a fixture chart whose templates print `toJson .Values`
+//! testdata/values-cases.tsv (chart and flags, tab-separated, paths relative to testdata/charts,
+//! values files in testdata/values-files) renders a fixture chart whose templates print `toJson .Values`
 //! (root and every subchart), so helm's output is exactly its coalesced values. Helm's output
 //! is recorded in testdata/values-cases.expected (refresh with HELMFIRE_RECORD=1) and compared
 //! with ours; `values_match_live_helm` re-runs the real helm.
@@ -126,10 +127,8 @@ fn ours(case: &[String]) -> String {
     let dir = root().join("charts");
     let result = (|| -> Result<String, String> {
         let opts = options(case);
-        let user = values::merge_user_values_with(&opts, &mut |p| {
-            std::fs::read(dir.join(p)).map_err(|e| format!("open {p}: {}", chart::go_io_message(&e)))
-        })
-        .map_err(|e| e.to_string())?;
+        let user = values::merge_user_values_with(&opts, &mut |p| values::read_file_at(&dir.join(p), p))
+            .map_err(|e| e.to_string())?;
         let mut loaded = chart::load(&dir.join(&case[0])).map_err(|e| e.to_string())?;
         let prepared = values::prepare(&mut loaded, &user, PrepareOptions::default()).map_err(|e| e.to_string())?;
         let mut out = BTreeMap::new();

@@ -24,6 +24,14 @@ fn parse_number(s: &str) -> Option<u64> {
     s.parse().ok()
 }
 
+/// `0|[1-9]\d*`: version numbers must not have leading zeros.
+fn parse_core_number(s: &str) -> Option<u64> {
+    if s.len() > 1 && s.starts_with('0') {
+        return None;
+    }
+    parse_number(s)
+}
+
 impl Version {
     /// Masterminds `NewVersion`: optional `v`, one to three numeric parts, then `-pre` and `+meta`.
     pub fn parse(text: &str) -> Option<Version> {
@@ -51,13 +59,13 @@ impl Version {
             }
         }
         let mut parts = core.split('.');
-        let major = parse_number(parts.next()?)?;
+        let major = parse_core_number(parts.next()?)?;
         let minor = match parts.next() {
-            Some(p) => parse_number(p)?,
+            Some(p) => parse_core_number(p)?,
             None => 0,
         };
         let patch = match parts.next() {
-            Some(p) => parse_number(p)?,
+            Some(p) => parse_core_number(p)?,
             None => 0,
         };
         if parts.next().is_some() {
@@ -112,7 +120,7 @@ fn compare_prerelease(a: &str, b: &str) -> Ordering {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
-    Equal,
+    TildeOrEqual,
     NotEqual,
     Greater,
     Less,
@@ -131,95 +139,149 @@ struct Constraint {
     dirty: bool,
 }
 
-/// A parsed constraint: `||` groups of constraints that must all hold.
+/// A parsed constraint: `||` groups of constraints that must all hold. A group in which any
+/// constraint names a pre-release lets pre-release versions through (Masterminds v3.4).
 #[derive(Clone, Debug)]
 pub struct Constraints {
-    groups: Vec<Vec<Constraint>>,
+    groups: Vec<(Vec<Constraint>, bool)>,
 }
 
 fn is_wild(s: &str) -> bool {
     matches!(s, "x" | "X" | "*")
 }
 
-fn parse_constraint(text: &str) -> Option<Constraint> {
-    if text.is_empty() {
-        return Some(Constraint {
-            op: Op::Equal,
-            version: Version::parse("0.0.0")?,
-            minor_dirty: false,
-            patch_dirty: false,
-            dirty: true,
-        });
+/// One `cvRegex` match: `v?` then up to three `[0-9|xX*]+` segments, `-pre`, `+meta`.
+struct RawConstraint<'a> {
+    op: &'a str,
+    whole: &'a str,
+    major: &'a str,
+    minor: Option<&'a str>,
+    patch: Option<&'a str>,
+    pre: &'a str,
+}
+
+fn is_segment_byte(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'|' | b'x' | b'X' | b'*')
+}
+
+fn is_ident_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+/// Reads `(op)\s*(cv)` at `i`, returning the match and the index after it.
+fn read_constraint(text: &str, mut i: usize) -> Option<(RawConstraint<'_>, usize)> {
+    let b = text.as_bytes();
+    let op_start = i;
+    while i < b.len() && b"=!<>~^".contains(&b[i]) {
+        i += 1;
     }
-    let ops: &[(&str, Op)] = &[
-        (">=", Op::GreaterEqual),
-        ("=>", Op::GreaterEqual),
-        ("<=", Op::LessEqual),
-        ("=<", Op::LessEqual),
-        ("!=", Op::NotEqual),
-        ("~>", Op::Tilde),
-        (">", Op::Greater),
-        ("<", Op::Less),
-        ("=", Op::Equal),
-        ("~", Op::Tilde),
-        ("^", Op::Caret),
-    ];
-    let mut op = Op::Equal;
-    let mut rest = text;
-    for (token, o) in ops {
-        if let Some(r) = text.strip_prefix(token) {
-            op = *o;
-            rest = r.trim_start();
-            break;
-        }
-    }
-    let rest = rest.strip_prefix('v').unwrap_or(rest);
-    // Split off pre-release/metadata before looking for wildcards in the numeric parts.
-    let core_end = rest.find(['-', '+']).unwrap_or(rest.len());
-    let (core, tail) = rest.split_at(core_end);
-    let parts: Vec<&str> = core.split('.').collect();
-    if parts.is_empty() || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+    let op = &text[op_start..i];
+    if !matches!(
+        op,
+        "" | "=" | "!=" | ">" | "<" | ">=" | "=>" | "<=" | "=<" | "~" | "~>" | "^"
+    ) {
         return None;
     }
-    let mut minor_dirty = false;
-    let mut patch_dirty = false;
-    let mut dirty = false;
-    let mut numbers = Vec::new();
-    for (i, part) in parts.iter().enumerate() {
-        if is_wild(part) {
-            match i {
-                0 => {
-                    minor_dirty = true;
-                    patch_dirty = true;
-                    dirty = true;
-                }
-                1 => {
-                    minor_dirty = true;
-                    patch_dirty = true;
-                    dirty = true;
-                }
-                _ => {
-                    patch_dirty = true;
-                    dirty = true;
+    while i < b.len() && b[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    let start = i;
+    if i < b.len() && b[i] == b'v' {
+        i += 1;
+    }
+    let seg = |i: &mut usize| -> Option<(usize, usize)> {
+        let s = *i;
+        while *i < b.len() && is_segment_byte(b[*i]) {
+            *i += 1;
+        }
+        (*i > s).then_some((s, *i))
+    };
+    let (ms, me) = seg(&mut i)?;
+    let mut minor = None;
+    let mut patch = None;
+    if i < b.len() && b[i] == b'.' {
+        let mut j = i + 1;
+        if let Some((s, e)) = seg(&mut j) {
+            minor = Some(&text[s..e]);
+            i = j;
+            if i < b.len() && b[i] == b'.' {
+                let mut j = i + 1;
+                if let Some((s, e)) = seg(&mut j) {
+                    patch = Some(&text[s..e]);
+                    i = j;
                 }
             }
-            numbers.push("0");
-        } else {
-            parse_number(part)?;
-            numbers.push(part);
         }
     }
-    if parts.len() < 3 {
-        dirty = true;
-        if parts.len() < 2 {
-            minor_dirty = true;
+    // `(-ident(.ident)*)?` then `(+ident(.ident)*)?`
+    let dotted = |i: &mut usize| -> bool {
+        let s = *i;
+        loop {
+            let p = *i;
+            while *i < b.len() && is_ident_byte(b[*i]) {
+                *i += 1;
+            }
+            if *i == p {
+                *i = s;
+                return false;
+            }
+            if *i + 1 < b.len() && b[*i] == b'.' && is_ident_byte(b[*i + 1]) {
+                *i += 1;
+                continue;
+            }
+            return true;
         }
-        patch_dirty = true;
+    };
+    let mut pre = "";
+    if i < b.len() && b[i] == b'-' {
+        let mut j = i + 1;
+        if dotted(&mut j) {
+            pre = &text[i..j];
+            i = j;
+        }
     }
-    while numbers.len() < 3 {
-        numbers.push("0");
+    if i < b.len() && b[i] == b'+' {
+        let mut j = i + 1;
+        if dotted(&mut j) {
+            i = j;
+        }
     }
-    let version = Version::parse(&format!("{}.{}.{}{}", numbers[0], numbers[1], numbers[2], tail))?;
+    Some((
+        RawConstraint {
+            op,
+            whole: &text[start..i],
+            major: &text[ms..me],
+            minor,
+            patch,
+            pre,
+        },
+        i,
+    ))
+}
+
+fn build(raw: RawConstraint<'_>) -> Option<Constraint> {
+    let op = match raw.op {
+        "" | "=" => Op::TildeOrEqual,
+        "!=" => Op::NotEqual,
+        ">" => Op::Greater,
+        "<" => Op::Less,
+        ">=" | "=>" => Op::GreaterEqual,
+        "<=" | "=<" => Op::LessEqual,
+        "~" | "~>" => Op::Tilde,
+        _ => Op::Caret,
+    };
+    let minor = raw.minor.unwrap_or("");
+    let patch = raw.patch.unwrap_or("");
+    let (text, minor_dirty, patch_dirty, dirty) = if is_wild(raw.major) {
+        (format!("0.0.0{}", raw.pre), false, false, true)
+    } else if raw.minor.is_none() || is_wild(minor) {
+        (format!("{}.0.0{}", raw.major, raw.pre), true, false, true)
+    } else if raw.patch.is_none() || is_wild(patch) {
+        (format!("{}.{minor}.0{}", raw.major, raw.pre), false, true, true)
+    } else {
+        (raw.whole.to_string(), false, false, false)
+    };
+    let version = Version::parse(&text)?;
     Some(Constraint {
         op,
         version,
@@ -229,9 +291,12 @@ fn parse_constraint(text: &str) -> Option<Constraint> {
     })
 }
 
-/// Rewrites hyphen ranges `1.2 - 1.4.5` into `>= 1.2, <= 1.4.5`, as Masterminds does first.
+/// Masterminds' `rewriteRange`: `A - B` becomes `>= A, <= B`.
 fn rewrite_range(text: &str) -> String {
     let tokens: Vec<&str> = text.split_whitespace().collect();
+    if !tokens.contains(&"-") {
+        return text.to_string();
+    }
     let mut out: Vec<String> = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -247,51 +312,60 @@ fn rewrite_range(text: &str) -> String {
 }
 
 impl Constraints {
-    /// Masterminds `NewConstraint`; `None` when the text is not a valid constraint.
+    /// Masterminds `NewConstraint`; `None` when the text is not a valid constraint (an empty
+    /// string included).
     pub fn parse(text: &str) -> Option<Constraints> {
         let text = rewrite_range(text);
         let mut groups = Vec::new();
         for group in text.split("||") {
+            let b = group.as_bytes();
+            let mut i = 0;
             let mut constraints = Vec::new();
-            let mut pending_op = String::new();
-            let mut saw_any = false;
-            for piece in group.split(',') {
-                for token in piece.split_whitespace() {
-                    if token.bytes().all(|b| b"<>=!~^".contains(&b)) {
-                        pending_op.push_str(token);
-                        continue;
-                    }
-                    let full = format!("{pending_op}{token}");
-                    pending_op.clear();
-                    constraints.push(parse_constraint(&full)?);
-                    saw_any = true;
+            loop {
+                while i < b.len() && b[i].is_ascii_whitespace() {
+                    i += 1;
                 }
-                if !pending_op.is_empty() {
+                if !constraints.is_empty() && i < b.len() && b[i] == b',' {
+                    i += 1;
+                    while i < b.len() && b[i].is_ascii_whitespace() {
+                        i += 1;
+                    }
+                }
+                if i >= b.len() {
+                    break;
+                }
+                let (raw, next) = read_constraint(group, i)?;
+                if next < b.len() && !(b[next].is_ascii_whitespace() || b[next] == b',') {
                     return None;
                 }
+                constraints.push(build(raw)?);
+                i = next;
             }
-            if !saw_any {
-                constraints.push(parse_constraint("")?);
+            if constraints.is_empty() {
+                return None;
             }
-            groups.push(constraints);
+            let has_pre = constraints.iter().any(|c| !c.version.prerelease.is_empty());
+            groups.push((constraints, has_pre));
         }
         Some(Constraints { groups })
     }
 
     /// Whether `v` satisfies any `||` group.
     pub fn check(&self, v: &Version) -> bool {
-        self.groups.iter().any(|group| group.iter().all(|c| c.check(v)))
+        self.groups
+            .iter()
+            .any(|(group, has_pre)| group.iter().all(|c| c.check(v, *has_pre)))
     }
 }
 
 impl Constraint {
-    fn check(&self, v: &Version) -> bool {
+    fn check(&self, v: &Version, include_pre: bool) -> bool {
         let c = &self.version;
-        if self.op != Op::NotEqual && !v.prerelease.is_empty() && c.prerelease.is_empty() {
+        if !v.prerelease.is_empty() && !include_pre {
             return false;
         }
         match self.op {
-            Op::Equal => {
+            Op::TildeOrEqual => {
                 if self.dirty {
                     return self.tilde(v);
                 }
@@ -299,9 +373,6 @@ impl Constraint {
             }
             Op::NotEqual => {
                 if self.dirty {
-                    if !v.prerelease.is_empty() && c.prerelease.is_empty() {
-                        return false;
-                    }
                     if c.major != v.major {
                         return true;
                     }
@@ -311,8 +382,12 @@ impl Constraint {
                         return false;
                     } else if c.patch != v.patch && !self.patch_dirty {
                         return true;
+                    } else if self.patch_dirty {
+                        if !v.prerelease.is_empty() || !c.prerelease.is_empty() {
+                            return compare_prerelease(&v.prerelease, &c.prerelease) != Ordering::Equal;
+                        }
+                        return false;
                     }
-                    return false;
                 }
                 v.compare(c) != Ordering::Equal
             }
@@ -320,10 +395,10 @@ impl Constraint {
                 if !self.dirty {
                     return v.compare(c) == Ordering::Greater;
                 }
-                if v.major != c.major {
-                    return v.major > c.major;
+                if v.major > c.major {
+                    return true;
                 }
-                if self.minor_dirty {
+                if v.major < c.major || self.minor_dirty {
                     return false;
                 }
                 if self.patch_dirty {
@@ -331,12 +406,7 @@ impl Constraint {
                 }
                 v.compare(c) == Ordering::Greater
             }
-            Op::Less => {
-                if !self.dirty {
-                    return v.compare(c) == Ordering::Less;
-                }
-                v.compare(c) == Ordering::Less
-            }
+            Op::Less => v.compare(c) == Ordering::Less,
             Op::GreaterEqual => v.compare(c) != Ordering::Less,
             Op::LessEqual => {
                 if !self.dirty {
@@ -345,10 +415,7 @@ impl Constraint {
                 if v.major > c.major {
                     return false;
                 }
-                if v.major == c.major && v.minor > c.minor && !self.minor_dirty {
-                    return false;
-                }
-                true
+                !(v.major == c.major && v.minor > c.minor && !self.minor_dirty)
             }
             Op::Tilde => self.tilde(v),
             Op::Caret => {
@@ -377,10 +444,7 @@ impl Constraint {
         if v.compare(c) == Ordering::Less {
             return false;
         }
-        // ~0.0.0 (and `*`, `x`) is a special case that allows every version.
-        if c.major == 0 && c.minor == 0 && c.patch == 0 && self.minor_dirty && self.patch_dirty {
-            return true;
-        }
+        // ~0.0.0 (and `*`) accept everything, like >= 0.0.0.
         if c.major == 0 && c.minor == 0 && c.patch == 0 && !self.minor_dirty && !self.patch_dirty {
             return true;
         }
@@ -419,7 +483,9 @@ mod tests {
         ] {
             assert!(Version::parse(ok).is_some(), "{ok}");
         }
-        for bad in ["", "1.2.3.4", "a.b.c", "1.2.3-", "1.2.3-01", "1..2", "1.2.3+", "latest"] {
+        for bad in [
+            "", "1.2.3.4", "a.b.c", "1.2.3-", "1.2.3-01", "1..2", "1.2.3+", "latest", "01.2.3", "1.02",
+        ] {
             assert!(Version::parse(bad).is_none(), "{bad}");
         }
     }
@@ -427,7 +493,13 @@ mod tests {
     #[test]
     fn ranges() {
         let cases = [
-            ("", "1.2.3", true),
+            ("", "1.2.3", false),
+            ("01.2.3", "1.2.3", false),
+            ("2.x.x", "2.31.4", true),
+            ("2.x.x", "3.0.0", false),
+            ("~1", "1.9.0", true),
+            (">=1.0.0-0", "1.2.0-beta", true),
+            (">=1.0.0 <2.0.0 || >=3.0.0-0", "1.5.0-rc", false),
             ("*", "1.2.3", true),
             ("1.2.3", "1.2.3", true),
             ("1.2.x", "1.2.9", true),

@@ -30,8 +30,8 @@ pub struct ValueOptions {
 /// A values failure. `Display` is the text `helm` prints after `Error: `.
 #[derive(Debug, thiserror::Error)]
 pub enum ValuesError {
-    /// A `-f` file could not be read (Go's `open <path>: <reason>`).
-    #[error("open {path}: {message}")]
+    /// A `-f` file could not be read (Go's `*PathError` text, `open <path>: <reason>`).
+    #[error("{message}")]
     ReadFile { path: String, message: String },
     /// A `-f` file is not valid YAML.
     #[error("failed to parse {path}: {message}")]
@@ -71,7 +71,20 @@ pub fn read_file(path: &str) -> Result<Vec<u8>, String> {
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|e| go_io_message(&e))?;
         return Ok(buf);
     }
-    std::fs::read(Path::new(path)).map_err(|e| format!("open {path}: {}", go_io_message(&e)))
+    read_file_at(Path::new(path), path)
+}
+
+/// Reads `path`, naming it `shown` in Go's error text (`open <shown>: …`, `read <shown>: …`).
+pub fn read_file_at(path: &Path, shown: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| {
+        // Go opens a directory fine and fails on the read.
+        let op = if e.kind() == std::io::ErrorKind::IsADirectory {
+            "read"
+        } else {
+            "open"
+        };
+        format!("{op} {shown}: {}", go_io_message(&e))
+    })
 }
 
 /// Helm's `values.Options.MergeValues`: the user-supplied values (the release `config`),
@@ -88,15 +101,9 @@ pub fn merge_user_values_with(
 ) -> Result<Map, ValuesError> {
     let mut base = Map::new();
     for path in &opts.files {
-        let raw = read(path).map_err(|message| match message.strip_prefix(&format!("open {path}: ")) {
-            Some(rest) => ValuesError::ReadFile {
-                path: path.clone(),
-                message: rest.to_string(),
-            },
-            None => ValuesError::ReadFile {
-                path: path.clone(),
-                message,
-            },
+        let raw = read(path).map_err(|message| ValuesError::ReadFile {
+            path: path.clone(),
+            message,
         })?;
         let current = load_values(&raw).map_err(|message| ValuesError::ParseFile {
             path: path.clone(),
@@ -194,10 +201,65 @@ pub fn prepare(chart: &mut Chart, user: &Map, options: PrepareOptions) -> Result
     })
 }
 
-/// The `.Values` a subchart sees: the table at its name inside its parent's values.
+/// The `.Values` a subchart sees: the table at its name inside its parent's values (a copy of
+/// its entries; see [`subchart_value`] to share the map as Helm does).
 pub fn subchart_values(parent_values: &Map, subchart_name: &str) -> Map {
     match parent_values.get(subchart_name) {
         Some(Value::Map(m, MapType::Interface)) => m.read().clone(),
         _ => Map::new(),
+    }
+}
+
+/// The subchart's `.Values` as the very map held by the parent (Helm passes the same Go map,
+/// so a template's `set` on it is visible from the parent). Missing or non-map tables give a
+/// fresh empty map, as Helm's `Values.Table` lookup does.
+pub fn subchart_value(parent_values: &Map, subchart_name: &str) -> Value {
+    match parent_values.get(subchart_name) {
+        Some(v @ Value::Map(_, MapType::Interface)) => v.clone(),
+        _ => Value::map(Map::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precedence_of_value_sources() {
+        let opts = ValueOptions {
+            files: vec!["one".into(), "two".into()],
+            set: vec!["a=set,b=set".into()],
+            set_string: vec!["b=string,c=string".into()],
+            set_file: vec!["c=three,d=three".into()],
+            set_json: vec![r#"{"a":"json","e":"json"}"#.into()],
+            set_literal: vec!["d=literal".into()],
+        };
+        let mut read = |p: &str| -> Result<Vec<u8>, String> {
+            Ok(match p {
+                "one" => b"a: one\nf: one\ng: {x: 1}\n".to_vec(),
+                "two" => b"f: two\ng: {z: null}\n".to_vec(),
+                _ => b"file".to_vec(),
+            })
+        };
+        let user = merge_user_values_with(&opts, &mut read).expect("merge");
+        let json = crate::value::json::encode(&Value::map(user), crate::value::json::JsonStyle::Compact).expect("json");
+        assert_eq!(
+            json,
+            r#"{"a":"set","b":"string","c":"file","d":"literal","e":"json","f":"two","g":{"x":1,"z":null}}"#
+        );
+    }
+
+    #[test]
+    fn subchart_value_is_shared() {
+        let mut parent = Map::new();
+        parent.insert("sub".into(), Value::map(Map::new()));
+        let sub = subchart_value(&parent, "sub");
+        sub.as_map().expect("map").write().insert("k".into(), Value::Bool(true));
+        assert_eq!(subchart_values(&parent, "sub").len(), 1);
+        assert!(
+            subchart_value(&parent, "absent")
+                .as_map()
+                .is_some_and(|m| m.read().is_empty())
+        );
     }
 }

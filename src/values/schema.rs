@@ -2,11 +2,11 @@
 //! prints it. A focused validator: the keywords charts use (type, enum, const, numeric and
 //! string bounds, pattern, items/prefixItems/contains, required, properties,
 //! patternProperties, additionalProperties, property counts, allOf/anyOf/oneOf/not,
-//! if/then/else, local `$ref`, draft-04 boolean exclusive bounds). `format` is not asserted
-//! for 2019-09/2020-12 (as in v6); for drafts 4–7 only `email`'s missing `@` is. Remote `$ref`s
-//! are not fetched (permissive, like Helm's unresolved URNs) and the schema itself is not
-//! checked against its metaschema. Go prints errors in map order, which varies between runs;
-//! we print them in a fixed order.
+//! if/then/else, local `$ref`, draft-04 boolean exclusive bounds; patterns keep Go's ASCII
+//! `\d \w \s \b`). `format` is not asserted for 2019-09/2020-12 (as in v6); for drafts 4–7
+//! only `email`'s missing `@` is. Remote `$ref`s are not fetched (permissive, like Helm's
+//! unresolved URNs) and the schema itself is not checked against its metaschema. Go prints
+//! errors in map order, which varies between runs; we print them in a fixed order.
 
 use std::collections::BTreeSet;
 
@@ -200,6 +200,59 @@ fn fmt_num(f: f64) -> String {
         grouped.push(c);
     }
     format!("{sign}{grouped}{frac}")
+}
+
+/// Compiles a `pattern` with Go's RE2 meaning: the Perl classes `\d \w \s \b` are ASCII-only
+/// in Go but Unicode-aware in the regex crate, so they are spelled out before compiling.
+fn go_regex(pattern: &str) -> Option<regex::Regex> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut in_class = false;
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push('\\');
+                    break;
+                };
+                let (inside, outside) = match next {
+                    'd' => ("0-9", "[0-9]"),
+                    'D' if !in_class => ("", "[^0-9]"),
+                    'w' => ("0-9A-Za-z_", "[0-9A-Za-z_]"),
+                    'W' if !in_class => ("", "[^0-9A-Za-z_]"),
+                    's' => ("\\t\\n\\f\\r ", "[\\t\\n\\f\\r ]"),
+                    'S' if !in_class => ("", "[^\\t\\n\\f\\r ]"),
+                    'b' if !in_class => ("", "(?-u:\\b)"),
+                    'B' if !in_class => ("", "(?-u:\\B)"),
+                    other => {
+                        out.push('\\');
+                        out.push(other);
+                        continue;
+                    }
+                };
+                out.push_str(if in_class { inside } else { outside });
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push('[');
+                // A `]` or `^]` right after the opening bracket is literal.
+                if chars.peek() == Some(&'^') {
+                    out.push('^');
+                    chars.next();
+                }
+                if chars.peek() == Some(&']') {
+                    out.push_str("\\]");
+                    chars.next();
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(']');
+            }
+            c => out.push(c),
+        }
+    }
+    regex::Regex::new(&out).ok()
 }
 
 /// Enum and const values print without grouping.
@@ -419,7 +472,7 @@ impl Validator<'_> {
                 errors.push(SchemaError::leaf(loc, format!("'{s}' is not valid email: missing @")));
             }
             if let Some(Json::String(p)) = obj.get("pattern")
-                && let Ok(re) = regex::Regex::new(p)
+                && let Some(re) = go_regex(p)
                 && !re.is_match(s)
             {
                 errors.push(SchemaError::leaf(loc, format!("'{s}' does not match pattern '{p}'")));
@@ -633,7 +686,7 @@ impl Validator<'_> {
         }
         if let Some(Json::Object(patterns)) = obj.get("patternProperties") {
             for (p, s) in patterns {
-                let Ok(re) = regex::Regex::new(p) else { continue };
+                let Some(re) = go_regex(p) else { continue };
                 for (k, v) in map {
                     if re.is_match(k) {
                         evaluated.insert(k);
@@ -679,6 +732,16 @@ mod tests {
     fn check(schema: &str, values: &str) -> String {
         let values = crate::value::yaml::decode_map(values).expect("yaml");
         format_errors(&validate_bytes(schema.as_bytes(), &values).expect("schema"))
+    }
+
+    #[test]
+    fn patterns_have_go_meaning() {
+        let re = go_regex(r"^\d+[\w.-]*\s?$").expect("compiles");
+        assert!(re.is_match("12a_b.c "));
+        assert!(!re.is_match("١٢"), "Arabic-Indic digits are not \\d in Go");
+        assert!(go_regex(r"[^\d]").expect("class").is_match("x"));
+        assert!(go_regex(r"[]a]").expect("literal bracket").is_match("]"));
+        assert!(go_regex(r"\bword\b").expect("boundary").is_match("a word here"));
     }
 
     #[test]
