@@ -154,11 +154,38 @@ fn main() {
         );
         cold_times.push(t.elapsed());
     }
+    // The same chart without `tpl`, to separate its cost from the rest of the engine.
+    let mut no_tpl = TemplateSet::default();
+    no_tpl
+        .parse("app/templates/_helpers.tpl", HELPERS)
+        .expect("helpers parse");
+    no_tpl
+        .parse(
+            "app/templates/deployment.yaml",
+            &DEPLOYMENT.replace("tpl (toString $v) $", "toString $v"),
+        )
+        .expect("deployment parse");
+    let mut no_tpl_times = Vec::new();
+    let mut no_tpl_size = 0;
+    for _ in 0..50 {
+        let mut ctx = Context::with_seed(1);
+        let t = Instant::now();
+        let out = no_tpl
+            .execute_helm("app/templates/deployment.yaml", &data, &mut ctx)
+            .expect("render");
+        no_tpl_times.push(t.elapsed());
+        no_tpl_size = out.len();
+    }
     println!("parse (helpers + deployment): median {:?}", median(parse_times));
     println!("parse + first render (cold tpl cache): median {:?}", median(cold_times));
     println!(
-        "execute, parsed set reused ({} KB output): median {:?}",
+        "execute, parsed set reused ({} KB output, 768 tpl calls): median {:?}",
         size / 1024,
         median(exec_times)
+    );
+    println!(
+        "execute without tpl ({} KB output): median {:?}",
+        no_tpl_size / 1024,
+        median(no_tpl_times)
     );
 }

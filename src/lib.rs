@@ -7,8 +7,9 @@
 //! state ① → graph ② → chart ③ → values ④ → template/render ⑤ → plan ⑥ → converge ⑦ → storage ⑧
 //! ```
 //!
-//! `value` is the Go-shaped data model shared by values and templates; `cli` is the only module
-//! that knows about the command line, terminals and exit codes.
+//! `value` is the Go-shaped data model shared by values and templates; `sandbox` is the Kubernetes
+//! API emulator the cluster-facing stages are tested against; `cli` is the only module that knows
+//! about the command line, terminals and exit codes.
 
 pub mod chart;
 pub mod graph;
@@ -17,5 +18,7 @@ pub mod state;
 pub mod template;
 pub mod value;
 pub mod values;
+
+pub mod sandbox;
 
 pub mod cli;

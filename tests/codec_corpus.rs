@@ -31,25 +31,15 @@ fn corpus_matches_recorded_helm_outputs() {
             compared += 1;
             let got = ours(section, text);
             if &got != want {
-                failures.push(format!(
-                    "{name} [{section}]\n  helm: {want:?}\n  ours: {got:?}"
-                ));
+                failures.push(format!("{name} [{section}]\n  helm: {want:?}\n  ours: {got:?}"));
             }
         }
     }
-    eprintln!(
-        "compared {compared} recorded outputs of {} cases",
-        cases.len()
-    );
+    eprintln!("compared {compared} recorded outputs of {} cases", cases.len());
     assert!(
         failures.is_empty(),
         "{} mismatches:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(40)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n")
     );
 }

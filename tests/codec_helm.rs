@@ -54,10 +54,7 @@ fn corpus_matches_real_helm() {
             }
         }
     }
-    eprintln!(
-        "compared {compared} outputs of {} cases with helm",
-        cases.len()
-    );
+    eprintln!("compared {compared} outputs of {} cases with helm", cases.len());
     // The full list, for when the assertion message below is truncated.
     let report = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-helm-failures.txt");
     let _ = std::fs::write(&report, failures.join("\n"));
@@ -65,12 +62,7 @@ fn corpus_matches_real_helm() {
         failures.is_empty(),
         "{} mismatches with helm:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(60)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -92,8 +84,7 @@ fn merge_maps(mut a: Map, b: Map) -> Map {
 fn load_values(text: &str) -> Result<Map, String> {
     let mut values = Map::new();
     for document in yaml::split_documents(text).map_err(|e| e.message)? {
-        let map = yaml::decode_map(document)
-            .map_err(|e| format!("cannot unmarshal yaml document: {}", e.message))?;
+        let map = yaml::decode_map(document).map_err(|e| format!("cannot unmarshal yaml document: {}", e.message))?;
         values = merge_maps(values, map);
     }
     Ok(values)
@@ -102,11 +93,7 @@ fn load_values(text: &str) -> Result<Map, String> {
 #[test]
 fn values_files_load_like_helm() {
     let dir = root().join("values");
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
     names.sort();
     assert!(names.len() >= 10);
     let work = std::env::temp_dir().join(format!("helmfire-codec-values-{}", std::process::id()));
@@ -148,9 +135,7 @@ fn values_files_load_like_helm() {
                     failures.push(format!("{name}: helm said {stderr:?}, ours {message:?}"));
                 }
             }
-            (ok, ours) => failures.push(format!(
-                "{name}: helm success={ok} ({stderr}), ours {ours:?}"
-            )),
+            (ok, ours) => failures.push(format!("{name}: helm success={ok} ({stderr}), ours {ours:?}")),
         }
     }
     let _ = std::fs::remove_dir_all(&work);
@@ -207,19 +192,13 @@ fn random_values_match_helm() {
         }
     }
     eprintln!("compared {compared} outputs of {count} random inputs with helm");
-    let report =
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-random-failures.txt");
+    let report = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-random-failures.txt");
     let _ = std::fs::write(&report, failures.join("\n"));
     assert!(
         failures.is_empty(),
         "{} mismatches with helm:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(30)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -232,9 +211,8 @@ fn random_json_and_toml_match_helm() {
         .and_then(|c| c.parse().ok())
         .unwrap_or(400);
     const BITS: &[&str] = &[
-        "{", "}", "[", "]", ",", ":", "\"", "\"a\"", "\"k\":", "\\", "\\u00e9", "\\ud83d", "\\n",
-        "1", "-", "0", ".5", "1e3", "1E+2", "-0.0", "1e400", "true", "fals", "null", " ", "\n",
-        "\t", "é", "x", "01", "\u{1}",
+        "{", "}", "[", "]", ",", ":", "\"", "\"a\"", "\"k\":", "\\", "\\u00e9", "\\ud83d", "\\n", "1", "-", "0", ".5",
+        "1e3", "1E+2", "-0.0", "1e400", "true", "fals", "null", " ", "\n", "\t", "é", "x", "01", "\u{1}",
     ];
     let mut rng = Rng(0x1234_5678_9ABC_DEF1);
     let mut cases = Vec::new();
@@ -244,9 +222,7 @@ fn random_json_and_toml_match_helm() {
             let value = random_value(&mut rng, 0);
             json::encode(&value, JsonStyle::Raw).expect("encodes")
         } else {
-            (0..1 + rng.below(12))
-                .map(|_| BITS[rng.below(BITS.len())])
-                .collect()
+            (0..1 + rng.below(12)).map(|_| BITS[rng.below(BITS.len())]).collect()
         };
         cases.push((format!("json/random-{i:04}"), text));
     }
@@ -264,8 +240,7 @@ fn random_json_and_toml_match_helm() {
             cases.push((format!("toml/random-{i:04}"), text));
         }
     }
-    let work =
-        std::env::temp_dir().join(format!("helmfire-codec-random-json-{}", std::process::id()));
+    let work = std::env::temp_dir().join(format!("helmfire-codec-random-json-{}", std::process::id()));
     let helm_outputs = run_helm(&cases, &work);
     let _ = std::fs::remove_dir_all(&work);
     let mut failures = Vec::new();
@@ -286,19 +261,13 @@ fn random_json_and_toml_match_helm() {
             }
         }
     }
-    let report =
-        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-random-json-failures.txt");
+    let report = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-random-json-failures.txt");
     let _ = std::fs::write(&report, failures.join("\n"));
     assert!(
         failures.is_empty(),
         "{} mismatches with helm:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(30)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -396,9 +365,7 @@ fn random_yaml_text_matches_helm() {
     let cases: Vec<(String, String)> = (0..count)
         .map(|i| {
             let lines = 1 + rng.below(8);
-            let text: String = (0..lines)
-                .map(|_| random_yaml_line(&mut rng) + "\n")
-                .collect();
+            let text: String = (0..lines).map(|_| random_yaml_line(&mut rng) + "\n").collect();
             (format!("yaml/text-{i:04}"), text)
         })
         .collect();
@@ -424,12 +391,12 @@ fn random_yaml_text_matches_helm() {
             if we_failed {
                 same_messages += usize::from(&our_json == their_json);
                 if &our_json != their_json {
-                    message_differences.push(format!(
-                        "{text:?}\n  helm: {their_json}\n  ours: {our_json}"
-                    ));
+                    message_differences.push(format!("{text:?}\n  helm: {their_json}\n  ours: {our_json}"));
                 }
             } else {
-                failures.push(format!("{name}: helm rejects, we accept\n  input: {text:?}\n  helm: {their_json}\n  ours: {our_json}"));
+                failures.push(format!(
+                    "{name}: helm rejects, we accept\n  input: {text:?}\n  helm: {their_json}\n  ours: {our_json}"
+                ));
             }
             continue;
         }
@@ -449,8 +416,7 @@ fn random_yaml_text_matches_helm() {
     eprintln!(
         "{decoded} random YAML texts decoded identically checked; {helm_errors} rejected by helm, {same_messages} with Go's exact message"
     );
-    let differences = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("codec-text-message-differences.txt");
+    let differences = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-text-message-differences.txt");
     let _ = std::fs::write(&differences, message_differences.join("\n"));
     let report = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("codec-text-failures.txt");
     let _ = std::fs::write(&report, failures.join("\n"));
@@ -458,12 +424,7 @@ fn random_yaml_text_matches_helm() {
         failures.is_empty(),
         "{} mismatches with helm:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(30)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().take(30).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -512,11 +473,7 @@ fn chart_yaml_string_fields_like_helm() {
         .expect("helm runs");
     let _ = std::fs::remove_dir_all(&work);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let want = stdout
         .lines()
         .find_map(|l| l.strip_prefix("# ").filter(|l| !l.starts_with("Source")))
@@ -550,14 +507,8 @@ fn chart_yaml_string_fields_like_helm() {
 fn template_built_values_match_helm() {
     use helmfire::value::IntType;
     let int = |i: i64| Value::Int(i, IntType::Int);
-    let dict = |entries: &[(&str, Value)]| {
-        Value::map(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        )
-    };
+    let dict =
+        |entries: &[(&str, Value)]| Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect());
     let cases: Vec<(&str, Value)> = vec![
         (r#""a\nb""#, Value::from("a\nb")),
         (r#""plain""#, Value::from("plain")),
@@ -609,13 +560,7 @@ fn template_built_values_match_helm() {
             ]),
         ),
     ];
-    let functions = [
-        "toYaml",
-        "toYamlPretty",
-        "toJson",
-        "toRawJson",
-        "toPrettyJson",
-    ];
+    let functions = ["toYaml", "toYamlPretty", "toJson", "toRawJson", "toPrettyJson"];
     let mut template = String::new();
     for (i, (expression, _)) in cases.iter().enumerate() {
         for function in functions {
@@ -640,11 +585,7 @@ fn template_built_values_match_helm() {
         .output()
         .expect("helm runs");
     let _ = std::fs::remove_dir_all(&work);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut failures = Vec::new();
     let mut compared = 0;
@@ -676,15 +617,9 @@ fn template_built_values_match_helm() {
         };
         compared += 1;
         if got != want {
-            failures.push(format!(
-                "{function} {expression}\n  helm: {want:?}\n  ours: {got:?}"
-            ));
+            failures.push(format!("{function} {expression}\n  helm: {want:?}\n  ours: {got:?}"));
         }
     }
-    assert_eq!(
-        compared,
-        cases.len() * functions.len(),
-        "helm printed every case"
-    );
+    assert_eq!(compared, cases.len() * functions.len(), "helm printed every case");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -202,7 +202,7 @@ fn call(g: &mut Gen, depth: usize) -> String {
 }
 
 fn statement(g: &mut Gen, depth: usize) -> String {
-    match g.below(if depth > 1 { 3 } else { 7 }) {
+    match g.below(if depth > 1 { 3 } else { 12 }) {
         0 => g.pick(&["text ", "\n", "k: v\n", "  "]).to_string(),
         1 | 2 => format!("{{{{ {} }}}}", call(g, 0)),
         3 => format!(
@@ -218,7 +218,26 @@ fn statement(g: &mut Gen, depth: usize) -> String {
             "{{{{ with {} }}}}<{{{{ . }}}}>{{{{ else }}}}none{{{{ end }}}}",
             call(g, 1)
         ),
-        _ => format!("{{{{- {} -}}}}", call(g, 0)),
+        6 => format!("{{{{- {} -}}}}", call(g, 0)),
+        7 => format!(
+            "{{{{ define \"h{depth}\" }}}}[{{{{ . }}}}]{{{{ end }}}}{{{{ include \"h{depth}\" {} | upper }}}}",
+            arg(g, 'A', 1)
+        ),
+        8 => format!("{{{{ tpl `{{{{ {} }}}}` . }}}}", call(g, 1)),
+        9 => format!(
+            "{{{{ $x := {} }}}}{{{{ $x }}}}|{{{{ $x = {} }}}}{{{{ $x }}}}",
+            call(g, 1),
+            arg(g, 'A', 1)
+        ),
+        10 => format!(
+            "{{{{ with {} }}}}a{{{{ else with {} }}}}b{{{{ . }}}}{{{{ else }}}}c{{{{ end }}}}",
+            arg(g, 'A', 1),
+            arg(g, 'A', 1)
+        ),
+        _ => format!(
+            "{{{{ range $k, $v := {} }}}}{{{{ $k }}}}:{{{{ $v }}}},{{{{ end }}}}",
+            arg(g, 'A', 1)
+        ),
     }
 }
 

@@ -108,6 +108,8 @@ pub enum Command {
     },
     /// Print the JSON Schema of the state file
     Schema,
+    /// Run a local Kubernetes API server (an emulator) that kubectl, helm and helmfire accept
+    Sandbox(SandboxArgs),
     /// Print a shell completion script
     Completion {
         #[arg(value_enum)]
@@ -129,4 +131,26 @@ pub enum GraphOutput {
     Dot,
     Mermaid,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// Keep the cluster's objects in this directory across runs (default: in memory only)
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where to write a kubeconfig for the sandbox
+    #[arg(long, default_value = ".helmfire/sandbox/kubeconfig", value_name = "PATH")]
+    pub kubeconfig_out: PathBuf,
+    /// How long simulated controllers take to make workloads ready (e.g. 500ms, 2s)
+    #[arg(long, default_value = "500ms", value_name = "DURATION")]
+    pub controller_delay: String,
+    /// Inject faults, e.g. `error=503:0.05@create|update/secrets;latency=20ms;drop=0.01;cut-watch=5s@watch/*`
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    /// Seed for fault injection (same seed, same faults)
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
 }

@@ -41,6 +41,7 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             let schema = serde_json::to_string_pretty(&state::json_schema())?;
             write_stdout(&format!("{schema}\n"))
         }
+        Command::Sandbox(args) => super::sandbox::run(&args, settings),
         Command::Completion { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "helmfire", &mut buffer);

@@ -111,7 +111,8 @@ impl Scope<'_> {
 pub struct State<'a, 's> {
     scope: &'a Scope<'s>,
     tree: &'a Tree,
-    vars: Vec<(String, Rv)>,
+    /// Variable names borrow from the tree being executed (`$` is static).
+    vars: Vec<(&'a str, Rv)>,
     depth: usize,
     at: At<'a>,
     pub ctx: &'a mut Context,
@@ -128,7 +129,7 @@ impl<'a, 's> State<'a, 's> {
         let mut st = State {
             scope,
             tree,
-            vars: vec![("$".into(), dot.clone())],
+            vars: vec![("$", dot.clone())],
             depth: 0,
             at: At::None,
             ctx,
@@ -356,7 +357,7 @@ impl<'a, 's> State<'a, 's> {
         let mut st = State {
             scope,
             tree: &tree,
-            vars: vec![("$".into(), new_dot.clone())],
+            vars: vec![("$", new_dot.clone())],
             depth,
             at: At::None,
             ctx: self.ctx,
@@ -368,7 +369,7 @@ impl<'a, 's> State<'a, 's> {
 
     fn set_var(&mut self, name: &str, v: Rv) -> EResult<()> {
         for (n, val) in self.vars.iter_mut().rev() {
-            if n == name {
+            if *n == name {
                 *val = v;
                 return Ok(());
             }
@@ -378,7 +379,7 @@ impl<'a, 's> State<'a, 's> {
 
     fn var_value(&self, name: &str) -> EResult<Rv> {
         for (n, val) in self.vars.iter().rev() {
-            if n == name {
+            if *n == name {
                 return Ok(val.clone());
             }
         }
@@ -398,7 +399,7 @@ impl<'a, 's> State<'a, 's> {
             if pipe.is_assign {
                 self.set_var(var, value.clone())?;
             } else {
-                self.vars.push((var.clone(), value.clone()));
+                self.vars.push((var.as_str(), value.clone()));
             }
         }
         Ok(value)
@@ -784,6 +785,14 @@ impl<'a, 's> State<'a, 's> {
                 }
                 _ => Err(self.errorf(format!("expected integer; found {n}"))),
             },
+            Param::Uint32 => match n {
+                Arg::Number(_, num) if num.uint.is_some_and(|u| u <= u32::MAX as u64) => Ok(Rv::val(Value::Int(
+                    num.uint.unwrap_or(0) as i64,
+                    crate::value::IntType::Uint32,
+                ))),
+                Arg::Number(_, num) if num.uint.is_some() => Err(self.errorf(format!("{} overflows uint32", num.text))),
+                _ => Err(self.errorf(format!("expected unsigned integer; found {n}"))),
+            },
             Param::Str => match n {
                 Arg::String(_, _, s) => Ok(Rv::val(Value::String(s.clone()))),
                 _ => Err(self.errorf(format!("expected string; found {n}"))),
@@ -903,7 +912,8 @@ impl<'a, 's> State<'a, 's> {
             State::run(&scope, &root, Rv::val(data), self.ctx, &mut buf)
         });
         match r {
-            Ok(()) => Ok(buf.replace("<no value>", "")),
+            Ok(()) if buf.contains("<no value>") => Ok(buf.replace("<no value>", "")),
+            Ok(()) => Ok(buf),
             Err(TemplateError::OutputLimit { limit }) => Err(FuncError::Plain(format!(
                 "template output exceeds the limit of {limit} bytes"
             ))),

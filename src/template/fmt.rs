@@ -292,6 +292,17 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
 }
 
 fn format_arg(out: &mut String, arg: &Value, verb: char, f: &Flags) {
+    // `%+v` sets Go's plusV (field names for structs), not a sign flag.
+    let plain;
+    let f = if verb == 'v' && f.plus {
+        plain = Flags {
+            plus: false,
+            ..f.clone()
+        };
+        &plain
+    } else {
+        f
+    };
     if verb == 'T' {
         pad(out, &type_name(arg), f, false);
         return;

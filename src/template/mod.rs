@@ -19,7 +19,6 @@ pub mod functions;
 mod lexer;
 mod parser;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use error::{Cause, ExecError, FuncError, Location, ParseError, TemplateError, warn_wrap};
@@ -61,9 +60,9 @@ pub struct TemplateSet {
     /// The root name (`gotpl` in Helm): `tpl` strings are parsed under it, and it appears in
     /// `no template "x" associated with template "gotpl"`.
     pub name: String,
-    trees: HashMap<String, Arc<Tree>>,
+    trees: functions::NameMap<Arc<Tree>>,
     funcs: Arc<Functions>,
-    tpl_cache: Arc<std::sync::Mutex<HashMap<String, functions::TplParse>>>,
+    tpl_cache: Arc<std::sync::Mutex<functions::NameMap<functions::TplParse>>>,
     pub options: Options,
 }
 
@@ -87,7 +86,7 @@ impl TemplateSet {
     pub fn new(funcs: Arc<Functions>) -> TemplateSet {
         TemplateSet {
             name: "gotpl".into(),
-            trees: HashMap::new(),
+            trees: functions::NameMap::default(),
             funcs,
             tpl_cache: Arc::default(),
             options: Options::default(),
@@ -169,6 +168,64 @@ mod tests {
         assert_eq!(
             render("{{ .x.y }}", Value::map(Default::default())),
             Err("template: t:1:5: executing \"t\" at <.x.y>: nil pointer evaluating interface {}.y".to_string())
+        );
+    }
+}
+
+#[cfg(test)]
+mod object_tests {
+    //! Go structs with methods (`.Files.Get`, `.Capabilities.APIVersions.Has`) as charts use them.
+    use super::*;
+    use crate::value::{Map, Object};
+
+    #[derive(Debug)]
+    struct Files;
+
+    impl Object for Files {
+        fn type_name(&self) -> &str {
+            "files.Files"
+        }
+        fn field(&self, _name: &str) -> Option<Value> {
+            None
+        }
+        fn to_plain(&self) -> Value {
+            Value::map(Map::new())
+        }
+        fn has_method(&self, name: &str) -> bool {
+            name == "Get"
+        }
+        fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+            match (name, args) {
+                ("Get", [Value::String(s)]) => Ok(Value::from(format!("content of {s}"))),
+                ("Get", _) => Err(format!("wrong number of args for Get: want 1 got {}", args.len())),
+                _ => Err(format!("no method {name}")),
+            }
+        }
+    }
+
+    fn render(src: &str) -> Result<String, String> {
+        let mut set = TemplateSet::default();
+        set.parse("t", src).map_err(|e| e.to_string())?;
+        let mut top = Map::new();
+        top.insert("Files".into(), Value::Object(std::sync::Arc::new(Files)));
+        set.execute("t", &Value::map(top), &mut Context::default())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn methods_take_arguments_and_pipes() {
+        assert_eq!(render("{{ .Files.Get \"a.txt\" }}").as_deref(), Ok("content of a.txt"));
+        assert_eq!(render("{{ \"b\" | .Files.Get }}").as_deref(), Ok("content of b"));
+    }
+
+    #[test]
+    fn unknown_fields_of_structs_are_errors() {
+        assert_eq!(
+            render("{{ .Files.Nope }}"),
+            Err(
+                "template: t:1:9: executing \"t\" at <.Files.Nope>: can't evaluate field Nope in type interface {}"
+                    .into()
+            )
         );
     }
 }

@@ -169,8 +169,7 @@ impl Encoder<'_> {
     }
 
     fn child(&mut self, value: &Value, depth: usize) -> Result<(), JsonError> {
-        crate::value::deep::segmented(depth, || self.value(value, depth))
-            .unwrap_or_else(|| Err(cycle_error()))
+        crate::value::deep::segmented(depth, || self.value(value, depth)).unwrap_or_else(|| Err(cycle_error()))
     }
 
     /// Go's `appendString`.
@@ -281,18 +280,12 @@ pub fn from_json(text: &str) -> Value {
             match number_error {
                 None => Value::map(map),
                 Some(e) => {
-                    let partial = map
-                        .into_iter()
-                        .map(|(k, v)| (k, unplaceholder(v)))
-                        .collect();
+                    let partial = map.into_iter().map(|(k, v)| (k, unplaceholder(v))).collect();
                     error_map(e.message, partial)
                 }
             }
         }
-        Ok((other, _)) => error_map(
-            type_error(&other, "map[string]interface {}").message,
-            Map::new(),
-        ),
+        Ok((other, _)) => error_map(type_error(&other, "map[string]interface {}").message, Map::new()),
     }
 }
 
@@ -310,10 +303,7 @@ pub fn from_json_array(text: &str) -> Value {
 fn unplaceholder(value: Value) -> Value {
     match value {
         Value::Float(f) if f.is_infinite() => Value::Nil,
-        Value::List(items, t) => Value::List(
-            Arc::new(items.iter().cloned().map(unplaceholder).collect()),
-            t,
-        ),
+        Value::List(items, t) => Value::List(Arc::new(items.iter().cloned().map(unplaceholder).collect()), t),
         Value::Map(map, t) => {
             let entries = map
                 .read()
@@ -335,9 +325,7 @@ fn type_error(value: &Value, target: &str) -> JsonError {
         Value::Bool(_) => "bool",
         _ => "number",
     };
-    JsonError::plain(format!(
-        "json: cannot unmarshal {kind} into Go value of type {target}"
-    ))
+    JsonError::plain(format!("json: cannot unmarshal {kind} into Go value of type {target}"))
 }
 
 struct Parser<'t> {
@@ -377,14 +365,8 @@ impl Parser<'_> {
     fn location(&self, offset: usize) -> (usize, usize) {
         let before = &self.text[..offset.min(self.text.len())];
         let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
-        let line_start = before
-            .iter()
-            .rposition(|&c| c == b'\n')
-            .map_or(0, |p| p + 1);
-        let column = String::from_utf8_lossy(&before[line_start..])
-            .chars()
-            .count()
-            + 1;
+        let line_start = before.iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
         (line, column)
     }
 
@@ -451,8 +433,7 @@ impl Parser<'_> {
 
     fn child_value(&mut self) -> Result<Value, JsonError> {
         let depth = self.depth;
-        crate::value::deep::segmented(depth, || self.value())
-            .unwrap_or_else(|| Err(self.syntax("exceeded max depth")))
+        crate::value::deep::segmented(depth, || self.value()).unwrap_or_else(|| Err(self.syntax("exceeded max depth")))
     }
 
     fn enter(&mut self) -> Result<(), JsonError> {
@@ -535,17 +516,11 @@ impl Parser<'_> {
         for &expected in word {
             match self.peek() {
                 None => {
-                    return Err(self.eof_in(&format!(
-                        "in literal {name} (expecting {})",
-                        quote_char(expected)
-                    )));
+                    return Err(self.eof_in(&format!("in literal {name} (expecting {})", quote_char(expected))));
                 }
                 Some(c) if c == expected => self.pos += 1,
                 Some(_) => {
-                    return Err(self.syntax(&format!(
-                        "in literal {name} (expecting {})",
-                        quote_char(expected)
-                    )));
+                    return Err(self.syntax(&format!("in literal {name} (expecting {})", quote_char(expected))));
                 }
             }
         }
@@ -654,15 +629,11 @@ impl Parser<'_> {
                                 self.pos += 1;
                                 match self.peek() {
                                     None => {
-                                        return Err(
-                                            self.eof_in("in \\u hexadecimal character escape")
-                                        );
+                                        return Err(self.eof_in("in \\u hexadecimal character escape"));
                                     }
                                     Some(h) if h.is_ascii_hexdigit() => {}
                                     Some(_) => {
-                                        return Err(
-                                            self.syntax("in \\u hexadecimal character escape")
-                                        );
+                                        return Err(self.syntax("in \\u hexadecimal character escape"));
                                     }
                                 }
                             }
@@ -675,11 +646,9 @@ impl Parser<'_> {
                                     .flatten();
                                 match low {
                                     Some(low)
-                                        if (0xD800..0xDC00).contains(&code)
-                                            && (0xDC00..0xE000).contains(&low) =>
+                                        if (0xD800..0xDC00).contains(&code) && (0xDC00..0xE000).contains(&low) =>
                                     {
-                                        let combined =
-                                            0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                                        let combined = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
                                         out.push(char::from_u32(combined).unwrap_or('\u{FFFD}'));
                                         self.pos += 6;
                                     }
@@ -706,12 +675,7 @@ mod tests {
     use super::*;
 
     fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        )
+        Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
     }
 
     #[test]
@@ -735,18 +699,12 @@ mod tests {
 
     #[test]
     fn styles() {
-        let v = map(&[
-            ("b", Value::from("<x>&")),
-            ("a", Value::list(vec![Value::int64(1)])),
-        ]);
+        let v = map(&[("b", Value::from("<x>&")), ("a", Value::list(vec![Value::int64(1)]))]);
         assert_eq!(
             encode(&v, JsonStyle::Compact).unwrap(),
             r#"{"a":[1],"b":"\u003cx\u003e\u0026"}"#
         );
-        assert_eq!(
-            encode(&v, JsonStyle::Raw).unwrap(),
-            r#"{"a":[1],"b":"<x>&"}"#
-        );
+        assert_eq!(encode(&v, JsonStyle::Raw).unwrap(), r#"{"a":[1],"b":"<x>&"}"#);
         assert_eq!(
             encode(&v, JsonStyle::Pretty).unwrap(),
             "{\n  \"a\": [\n    1\n  ],\n  \"b\": \"\\u003cx\\u003e\\u0026\"\n}"
@@ -763,26 +721,14 @@ mod tests {
                 "{a}",
                 "invalid character 'a' looking for beginning of object key string",
             ),
-            (
-                "[1,]",
-                "invalid character ']' looking for beginning of value",
-            ),
+            ("[1,]", "invalid character ']' looking for beginning of value"),
             ("[1 2]", "invalid character '2' after array element"),
             ("{\"a\" 1}", "invalid character '1' after object key"),
             ("01", "invalid character '1' after top-level value"),
-            (
-                "tru",
-                "invalid character ' ' in literal true (expecting 'e')",
-            ),
-            (
-                "[1.",
-                "invalid character ' ' after decimal point in numeric literal",
-            ),
+            ("tru", "invalid character ' ' in literal true (expecting 'e')"),
+            ("[1.", "invalid character ' ' after decimal point in numeric literal"),
             ("\"abc", "unexpected end of JSON input"),
-            (
-                "trux",
-                "invalid character 'x' in literal true (expecting 'e')",
-            ),
+            ("trux", "invalid character 'x' in literal true (expecting 'e')"),
             ("\"\\x\"", "invalid character 'x' in string escape code"),
             ("-a", "invalid character 'a' in numeric literal"),
         ] {

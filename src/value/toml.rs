@@ -66,9 +66,7 @@ enum Kind {
 /// stays an object so that it is written as a bare TOML datetime.
 fn plain(value: &Value) -> std::borrow::Cow<'_, Value> {
     match value {
-        Value::Object(object) if object.type_name() != "time.Time" => {
-            std::borrow::Cow::Owned(object.to_plain())
-        }
+        Value::Object(object) if object.type_name() != "time.Time" => std::borrow::Cow::Owned(object.to_plain()),
         other => std::borrow::Cow::Borrowed(other),
     }
 }
@@ -81,8 +79,7 @@ fn kind_at(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
     if depth > MAX_DEPTH {
         return Err(too_deep());
     }
-    crate::value::deep::segmented(depth, || kind_here(value, depth))
-        .unwrap_or_else(|| Err(too_deep()))
+    crate::value::deep::segmented(depth, || kind_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
 }
 
 fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
@@ -103,11 +100,7 @@ fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
                         Some(_) => all_hashes = false,
                     }
                 }
-                Some(if all_hashes {
-                    Kind::ArrayOfHashes
-                } else {
-                    Kind::Plain
-                })
+                Some(if all_hashes { Kind::ArrayOfHashes } else { Kind::Plain })
             }
         }
         _ => Some(Kind::Plain),
@@ -115,8 +108,7 @@ fn kind_here(value: &Value, depth: usize) -> Result<Option<Kind>, TomlError> {
 }
 
 fn is_bare(key: &str) -> bool {
-    key.chars()
-        .all(|r| r.is_ascii_alphanumeric() || r == '_' || r == '-')
+    key.chars().all(|r| r.is_ascii_alphanumeric() || r == '_' || r == '-')
 }
 
 /// BurntSushi's `dblQuotedReplacer`.
@@ -153,10 +145,7 @@ fn key_piece(key: &str) -> String {
 }
 
 fn key_path(key: &[&str]) -> String {
-    key.iter()
-        .map(|k| key_piece(k))
-        .collect::<Vec<_>>()
-        .join(".")
+    key.iter().map(|k| key_piece(k)).collect::<Vec<_>>().join(".")
 }
 
 struct Encoder {
@@ -188,9 +177,7 @@ impl Encoder {
         match &*value {
             Value::Nil => Ok(()),
             Value::Map(map, _) => self.table(key, map),
-            Value::List(..) if kind_of(&value)? == Some(Kind::ArrayOfHashes) => {
-                self.array_of_tables(key, &value)
-            }
+            Value::List(..) if kind_of(&value)? == Some(Kind::ArrayOfHashes) => self.array_of_tables(key, &value),
             other => self.key_value(key, other, false),
         }
     }
@@ -212,8 +199,7 @@ impl Encoder {
         if depth > MAX_DEPTH {
             return Err(too_deep());
         }
-        crate::value::deep::segmented(depth, || self.element_here(value, depth))
-            .unwrap_or_else(|| Err(too_deep()))
+        crate::value::deep::segmented(depth, || self.element_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
     }
 
     fn element_here(&mut self, value: &Value, depth: usize) -> Result<(), TomlError> {
@@ -266,9 +252,7 @@ impl Encoder {
             // BurntSushi writes a time.Time unquoted: RFC 3339, or the local date/time form
             // a TOML local datetime was read from.
             Value::Object(object) => {
-                let text = object
-                    .field(TOML_TEXT_FIELD)
-                    .unwrap_or_else(|| object.to_plain());
+                let text = object.field(TOML_TEXT_FIELD).unwrap_or_else(|| object.to_plain());
                 self.write(text.as_str().unwrap_or_default());
                 Ok(())
             }
@@ -277,9 +261,7 @@ impl Encoder {
 
     fn array_of_tables(&mut self, key: &[&str], value: &Value) -> Result<(), TomlError> {
         if key.is_empty() {
-            return Err(encode_error(
-                "toml: top-level values must be Go maps or structs",
-            ));
+            return Err(encode_error("toml: top-level values must be Go maps or structs"));
         }
         let Some(items) = value.as_list() else {
             return Ok(());
@@ -308,13 +290,7 @@ impl Encoder {
         self.map(key, map, false, key.len())
     }
 
-    fn map(
-        &mut self,
-        key: &[&str],
-        map: &MapRef,
-        inline: bool,
-        depth: usize,
-    ) -> Result<(), TomlError> {
+    fn map(&mut self, key: &[&str], map: &MapRef, inline: bool, depth: usize) -> Result<(), TomlError> {
         let map = map.read();
         let mut direct = Vec::new();
         let mut sub = Vec::new();
@@ -400,13 +376,7 @@ fn burntsushi_text(d: &toml::value::Datetime) -> String {
     match (&d.date, &d.time, &d.offset) {
         (Some(_), Some(_), Some(_)) => rfc3339_nano(d),
         (Some(date), Some(t), None) => {
-            format!(
-                "{:04}-{:02}-{:02}T{}",
-                date.year,
-                date.month,
-                date.day,
-                time(t)
-            )
+            format!("{:04}-{:02}-{:02}T{}", date.year, date.month, date.day, time(t))
         }
         (Some(date), None, _) => format!("{:04}-{:02}-{:02}", date.year, date.month, date.day),
         (None, Some(t), _) => time(t),
@@ -423,10 +393,7 @@ fn rfc3339_nano(d: &toml::value::Datetime) -> String {
     };
     match &d.time {
         Some(time) => {
-            out.push_str(&format!(
-                "T{:02}:{:02}:{:02}",
-                time.hour, time.minute, time.second
-            ));
+            out.push_str(&format!("T{:02}:{:02}:{:02}", time.hour, time.minute, time.second));
             if time.nanosecond != 0 {
                 let fraction = format!("{:09}", time.nanosecond);
                 out.push('.');
@@ -451,18 +418,14 @@ fn rfc3339_nano(d: &toml::value::Datetime) -> String {
 /// form is the RFC 3339 text `toJson`/`toYaml` print). Printing one directly in a template
 /// is the template engine's business (Go prints `time.Time.String()`).
 pub fn decode(text: &str) -> Result<Value, TomlError> {
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| parse_error(text, &e))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| parse_error(text, &e))?;
     Ok(table_value(table))
 }
 
 /// BurntSushi's `ParseError` text, `toml: line N (last key "k"): message`, for the problems
 /// charts actually hit; other problems keep the `toml` crate's wording.
 fn parse_error(text: &str, e: &toml::de::Error) -> TomlError {
-    let start = e
-        .span()
-        .map_or(text.len(), |span| span.start.min(text.len()));
+    let start = e.span().map_or(text.len(), |span| span.start.min(text.len()));
     let before = &text[..start];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
@@ -556,10 +519,9 @@ fn to_value(value: toml::Value) -> Value {
             rfc3339: rfc3339_nano(&d),
             toml: burntsushi_text(&d),
         })),
-        toml::Value::Array(items) => Value::List(
-            Arc::new(items.into_iter().map(to_value).collect()),
-            ListType::Interface,
-        ),
+        toml::Value::Array(items) => {
+            Value::List(Arc::new(items.into_iter().map(to_value).collect()), ListType::Interface)
+        }
         toml::Value::Table(table) => table_value(table),
     }
 }
@@ -569,12 +531,7 @@ mod tests {
     use super::*;
 
     fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-        )
+        Value::map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
     }
 
     #[test]
@@ -585,18 +542,12 @@ mod tests {
             ("name", Value::from("a\"b")),
             (
                 "sub",
-                map(&[
-                    ("k", Value::from("v")),
-                    ("deeper", map(&[("x", Value::Bool(true))])),
-                ]),
+                map(&[("k", Value::from("v")), ("deeper", map(&[("x", Value::Bool(true))]))]),
             ),
             ("skip", Value::Nil),
             (
                 "list",
-                Value::list(vec![
-                    map(&[("a", Value::int64(1))]),
-                    map(&[("a", Value::int64(2))]),
-                ]),
+                Value::list(vec![map(&[("a", Value::int64(1))]), map(&[("a", Value::int64(2))])]),
             ),
             (
                 "mixed",
@@ -622,16 +573,8 @@ mod tests {
     fn decodes_ints_as_int64() {
         let v = decode("a = 1\nb = 1.5\n[t]\nc = [true]\n").unwrap();
         let m = v.as_map().unwrap().read().clone();
-        assert!(matches!(
-            m["a"],
-            Value::Int(1, crate::value::IntType::Int64)
-        ));
+        assert!(matches!(m["a"], Value::Int(1, crate::value::IntType::Int64)));
         assert!(matches!(m["b"], Value::Float(f) if f == 1.5));
-        assert!(
-            decode("a = ")
-                .unwrap_err()
-                .message
-                .starts_with("toml: line 1")
-        );
+        assert!(decode("a = ").unwrap_err().message.starts_with("toml: line 1"));
     }
 }

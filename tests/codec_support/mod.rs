@@ -13,15 +13,7 @@ use helmfire::value::{Map, Value, toml, yaml};
 pub const CORPORA: &[(&str, &[&str])] = &[
     (
         "yaml",
-        &[
-            "yaml",
-            "pretty",
-            "json",
-            "rawjson",
-            "prettyjson",
-            "toml",
-            "array",
-        ],
+        &["yaml", "pretty", "json", "rawjson", "prettyjson", "toml", "array"],
     ),
     ("json", &["fromjson", "fromjsonarray", "fromjsonyaml"]),
     ("toml", &["fromtoml", "fromtomltoml", "fromtomlpretty"]),
@@ -36,10 +28,7 @@ pub fn cases() -> Vec<(String, String)> {
     let mut cases = Vec::new();
     for (corpus, _) in CORPORA {
         let dir = root().join(corpus);
-        for entry in std::fs::read_dir(&dir)
-            .expect("corpus directory exists")
-            .flatten()
-        {
+        for entry in std::fs::read_dir(&dir).expect("corpus directory exists").flatten() {
             let path = entry.path();
             let Some(stem) = path.file_stem().map(|s| s.to_string_lossy().into_owned()) else {
                 continue;
@@ -83,15 +72,11 @@ pub fn ours(section: &str, text: &str) -> String {
         "toml" => toml::encode(&value).unwrap_or_else(|e| e.message),
         "array" => json::encode(&from_yaml_array(text), JsonStyle::Compact).unwrap_or_default(),
         "fromjson" => json::encode(&from_json(text), JsonStyle::Compact).unwrap_or_default(),
-        "fromjsonarray" => {
-            json::encode(&from_json_array(text), JsonStyle::Compact).unwrap_or_default()
-        }
+        "fromjsonarray" => json::encode(&from_json_array(text), JsonStyle::Compact).unwrap_or_default(),
         "fromjsonyaml" => yaml::encode(&from_json(text)).map(trim).unwrap_or_default(),
         "fromtoml" => json::encode(&from_toml(text), JsonStyle::Compact).unwrap_or_default(),
         "fromtomltoml" => toml::encode(&from_toml(text)).unwrap_or_else(|e| e.message),
-        "fromtomlpretty" => yaml::encode_pretty(&from_toml(text))
-            .map(trim)
-            .unwrap_or_default(),
+        "fromtomlpretty" => yaml::encode_pretty(&from_toml(text)).map(trim).unwrap_or_default(),
         other => panic!("unknown section {other}"),
     }
 }
@@ -152,16 +137,12 @@ pub fn helm() -> PathBuf {
             }
         }
     }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_default();
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
     let cached = home.join(".cache/helmfire/oracles/kubectl-v34-2.2.2/bin/helm");
     if cached.is_file() {
         return cached;
     }
-    panic!(
-        "helm v4.1.4 not found (HELMFIRE_HELM, PATH, ~/.cache/helmfire/oracles): run scripts/install-oracles.sh"
-    );
+    panic!("helm v4.1.4 not found (HELMFIRE_HELM, PATH, ~/.cache/helmfire/oracles): run scripts/install-oracles.sh");
 }
 
 const TEMPLATE: &str = r#"{{- range $path, $_ := .Files.Glob "cases/yaml/*" }}
@@ -190,10 +171,7 @@ const TEMPLATE: &str = r#"{{- range $path, $_ := .Files.Glob "cases/yaml/*" }}
 "#;
 
 /// Renders every case with the real helm in one `helm template` run: case → section → output.
-pub fn run_helm(
-    cases: &[(String, String)],
-    work: &Path,
-) -> BTreeMap<String, BTreeMap<String, String>> {
+pub fn run_helm(cases: &[(String, String)], work: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
     use base64::Engine as _;
     let chart = work.join("codec");
     let _ = std::fs::remove_dir_all(&chart);
@@ -236,10 +214,10 @@ pub fn run_helm(
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
             .expect("helm printed base64");
-        results.entry(name).or_default().insert(
-            section.to_string(),
-            String::from_utf8_lossy(&bytes).into_owned(),
-        );
+        results
+            .entry(name)
+            .or_default()
+            .insert(section.to_string(), String::from_utf8_lossy(&bytes).into_owned());
     }
     results
 }
@@ -369,11 +347,7 @@ pub fn random_value(rng: &mut Rng, depth: usize) -> Value {
             Value::Float(FLOATS[rng.below(FLOATS.len())])
         }
         3 | 4 => Value::from(random_string(rng)),
-        5 => Value::list(
-            (0..rng.below(4))
-                .map(|_| random_value(rng, depth + 1))
-                .collect(),
-        ),
+        5 => Value::list((0..rng.below(4)).map(|_| random_value(rng, depth + 1)).collect()),
         _ => Value::map(
             (0..rng.below(5))
                 .map(|_| (random_string(rng), random_value(rng, depth + 1)))

@@ -121,7 +121,7 @@ impl std::hash::Hasher for NameHasher {
     }
 }
 
-type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
+pub(crate) type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
 
 /// A function library: name → function.
 #[derive(Clone, Default)]
@@ -200,6 +200,7 @@ impl Functions {
         semver::register(&mut f);
         dates::register(&mut f);
         crypto::register(&mut f);
+        crypto::register_ciphers(&mut f);
         helm::register(&mut f);
         helm::register_codecs(&mut f);
         f
@@ -221,7 +222,7 @@ pub trait Clock: Send + Sync {
 
 /// Per-render mutable state shared by the template and everything it includes.
 pub struct Context {
-    pub(crate) included: HashMap<String, usize>,
+    pub(crate) included: NameMap<usize>,
     pub(crate) output_base: usize,
     pub clock: Arc<dyn Clock>,
     pub lookup: Option<Arc<dyn Lookup>>,
@@ -237,7 +238,7 @@ pub(crate) type TplParse = Result<Arc<Vec<Arc<super::ast::Tree>>>, super::error:
 impl Default for Context {
     fn default() -> Self {
         Context {
-            included: HashMap::new(),
+            included: NameMap::default(),
             output_base: 0,
             clock: Arc::new(SystemClock),
             lookup: None,

@@ -211,21 +211,13 @@ const PROBLEMS: &[(&str, &str, Kind)] = &[
         "found unexpected end of stream",
         Kind::ScannerAtEnd,
     ),
-    (
-        "unexpected eof",
-        "found unexpected end of stream",
-        Kind::ScannerAtEnd,
-    ),
+    ("unexpected eof", "found unexpected end of stream", Kind::ScannerAtEnd),
     (
         "found unexpected document indicator",
         "found unexpected document indicator",
         Kind::Scanner,
     ),
-    (
-        "simple key expect ':'",
-        "could not find expected ':'",
-        Kind::Scanner,
-    ),
+    ("simple key expect ':'", "could not find expected ':'", Kind::Scanner),
     (
         "did not find expected comment or line break",
         "did not find expected comment or line break",
@@ -241,61 +233,33 @@ const PROBLEMS: &[(&str, &str, Kind)] = &[
         "did not find expected alphabetic or numeric character",
         Kind::Scanner,
     ),
-    (
-        "tab",
-        "found character that cannot start any token",
-        Kind::Scanner,
-    ),
+    ("tab", "found character that cannot start any token", Kind::Scanner),
     (
         "did not find expected '-' indicator",
         "did not find expected '-' indicator",
         Kind::Parser,
     ),
-    (
-        "did not find expected key",
-        "did not find expected key",
-        Kind::Parser,
-    ),
+    ("did not find expected key", "did not find expected key", Kind::Parser),
     (
         "did not find expected ',' or '}'",
         "did not find expected ',' or '}'",
         Kind::Parser,
     ),
-    (
-        "expected ',' or ']'",
-        "did not find expected ',' or ']'",
-        Kind::Parser,
-    ),
+    ("expected ',' or ']'", "did not find expected ',' or ']'", Kind::Parser),
     (
         "did not find expected node content",
         "did not find expected node content",
         Kind::Parser,
     ),
-    (
-        "misplaced bracket",
-        "did not find expected node content",
-        Kind::Parser,
-    ),
-    (
-        "document start",
-        "did not find expected <document start>",
-        Kind::Parser,
-    ),
-    (
-        "document-start",
-        "did not find expected <document start>",
-        Kind::Parser,
-    ),
+    ("misplaced bracket", "did not find expected node content", Kind::Parser),
+    ("document start", "did not find expected <document start>", Kind::Parser),
+    ("document-start", "did not find expected <document start>", Kind::Parser),
     (
         "invalid indentation in quoted scalar",
         "found unexpected end of stream",
         Kind::ScannerAtEnd,
     ),
-    (
-        "invalid indentation",
-        "did not find expected key",
-        Kind::Parser,
-    ),
+    ("invalid indentation", "did not find expected key", Kind::Parser),
     (
         "invalid trailing content after double-quoted scalar",
         "did not find expected key",
@@ -306,11 +270,7 @@ const PROBLEMS: &[(&str, &str, Kind)] = &[
         "did not find expected ',' or ']'",
         Kind::Parser,
     ),
-    (
-        "recursion limit exceeded",
-        "exceeded max depth of 256",
-        Kind::Scanner,
-    ),
+    ("recursion limit exceeded", "exceeded max depth of 256", Kind::Scanner),
 ];
 
 fn located(problem: &str, go_line: Option<usize>, line: usize, column: usize) -> YamlError {
@@ -391,11 +351,7 @@ fn libyaml_quoted(raw: &str, quote: char) -> Option<String> {
             into.push('\n');
         } else {
             *i += 1;
-            into.push(if matches!(c, '\r' | '\n' | '\u{85}') {
-                '\n'
-            } else {
-                c
-            });
+            into.push(if matches!(c, '\r' | '\n' | '\u{85}') { '\n' } else { c });
         }
     };
     loop {
@@ -593,9 +549,7 @@ impl<'t> CharIndex<'t> {
         if self.offsets.is_empty() {
             index.min(self.text.len())
         } else {
-            self.offsets
-                .get(index)
-                .map_or(self.text.len(), |&o| o as usize)
+            self.offsets.get(index).map_or(self.text.len(), |&o| o as usize)
         }
     }
 
@@ -624,11 +578,7 @@ fn parse_first_document(text: &str) -> Result<Vec<Document>, YamlError> {
                 .nth(line - 2)
                 .map_or(text.len(), |(i, _)| i + 1);
             let documents = parse_tolerant(&text[..cut])?;
-            if documents.is_empty() {
-                Err(e)
-            } else {
-                Ok(documents)
-            }
+            if documents.is_empty() { Err(e) } else { Ok(documents) }
         }
         other => other,
     }
@@ -685,11 +635,7 @@ fn libyaml_fix(text: &str, info: &str, offset: usize) -> Option<Fix> {
 /// closing quote (or the end of the text, as libyaml would scan). Line numbers of later
 /// problems can move down by one where content follows the closing quote.
 fn indent_quoted_scalar(text: &str, offset: usize) -> Option<Fix> {
-    let quote = text
-        .get(offset..)?
-        .chars()
-        .next()
-        .filter(|c| *c == '\'' || *c == '"')?;
+    let quote = text.get(offset..)?.chars().next().filter(|c| *c == '\'' || *c == '"')?;
     let mut fixed = String::with_capacity(text.len() + 256);
     fixed.push_str(&text[..=offset]);
     let mut rest = text[offset + 1..].char_indices();
@@ -788,11 +734,7 @@ fn offset_of(text: &str, line: usize, column: usize) -> usize {
         .map_or(text.len(), |(i, _)| line_start + i)
 }
 
-fn parse_documents_noting_fix(
-    text: &str,
-    first_only: bool,
-    fix: &mut Option<Fix>,
-) -> Result<Vec<Document>, YamlError> {
+fn parse_documents_noting_fix(text: &str, first_only: bool, fix: &mut Option<Fix>) -> Result<Vec<Document>, YamlError> {
     check_directives(text)?;
     let chars = CharIndex::new(text);
     let mut parser = Parser::new_from_str(text);
@@ -827,9 +769,7 @@ fn parse_documents_noting_fix(
                 // reads it as a new node where the open block collection expects an entry.
                 if e.info().contains("comment intercepting the multiline text") {
                     let expected = match stack.last().map(|&open| &nodes[open]) {
-                        Some(Node::Sequence(_, false)) => {
-                            Some("did not find expected '-' indicator")
-                        }
+                        Some(Node::Sequence(_, false)) => Some("did not find expected '-' indicator"),
                         Some(Node::Mapping(_, false)) => Some("did not find expected key"),
                         _ => None,
                     };
@@ -860,10 +800,7 @@ fn parse_documents_noting_fix(
             Event::DocumentEnd => {
                 let doc_nodes = std::mem::take(&mut nodes);
                 match root.take() {
-                    Some(root) => documents.push(Document {
-                        nodes: doc_nodes,
-                        root,
-                    }),
+                    Some(root) => documents.push(Document { nodes: doc_nodes, root }),
                     None => documents.push(Document {
                         nodes: vec![Node::Scalar {
                             value: String::new(),
@@ -892,20 +829,16 @@ fn parse_documents_noting_fix(
                     ScalarStyle::DoubleQuoted => Some('"'),
                     _ => None,
                 };
-                let raw = &text
-                    [chars.byte_offset(span.start.index())..chars.byte_offset(span.end.index())];
+                let raw = &text[chars.byte_offset(span.start.index())..chars.byte_offset(span.end.index())];
                 let raw_breaks = raw.matches(YAML_1_1_BREAKS).count();
                 let value = match quoted {
-                    Some(quote) if raw_breaks > 0 => {
-                        libyaml_quoted(raw, quote).unwrap_or_else(|| value.into_owned())
-                    }
+                    Some(quote) if raw_breaks > 0 => libyaml_quoted(raw, quote).unwrap_or_else(|| value.into_owned()),
                     _ => value.into_owned(),
                 };
                 if stack.is_empty() {
                     let end = chars.byte_offset(span.end.index());
                     let rest_of_line = text[end..].split(['\n', '\r']).next().unwrap_or("");
-                    root_settled =
-                        style != ScalarStyle::Plain || rest_of_line.trim_start().starts_with('#');
+                    root_settled = style != ScalarStyle::Plain || rest_of_line.trim_start().starts_with('#');
                 }
                 let node = Node::Scalar {
                     value,
@@ -920,9 +853,8 @@ fn parse_documents_noting_fix(
                 {
                     // libyaml counts the YAML 1.1 breaks before and inside the key as lines.
                     let before = &text[..chars.byte_offset(span.start.index())];
-                    let zero_based = span.start.line().saturating_sub(1)
-                        + before.matches(YAML_1_1_BREAKS).count()
-                        + raw_breaks;
+                    let zero_based =
+                        span.start.line().saturating_sub(1) + before.matches(YAML_1_1_BREAKS).count() + raw_breaks;
                     let (problem, go_line) = if *flow {
                         ("did not find expected ',' or '}'", zero_based)
                     } else {
@@ -960,16 +892,15 @@ fn parse_documents_noting_fix(
                 anchors.insert(anchor, index);
                 anchor_names.insert(anchor, anchor_name_at(&chars, span.start.index(), '&'));
             }
-            let empty_plain_key = matches!(&nodes[index], Node::Scalar { value, plain: true, tag: None, .. } if value.is_empty());
+            let empty_plain_key =
+                matches!(&nodes[index], Node::Scalar { value, plain: true, tag: None, .. } if value.is_empty());
             // A block scalar indicator cannot start a token inside a flow collection in
             // libyaml; saphyr reads it as a plain scalar.
-            let block_indicator = matches!(&nodes[index], Node::Scalar { value, plain: true, .. } if value.starts_with(['|', '>']));
+            let block_indicator =
+                matches!(&nodes[index], Node::Scalar { value, plain: true, .. } if value.starts_with(['|', '>']));
             if block_indicator
                 && let Some(&parent) = stack.last()
-                && matches!(
-                    nodes[parent],
-                    Node::Sequence(_, true) | Node::Mapping(_, true)
-                )
+                && matches!(nodes[parent], Node::Sequence(_, true) | Node::Mapping(_, true))
             {
                 let zero_based = span.start.line().saturating_sub(1);
                 return Err(located(
@@ -1007,10 +938,7 @@ fn parse_documents_noting_fix(
                 stack.push(index);
                 if stack.len() > MAX_DEPTH {
                     return Err(error(
-                        format!(
-                            "yaml: line {}: exceeded max depth of {MAX_DEPTH}",
-                            span.start.line()
-                        ),
+                        format!("yaml: line {}: exceeded max depth of {MAX_DEPTH}", span.start.line()),
                         Some(&span),
                     ));
                 }
@@ -1046,12 +974,8 @@ impl Decoder<'_> {
     /// Decodes one node, moving to a fresh stack at segment boundaries (see `value::deep`).
     fn unmarshal(&mut self, index: usize) -> Result<Raw, YamlError> {
         let depth = self.depth;
-        crate::value::deep::segmented(depth, || self.unmarshal_here(index)).unwrap_or_else(|| {
-            Err(error(
-                format!("yaml: exceeded max depth of {MAX_DEPTH}"),
-                None,
-            ))
-        })
+        crate::value::deep::segmented(depth, || self.unmarshal_here(index))
+            .unwrap_or_else(|| Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None)))
     }
 
     fn unmarshal_here(&mut self, index: usize) -> Result<Raw, YamlError> {
@@ -1061,25 +985,18 @@ impl Decoder<'_> {
         }
         if self.alias_count > 100
             && self.decode_count > 1000
-            && self.alias_count as f64 / self.decode_count as f64
-                > allowed_alias_ratio(self.decode_count)
+            && self.alias_count as f64 / self.decode_count as f64 > allowed_alias_ratio(self.decode_count)
         {
             return Err(error("yaml: document contains excessive aliasing", None));
         }
         if self.depth > MAX_DEPTH {
-            return Err(error(
-                format!("yaml: exceeded max depth of {MAX_DEPTH}"),
-                None,
-            ));
+            return Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None));
         }
         let nodes = self.nodes;
         match &nodes[index] {
             Node::Alias { name, target } => {
                 if self.active_aliases.contains(&index) {
-                    return Err(error(
-                        format!("yaml: anchor '{name}' value contains itself"),
-                        None,
-                    ));
+                    return Err(error(format!("yaml: anchor '{name}' value contains itself"), None));
                 }
                 self.active_aliases.push(index);
                 self.alias_depth += 1;
@@ -1090,9 +1007,7 @@ impl Decoder<'_> {
                 self.active_aliases.pop();
                 result
             }
-            Node::Scalar {
-                value, plain, tag, ..
-            } => scalar(value, *plain, tag.as_deref()),
+            Node::Scalar { value, plain, tag, .. } => scalar(value, *plain, tag.as_deref()),
             Node::Sequence(children, _) => {
                 self.depth += 1;
                 let mut items = Vec::with_capacity(children.len());
@@ -1121,10 +1036,7 @@ impl Decoder<'_> {
             }
             let k = self.unmarshal(*key)?;
             if matches!(k, Raw::Seq(_) | Raw::Map(_)) {
-                return Err(error(
-                    format!("yaml: invalid map key: {}", go_sharp_v(&k)),
-                    None,
-                ));
+                return Err(error(format!("yaml: invalid map key: {}", go_sharp_v(&k)), None));
             }
             let v = self.unmarshal(*value)?;
             entries.set(k, v);
@@ -1143,12 +1055,7 @@ impl Decoder<'_> {
 
     /// go-yaml v2 `merge`: later explicit keys win; in a sequence of maps, earlier maps win.
     fn merge(&mut self, index: usize, entries: &mut RawMap) -> Result<(), YamlError> {
-        let want_map = || {
-            error(
-                "yaml: map merge requires map or sequence of maps as the value",
-                None,
-            )
-        };
+        let want_map = || error("yaml: map merge requires map or sequence of maps as the value", None);
         let nodes = self.nodes;
         match &nodes[index] {
             Node::Mapping(..) => self.merge_one(index, entries),
@@ -1278,11 +1185,7 @@ fn go_sharp_v(raw: &Raw) -> String {
         Raw::Binary(b) => format!("{:?}", String::from_utf8_lossy(b)),
         Raw::Seq(items) => format!(
             "[]interface {{}}{{{}}}",
-            items
-                .iter()
-                .map(go_sharp_v_element)
-                .collect::<Vec<_>>()
-                .join(", ")
+            items.iter().map(go_sharp_v_element).collect::<Vec<_>>().join(", ")
         ),
         Raw::Map(entries) => {
             // fmt prints map entries sorted by key.
@@ -1392,23 +1295,15 @@ fn g32(f: f64) -> String {
     } else if point >= n {
         format!("{digits}{}", "0".repeat((point - n) as usize))
     } else {
-        format!(
-            "{}.{}",
-            &digits[..point as usize],
-            &digits[point as usize..]
-        )
+        format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
     };
     format!("{sign}{body}")
 }
 
 /// The JSON round trip of sigs.k8s.io/yaml: `Raw` → `encoding/json` → `interface{}`.
 fn to_value(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlError> {
-    crate::value::deep::segmented(depth, || to_value_here(raw, shape, depth)).unwrap_or_else(|| {
-        Err(error(
-            format!("yaml: exceeded max depth of {MAX_DEPTH}"),
-            None,
-        ))
-    })
+    crate::value::deep::segmented(depth, || to_value_here(raw, shape, depth))
+        .unwrap_or_else(|| Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None)))
 }
 
 /// sigs.k8s.io/yaml's `convertToJSONableObject` towards a `string`-typed target: scalars
@@ -1428,11 +1323,7 @@ fn field_shape<'s>(fields: &'s [(&'static str, Shape)], key: &str) -> &'s Shape 
     fields
         .iter()
         .find(|(name, _)| *name == key)
-        .or_else(|| {
-            fields
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case(key))
-        })
+        .or_else(|| fields.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)))
         .map_or(&Shape::Any, |(_, shape)| shape)
 }
 

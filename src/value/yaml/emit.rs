@@ -164,8 +164,8 @@ fn analyze(value: &[u8], v3: bool) -> Analysis {
         let followed_by_whitespace = i + w >= value.len() || is_blank(value, i + w);
         if i == 0 {
             match value[i] {
-                b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>'
-                | b'\'' | b'"' | b'%' | b'@' | b'`' => {
+                b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%'
+                | b'@' | b'`' => {
                     flow_indicators = true;
                     block_indicators = true;
                 }
@@ -310,8 +310,7 @@ impl Emitter {
         self.node(root, true, false, false);
         self.write_indent();
         // Every byte written came from valid UTF-8 input, copied whole characters at a time.
-        String::from_utf8(self.out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        String::from_utf8(self.out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     fn put(&mut self, c: u8) {
@@ -373,13 +372,7 @@ impl Emitter {
         self.indention = true;
     }
 
-    fn write_indicator(
-        &mut self,
-        indicator: &[u8],
-        need_whitespace: bool,
-        is_whitespace: bool,
-        is_indention: bool,
-    ) {
+    fn write_indicator(&mut self, indicator: &[u8], need_whitespace: bool, is_whitespace: bool, is_indention: bool) {
         if need_whitespace && !self.whitespace {
             self.put(b' ');
         }
@@ -392,45 +385,24 @@ impl Emitter {
         self.node_with_key(node, root, sequence, mapping, false);
     }
 
-    fn node_with_key(
-        &mut self,
-        node: &Node,
-        root: bool,
-        sequence: bool,
-        mapping: bool,
-        simple_key: bool,
-    ) {
+    fn node_with_key(&mut self, node: &Node, root: bool, sequence: bool, mapping: bool, simple_key: bool) {
         let depth = self.depth;
         // Node trees are at most as deep as the values the encoders accept, so a refused thread
         // cannot happen at a depth the encoders let through; emit inline if it ever does.
-        if crate::value::deep::segmented(depth, || {
-            self.node_here(node, root, sequence, mapping, simple_key)
-        })
-        .is_none()
+        if crate::value::deep::segmented(depth, || self.node_here(node, root, sequence, mapping, simple_key)).is_none()
         {
             self.node_here(node, root, sequence, mapping, simple_key);
         }
     }
 
-    fn node_here(
-        &mut self,
-        node: &Node,
-        root: bool,
-        _sequence: bool,
-        mapping: bool,
-        simple_key: bool,
-    ) {
+    fn node_here(&mut self, node: &Node, root: bool, _sequence: bool, mapping: bool, simple_key: bool) {
         self.root_context = root;
         self.mapping_context = mapping;
         self.simple_key_context = simple_key;
         match node {
             Node::Scalar(value, style) => self.scalar(value.as_bytes(), *style),
-            Node::Sequence(items) if items.is_empty() || self.flow_level > 0 => {
-                self.flow_empty(b"[", b"]")
-            }
-            Node::Mapping(entries) if entries.is_empty() || self.flow_level > 0 => {
-                self.flow_empty(b"{", b"}")
-            }
+            Node::Sequence(items) if items.is_empty() || self.flow_level > 0 => self.flow_empty(b"[", b"]"),
+            Node::Mapping(entries) if entries.is_empty() || self.flow_level > 0 => self.flow_empty(b"{", b"}"),
             Node::Sequence(items) => self.block_sequence(items),
             Node::Mapping(entries) => self.block_mapping(entries),
         }
@@ -511,9 +483,7 @@ impl Emitter {
         if style == Style::SingleQuoted && !analysis.single_quoted_allowed {
             style = Style::DoubleQuoted;
         }
-        if style == Style::Literal
-            && (!analysis.block_allowed || self.flow_level > 0 || self.simple_key_context)
-        {
+        if style == Style::Literal && (!analysis.block_allowed || self.flow_level > 0 || self.simple_key_context) {
             style = Style::DoubleQuoted;
         }
         self.increase_indent(true, false);
@@ -547,11 +517,7 @@ impl Emitter {
         let mut i = 0;
         while i < value.len() {
             if is_space(value, i) {
-                if allow_breaks
-                    && !spaces
-                    && self.column > self.best_width
-                    && !is_space(value, i + 1)
-                {
+                if allow_breaks && !spaces && self.column > self.best_width && !is_space(value, i + 1) {
                     self.write_indent();
                     i += width(value[i]);
                 } else {
@@ -629,12 +595,7 @@ impl Emitter {
         self.write_indicator(b"\"", true, false, false);
         let mut i = 0;
         while i < value.len() {
-            if !is_printable(value, i)
-                || is_bom(value)
-                || is_break(value, i)
-                || value[i] == b'"'
-                || value[i] == b'\\'
-            {
+            if !is_printable(value, i) || is_bom(value) || is_break(value, i) || value[i] == b'"' || value[i] == b'\\' {
                 let w = width(value[i]).min(value.len() - i);
                 let mut v: u32 = match w {
                     1 => u32::from(value[i] & 0x7F),
@@ -678,22 +639,13 @@ impl Emitter {
                         self.put(marker);
                         for k in (0..digits).rev() {
                             let digit = ((v >> (k * 4)) & 0x0F) as u8;
-                            self.put(if digit < 10 {
-                                digit + b'0'
-                            } else {
-                                digit + b'A' - 10
-                            });
+                            self.put(if digit < 10 { digit + b'0' } else { digit + b'A' - 10 });
                         }
                     }
                 }
                 spaces = false;
             } else if is_space(value, i) {
-                if allow_breaks
-                    && !spaces
-                    && self.column > self.best_width
-                    && i > 0
-                    && i < value.len() - 1
-                {
+                if allow_breaks && !spaces && self.column > self.best_width && i > 0 && i < value.len() - 1 {
                     self.write_indent();
                     if is_space(value, i + 1) {
                         self.put(b'\\');

@@ -145,9 +145,7 @@ pub fn split_documents(text: &str) -> Result<Vec<&str>, YamlError> {
             let trimmed = rest.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
                 return Err(YamlError {
-                    message: format!(
-                        "error reading yaml document: invalid Yaml document separator: {trimmed}"
-                    ),
+                    message: format!("error reading yaml document: invalid Yaml document separator: {trimmed}"),
                     line: Some(text[..offset].matches('\n').count() + 1),
                     column: Some(1),
                 });
@@ -202,13 +200,13 @@ const MAX_ENCODE_DEPTH: usize = 10_000;
 
 /// The value as go-yaml v2 sees it after `json.Marshal` and `yaml.Unmarshal` of that JSON.
 fn to_node(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
-    crate::value::deep::segmented(depth, || to_node_here(value, depth))
-        .unwrap_or_else(|| Err(cycle_error()))
+    crate::value::deep::segmented(depth, || to_node_here(value, depth)).unwrap_or_else(|| Err(cycle_error()))
 }
 
 fn cycle_error() -> YamlError {
     YamlError {
-        message: "error marshaling into JSON: json: unsupported value: encountered a cycle via map[string]interface {}".to_string(),
+        message: "error marshaling into JSON: json: unsupported value: encountered a cycle via map[string]interface {}"
+            .to_string(),
         line: None,
         column: None,
     }
@@ -221,10 +219,7 @@ fn to_node_here(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
     }
     Ok(match value {
         Value::Nil => Node::Scalar(Text::Static("null"), Style::Plain),
-        Value::Bool(b) => Node::Scalar(
-            Text::Static(if *b { "true" } else { "false" }),
-            Style::Plain,
-        ),
+        Value::Bool(b) => Node::Scalar(Text::Static(if *b { "true" } else { "false" }), Style::Plain),
         Value::Int(i, _) => Node::Scalar(Text::Owned(i.to_string()), Style::Plain),
         Value::Float(f) => {
             let text = json::format_json_float(*f)?;
@@ -236,9 +231,7 @@ fn to_node_here(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
         },
         Value::Bytes(b) => {
             use base64::Engine as _;
-            string_node(Text::Owned(
-                base64::engine::general_purpose::STANDARD.encode(b),
-            ))
+            string_node(Text::Owned(base64::engine::general_purpose::STANDARD.encode(b)))
         }
         Value::List(items, _) => Node::Sequence(
             items
@@ -270,9 +263,7 @@ fn key_node(key: &str) -> Result<emit::Node, YamlError> {
             column: None,
         });
     }
-    Ok(string_node(Text::Owned(
-        reread_json_string(key)?.into_owned(),
-    )))
+    Ok(string_node(Text::Owned(reread_json_string(key)?.into_owned())))
 }
 
 /// A string as go-yaml v2 reads it back from the JSON that `json.Marshal` wrote. JSON leaves
@@ -423,10 +414,7 @@ pub(crate) fn sorted_entries(map: &Map, v3: bool) -> Vec<(&String, &Value)> {
         entries.sort_by(|a, b| natural_order_chars(a.0.as_bytes(), b.0.as_bytes(), v3));
         return entries;
     }
-    let mut keyed: Vec<(Vec<char>, &String, &Value)> = map
-        .iter()
-        .map(|(k, v)| (k.chars().collect(), k, v))
-        .collect();
+    let mut keyed: Vec<(Vec<char>, &String, &Value)> = map.iter().map(|(k, v)| (k.chars().collect(), k, v)).collect();
     keyed.sort_by(|a, b| natural_order_chars(&a.0, &b.0, v3));
     keyed.into_iter().map(|(_, k, v)| (k, v)).collect()
 }
@@ -473,10 +461,7 @@ mod tests {
 
     #[test]
     fn sequences_under_keys_are_not_indented() {
-        assert_eq!(
-            yaml("k:\n  - a\n  - b: 1\n    c: 2\n"),
-            "k:\n- a\n- b: 1\n  c: 2\n"
-        );
+        assert_eq!(yaml("k:\n  - a\n  - b: 1\n    c: 2\n"), "k:\n- a\n- b: 1\n  c: 2\n");
     }
 
     #[test]
@@ -495,20 +480,13 @@ mod tests {
 
     #[test]
     fn multi_line_strings_use_literal_blocks() {
-        assert_eq!(
-            yaml("a: \"x\\ny\"\nb: \"x\\n\"\n"),
-            "a: |-\n  x\n  y\nb: |\n  x\n"
-        );
+        assert_eq!(yaml("a: \"x\\ny\"\nb: \"x\\n\"\n"), "a: |-\n  x\n  y\nb: |\n  x\n");
     }
 
     #[test]
     fn string_targets_take_the_text_of_scalars() {
-        const SHAPE: Shape = Shape::Struct(&[
-            ("version", Shape::String),
-            ("tags", Shape::List(&Shape::String)),
-        ]);
-        let value =
-            decode_shaped("Version: 1.10\ntags: [1.0, yes, 7]\nother: 1.10\n", &SHAPE).unwrap();
+        const SHAPE: Shape = Shape::Struct(&[("version", Shape::String), ("tags", Shape::List(&Shape::String))]);
+        let value = decode_shaped("Version: 1.10\ntags: [1.0, yes, 7]\nother: 1.10\n", &SHAPE).unwrap();
         let map = value.as_map().unwrap().read().clone();
         assert_eq!(map["Version"].as_str(), Some("1.1"));
         let tags: Vec<_> = map["tags"]
@@ -523,10 +501,7 @@ mod tests {
 
     #[test]
     fn split_like_yaml_reader() {
-        assert_eq!(
-            split_documents("a: 1\n---\nb: 2\n").unwrap(),
-            vec!["a: 1\n", "b: 2\n"]
-        );
+        assert_eq!(split_documents("a: 1\n---\nb: 2\n").unwrap(), vec!["a: 1\n", "b: 2\n"]);
         assert!(split_documents("a: 1\n--- x\n").is_err());
     }
 }

@@ -17,8 +17,7 @@ pub(super) fn encode(value: &Value) -> Result<String, YamlError> {
 }
 
 fn to_node(value: &Value, depth: usize) -> Result<Node, YamlError> {
-    crate::value::deep::segmented(depth, || to_node_here(value, depth))
-        .unwrap_or_else(|| Err(too_deep()))
+    crate::value::deep::segmented(depth, || to_node_here(value, depth)).unwrap_or_else(|| Err(too_deep()))
 }
 
 fn too_deep() -> YamlError {
@@ -39,10 +38,7 @@ fn to_node_here(value: &Value, depth: usize) -> Result<Node, YamlError> {
     }
     Ok(match value {
         Value::Nil => Node::Scalar(Text::Static("null"), Style::Plain),
-        Value::Bool(b) => Node::Scalar(
-            Text::Static(if *b { "true" } else { "false" }),
-            Style::Plain,
-        ),
+        Value::Bool(b) => Node::Scalar(Text::Static(if *b { "true" } else { "false" }), Style::Plain),
         Value::Int(i, _) => Node::Scalar(Text::Owned(i.to_string()), Style::Plain),
         Value::Float(f) => {
             let text = match format_float(*f, 'g', -1).as_str() {

@@ -1,0 +1,240 @@
+//! Label and field selectors as the `labelSelector`/`fieldSelector` query parameters spell them.
+//! Parses and matches; knows nothing of the store.
+
+use serde_json::Value;
+
+use super::status::ApiError;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+    Exists(String),
+    NotExists(String),
+}
+
+/// A parsed label selector; the empty selector matches everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelSelector(Vec<Requirement>);
+
+/// Splits on commas outside parentheses.
+fn split_terms(text: &str) -> Vec<&str> {
+    let mut terms = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                terms.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    terms.push(&text[start..]);
+    terms
+}
+
+fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+}
+
+fn value_list(text: &str) -> Option<Vec<String>> {
+    let inner = text.trim().strip_prefix('(')?.strip_suffix(')')?;
+    Some(inner.split(',').map(|v| v.trim().to_string()).collect())
+}
+
+impl LabelSelector {
+    /// Parses `k=v,k!=v,k in (a,b),k notin (a),k,!k`.
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        let mut out = Vec::new();
+        let bad = || ApiError::bad_request(format!("unable to parse requirement: invalid label selector `{text}`"));
+        if text.trim().is_empty() {
+            return Ok(Self(out));
+        }
+        for term in split_terms(text) {
+            let term = term.trim();
+            if term.is_empty() {
+                return Err(bad());
+            }
+            let requirement = if let Some(key) = term.strip_prefix('!') {
+                Requirement::NotExists(key.trim().to_string())
+            } else if let Some((k, v)) = term.split_once("!=") {
+                Requirement::NotEquals(k.trim().into(), v.trim().into())
+            } else if let Some((k, v)) = term.split_once("==") {
+                Requirement::Equals(k.trim().into(), v.trim().into())
+            } else if let Some((k, v)) = term.split_once('=') {
+                Requirement::Equals(k.trim().into(), v.trim().into())
+            } else if let Some((k, rest)) = term.split_once(" notin ") {
+                Requirement::NotIn(k.trim().into(), value_list(rest).ok_or_else(bad)?)
+            } else if let Some((k, rest)) = term.split_once(" in ") {
+                Requirement::In(k.trim().into(), value_list(rest).ok_or_else(bad)?)
+            } else {
+                Requirement::Exists(term.to_string())
+            };
+            let key = match &requirement {
+                Requirement::Equals(k, _)
+                | Requirement::NotEquals(k, _)
+                | Requirement::In(k, _)
+                | Requirement::NotIn(k, _)
+                | Requirement::Exists(k)
+                | Requirement::NotExists(k) => k,
+            };
+            if !valid_key(key) {
+                return Err(bad());
+            }
+            out.push(requirement);
+        }
+        Ok(Self(out))
+    }
+
+    /// Whether labels satisfy every requirement.
+    pub fn matches(&self, labels: &[(String, String)]) -> bool {
+        let get = |key: &str| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        self.0.iter().all(|r| match r {
+            Requirement::Equals(k, v) => get(k) == Some(v),
+            Requirement::NotEquals(k, v) => get(k) != Some(v),
+            Requirement::In(k, vs) => get(k).is_some_and(|l| vs.contains(l)),
+            Requirement::NotIn(k, vs) => !get(k).is_some_and(|l| vs.contains(l)),
+            Requirement::Exists(k) => get(k).is_some(),
+            Requirement::NotExists(k) => get(k).is_none(),
+        })
+    }
+
+    /// Whether the selector is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A parsed field selector over `metadata.name`, `metadata.namespace` and a few kind fields.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldSelector(Vec<(String, bool, String)>);
+
+const SUPPORTED_FIELDS: &[&str] = &[
+    "metadata.name",
+    "metadata.namespace",
+    "status.phase",
+    "spec.nodeName",
+    "type",
+    "involvedObject.name",
+    "involvedObject.namespace",
+    "involvedObject.kind",
+    "involvedObject.uid",
+];
+
+impl FieldSelector {
+    /// Parses `metadata.name=x,metadata.namespace!=y`.
+    pub fn parse(text: &str) -> Result<Self, ApiError> {
+        let mut out = Vec::new();
+        if text.trim().is_empty() {
+            return Ok(Self(out));
+        }
+        for term in text.split(',') {
+            let (field, negate, value) = if let Some((f, v)) = term.split_once("!=") {
+                (f, true, v)
+            } else if let Some((f, v)) = term.split_once("==") {
+                (f, false, v)
+            } else if let Some((f, v)) = term.split_once('=') {
+                (f, false, v)
+            } else {
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{text}'; can't understand '{term}'"
+                )));
+            };
+            let field = field.trim();
+            if !SUPPORTED_FIELDS.contains(&field) {
+                return Err(ApiError::bad_request(format!("field label not supported: {field}")));
+            }
+            out.push((field.to_string(), negate, value.trim().to_string()));
+        }
+        Ok(Self(out))
+    }
+
+    /// The name this selector pins (`metadata.name=x`), letting lists skip a scan.
+    pub fn pinned_name(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, negate, _)| f == "metadata.name" && !negate)
+            .map(|(_, _, v)| v.as_str())
+    }
+
+    /// Whether this selector only looks at name and namespace.
+    pub fn is_metadata_only(&self) -> bool {
+        self.0
+            .iter()
+            .all(|(f, _, _)| f == "metadata.name" || f == "metadata.namespace")
+    }
+
+    /// Matches by name and namespace only (callers check `is_metadata_only` first).
+    pub fn matches_meta(&self, namespace: &str, name: &str) -> bool {
+        self.0.iter().all(|(field, negate, value)| {
+            let actual = if field == "metadata.name" { name } else { namespace };
+            (actual == value) != *negate
+        })
+    }
+
+    /// Matches against the whole object.
+    pub fn matches(&self, object: &Value) -> bool {
+        self.0.iter().all(|(field, negate, value)| {
+            let mut current = object;
+            for part in field.split('.') {
+                current = &current[part];
+            }
+            let actual = current.as_str().unwrap_or("");
+            (actual == value) != *negate
+        })
+    }
+
+    /// Whether the selector is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn helm_release_query_matches_its_secrets() {
+        let selector = LabelSelector::parse("name=r1,owner=helm").expect("valid");
+        assert!(selector.matches(&labels(&[("name", "r1"), ("owner", "helm"), ("version", "1")])));
+        assert!(!selector.matches(&labels(&[("name", "r2"), ("owner", "helm")])));
+    }
+
+    #[test]
+    fn set_based_requirements() {
+        let selector = LabelSelector::parse("env in (a, b),tier notin (x),app,!legacy").expect("valid");
+        assert!(selector.matches(&labels(&[("env", "a"), ("app", "1")])));
+        assert!(!selector.matches(&labels(&[("env", "c"), ("app", "1")])));
+        assert!(!selector.matches(&labels(&[("env", "a"), ("app", "1"), ("legacy", "")])));
+        assert!(!selector.matches(&labels(&[("env", "a"), ("tier", "x"), ("app", "1")])));
+    }
+
+    #[test]
+    fn malformed_selectors_are_bad_requests() {
+        assert_eq!(LabelSelector::parse("a=b,,c").map_err(|e| e.code), Err(400));
+        assert_eq!(LabelSelector::parse("a in b").map_err(|e| e.code), Err(400));
+        assert_eq!(FieldSelector::parse("spec.foo=x").map_err(|e| e.code), Err(400));
+    }
+
+    #[test]
+    fn field_selector_by_name() {
+        let selector = FieldSelector::parse("metadata.name=x-dep").expect("valid");
+        assert_eq!(selector.pinned_name(), Some("x-dep"));
+        assert!(selector.matches_meta("default", "x-dep"));
+        assert!(!selector.matches_meta("default", "other"));
+    }
+}

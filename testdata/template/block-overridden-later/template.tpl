@@ -1,0 +1,1 @@
+{{ block "b" . }}default{{ end }}{{ define "b" }}override{{ end }}

@@ -1,0 +1,1 @@
+{{ encryptAES "0123456789abcdef0123456789abcdefEXTRA" "x" | decryptAES "0123456789abcdef0123456789abcdef" }}

@@ -1,0 +1,1 @@
+{{ encryptAES "k" "hello world" | decryptAES "k" }} [{{ encryptAES "k" "" }}] [{{ decryptAES "k" "" }}]

@@ -1,0 +1,1 @@
+{{ $h := bcrypt "pw" }}{{ len $h }} {{ regexMatch "^\\$2a\\$10\\$[./A-Za-z0-9]{53}$" $h }}

@@ -1,0 +1,1 @@
+{{ decryptAES "secretkey" "Kb13SHdh2kljqg+Naj8TONXFT4lIrFlBwqPABp7NdAM=" }}

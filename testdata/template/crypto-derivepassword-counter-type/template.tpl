@@ -1,0 +1,1 @@
+{{ derivePassword -1 "pin" "pw" "u" "s" }}

@@ -1,0 +1,1 @@
+{{ derivePassword 7 "maximum" "secret" "alice" "site.org" }} {{ derivePassword 3 "basic" "secret" "alice" "site.org" }}

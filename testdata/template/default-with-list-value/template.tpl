@@ -1,0 +1,1 @@
+{{ default (list 1) .Values.list }} {{ default (list 1) (list) }}

@@ -1,0 +1,1 @@
+{{ if eq .Values.missing "x" }}y{{ else }}n{{ end }}

@@ -1,0 +1,1 @@
+{{ .Values.map.x.y }}

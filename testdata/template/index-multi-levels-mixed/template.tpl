@@ -1,0 +1,1 @@
+{{ index .Values.m "a" 1 "b" }}

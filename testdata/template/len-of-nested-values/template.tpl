@@ -1,0 +1,1 @@
+{{ len .Values.map }} {{ len (index .Values.list 0) }}

@@ -1,0 +1,1 @@
+{{ range $a := .Values.list }}{{ range $b := $.Values.list }}{{ $a }}{{ $b }} {{ end }}{{ end }}

@@ -1,0 +1,1 @@
+{{ range $i, $v := .Values.list }}{{ if gt $i 0 }}{{ if eq $v "c" }}{{ break }}{{ end }}{{ end }}{{ $v }}{{ end }}

@@ -1,0 +1,1 @@
+{{ range .Values.list }}{{ continue }}x{{ else }}e{{ end }}done

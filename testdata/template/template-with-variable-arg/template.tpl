@@ -1,0 +1,1 @@
+{{ define "t" }}<{{ . }}>{{ end }}{{ $v := "q" }}{{ template "t" $v }}

@@ -1,0 +1,1 @@
+{{ with .Values.none }}1{{ else with .Values.zero }}2{{ else with .Values.s }}{{ . }}{{ else }}4{{ end }}
