@@ -10,10 +10,13 @@ helm=${HELMFIRE_HELM:-$(command -v helm || echo /root/.cache/helmfire/oracles/ku
 ours=${HELMFIRE_BIN:-$root/target/release/helmfire}
 [ -x "$ours" ] || ours=$root/target/debug/helmfire
 [ $# -gt 0 ] || { echo "usage: $0 CHART_DIR..." >&2; exit 1; }
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 measure() { # prints "<seconds> <peak KiB>"
   local start end rss
   start=$(date +%s.%N)
-  rss=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+  /usr/bin/time -o "$tmp" -f '%M' "$@" >/dev/null 2>&1 || true
+  rss=$(tail -1 "$tmp")
   end=$(date +%s.%N)
   echo "$(echo "$end - $start" | bc) ${rss:-0}"
 }
