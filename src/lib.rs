@@ -13,6 +13,7 @@
 
 pub mod chart;
 pub mod graph;
+pub mod render;
 pub mod state;
 pub mod template;
 pub mod value;

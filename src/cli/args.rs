@@ -88,6 +88,24 @@ pub enum Command {
         #[arg(short, long, value_enum, default_value_t = GraphOutput::Text)]
         output: GraphOutput,
     },
+    /// Render every selected release's chart locally, as `helm template` would
+    Template {
+        /// Write one folder per release (`DIR/<namespace>/<name>/…`) instead of stdout
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
+        /// Kubernetes version for `.Capabilities` [default: v1.35.0]
+        #[arg(long, value_name = "VERSION")]
+        kube_version: Option<String>,
+        /// Extra API versions for `.Capabilities.APIVersions`
+        #[arg(short = 'a', long, value_name = "GROUP/VERSION", value_delimiter = ',')]
+        api_versions: Vec<String>,
+        /// Include the charts' crds/ files
+        #[arg(long)]
+        include_crds: bool,
+        /// Leave out test hooks
+        #[arg(long)]
+        skip_tests: bool,
+    },
     /// Print the JSON Schema of the state file
     Schema,
     /// Run a local Kubernetes API server (an emulator) that kubectl, helm and helmfire accept

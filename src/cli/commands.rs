@@ -10,6 +10,7 @@ use crate::state::{self, DesiredState, NoticeLevel, StateError};
 use super::args::{Cli, Command, GraphOutput, ListFormat};
 use super::report::Painter;
 use super::settings::Settings;
+use super::template;
 use super::{CommandResult, exit};
 
 pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandResult {
@@ -17,6 +18,25 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
         Command::Lint => lint(settings, painter),
         Command::List { output } => list(settings, painter, output),
         Command::Graph { output } => graph_command(settings, painter, output),
+        Command::Template {
+            output_dir,
+            kube_version,
+            api_versions,
+            include_crds,
+            skip_tests,
+        } => {
+            let base = template::TemplateRequest {
+                kube_version,
+                api_versions,
+                include_crds,
+                output: crate::render::OutputOptions {
+                    skip_tests,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            template_command(settings, painter, base, output_dir)
+        }
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&state::json_schema())?;
             write_stdout(&format!("{schema}\n"))
@@ -167,4 +187,53 @@ fn format_table(rows: &[Vec<String>]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `helmfire template`: every selected release rendered (concurrently, one worker per core),
+/// printed in state-file order.
+fn template_command(
+    settings: &Settings,
+    painter: &Painter,
+    base: template::TemplateRequest,
+    output_dir: Option<std::path::PathBuf>,
+) -> CommandResult {
+    let Selected { state, graph } = load_selected(settings, painter)?;
+    let indices = graph.releases();
+    let mut jobs = Vec::new();
+    let mut errors = Vec::new();
+    let mut ids = Vec::new();
+    for &i in &indices {
+        let release = &state.releases[i];
+        if !release.installed {
+            continue;
+        }
+        let mut base = base.clone();
+        if let Some(dir) = &output_dir {
+            base.output_dir = Some(
+                dir.join(release.id.namespace.to_string())
+                    .join(release.id.name.to_string()),
+            );
+        }
+        match template::release_request(release, &base) {
+            Ok(job) => {
+                ids.push(release.id.to_string());
+                jobs.push(job);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let results = template::render_releases(jobs, workers);
+    let mut stdout = String::new();
+    for (id, result) in ids.iter().zip(results) {
+        match result {
+            Ok(run) => stdout.push_str(&run.stdout),
+            Err(e) => errors.push(format!("release `{id}`: {e}")),
+        }
+    }
+    write_stdout(&stdout)?;
+    if errors.is_empty() {
+        return Ok(exit::OK);
+    }
+    Err(errors.join("\n").into())
 }

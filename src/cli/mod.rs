@@ -7,6 +7,7 @@ mod commands;
 mod report;
 mod sandbox;
 mod settings;
+mod template;
 
 use std::io::Write;
 
@@ -30,6 +31,11 @@ pub mod exit {
 pub type CommandResult = Result<i32, Box<dyn std::error::Error + Send + Sync + 'static>>;
 
 pub fn main() -> i32 {
+    // `chart template` takes helm's flags (its `-f` is a values file), so it has its own parser.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("chart") && argv.get(2).map(String::as_str) == Some("template") {
+        return template::chart_template_main(argv[3..].to_vec());
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

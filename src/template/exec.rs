@@ -56,6 +56,8 @@ pub fn truth(v: &Value) -> bool {
         Value::Bytes(b) => !b.is_empty(),
         Value::List(l, _) => !l.is_empty(),
         Value::Map(m, _) => !m.read().is_empty(),
+        // Map- and slice-kinded Go objects (Helm's `.Files`) are false when empty, as in Go.
+        Value::Object(o) if matches!(o.kind(), "map" | "slice") => truth(&o.to_plain()),
         Value::Object(_) => true,
     }
 }
@@ -269,6 +271,11 @@ impl<'a, 's> State<'a, 's> {
 
     fn walk_range_inner(&mut self, dot: &Rv, node: &'a Node, r: &'a Branch, out: &mut String) -> EResult<Flow> {
         let val = self.eval_pipeline(dot, &r.pipe)?;
+        // Map-kinded Go objects (Helm's `.Files`, a `map[string][]byte`) range as their map.
+        let val = match &val.v {
+            Value::Object(o) if o.kind() == "map" => Rv::val(o.to_plain()),
+            _ => val,
+        };
         let mut ran = false;
         match &val.v {
             Value::List(items, t) => {

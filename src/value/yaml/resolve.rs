@@ -313,16 +313,12 @@ fn days_in(month: u32, year: u32) -> u32 {
 fn parse_layout(b: &[u8], layout: Layout) -> bool {
     let year: u32 = b[..4].iter().fold(0, |a, d| a * 10 + u32::from(d - b'0'));
     let mut pos = 5;
-    let Some(month) = getnum(b, &mut pos) else {
-        return false;
-    };
+    let Some(month) = getnum(b, &mut pos) else { return false };
     if b.get(pos) != Some(&b'-') {
         return false;
     }
     pos += 1;
-    let Some(day) = getnum(b, &mut pos) else {
-        return false;
-    };
+    let Some(day) = getnum(b, &mut pos) else { return false };
     if !(1..=12).contains(&month) || day < 1 || day > days_in(month, year) {
         return false;
     }
@@ -343,9 +339,7 @@ fn parse_layout(b: &[u8], layout: Layout) -> bool {
         }
         _ => return false,
     }
-    let Some(hour) = getnum(b, &mut pos) else {
-        return false;
-    };
+    let Some(hour) = getnum(b, &mut pos) else { return false };
     if hour >= 24 || b.get(pos) != Some(&b':') {
         return false;
     }

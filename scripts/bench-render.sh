@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Times `helm template` against `helmfire chart template` on the same charts, one whole process
+# per chart, side by side in the same run, and prints total wall time, peak memory and ratios.
+# Usage: scripts/bench-render.sh CHART_DIR... (chart directories with dependencies vendored)
+# Build first: cargo build --release (HELMFIRE_BIN overrides the binary).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+helm=${HELMFIRE_HELM:-$(command -v helm || echo /root/.cache/helmfire/oracles/kubectl-v34-2.2.2/bin/helm)}
+[ -x "$helm" ] || { echo "helm not found: run scripts/install-oracles.sh" >&2; exit 1; }
+ours=${HELMFIRE_BIN:-$root/target/release/helmfire}
+[ -x "$ours" ] || ours=$root/target/debug/helmfire
+[ $# -gt 0 ] || { echo "usage: $0 CHART_DIR..." >&2; exit 1; }
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+measure() { # prints "<seconds> <peak KiB>"
+  local start end rss
+  start=$(date +%s.%N)
+  /usr/bin/time -o "$tmp" -f '%M' "$@" >/dev/null 2>&1 || true
+  rss=$(tail -1 "$tmp")
+  end=$(date +%s.%N)
+  echo "$(echo "$end - $start" | bc) ${rss:-0}"
+}
+ht=0; ft=0; hm=0; fm=0
+for c in "$@"; do
+  read -r t m < <(measure "$helm" template rel "$c")
+  ht=$(echo "$ht + $t" | bc); [ "$m" -gt "$hm" ] && hm=$m
+  read -r t2 m2 < <(measure "$ours" chart template rel "$c")
+  ft=$(echo "$ft + $t2" | bc); [ "$m2" -gt "$fm" ] && fm=$m2
+  printf '%-40s helm %6.3fs %7d KiB   helmfire %6.3fs %7d KiB\n' "$(basename "$c")" "$t" "$m" "$t2" "$m2"
+done
+printf 'total: helm %.3fs (peak %d KiB), helmfire %.3fs (peak %d KiB)\n' "$ht" "$hm" "$ft" "$fm"
+printf 'ratio: helmfire is %.1fx faster, uses %.2f of helm peak memory\n' "$(echo "$ht / $ft" | bc -l)" "$(echo "$fm / $hm" | bc -l)"

@@ -1,0 +1,369 @@
+//! `helmfire chart template` (helm-compatible: same flags, stdout, `Error: …` and exit status as
+//! `helm template`) and `helmfire template` (every selected release of the state file).
+//!
+//! `chart template` has its own parser: its `-f` means values files, as in helm, while the
+//! global `-f` of every other command names the state file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+use crate::chart;
+use crate::render::{self, Capabilities, OutputOptions, ReleaseInfo};
+use crate::template::Context;
+use crate::values::{self, PrepareOptions, ValueOptions};
+
+/// Render chart templates locally and display the output (as `helm template`).
+#[derive(Debug, Parser)]
+#[command(name = "helmfire chart template")]
+pub struct ChartTemplateArgs {
+    /// [RELEASE] CHART
+    #[arg(num_args = 1..=2, value_name = "ARGS", required = true)]
+    pub args: Vec<String>,
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Values files (comma-separated or repeated)
+    #[arg(short = 'f', long = "values", value_delimiter = ',')]
+    pub values: Vec<String>,
+    #[arg(long)]
+    pub set: Vec<String>,
+    #[arg(long = "set-string")]
+    pub set_string: Vec<String>,
+    #[arg(long = "set-file")]
+    pub set_file: Vec<String>,
+    #[arg(long = "set-json")]
+    pub set_json: Vec<String>,
+    #[arg(long = "set-literal")]
+    pub set_literal: Vec<String>,
+    #[arg(long = "kube-version")]
+    pub kube_version: Option<String>,
+    #[arg(short = 'a', long = "api-versions", value_delimiter = ',')]
+    pub api_versions: Vec<String>,
+    #[arg(long = "include-crds")]
+    pub include_crds: bool,
+    #[arg(long = "skip-tests")]
+    pub skip_tests: bool,
+    #[arg(long = "no-hooks")]
+    pub no_hooks: bool,
+    #[arg(short = 's', long = "show-only")]
+    pub show_only: Vec<String>,
+    #[arg(long = "is-upgrade")]
+    pub is_upgrade: bool,
+    #[arg(long = "output-dir")]
+    pub output_dir: Option<PathBuf>,
+    #[arg(long = "skip-schema-validation")]
+    pub skip_schema_validation: bool,
+}
+
+/// What one render produced: stdout text, or Helm's error text (after `Error: `).
+pub struct TemplateRun {
+    pub stdout: String,
+}
+
+/// Helm's `ValidateReleaseName`.
+fn valid_release_name(name: &str) -> bool {
+    if name.is_empty() || name.len() > 53 {
+        return false;
+    }
+    name.split('.').all(|label| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    })
+}
+
+/// The request for one render, independent of clap.
+#[derive(Clone, Debug, Default)]
+pub struct TemplateRequest {
+    pub release: String,
+    pub chart: PathBuf,
+    pub namespace: String,
+    pub values: ValueOptions,
+    pub kube_version: Option<String>,
+    pub api_versions: Vec<String>,
+    pub output: OutputOptions,
+    pub include_crds: bool,
+    pub is_upgrade: bool,
+    pub output_dir: Option<PathBuf>,
+    pub skip_schema_validation: bool,
+}
+
+/// Runs `helm template` semantics; the error string is what helm prints after `Error: `.
+pub fn run_template(req: &TemplateRequest) -> Result<TemplateRun, String> {
+    // Helm rejects a bad --kube-version before looking at the chart.
+    Capabilities::offline(req.kube_version.as_deref(), &req.api_versions)?;
+    let chart_arg = req.chart.to_string_lossy().to_string();
+    if !req.chart.exists() {
+        if !chart_arg.contains('/') {
+            return Err(format!(
+                "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_arg}"
+            ));
+        }
+        return Err(format!("path {chart_arg:?} not found"));
+    }
+    let user = values::merge_user_values(&req.values).map_err(|e| e.to_string())?;
+    run_template_with_values(req, user)
+}
+
+fn run_template_with_values(req: &TemplateRequest, user: crate::value::Map) -> Result<TemplateRun, String> {
+    let caps = Capabilities::offline(req.kube_version.as_deref(), &req.api_versions)?;
+    let chart_arg = req.chart.to_string_lossy().to_string();
+    if !req.chart.exists() {
+        return Err(format!("path {chart_arg:?} not found"));
+    }
+    let mut chart = chart::load(&req.chart).map_err(|e| e.to_string())?;
+    let prepared = values::prepare(
+        &mut chart,
+        &user,
+        PrepareOptions {
+            skip_schema_validation: req.skip_schema_validation,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    if !valid_release_name(&req.release) {
+        return Err(format!(
+            "release name check failed: release name {:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53",
+            req.release
+        ));
+    }
+    let release = ReleaseInfo {
+        name: req.release.clone(),
+        namespace: req.namespace.clone(),
+        revision: 1,
+        is_upgrade: req.is_upgrade,
+    };
+    let debug_hint = |e: String| format!("{e}\n\nUse --debug flag to render out invalid YAML");
+    let mut ctx = Context::default();
+    let mut rendered = render::render_chart(&chart, &prepared.values, &release, &caps, &mut ctx)
+        .map_err(|e| debug_hint(e.to_string()))?;
+    render::split_notes(&mut rendered, chart.name());
+    let sorted = render::sort_manifests(&rendered).map_err(|e| debug_hint(e.to_string()))?;
+    let mut output = req.output.clone();
+    if req.include_crds {
+        output.crds = chart
+            .crd_objects(chart.name())
+            .into_iter()
+            .map(|(path, f)| (path, String::from_utf8_lossy(&f.data).into_owned()))
+            .collect();
+    }
+    match &req.output_dir {
+        None => {
+            let stdout = render::template_output(&sorted, &output).map_err(|e| e.to_string())?;
+            Ok(TemplateRun { stdout })
+        }
+        Some(dir) => write_output_dir(dir, &sorted, &output).map(|stdout| TemplateRun { stdout }),
+    }
+}
+
+/// `--output-dir`: every manifest (and hook) appended to `<dir>/<source path>`, each write
+/// announced as `wrote <file>` as helm does.
+fn write_output_dir(dir: &Path, sorted: &render::Sorted, output: &OutputOptions) -> Result<String, String> {
+    let mut written: std::collections::HashSet<String> = Default::default();
+    let mut stdout = String::new();
+    let mut write = |name: &str, data: &str, stdout: &mut String| -> Result<(), String> {
+        let file = format!("{}/{name}", dir.display());
+        let append = written.contains(name);
+        if let Some(parent) = Path::new(&file).parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("mkdir {}: {e}", parent.display()))?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(&file)
+            .map_err(|e| format!("open {file}: {e}"))?;
+        f.write_all(format!("---\n# Source: {name}\n{data}\n").as_bytes())
+            .map_err(|e| format!("write {file}: {e}"))?;
+        written.insert(name.to_string());
+        stdout.push_str(&format!("wrote {file}\n"));
+        Ok(())
+    };
+    for (path, data) in &output.crds {
+        write(path, data, &mut stdout)?;
+    }
+    for m in &sorted.manifests {
+        write(&m.name, &m.content, &mut stdout)?;
+    }
+    if !output.no_hooks {
+        for h in &sorted.hooks {
+            if output.skip_tests && h.is_test() {
+                continue;
+            }
+            write(&h.path, &h.manifest, &mut stdout)?;
+        }
+    }
+    // The (empty) release manifest, printed with Println.
+    stdout.push('\n');
+    Ok(stdout)
+}
+
+impl ChartTemplateArgs {
+    pub fn request(&self) -> TemplateRequest {
+        let (release, chart) = match self.args.as_slice() {
+            [chart] => ("release-name".to_string(), chart.clone()),
+            [release, chart, ..] => (release.clone(), chart.clone()),
+            [] => (String::new(), String::new()),
+        };
+        TemplateRequest {
+            release,
+            chart: PathBuf::from(chart),
+            namespace: self.namespace.clone(),
+            values: ValueOptions {
+                files: self.values.clone(),
+                set: self.set.clone(),
+                set_string: self.set_string.clone(),
+                set_file: self.set_file.clone(),
+                set_json: self.set_json.clone(),
+                set_literal: self.set_literal.clone(),
+            },
+            kube_version: self.kube_version.clone(),
+            api_versions: self.api_versions.clone(),
+            output: OutputOptions {
+                crds: Vec::new(),
+                skip_tests: self.skip_tests,
+                no_hooks: self.no_hooks,
+                show_only: self.show_only.clone(),
+            },
+            include_crds: self.include_crds,
+            is_upgrade: self.is_upgrade,
+            output_dir: self.output_dir.clone(),
+            skip_schema_validation: self.skip_schema_validation,
+        }
+    }
+}
+
+/// `helmfire chart template …`: argv after `chart template`. Returns the exit code.
+pub fn chart_template_main(argv: Vec<String>) -> i32 {
+    let args =
+        match ChartTemplateArgs::try_parse_from(std::iter::once("helmfire chart template".to_string()).chain(argv)) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = e.print();
+                return if e.use_stderr() { 1 } else { 0 };
+            }
+        };
+    match run_template(&args.request()) {
+        Ok(run) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(run.stdout.as_bytes());
+            let _ = out.flush();
+            0
+        }
+        Err(message) => {
+            eprintln!("Error: {message}");
+            1
+        }
+    }
+}
+
+/// Inline values of a state-file release, served to the values reader by synthetic name.
+pub type InlineValues = Vec<(String, Vec<u8>)>;
+
+/// One release to render: the request and its inline values.
+pub type ReleaseJob = (TemplateRequest, InlineValues);
+
+/// The request for one release of the state file, or why it cannot be rendered yet.
+pub fn release_request(release: &crate::state::ReleaseSpec, base: &TemplateRequest) -> Result<ReleaseJob, String> {
+    use crate::state::{ChartRef, ValuesSource};
+    let chart = match &release.chart {
+        ChartRef::Local(path) => path.clone(),
+        other => {
+            return Err(format!(
+                "release `{}`: chart `{other}` is not a local path; repository and OCI charts arrive with chart sources",
+                release.id
+            ));
+        }
+    };
+    let mut req = base.clone();
+    req.release = release.id.name.to_string();
+    req.namespace = release.id.namespace.to_string();
+    req.chart = chart;
+    let mut inline = Vec::new();
+    let mut files = Vec::new();
+    for (i, source) in release.values.iter().enumerate() {
+        match source {
+            ValuesSource::File(path) => files.push(path.to_string_lossy().into_owned()),
+            ValuesSource::Inline(map) => {
+                // JSON is YAML: inline values go through the same reader as `-f` files.
+                let name = format!("<inline values #{}>", i + 1);
+                let text = serde_json::to_vec(map).map_err(|e| e.to_string())?;
+                files.push(name.clone());
+                inline.push((name, text));
+            }
+        }
+    }
+    req.values = ValueOptions {
+        files,
+        // `set` entries are typed already: Helm's --set-json keeps their JSON types.
+        set_json: release.set.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        set_string: release
+            .set_string
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.replace('\\', "\\\\").replace(',', "\\,")))
+            .collect(),
+        ..ValueOptions::default()
+    };
+    Ok((req, inline))
+}
+
+/// [`run_template`] for a state-file release, with inline values served from memory.
+pub fn run_release(req: &TemplateRequest, inline: &[(String, Vec<u8>)]) -> Result<TemplateRun, String> {
+    if inline.is_empty() {
+        return run_template(req);
+    }
+    let mut read = |path: &str| match inline.iter().find(|(n, _)| n == path) {
+        Some((_, data)) => Ok(data.clone()),
+        None => values::read_file(path),
+    };
+    let user = values::merge_user_values_with(&req.values, &mut read).map_err(|e| e.to_string())?;
+    run_template_with_values(req, user)
+}
+
+/// Renders releases concurrently (`workers` threads) and returns their results in input order.
+pub fn render_releases(jobs: Vec<ReleaseJob>, workers: usize) -> Vec<Result<TemplateRun, String>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<Result<TemplateRun, String>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, jobs.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((req, inline)) = jobs.get(i) else { break };
+                    let r = run_release(req, inline);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| {
+            m.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err("rendering thread failed".to_string()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_names_follow_helm() {
+        assert!(valid_release_name("my-app.v2"));
+        assert!(!valid_release_name("Bad_Name"));
+        assert!(!valid_release_name("-a"));
+        assert!(!valid_release_name(&"a".repeat(54)));
+    }
+}

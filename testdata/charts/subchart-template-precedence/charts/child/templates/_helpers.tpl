@@ -1,0 +1,2 @@
+{{- define "shared.name" -}}from-child{{- end -}}
+{{- define "child.only" -}}child-only{{- end -}}
