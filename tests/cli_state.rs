@@ -208,3 +208,12 @@ fn completion_version_and_help() {
     let bad = helmfire(&["no-such-command"]);
     assert_eq!(bad.status.code(), Some(1));
 }
+
+#[test]
+fn chart_commands_are_listed_and_unknown_ones_rejected() {
+    assert!(stdout_ok(&["--help"]).contains("chart template RELEASE CHART"));
+    let unknown = helmfire(&["chart", "lint"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown command `chart lint`"));
+    assert!(stdout_ok(&["chart", "template", "--help"]).contains("Usage: helmfire chart template"));
+}

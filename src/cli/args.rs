@@ -106,6 +106,13 @@ pub enum Command {
         #[arg(long)]
         skip_tests: bool,
     },
+    /// Helm-compatible chart commands: `chart template RELEASE CHART [helm template's flags]`
+    #[command(disable_help_flag = true)]
+    Chart {
+        /// `template RELEASE CHART [FLAGS]`; `chart template --help` lists the flags
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "SUBCOMMAND")]
+        args: Vec<String>,
+    },
     /// Print the JSON Schema of the state file
     Schema,
     /// Run a local Kubernetes API server (an emulator) that kubectl, helm and helmfire accept

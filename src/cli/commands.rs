@@ -37,6 +37,13 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             };
             template_command(settings, painter, base, output_dir)
         }
+        // `chart template` is dispatched before clap (it takes helm's flags); anything else is a mistake.
+        Command::Chart { args } => Err(match args.first() {
+            Some(other) if other != "--help" && other != "-h" => {
+                format!("unknown command `chart {other}`; available: `chart template RELEASE CHART [flags]`").into()
+            }
+            _ => "usage: helmfire chart template RELEASE CHART [flags] (see `helmfire chart template --help`)".into(),
+        }),
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&state::json_schema())?;
             write_stdout(&format!("{schema}\n"))
