@@ -5,7 +5,6 @@
 mod args;
 mod commands;
 mod report;
-mod rollback;
 mod sandbox;
 mod settings;
 mod template;
