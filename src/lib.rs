@@ -21,4 +21,7 @@ pub mod values;
 
 pub mod sandbox;
 
+pub mod cluster;
+pub mod storage;
+
 pub mod cli;
