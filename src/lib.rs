@@ -22,6 +22,7 @@ pub mod values;
 pub mod sandbox;
 
 pub mod cluster;
+pub mod converge;
 pub mod storage;
 
 pub mod cli;
