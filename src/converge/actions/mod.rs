@@ -54,14 +54,14 @@ impl<'a> Context<'a> {
     pub fn cluster_error(&self, source: ClusterError) -> ConvergeError {
         ConvergeError::Cluster {
             release: self.release(),
-            source,
+            source: Box::new(source),
         }
     }
 
     pub fn storage_error(&self, source: crate::storage::StorageError) -> ConvergeError {
         ConvergeError::Storage {
             release: self.release(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -69,7 +69,7 @@ impl<'a> Context<'a> {
     pub fn parse(&self, manifest: &str, source: &str) -> Result<Vec<Resource>, ConvergeError> {
         objects::parse_manifest(manifest, source).map_err(|source| ConvergeError::Manifest {
             release: self.release(),
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -546,7 +546,7 @@ impl Engine {
         .await
         .map_err(|source| ConvergeError::Lease {
             release: cx.release(),
-            source,
+            source: Box::new(source),
         })
     }
 
