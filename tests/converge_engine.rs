@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use helmfire::cluster::{Cluster as KubeCluster, ClusterConfig};
+use helmfire::cluster::{Cluster as KubeCluster, ClusterConfig, ObjectRef, RetryPolicy};
 use helmfire::converge::{
     ActionOptions, ConvergeError, DesiredRelease, Engine, LeaseSettings, NoProgress, Progress, Step, UninstallOptions,
 };
@@ -765,6 +765,25 @@ fn installs_and_upgrades_survive_transient_faults() {
             break;
         }
     }
+    // The faults are real: without retries, plain reads fail now and then.
+    let failures = h.block_on(async {
+        let bare = KubeCluster::connect(&ClusterConfig {
+            kubeconfig: Some(h.cluster.kubeconfig.clone()),
+            context: None,
+        })
+        .await
+        .expect("connects")
+        .with_retry_policy(RetryPolicy::none());
+        let namespace = ObjectRef::new("v1", "Namespace", None, "apps");
+        let mut failures = 0;
+        for _ in 0..100 {
+            if bare.get(&namespace).await.is_err() {
+                failures += 1;
+            }
+        }
+        failures
+    });
+    assert!(failures > 0, "no fault was injected in 100 requests");
     let opts = ActionOptions {
         wait: true,
         ..options()
