@@ -7,6 +7,7 @@ mod commands;
 mod report;
 mod sandbox;
 mod settings;
+mod status;
 mod template;
 
 use std::io::Write;

@@ -25,7 +25,7 @@ use discovery::Discovery;
 /// `~/.kube/config`) and a context (otherwise the kubeconfig's current context).
 #[derive(Clone, Debug, Default)]
 pub struct ClusterConfig {
-    /// An explicit kubeconfig file.
+    /// An explicit kubeconfig file (or a `$KUBECONFIG`-style list of files).
     pub kubeconfig: Option<PathBuf>,
     /// A context name overriding the kubeconfig's current context.
     pub context: Option<String>,
@@ -119,7 +119,12 @@ impl Cluster {
     /// an error of the first call.
     pub async fn connect(config: &ClusterConfig) -> Result<Cluster, ClusterError> {
         let kubeconfig = match &config.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path),
+            // A `$KUBECONFIG`-style list of files is merged, first one winning, as kubectl does.
+            Some(paths) => std::env::split_paths(paths)
+                .filter(|p| !p.as_os_str().is_empty())
+                .try_fold(Kubeconfig::default(), |merged, path| {
+                    Kubeconfig::read_from(&path).and_then(|next| merged.merge(next))
+                }),
             None => Kubeconfig::read(),
         }
         .map_err(|source| ClusterError::Kubeconfig {

@@ -83,7 +83,7 @@ pub enum StorageError {
     Cluster {
         namespace: String,
         #[source]
-        source: ClusterError,
+        source: Box<ClusterError>,
     },
     /// A record exists already under this key.
     #[error("release record `{key}` already exists in namespace `{namespace}`")]
