@@ -10,13 +10,13 @@ mod retry;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value as Json;
 
 pub use discovery::ResourceType;
 pub use error::{ApiStatus, ClusterError};
-pub use kube::api::PropagationPolicy;
+pub use kube::api::{Patch, PatchParams, PropagationPolicy};
 pub use retry::RetryPolicy;
 
 use discovery::Discovery;
@@ -276,6 +276,25 @@ impl Cluster {
         self.with_retries(|| api.replace(&reference.name, &params, &body))
             .await
             .map_err(|source| ClusterError::request("replace", &reference, source))
+    }
+
+    /// Patches an object (merge, strategic merge, apply or JSON patch). Merge, strategic and
+    /// apply patches set absolute values and are retried; JSON patches are sent once.
+    pub async fn patch(
+        &self,
+        object: &ObjectRef,
+        patch: &Patch<Json>,
+        params: &PatchParams,
+    ) -> Result<DynamicObject, ClusterError> {
+        let resource = self.resolve(&object.api_version, &object.kind).await?;
+        let object = self.normalise(object, &resource);
+        let api = self.api(&resource, object.namespace.as_deref());
+        let result = if matches!(patch, Patch::Json(_)) {
+            api.patch(&object.name, params, patch).await
+        } else {
+            self.with_retries(|| api.patch(&object.name, params, patch)).await
+        };
+        result.map_err(|source| ClusterError::request("patch", &object, source))
     }
 
     /// Deletes an object; `false` when it was already gone.
