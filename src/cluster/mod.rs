@@ -96,6 +96,11 @@ impl std::fmt::Display for ObjectRef {
     }
 }
 
+/// True inside a Kubernetes pod (the service host variable is set).
+fn in_cluster() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+}
+
 fn describe_partial(object: &Json) -> String {
     let kind = object.get("kind").and_then(Json::as_str).unwrap_or("object");
     let name = object
@@ -126,11 +131,26 @@ impl Cluster {
                     Kubeconfig::read_from(&path).and_then(|next| merged.merge(next))
                 }),
             None => Kubeconfig::read(),
-        }
-        .map_err(|source| ClusterError::Kubeconfig {
-            path: config.kubeconfig.clone(),
-            source,
-        })?;
+        };
+        let kubeconfig = match kubeconfig {
+            Ok(kubeconfig) => kubeconfig,
+            // Inside a pod without any kubeconfig, use the service account like helm does.
+            Err(_) if config.kubeconfig.is_none() && config.context.is_none() && in_cluster() => {
+                if let Ok(mut client_config) = kube::Config::incluster() {
+                    client_config.default_retry = false;
+                    let client =
+                        kube::Client::try_from(client_config).map_err(|source| ClusterError::Client { source })?;
+                    return Ok(Cluster::from_client(client));
+                }
+                Kubeconfig::read().map_err(|source| ClusterError::Kubeconfig { path: None, source })?
+            }
+            Err(source) => {
+                return Err(ClusterError::Kubeconfig {
+                    path: config.kubeconfig.clone(),
+                    source,
+                });
+            }
+        };
         let options = KubeConfigOptions {
             context: config.context.clone(),
             cluster: None,
@@ -289,10 +309,11 @@ impl Cluster {
         let resource = self.resolve(&object.api_version, &object.kind).await?;
         let object = self.normalise(object, &resource);
         let api = self.api(&resource, object.namespace.as_deref());
-        let result = if matches!(patch, Patch::Json(_)) {
-            api.patch(&object.name, params, patch).await
-        } else {
+        let idempotent = matches!(patch, Patch::Apply(_) | Patch::Merge(_) | Patch::Strategic(_));
+        let result = if idempotent {
             self.with_retries(|| api.patch(&object.name, params, patch)).await
+        } else {
+            api.patch(&object.name, params, patch).await
         };
         result.map_err(|source| ClusterError::request("patch", &object, source))
     }
