@@ -442,3 +442,33 @@ pub fn history(settings: &Settings, target: Target, output: ListFormat, max: usi
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_objects_default_to_the_release_namespace() {
+        let manifest = "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\n# Source: c/templates/b.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: b\n  namespace: other\n";
+        let objects = manifest_objects(manifest, "team");
+        let shown: Vec<String> = objects.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, vec!["ConfigMap team/a", "Deployment other/b"]);
+        assert!(manifest_objects("", "team").is_empty());
+    }
+
+    #[test]
+    fn readiness_of_workloads() {
+        let deployment = json!({"kind": "Deployment", "spec": {"replicas": 3}, "status": {"readyReplicas": 2}});
+        assert_eq!(describe(&deployment), ("not ready 2/3".to_string(), Some(false)));
+        let deployment = json!({"kind": "Deployment", "spec": {}, "status": {"readyReplicas": 1}});
+        assert_eq!(describe(&deployment), ("ready 1/1".to_string(), Some(true)));
+        let job = json!({"kind": "Job", "status": {"failed": 1}});
+        assert_eq!(describe(&job), ("failed".to_string(), Some(false)));
+        let pod = json!({"kind": "Pod", "status": {"phase": "Running"}});
+        assert_eq!(describe(&pod), ("running".to_string(), Some(true)));
+        let claim = json!({"kind": "PersistentVolumeClaim", "status": {"phase": "Bound"}});
+        assert_eq!(describe(&claim), ("bound".to_string(), Some(true)));
+        let config_map = json!({"kind": "ConfigMap"});
+        assert_eq!(describe(&config_map), ("present".to_string(), None));
+    }
+}
