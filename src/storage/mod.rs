@@ -282,6 +282,17 @@ impl Store {
         self.backend.create(&namespace, object).await
     }
 
+    /// Helm's `Storage.Create` with `MaxHistory`: when `history_max` is above 0, first prunes
+    /// the history to `history_max - 1` revisions (never the last deployed one) to make room,
+    /// then creates the revision. Upgrade and rollback store their new revision this way;
+    /// install does not prune.
+    pub async fn create_with_history_max(&self, record: &ReleaseRecord, history_max: u32) -> Result<(), StorageError> {
+        if history_max > 0 {
+            self.prune(&record.namespace, &record.name, history_max - 1).await?;
+        }
+        self.create(record).await
+    }
+
     /// Rewrites an existing revision (`modifiedAt` label), e.g. a status change.
     pub async fn update(&self, record: &ReleaseRecord) -> Result<(), StorageError> {
         let (namespace, object) = Store::object(record, "modifiedAt")?;

@@ -292,3 +292,20 @@ async fn last_decodes_only_the_newest_revision() {
     let store = Store::with_backend(unlabelled, Driver::Memory);
     assert_eq!(store.last("team", "web").await.unwrap().unwrap().version, 3);
 }
+
+#[tokio::test]
+async fn create_with_history_max_makes_room_like_helm() {
+    let store = store_with(&[Status::Superseded, Status::Superseded, Status::Deployed]).await;
+    store
+        .create_with_history_max(&record("web", 4, Status::PendingUpgrade), 2)
+        .await
+        .unwrap();
+    // Room for one more under history-max 2: the last deployed (3) stays, the new one is added.
+    assert_eq!(versions(&store).await, vec![3, 4]);
+    // 0 means unlimited.
+    store
+        .create_with_history_max(&record("web", 5, Status::PendingUpgrade), 0)
+        .await
+        .unwrap();
+    assert_eq!(versions(&store).await, vec![3, 4, 5]);
+}
