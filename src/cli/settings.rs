@@ -25,6 +25,8 @@ pub struct Settings {
     pub color: bool,
     pub quiet: bool,
     pub verbose: bool,
+    /// `HELM_DRIVER`: where release records live (secret, configmap, memory).
+    pub helm_driver: Option<String>,
 }
 
 impl Settings {
@@ -60,6 +62,7 @@ impl Settings {
             color,
             quiet: args.quiet,
             verbose: args.verbose,
+            helm_driver: std::env::var("HELM_DRIVER").ok(),
         })
     }
 }
