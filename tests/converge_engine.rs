@@ -372,6 +372,22 @@ fn refusals_name_the_release_and_the_reason() {
         .upgrade(desired("basic", "kept", "apps", &[]), &options())
         .unwrap_err();
     assert_eq!(err.to_string(), "release `apps/kept` has no deployed releases");
+    // history_max bounds the revisions upgrades leave, as helm's --history-max.
+    let bounded = ActionOptions {
+        history_max: 2,
+        ..options()
+    };
+    h.install(desired("basic", "short", "apps", &[]), &options())
+        .expect("install");
+    for message in ["a", "b", "c"] {
+        let set = format!("message={message}");
+        h.upgrade(desired("basic", "short", "apps", &[&set]), &bounded)
+            .expect("upgrade");
+    }
+    assert_eq!(
+        h.statuses("apps", "short"),
+        [(3, Status::Superseded), (4, Status::Deployed)]
+    );
     // Purging an uninstalled release removes its records.
     h.block_on(
         h.engine
