@@ -372,6 +372,18 @@ fn refusals_name_the_release_and_the_reason() {
         .upgrade(desired("basic", "kept", "apps", &[]), &options())
         .unwrap_err();
     assert_eq!(err.to_string(), "release `apps/kept` has no deployed releases");
+    // A manifest that is not objects is refused before anything is recorded.
+    let mut broken = desired("basic", "broken", "apps", &[]);
+    broken
+        .manifest
+        .push_str("---\n# Source: basic/templates/bad.yaml\nkind: ConfigMap\n");
+    let err = h.install(broken, &options()).unwrap_err();
+    assert_eq!(
+        helmfire_error_chain(&err),
+        "the manifest of release `apps/broken` is invalid: `basic/templates/bad.yaml` is not a Kubernetes object: `apiVersion` is missing"
+    );
+    assert!(h.history("apps", "broken").is_empty());
+
     // history_max bounds the revisions upgrades leave, as helm's --history-max.
     let bounded = ActionOptions {
         history_max: 2,
