@@ -529,6 +529,27 @@ fn a_failed_hook_job_reports_its_reason() {
         .unwrap_err();
     assert!(err.to_string().contains("was uninstalled (atomic)"), "{err}");
     assert!(h.history("apps", "gone").is_empty());
+
+    // atomic upgrade whose rollback fails too: both failures are reported, nothing is pending.
+    let no_hooks = ActionOptions {
+        disable_hooks: true,
+        ..options()
+    };
+    h.install(desired("failing-hook", "twice", "apps", &[]), &no_hooks)
+        .expect("install without hooks");
+    let err = h
+        .upgrade(desired("failing-hook", "twice", "apps", &[]), &atomic)
+        .unwrap_err();
+    let text = helmfire_error_chain(&err);
+    assert!(text.starts_with("upgrade of release `apps/twice` failed, and undoing it failed too: rollback of release `apps/twice` failed: pre-rollback hook"), "{text}");
+    assert!(
+        text.contains("pre-upgrade hook `failing-hook/templates/hook.yaml`"),
+        "{text}"
+    );
+    assert_eq!(
+        h.statuses("apps", "twice"),
+        [(1, Status::Deployed), (2, Status::Failed), (3, Status::Failed)]
+    );
 }
 
 #[test]
