@@ -608,6 +608,35 @@ fn wait_timeouts_name_each_unready_resource() {
         ]
     );
     assert_eq!(h.history("apps", "slow")[3].info.description, "Rollback to 2");
+
+    // Without cleanup_on_fail a failed upgrade leaves what it created…
+    let plain = ActionOptions {
+        wait: true,
+        timeout: Duration::from_secs(2),
+        ..options()
+    };
+    h.upgrade(
+        desired("never-ready", "slow", "apps", &["hang=true", "extra=true"]),
+        &plain,
+    )
+    .unwrap_err();
+    assert!(h.exists(&["configmap", "slow-extra", "-n", "apps"]));
+    // …with it, what the failed upgrade created (relative to the deployed revision) is deleted,
+    // what it changed stays.
+    let cleanup = ActionOptions {
+        cleanup_on_fail: true,
+        ..plain
+    };
+    let err = h
+        .upgrade(
+            desired("never-ready", "slow", "apps", &["hang=true", "extra=true"]),
+            &cleanup,
+        )
+        .unwrap_err();
+    assert!(helmfire_error_chain(&err).contains("timed out after 2s"), "{err}");
+    assert!(!h.exists(&["configmap", "slow-extra", "-n", "apps"]));
+    assert!(h.exists(&["configmap", "slow-config", "-n", "apps"]));
+    assert_eq!(h.statuses("apps", "slow").last(), Some(&(6, Status::Failed)));
 }
 
 #[test]
