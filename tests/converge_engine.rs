@@ -372,6 +372,21 @@ fn refusals_name_the_release_and_the_reason() {
         .upgrade(desired("basic", "kept", "apps", &[]), &options())
         .unwrap_err();
     assert_eq!(err.to_string(), "release `apps/kept` has no deployed releases");
+    // A missing namespace is named; create_namespace creates it.
+    let err = h
+        .install(desired("basic", "web", "missing", &[]), &options())
+        .unwrap_err();
+    let text = helmfire_error_chain(&err);
+    assert!(text.starts_with("cannot lock release `missing/web`"), "{text}");
+    assert!(text.contains("namespaces \"missing\" not found"), "{text}");
+    let created = ActionOptions {
+        create_namespace: true,
+        ..options()
+    };
+    h.install(desired("basic", "web", "missing", &[]), &created)
+        .expect("install creating the namespace");
+    assert!(h.exists(&["configmap", "web-config", "-n", "missing"]));
+
     // A manifest that is not objects is refused before anything is recorded.
     let mut broken = desired("basic", "broken", "apps", &[]);
     broken
