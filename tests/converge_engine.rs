@@ -779,11 +779,9 @@ fn the_lease_blocks_a_second_helmfire_and_expired_ones_are_recovered() {
 }
 
 fn format_rfc3339(seconds: i64) -> String {
-    let out = std::process::Command::new("date")
-        .args(["-u", "-d", &format!("@{seconds}"), "+%Y-%m-%dT%H:%M:%S.000000Z"])
-        .output()
-        .expect("date");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    k8s_openapi::jiff::Timestamp::from_second(seconds)
+        .expect("valid time")
+        .to_string()
 }
 
 const CHILD_ENV: &str = "HELMFIRE_ENGINE_CHILD_KUBECONFIG";
