@@ -25,6 +25,10 @@ pub struct Settings {
     pub color: bool,
     pub quiet: bool,
     pub verbose: bool,
+    /// Chart sources: cache only.
+    pub offline: bool,
+    /// Chart sources: rewrite stale helmfire.lock entries instead of refusing them.
+    pub update_lock: bool,
 }
 
 impl Settings {
@@ -60,6 +64,8 @@ impl Settings {
             color,
             quiet: args.quiet,
             verbose: args.verbose,
+            offline: args.offline,
+            update_lock: args.update_lock,
         })
     }
 }
