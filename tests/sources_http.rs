@@ -169,6 +169,87 @@ fn http_repository_renders_like_helm_with_one_index_fetch_and_a_lock() {
         .map(|l| l.status)
         .collect();
     assert_eq!(statuses, [304]);
+
+    // A damaged cached index (e.g. after a crash) is fetched again instead of trusted.
+    for entry in std::fs::read_dir(f.cache().join("indexes")).unwrap() {
+        let dir = entry.unwrap().path();
+        std::fs::write(dir.join("index"), "apiVersion: v1\nentries: [").unwrap();
+        for file in std::fs::read_dir(&dir).unwrap() {
+            let file = file.unwrap().path();
+            if file.file_name().unwrap().to_string_lossy().starts_with("decoded-") {
+                std::fs::remove_file(file).unwrap();
+            }
+        }
+    }
+    server.clear_log();
+    let (ok, _, stderr) = f.helmfire(&state, &["template"]);
+    assert!(ok, "{stderr}");
+    let statuses: Vec<u16> = server
+        .log()
+        .iter()
+        .filter(|l| l.path == "/index.yaml")
+        .map(|l| l.status)
+        .collect();
+    assert_eq!(statuses, [304, 200]);
+}
+
+#[test]
+fn parallel_processes_share_one_cache_safely() {
+    let f = Fixture::new();
+    let server = Server::start(&f.repo, None, None);
+    let state = f.state(
+        "parallel",
+        &state_text(
+            &server.base,
+            "",
+            "- {name: web, chart: charts/app, version: ^1}\n- {name: tools, chart: charts/other}\n",
+        ),
+    );
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            f.command(&state)
+                .arg("template")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let expected = [
+        f.helm_template("web", "default", "app", "1.1.0"),
+        f.helm_template("tools", "default", "other", "0.1.0"),
+    ]
+    .concat();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    }
+    // The index lock serialises refreshes: one full download, the rest revalidated.
+    let full: usize = server
+        .log()
+        .iter()
+        .filter(|l| l.path == "/index.yaml" && l.status == 200)
+        .count();
+    assert_eq!(full, 1, "{:?}", server.log());
+    let leftovers: Vec<_> = walk(&f.cache())
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 #[test]

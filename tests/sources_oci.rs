@@ -333,3 +333,68 @@ fn registry_errors_name_the_release_and_list_versions() {
     assert!(!ok);
     assert!(stderr.contains("--offline"), "{stderr}");
 }
+
+#[test]
+fn bearer_token_registries_exchange_basic_credentials_for_a_token() {
+    use sha2::Digest;
+    let f = Fixture::new();
+    // A registry laid out as files: manifest, blobs and tag list of `charts/app` 1.0.0.
+    let root = f.path("bearer-root");
+    let repo = root.join("v2/charts/app");
+    let archive = std::fs::read(f.archive("1.0.0")).unwrap();
+    let hex = |d: &[u8]| {
+        sha2::Sha256::digest(d)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let config = br#"{"name":"app","version":"1.0.0","apiVersion":"v2"}"#;
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::create_dir_all(repo.join("manifests")).unwrap();
+    std::fs::create_dir_all(repo.join("tags")).unwrap();
+    std::fs::write(repo.join(format!("blobs/sha256:{}", hex(&archive))), &archive).unwrap();
+    std::fs::write(repo.join(format!("blobs/sha256:{}", hex(config))), config).unwrap();
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"sha256:{}","size":{}}},"layers":[{{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":"sha256:{}","size":{}}}]}}"#,
+        hex(config),
+        config.len(),
+        hex(&archive),
+        archive.len()
+    );
+    std::fs::write(repo.join("manifests/1.0.0"), &manifest).unwrap();
+    std::fs::write(
+        repo.join("tags/list"),
+        r#"{"name":"charts/app","tags":["1.0.0","latest"]}"#,
+    )
+    .unwrap();
+    let server = Server::start_bearer(&root, f.tls.server_config.clone(), "carol", "pw", "tok-123");
+    let host = server.base.trim_start_matches("https://").to_string();
+    let state = |name: &str, password: &str| {
+        f.state(
+            name,
+            &format!(
+                "repositories:\n- name: reg\n  url: oci://{host}/charts\n  caFile: {}\n  username: carol\n  password: {password}\nreleases:\n- {{name: web, chart: reg/app, version: ^1}}\n",
+                f.ca()
+            ),
+        )
+    };
+    let (ok, stdout, stderr) = run(f.command(&state("bearer", "pw")).arg("template"));
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, f.helm_template("web", "1.0.0"));
+    let log = server.log();
+    assert!(log.iter().any(|l| l.path == "/token" && l.status == 200), "{log:?}");
+    assert!(
+        log.iter()
+            .any(|l| l.path == "/v2/charts/app/tags/list" && l.status == 200),
+        "{log:?}"
+    );
+    // One token exchange serves every later request of the scope.
+    assert_eq!(log.iter().filter(|l| l.path == "/token").count(), 1, "{log:?}");
+
+    std::fs::remove_dir_all(f.path("cache")).unwrap();
+    let (ok, _, stderr) = run(f.command(&state("bearer-wrong", "nope")).arg("template"));
+    assert!(!ok);
+    assert!(stderr.contains("release `default/web`"), "{stderr}");
+    assert!(stderr.contains("/token"), "{stderr}");
+    assert!(!stderr.contains("nope"), "the password leaked: {stderr}");
+}

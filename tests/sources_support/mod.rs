@@ -190,9 +190,32 @@ pub struct Server {
 impl Server {
     /// Serves files under `root`; `tls` for HTTPS; `auth` = (user, password) for basic auth.
     pub fn start(root: &Path, tls: Option<Arc<rustls::ServerConfig>>, auth: Option<(&str, &str)>) -> Server {
+        Server::start_with(root, tls, auth, None)
+    }
+
+    /// Like a token-authenticating registry: every path needs `Authorization: Bearer <token>`
+    /// and answers 401 with a Bearer challenge; `/token` hands out the token for basic auth
+    /// with (user, password).
+    pub fn start_bearer(
+        root: &Path,
+        tls: Arc<rustls::ServerConfig>,
+        user: &str,
+        password: &str,
+        token: &str,
+    ) -> Server {
+        Server::start_with(root, Some(tls), Some((user, password)), Some(token))
+    }
+
+    fn start_with(
+        root: &Path,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        auth: Option<(&str, &str)>,
+        bearer: Option<&str>,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let scheme = if tls.is_some() { "https" } else { "http" };
+        let bearer = bearer.map(|t| (t.to_string(), format!("{scheme}://127.0.0.1:{port}/token")));
         let log = Arc::new(Mutex::new(Vec::new()));
         let overrides: Arc<Mutex<HashMap<String, Override>>> = Arc::new(Mutex::new(HashMap::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -218,12 +241,14 @@ impl Server {
                     let overrides = overrides.clone();
                     let tls = tls.clone();
                     let expected_auth = expected_auth.clone();
+                    let bearer = bearer.clone();
                     std::thread::spawn(move || {
                         let ctx = Ctx {
                             root,
                             log,
                             overrides,
                             expected_auth,
+                            bearer,
                         };
                         match tls {
                             Some(config) => {
@@ -291,6 +316,8 @@ struct Ctx {
     log: Arc<Mutex<Vec<Logged>>>,
     overrides: Arc<Mutex<HashMap<String, Override>>>,
     expected_auth: Option<String>,
+    /// (token, realm URL) in bearer mode.
+    bearer: Option<(String, String)>,
 }
 
 fn serve<S: Read + Write>(stream: &mut S, ctx: &Ctx) -> std::io::Result<()> {
@@ -315,16 +342,32 @@ fn serve<S: Read + Write>(stream: &mut S, ctx: &Ctx) -> std::io::Result<()> {
     let method = parts.next().unwrap_or("").to_string();
     let target = parts.next().unwrap_or("/").to_string();
     let path = target.split('?').next().unwrap_or("/").to_string();
-    let authorized = match &ctx.expected_auth {
-        None => true,
-        Some(expected) => headers.get("authorization") == Some(expected),
-    };
-    let (status, body, extra) = if !authorized {
-        (
-            401,
-            b"unauthorized\n".to_vec(),
+    let sent = headers.get("authorization");
+    let (authorized, challenge) = match (&ctx.bearer, &ctx.expected_auth) {
+        (Some(_), Some(basic)) if path == "/token" => (
+            sent == Some(basic),
+            "WWW-Authenticate: Basic realm=\"token\"\r\n".to_string(),
+        ),
+        (Some((token, realm)), _) => (
+            sent == Some(&format!("Bearer {token}")),
+            format!(
+                "WWW-Authenticate: Bearer realm=\"{realm}\",service=\"test-registry\",scope=\"repository:x:pull\"\r\n"
+            ),
+        ),
+        (None, None) => (true, String::new()),
+        (None, Some(expected)) => (
+            sent == Some(expected),
             "WWW-Authenticate: Basic realm=\"charts\"\r\n".to_string(),
-        )
+        ),
+    };
+    let token_body = match &ctx.bearer {
+        Some((token, _)) if path == "/token" && authorized => Some(format!("{{\"token\":\"{token}\"}}")),
+        _ => None,
+    };
+    let (status, body, extra) = if let Some(body) = token_body {
+        (200, body.into_bytes(), String::new())
+    } else if !authorized {
+        (401, b"unauthorized\n".to_vec(), challenge)
     } else if let Some(o) = ctx.overrides.lock().unwrap().get(&path).cloned() {
         (o.status, o.body, String::new())
     } else {

@@ -517,11 +517,22 @@ impl Sources {
         }
         self.inner.stats.index_requests.fetch_add(1, Ordering::Relaxed);
         let response = self.client(&repo.tls).send(&spec).await?;
-        if response.status == StatusCode::NOT_MODIFIED
+        let response = if response.status == StatusCode::NOT_MODIFIED
             && let Some((body, _)) = cached
         {
-            return self.decode_index(url, &body).map(Arc::new);
-        }
+            match self.decode_index(url, &body) {
+                Ok(index) => return Ok(Arc::new(index)),
+                // A damaged cached copy: fetch it again, unconditionally.
+                Err(_) => {
+                    spec.headers.remove(header::IF_NONE_MATCH);
+                    spec.headers.remove(header::IF_MODIFIED_SINCE);
+                    self.inner.stats.index_requests.fetch_add(1, Ordering::Relaxed);
+                    self.client(&repo.tls).send(&spec).await?
+                }
+            }
+        } else {
+            response
+        };
         check_status(response.status, url)?;
         let body = match response.headers.get(header::CONTENT_ENCODING) {
             Some(v) if v.as_bytes().eq_ignore_ascii_case(b"gzip") => Bytes::from(
