@@ -606,3 +606,98 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn client_certificates_for_mutual_tls() {
+    let f = Fixture::new();
+    let tls = Tls::generate(&f.path("tls"));
+    let server = Server::start(&f.repo, Some(tls.mutual_server_config.clone()), None);
+    let release = "- {name: web, chart: charts/app, version: 1.0.0}\n";
+    let ca = tls.ca_pem.display();
+    let without = f.state(
+        "mtls-without",
+        &state_text(&server.base, &format!("  caFile: {ca}\n"), release),
+    );
+    let (ok, _, stderr) = f.helmfire(&without, &["template"]);
+    assert!(!ok);
+    assert!(stderr.contains("index.yaml"), "{stderr}");
+    let with = f.state(
+        "mtls-with",
+        &state_text(
+            &server.base,
+            &format!(
+                "  caFile: {ca}\n  certFile: {}\n  keyFile: {}\n",
+                tls.client_cert_pem.display(),
+                tls.client_key_pem.display()
+            ),
+            release,
+        ),
+    );
+    let (ok, stdout, stderr) = f.helmfire(&with, &["template"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, f.helm_template("web", "default", "app", "1.0.0"));
+    // A missing key file is named.
+    let broken = f.state(
+        "mtls-broken",
+        &state_text(
+            &server.base,
+            &format!(
+                "  caFile: {ca}\n  certFile: {}\n  keyFile: {}\n",
+                tls.client_cert_pem.display(),
+                f.path("missing-key.pem").display()
+            ),
+            release,
+        ),
+    );
+    let (ok, _, stderr) = f.helmfire(&broken, &["template"]);
+    assert!(!ok);
+    assert!(stderr.contains("missing-key.pem"), "{stderr}");
+}
+
+#[test]
+fn url_only_dependency_repositories_use_helms_repositories_yaml() {
+    let f = Fixture::new();
+    let tls = Tls::generate(&f.path("tls"));
+    let server = Server::start(&f.repo, Some(tls.server_config.clone()), Some(("dave", "pw")));
+    let parent = write_chart(
+        &f.path("parent-src"),
+        "parent",
+        "1.0.0",
+        &format!(
+            "dependencies:\n- name: app\n  version: 1.0.0\n  repository: {}\n",
+            server.base
+        ),
+    );
+    let _ = parent;
+    let state = f.state("url-only", "releases:\n- {name: rel, chart: ../parent-src/parent}\n");
+    // Without helm's configuration the repository refuses us.
+    let (ok, _, stderr) = f.helmfire(&state, &["template"]);
+    assert!(!ok);
+    assert!(stderr.contains("dependency `app` of chart `parent`"), "{stderr}");
+    // helm's repositories.yaml has the credentials and CA for that URL.
+    let config = f.path("repositories.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: \"\"\nrepositories:\n- name: private\n  url: {}/\n  username: dave\n  password: pw\n  caFile: {}\n",
+            server.base,
+            tls.ca_pem.display()
+        ),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = run(f.command(&state).env("HELM_REPOSITORY_CONFIG", &config).arg("template"));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("name: rel-app"), "{stdout}");
+    // `@private` names the same repository.
+    let aliased = write_chart(
+        &f.path("aliased-src"),
+        "aliased",
+        "1.0.0",
+        "dependencies:\n- name: app\n  version: 1.0.0\n  repository: '@private'\n",
+    );
+    let _ = aliased;
+    let state = f.state("alias", "releases:\n- {name: rel, chart: ../aliased-src/aliased}\n");
+    let (ok, stdout, stderr) = run(f.command(&state).env("HELM_REPOSITORY_CONFIG", &config).arg("template"));
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("name: rel-app"), "{stdout}");
+}

@@ -117,6 +117,11 @@ pub struct Tls {
     pub cert_pem: PathBuf,
     pub key_pem: PathBuf,
     pub server_config: Arc<rustls::ServerConfig>,
+    /// The same server, but requiring a client certificate signed by the CA.
+    pub mutual_server_config: Arc<rustls::ServerConfig>,
+    /// A client certificate and key signed by the CA.
+    pub client_cert_pem: PathBuf,
+    pub client_key_pem: PathBuf,
 }
 
 impl Tls {
@@ -141,21 +146,43 @@ impl Tls {
         std::fs::write(&ca_pem, ca_cert.pem()).unwrap();
         std::fs::write(&cert_pem, cert.pem()).unwrap();
         std::fs::write(&key_pem, server_key.serialize_pem()).unwrap();
+        let client_key = KeyPair::generate().unwrap();
+        let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        client_params
+            .distinguished_name
+            .push(DnType::CommonName, "helmfire test client");
+        let client_cert = client_params.signed_by(&client_key, &issuer).unwrap();
+        let client_cert_pem = dir.join("client.pem");
+        let client_key_pem = dir.join("client-key.pem");
+        std::fs::write(&client_cert_pem, client_cert.pem()).unwrap();
+        std::fs::write(&client_key_pem, client_key.serialize_pem()).unwrap();
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let server_config = rustls::ServerConfig::builder_with_provider(provider)
+        let key = || rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
+        let server_config = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
-            )
+            .with_single_cert(vec![cert.der().clone()], key())
+            .unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca_cert.der().clone()).unwrap();
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .unwrap();
+        let mutual_server_config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(vec![cert.der().clone()], key())
             .unwrap();
         Tls {
             ca_pem,
             cert_pem,
             key_pem,
             server_config: Arc::new(server_config),
+            mutual_server_config: Arc::new(mutual_server_config),
+            client_cert_pem,
+            client_key_pem,
         }
     }
 }
