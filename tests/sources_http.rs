@@ -579,6 +579,19 @@ fn unvendored_chart_dependencies_resolve_like_helm_dependency_build() {
         "the user's chart directory is not modified"
     );
 
+    // A Chart.lock that no longer matches Chart.yaml is refused, as helm refuses it.
+    let chart_yaml = std::fs::read_to_string(parent.join("Chart.yaml")).unwrap();
+    std::fs::write(
+        parent.join("Chart.yaml"),
+        chart_yaml.replace("version: ^1", "version: ^2"),
+    )
+    .unwrap();
+    let (ok, _, stderr) = f.helmfire(&state, &["template"]);
+    assert!(!ok);
+    assert!(stderr.contains("out of sync"), "{stderr}");
+    assert!(stderr.contains("dependency `app` of chart `parent`"), "{stderr}");
+    std::fs::write(parent.join("Chart.yaml"), chart_yaml).unwrap();
+
     // An unknown `@name` repository is named in the error.
     let bad = write_chart(
         &f.path("bad-src"),

@@ -62,6 +62,18 @@ pub async fn fetch_missing(
             kind: Box::new(kind),
         };
         let locked = locked_version(chart, &dep);
+        // Helm refuses a Chart.lock that no longer describes Chart.yaml (it compares a hash of
+        // both); a dependency missing from the lock, or locked outside its range, is that case.
+        if chart.lock.is_some() {
+            let in_sync = locked
+                .as_deref()
+                .is_some_and(|v| dep.version.is_empty() || crate::chart::semver::is_compatible_range(&dep.version, v));
+            if !in_sync {
+                return Err(error(SourceErrorKind::LockOutOfSync {
+                    chart: chart.name().to_string(),
+                }));
+            }
+        }
         let constraint = locked
             .clone()
             .or_else(|| (!dep.version.is_empty()).then(|| dep.version.clone()));
@@ -96,7 +108,7 @@ pub async fn fetch_missing(
             let repo = sources.repository_by_name(name).ok_or_else(|| {
                 error(SourceErrorKind::UnknownRepository {
                     name: name.to_string(),
-                    known: Vec::new(),
+                    known: sources.repository_names(),
                 })
             })?;
             if repo.oci {

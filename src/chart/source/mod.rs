@@ -155,7 +155,7 @@ pub struct SourceError {
 /// The cause of a [`SourceError`].
 #[derive(Debug, thiserror::Error)]
 pub enum SourceErrorKind {
-    #[error("repository `{name}` is not defined in the state file{}", known_list(.known))]
+    #[error("repository `{name}` is not defined in the state file or helm's repositories.yaml{}", known_list(.known))]
     UnknownRepository { name: String, known: Vec<String> },
     #[error("`{url}` refused access ({status}); check the repository's username and password")]
     Denied { url: String, status: StatusCode },
@@ -207,6 +207,10 @@ pub enum SourceErrorKind {
     Reference { message: String },
     #[error(transparent)]
     Shared(Arc<SourceErrorKind>),
+    #[error(
+        "the lock file (Chart.lock) of chart `{chart}` is out of sync with the dependencies file (Chart.yaml); run `helm dependency update`"
+    )]
+    LockOutOfSync { chart: String },
     #[error("background task failed")]
     Task,
 }
@@ -438,6 +442,17 @@ impl Sources {
             .chain(self.helm_repositories())
             .find(|r| r.name == name)
             .cloned()
+    }
+
+    /// Names of every repository known by name (state file, then helm's repositories.yaml).
+    pub fn repository_names(&self) -> Vec<String> {
+        self.inner
+            .repositories
+            .iter()
+            .chain(self.helm_repositories())
+            .map(|r| r.name.clone())
+            .filter(|n| !n.is_empty())
+            .collect()
     }
 
     /// Every request concurrently; results in request order.
