@@ -170,11 +170,16 @@ impl Client {
     /// Sends `spec`, following redirects (credentials are dropped when a redirect leaves the
     /// repository's host, as Go's client does, unless `pass_credentials`).
     pub async fn send(&self, spec: &RequestSpec) -> Result<Response, HttpError> {
-        if self.tls != TlsSettings::default() {
-            // Surface unreadable CA/cert files as such rather than as a failed request.
-            self.check()?;
-        }
-        let client = self.hyper()?;
+        let client = match self.hyper() {
+            Ok(client) => client,
+            // Rebuild the TLS settings once more to report the failure with its cause (an
+            // unreadable CA or key file keeps its io::Error); success is cached, so the files are
+            // read once per run, not per request.
+            Err(error) => {
+                self.check()?;
+                return Err(error);
+            }
+        };
         let mut url = spec.url.clone();
         for _ in 0..10 {
             let uri: Uri = url.parse().map_err(|_| HttpError::InvalidUrl { url: url.clone() })?;
