@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v unzip >/dev/null || need_apt+=(unzip)
 command -v python3 >/dev/null || need_apt+=(python3)
+# A real OCI registry (CNCF distribution) for tests/sources_oci.rs.
+[ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 if ((${#need_apt[@]})); then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi

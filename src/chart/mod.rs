@@ -7,6 +7,7 @@ pub mod archive;
 pub mod ignore;
 pub mod metadata;
 pub mod semver;
+pub mod source;
 
 use std::path::Path;
 use std::sync::Arc;

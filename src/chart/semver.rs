@@ -80,7 +80,8 @@ impl Version {
         })
     }
 
-    fn compare(&self, other: &Version) -> Ordering {
+    /// Masterminds `Compare`: precedence, build metadata ignored.
+    pub fn compare(&self, other: &Version) -> Ordering {
         self.major
             .cmp(&other.major)
             .then(self.minor.cmp(&other.minor))

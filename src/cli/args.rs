@@ -65,6 +65,12 @@ pub struct GlobalArgs {
     /// Print more detail
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Use only the chart cache: never download (fails when something is missing)
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// Re-resolve charts whose helmfire.lock entry no longer matches the state file, and rewrite the lock
+    #[arg(long, global = true)]
+    pub update_lock: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -105,6 +111,14 @@ pub enum Command {
         /// Leave out test hooks
         #[arg(long)]
         skip_tests: bool,
+    },
+    /// Resolve every selected release's remote chart and write helmfire.lock
+    Deps,
+    /// Download every chart the selected releases need into the cache (for air-gapped use)
+    Fetch {
+        /// Also copy the chart archives into this directory
+        #[arg(long, value_name = "DIR")]
+        output_dir: Option<PathBuf>,
     },
     /// Helm-compatible chart commands: `chart template RELEASE CHART [helm template's flags]`
     #[command(disable_help_flag = true)]

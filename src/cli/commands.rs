@@ -38,10 +38,18 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             };
             template_command(settings, painter, base, output_dir)
         }
+        Command::Deps => {
+            let Selected { state, graph } = load_selected(settings, painter)?;
+            super::sources::deps(settings, &state, &graph.releases())
+        }
+        Command::Fetch { output_dir } => {
+            let Selected { state, graph } = load_selected(settings, painter)?;
+            super::sources::fetch(settings, &state, &graph.releases(), output_dir.as_deref())
+        }
         // `chart template` is dispatched before clap (it takes helm's flags); anything else is a mistake.
         Command::Chart { args } => Err(match args.first() {
             Some(other) if other != "--help" && other != "-h" => {
-                format!("unknown command `chart {other}`; available: `chart template RELEASE CHART [flags]`").into()
+                format!("unknown command `chart {other}`; available: `chart template RELEASE CHART [flags]`, `chart push CHART.tgz oci://…`").into()
             }
             _ => "usage: helmfire chart template RELEASE CHART [flags] (see `helmfire chart template --help`)".into(),
         }),
@@ -222,6 +230,12 @@ fn template_command(
 ) -> CommandResult {
     let Selected { state, graph } = load_selected(settings, painter)?;
     let indices = graph.releases();
+    let installed: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|&i| state.releases[i].installed)
+        .collect();
+    let mut charts = super::sources::resolve(settings, &state, &installed, super::sources::LockMode::Use)?;
     let mut jobs = Vec::new();
     let mut errors = Vec::new();
     let mut ids = Vec::new();
@@ -237,7 +251,19 @@ fn template_command(
                     .join(release.id.name.to_string()),
             );
         }
-        match template::release_request(release, &base) {
+        let resolution = match charts.remove(&i) {
+            Some(Ok(resolution)) => resolution,
+            Some(Err(e)) => {
+                errors.push(e);
+                continue;
+            }
+            None => {
+                errors.push(format!("release `{}`: chart not resolved", release.id));
+                continue;
+            }
+        };
+        base.dependency_charts = resolution.dependencies;
+        match template::release_request_for_chart(release, &base, resolution.path) {
             Ok(job) => {
                 ids.push(release.id.to_string());
                 jobs.push(job);

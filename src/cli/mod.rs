@@ -9,6 +9,7 @@ mod rollback;
 mod sandbox;
 mod settings;
 mod status;
+mod sources;
 mod template;
 
 use std::io::Write;
@@ -37,6 +38,9 @@ pub fn main() -> i32 {
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some("chart") && argv.get(2).map(String::as_str) == Some("template") {
         return template::chart_template_main(argv[3..].to_vec());
+    }
+    if argv.get(1).map(String::as_str) == Some("chart") && argv.get(2).map(String::as_str) == Some("push") {
+        return sources::chart_push_main(argv[3..].to_vec());
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -27,6 +27,10 @@ pub struct Settings {
     pub verbose: bool,
     /// `HELM_DRIVER`: where release records live (secret, configmap, memory).
     pub helm_driver: Option<String>,
+    /// Chart sources: cache only.
+    pub offline: bool,
+    /// Chart sources: rewrite stale helmfire.lock entries instead of refusing them.
+    pub update_lock: bool,
 }
 
 impl Settings {
@@ -63,6 +67,8 @@ impl Settings {
             quiet: args.quiet,
             verbose: args.verbose,
             helm_driver: std::env::var("HELM_DRIVER").ok(),
+            offline: args.offline,
+            update_lock: args.update_lock,
         })
     }
 }

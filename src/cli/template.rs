@@ -90,6 +90,9 @@ pub struct TemplateRequest {
     pub is_upgrade: bool,
     pub output_dir: Option<PathBuf>,
     pub skip_schema_validation: bool,
+    /// Chart.yaml dependencies missing from `charts/`, fetched by chart sources: archives or
+    /// directories attached as subcharts after loading (what `helm dependency build` vendors).
+    pub dependency_charts: Vec<PathBuf>,
 }
 
 /// Runs `helm template` semantics; the error string is what helm prints after `Error: `.
@@ -116,6 +119,9 @@ fn run_template_with_values(req: &TemplateRequest, user: crate::value::Map) -> R
         return Err(format!("path {chart_arg:?} not found"));
     }
     let mut chart = chart::load(&req.chart).map_err(|e| e.to_string())?;
+    if !req.dependency_charts.is_empty() {
+        chart::source::dependencies::attach(&mut chart, &req.dependency_charts).map_err(|e| e.to_string())?;
+    }
     let prepared = values::prepare(
         &mut chart,
         &user,
@@ -233,6 +239,7 @@ impl ChartTemplateArgs {
             is_upgrade: self.is_upgrade,
             output_dir: self.output_dir.clone(),
             skip_schema_validation: self.skip_schema_validation,
+            dependency_charts: Vec::new(),
         }
     }
 }
@@ -268,17 +275,29 @@ pub type InlineValues = Vec<(String, Vec<u8>)>;
 pub type ReleaseJob = (TemplateRequest, InlineValues);
 
 /// The request for one release of the state file, or why it cannot be rendered yet.
+#[allow(dead_code)] // The cluster-facing commands call it for local charts.
 pub fn release_request(release: &crate::state::ReleaseSpec, base: &TemplateRequest) -> Result<ReleaseJob, String> {
-    use crate::state::{ChartRef, ValuesSource};
+    use crate::state::ChartRef;
     let chart = match &release.chart {
         ChartRef::Local(path) => path.clone(),
         other => {
             return Err(format!(
-                "release `{}`: chart `{other}` is not a local path; repository and OCI charts arrive with chart sources",
+                "release `{}`: chart `{other}` must be resolved first (cli::sources::resolve)",
                 release.id
             ));
         }
     };
+    release_request_for_chart(release, base, chart)
+}
+
+/// [`release_request`] with the chart already resolved to a directory or archive (a remote
+/// chart fetched into the cache by chart sources).
+pub fn release_request_for_chart(
+    release: &crate::state::ReleaseSpec,
+    base: &TemplateRequest,
+    chart: PathBuf,
+) -> Result<ReleaseJob, String> {
+    use crate::state::ValuesSource;
     let mut req = base.clone();
     req.release = release.id.name.to_string();
     req.namespace = release.id.namespace.to_string();
