@@ -23,4 +23,7 @@ pub mod plan;
 
 pub mod sandbox;
 
+pub mod cluster;
+pub mod storage;
+
 pub mod cli;

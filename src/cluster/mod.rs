@@ -1,0 +1,320 @@
+//! The Kubernetes seam: a [`Cluster`] wraps a `kube::Client` (built from a kubeconfig, or from
+//! any tower service such as the sandbox's) with cached discovery and the few verbs the engine
+//! and the storage need — get, server-side apply, create, replace, delete, list by label — each
+//! retrying transient API errors. It knows nothing of charts, releases or records.
+
+mod discovery;
+mod error;
+mod retry;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::Value as Json;
+
+pub use discovery::ResourceType;
+pub use error::{ApiStatus, ClusterError};
+pub use kube::api::PropagationPolicy;
+pub use retry::RetryPolicy;
+
+use discovery::Discovery;
+
+/// Where to find the cluster: a kubeconfig file (otherwise `$KUBECONFIG`, then
+/// `~/.kube/config`) and a context (otherwise the kubeconfig's current context).
+#[derive(Clone, Debug, Default)]
+pub struct ClusterConfig {
+    /// An explicit kubeconfig file.
+    pub kubeconfig: Option<PathBuf>,
+    /// A context name overriding the kubeconfig's current context.
+    pub context: Option<String>,
+}
+
+/// A connected cluster. Clones share the client and the discovery cache.
+#[derive(Clone)]
+pub struct Cluster {
+    client: kube::Client,
+    discovery: Arc<Discovery>,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("default_namespace", &self.client.default_namespace())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Identifies one object: `apiVersion`, `kind`, namespace (absent for cluster-scoped kinds or
+/// when the client's default namespace applies) and name. Displays as `Kind namespace/name`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// A reference from its parts.
+    pub fn new(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// The reference of a manifest object (`apiVersion`, `kind`, `metadata.name`,
+    /// `metadata.namespace`).
+    pub fn of(object: &Json) -> Result<ObjectRef, ClusterError> {
+        let text = |pointer: &str| object.pointer(pointer).and_then(Json::as_str).filter(|s| !s.is_empty());
+        let missing = |field: &str| ClusterError::InvalidObject {
+            object: describe_partial(object),
+            reason: format!("`{field}` is missing"),
+        };
+        Ok(ObjectRef {
+            api_version: text("/apiVersion").ok_or_else(|| missing("apiVersion"))?.to_string(),
+            kind: text("/kind").ok_or_else(|| missing("kind"))?.to_string(),
+            namespace: text("/metadata/namespace").map(str::to_string),
+            name: text("/metadata/name")
+                .ok_or_else(|| missing("metadata.name"))?
+                .to_string(),
+        })
+    }
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(namespace) => write!(f, "{} {namespace}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
+}
+
+fn describe_partial(object: &Json) -> String {
+    let kind = object.get("kind").and_then(Json::as_str).unwrap_or("object");
+    let name = object
+        .pointer("/metadata/name")
+        .and_then(Json::as_str)
+        .unwrap_or("<unnamed>");
+    format!("{kind} {name}")
+}
+
+/// Options of a server-side apply.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// The field manager owning the applied fields.
+    pub field_manager: String,
+    /// Take over fields owned by other managers instead of failing with a conflict.
+    pub force: bool,
+}
+
+impl Cluster {
+    /// Connects using a kubeconfig. No request is sent yet: an unreachable server shows up as
+    /// an error of the first call.
+    pub async fn connect(config: &ClusterConfig) -> Result<Cluster, ClusterError> {
+        let kubeconfig = match &config.kubeconfig {
+            Some(path) => Kubeconfig::read_from(path),
+            None => Kubeconfig::read(),
+        }
+        .map_err(|source| ClusterError::Kubeconfig {
+            path: config.kubeconfig.clone(),
+            source,
+        })?;
+        let options = KubeConfigOptions {
+            context: config.context.clone(),
+            cluster: None,
+            user: None,
+        };
+        let mut client_config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|source| ClusterError::Kubeconfig {
+                path: config.kubeconfig.clone(),
+                source,
+            })?;
+        // Retries happen in `Cluster` (bounded, idempotent calls only), not in kube's layer,
+        // which would also retry non-idempotent creates and wait up to minutes.
+        client_config.default_retry = false;
+        let client = kube::Client::try_from(client_config).map_err(|source| ClusterError::Client { source })?;
+        Ok(Cluster::from_client(client))
+    }
+
+    /// Wraps an existing client (tests, the sandbox's in-process service).
+    pub fn from_client(client: kube::Client) -> Cluster {
+        Cluster {
+            client,
+            discovery: Arc::new(Discovery::default()),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The same cluster with another retry policy (tests use short delays).
+    pub fn with_retry_policy(mut self, retry: RetryPolicy) -> Cluster {
+        self.retry = retry;
+        self
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// The namespace of the kubeconfig's context (`default` when it names none).
+    pub fn default_namespace(&self) -> &str {
+        self.client.default_namespace()
+    }
+
+    /// Runs an idempotent call, retrying transient errors (5xx, 429 honouring its
+    /// `retryAfterSeconds`, dropped connections) with bounded exponential backoff.
+    pub async fn with_retries<T, F, Fut>(&self, op: F) -> Result<T, kube::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, kube::Error>>,
+    {
+        self.retry.run(op).await
+    }
+
+    /// Resolves `apiVersion` + `kind` to the API resource and its scope. Discovery results are
+    /// cached per group-version for the life of the process (shared by clones); a kind missing
+    /// from the cache triggers one fresh lookup, so CRDs installed mid-run resolve.
+    pub async fn resolve(&self, api_version: &str, kind: &str) -> Result<ResourceType, ClusterError> {
+        self.discovery.resolve(self, api_version, kind).await
+    }
+
+    /// A dynamic API handle for a resolved type; `namespace` is ignored for cluster-scoped
+    /// types and defaults to the client's namespace for namespaced ones.
+    pub fn api(&self, resource: &ResourceType, namespace: Option<&str>) -> Api<DynamicObject> {
+        if resource.namespaced {
+            let namespace = namespace.unwrap_or(self.client.default_namespace());
+            Api::namespaced_with(self.client.clone(), namespace, &resource.api_resource)
+        } else {
+            Api::all_with(self.client.clone(), &resource.api_resource)
+        }
+    }
+
+    /// The reference as the API sees it: namespace filled in for namespaced kinds, dropped for
+    /// cluster-scoped ones.
+    fn normalise(&self, object: &ObjectRef, resource: &ResourceType) -> ObjectRef {
+        let mut object = object.clone();
+        if resource.namespaced {
+            if object.namespace.is_none() {
+                object.namespace = Some(self.client.default_namespace().to_string());
+            }
+        } else {
+            object.namespace = None;
+        }
+        object
+    }
+
+    /// Reads an object; `None` when it does not exist.
+    pub async fn get(&self, object: &ObjectRef) -> Result<Option<DynamicObject>, ClusterError> {
+        let resource = self.resolve(&object.api_version, &object.kind).await?;
+        let object = self.normalise(object, &resource);
+        let api = self.api(&resource, object.namespace.as_deref());
+        self.with_retries(|| api.get_opt(&object.name))
+            .await
+            .map_err(|source| ClusterError::request("get", &object, source))
+    }
+
+    /// Server-side applies a manifest object (`Patch::Apply`) and returns what the server
+    /// stored. Retried: apply is idempotent.
+    pub async fn apply(&self, object: &Json, options: &ApplyOptions) -> Result<DynamicObject, ClusterError> {
+        let reference = ObjectRef::of(object)?;
+        let resource = self.resolve(&reference.api_version, &reference.kind).await?;
+        let reference = self.normalise(&reference, &resource);
+        let api = self.api(&resource, reference.namespace.as_deref());
+        let mut params = PatchParams::apply(&options.field_manager);
+        params.force = options.force;
+        let patch = Patch::Apply(object);
+        self.with_retries(|| api.patch(&reference.name, &params, &patch))
+            .await
+            .map_err(|source| ClusterError::request("apply", &reference, source))
+    }
+
+    /// Creates an object. Transient errors are retried; a create that reached the server
+    /// before the connection dropped then answers [`ClusterError::AlreadyExists`], which
+    /// callers that care resolve by reading the object back.
+    pub async fn create(&self, object: &Json) -> Result<DynamicObject, ClusterError> {
+        let reference = ObjectRef::of(object)?;
+        let resource = self.resolve(&reference.api_version, &reference.kind).await?;
+        let reference = self.normalise(&reference, &resource);
+        let api = self.api(&resource, reference.namespace.as_deref());
+        let body: DynamicObject =
+            serde_json::from_value(object.clone()).map_err(|source| ClusterError::InvalidObject {
+                object: reference.to_string(),
+                reason: source.to_string(),
+            })?;
+        let params = PostParams::default();
+        self.with_retries(|| api.create(&params, &body))
+            .await
+            .map_err(|source| ClusterError::request("create", &reference, source))
+    }
+
+    /// Replaces an object (PUT). Without `metadata.resourceVersion` the replace is
+    /// unconditional and therefore retried.
+    pub async fn replace(&self, object: &Json) -> Result<DynamicObject, ClusterError> {
+        let reference = ObjectRef::of(object)?;
+        let resource = self.resolve(&reference.api_version, &reference.kind).await?;
+        let reference = self.normalise(&reference, &resource);
+        let api = self.api(&resource, reference.namespace.as_deref());
+        let body: DynamicObject =
+            serde_json::from_value(object.clone()).map_err(|source| ClusterError::InvalidObject {
+                object: reference.to_string(),
+                reason: source.to_string(),
+            })?;
+        let params = PostParams::default();
+        self.with_retries(|| api.replace(&reference.name, &params, &body))
+            .await
+            .map_err(|source| ClusterError::request("replace", &reference, source))
+    }
+
+    /// Deletes an object; `false` when it was already gone.
+    pub async fn delete(
+        &self,
+        object: &ObjectRef,
+        propagation: Option<PropagationPolicy>,
+    ) -> Result<bool, ClusterError> {
+        let resource = self.resolve(&object.api_version, &object.kind).await?;
+        let object = self.normalise(object, &resource);
+        let api = self.api(&resource, object.namespace.as_deref());
+        let params = DeleteParams {
+            propagation_policy: propagation,
+            ..DeleteParams::default()
+        };
+        match self.with_retries(|| api.delete(&object.name, &params)).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(source) => Err(ClusterError::request("delete", &object, source)),
+        }
+    }
+
+    /// Lists the objects of a type matching a label selector, in one namespace (or across
+    /// all namespaces with `None` for namespaced types).
+    pub async fn list(
+        &self,
+        resource: &ResourceType,
+        namespace: Option<&str>,
+        label_selector: &str,
+    ) -> Result<Vec<DynamicObject>, ClusterError> {
+        let api = match (resource.namespaced, namespace) {
+            (true, Some(namespace)) => Api::namespaced_with(self.client.clone(), namespace, &resource.api_resource),
+            _ => Api::all_with(self.client.clone(), &resource.api_resource),
+        };
+        let params = ListParams::default().labels(label_selector);
+        let list = self.with_retries(|| api.list(&params)).await.map_err(|source| {
+            let subject = ObjectRef {
+                api_version: resource.api_resource.api_version.clone(),
+                kind: resource.api_resource.kind.clone(),
+                namespace: namespace.map(str::to_string),
+                name: format!("-l {label_selector}"),
+            };
+            ClusterError::request("list", &subject, source)
+        })?;
+        Ok(list.items)
+    }
+}

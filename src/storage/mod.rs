@@ -1,0 +1,307 @@
+//! Stage ⑧: Helm-compatible release records. Revisions are stored exactly as Helm v4.1.4 stores
+//! them (`pkg/storage`, `pkg/storage/driver`: object `sh.helm.release.v1.NAME.vN` in the
+//! release's namespace, labels, base64(gzip(JSON)) body), so `helm` and helmfire read and write
+//! each other's releases. A release is always found by label selector in its own namespace,
+//! never by listing every record in the cluster. This module does not touch release resources.
+
+mod build;
+pub mod codec;
+pub mod driver;
+pub mod record;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+pub use build::{chart_record, hook_record, json_map};
+pub use codec::CodecError;
+pub use record::{
+    ApplyMethod, ChartRecord, DependencyRecord, FileRecord, HookExecution, HookRecord, Info, MaintainerRecord,
+    MetadataRecord, ReleaseRecord, Status,
+};
+pub use time::Timestamp;
+
+use crate::cluster::{Cluster, ClusterError};
+use driver::{Backend, Disconnected, KubeBackend, MemoryBackend, ObjectKind, StoredObject};
+
+/// `HelmStorageType`: the prefix of every storage object name.
+pub const STORAGE_TYPE: &str = "sh.helm.release.v1";
+
+/// Labels Helm reserves (`driver.systemLabels`).
+pub const SYSTEM_LABELS: [&str; 6] = ["name", "owner", "status", "version", "createdAt", "modifiedAt"];
+
+/// A storage driver, as `HELM_DRIVER` names it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Driver {
+    /// `secret`/`secrets`/empty: Secrets of type `helm.sh/release.v1` (Helm's default).
+    #[default]
+    Secret,
+    /// `configmap`/`configmaps`.
+    ConfigMap,
+    /// `memory`: in-process, gone when the process ends.
+    Memory,
+}
+
+/// A `HELM_DRIVER` value helmfire does not support.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown storage driver `{0}` (expected secret, configmap or memory)")]
+pub struct UnknownDriver(pub String);
+
+impl FromStr for Driver {
+    type Err = UnknownDriver;
+
+    fn from_str(text: &str) -> Result<Driver, UnknownDriver> {
+        match text {
+            "" | "secret" | "secrets" => Ok(Driver::Secret),
+            "configmap" | "configmaps" => Ok(Driver::ConfigMap),
+            "memory" => Ok(Driver::Memory),
+            other => Err(UnknownDriver(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Driver::Secret => "secret",
+            Driver::ConfigMap => "configmap",
+            Driver::Memory => "memory",
+        })
+    }
+}
+
+/// Why reading or writing release records failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A cluster-backed driver was used without a cluster.
+    #[error("the {driver} storage driver needs a cluster connection")]
+    NoCluster { driver: &'static str },
+    /// The cluster refused or did not answer.
+    #[error("cannot access release records in namespace `{namespace}`")]
+    Cluster {
+        namespace: String,
+        #[source]
+        source: ClusterError,
+    },
+    /// A record exists already under this key.
+    #[error("release record `{key}` already exists in namespace `{namespace}`")]
+    RecordExists { namespace: String, key: String },
+    /// No record under this key.
+    #[error("release record `{key}` not found in namespace `{namespace}`")]
+    RecordNotFound { namespace: String, key: String },
+    /// A stored body that does not decode.
+    #[error("release record `{key}` in namespace `{namespace}` is corrupt")]
+    Corrupt {
+        namespace: String,
+        key: String,
+        #[source]
+        source: CodecError,
+    },
+    /// A record that cannot be encoded (a NaN in the values…).
+    #[error("cannot encode release `{name}` revision {version}")]
+    Encode {
+        name: String,
+        version: i32,
+        #[source]
+        source: CodecError,
+    },
+    /// A record without name, namespace or revision.
+    #[error("invalid release record: {reason}")]
+    Invalid { reason: String },
+}
+
+/// The storage object name of a revision (`makeKey`).
+pub fn record_key(name: &str, version: i32) -> String {
+    format!("{STORAGE_TYPE}.{name}.v{version}")
+}
+
+/// Reads and writes release records through one driver. Clones share the driver (and, for
+/// the memory driver, the records).
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+    driver: Driver,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("driver", &self.driver)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A store on `driver`. Secret and ConfigMap drivers need `cluster`; without one each call
+    /// fails with [`StorageError::NoCluster`]. The memory driver ignores it.
+    pub fn new(cluster: Option<Cluster>, driver: Driver) -> Store {
+        let backend: Arc<dyn Backend> = match (driver, cluster) {
+            (Driver::Memory, _) => Arc::new(MemoryBackend::default()),
+            (Driver::Secret, Some(cluster)) => Arc::new(KubeBackend {
+                cluster,
+                kind: ObjectKind::Secret,
+            }),
+            (Driver::ConfigMap, Some(cluster)) => Arc::new(KubeBackend {
+                cluster,
+                kind: ObjectKind::ConfigMap,
+            }),
+            (Driver::Secret, None) => Arc::new(Disconnected { driver: "secret" }),
+            (Driver::ConfigMap, None) => Arc::new(Disconnected { driver: "configmap" }),
+        };
+        Store { backend, driver }
+    }
+
+    /// A store over a custom backend (tests, other storage).
+    pub fn with_backend(backend: Arc<dyn Backend>, driver: Driver) -> Store {
+        Store { backend, driver }
+    }
+
+    /// The driver in use.
+    pub fn driver(&self) -> Driver {
+        self.driver
+    }
+
+    fn decode(namespace: &str, object: StoredObject) -> Result<ReleaseRecord, StorageError> {
+        let mut record = codec::decode(&object.body).map_err(|source| StorageError::Corrupt {
+            namespace: namespace.to_string(),
+            key: object.key.clone(),
+            source,
+        })?;
+        // Like Helm's Query: every label, system labels included.
+        record.labels = object.labels;
+        Ok(record)
+    }
+
+    async fn query(&self, namespace: &str, labels: &[(&str, &str)]) -> Result<Vec<ReleaseRecord>, StorageError> {
+        let objects = self.backend.query(namespace, labels).await?;
+        let mut records = objects
+            .into_iter()
+            .map(|object| Store::decode(namespace, object))
+            .collect::<Result<Vec<_>, _>>()?;
+        records.sort_by_key(|record| record.version);
+        Ok(records)
+    }
+
+    /// Every revision of a release, oldest first (`name=NAME,owner=helm` in its namespace);
+    /// empty when there is none.
+    pub async fn history(&self, namespace: &str, name: &str) -> Result<Vec<ReleaseRecord>, StorageError> {
+        self.query(namespace, &[("name", name), ("owner", "helm")]).await
+    }
+
+    /// The highest revision (Helm's `Last`), whatever its status.
+    pub async fn last(&self, namespace: &str, name: &str) -> Result<Option<ReleaseRecord>, StorageError> {
+        Ok(self.history(namespace, name).await?.pop())
+    }
+
+    /// The highest revision with status `deployed` (Helm's `Deployed`).
+    pub async fn deployed(&self, namespace: &str, name: &str) -> Result<Option<ReleaseRecord>, StorageError> {
+        let mut deployed = self
+            .query(namespace, &[("name", name), ("owner", "helm"), ("status", "deployed")])
+            .await?;
+        Ok(deployed.pop())
+    }
+
+    /// One revision (Helm's `Get`): its labels without the system labels.
+    pub async fn get(&self, namespace: &str, name: &str, version: i32) -> Result<Option<ReleaseRecord>, StorageError> {
+        let Some(object) = self.backend.get(namespace, &record_key(name, version)).await? else {
+            return Ok(None);
+        };
+        let mut record = Store::decode(namespace, object)?;
+        record.labels.retain(|key, _| !SYSTEM_LABELS.contains(&key.as_str()));
+        Ok(Some(record))
+    }
+
+    fn object(record: &ReleaseRecord, stamp_label: &str) -> Result<(String, StoredObject), StorageError> {
+        if record.name.is_empty() || record.namespace.is_empty() || record.version < 1 {
+            return Err(StorageError::Invalid {
+                reason: format!(
+                    "name `{}`, namespace `{}` and revision {} must all be set (revision from 1)",
+                    record.name, record.namespace, record.version
+                ),
+            });
+        }
+        let body = codec::encode(record).map_err(|source| StorageError::Encode {
+            name: record.name.clone(),
+            version: record.version,
+            source,
+        })?;
+        // Helm's order: the release's labels, the timestamp, then the forced system labels.
+        let mut labels: BTreeMap<String, String> = record.labels.clone();
+        labels.insert(stamp_label.to_string(), Timestamp::now().unix_seconds().to_string());
+        labels.insert("name".into(), record.name.clone());
+        labels.insert("owner".into(), "helm".into());
+        labels.insert("status".into(), record.info.status.to_string());
+        labels.insert("version".into(), record.version.to_string());
+        Ok((
+            record.namespace.clone(),
+            StoredObject {
+                key: record_key(&record.name, record.version),
+                labels,
+                body,
+            },
+        ))
+    }
+
+    /// Stores a new revision (`createdAt` label). Fails with [`StorageError::RecordExists`]
+    /// when the revision is taken. To bound history as Helm's `Create` does with
+    /// `--history-max N`, call [`Store::prune`] with `N - 1` first.
+    pub async fn create(&self, record: &ReleaseRecord) -> Result<(), StorageError> {
+        let (namespace, object) = Store::object(record, "createdAt")?;
+        self.backend.create(&namespace, object).await
+    }
+
+    /// Rewrites an existing revision (`modifiedAt` label), e.g. a status change.
+    pub async fn update(&self, record: &ReleaseRecord) -> Result<(), StorageError> {
+        let (namespace, object) = Store::object(record, "modifiedAt")?;
+        self.backend.update(&namespace, object).await
+    }
+
+    /// Deletes one revision; [`StorageError::RecordNotFound`] when it does not exist.
+    pub async fn delete(&self, namespace: &str, name: &str, version: i32) -> Result<(), StorageError> {
+        let key = record_key(name, version);
+        if self.backend.delete(namespace, &key).await? {
+            Ok(())
+        } else {
+            Err(StorageError::RecordNotFound {
+                namespace: namespace.to_string(),
+                key,
+            })
+        }
+    }
+
+    /// Helm's `removeLeastRecent`: deletes the oldest revisions until at most `max` remain,
+    /// never the newest `deployed` one (which may leave more than `max`).
+    pub async fn prune(&self, namespace: &str, name: &str, max: u32) -> Result<(), StorageError> {
+        let history = self.history(namespace, name).await?;
+        let max = max as usize;
+        if history.len() <= max {
+            return Ok(());
+        }
+        let last_deployed = self.deployed(namespace, name).await?.map(|record| record.version);
+        let mut doomed = Vec::new();
+        for record in &history {
+            if history.len() - doomed.len() == max {
+                break;
+            }
+            if Some(record.version) != last_deployed {
+                doomed.push(record.version);
+            }
+        }
+        // Delete as many as possible, report the first failure (Helm does the same).
+        let mut first_error = None;
+        for version in doomed {
+            match self.delete(namespace, name, version).await {
+                Ok(()) | Err(StorageError::RecordNotFound { .. }) => {}
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+#[cfg(test)]
+mod tests;
