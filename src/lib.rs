@@ -24,6 +24,7 @@ pub mod plan;
 pub mod sandbox;
 
 pub mod cluster;
+pub mod converge;
 pub mod storage;
 
 pub mod cli;

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use helmfire::cluster::{Cluster as KubeCluster, ClusterConfig};
 use helmfire::converge::{
-    ActionOptions, ConvergeError, DesiredRelease, Engine, LeaseSettings, NoProgress, Progress, Step,
-    UninstallOptions,
+    ActionOptions, ConvergeError, DesiredRelease, Engine, LeaseSettings, NoProgress, Progress, Step, UninstallOptions,
 };
 use helmfire::render::{self, Capabilities, ReleaseInfo};
 use helmfire::sandbox::{FaultSpec, SandboxConfig};
@@ -77,7 +76,9 @@ impl Harness {
     }
 
     fn with(cluster: Cluster) -> Harness {
-        let engine = cluster.runtime.block_on(engine_for(&cluster.kubeconfig, Duration::from_secs(30)));
+        let engine = cluster
+            .runtime
+            .block_on(engine_for(&cluster.kubeconfig, Duration::from_secs(30)));
         Harness { cluster, engine }
     }
 
@@ -176,7 +177,10 @@ fn helm_reads_upgrades_rolls_back_and_uninstalls_helmfire_releases() {
     assert_eq!(status["info"]["description"], "Install complete");
     let manifest = h.cluster.helm(&["get", "manifest", "web", "-n", "apps"]);
     assert_eq!(manifest.trim_end(), record.manifest.trim_end());
-    assert!(!manifest.contains("meta.helm.sh"), "ownership metadata must not be stored");
+    assert!(
+        !manifest.contains("meta.helm.sh"),
+        "ownership metadata must not be stored"
+    );
     let values = h.helm_json(&["get", "values", "web", "-n", "apps", "-o", "json"]);
     assert_eq!(values, serde_json::json!({"message": "hi"}));
 
@@ -188,8 +192,11 @@ fn helm_reads_upgrades_rolls_back_and_uninstalls_helmfire_releases() {
     assert_eq!(cm["data"]["message"], "hi");
 
     // helmfire upgrade adds a resource, the next removes it again.
-    h.upgrade(desired("basic", "web", "apps", &["message=hi", "extra=true"]), &options())
-        .expect("upgrade adds extra");
+    h.upgrade(
+        desired("basic", "web", "apps", &["message=hi", "extra=true"]),
+        &options(),
+    )
+    .expect("upgrade adds extra");
     assert!(h.exists(&["configmap", "web-extra", "-n", "apps"]));
     let record = h
         .upgrade(desired("basic", "web", "apps", &["message=bye"]), &options())
@@ -207,7 +214,15 @@ fn helm_reads_upgrades_rolls_back_and_uninstalls_helmfire_releases() {
     // helm upgrade of a helmfire release: no field conflicts, revision continues.
     let chart = chart_dir("basic");
     h.cluster.helm(&[
-        "upgrade", "web", chart.to_str().unwrap(), "-n", "apps", "--set", "message=from-helm", "--set", "replicas=2",
+        "upgrade",
+        "web",
+        chart.to_str().unwrap(),
+        "-n",
+        "apps",
+        "--set",
+        "message=from-helm",
+        "--set",
+        "replicas=2",
     ]);
     let cm = h.cluster.get_json(&["configmap", "web-config", "-n", "apps"]);
     assert_eq!(cm["data"]["message"], "from-helm");
@@ -227,8 +242,15 @@ fn helm_reads_upgrades_rolls_back_and_uninstalls_helmfire_releases() {
 
     // helm uninstall removes every object.
     h.cluster.helm(&["uninstall", "web", "-n", "apps"]);
-    for object in [["configmap", "web-config"], ["deployment", "web-web"], ["service", "web-web"]] {
-        assert!(!h.exists(&[object[0], object[1], "-n", "apps"]), "{object:?} left behind");
+    for object in [
+        ["configmap", "web-config"],
+        ["deployment", "web-web"],
+        ["service", "web-web"],
+    ] {
+        assert!(
+            !h.exists(&[object[0], object[1], "-n", "apps"]),
+            "{object:?} left behind"
+        );
     }
     assert!(h.history("apps", "web").is_empty());
 }
@@ -240,29 +262,59 @@ fn helmfire_takes_over_releases_helm_installed() {
     let chart = chart_dir("basic");
     let chart = chart.to_str().unwrap();
     // Server-side apply (helm 4's default)…
-    h.cluster.helm(&["install", "ssa", chart, "-n", "apps", "--set", "extra=true"]);
+    h.cluster
+        .helm(&["install", "ssa", chart, "-n", "apps", "--set", "extra=true"]);
     let record = h
         .upgrade(desired("basic", "ssa", "apps", &["message=taken"]), &options())
         .expect("upgrade of helm's release");
     assert_eq!(record.version, 2);
-    assert_eq!(h.statuses("apps", "ssa"), [(1, Status::Superseded), (2, Status::Deployed)]);
-    assert!(!h.exists(&["configmap", "ssa-extra", "-n", "apps"]), "removed from the chart");
-    assert_eq!(h.cluster.get_json(&["configmap", "ssa-config", "-n", "apps"])["data"]["message"], "taken");
-    h.cluster.helm(&["upgrade", "ssa", chart, "-n", "apps", "--set", "message=helm-again"]);
+    assert_eq!(
+        h.statuses("apps", "ssa"),
+        [(1, Status::Superseded), (2, Status::Deployed)]
+    );
+    assert!(
+        !h.exists(&["configmap", "ssa-extra", "-n", "apps"]),
+        "removed from the chart"
+    );
+    assert_eq!(
+        h.cluster.get_json(&["configmap", "ssa-config", "-n", "apps"])["data"]["message"],
+        "taken"
+    );
+    h.cluster
+        .helm(&["upgrade", "ssa", chart, "-n", "apps", "--set", "message=helm-again"]);
     assert_eq!(h.statuses("apps", "ssa").last(), Some(&(3, Status::Deployed)));
 
     // …and client-side apply (helm 3 style): helmfire keeps the release client-side.
-    h.cluster.helm(&["install", "csa", chart, "-n", "apps", "--server-side=false", "--set", "extra=true"]);
+    h.cluster.helm(&[
+        "install",
+        "csa",
+        chart,
+        "-n",
+        "apps",
+        "--server-side=false",
+        "--set",
+        "extra=true",
+    ]);
     let record = h
         .upgrade(desired("basic", "csa", "apps", &["message=taken"]), &options())
         .expect("upgrade of a client-side release");
     assert_eq!(record.version, 2);
     let history = h.history("apps", "csa");
-    assert_eq!(format!("{:?}", history[1].apply_method), format!("{:?}", history[0].apply_method));
-    assert_eq!(h.cluster.get_json(&["configmap", "csa-config", "-n", "apps"])["data"]["message"], "taken");
+    assert_eq!(
+        format!("{:?}", history[1].apply_method),
+        format!("{:?}", history[0].apply_method)
+    );
+    assert_eq!(
+        h.cluster.get_json(&["configmap", "csa-config", "-n", "apps"])["data"]["message"],
+        "taken"
+    );
     assert!(!h.exists(&["configmap", "csa-extra", "-n", "apps"]));
-    h.cluster.helm(&["upgrade", "csa", chart, "-n", "apps", "--set", "message=helm-again"]);
-    assert_eq!(h.cluster.get_json(&["configmap", "csa-config", "-n", "apps"])["data"]["message"], "helm-again");
+    h.cluster
+        .helm(&["upgrade", "csa", chart, "-n", "apps", "--set", "message=helm-again"]);
+    assert_eq!(
+        h.cluster.get_json(&["configmap", "csa-config", "-n", "apps"])["data"]["message"],
+        "helm-again"
+    );
 }
 
 #[test]
@@ -272,14 +324,20 @@ fn install_refuses_objects_of_another_owner_and_used_names() {
     h.cluster.kubectl(&["create", "configmap", "web-config", "-n", "apps"]);
     let err = h.install(desired("basic", "web", "apps", &[]), &options()).unwrap_err();
     let text = helmfire_error_chain(&err);
-    assert!(text.contains("exists and cannot be imported into release `apps/web`"), "{text}");
+    assert!(
+        text.contains("exists and cannot be imported into release `apps/web`"),
+        "{text}"
+    );
     assert!(text.contains("missing key \"app.kubernetes.io/managed-by\""), "{text}");
     assert_eq!(h.statuses("apps", "web"), [(1, Status::Failed)]);
     let described = &h.history("apps", "web")[0].info.description;
     assert!(described.starts_with("Release \"web\" failed: "), "{described}");
 
     let err = h.install(desired("basic", "web", "apps", &[]), &options()).unwrap_err();
-    assert!(err.to_string().contains("cannot reuse a name that is still in use"), "{err}");
+    assert!(
+        err.to_string().contains("cannot reuse a name that is still in use"),
+        "{err}"
+    );
 }
 
 fn helmfire_error_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -302,15 +360,23 @@ fn hooks_run_by_weight_with_delete_policies() {
         .expect("install with hooks");
     // Pre-install hooks ran in weight order: first (-5), second (0), migrate (5).
     let started = |record: &ReleaseRecord, name: &str| {
-        let hook = record.hooks.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("hook {name}"));
-        assert_eq!(format!("{:?}", hook.last_run.phase), "Succeeded", "{name}");
-        hook.last_run.started_at.clone()
+        let hook = record
+            .hooks
+            .iter()
+            .find(|x| x.name == name)
+            .unwrap_or_else(|| panic!("hook {name}"));
+        assert_eq!(hook.last_run.phase, "Succeeded", "{name}");
+        let text = hook.last_run.started_at.as_ref().expect("started").as_str().to_string();
+        text.parse::<k8s_openapi::jiff::Timestamp>().expect("RFC 3339 time")
     };
     let first = started(&record, "h-first");
     let second = started(&record, "h-second");
     let migrate = started(&record, "h-migrate");
     let notify = started(&record, "h-notify");
-    assert!(first < second && second < migrate && migrate < notify, "{first:?} {second:?} {migrate:?} {notify:?}");
+    assert!(
+        first < second && second < migrate && migrate < notify,
+        "{first:?} {second:?} {migrate:?} {notify:?}"
+    );
     // The default policy is persisted.
     let second_hook = record.hooks.iter().find(|x| x.name == "h-second").unwrap();
     assert_eq!(second_hook.delete_policies.len(), 1);
@@ -353,7 +419,9 @@ fn hooks_run_by_weight_with_delete_policies() {
     let history = h.helm_json(&["history", "h", "-n", "apps", "-o", "json"]);
     assert_eq!(history[1]["status"], "uninstalled");
     // A later install continues the revisions.
-    let again = h.install(desired("hooks", "h", "apps", &[]), &options()).expect("reinstall");
+    let again = h
+        .install(desired("hooks", "h", "apps", &[]), &options())
+        .expect("reinstall");
     assert_eq!(again.version, 3);
 }
 
@@ -361,14 +429,23 @@ fn hooks_run_by_weight_with_delete_policies() {
 fn a_failed_hook_job_reports_its_reason() {
     let h = Harness::start();
     h.namespace("apps");
-    let err = h.install(desired("failing-hook", "bad", "apps", &[]), &options()).unwrap_err();
+    let err = h
+        .install(desired("failing-hook", "bad", "apps", &[]), &options())
+        .unwrap_err();
     let text = helmfire_error_chain(&err);
-    assert!(text.contains("pre-install hook `failing-hook/templates/hook.yaml`"), "{text}");
+    assert!(
+        text.contains("pre-install hook `failing-hook/templates/hook.yaml`"),
+        "{text}"
+    );
     assert!(text.contains("BackoffLimitExceeded"), "{text}");
     let record = &h.history("apps", "bad")[0];
     assert_eq!(record.info.status, Status::Failed);
-    assert!(record.info.description.contains("BackoffLimitExceeded"), "{}", record.info.description);
-    assert_eq!(format!("{:?}", record.hooks[0].last_run.phase), "Failed");
+    assert!(
+        record.info.description.contains("BackoffLimitExceeded"),
+        "{}",
+        record.info.description
+    );
+    assert_eq!(record.hooks[0].last_run.phase, "Failed");
     // hook-failed deleted the Job; the chart's resources were never applied.
     assert!(!h.exists(&["job", "bad-check", "-n", "apps"]));
     assert!(!h.exists(&["configmap", "bad-app", "-n", "apps"]));
@@ -378,7 +455,9 @@ fn a_failed_hook_job_reports_its_reason() {
         atomic: true,
         ..options()
     };
-    let err = h.install(desired("failing-hook", "gone", "apps", &[]), &atomic).unwrap_err();
+    let err = h
+        .install(desired("failing-hook", "gone", "apps", &[]), &atomic)
+        .unwrap_err();
     assert!(err.to_string().contains("was uninstalled (atomic)"), "{err}");
     assert!(h.history("apps", "gone").is_empty());
 }
@@ -392,30 +471,51 @@ fn wait_timeouts_name_each_unready_resource() {
         timeout: Duration::from_secs(2),
         ..options()
     };
-    let err = h.install(desired("never-ready", "slow", "apps", &[]), &waiting).unwrap_err();
+    let err = h
+        .install(desired("never-ready", "slow", "apps", &[]), &waiting)
+        .unwrap_err();
     let text = helmfire_error_chain(&err);
-    assert!(text.contains("timed out after 2s waiting for release `apps/slow`"), "{text}");
+    assert!(
+        text.contains("timed out after 2s waiting for release `apps/slow`"),
+        "{text}"
+    );
     assert!(text.contains("Deployment/apps/slow-stuck ("), "{text}");
-    assert!(text.contains("PersistentVolumeClaim/apps/slow-data (claim phase is Pending)"), "{text}");
+    assert!(
+        text.contains("PersistentVolumeClaim/apps/slow-data (claim phase is Pending)"),
+        "{text}"
+    );
     assert!(!text.contains("ConfigMap"), "{text}");
     assert_eq!(h.statuses("apps", "slow"), [(1, Status::Failed)]);
 
     // Once the objects can become ready, an upgrade with wait succeeds.
     let record = h
-        .upgrade(desired("never-ready", "slow", "apps", &["hang=false"]), &ActionOptions {
-            timeout: Duration::from_secs(20),
-            ..waiting.clone()
-        })
+        .upgrade(
+            desired("never-ready", "slow", "apps", &["hang=false"]),
+            &ActionOptions {
+                timeout: Duration::from_secs(20),
+                ..waiting.clone()
+            },
+        )
         .expect("upgrade waits until ready");
     assert_eq!(record.info.status, Status::Deployed);
 
     // atomic upgrade back to hanging: rolled back to revision 2's objects.
-    let atomic = ActionOptions { atomic: true, ..waiting };
-    let err = h.upgrade(desired("never-ready", "slow", "apps", &["hang=true"]), &atomic).unwrap_err();
+    let atomic = ActionOptions {
+        atomic: true,
+        ..waiting
+    };
+    let err = h
+        .upgrade(desired("never-ready", "slow", "apps", &["hang=true"]), &atomic)
+        .unwrap_err();
     assert!(err.to_string().contains("was rolled back (atomic)"), "{err}");
     assert_eq!(
         h.statuses("apps", "slow"),
-        [(1, Status::Failed), (2, Status::Superseded), (3, Status::Failed), (4, Status::Deployed)]
+        [
+            (1, Status::Failed),
+            (2, Status::Superseded),
+            (3, Status::Failed),
+            (4, Status::Deployed)
+        ]
     );
     assert_eq!(h.history("apps", "slow")[3].info.description, "Rollback to 2");
 }
@@ -428,12 +528,17 @@ fn crds_are_installed_first_and_updated() {
         .install(desired("crds", "w", "apps", &[]), &options())
         .expect("install with crds");
     assert!(!record.manifest.contains("CustomResourceDefinition"));
-    let widget = h.cluster.get_json(&["widgets.engine.helmfire.dev", "w-widget", "-n", "apps"]);
+    let widget = h
+        .cluster
+        .get_json(&["widgets.engine.helmfire.dev", "w-widget", "-n", "apps"]);
     assert_eq!(widget["spec"]["size"], 1);
 
     // A changed CRD is updated (helm would not) unless skip_crd_update.
     let mut changed = desired("crds", "w", "apps", &["size=2"]);
-    changed.crds[0].1 = changed.crds[0].1.replace("  name: widgets.engine.helmfire.dev", "  name: widgets.engine.helmfire.dev\n  labels:\n    revision: two");
+    changed.crds[0].1 = changed.crds[0].1.replace(
+        "  name: widgets.engine.helmfire.dev",
+        "  name: widgets.engine.helmfire.dev\n  labels:\n    revision: two",
+    );
     let mut skipped = changed.clone();
     skipped.crds[0].1 = skipped.crds[0].1.replace("revision: two", "revision: three");
     h.upgrade(changed, &options()).expect("upgrade");
@@ -456,7 +561,8 @@ fn crds_are_installed_first_and_updated() {
 fn the_lease_blocks_a_second_helmfire_and_expired_ones_are_recovered() {
     let h = Harness::start();
     h.namespace("apps");
-    h.install(desired("basic", "web", "apps", &[]), &options()).expect("install");
+    h.install(desired("basic", "web", "apps", &[]), &options())
+        .expect("install");
     // Another helmfire holds the Lease and keeps renewing it.
     let now = |offset: i64| {
         let t = std::time::SystemTime::now()
@@ -471,7 +577,9 @@ fn the_lease_blocks_a_second_helmfire_and_expired_ones_are_recovered() {
             "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: helmfire.release.web\n  namespace: apps\nspec:\n  holderIdentity: {holder}\n  leaseDurationSeconds: 30\n  renewTime: \"{renewed}\"\n"
         )
     };
-    let out = h.cluster.run_stdin("kubectl", &["apply", "-f", "-"], &lease("other-helmfire", now(0)));
+    let out = h
+        .cluster
+        .run_stdin("kubectl", &["apply", "-f", "-"], &lease("other-helmfire", now(0)));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let quick = ActionOptions {
         timeout: Duration::from_secs(1),
@@ -482,7 +590,10 @@ fn the_lease_blocks_a_second_helmfire_and_expired_ones_are_recovered() {
         .block_on(h.engine.upgrade(desired("basic", "web", "apps", &[]), &quick, &steps))
         .unwrap_err();
     let text = helmfire_error_chain(&err);
-    assert!(text.contains("is locked by another helmfire (`other-helmfire`"), "{text}");
+    assert!(
+        text.contains("is locked by another helmfire (`other-helmfire`"),
+        "{text}"
+    );
     assert!(steps.0.lock().unwrap().contains(&Step::WaitingForLease {
         holder: "other-helmfire".into()
     }));
@@ -492,17 +603,28 @@ fn the_lease_blocks_a_second_helmfire_and_expired_ones_are_recovered() {
     let mut pending = h.history("apps", "web")[0].clone();
     pending.version = 2;
     pending.info.status = Status::PendingUpgrade;
-    h.block_on(h.engine.store().create(&pending)).expect("fake pending record");
-    h.cluster.kubectl(&["delete", "lease", "helmfire.release.web", "-n", "apps"]);
+    h.block_on(h.engine.store().create(&pending))
+        .expect("fake pending record");
+    h.cluster
+        .kubectl(&["delete", "lease", "helmfire.release.web", "-n", "apps"]);
     let err = h.upgrade(desired("basic", "web", "apps", &[]), &quick).unwrap_err();
-    assert!(err.to_string().contains("another operation (install/upgrade/rollback) is in progress"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("another operation (install/upgrade/rollback) is in progress"),
+        "{err}"
+    );
 
     // The holder died an hour ago: its pending revision is recovered, then upgraded.
-    let out = h.cluster.run_stdin("kubectl", &["apply", "-f", "-"], &lease("dead-helmfire", now(-3600)));
+    let out = h
+        .cluster
+        .run_stdin("kubectl", &["apply", "-f", "-"], &lease("dead-helmfire", now(-3600)));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let steps = Steps::default();
     let record = h
-        .block_on(h.engine.install_or_upgrade(desired("basic", "web", "apps", &[]), &quick, &steps))
+        .block_on(
+            h.engine
+                .install_or_upgrade(desired("basic", "web", "apps", &[]), &quick, &steps),
+        )
         .expect("recovered upgrade");
     assert_eq!(record.version, 3);
     assert!(steps.0.lock().unwrap().contains(&Step::Recovered {
@@ -512,7 +634,11 @@ fn the_lease_blocks_a_second_helmfire_and_expired_ones_are_recovered() {
     }));
     let history = h.history("apps", "web");
     assert_eq!(history[1].info.status, Status::Failed);
-    assert!(history[1].info.description.contains("Recovered by helmfire"), "{}", history[1].info.description);
+    assert!(
+        history[1].info.description.contains("Recovered by helmfire"),
+        "{}",
+        history[1].info.description
+    );
     // The Lease is free again.
     let lease = h.cluster.get_json(&["lease", "helmfire.release.web", "-n", "apps"]);
     assert!(lease["spec"]["holderIdentity"].is_null(), "{lease}");
@@ -557,7 +683,8 @@ fn child_upgrade_that_hangs() {
 fn a_killed_upgrade_is_recovered() {
     let h = Harness::start();
     h.namespace("apps");
-    h.install(desired("hooks", "h", "apps", &[]), &options()).expect("install");
+    h.install(desired("hooks", "h", "apps", &[]), &options())
+        .expect("install");
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_upgrade_that_hangs", "--nocapture"])
         .env(CHILD_ENV, &h.cluster.kubeconfig)
@@ -569,36 +696,52 @@ fn a_killed_upgrade_is_recovered() {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let statuses = h.statuses("apps", "h");
-        if statuses.last() == Some(&(2, Status::PendingUpgrade))
-            && h.exists(&["job", "h-migrate", "-n", "apps"])
-        {
+        if statuses.last() == Some(&(2, Status::PendingUpgrade)) && h.exists(&["job", "h-migrate", "-n", "apps"]) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "child never got stuck: {statuses:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "child never got stuck: {statuses:?}"
+        );
         assert!(child.try_wait().unwrap().is_none(), "child exited early");
         std::thread::sleep(Duration::from_millis(100));
     }
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
     // helm itself refuses now.
-    let out = h.cluster.run("helm", &["upgrade", "h", chart_dir("hooks").to_str().unwrap(), "-n", "apps"]);
+    let out = h.cluster.run(
+        "helm",
+        &["upgrade", "h", chart_dir("hooks").to_str().unwrap(), "-n", "apps"],
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("another operation"));
 
     // The next run waits for the dead child's Lease to expire, reports and recovers.
     let steps = Steps::default();
     let record = h
-        .block_on(h.engine.install_or_upgrade(desired("hooks", "h", "apps", &["stamp=three"]), &options(), &steps))
+        .block_on(
+            h.engine
+                .install_or_upgrade(desired("hooks", "h", "apps", &["stamp=three"]), &options(), &steps),
+        )
         .expect("recovered");
     assert_eq!((record.version, record.info.status), (3, Status::Deployed));
     let steps = steps.0.lock().unwrap();
-    assert!(steps.iter().any(|s| matches!(s, Step::Recovered { revision: 2, .. })), "{steps:?}");
+    assert!(
+        steps.iter().any(|s| matches!(s, Step::Recovered { revision: 2, .. })),
+        "{steps:?}"
+    );
     let statuses = h.statuses("apps", "h");
-    assert_eq!(statuses, [(1, Status::Superseded), (2, Status::Failed), (3, Status::Deployed)]);
+    assert_eq!(
+        statuses,
+        [(1, Status::Superseded), (2, Status::Failed), (3, Status::Deployed)]
+    );
     // No data lost: revision 1's values and revision 2's record are intact; helm agrees.
     let history = h.helm_json(&["history", "h", "-n", "apps", "-o", "json"]);
     assert_eq!(history[1]["status"], "failed");
-    assert_eq!(h.cluster.get_json(&["configmap", "h-app", "-n", "apps"])["data"]["stamp"], "three");
+    assert_eq!(
+        h.cluster.get_json(&["configmap", "h-app", "-n", "apps"])["data"]["stamp"],
+        "three"
+    );
 }
 
 #[test]
@@ -613,7 +756,12 @@ fn installs_and_upgrades_survive_transient_faults() {
         ..SandboxConfig::default()
     }));
     for attempt in 0.. {
-        if h.cluster.run("kubectl", &["create", "namespace", "apps"]).status.success() || attempt > 20 {
+        if h.cluster
+            .run("kubectl", &["create", "namespace", "apps"])
+            .status
+            .success()
+            || attempt > 20
+        {
             break;
         }
     }
@@ -624,7 +772,10 @@ fn installs_and_upgrades_survive_transient_faults() {
     for i in 0..10 {
         let name = format!("r{i}");
         let record = h
-            .block_on(h.engine.install_or_upgrade(desired("basic", &name, "apps", &[]), &opts, &NoProgress))
+            .block_on(
+                h.engine
+                    .install_or_upgrade(desired("basic", &name, "apps", &[]), &opts, &NoProgress),
+            )
             .unwrap_or_else(|e| panic!("install {name}: {}", helmfire_error_chain(&e)));
         assert_eq!(record.info.status, Status::Deployed);
         let record = h
@@ -638,7 +789,11 @@ fn installs_and_upgrades_survive_transient_faults() {
     }
     for i in 0..10 {
         let name = format!("r{i}");
-        assert_eq!(h.statuses("apps", &name), [(1, Status::Superseded), (2, Status::Deployed)], "{name}");
+        assert_eq!(
+            h.statuses("apps", &name),
+            [(1, Status::Superseded), (2, Status::Deployed)],
+            "{name}"
+        );
     }
 }
 
@@ -646,8 +801,10 @@ fn installs_and_upgrades_survive_transient_faults() {
 fn rollback_command_rolls_back_and_reports_bad_input() {
     let h = Harness::start();
     h.namespace("apps");
-    h.install(desired("basic", "web", "apps", &["message=one"]), &options()).expect("install");
-    h.upgrade(desired("basic", "web", "apps", &["message=two"]), &options()).expect("upgrade");
+    h.install(desired("basic", "web", "apps", &["message=one"]), &options())
+        .expect("install");
+    h.upgrade(desired("basic", "web", "apps", &["message=two"]), &options())
+        .expect("upgrade");
     let helmfire = env!("CARGO_BIN_EXE_helmfire");
     let run = |args: &[&str]| {
         std::process::Command::new(helmfire)
@@ -661,17 +818,26 @@ fn rollback_command_rolls_back_and_reports_bad_input() {
     let out = run(&["rollback", "web", "--namespace", "apps"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("revision 3 is deployed (Rollback to 1)"));
-    assert_eq!(h.cluster.get_json(&["configmap", "web-config", "-n", "apps"])["data"]["message"], "one");
+    assert_eq!(
+        h.cluster.get_json(&["configmap", "web-config", "-n", "apps"])["data"]["message"],
+        "one"
+    );
 
     // The namespace from the state file.
     std::fs::write(
         h.cluster.home.path().join("helmfire.yaml"),
-        format!("releases:\n  - name: web\n    namespace: apps\n    chart: {}\n", chart_dir("basic").display()),
+        format!(
+            "releases:\n  - name: web\n    namespace: apps\n    chart: {}\n",
+            chart_dir("basic").display()
+        ),
     )
     .unwrap();
     let out = run(&["rollback", "web", "2"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(h.cluster.get_json(&["configmap", "web-config", "-n", "apps"])["data"]["message"], "two");
+    assert_eq!(
+        h.cluster.get_json(&["configmap", "web-config", "-n", "apps"])["data"]["message"],
+        "two"
+    );
     let history = h.helm_json(&["history", "web", "-n", "apps", "-o", "json"]);
     assert_eq!(history[3]["description"], "Rollback to 2");
 

@@ -124,6 +124,8 @@ pub enum Command {
     },
     /// Print helmfire's version
     Version,
+    /// Roll a release back to an earlier revision (default: the one before the latest)
+    Rollback(RollbackArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -160,4 +162,32 @@ pub struct SandboxArgs {
     /// Seed for fault injection (same seed, same faults)
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The release name
+    #[arg(value_name = "RELEASE")]
+    pub release: String,
+    /// The revision to roll back to [default: the one before the latest]
+    #[arg(value_name = "REVISION")]
+    pub revision: Option<i32>,
+    /// The release namespace [default: the state file's release of that name, else the kubeconfig's]
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Wait until the release's resources are ready
+    #[arg(long)]
+    pub wait: bool,
+    /// Also wait for Jobs to complete
+    #[arg(long)]
+    pub wait_for_jobs: bool,
+    /// How long to wait for the lock, each hook, and readiness
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: String,
+    /// Revisions to keep (0: no limit)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub history_max: u32,
+    /// Do not run the rollback hooks
+    #[arg(long)]
+    pub no_hooks: bool,
 }

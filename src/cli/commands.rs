@@ -56,6 +56,7 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             Ok(exit::OK)
         }
         Command::Version => write_stdout(&format!("helmfire {}\n", env!("CARGO_PKG_VERSION"))),
+        Command::Rollback(args) => super::rollback::run(&args, settings),
     }
 }
 

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod report;
+mod rollback;
 mod sandbox;
 mod settings;
 mod template;

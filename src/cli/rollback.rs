@@ -96,7 +96,11 @@ impl Progress for StderrProgress {
     fn step(&self, release: &str, step: &Step) {
         let line = match step {
             Step::WaitingForLease { holder } => Some(format!("waiting for the lock held by `{holder}`")),
-            Step::Recovered { revision, status, holder } => Some(format!(
+            Step::Recovered {
+                revision,
+                status,
+                holder,
+            } => Some(format!(
                 "recovered revision {revision} left {status} by `{holder}` (marked failed)"
             )),
             _ if !self.verbose => None,
@@ -124,7 +128,7 @@ pub fn run(args: &RollbackArgs, settings: &Settings) -> CommandResult {
             .namespace
             .clone()
             .unwrap_or_else(|| cluster.default_namespace().to_string());
-        let driver = Driver::from_env()?;
+        let driver: Driver = std::env::var("HELM_DRIVER").unwrap_or_default().parse()?;
         let store = Store::new(Some(cluster.clone()), driver);
         let engine = Engine::new(cluster, store);
         let progress = StderrProgress {

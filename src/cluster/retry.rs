@@ -88,10 +88,8 @@ mod tests {
     fn api_error(code: u16, retry_after: u32) -> kube::Error {
         let mut status = kube::core::Status::failure("boom", "Boom").with_code(code);
         if retry_after > 0 {
-            status.details = Some(kube::core::response::StatusDetails {
-                retry_after_seconds: retry_after,
-                ..Default::default()
-            });
+            status.details =
+                Some(serde_json::from_value(serde_json::json!({ "retryAfterSeconds": retry_after })).expect("details"));
         }
         kube::Error::Api(status.boxed())
     }

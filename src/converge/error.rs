@@ -36,8 +36,14 @@ pub enum ConvergeError {
         source: ObjectError,
     },
     /// helm's `cannot reuse a name that is still in use`.
-    #[error("cannot install release `{release}`: cannot reuse a name that is still in use (revision {revision} is {status})")]
-    NameInUse { release: String, revision: i32, status: String },
+    #[error(
+        "cannot install release `{release}`: cannot reuse a name that is still in use (revision {revision} is {status})"
+    )]
+    NameInUse {
+        release: String,
+        revision: i32,
+        status: String,
+    },
     /// helm's `errPending`, for a pending record no helmfire Lease vouches for.
     #[error(
         "release `{release}`: another operation (install/upgrade/rollback) is in progress (revision {revision} is {status}, and no expired helmfire Lease shows that its process died; if no helm or helmfire is working on it, run `helmfire rollback {name}`)"
@@ -56,9 +62,7 @@ pub enum ConvergeError {
     RevisionNotFound { release: String, revision: i32 },
     #[error("release `{release}` has no previous revision to roll back to")]
     NoPreviousRevision { release: String },
-    #[error(
-        "`{object}` exists and cannot be imported into release `{release}`: invalid ownership metadata; {reason}"
-    )]
+    #[error("`{object}` exists and cannot be imported into release `{release}`: invalid ownership metadata; {reason}")]
     Ownership {
         release: String,
         object: String,
@@ -152,7 +156,10 @@ mod tests {
             seconds: 3,
             unready: vec![
                 ("Deployment/apps/web".into(), "ready replicas: 0 of 2".into()),
-                ("PersistentVolumeClaim/apps/data".into(), "claim phase is Pending".into()),
+                (
+                    "PersistentVolumeClaim/apps/data".into(),
+                    "claim phase is Pending".into(),
+                ),
             ],
         };
         assert_eq!(
@@ -169,6 +176,9 @@ mod tests {
             action: "upgrade",
             source: Box::new(inner),
         };
-        assert_eq!(chain(&outer), "upgrade of release `a/b` failed: release `a/b` not found");
+        assert_eq!(
+            chain(&outer),
+            "upgrade of release `a/b` failed: release `a/b` not found"
+        );
     }
 }

@@ -127,7 +127,10 @@ fn is_conflict(error: &kube::Error) -> bool {
 /// Whether `spec` is held by someone other than `holder` and not yet expired; with the age of
 /// its last renewal.
 fn held_by_other(spec: &LeaseSpec, holder: &str) -> Option<(String, u64)> {
-    let other = spec.holder_identity.as_deref().filter(|h| !h.is_empty() && *h != holder)?;
+    let other = spec
+        .holder_identity
+        .as_deref()
+        .filter(|h| !h.is_empty() && *h != holder)?;
     let renewed = spec.renew_time.as_ref().map(|t| t.0).unwrap_or(Timestamp::UNIX_EPOCH);
     let duration = i64::from(spec.lease_duration_seconds.unwrap_or(0));
     let age = now().as_second() - renewed.as_second();
@@ -177,10 +180,7 @@ pub async fn acquire(
                         metadata: ObjectMeta {
                             name: Some(name.clone()),
                             namespace: Some(namespace.to_string()),
-                            labels: Some(
-                                [("app.kubernetes.io/managed-by".to_string(), "helmfire".to_string())]
-                                    .into(),
-                            ),
+                            labels: Some([("app.kubernetes.io/managed-by".to_string(), "helmfire".to_string())].into()),
                             ..ObjectMeta::default()
                         },
                         spec: Some(spec_for(&settings.holder, settings.duration, None)),
@@ -194,9 +194,7 @@ pub async fn acquire(
                         return Ok(Attempt::Held { holder, age });
                     }
                     let previous = match spec.holder_identity.as_deref() {
-                        Some(h) if !h.is_empty() && h != settings.holder => {
-                            Previous::Expired { holder: h.to_string() }
-                        }
+                        Some(h) if !h.is_empty() && h != settings.holder => Previous::Expired { holder: h.to_string() },
                         _ => Previous::Free,
                     };
                     lease.spec = Some(spec_for(&settings.holder, settings.duration, Some(&spec)));

@@ -144,17 +144,36 @@ impl Default for UninstallOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
     /// Waiting for another process's Lease on the release.
-    WaitingForLease { holder: String },
+    WaitingForLease {
+        holder: String,
+    },
     /// A `pending-*` revision whose process died (its Lease expired) was marked failed.
-    Recovered { revision: i32, status: String, holder: String },
+    Recovered {
+        revision: i32,
+        status: String,
+        holder: String,
+    },
     CreatingNamespace,
     ApplyingCrds,
-    RunningHook { name: String, phase: String },
-    Applying { done: usize, total: usize },
-    Waiting { resource: String },
-    Deleting { done: usize, total: usize },
+    RunningHook {
+        name: String,
+        phase: String,
+    },
+    Applying {
+        done: usize,
+        total: usize,
+    },
+    Waiting {
+        resource: String,
+    },
+    Deleting {
+        done: usize,
+        total: usize,
+    },
     /// Undoing a failed action (`atomic`): rolling back or uninstalling.
-    RollingBack { revision: i32 },
+    RollingBack {
+        revision: i32,
+    },
     Recording,
 }
 

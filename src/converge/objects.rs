@@ -111,10 +111,7 @@ impl Resource {
         }
         if let Some(annotations) = annotations.as_object_mut() {
             annotations.insert(RELEASE_NAME_ANNOTATION.into(), Json::String(release.into()));
-            annotations.insert(
-                RELEASE_NAMESPACE_ANNOTATION.into(),
-                Json::String(namespace.into()),
-            );
+            annotations.insert(RELEASE_NAMESPACE_ANNOTATION.into(), Json::String(namespace.into()));
         }
     }
 }

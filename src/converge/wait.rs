@@ -110,9 +110,7 @@ pub fn readiness(object: &Json, rules: Rules) -> Readiness {
         object["status"]["observedGeneration"].as_i64(),
     ) && generation != observed
     {
-        return Readiness::InProgress(format!(
-            "observed generation {observed} is not the latest {generation}"
-        ));
+        return Readiness::InProgress(format!("observed generation {observed} is not the latest {generation}"));
     }
     if condition_is(object, "Reconciling", "True") {
         return Readiness::InProgress(format!("reconciling: {}", condition_message(object, "Reconciling")));
@@ -138,10 +136,7 @@ pub fn readiness(object: &Json, rules: Rules) -> Readiness {
                 ("currentReplicas", "current replicas"),
             ] {
                 if int(&status[field]) < replicas {
-                    return Readiness::InProgress(format!(
-                        "{what}: {} of {replicas}",
-                        int(&status[field])
-                    ));
+                    return Readiness::InProgress(format!("{what}: {} of {replicas}", int(&status[field])));
                 }
             }
             if let Some(partition) = spec["updateStrategy"]["rollingUpdate"]["partition"].as_i64()
@@ -206,9 +201,8 @@ pub fn readiness(object: &Json, rules: Rules) -> Readiness {
             Some("Succeeded" | "Failed") => Readiness::Current,
             Some("Running") => {
                 let crash = status["containerStatuses"].as_array().is_some_and(|cs| {
-                    cs.iter().any(|c| {
-                        c["state"]["waiting"]["reason"].as_str() == Some("CrashLoopBackOff")
-                    })
+                    cs.iter()
+                        .any(|c| c["state"]["waiting"]["reason"].as_str() == Some("CrashLoopBackOff"))
                 });
                 if crash {
                     Readiness::Failed("container in CrashLoopBackOff".into())
@@ -233,7 +227,10 @@ pub fn readiness(object: &Json, rules: Rules) -> Readiness {
         }
         "CustomResourceDefinition" => {
             if condition_is(object, "NamesAccepted", "False") {
-                Readiness::Failed(format!("names not accepted: {}", condition_message(object, "NamesAccepted")))
+                Readiness::Failed(format!(
+                    "names not accepted: {}",
+                    condition_message(object, "NamesAccepted")
+                ))
             } else if condition_is(object, "Established", "True") {
                 Readiness::Current
             } else if condition_is(object, "Established", "False")
@@ -247,7 +244,10 @@ pub fn readiness(object: &Json, rules: Rules) -> Readiness {
         "Secret" | "ConfigMap" | "CronJob" | "PodDisruptionBudget" => Readiness::Current,
         _ => {
             if condition(object, "Ready").is_some() && !condition_is(object, "Ready", "True") {
-                Readiness::InProgress(format!("Ready condition is not True: {}", condition_message(object, "Ready")))
+                Readiness::InProgress(format!(
+                    "Ready condition is not True: {}",
+                    condition_message(object, "Ready")
+                ))
             } else {
                 Readiness::Current
             }
@@ -321,7 +321,10 @@ mod tests {
             Readiness::InProgress("observed generation 1 is not the latest 2".into())
         );
         d["status"]["observedGeneration"] = json!(2);
-        d["status"]["conditions"] = json!([cond("Available", "True", "x"), cond("Progressing", "True", "NewReplicaSetAvailable")]);
+        d["status"]["conditions"] = json!([
+            cond("Available", "True", "x"),
+            cond("Progressing", "True", "NewReplicaSetAvailable")
+        ]);
         assert_eq!(readiness(&d, Rules::Resources), Readiness::Current);
         d["status"]["readyReplicas"] = json!(1);
         assert_eq!(
@@ -338,7 +341,10 @@ mod tests {
     fn job_rules_depend_on_wait_for_jobs() {
         let mut j = json!({"kind": "Job", "metadata": {}, "status": {"startTime": "t", "active": 1}});
         assert_eq!(readiness(&j, Rules::Resources), Readiness::Current);
-        assert!(matches!(readiness(&j, Rules::ResourcesAndJobs), Readiness::InProgress(_)));
+        assert!(matches!(
+            readiness(&j, Rules::ResourcesAndJobs),
+            Readiness::InProgress(_)
+        ));
         assert!(matches!(readiness(&j, Rules::Hook), Readiness::InProgress(_)));
         j["status"]["conditions"] = json!([cond("Failed", "True", "BackoffLimitExceeded")]);
         assert_eq!(
@@ -348,13 +354,19 @@ mod tests {
         j["status"]["conditions"] = json!([cond("Complete", "True", "x")]);
         assert_eq!(readiness(&j, Rules::ResourcesAndJobs), Readiness::Current);
         let unstarted = json!({"kind": "Job", "metadata": {}, "status": {}});
-        assert!(matches!(readiness(&unstarted, Rules::Resources), Readiness::InProgress(_)));
+        assert!(matches!(
+            readiness(&unstarted, Rules::Resources),
+            Readiness::InProgress(_)
+        ));
     }
 
     #[test]
     fn pods_claims_services_crds_statefulsets_daemonsets() {
         let pod = json!({"kind": "Pod", "metadata": {}, "status": {"phase": "Pending"}});
-        assert_eq!(readiness(&pod, Rules::Resources), Readiness::InProgress("pod phase is Pending".into()));
+        assert_eq!(
+            readiness(&pod, Rules::Resources),
+            Readiness::InProgress("pod phase is Pending".into())
+        );
         let pod = json!({"kind": "Pod", "metadata": {}, "status": {"phase": "Running",
             "conditions": [cond("Ready", "True", "")]}});
         assert_eq!(readiness(&pod, Rules::Resources), Readiness::Current);
@@ -370,14 +382,18 @@ mod tests {
         assert_eq!(readiness(&crd, Rules::Resources), Readiness::Current);
         let sts = json!({"kind": "StatefulSet", "metadata": {"generation": 1}, "spec": {"replicas": 2},
             "status": {"observedGeneration": 1, "replicas": 2, "readyReplicas": 1, "currentReplicas": 2}});
-        assert_eq!(readiness(&sts, Rules::Resources), Readiness::InProgress("ready replicas: 1 of 2".into()));
+        assert_eq!(
+            readiness(&sts, Rules::Resources),
+            Readiness::InProgress("ready replicas: 1 of 2".into())
+        );
         let ds = json!({"kind": "DaemonSet", "metadata": {"generation": 1}, "status": {"observedGeneration": 1,
             "desiredNumberScheduled": 1, "currentNumberScheduled": 1, "updatedNumberScheduled": 1,
             "numberAvailable": 1, "numberReady": 1}});
         assert_eq!(readiness(&ds, Rules::Resources), Readiness::Current);
         let cm = json!({"kind": "ConfigMap", "metadata": {}});
         assert_eq!(readiness(&cm, Rules::Resources), Readiness::Current);
-        let custom = json!({"kind": "Widget", "metadata": {}, "status": {"conditions": [cond("Ready", "False", "Busy")]}});
+        let custom =
+            json!({"kind": "Widget", "metadata": {}, "status": {"conditions": [cond("Ready", "False", "Busy")]}});
         assert!(matches!(readiness(&custom, Rules::Resources), Readiness::InProgress(_)));
     }
 }

@@ -105,6 +105,14 @@ impl Cluster {
         child.wait_with_output().expect("wait")
     }
 
+    /// Runs helm with extra environment (e.g. `HELM_DRIVER`) and requires success; returns stdout.
+    pub fn helm_env(&self, env: &[(&str, &str)], args: &[&str]) -> String {
+        let mut command = self.command("helm", args);
+        command.envs(env.iter().copied());
+        let output = command.output().unwrap_or_else(|e| panic!("failed to run helm: {e}"));
+        ok("helm", args, output)
+    }
+
     /// Runs kubectl and requires success; returns stdout.
     pub fn kubectl(&self, args: &[&str]) -> String {
         ok("kubectl", args, self.run("kubectl", args))

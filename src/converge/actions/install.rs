@@ -83,13 +83,16 @@ impl Context<'_> {
         }
         // 5. pre-install hooks.
         if !options.disable_hooks {
-            self.run_hooks(record, Event::PreInstall, method, options.timeout).await?;
+            self.run_hooks(record, Event::PreInstall, method, options.timeout)
+                .await?;
         }
         // 6. The resources, with helm's ownership metadata; any existing object must already
         //    belong to this release.
         let resources = self.parse(&record.manifest, "manifest")?;
         let no_previous = by_key(&[], self.namespace);
-        let sent = self.apply(&resources, method, &no_previous, options.force_conflicts).await?;
+        let sent = self
+            .apply(&resources, method, &no_previous, options.force_conflicts)
+            .await?;
         // 7. Wait.
         if options.wait || options.wait_for_jobs {
             let rules = if options.wait_for_jobs {
@@ -101,7 +104,8 @@ impl Context<'_> {
         }
         // 8. post-install hooks.
         if !options.disable_hooks {
-            self.run_hooks(record, Event::PostInstall, method, options.timeout).await?;
+            self.run_hooks(record, Event::PostInstall, method, options.timeout)
+                .await?;
         }
         Ok(())
     }

@@ -17,14 +17,14 @@ use tokio::time::Instant;
 
 use super::error::ConvergeError;
 use super::hooks::{self, Event};
+use super::lease::{self, LeaseGuard};
 use super::objects::{
     self, MANAGED_BY_LABEL, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, Resource, ResourceKey,
 };
 use super::wait::{Readiness, Rules, readiness};
-use super::lease::{self, LeaseGuard};
 use super::{ActionOptions, DesiredRelease, Engine, FIELD_MANAGER, Progress, Step, UninstallOptions};
 use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef, PropagationPolicy};
-use crate::storage::{ApplyMethod, HookPhase, ReleaseRecord, Status};
+use crate::storage::{ApplyMethod, ReleaseRecord, Status};
 
 /// How often readiness and deletion are polled.
 const POLL: Duration = Duration::from_millis(100);
@@ -87,11 +87,16 @@ impl<'a> Context<'a> {
         Ok(history)
     }
 
-    /// helm's history pruning after an upgrade or rollback created a revision. Best effort, as
-    /// in helm: a failed prune does not fail the action.
-    pub async fn prune(&self, max: u32) {
-        if max > 0 {
-            let _ = self.engine.store.prune(self.namespace, self.name, max).await;
+    /// helm's history pruning before an upgrade or rollback creates a revision: at most
+    /// `history_max - 1` old revisions stay (never the newest deployed). Best effort, as in helm:
+    /// a failed prune does not fail the action.
+    pub async fn prune(&self, history_max: u32) {
+        if history_max > 0 {
+            let _ = self
+                .engine
+                .store
+                .prune(self.namespace, self.name, history_max - 1)
+                .await;
         }
     }
 
@@ -255,7 +260,11 @@ impl<'a> Context<'a> {
             }
             let reference = reference(&resource);
             if check_live_keep {
-                let live = self.cluster().get(&reference).await.map_err(|e| self.cluster_error(e))?;
+                let live = self
+                    .cluster()
+                    .get(&reference)
+                    .await
+                    .map_err(|e| self.cluster_error(e))?;
                 let keep = live.as_ref().is_some_and(|o| {
                     o.metadata
                         .annotations
@@ -297,7 +306,9 @@ impl<'a> Context<'a> {
             if let Some((first, _)) = pending.first() {
                 let label = first.to_string();
                 if announced.as_ref() != Some(&label) {
-                    self.step(Step::Waiting { resource: label.clone() });
+                    self.step(Step::Waiting {
+                        resource: label.clone(),
+                    });
                     announced = Some(label);
                 }
             }
@@ -393,7 +404,7 @@ impl<'a> Context<'a> {
             record
                 .hooks
                 .iter()
-                .map(|h| (h.events.as_slice(), i64::from(h.weight), h.name.as_str())),
+                .map(|h| (h.events.as_slice(), h.weight, h.name.as_str())),
             event,
         );
         let mut done: Vec<(usize, Vec<Resource>)> = Vec::new();
@@ -417,19 +428,21 @@ impl<'a> Context<'a> {
                     .map_err(|e| request_error(self.apply_error(e)))?;
             }
             if hooks::deletes(&hook.kind, &hook.delete_policies, hooks::BEFORE_HOOK_CREATION) {
-                self.delete_hook_objects(&resources, timeout).await.map_err(request_error)?;
+                self.delete_hook_objects(&resources, timeout)
+                    .await
+                    .map_err(request_error)?;
             }
-            record.hooks[index].last_run = crate::storage::HookExecution::started();
+            records::hook_started(&mut record.hooks[index].last_run);
             self.update_record(record).await?;
-            record.hooks[index].last_run.phase = HookPhase::Unknown;
+            record.hooks[index].last_run.phase = "Unknown".to_string();
             let created = self.create_hook_objects(&resources, method).await;
             if let Err(e) = created {
-                record.hooks[index].last_run.finish(HookPhase::Failed);
+                records::hook_finished(&mut record.hooks[index].last_run, "Failed");
                 return Err(request_error(e));
             }
             let waited = self.wait(&resources, Rules::Hook, timeout).await;
             if let Err(e) = waited {
-                record.hooks[index].last_run.finish(HookPhase::Failed);
+                records::hook_finished(&mut record.hooks[index].last_run, "Failed");
                 let reason = match &e {
                     ConvergeError::ResourcesFailed { failed, .. } => failed
                         .iter()
@@ -464,7 +477,7 @@ impl<'a> Context<'a> {
                     reason,
                 });
             }
-            record.hooks[index].last_run.finish(HookPhase::Succeeded);
+            records::hook_finished(&mut record.hooks[index].last_run, "Succeeded");
             done.push((index, resources));
         }
         for (i, objects) in done.iter().rev() {
@@ -689,7 +702,10 @@ fn ownership_problem(live: &Json, release: &str, namespace: &str) -> Option<Stri
             "label validation error: missing key \"{MANAGED_BY_LABEL}\": must be set to \"Helm\""
         )),
     }
-    for (key, want) in [(RELEASE_NAME_ANNOTATION, release), (RELEASE_NAMESPACE_ANNOTATION, namespace)] {
+    for (key, want) in [
+        (RELEASE_NAME_ANNOTATION, release),
+        (RELEASE_NAMESPACE_ANNOTATION, namespace),
+    ] {
         match live["metadata"]["annotations"][key].as_str() {
             Some(v) if v == want => {}
             Some(other) => problems.push(format!(

@@ -2,7 +2,7 @@
 //! record's fields beyond status and description.
 
 use super::super::DesiredRelease;
-use crate::storage::{ApplyMethod, ChartRecord, HookRecord, ReleaseRecord, Status, Time};
+use crate::storage::{ApplyMethod, HookExecution, ReleaseRecord, SYSTEM_LABELS, Status, Timestamp, hook_record};
 
 /// A new revision of `desired` (status set by the caller). `current` supplies first_deployed
 /// and the custom labels on upgrade.
@@ -12,20 +12,31 @@ pub fn new_record(
     method: ApplyMethod,
     current: Option<&ReleaseRecord>,
 ) -> ReleaseRecord {
-    let now = Time::now();
-    let mut record = ReleaseRecord::new(&desired.name, &desired.namespace, version);
-    record.info.first_deployed = current.map_or(now.clone(), |c| c.info.first_deployed.clone());
-    record.info.last_deployed = now;
-    record.info.notes = desired.notes.clone().unwrap_or_default();
-    record.chart = ChartRecord::from_chart(&desired.chart);
-    record.config = crate::storage::config_from_values(&desired.config);
-    record.manifest = desired.manifest.clone();
-    record.hooks = desired.hooks.iter().map(HookRecord::from_hook).collect();
-    record.apply_method = Some(method);
+    let mut record = ReleaseRecord::new(
+        &desired.name,
+        &desired.namespace,
+        version,
+        &desired.chart,
+        &desired.config,
+    );
     if let Some(current) = current {
-        record.labels = current.labels.clone();
+        if current.info.first_deployed.is_some() {
+            record.info.first_deployed = current.info.first_deployed.clone();
+        }
+        record.labels = custom_labels(current);
     }
+    record.info.notes = desired.notes.clone().unwrap_or_default();
+    record.manifest = desired.manifest.clone();
+    record.hooks = desired.hooks.iter().map(hook_record).collect();
+    record.apply_method = Some(method);
     record
+}
+
+/// A record's labels without helm's system labels.
+fn custom_labels(record: &ReleaseRecord) -> std::collections::BTreeMap<String, String> {
+    let mut labels = record.labels.clone();
+    labels.retain(|key, _| !SYSTEM_LABELS.contains(&key.as_str()));
+    labels
 }
 
 /// A rollback revision: the target's chart, values, manifest, hooks, notes and labels.
@@ -37,17 +48,18 @@ pub fn rollback_record(
 ) -> ReleaseRecord {
     let mut record = target.clone();
     record.version = version;
+    record.labels = custom_labels(target);
     record.info.first_deployed = current.info.first_deployed.clone();
-    record.info.last_deployed = Time::now();
+    record.info.last_deployed = Some(Timestamp::now());
     record.info.deleted = None;
     record.apply_method = Some(method);
     for hook in &mut record.hooks {
-        hook.last_run = Default::default();
+        hook.last_run = HookExecution::default();
     }
     record
 }
 
-/// Sets status and description, and `last_deployed` for the states that deploy.
+/// Sets status and description.
 pub fn set_status(record: &mut ReleaseRecord, status: Status, description: &str) {
     record.info.status = status;
     record.info.description = description.to_string();
@@ -60,10 +72,25 @@ pub fn set_status_keep_description(record: &mut ReleaseRecord, status: Status) {
 
 /// Uninstall's `deleted` time.
 pub fn mark_deleted(record: &mut ReleaseRecord) {
-    record.info.deleted = Some(Time::now());
+    record.info.deleted = Some(Timestamp::now());
 }
 
 /// How the revision was applied; none recorded means client-side (helm 3).
 pub fn apply_method(record: &ReleaseRecord) -> ApplyMethod {
     record.apply_method.unwrap_or(ApplyMethod::ClientSide)
+}
+
+/// A hook starts: `{started_at: now, phase: Running}` (stored), then `Unknown` while it runs.
+pub fn hook_started(run: &mut HookExecution) {
+    *run = HookExecution {
+        started_at: Some(Timestamp::now()),
+        completed_at: None,
+        phase: "Running".to_string(),
+    };
+}
+
+/// A hook ends with `phase` (`Succeeded` or `Failed`).
+pub fn hook_finished(run: &mut HookExecution, phase: &str) {
+    run.completed_at = Some(Timestamp::now());
+    run.phase = phase.to_string();
 }

@@ -49,8 +49,8 @@ impl Context<'_> {
         let mut record = records::rollback_record(&target, &current, current.version + 1, method);
         let description = format!("Rollback to {target_version}");
         records::set_status(&mut record, Status::PendingRollback, &description);
-        self.create_record(&record).await?;
         self.prune(options.history_max).await;
+        self.create_record(&record).await?;
 
         // 3–6. Any error from here ends in `failed`.
         match self.perform_rollback(&mut record, &current, method, options).await {
@@ -87,7 +87,8 @@ impl Context<'_> {
     ) -> Result<(), ConvergeError> {
         // 3. pre-rollback hooks (the target's).
         if !options.disable_hooks {
-            self.run_hooks(record, Event::PreRollback, method, options.timeout).await?;
+            self.run_hooks(record, Event::PreRollback, method, options.timeout)
+                .await?;
         }
         // 4. The target's resources over the latest revision's; what only the latest has goes.
         let resources = self.parse(&record.manifest, "manifest")?;
@@ -104,7 +105,8 @@ impl Context<'_> {
         }
         // 6. post-rollback hooks.
         if !options.disable_hooks {
-            self.run_hooks(record, Event::PostRollback, method, options.timeout).await?;
+            self.run_hooks(record, Event::PostRollback, method, options.timeout)
+                .await?;
         }
         Ok(())
     }

@@ -29,7 +29,11 @@ impl Context<'_> {
         }
 
         // 2. Mark it uninstalling.
-        records::set_status(&mut record, Status::Uninstalling, "Deletion in progress (or silently failed)");
+        records::set_status(
+            &mut record,
+            Status::Uninstalling,
+            "Deletion in progress (or silently failed)",
+        );
         records::mark_deleted(&mut record);
         self.update_record(&record).await?;
 
@@ -38,7 +42,8 @@ impl Context<'_> {
         let result: Result<(), ConvergeError> = async {
             // 3. pre-delete hooks.
             if !options.disable_hooks {
-                self.run_hooks(&mut record, Event::PreDelete, method, options.timeout).await?;
+                self.run_hooks(&mut record, Event::PreDelete, method, options.timeout)
+                    .await?;
             }
             // 4. The resources, in uninstall order, except those the manifest keeps.
             let mut resources = self.parse(&record.manifest, "manifest")?;
@@ -50,7 +55,8 @@ impl Context<'_> {
             }
             // 5. post-delete hooks.
             if !options.disable_hooks {
-                self.run_hooks(&mut record, Event::PostDelete, method, options.timeout).await?;
+                self.run_hooks(&mut record, Event::PostDelete, method, options.timeout)
+                    .await?;
             }
             Ok(())
         }

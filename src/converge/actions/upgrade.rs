@@ -55,12 +55,15 @@ impl Context<'_> {
         // 4. The pending-upgrade record (created with pruning to history_max).
         let mut record = new_record(desired, last.version + 1, method, Some(&current));
         records::set_status(&mut record, Status::PendingUpgrade, "Preparing upgrade");
-        self.create_record(&record).await?;
         self.prune(options.history_max).await;
+        self.create_record(&record).await?;
 
         // 5–9. Any error from here ends in `failed`.
         let previous = self.parse(&current.manifest, "previous manifest")?;
-        match self.perform_upgrade(desired, &mut record, &previous, method, options).await {
+        match self
+            .perform_upgrade(desired, &mut record, &previous, method, options)
+            .await
+        {
             Ok(()) => {
                 // 10. The old revision superseded, the new one deployed.
                 self.step(Step::Recording);
@@ -97,7 +100,8 @@ impl Context<'_> {
         }
         // 6. pre-upgrade hooks.
         if !options.disable_hooks {
-            self.run_hooks(record, Event::PreUpgrade, method, options.timeout).await?;
+            self.run_hooks(record, Event::PreUpgrade, method, options.timeout)
+                .await?;
         }
         // 7. Apply the new manifest, then delete what it no longer has.
         let resources = self.parse(&record.manifest, "manifest")?;
@@ -113,7 +117,8 @@ impl Context<'_> {
         }
         // 9. post-upgrade hooks.
         if !options.disable_hooks {
-            self.run_hooks(record, Event::PostUpgrade, method, options.timeout).await?;
+            self.run_hooks(record, Event::PostUpgrade, method, options.timeout)
+                .await?;
         }
         Ok(())
     }
