@@ -49,6 +49,18 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             write_stdout(&format!("{schema}\n"))
         }
         Command::Sandbox(args) => super::sandbox::run(&args, settings),
+        Command::Diff { plan } => {
+            let Selected { state, graph } = load_selected(settings, painter)?;
+            super::deploy::diff(settings, &state, &graph, &plan)
+        }
+        Command::Apply { plan, dry_run, force } => {
+            let Selected { state, graph } = load_selected(settings, painter)?;
+            super::deploy::apply(settings, &state, &graph, &plan, dry_run, force)
+        }
+        Command::Destroy { yes } => {
+            let Selected { state, graph } = load_selected(settings, painter)?;
+            super::deploy::destroy(settings, &state, &graph, yes)
+        }
         Command::Completion { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "helmfire", &mut buffer);

@@ -10,6 +10,10 @@ mod sandbox;
 mod settings;
 mod template;
 
+mod deploy;
+mod progress;
+mod release;
+
 use std::io::Write;
 
 use clap::Parser;
