@@ -7,6 +7,9 @@
 //! state ① → graph ② → chart ③ → values ④ → template/render ⑤ → plan ⑥ → converge ⑦ → storage ⑧
 //! ```
 //!
+//! `cluster` is the Kubernetes seam (kubeconfig, cached discovery, verbs with retries) that
+//! converge and storage talk through.
+//!
 //! `value` is the Go-shaped data model shared by values and templates; `sandbox` is the Kubernetes
 //! API emulator the cluster-facing stages are tested against; `cli` is the only module that knows
 //! about the command line, terminals and exit codes.

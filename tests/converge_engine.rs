@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use helmfire::cluster::{Cluster as KubeCluster, ClusterConfig};
+use helmfire::cluster::{Cluster as KubeCluster, ClusterConfig, ObjectRef, RetryPolicy};
 use helmfire::converge::{
     ActionOptions, ConvergeError, DesiredRelease, Engine, LeaseSettings, NoProgress, Progress, Step, UninstallOptions,
 };
@@ -318,7 +318,7 @@ fn helmfire_takes_over_releases_helm_installed() {
 }
 
 #[test]
-fn install_refuses_objects_of_another_owner_and_used_names() {
+fn refusals_name_the_release_and_the_reason() {
     let h = Harness::start();
     h.namespace("apps");
     h.cluster.kubectl(&["create", "configmap", "web-config", "-n", "apps"]);
@@ -338,6 +338,47 @@ fn install_refuses_objects_of_another_owner_and_used_names() {
         err.to_string().contains("cannot reuse a name that is still in use"),
         "{err}"
     );
+
+    // Nothing to roll back to, nothing to upgrade or uninstall.
+    let err = h
+        .block_on(h.engine.rollback("apps", "web", None, &options(), &NoProgress))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "release `apps/web` has no previous revision to roll back to"
+    );
+    let err = h
+        .upgrade(desired("basic", "none", "apps", &[]), &options())
+        .unwrap_err();
+    assert_eq!(err.to_string(), "release `apps/none` not found");
+    let err = h
+        .block_on(
+            h.engine
+                .uninstall("apps", "none", &UninstallOptions::default(), &NoProgress),
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "release `apps/none` not found");
+
+    // An uninstalled release kept in history cannot be upgraded (helm: "has no deployed releases").
+    h.install(desired("basic", "kept", "apps", &[]), &options())
+        .expect("install");
+    let keep = UninstallOptions {
+        keep_history: true,
+        ..UninstallOptions::default()
+    };
+    h.block_on(h.engine.uninstall("apps", "kept", &keep, &NoProgress))
+        .expect("uninstall");
+    let err = h
+        .upgrade(desired("basic", "kept", "apps", &[]), &options())
+        .unwrap_err();
+    assert_eq!(err.to_string(), "release `apps/kept` has no deployed releases");
+    // Purging an uninstalled release removes its records.
+    h.block_on(
+        h.engine
+            .uninstall("apps", "kept", &UninstallOptions::default(), &NoProgress),
+    )
+    .expect("purge");
+    assert!(h.history("apps", "kept").is_empty());
 }
 
 fn helmfire_error_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -765,6 +806,25 @@ fn installs_and_upgrades_survive_transient_faults() {
             break;
         }
     }
+    // The faults are real: without retries, plain reads fail now and then.
+    let failures = h.block_on(async {
+        let bare = KubeCluster::connect(&ClusterConfig {
+            kubeconfig: Some(h.cluster.kubeconfig.clone()),
+            context: None,
+        })
+        .await
+        .expect("connects")
+        .with_retry_policy(RetryPolicy::none());
+        let namespace = ObjectRef::new("v1", "Namespace", None, "apps");
+        let mut failures = 0;
+        for _ in 0..100 {
+            if bare.get(&namespace).await.is_err() {
+                failures += 1;
+            }
+        }
+        failures
+    });
+    assert!(failures > 0, "no fault was injected in 100 requests");
     let opts = ActionOptions {
         wait: true,
         ..options()

@@ -8,7 +8,7 @@ use std::io::Read as _;
 use std::time::Duration;
 
 use base64::Engine as _;
-use helmfire::cluster::{ApplyOptions, Cluster as Kube, ObjectRef, RetryPolicy};
+use helmfire::cluster::{ApplyOptions, Cluster as Kube, ObjectRef, Patch, PatchParams, PropagationPolicy, RetryPolicy};
 use helmfire::sandbox::SandboxConfig;
 use helmfire::storage::{ApplyMethod, Driver, ReleaseRecord, Status, StorageError, Store, codec};
 use sandbox_support::Cluster;
@@ -417,7 +417,24 @@ fn cluster_seam_discovers_applies_and_names_objects() {
         error.to_string(),
         "cannot create `ConfigMap default/seam`: it already exists"
     );
-    assert!(rt.block_on(kube.delete(&reference, None)).unwrap());
+    let patch = Patch::Merge(json!({"data": {"b": "2"}}));
+    let patched = rt
+        .block_on(kube.patch(&reference, &patch, &PatchParams::default()))
+        .unwrap();
+    assert_eq!(patched.data["data"], json!({"a": "1", "b": "2"}));
+    let missing = ObjectRef::new("v1", "ConfigMap", Some("default"), "absent");
+    let error = rt
+        .block_on(kube.patch(&missing, &patch, &PatchParams::default()))
+        .unwrap_err();
+    assert!(error.is_not_found());
+    assert!(
+        error.to_string().starts_with("cannot patch `ConfigMap default/absent`"),
+        "{error}"
+    );
+    assert!(
+        rt.block_on(kube.delete(&reference, Some(PropagationPolicy::Background)))
+            .unwrap()
+    );
     assert!(!rt.block_on(kube.delete(&reference, None)).unwrap());
     assert!(rt.block_on(kube.get(&reference)).unwrap().is_none());
 

@@ -148,6 +148,10 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "SUBCOMMAND")]
         args: Vec<String>,
     },
+    /// Show the stored state of the selected releases, or of one release with its resources
+    Status(StatusArgs),
+    /// Show a release's revisions, as `helm history` does
+    History(HistoryArgs),
     /// Print the JSON Schema of the state file
     Schema,
     /// Run a local Kubernetes API server (an emulator) that kubectl, helm and helmfire accept
@@ -199,6 +203,31 @@ pub enum GraphOutput {
     Dot,
     Mermaid,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// One release to show with its resources (default: every selected release of the state file)
+    pub release: Option<String>,
+    /// Namespace of RELEASE [default: the state file's, else the kubeconfig context's]
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The release
+    pub release: String,
+    /// Namespace of RELEASE [default: the state file's, else the kubeconfig context's]
+    #[arg(short = 'n', long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Show at most this many revisions (the newest)
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub max: usize,
+    #[arg(short, long, value_enum, default_value_t = ListFormat::Table)]
+    pub output: ListFormat,
 }
 
 #[derive(Debug, Args)]

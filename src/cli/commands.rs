@@ -10,6 +10,7 @@ use crate::state::{self, DesiredState, NoticeLevel, StateError};
 use super::args::{Cli, Command, GraphOutput, ListFormat};
 use super::report::Painter;
 use super::settings::Settings;
+use super::status;
 use super::template;
 use super::{CommandResult, exit};
 
@@ -44,6 +45,20 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             }
             _ => "usage: helmfire chart template RELEASE CHART [flags] (see `helmfire chart template --help`)".into(),
         }),
+        Command::Status(args) => match args.release {
+            Some(release) => {
+                let target = release_target(settings, painter, release, args.namespace)?;
+                status::status_one(settings, target, args.output)
+            }
+            None => {
+                let targets = selected_targets(settings, painter)?;
+                status::status_all(settings, targets, args.output)
+            }
+        },
+        Command::History(args) => {
+            let target = release_target(settings, painter, args.release, args.namespace)?;
+            status::history(settings, target, args.output, args.max)
+        }
         Command::Schema => {
             let schema = serde_json::to_string_pretty(&state::json_schema())?;
             write_stdout(&format!("{schema}\n"))
@@ -256,4 +271,69 @@ fn template_command(
         return Ok(exit::OK);
     }
     Err(errors.join("\n").into())
+}
+
+/// Every selected release of the state file, for `status`.
+fn selected_targets(settings: &Settings, painter: &Painter) -> Result<Vec<status::Target>, StateError> {
+    let Selected { state, graph } = load_selected(settings, painter)?;
+    Ok(graph
+        .releases()
+        .into_iter()
+        .map(|i| {
+            let release = &state.releases[i];
+            status::Target {
+                name: release.id.name.as_str().to_string(),
+                namespace: Some(release.id.namespace.as_str().to_string()),
+                context: release.kube_context.clone(),
+            }
+        })
+        .collect())
+}
+
+/// Where RELEASE lives: `--namespace`, else the state file's release of that name (when there
+/// is a state file), else the kubeconfig context's namespace.
+fn release_target(
+    settings: &Settings,
+    painter: &Painter,
+    name: String,
+    namespace: Option<String>,
+) -> Result<status::Target, Box<dyn std::error::Error + Send + Sync>> {
+    if namespace.is_some() {
+        return Ok(status::Target {
+            name,
+            namespace,
+            context: None,
+        });
+    }
+    let has_state_file = settings.load.file.is_some()
+        || ["helmfire.yaml", "helmfire.yml", "helmfire.toml"]
+            .iter()
+            .any(|file| std::path::Path::new(file).is_file());
+    if has_state_file {
+        let Selected { state, .. } = load_selected(settings, painter)?;
+        let matches: Vec<&state::ReleaseSpec> = state.releases.iter().filter(|r| r.id.name.as_str() == name).collect();
+        match matches.as_slice() {
+            [release] => {
+                return Ok(status::Target {
+                    name,
+                    namespace: Some(release.id.namespace.as_str().to_string()),
+                    context: release.kube_context.clone(),
+                });
+            }
+            [] => {}
+            several => {
+                let namespaces: Vec<&str> = several.iter().map(|r| r.id.namespace.as_str()).collect();
+                return Err(format!(
+                    "release `{name}` is defined in several namespaces ({}); pass --namespace",
+                    namespaces.join(", ")
+                )
+                .into());
+            }
+        }
+    }
+    Ok(status::Target {
+        name,
+        namespace: None,
+        context: None,
+    })
 }

@@ -8,6 +8,7 @@ mod report;
 mod rollback;
 mod sandbox;
 mod settings;
+mod status;
 mod template;
 
 mod deploy;

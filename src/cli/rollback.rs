@@ -94,20 +94,9 @@ struct StderrProgress {
 
 impl Progress for StderrProgress {
     fn step(&self, release: &str, step: &Step) {
-        let line = match step {
-            Step::WaitingForLease { holder } => Some(format!("waiting for the lock held by `{holder}`")),
-            Step::Recovered {
-                revision,
-                status,
-                holder,
-            } => Some(format!(
-                "recovered revision {revision} left {status} by `{holder}` (marked failed)"
-            )),
-            _ if !self.verbose => None,
-            other => Some(format!("{other:?}")),
-        };
-        if let Some(line) = line {
-            eprintln!("{release}: {line}");
+        // Waiting and recovery always matter; the rest only with --verbose.
+        if self.verbose || matches!(step, Step::WaitingForLease { .. } | Step::Recovered { .. }) {
+            eprintln!("{release}: {step}");
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct Settings {
     pub terminal: bool,
     /// Colours in data written to stdout (diffs): `--color always`, or auto on a terminal.
     pub stdout_color: bool,
+    /// `HELM_DRIVER`: where release records live (secret, configmap, memory).
+    pub helm_driver: Option<String>,
 }
 
 impl Settings {
@@ -73,6 +75,7 @@ impl Settings {
                 ColorChoice::Never => false,
                 ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             },
+            helm_driver: std::env::var("HELM_DRIVER").ok(),
         })
     }
 }

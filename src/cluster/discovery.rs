@@ -31,10 +31,14 @@ impl Discovery {
         api_version: &str,
         kind: &str,
     ) -> Result<ResourceType, ClusterError> {
-        if let Some(kinds) = self.versions.read().expect("discovery cache").get(api_version) {
-            if let Some(found) = kinds.get(kind) {
-                return Ok(found.clone());
-            }
+        if let Some(found) = self
+            .versions
+            .read()
+            .expect("discovery cache")
+            .get(api_version)
+            .and_then(|kinds| kinds.get(kind))
+        {
+            return Ok(found.clone());
         }
         let kinds = fetch(cluster, api_version).await?;
         let found = kinds.get(kind).cloned();

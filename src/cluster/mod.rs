@@ -10,13 +10,13 @@ mod retry;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value as Json;
 
 pub use discovery::ResourceType;
 pub use error::{ApiStatus, ClusterError};
-pub use kube::api::PropagationPolicy;
+pub use kube::api::{Patch, PatchParams, PropagationPolicy};
 pub use retry::RetryPolicy;
 
 use discovery::Discovery;
@@ -25,7 +25,7 @@ use discovery::Discovery;
 /// `~/.kube/config`) and a context (otherwise the kubeconfig's current context).
 #[derive(Clone, Debug, Default)]
 pub struct ClusterConfig {
-    /// An explicit kubeconfig file.
+    /// An explicit kubeconfig file (or a `$KUBECONFIG`-style list of files).
     pub kubeconfig: Option<PathBuf>,
     /// A context name overriding the kubeconfig's current context.
     pub context: Option<String>,
@@ -96,6 +96,11 @@ impl std::fmt::Display for ObjectRef {
     }
 }
 
+/// True inside a Kubernetes pod (the service host variable is set).
+fn in_cluster() -> bool {
+    std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+}
+
 fn describe_partial(object: &Json) -> String {
     let kind = object.get("kind").and_then(Json::as_str).unwrap_or("object");
     let name = object
@@ -119,13 +124,33 @@ impl Cluster {
     /// an error of the first call.
     pub async fn connect(config: &ClusterConfig) -> Result<Cluster, ClusterError> {
         let kubeconfig = match &config.kubeconfig {
-            Some(path) => Kubeconfig::read_from(path),
+            // A `$KUBECONFIG`-style list of files is merged, first one winning, as kubectl does.
+            Some(paths) => std::env::split_paths(paths)
+                .filter(|p| !p.as_os_str().is_empty())
+                .try_fold(Kubeconfig::default(), |merged, path| {
+                    Kubeconfig::read_from(&path).and_then(|next| merged.merge(next))
+                }),
             None => Kubeconfig::read(),
-        }
-        .map_err(|source| ClusterError::Kubeconfig {
-            path: config.kubeconfig.clone(),
-            source,
-        })?;
+        };
+        let kubeconfig = match kubeconfig {
+            Ok(kubeconfig) => kubeconfig,
+            // Inside a pod without any kubeconfig, use the service account like helm does.
+            Err(_) if config.kubeconfig.is_none() && config.context.is_none() && in_cluster() => {
+                if let Ok(mut client_config) = kube::Config::incluster() {
+                    client_config.default_retry = false;
+                    let client =
+                        kube::Client::try_from(client_config).map_err(|source| ClusterError::Client { source })?;
+                    return Ok(Cluster::from_client(client));
+                }
+                Kubeconfig::read().map_err(|source| ClusterError::Kubeconfig { path: None, source })?
+            }
+            Err(source) => {
+                return Err(ClusterError::Kubeconfig {
+                    path: config.kubeconfig.clone(),
+                    source,
+                });
+            }
+        };
         let options = KubeConfigOptions {
             context: config.context.clone(),
             cluster: None,
@@ -271,6 +296,26 @@ impl Cluster {
         self.with_retries(|| api.replace(&reference.name, &params, &body))
             .await
             .map_err(|source| ClusterError::request("replace", &reference, source))
+    }
+
+    /// Patches an object (merge, strategic merge, apply or JSON patch). Merge, strategic and
+    /// apply patches set absolute values and are retried; JSON patches are sent once.
+    pub async fn patch(
+        &self,
+        object: &ObjectRef,
+        patch: &Patch<Json>,
+        params: &PatchParams,
+    ) -> Result<DynamicObject, ClusterError> {
+        let resource = self.resolve(&object.api_version, &object.kind).await?;
+        let object = self.normalise(object, &resource);
+        let api = self.api(&resource, object.namespace.as_deref());
+        let idempotent = matches!(patch, Patch::Apply(_) | Patch::Merge(_) | Patch::Strategic(_));
+        let result = if idempotent {
+            self.with_retries(|| api.patch(&object.name, params, patch)).await
+        } else {
+            api.patch(&object.name, params, patch).await
+        };
+        result.map_err(|source| ClusterError::request("patch", &object, source))
     }
 
     /// Deletes an object; `false` when it was already gone.

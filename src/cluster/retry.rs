@@ -14,12 +14,12 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Eight attempts, 100 ms doubling up to 5 s: about 15 s of patience in the worst case.
+    /// Eight attempts, 50 ms doubling up to 2 s: about 5 s of patience in the worst case.
     fn default() -> Self {
         RetryPolicy {
             attempts: 8,
-            initial_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(5),
+            initial_delay: Duration::from_millis(50),
+            max_delay: Duration::from_secs(2),
         }
     }
 }

@@ -15,25 +15,25 @@ pub enum ConvergeError {
     Lease {
         release: String,
         #[source]
-        source: LeaseError,
+        source: Box<LeaseError>,
     },
     #[error("cannot read or write the records of release `{release}`")]
     Storage {
         release: String,
         #[source]
-        source: StorageError,
+        source: Box<StorageError>,
     },
     #[error("cluster request for release `{release}` failed")]
     Cluster {
         release: String,
         #[source]
-        source: ClusterError,
+        source: Box<ClusterError>,
     },
     #[error("the manifest of release `{release}` is invalid")]
     Manifest {
         release: String,
         #[source]
-        source: ObjectError,
+        source: Box<ObjectError>,
     },
     /// helm's `cannot reuse a name that is still in use`.
     #[error(

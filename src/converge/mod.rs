@@ -178,6 +178,30 @@ pub enum Step {
     Recording,
 }
 
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::WaitingForLease { holder } => write!(f, "waiting for the lock held by `{holder}`"),
+            Step::Recovered {
+                revision,
+                status,
+                holder,
+            } => write!(
+                f,
+                "recovered revision {revision}, left {status} by `{holder}` whose Lease expired (marked failed)"
+            ),
+            Step::CreatingNamespace => f.write_str("creating the namespace"),
+            Step::ApplyingCrds => f.write_str("applying CRDs"),
+            Step::RunningHook { name, phase } => write!(f, "running {phase} hook `{name}`"),
+            Step::Applying { done, total } => write!(f, "applying {done}/{total}"),
+            Step::Waiting { resource } => write!(f, "waiting for {resource}"),
+            Step::Deleting { done, total } => write!(f, "deleting {done}/{total}"),
+            Step::RollingBack { revision } => write!(f, "rolling back to revision {revision}"),
+            Step::Recording => f.write_str("recording the release"),
+        }
+    }
+}
+
 /// Receives the steps of every action; implemented by the CLI's progress display.
 pub trait Progress: Send + Sync {
     fn step(&self, release: &str, step: &Step);

@@ -158,7 +158,11 @@ fn cluster_error(
     };
     StorageError::Cluster {
         namespace: namespace.to_string(),
-        source: ClusterError::request(verb, &ObjectRef::new("v1", kind, Some(namespace), name), source),
+        source: Box::new(ClusterError::request(
+            verb,
+            &ObjectRef::new("v1", kind, Some(namespace), name),
+            source,
+        )),
     }
 }
 

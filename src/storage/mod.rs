@@ -83,7 +83,7 @@ pub enum StorageError {
     Cluster {
         namespace: String,
         #[source]
-        source: ClusterError,
+        source: Box<ClusterError>,
     },
     /// A record exists already under this key.
     #[error("release record `{key}` already exists in namespace `{namespace}`")]
@@ -192,15 +192,45 @@ impl Store {
 
     /// The highest revision (Helm's `Last`), whatever its status.
     pub async fn last(&self, namespace: &str, name: &str) -> Result<Option<ReleaseRecord>, StorageError> {
-        Ok(self.history(namespace, name).await?.pop())
+        self.highest(namespace, &[("name", name), ("owner", "helm")]).await
     }
 
     /// The highest revision with status `deployed` (Helm's `Deployed`).
     pub async fn deployed(&self, namespace: &str, name: &str) -> Result<Option<ReleaseRecord>, StorageError> {
-        let mut deployed = self
-            .query(namespace, &[("name", name), ("owner", "helm"), ("status", "deployed")])
-            .await?;
-        Ok(deployed.pop())
+        self.highest(namespace, &[("name", name), ("owner", "helm"), ("status", "deployed")])
+            .await
+    }
+
+    /// The highest revision among the query's objects. Only that one is decoded when every
+    /// object carries a `version` label (a long history costs one decode, not hundreds);
+    /// otherwise all are decoded, as Helm does.
+    async fn highest(&self, namespace: &str, labels: &[(&str, &str)]) -> Result<Option<ReleaseRecord>, StorageError> {
+        let objects = self.backend.query(namespace, labels).await?;
+        let versions: Option<Vec<i32>> = objects
+            .iter()
+            .map(|object| object.labels.get("version").and_then(|v| v.parse().ok()))
+            .collect();
+        match versions {
+            Some(versions) => {
+                let newest = versions
+                    .iter()
+                    .enumerate()
+                    .max_by_key(|(_, version)| **version)
+                    .map(|(index, _)| index);
+                match newest.and_then(|index| objects.into_iter().nth(index)) {
+                    Some(object) => Ok(Some(Store::decode(namespace, object)?)),
+                    None => Ok(None),
+                }
+            }
+            None => {
+                let mut records = objects
+                    .into_iter()
+                    .map(|object| Store::decode(namespace, object))
+                    .collect::<Result<Vec<_>, _>>()?;
+                records.sort_by_key(|record| record.version);
+                Ok(records.pop())
+            }
+        }
     }
 
     /// One revision (Helm's `Get`): its labels without the system labels.
@@ -250,6 +280,17 @@ impl Store {
     pub async fn create(&self, record: &ReleaseRecord) -> Result<(), StorageError> {
         let (namespace, object) = Store::object(record, "createdAt")?;
         self.backend.create(&namespace, object).await
+    }
+
+    /// Helm's `Storage.Create` with `MaxHistory`: when `history_max` is above 0, first prunes
+    /// the history to `history_max - 1` revisions (never the last deployed one) to make room,
+    /// then creates the revision. Upgrade and rollback store their new revision this way;
+    /// install does not prune.
+    pub async fn create_with_history_max(&self, record: &ReleaseRecord, history_max: u32) -> Result<(), StorageError> {
+        if history_max > 0 {
+            self.prune(&record.namespace, &record.name, history_max - 1).await?;
+        }
+        self.create(record).await
     }
 
     /// Rewrites an existing revision (`modifiedAt` label), e.g. a status change.

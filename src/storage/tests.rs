@@ -233,3 +233,79 @@ fn records_from_a_loaded_chart() {
         "{json}"
     );
 }
+
+#[tokio::test]
+async fn last_decodes_only_the_newest_revision() {
+    use super::driver::{Backend, MemoryBackend, StoredObject};
+    let backend = std::sync::Arc::new(MemoryBackend::default());
+    let store = Store::with_backend(backend.clone(), Driver::Memory);
+    store.create(&record("web", 2, Status::Deployed)).await.unwrap();
+    let labels = |version: &str| {
+        [
+            ("name", "web"),
+            ("owner", "helm"),
+            ("status", "superseded"),
+            ("version", version),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    // A broken old revision does not stop reading the newest one…
+    backend
+        .create(
+            "team",
+            StoredObject {
+                key: record_key("web", 1),
+                labels: labels("1"),
+                body: "broken".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.last("team", "web").await.unwrap().unwrap().version, 2);
+    assert_eq!(store.deployed("team", "web").await.unwrap().unwrap().version, 2);
+    // …but the full history reports it.
+    assert!(matches!(
+        store.history("team", "web").await,
+        Err(StorageError::Corrupt { .. })
+    ));
+
+    // Without version labels every record is decoded and the highest body version wins.
+    let unlabelled = std::sync::Arc::new(MemoryBackend::default());
+    for version in [3, 1, 2] {
+        let mut labels: std::collections::BTreeMap<String, String> = labels("x");
+        labels.remove("version");
+        let body = codec::encode(&record("web", version, Status::Superseded)).unwrap();
+        unlabelled
+            .create(
+                "team",
+                StoredObject {
+                    key: record_key("web", version),
+                    labels,
+                    body,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let store = Store::with_backend(unlabelled, Driver::Memory);
+    assert_eq!(store.last("team", "web").await.unwrap().unwrap().version, 3);
+}
+
+#[tokio::test]
+async fn create_with_history_max_makes_room_like_helm() {
+    let store = store_with(&[Status::Superseded, Status::Superseded, Status::Deployed]).await;
+    store
+        .create_with_history_max(&record("web", 4, Status::PendingUpgrade), 2)
+        .await
+        .unwrap();
+    // Room for one more under history-max 2: the last deployed (3) stays, the new one is added.
+    assert_eq!(versions(&store).await, vec![3, 4]);
+    // 0 means unlimited.
+    store
+        .create_with_history_max(&record("web", 5, Status::PendingUpgrade), 0)
+        .await
+        .unwrap();
+    assert_eq!(versions(&store).await, vec![3, 4, 5]);
+}

@@ -123,7 +123,6 @@ impl Context<'_> {
         // next run recovers it.
         let _ = self.update_record(&record).await;
         if options.atomic {
-            self.step(Step::RollingBack { revision: 0 });
             let uninstall = crate::converge::UninstallOptions {
                 keep_history: false,
                 disable_hooks: options.disable_hooks,

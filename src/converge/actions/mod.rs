@@ -8,6 +8,7 @@ mod uninstall;
 mod upgrade;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::api::{Patch, PatchParams};
@@ -54,14 +55,14 @@ impl<'a> Context<'a> {
     pub fn cluster_error(&self, source: ClusterError) -> ConvergeError {
         ConvergeError::Cluster {
             release: self.release(),
-            source,
+            source: Box::new(source),
         }
     }
 
     pub fn storage_error(&self, source: crate::storage::StorageError) -> ConvergeError {
         ConvergeError::Storage {
             release: self.release(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -69,7 +70,7 @@ impl<'a> Context<'a> {
     pub fn parse(&self, manifest: &str, source: &str) -> Result<Vec<Resource>, ConvergeError> {
         objects::parse_manifest(manifest, source).map_err(|source| ConvergeError::Manifest {
             release: self.release(),
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -198,6 +199,7 @@ impl<'a> Context<'a> {
         let mut done = 0;
         let mut sent = Vec::with_capacity(total);
         self.step(Step::Applying { done, total });
+        let previous = Arc::new(previous.clone());
         for batch in objects::kind_batches(resources) {
             let mut tasks = JoinSet::new();
             for (index, resource) in batch.iter().enumerate() {
@@ -205,12 +207,18 @@ impl<'a> Context<'a> {
                 let mut resource = resource.clone();
                 let name = self.name.to_string();
                 let namespace = self.namespace.to_string();
-                let previous = previous.clone();
+                let previous = Arc::clone(&previous);
                 tasks.spawn(async move {
                     locate(&cluster, &mut resource, &namespace).await?;
                     resource.set_ownership(&name, &namespace);
-                    let before = previous.get(&resource.key()).cloned();
-                    apply_one(&cluster, &resource, before.as_ref(), method, force, &name, &namespace).await?;
+                    // Previous objects are keyed with the release namespace where their manifest
+                    // had none, cluster-scoped kinds included.
+                    let before = previous.get(&resource.key()).or_else(|| {
+                        let mut key = resource.key();
+                        key.namespace = namespace.clone();
+                        previous.get(&key)
+                    });
+                    apply_one(&cluster, &resource, before, method, force, &name, &namespace).await?;
                     Ok::<_, ApplyError>((index, resource))
                 });
             }
@@ -546,7 +554,7 @@ impl Engine {
         .await
         .map_err(|source| ConvergeError::Lease {
             release: cx.release(),
-            source,
+            source: Box::new(source),
         })
     }
 
