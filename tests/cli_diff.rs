@@ -118,14 +118,11 @@ fn no_changes_exits_zero_and_errors_exit_one() {
     // A release whose chart does not render: the others are still planned, the exit is 1.
     let broken = deploy.state(
         "broken.yaml",
-        &V1.replace(
-            "needs: [web]",
-            "needs: [web]\n    set: {image: {tag: {nested: map}}}\n    values: [missing-file.yaml]",
-        ),
+        &V1.replace("needs: [web]", "needs: [web]\n    set: {password: {nested: map}}"),
     );
     let (stdout, stderr) = deploy.expect(&broken, &["diff"], 1);
     assert!(
-        stderr.contains("shop/worker") || stderr.contains("missing-file.yaml"),
+        stderr.contains("failed to render release `shop/worker`") && stderr.contains("b64enc"),
         "{stderr}"
     );
     assert!(stdout.contains("shop/web: unchanged"), "{stdout}");

@@ -109,7 +109,16 @@ impl Deploy {
 
     /// `helm list --all -A` as (name, namespace, status, revision).
     pub fn helm_releases(&self) -> Vec<(String, String, String, String)> {
-        let json = self.cluster.helm(&["list", "--all", "--all-namespaces", "-o", "json"]);
+        let json = self.cluster.helm(&[
+            "list",
+            "-A",
+            "--deployed",
+            "--failed",
+            "--pending",
+            "--uninstalling",
+            "-o",
+            "json",
+        ]);
         let list: serde_json::Value = serde_json::from_str(&json).expect("helm list JSON");
         let mut out: Vec<_> = list
             .as_array()
