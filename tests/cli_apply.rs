@@ -315,4 +315,11 @@ fn the_embedded_sandbox_keeps_state_between_runs() {
     let (code, stdout, _) = run(&["diff", "--sandbox", "--detailed-exitcode"]);
     assert_eq!(code, Some(2));
     assert!(stdout.contains("4 to install"), "{stdout}");
+    let (code, stdout, stderr) = run(&["template", "--sandbox"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("kind: StatefulSet"), "{stdout}");
+    // Commands that cannot use it yet say so instead of silently using another cluster.
+    let (code, _, stderr) = run(&["lint", "--sandbox"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("`--sandbox` works with"), "{stderr}");
 }

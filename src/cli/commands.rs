@@ -15,6 +15,14 @@ use super::template;
 use super::{CommandResult, exit};
 
 pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandResult {
+    if settings.sandbox.is_some()
+        && !matches!(
+            command,
+            Command::Apply { .. } | Command::Diff { .. } | Command::Destroy { .. } | Command::Template { .. }
+        )
+    {
+        return Err("`--sandbox` works with `apply`, `diff`, `destroy` and `template` only".into());
+    }
     match command {
         Command::Lint => lint(settings, painter),
         Command::List { output } => list(settings, painter, output),
@@ -26,6 +34,11 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             include_crds,
             skip_tests,
         } => {
+            // With --sandbox, `.Capabilities.KubeVersion` is the sandbox's, as for apply.
+            let kube_version = match (kube_version, &settings.sandbox) {
+                (None, Some(_)) => super::deploy::sandbox_kube_version(settings)?,
+                (given, _) => given,
+            };
             let base = template::TemplateRequest {
                 kube_version,
                 api_versions,

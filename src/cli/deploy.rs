@@ -97,6 +97,16 @@ async fn start_sandbox(dir: &Path) -> Result<RunningSandbox, BoxError> {
     Ok(Sandbox::start(config).await?)
 }
 
+/// The Kubernetes version of the `--sandbox` cluster (for `template`).
+pub fn sandbox_kube_version(settings: &Settings) -> Result<Option<String>, BoxError> {
+    runtime()?.block_on(async {
+        let target = Target::open(settings, None).await?;
+        let version = target.kube_version.clone();
+        target.close().await?;
+        Ok(version)
+    })
+}
+
 /// `HELM_DRIVER`, as helm reads it.
 fn driver_from_env() -> Result<Driver, BoxError> {
     let name = std::env::var("HELM_DRIVER").unwrap_or_default();

@@ -14,7 +14,7 @@ use helmfire::sandbox::{LoggedRequest, SandboxConfig};
 #[path = "../sandbox_support/mod.rs"]
 mod sandbox_support;
 
-pub use sandbox_support::{Cluster, oracle};
+pub use sandbox_support::Cluster;
 
 /// The realistic ten-object chart every test state uses.
 pub fn chart() -> String {
