@@ -6,13 +6,17 @@
 # on a generated state of RELEASES (default 100) releases of a ten-object chart with a needs DAG;
 # then `helmfire diff` on LARGE (default 1000) releases: wall time and peak memory.
 # Each side gets its own sandbox process (`helmfire sandbox`, controller delay 100ms).
-# usage: scripts/bench-deploy.sh [RELEASES] [LARGE]
+# usage: scripts/bench-deploy.sh [RELEASES] [LARGE]   (numbers in BENCHMARKS.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-100}
 large=${2:-1000}
-cargo build --release --quiet
-bin=$PWD/target/release/helmfire
+# HELMFIRE_BIN: use this binary instead of building a release one (to try the script quickly).
+bin=${HELMFIRE_BIN:-}
+if [[ -z $bin ]]; then
+  cargo build --release --quiet
+  bin=$PWD/target/release/helmfire
+fi
 helm=${HELMFIRE_HELM:-$(command -v helm || echo "$(bash scripts/install-oracles.sh)/helm")}
 chart=$PWD/testdata/charts/ten-objects
 work=$(mktemp -d)
