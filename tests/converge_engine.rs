@@ -372,6 +372,49 @@ fn refusals_name_the_release_and_the_reason() {
         .upgrade(desired("basic", "kept", "apps", &[]), &options())
         .unwrap_err();
     assert_eq!(err.to_string(), "release `apps/kept` has no deployed releases");
+    // A missing namespace is named; create_namespace creates it.
+    let err = h
+        .install(desired("basic", "web", "missing", &[]), &options())
+        .unwrap_err();
+    let text = helmfire_error_chain(&err);
+    assert!(text.starts_with("cannot lock release `missing/web`"), "{text}");
+    assert!(text.contains("namespaces \"missing\" not found"), "{text}");
+    let created = ActionOptions {
+        create_namespace: true,
+        ..options()
+    };
+    h.install(desired("basic", "web", "missing", &[]), &created)
+        .expect("install creating the namespace");
+    assert!(h.exists(&["configmap", "web-config", "-n", "missing"]));
+
+    // A manifest that is not objects is refused before anything is recorded.
+    let mut broken = desired("basic", "broken", "apps", &[]);
+    broken
+        .manifest
+        .push_str("---\n# Source: basic/templates/bad.yaml\nkind: ConfigMap\n");
+    let err = h.install(broken, &options()).unwrap_err();
+    assert_eq!(
+        helmfire_error_chain(&err),
+        "the manifest of release `apps/broken` is invalid: `basic/templates/bad.yaml` is not a Kubernetes object: `apiVersion` is missing"
+    );
+    assert!(h.history("apps", "broken").is_empty());
+
+    // history_max bounds the revisions upgrades leave, as helm's --history-max.
+    let bounded = ActionOptions {
+        history_max: 2,
+        ..options()
+    };
+    h.install(desired("basic", "short", "apps", &[]), &options())
+        .expect("install");
+    for message in ["a", "b", "c"] {
+        let set = format!("message={message}");
+        h.upgrade(desired("basic", "short", "apps", &[&set]), &bounded)
+            .expect("upgrade");
+    }
+    assert_eq!(
+        h.statuses("apps", "short"),
+        [(3, Status::Superseded), (4, Status::Deployed)]
+    );
     // Purging an uninstalled release removes its records.
     h.block_on(
         h.engine
@@ -501,6 +544,27 @@ fn a_failed_hook_job_reports_its_reason() {
         .unwrap_err();
     assert!(err.to_string().contains("was uninstalled (atomic)"), "{err}");
     assert!(h.history("apps", "gone").is_empty());
+
+    // atomic upgrade whose rollback fails too: both failures are reported, nothing is pending.
+    let no_hooks = ActionOptions {
+        disable_hooks: true,
+        ..options()
+    };
+    h.install(desired("failing-hook", "twice", "apps", &[]), &no_hooks)
+        .expect("install without hooks");
+    let err = h
+        .upgrade(desired("failing-hook", "twice", "apps", &[]), &atomic)
+        .unwrap_err();
+    let text = helmfire_error_chain(&err);
+    assert!(text.starts_with("upgrade of release `apps/twice` failed, and undoing it failed too: rollback of release `apps/twice` failed: pre-rollback hook"), "{text}");
+    assert!(
+        text.contains("pre-upgrade hook `failing-hook/templates/hook.yaml`"),
+        "{text}"
+    );
+    assert_eq!(
+        h.statuses("apps", "twice"),
+        [(1, Status::Deployed), (2, Status::Failed), (3, Status::Failed)]
+    );
 }
 
 #[test]
@@ -559,6 +623,35 @@ fn wait_timeouts_name_each_unready_resource() {
         ]
     );
     assert_eq!(h.history("apps", "slow")[3].info.description, "Rollback to 2");
+
+    // Without cleanup_on_fail a failed upgrade leaves what it created…
+    let plain = ActionOptions {
+        wait: true,
+        timeout: Duration::from_secs(2),
+        ..options()
+    };
+    h.upgrade(
+        desired("never-ready", "slow", "apps", &["hang=true", "extra=true"]),
+        &plain,
+    )
+    .unwrap_err();
+    assert!(h.exists(&["configmap", "slow-extra", "-n", "apps"]));
+    // …with it, what the failed upgrade created (relative to the deployed revision) is deleted,
+    // what it changed stays.
+    let cleanup = ActionOptions {
+        cleanup_on_fail: true,
+        ..plain
+    };
+    let err = h
+        .upgrade(
+            desired("never-ready", "slow", "apps", &["hang=true", "extra=true"]),
+            &cleanup,
+        )
+        .unwrap_err();
+    assert!(helmfire_error_chain(&err).contains("timed out after 2s"), "{err}");
+    assert!(!h.exists(&["configmap", "slow-extra", "-n", "apps"]));
+    assert!(h.exists(&["configmap", "slow-config", "-n", "apps"]));
+    assert_eq!(h.statuses("apps", "slow").last(), Some(&(6, Status::Failed)));
 }
 
 #[test]
@@ -686,11 +779,9 @@ fn the_lease_blocks_a_second_helmfire_and_expired_ones_are_recovered() {
 }
 
 fn format_rfc3339(seconds: i64) -> String {
-    let out = std::process::Command::new("date")
-        .args(["-u", "-d", &format!("@{seconds}"), "+%Y-%m-%dT%H:%M:%S.000000Z"])
-        .output()
-        .expect("date");
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    k8s_openapi::jiff::Timestamp::from_second(seconds)
+        .expect("valid time")
+        .to_string()
 }
 
 const CHILD_ENV: &str = "HELMFIRE_ENGINE_CHILD_KUBECONFIG";

@@ -245,3 +245,39 @@ impl Engine {
         &self.store
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_read_as_sentences() {
+        let recovered = Step::Recovered {
+            revision: 4,
+            status: "pending-upgrade".into(),
+            holder: "helmfire@ci/42".into(),
+        };
+        assert_eq!(
+            recovered.to_string(),
+            "recovered revision 4, left pending-upgrade by `helmfire@ci/42` whose Lease expired (marked failed)"
+        );
+        assert_eq!(Step::Applying { done: 3, total: 50 }.to_string(), "applying 3/50");
+        assert_eq!(
+            Step::RunningHook {
+                name: "c/templates/job.yaml".into(),
+                phase: "pre-install".into()
+            }
+            .to_string(),
+            "running pre-install hook `c/templates/job.yaml`"
+        );
+    }
+
+    #[test]
+    fn defaults_follow_helm() {
+        let options = ActionOptions::default();
+        assert_eq!(options.timeout, Duration::from_secs(300));
+        assert_eq!(options.history_max, 10);
+        assert_eq!(options.server_side, None);
+        assert!(!options.wait && !options.atomic && !options.skip_crd_update);
+    }
+}

@@ -36,6 +36,9 @@ impl Context<'_> {
             _ => ApplyMethod::ServerSide,
         };
 
+        // The manifest must be objects before anything is recorded (helm's `Build`).
+        self.parse(&desired.manifest, "manifest")?;
+
         // 2. The release namespace, when asked to create it.
         if options.create_namespace {
             self.ensure_namespace().await?;

@@ -88,23 +88,21 @@ impl<'a> Context<'a> {
         Ok(history)
     }
 
-    /// helm's history pruning before an upgrade or rollback creates a revision: at most
-    /// `history_max - 1` old revisions stay (never the newest deployed). Best effort, as in helm:
-    /// a failed prune does not fail the action.
-    pub async fn prune(&self, history_max: u32) {
-        if history_max > 0 {
-            let _ = self
-                .engine
-                .store
-                .prune(self.namespace, self.name, history_max - 1)
-                .await;
-        }
-    }
-
+    /// Stores a new install revision (install never prunes).
     pub async fn create_record(&self, record: &ReleaseRecord) -> Result<(), ConvergeError> {
         self.engine
             .store
             .create(record)
+            .await
+            .map_err(|e| self.storage_error(e))
+    }
+
+    /// Stores a new upgrade or rollback revision as helm's `Create` with `MaxHistory` does:
+    /// pruned first to at most `history_max - 1` old revisions (never the newest deployed).
+    pub async fn create_record_pruned(&self, record: &ReleaseRecord, history_max: u32) -> Result<(), ConvergeError> {
+        self.engine
+            .store
+            .create_with_history_max(record, history_max)
             .await
             .map_err(|e| self.storage_error(e))
     }

@@ -49,8 +49,7 @@ impl Context<'_> {
         let mut record = records::rollback_record(&target, &current, current.version + 1, method);
         let description = format!("Rollback to {target_version}");
         records::set_status(&mut record, Status::PendingRollback, &description);
-        self.prune(options.history_max).await;
-        self.create_record(&record).await?;
+        self.create_record_pruned(&record, options.history_max).await?;
 
         // 3–6. Any error from here ends in `failed`.
         match self.perform_rollback(&mut record, &current, method, options).await {

@@ -52,14 +52,17 @@ impl Context<'_> {
             None => records::apply_method(&current),
         };
 
+        // The current objects, read before anything is recorded (a bad stored manifest must not
+        // leave a pending revision behind).
+        let previous = self.parse(&current.manifest, "previous manifest")?;
+        self.parse(&desired.manifest, "manifest")?;
+
         // 4. The pending-upgrade record (created with pruning to history_max).
         let mut record = new_record(desired, last.version + 1, method, Some(&current));
         records::set_status(&mut record, Status::PendingUpgrade, "Preparing upgrade");
-        self.prune(options.history_max).await;
-        self.create_record(&record).await?;
+        self.create_record_pruned(&record, options.history_max).await?;
 
         // 5–9. Any error from here ends in `failed`.
-        let previous = self.parse(&current.manifest, "previous manifest")?;
         match self
             .perform_upgrade(desired, &mut record, &previous, method, options)
             .await
