@@ -22,6 +22,8 @@ pub mod template;
 pub mod value;
 pub mod values;
 
+pub mod plan;
+
 pub mod sandbox;
 
 pub mod cluster;

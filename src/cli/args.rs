@@ -71,6 +71,16 @@ pub struct GlobalArgs {
     /// Re-resolve charts whose helmfire.lock entry no longer matches the state file, and rewrite the lock
     #[arg(long, global = true)]
     pub update_lock: bool,
+    /// Work against an embedded sandbox cluster whose state is kept in DIR (apply, diff, destroy, status, template)
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ".helmfire/sandbox"
+    )]
+    pub sandbox: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -120,6 +130,31 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         output_dir: Option<PathBuf>,
     },
+    /// Show what `apply` would change: per release and object, with unified diffs (secrets masked)
+    #[command(after_help = EXIT_CODES)]
+    Diff {
+        #[command(flatten)]
+        plan: PlanArgs,
+    },
+    /// Converge the cluster to the state file: install, upgrade and uninstall what changed, over the dependency graph
+    #[command(after_help = EXIT_CODES)]
+    Apply {
+        #[command(flatten)]
+        plan: PlanArgs,
+        /// Show the plan and stop, without changing anything
+        #[arg(long)]
+        dry_run: bool,
+        /// Upgrade every selected release, changed or not
+        #[arg(long)]
+        force: bool,
+    },
+    /// Uninstall the selected releases, dependents first
+    #[command(after_help = EXIT_CODES)]
+    Destroy {
+        /// Do not ask for confirmation (required without a terminal)
+        #[arg(short, long)]
+        yes: bool,
+    },
     /// Helm-compatible chart commands: `chart template RELEASE CHART [helm template's flags]`
     #[command(disable_help_flag = true)]
     Chart {
@@ -144,6 +179,30 @@ pub enum Command {
     Version,
     /// Roll a release back to an earlier revision (default: the one before the latest)
     Rollback(RollbackArgs),
+}
+
+/// Flags shared by `diff` and `apply`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Plan format
+    #[arg(short, long, value_enum, default_value_t = PlanOutput::Text)]
+    pub output: PlanOutput,
+    /// Unchanged lines shown around each change
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub context: usize,
+    /// Show Secret values in diffs instead of masking them
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Exit with 2 when there are changes (0: none, 1: error)
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanOutput {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

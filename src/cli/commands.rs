@@ -15,6 +15,14 @@ use super::template;
 use super::{CommandResult, exit};
 
 pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandResult {
+    if settings.sandbox.is_some()
+        && !matches!(
+            command,
+            Command::Apply { .. } | Command::Diff { .. } | Command::Destroy { .. } | Command::Template { .. }
+        )
+    {
+        return Err("`--sandbox` works with `apply`, `diff`, `destroy` and `template` only".into());
+    }
     match command {
         Command::Lint => lint(settings, painter),
         Command::List { output } => list(settings, painter, output),
@@ -26,6 +34,11 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             include_crds,
             skip_tests,
         } => {
+            // With --sandbox, `.Capabilities.KubeVersion` is the sandbox's, as for apply.
+            let kube_version = match (kube_version, &settings.sandbox) {
+                (None, Some(_)) => super::deploy::sandbox_kube_version(settings)?,
+                (given, _) => given,
+            };
             let base = template::TemplateRequest {
                 kube_version,
                 api_versions,
@@ -72,6 +85,18 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             write_stdout(&format!("{schema}\n"))
         }
         Command::Sandbox(args) => super::sandbox::run(&args, settings),
+        Command::Diff { plan } => {
+            let Selected { state, graph } = load_selected(settings, painter)?;
+            super::deploy::diff(settings, &state, &graph, &plan)
+        }
+        Command::Apply { plan, dry_run, force } => {
+            let Selected { state, graph } = load_selected(settings, painter)?;
+            super::deploy::apply(settings, &state, &graph, &plan, dry_run, force)
+        }
+        Command::Destroy { yes } => {
+            let Selected { state, graph } = load_selected(settings, painter)?;
+            super::deploy::destroy(settings, &state, &graph, yes)
+        }
         Command::Completion { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "helmfire", &mut buffer);

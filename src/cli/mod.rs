@@ -12,6 +12,10 @@ mod status;
 mod sources;
 mod template;
 
+mod deploy;
+mod progress;
+mod release;
+
 use std::io::Write;
 
 use clap::Parser;

@@ -33,6 +33,18 @@ impl Painter {
         self.paint("1;32", "hint")
     }
 
+    pub fn red(&self, text: &str) -> String {
+        self.paint("31", text)
+    }
+
+    pub fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    pub fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
     fn blue(&self, text: &str) -> String {
         self.paint("1;34", text)
     }

@@ -25,6 +25,12 @@ pub struct Settings {
     pub color: bool,
     pub quiet: bool,
     pub verbose: bool,
+    /// `--sandbox[=DIR]`: the embedded sandbox's state directory.
+    pub sandbox: Option<PathBuf>,
+    /// Whether stderr is a terminal (progress bars, confirmation prompts).
+    pub terminal: bool,
+    /// Colours in data written to stdout (diffs): `--color always`, or auto on a terminal.
+    pub stdout_color: bool,
     /// `HELM_DRIVER`: where release records live (secret, configmap, memory).
     pub helm_driver: Option<String>,
     /// Chart sources: cache only.
@@ -66,6 +72,13 @@ impl Settings {
             color,
             quiet: args.quiet,
             verbose: args.verbose,
+            sandbox: args.sandbox.clone(),
+            terminal: std::io::stderr().is_terminal(),
+            stdout_color: match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            },
             helm_driver: std::env::var("HELM_DRIVER").ok(),
             offline: args.offline,
             update_lock: args.update_lock,

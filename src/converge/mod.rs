@@ -27,6 +27,7 @@ mod error;
 pub mod hooks;
 pub mod lease;
 pub mod objects;
+pub mod run;
 pub mod wait;
 
 use std::sync::Arc;

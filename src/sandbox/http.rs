@@ -85,6 +85,55 @@ pub struct Shared {
     pub api: Api,
     /// Fault injection.
     pub faults: Injector,
+    /// Every request served, in the order they finished.
+    pub requests: RequestLog,
+}
+
+/// One request as the sandbox's request log keeps it: no headers, no bodies (they may carry
+/// secrets), just what tests need to check ordering.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// Since the sandbox started, when the request arrived and when its answer was ready.
+    pub started: std::time::Duration,
+    pub finished: std::time::Duration,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub code: u16,
+}
+
+/// The request log: append-only, in memory.
+#[derive(Debug)]
+pub struct RequestLog {
+    epoch: std::time::Instant,
+    entries: std::sync::Mutex<Vec<LoggedRequest>>,
+}
+
+impl Default for RequestLog {
+    fn default() -> Self {
+        RequestLog {
+            epoch: std::time::Instant::now(),
+            entries: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl RequestLog {
+    /// Kept at most; a long-running `helmfire sandbox` drops the oldest half beyond it.
+    const LIMIT: usize = 200_000;
+
+    fn record(&self, entry: LoggedRequest) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::LIMIT {
+            entries.drain(..Self::LIMIT / 2);
+        }
+        entries.push(entry);
+    }
+
+    /// A copy of every entry so far.
+    pub fn entries(&self) -> Vec<LoggedRequest> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// The RBAC-style verb and resource plural of a request, for fault matching.
@@ -148,8 +197,30 @@ fn error_response(error: &ApiError) -> Response<SandboxBody> {
     )
 }
 
-/// Serves one request end to end.
+/// Serves one request end to end and logs it.
 pub async fn serve<B>(shared: Arc<Shared>, request: http::Request<B>) -> Response<SandboxBody>
+where
+    B: Body + Send,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let started = shared.requests.epoch.elapsed();
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or_default().to_string();
+    let response = serve_unlogged(shared.clone(), request).await;
+    shared.requests.record(LoggedRequest {
+        started,
+        finished: shared.requests.epoch.elapsed(),
+        method,
+        path,
+        query,
+        code: response.status().as_u16(),
+    });
+    response
+}
+
+async fn serve_unlogged<B>(shared: Arc<Shared>, request: http::Request<B>) -> Response<SandboxBody>
 where
     B: Body + Send,
     B::Data: Send,
@@ -270,4 +341,35 @@ pub async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: t
     }
     connections.abort_all();
     while connections.join_next().await.is_some() {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str) -> LoggedRequest {
+        LoggedRequest {
+            started: std::time::Duration::ZERO,
+            finished: std::time::Duration::ZERO,
+            method: "GET".into(),
+            path: path.into(),
+            query: String::new(),
+            code: 200,
+        }
+    }
+
+    #[test]
+    fn the_request_log_keeps_order_and_bounds_its_size() {
+        let log = RequestLog::default();
+        log.record(entry("/a"));
+        log.record(entry("/b"));
+        let paths: Vec<String> = log.entries().into_iter().map(|e| e.path).collect();
+        assert_eq!(paths, ["/a", "/b"]);
+        for _ in 0..RequestLog::LIMIT {
+            log.record(entry("/x"));
+        }
+        let entries = log.entries();
+        assert!(entries.len() <= RequestLog::LIMIT);
+        assert!(entries.iter().all(|e| e.path == "/x"), "the oldest entries went first");
+    }
 }

@@ -43,7 +43,7 @@ use tokio::task::JoinHandle;
 
 pub use controllers::{FAIL as FAIL_ANNOTATION, NEVER_READY as NEVER_READY_ANNOTATION};
 pub use faults::{FaultAction, FaultRule, FaultSpec, FaultSpecError, parse_duration};
-pub use http::{DroppedConnection, SandboxBody, SandboxService};
+pub use http::{DroppedConnection, LoggedRequest, SandboxBody, SandboxService};
 pub use persist::PersistError;
 
 /// How to run a sandbox.
@@ -123,6 +123,7 @@ impl Sandbox {
         let shared = Arc::new(http::Shared {
             api: api::Api::new(store.clone(), address.to_string()),
             faults: faults::Injector::new(config.faults.clone(), config.seed),
+            requests: http::RequestLog::default(),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         // Subscribed before the listener serves anything, so controllers see every write.
@@ -209,6 +210,11 @@ impl RunningSandbox {
                 source,
             }
         })
+    }
+
+    /// Every request served so far (method, path, query, status, timing; never bodies).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.requests.entries()
     }
 
     /// An in-process tower service over the same store (no sockets).

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Writes a state file of RELEASES releases of a local chart, with a `needs` DAG, for deploy
+benchmarks (scripts/bench-deploy.sh), plus the equivalent helm commands.
+
+usage: gen-deploy-state.py RELEASES SEED CHART OUT.yaml [HELM-COMMANDS.txt]
+
+Release i lives in namespace team-(i % 20), sets its own replica count and image tag, and needs
+0-3 random earlier releases. The optional second output has one `helm upgrade --install` argument
+line per release (for xargs), with the same values.
+"""
+import random
+import sys
+
+count, seed, chart, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+helm_out = sys.argv[5] if len(sys.argv) > 5 else None
+rng = random.Random(seed)
+lines = [
+    "defaults:",
+    "  createNamespace: true",
+    "  wait: false",
+    "  timeout: 5m",
+    "releases:",
+]
+helm = []
+for i in range(count):
+    namespace = f"team-{i % 20}"
+    replicas = rng.randint(1, 5)
+    tag = f"1.0.{i}"
+    lines += [
+        f"  - name: release-{i}",
+        f"    namespace: {namespace}",
+        f"    chart: {chart}",
+        f"    labels: {{tier: tier-{i % 7}}}",
+        "    values:",
+        f"      - replicas: {replicas}",
+        f"        image: {{tag: \"{tag}\"}}",
+        f"        ingress: {{host: release-{i}.bench.example.com}}",
+    ]
+    if i > 0:
+        needs = sorted({rng.randrange(max(0, i - 50), i) for _ in range(rng.randint(0, 3))})
+        if needs:
+            lines.append("    needs: [" + ", ".join(f"team-{n % 20}/release-{n}" for n in needs) + "]")
+    helm.append(
+        f"release-{i} {chart} -n {namespace} --create-namespace --set replicas={replicas} "
+        f"--set-string image.tag={tag} --set ingress.host=release-{i}.bench.example.com"
+    )
+with open(out, "w") as f:
+    f.write("\n".join(lines) + "\n")
+if helm_out:
+    with open(helm_out, "w") as f:
+        f.write("\n".join(helm) + "\n")
