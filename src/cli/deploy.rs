@@ -197,6 +197,16 @@ async fn plan_releases(
     options: PlanOptions,
 ) -> Result<Vec<Entry>, BoxError> {
     let indices = graph.releases();
+    // Remote charts (repositories, OCI) resolve through the cache and helmfire.lock first; the
+    // resolver runs its own downloads, so it is kept off this runtime's worker threads.
+    let installed: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|&i| state.releases[i].installed)
+        .collect();
+    let mut charts = tokio::task::block_in_place(|| {
+        super::sources::resolve(settings, state, &installed, super::sources::LockMode::Use)
+    })?;
     let mut histories = read_histories(&target.store, state, &indices, settings.concurrency.max(16)).await;
     let mut jobs = Vec::new();
     let mut job_of: HashMap<usize, usize> = HashMap::new();
@@ -223,7 +233,18 @@ async fn plan_releases(
                     runtime: tokio::runtime::Handle::current(),
                 })),
             };
-            match template::release_request(release, &TemplateRequest::default()) {
+            let request = match charts.remove(&index) {
+                Some(Ok(resolution)) => {
+                    let base = TemplateRequest {
+                        dependency_charts: resolution.dependencies,
+                        ..TemplateRequest::default()
+                    };
+                    template::release_request_for_chart(release, &base, resolution.path)
+                }
+                Some(Err(e)) => Err(e),
+                None => Err("chart not resolved".to_string()),
+            };
+            match request {
                 Ok(job) => {
                     job_of.insert(index, jobs.len());
                     jobs.push((job, context));
