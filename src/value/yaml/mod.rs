@@ -448,8 +448,14 @@ mod tests {
     fn flow_collections_may_close_at_the_parents_indentation() {
         // libyaml ignores indentation inside flow collections (bitnami/chainloop's values.yaml
         // closes a flow sequence at its key's column); the content is unchanged.
-        assert_eq!(yaml("o:\n  x: [\n  a,\n  'b'\n  ]\n  k: 1\n"), "o:\n  k: 1\n  x:\n  - a\n  - b\n");
-        assert_eq!(yaml("o:\n  x: {\n  a: 1,\n b: [\n1]\n  }\n  z: 2\n"), "o:\n  x:\n    a: 1\n    b:\n    - 1\n  z: 2\n");
+        assert_eq!(
+            yaml("o:\n  x: [\n  a,\n  'b'\n  ]\n  k: 1\n"),
+            "o:\n  k: 1\n  x:\n  - a\n  - b\n"
+        );
+        assert_eq!(
+            yaml("o:\n  x: {\n  a: 1,\n b: [\n1]\n  }\n  z: 2\n"),
+            "o:\n  x:\n    a: 1\n    b:\n    - 1\n  z: 2\n"
+        );
         // Brackets inside block scalars, quotes and plain scalars are not flow collections.
         assert_eq!(
             yaml("a: |\n  [x\nb: c [d\ne: \"[\"\nf: [\ng]\n"),
