@@ -32,10 +32,9 @@ impl Files {
     }
 
     /// `toYaml` of a `map[string]string` (basename → content), as `AsConfig`/`AsSecrets` do.
+    /// Helm's AsConfig/AsSecrets: `toYAML` of base name → content. Helm's `files` is never nil
+    /// (an empty Glob is an empty map), so no files give `{}`.
     fn yaml_of(&self, encode: impl Fn(&[u8]) -> String) -> String {
-        if self.entries.is_empty() {
-            return String::new();
-        }
         let mut m = Map::new();
         for (k, v) in &self.entries {
             let base = k.rsplit('/').next().unwrap_or(k);
