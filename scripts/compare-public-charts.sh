@@ -3,7 +3,9 @@
 # Usage: scripts/compare-public-charts.sh CHARTS_DIR [CHART...]
 #   CHARTS_DIR: a directory of chart directories, e.g. a checkout of github:bitnami/charts at
 #   bitnami/ (exported with `git archive`). Each chart's dependencies that live in CHARTS_DIR are
-#   vendored into a copy's charts/ (no network). Lines that differ between two helm runs
+#   vendored into a copy's charts/ (no network); HELMFIRE_DEPS_DIR names a second directory of
+#   charts to vendor from (e.g. one holding every fetched repository's charts, for dependencies
+#   that live in another repository). Lines that differ between two helm runs
 #   (random passwords, generated certificates) are ignored. Nothing here is committed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,17 +18,25 @@ trap 'rm -rf "$work"' EXIT
 charts=("$@")
 [ ${#charts[@]} -eq 0 ] && charts=($(ls "$src"))
 same=0; differ=0; both_fail=0; total=0
+deps=${HELMFIRE_DEPS_DIR:-$src}
+# The directory a dependency is vendored from: the charts' own snapshot first.
+dep_dir() { if [ -d "$src/$1" ]; then echo "$src/$1"; elif [ -d "$deps/$1" ]; then echo "$deps/$1"; fi; }
+# Names under `dependencies:` (Chart.yaml, or requirements.yaml for apiVersion v1 charts); other
+# `name:` entries (maintainers) are harmless since no chart directory carries their name.
+dep_names() { cat "$1/Chart.yaml" "$1/requirements.yaml" 2>/dev/null | grep -E '^\s*-?\s*name:' | grep -v '^name:' | sed -E 's/.*name:\s*//; s/["'"'"']//g; s/\s+$//'; }
 for c in "${charts[@]}"; do
   [ -f "$src/$c/Chart.yaml" ] || continue
   total=$((total+1))
   rm -rf "$work/$c"; cp -r "$src/$c" "$work/$c"
   # Vendor dependencies (one level, plus their own) from the same snapshot.
-  for dep in $(grep -E '^\s*-?\s*name:' "$src/$c/Chart.yaml" | sed -E 's/.*name:\s*//; s/["'"'"']//g' | tail -n +2); do
-    if [ -d "$src/$dep" ] && [ "$dep" != "$c" ]; then
-      mkdir -p "$work/$c/charts"; rm -rf "$work/$c/charts/$dep"; cp -r "$src/$dep" "$work/$c/charts/$dep"
-      for sub in $(grep -E '^\s*-?\s*name:' "$src/$dep/Chart.yaml" | sed -E 's/.*name:\s*//; s/["'"'"']//g' | tail -n +2); do
-        if [ -d "$src/$sub" ] && [ "$sub" != "$dep" ]; then
-          mkdir -p "$work/$c/charts/$dep/charts"; rm -rf "$work/$c/charts/$dep/charts/$sub"; cp -r "$src/$sub" "$work/$c/charts/$dep/charts/$sub"
+  for dep in $(dep_names "$src/$c"); do
+    d=$(dep_dir "$dep")
+    if [ -n "$d" ] && [ "$dep" != "$c" ] && [ ! -e "$work/$c/charts/$dep" ]; then
+      mkdir -p "$work/$c/charts"; cp -rL "$d" "$work/$c/charts/$dep"
+      for sub in $(dep_names "$d"); do
+        sd=$(dep_dir "$sub")
+        if [ -n "$sd" ] && [ "$sub" != "$dep" ] && [ ! -e "$work/$c/charts/$dep/charts/$sub" ]; then
+          mkdir -p "$work/$c/charts/$dep/charts"; cp -rL "$sd" "$work/$c/charts/$dep/charts/$sub"
         fi
       done
     fi

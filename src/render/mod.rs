@@ -230,47 +230,8 @@ static FUNCTIONS: LazyLock<Arc<Functions>> = LazyLock::new(|| {
         f.insert(name, wrapped);
     }
     paths::register(&mut f);
-    register_unimplemented(&mut f);
     Arc::new(f)
 });
-
-/// Sprig functions the engine does not have yet (certificates, keys, password hashing): they
-/// are declared so that charts parse exactly as in Helm (most charts only call them when TLS
-/// generation is switched on) and fail loudly, with a helmfire message, when actually called.
-/// The engine's own implementation wins as soon as it exists.
-const NOT_YET_IMPLEMENTED: &[&str] = &[
-    "genCA",
-    "genCAWithKey",
-    "genPrivateKey",
-    "genSelfSignedCert",
-    "genSelfSignedCertWithKey",
-    "genSignedCert",
-    "genSignedCertWithKey",
-    "buildCustomCert",
-    "derivePassword",
-    "bcrypt",
-    "htpasswd",
-    "encryptAES",
-    "decryptAES",
-];
-
-fn register_unimplemented(f: &mut Functions) {
-    for name in NOT_YET_IMPLEMENTED {
-        if f.get(name).is_some() {
-            continue;
-        }
-        let message = format!("helmfire does not implement `{name}` yet");
-        f.insert(
-            name,
-            crate::template::Func {
-                params: Vec::new(),
-                variadic: Some(crate::template::Param::Any),
-                builtin: false,
-                call: Arc::new(move |_st, _args| Err(crate::template::FuncError::msg(message.clone()))),
-            },
-        );
-    }
-}
 
 fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)

@@ -32,10 +32,9 @@ impl Files {
     }
 
     /// `toYaml` of a `map[string]string` (basename → content), as `AsConfig`/`AsSecrets` do.
+    /// Helm's AsConfig/AsSecrets: `toYAML` of base name → content. Helm's `files` is never nil
+    /// (an empty Glob is an empty map), so no files give `{}`.
     fn yaml_of(&self, encode: impl Fn(&[u8]) -> String) -> String {
-        if self.entries.is_empty() {
-            return String::new();
-        }
         let mut m = Map::new();
         for (k, v) in &self.entries {
             let base = k.rsplit('/').next().unwrap_or(k);
@@ -137,16 +136,34 @@ impl Object for Files {
         Value::map(m)
     }
 
+    /// Go's `%v` of `map[string][]byte`. Charts hit this through `dict` with an odd number of
+    /// arguments (the context becomes a key), so it is written without a string per byte.
     fn string(&self) -> Option<String> {
-        let parts: Vec<String> = self
-            .entries
-            .iter()
-            .map(|(k, v)| {
-                let bytes: Vec<String> = v.iter().map(u8::to_string).collect();
-                format!("{k}:[{}]", bytes.join(" "))
-            })
-            .collect();
-        Some(format!("map[{}]", parts.join(" ")))
+        let size: usize = self.entries.iter().map(|(k, v)| k.len() + 4 * v.len() + 4).sum();
+        let mut out = String::with_capacity(size + 5);
+        out.push_str("map[");
+        for (i, (k, v)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(k);
+            out.push_str(":[");
+            for (j, &b) in v.iter().enumerate() {
+                if j > 0 {
+                    out.push(' ');
+                }
+                if b >= 100 {
+                    out.push(char::from(b'0' + b / 100));
+                }
+                if b >= 10 {
+                    out.push(char::from(b'0' + b / 10 % 10));
+                }
+                out.push(char::from(b'0' + b % 10));
+            }
+            out.push(']');
+        }
+        out.push(']');
+        Some(out)
     }
 
     fn has_method(&self, name: &str) -> bool {
@@ -531,6 +548,23 @@ mod tests {
         );
         assert_eq!(KubeVersion::parse("1").unwrap_err(), "illegal version string \"1\"");
         assert_eq!(KubeVersion::parse("x").unwrap_err(), "could not parse \"x\" as version");
+    }
+
+    #[test]
+    fn files_print_as_gos_map_of_byte_slices() {
+        let mut entries = BTreeMap::new();
+        entries.insert("b".to_string(), Arc::from(&[0u8, 9, 10, 99, 100, 255][..]));
+        entries.insert("a".to_string(), Arc::from(&[][..]));
+        let files = Files { entries };
+        assert_eq!(files.string().as_deref(), Some("map[a:[] b:[0 9 10 99 100 255]]"));
+        assert_eq!(
+            Files {
+                entries: BTreeMap::new()
+            }
+            .string()
+            .as_deref(),
+            Some("map[]")
+        );
     }
 
     #[test]

@@ -453,10 +453,12 @@ impl<'a, 's> State<'a, 's> {
         if n.is_complex {
             return Err(self.errorf(format!("complex constants are not supported: {}", n.text)));
         }
-        let is_hex = n.text.starts_with("0x")
+        // Go's isHexInt: a hexadecimal float (`0x1p60`) is a float constant.
+        let is_hex = (n.text.starts_with("0x")
             || n.text.starts_with("0X")
             || n.text.starts_with("-0x")
-            || n.text.starts_with("+0x");
+            || n.text.starts_with("+0x"))
+            && !n.text.contains(['p', 'P']);
         let is_rune = n.text.starts_with('\'');
         if n.float.is_some() && !is_hex && !is_rune && n.text.contains(['.', 'e', 'E', 'p', 'P']) {
             return Ok(Value::Float(n.float.unwrap_or(0.0)));

@@ -63,14 +63,16 @@ impl ItemType {
 }
 
 #[derive(Clone, Debug)]
-pub struct Item {
+pub struct Item<'a> {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    /// Borrowed from the template text (the parser clones items as it peeks, so this must be
+    /// cheap to copy); owned only for error messages.
+    pub val: std::borrow::Cow<'a, str>,
     pub line: usize,
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     /// Go's `item.String()`, used in "unexpected X in Y" messages.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
@@ -115,13 +117,15 @@ fn has_right_trim(s: &str) -> bool {
 }
 
 /// Lexes the whole input; the last item is `Eof` or `Error`.
-pub fn lex(input: &str) -> Vec<Item> {
+pub fn lex(input: &str) -> Vec<Item<'_>> {
     let mut l = Lexer {
         input,
         pos: 0,
         start: 0,
         items: Vec::new(),
         paren_depth: 0,
+        line_pos: 0,
+        line: 1,
     };
     l.run();
     l.items
@@ -131,8 +135,12 @@ struct Lexer<'a> {
     input: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     paren_depth: i32,
+    /// The line of `line_pos`: items are emitted in order, so each line number is counted on
+    /// from the previous one instead of from the start of the input.
+    line_pos: usize,
+    line: usize,
 }
 
 enum State {
@@ -145,15 +153,24 @@ enum State {
 }
 
 impl<'a> Lexer<'a> {
-    fn line_at(&self, pos: usize) -> usize {
-        1 + self.input.as_bytes()[..pos].iter().filter(|&&b| b == b'\n').count()
+    fn line_at(&mut self, pos: usize) -> usize {
+        if pos < self.line_pos {
+            self.line_pos = 0;
+            self.line = 1;
+        }
+        self.line += self.input.as_bytes()[self.line_pos..pos]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.line_pos = pos;
+        self.line
     }
 
     fn emit(&mut self, typ: ItemType) {
         let item = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val: std::borrow::Cow::Borrowed(&self.input[self.start..self.pos]),
             line: self.line_at(self.start),
         };
         self.items.push(item);
@@ -164,7 +181,7 @@ impl<'a> Lexer<'a> {
         let item = Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: std::borrow::Cow::Owned(msg),
             line: self.line_at(self.start),
         };
         self.items.push(item);

@@ -19,7 +19,7 @@ enum Term {
 
 struct Parser<'a> {
     name: &'a str,
-    items: Vec<Item>,
+    items: Vec<Item<'a>>,
     cursor: usize,
     /// Index of the furthest item read: Go reports errors at the line of `token[0]`.
     furthest: usize,
@@ -34,7 +34,11 @@ struct Parser<'a> {
 type PResult<T> = Result<T, ParseError>;
 
 /// Parses `text` as template `name`; returns the file's tree first, then its definitions.
-pub fn parse(name: &str, text: &str, has_function: &dyn Fn(&str) -> bool) -> Result<Vec<Tree>, ParseError> {
+pub fn parse<'a>(
+    name: &'a str,
+    text: &'a str,
+    has_function: &'a dyn Fn(&str) -> bool,
+) -> Result<Vec<Tree>, ParseError> {
     let source = Arc::new(Source {
         name: name.to_string(),
         text: text.to_string(),
@@ -84,7 +88,7 @@ pub fn parse(name: &str, text: &str, has_function: &dyn Fn(&str) -> bool) -> Res
 }
 
 impl<'a> Parser<'a> {
-    fn item(&self, i: usize) -> Item {
+    fn item(&self, i: usize) -> Item<'a> {
         match self.items.get(i) {
             Some(it) => it.clone(),
             None => {
@@ -92,14 +96,14 @@ impl<'a> Parser<'a> {
                 Item {
                     typ: ItemType::Eof,
                     pos: last.map_or(0, |l| l.pos),
-                    val: String::new(),
+                    val: std::borrow::Cow::Borrowed(""),
                     line: last.map_or(1, |l| l.line),
                 }
             }
         }
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'a> {
         let it = self.item(self.cursor);
         if self.cursor > self.furthest || self.furthest == 0 {
             self.furthest = self.cursor.min(self.items.len().saturating_sub(1));
@@ -112,13 +116,13 @@ impl<'a> Parser<'a> {
         self.cursor -= 1;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'a> {
         let it = self.next();
         self.backup();
         it
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'a> {
         loop {
             let it = self.next();
             if it.typ != ItemType::Space {
@@ -127,7 +131,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'a> {
         let it = self.next_non_space();
         self.backup();
         it
@@ -155,7 +159,7 @@ impl<'a> Parser<'a> {
         self.errorf(format!("unexpected {token} in {context}"))
     }
 
-    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: ItemType, context: &str) -> PResult<Item<'a>> {
         let token = self.next_non_space();
         if token.typ != typ {
             return Err(self.unexpected(&token, context));
@@ -235,7 +239,9 @@ impl<'a> Parser<'a> {
     fn text_or_action(&mut self) -> PResult<Result<Node, Term>> {
         let token = self.next_non_space();
         match token.typ {
-            ItemType::Text => Ok(Ok(Node::Text(Text { text: token.val }))),
+            ItemType::Text => Ok(Ok(Node::Text(Text {
+                text: token.val.into_owned(),
+            }))),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
                 let r = self.action();
@@ -409,13 +415,13 @@ impl<'a> Parser<'a> {
                 ItemType::Assign | ItemType::Declare => {
                     pipe.is_assign = next.typ == ItemType::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.into_owned());
                 }
                 ItemType::Char if next.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.into_owned());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             ItemType::Variable | ItemType::RightDelim | ItemType::RightParen => {
@@ -505,7 +511,7 @@ impl<'a> Parser<'a> {
             let pos = self.peek().pos;
             let mut fields = Vec::new();
             while self.peek().typ == ItemType::Field {
-                let f = self.next().val;
+                let f = self.next().val.into_owned();
                 fields.push(f[1..].to_string());
             }
             return Ok(Some(match node {
@@ -534,15 +540,15 @@ impl<'a> Parser<'a> {
                 if !(self.has_function)(&token.val) {
                     return Err(self.errorf(format!("function {} not defined", quote_go(&token.val))));
                 }
-                Arg::Identifier(token.pos, token.val)
+                Arg::Identifier(token.pos, token.val.into_owned())
             }
             ItemType::Dot => Arg::Dot(token.pos),
             ItemType::Nil => Arg::Nil(token.pos),
             ItemType::Variable => {
-                if !self.vars.contains(&token.val) {
+                if !self.vars.iter().any(|v| *v == token.val) {
                     return Err(self.errorf(format!("undefined variable {}", quote_go(&token.val))));
                 }
-                Arg::Variable(token.pos, vec![token.val])
+                Arg::Variable(token.pos, vec![token.val.into_owned()])
             }
             ItemType::Field => Arg::Field(token.pos, token.val[1..].split('.').map(str::to_string).collect()),
             ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
@@ -553,7 +559,7 @@ impl<'a> Parser<'a> {
             ItemType::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?)),
             ItemType::String | ItemType::RawString => {
                 let s = self.unquote(&token.val)?;
-                Arg::String(token.pos, token.val, s.into())
+                Arg::String(token.pos, token.val.into_owned(), s.into())
             }
             _ => {
                 self.backup();
@@ -787,8 +793,9 @@ fn parse_number(text: &str, typ: ItemType) -> Result<Number, String> {
 fn parse_go_float(text: &str) -> Option<f64> {
     let clean: String = text.chars().filter(|&c| c != '_').collect();
     let body = clean.trim_start_matches(['+', '-']);
-    if body.starts_with("0x") || body.starts_with("0X") {
-        return None;
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        let f = parse_hex_float(hex)?;
+        return Some(if clean.starts_with('-') { -f } else { f });
     }
     if !body
         .chars()
@@ -799,9 +806,35 @@ fn parse_go_float(text: &str) -> Option<f64> {
     clean.parse::<f64>().ok().filter(|f| f.is_finite())
 }
 
+/// The digits after `0x` of a Go hexadecimal float (`1p60`, `1.8p-3`): a hex mantissa with an
+/// optional point and a mandatory binary exponent, as strconv.ParseFloat reads it.
+fn parse_hex_float(hex: &str) -> Option<f64> {
+    let (mantissa, exp) = hex.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut value = 0f64;
+    for c in int_part.chars().chain(frac_part.chars()) {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let scale = exp.checked_sub(4 * i32::try_from(frac_part.len()).ok()?)?;
+    Some(value * 2f64.powi(scale)).filter(|f| f.is_finite())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_floats_as_go_reads_them() {
+        assert_eq!(parse_go_float("0x1p60"), Some(1_152_921_504_606_846_976.0));
+        assert_eq!(parse_go_float("0x1.8p1"), Some(3.0));
+        assert_eq!(parse_go_float("-0X_1p-2"), Some(-0.25));
+        assert_eq!(parse_go_float("0x1"), None);
+        assert_eq!(parse_go_float("0xp1"), None);
+    }
 
     fn p(s: &str) -> Result<Vec<Tree>, ParseError> {
         parse("t", s, &|n| n == "f")

@@ -1,7 +1,5 @@
 //! Sprig's crypto and random helpers: uuidv4, randBytes, bcrypt/htpasswd, encryptAES/decryptAES,
-//! derivePassword. Key and certificate generation (genPrivateKey, genCA, genSelfSignedCert,
-//! genSignedCert, buildCustomCert) is not provided yet, so templates using them fail to parse
-//! with Go's `function "genCA" not defined` instead of producing wrong output.
+//! derivePassword. Key and certificate generation lives in `certs`.
 
 use base64::Engine;
 

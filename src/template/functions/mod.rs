@@ -5,6 +5,7 @@
 //! per-render [`Context`] (clock, seeded randomness, `lookup`) through [`State`].
 
 mod builtins;
+mod certs;
 mod compare;
 mod crypto;
 mod dates;
@@ -52,6 +53,8 @@ pub enum Param {
     StrList,
     /// `time.Time`.
     Time,
+    /// Sprig's `certificate` struct (genSignedCert's CA).
+    Certificate,
 }
 
 impl Param {
@@ -69,6 +72,7 @@ impl Param {
             Param::Map => "map[string]interface {}",
             Param::StrList => "[]string",
             Param::Time => "time.Time",
+            Param::Certificate => certs::CERTIFICATE_TYPE,
         }
     }
 
@@ -85,6 +89,7 @@ impl Param {
             Param::Map => matches!(v, Value::Map(_, MapType::Interface)),
             Param::StrList => matches!(v, Value::List(_, ListType::String)),
             Param::Time => matches!(v, Value::Object(o) if o.type_name() == "time.Time"),
+            Param::Certificate => matches!(v, Value::Object(o) if o.type_name() == certs::CERTIFICATE_TYPE),
         }
     }
 }
@@ -201,6 +206,7 @@ impl Functions {
         dates::register(&mut f);
         crypto::register(&mut f);
         crypto::register_ciphers(&mut f);
+        certs::register(&mut f);
         helm::register(&mut f);
         helm::register_codecs(&mut f);
         f

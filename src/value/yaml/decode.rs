@@ -624,11 +624,161 @@ fn libyaml_fix(text: &str, info: &str, offset: usize) -> Option<Fix> {
     if info.contains("invalid indentation in quoted scalar") {
         return indent_quoted_scalar(text, offset);
     }
+    if info.contains("invalid indentation in flow construct") || info == "invalid indentation" {
+        return indent_flow_collection(text, offset);
+    }
     if info.contains("comments must be separated from other tokens by whitespace") {
         let hash = near.find('#')? + window.start;
         return Some(edit(hash, 0, " "));
     }
     None
+}
+
+/// libyaml does not check indentation inside flow collections; saphyr wants their lines
+/// indented deeper than the block that holds them (`key: [` … `]` with the entries at the key's
+/// column). Finds the outermost flow collection around `offset` and indents each of its
+/// continuation lines to one column past the line that opened it — whitespace between flow
+/// tokens means nothing, so the document's content is unchanged.
+fn indent_flow_collection(text: &str, offset: usize) -> Option<Fix> {
+    let (open, close) = outermost_flow_around(text, offset)?;
+    let open_line = text[..open].rfind('\n').map_or(0, |i| i + 1);
+    let base = text[open_line..].bytes().take_while(|b| *b == b' ').count();
+    let mut fixed = String::with_capacity(text.len() + 256);
+    let mut changed = false;
+    let mut line_start = open_line;
+    fixed.push_str(&text[..open_line]);
+    for line in text[open_line..].split_inclusive('\n') {
+        let indent = line.bytes().take_while(|b| *b == b' ').count();
+        let content = line.trim_start_matches(' ');
+        if line_start > open && line_start <= close && indent <= base && !content.trim().is_empty() {
+            fixed.extend(std::iter::repeat_n(' ', base + 1 - indent));
+            changed = true;
+        }
+        fixed.push_str(line);
+        line_start += line.len();
+    }
+    changed.then_some(Fix(fixed))
+}
+
+/// Byte offsets of the opening and closing bracket of the outermost flow collection that
+/// contains `offset` (the close is the end of the text when it is never closed). Brackets
+/// count only where a node can start; quoted scalars, comments and block scalars are skipped.
+fn outermost_flow_around(text: &str, offset: usize) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    let mut open_at = 0usize;
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    // The last significant character before the current one ('\n' at a line start).
+    let mut previous = '\n';
+    let mut line_indent = 0usize;
+    let mut at_line_start = true;
+    // Inside a block scalar: the indentation of the line that introduced it.
+    let mut block_scalar: Option<usize> = None;
+    let mut plain = false;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if at_line_start {
+            let indent = text[i..].bytes().take_while(|b| *b == b' ').count();
+            let blank = text[i + indent..].starts_with('\n') || i + indent == text.len();
+            if let Some(parent) = block_scalar {
+                if blank || indent > parent {
+                    let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+                    while chars.peek().is_some_and(|(j, _)| *j < end) {
+                        chars.next();
+                    }
+                    continue;
+                }
+                block_scalar = None;
+            }
+            line_indent = indent;
+            at_line_start = false;
+        }
+        if plain && quote.is_none() && !comment {
+            // A block plain scalar runs to the end of the line, a ": " or a " #".
+            match c {
+                '\n' => plain = false,
+                ':' if text[i + 1..].starts_with([' ', '\n']) || i + 1 == text.len() => {
+                    plain = false;
+                    previous = ':';
+                    continue;
+                }
+                '#' if previous == ' ' => {
+                    plain = false;
+                    comment = true;
+                    continue;
+                }
+                ' ' | '\t' => {
+                    previous = ' ';
+                    continue;
+                }
+                _ => {
+                    previous = c;
+                    continue;
+                }
+            }
+        }
+        match c {
+            '\n' => {
+                comment = false;
+                at_line_start = true;
+                if quote.is_none() && depth == 0 {
+                    previous = '\n';
+                }
+                continue;
+            }
+            _ if comment => continue,
+            '\\' if quote == Some('"') => {
+                chars.next();
+                continue;
+            }
+            '\'' if quote == Some('\'') => {
+                if chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                    chars.next();
+                } else {
+                    quote = None;
+                }
+            }
+            '"' if quote == Some('"') => quote = None,
+            _ if quote.is_some() => continue,
+            ' ' | '\t' => {
+                if previous != '\n' {
+                    previous = ' ';
+                }
+                continue;
+            }
+            '#' if previous == ' ' || previous == '\n' => comment = true,
+            '"' | '\'' if node_start(previous, depth) => quote = Some(c),
+            '[' | '{' if depth > 0 || node_start(previous, depth) => {
+                if depth == 0 {
+                    open_at = i;
+                }
+                depth += 1;
+            }
+            ']' | '}' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    if open_at <= offset && offset <= i {
+                        return Some((open_at, i));
+                    }
+                    if open_at > offset {
+                        return None;
+                    }
+                }
+            }
+            '|' | '>' if depth == 0 && node_start(previous, depth) => block_scalar = Some(line_indent),
+            '&' | '*' | '!' | '-' | '?' | ':' | ',' | ']' | '}' => {}
+            _ if depth == 0 && node_start(previous, depth) => plain = true,
+            _ => {}
+        }
+        previous = c;
+    }
+    (depth > 0 && open_at <= offset).then_some((open_at, text.len()))
+}
+
+/// Whether a node can start after `previous` (the last significant character, '\n' at a line
+/// start, ' ' after whitespace that followed one).
+fn node_start(previous: char, depth: usize) -> bool {
+    matches!(previous, '\n' | ' ' | ':' | '-' | '?') || (depth > 0 && matches!(previous, '[' | '{' | ','))
 }
 
 /// Indents every continuation line of the quoted scalar that starts at `offset`, up to its

@@ -445,6 +445,27 @@ mod tests {
     }
 
     #[test]
+    fn flow_collections_may_close_at_the_parents_indentation() {
+        // libyaml ignores indentation inside flow collections (bitnami/chainloop's values.yaml
+        // closes a flow sequence at its key's column); the content is unchanged.
+        assert_eq!(
+            yaml("o:\n  x: [\n  a,\n  'b'\n  ]\n  k: 1\n"),
+            "o:\n  k: 1\n  x:\n  - a\n  - b\n"
+        );
+        assert_eq!(
+            yaml("o:\n  x: {\n  a: 1,\n b: [\n1]\n  }\n  z: 2\n"),
+            "o:\n  x:\n    a: 1\n    b:\n    - 1\n  z: 2\n"
+        );
+        // Brackets inside block scalars, quotes and plain scalars are not flow collections.
+        assert_eq!(
+            yaml("a: |\n  [x\nb: c [d\ne: \"[\"\nf: [\ng]\n"),
+            "a: |\n  [x\nb: c [d\ne: '['\nf:\n- g\n"
+        );
+        // An unclosed collection is still the error libyaml reports.
+        assert!(decode("o:\n  x: [\n  a\n").is_err());
+    }
+
+    #[test]
     fn natural_key_order() {
         let mut keys = vec!["b", "a10", "a2", "B", "_x", "a", "1"];
         keys.sort_by(|a, b| natural_order(a, b));

@@ -1,0 +1,1 @@
+{{ $c := genSelfSignedCert "x" nil nil 1 }}{{ buildCustomCert ($c.Cert | b64enc) ("x" | b64enc) }}

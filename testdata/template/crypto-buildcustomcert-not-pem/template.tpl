@@ -1,0 +1,1 @@
+{{ buildCustomCert ("nope" | b64enc) "" }}

@@ -1,0 +1,1 @@
+{{ $ca := genCA "my-ca" 365 }}{{ hasPrefix "-----BEGIN CERTIFICATE-----\n" $ca.Cert }} {{ hasSuffix "-----END CERTIFICATE-----\n" $ca.Cert }} {{ hasPrefix "-----BEGIN RSA PRIVATE KEY-----\nMIIE" $ca.Key }} {{ printf "%T" $ca }} {{ kindOf $ca }} {{ keys ($ca | toJson | fromJson) | sortAlpha }} {{ hasPrefix "{-----BEGIN CERTIFICATE-----" (print $ca) }}

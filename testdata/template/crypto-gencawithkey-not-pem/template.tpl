@@ -1,0 +1,1 @@
+{{ genCAWithKey "x" 1 "junk" }}

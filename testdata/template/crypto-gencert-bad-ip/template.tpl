@@ -1,0 +1,1 @@
+{{ genSelfSignedCert "x" (list "1.2.3") nil 1 }}

@@ -1,0 +1,1 @@
+{{ genSelfSignedCert "x" nil (list true) 1 }}

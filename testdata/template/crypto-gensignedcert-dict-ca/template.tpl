@@ -1,0 +1,1 @@
+{{ genSignedCert "x" nil nil 1 (dict "Cert" "a" "Key" "b") }}

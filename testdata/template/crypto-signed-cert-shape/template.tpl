@@ -1,0 +1,1 @@
+{{ $ca := genCA "ca" 3 }}{{ $c := genSignedCert "svc" (list "10.0.0.1") (list "svc.ns") 3 $ca }}{{ $b := buildCustomCert ($c.Cert | b64enc) ($c.Key | b64enc) }}{{ eq $b.Cert $c.Cert }} {{ eq $b.Key $c.Key }} {{ hasPrefix "-----BEGIN RSA PRIVATE KEY-----" $c.Key }}

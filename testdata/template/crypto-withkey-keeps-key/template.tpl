@@ -1,0 +1,1 @@
+{{ $e := genPrivateKey "ecdsa" }}{{ $d := genPrivateKey "ed25519" }}{{ $ca := genCAWithKey "ca" 3 $e }}{{ $s := genSelfSignedCertWithKey "s" (list "10.0.0.1") (list "a.b") 3 $d }}{{ $c := genSignedCertWithKey "c" nil nil 3 $ca $d }}{{ eq $ca.Key $e }} {{ eq $s.Key $d }} {{ eq $c.Key $d }} {{ ne $s.Cert $c.Cert }}
