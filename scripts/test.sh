@@ -10,6 +10,8 @@ command -v unzip >/dev/null || need_apt+=(unzip)
 command -v python3 >/dev/null || need_apt+=(python3)
 # A real OCI registry (CNCF distribution) for tests/sources_oci.rs.
 [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
+# The openssl CLI checks generated keys and certificates (genCA, genSignedCert, …) independently.
+command -v openssl >/dev/null || need_apt+=(openssl)
 if ((${#need_apt[@]})); then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
