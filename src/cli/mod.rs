@@ -8,8 +8,8 @@ mod report;
 mod rollback;
 mod sandbox;
 mod settings;
-mod status;
 mod sources;
+mod status;
 mod template;
 
 mod deploy;
