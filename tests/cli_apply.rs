@@ -310,6 +310,13 @@ fn the_embedded_sandbox_keeps_state_between_runs() {
         stdout.contains("4 unchanged") && stderr.contains("No changes"),
         "{stdout}\n{stderr}"
     );
+    // status and history read the same embedded cluster.
+    let (code, stdout, stderr) = run(&["status", "--sandbox"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.matches("deployed").count(), 4, "{stdout}");
+    let (code, stdout, stderr) = run(&["history", "database", "--sandbox"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("Install complete"), "{stdout}");
     let (code, _, stderr) = run(&["destroy", "--sandbox=.helmfire/sandbox", "--yes"]);
     assert_eq!(code, Some(0), "{stderr}");
     let (code, stdout, _) = run(&["diff", "--sandbox", "--detailed-exitcode"]);

@@ -71,7 +71,7 @@ pub struct GlobalArgs {
     /// Re-resolve charts whose helmfire.lock entry no longer matches the state file, and rewrite the lock
     #[arg(long, global = true)]
     pub update_lock: bool,
-    /// Work against an embedded sandbox cluster whose state is kept in DIR (apply, diff, destroy, status, template)
+    /// Work against an embedded sandbox cluster whose state is kept in DIR (apply, diff, destroy, status, history, template)
     #[arg(
         long,
         global = true,

@@ -18,10 +18,17 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
     if settings.sandbox.is_some()
         && !matches!(
             command,
-            Command::Apply { .. } | Command::Diff { .. } | Command::Destroy { .. } | Command::Template { .. }
+            Command::Apply { .. }
+                | Command::Diff { .. }
+                | Command::Destroy { .. }
+                | Command::Template { .. }
+                | Command::Status(_)
+                | Command::History(_)
         )
     {
-        return Err("`--sandbox` works with `apply`, `diff`, `destroy` and `template` only".into());
+        return Err(
+            "`--sandbox` works with `apply`, `diff`, `destroy`, `status`, `history` and `template` only".into(),
+        );
     }
     match command {
         Command::Lint => lint(settings, painter),

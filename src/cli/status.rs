@@ -43,14 +43,37 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-async fn connect(settings: &Settings, context: Option<&str>) -> Result<Cluster, crate::cluster::ClusterError> {
-    Cluster::connect(&ClusterConfig {
+/// Connects with the kubeconfig, or with `--sandbox` to the embedded sandbox (started once per
+/// command and kept in `sandbox`, so every release reads the same one; contexts do not apply).
+async fn connect(
+    settings: &Settings,
+    context: Option<&str>,
+    sandbox: &mut Option<super::deploy::Target>,
+) -> Result<Cluster, Box<dyn std::error::Error + Send + Sync>> {
+    if settings.sandbox.is_some() {
+        if sandbox.is_none() {
+            *sandbox = Some(super::deploy::Target::open(settings, None).await?);
+        }
+        return Ok(sandbox
+            .as_ref()
+            .map(|target| target.cluster.clone())
+            .expect("opened above"));
+    }
+    Ok(Cluster::connect(&ClusterConfig {
         kubeconfig: settings.kubeconfig.clone(),
         context: context
             .map(str::to_string)
             .or_else(|| settings.load.kube_context.clone()),
     })
-    .await
+    .await?)
+}
+
+/// Stops the `--sandbox` cluster, if one was started, after a read-only command.
+fn close(runtime: &tokio::runtime::Runtime, sandbox: Option<super::deploy::Target>) -> CommandResult {
+    if let Some(target) = sandbox {
+        runtime.block_on(target.close())?;
+    }
+    Ok(exit::OK)
 }
 
 fn write_stdout(text: &str) -> CommandResult {
@@ -100,13 +123,14 @@ fn updated_json(record: &ReleaseRecord) -> Json {
 pub fn status_all(settings: &Settings, targets: Vec<Target>, output: ListFormat) -> CommandResult {
     let driver = driver(settings)?;
     let runtime = runtime()?;
-    let rows = runtime.block_on(async {
+    let mut sandbox = None;
+    let result = runtime.block_on(async {
         // One connection (and discovery cache) per kubeconfig context.
         let mut stores: BTreeMap<Option<String>, (Store, String)> = BTreeMap::new();
         let mut lookups = tokio::task::JoinSet::new();
         for (index, target) in targets.iter().enumerate() {
             if !stores.contains_key(&target.context) {
-                let cluster = connect(settings, target.context.as_deref()).await?;
+                let cluster = connect(settings, target.context.as_deref(), &mut sandbox).await?;
                 let namespace = cluster.default_namespace().to_string();
                 stores.insert(target.context.clone(), (Store::new(Some(cluster), driver), namespace));
             }
@@ -125,7 +149,9 @@ pub fn status_all(settings: &Settings, targets: Vec<Target>, output: ListFormat)
         }
         rows.sort_by_key(|(index, ..)| *index);
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>(rows)
-    })?;
+    });
+    close(&runtime, sandbox)?;
+    let rows = result?;
     match output {
         ListFormat::Json => {
             let items: Vec<Json> = rows
@@ -301,8 +327,9 @@ async fn resource_states(cluster: &Cluster, record: &ReleaseRecord) -> Vec<Resou
 pub fn status_one(settings: &Settings, target: Target, output: ListFormat) -> CommandResult {
     let driver = driver(settings)?;
     let runtime = runtime()?;
-    let (record, resources) = runtime.block_on(async {
-        let cluster = connect(settings, target.context.as_deref()).await?;
+    let mut sandbox = None;
+    let result = runtime.block_on(async {
+        let cluster = connect(settings, target.context.as_deref(), &mut sandbox).await?;
         let namespace = target
             .namespace
             .clone()
@@ -317,7 +344,9 @@ pub fn status_one(settings: &Settings, target: Target, output: ListFormat) -> Co
             })?;
         let resources = resource_states(&cluster, &record).await;
         Ok::<_, Box<dyn std::error::Error + Send + Sync>>((record, resources))
-    })?;
+    });
+    close(&runtime, sandbox)?;
+    let (record, resources) = result?;
     match output {
         ListFormat::Json => {
             let items: Vec<Json> = resources
@@ -387,8 +416,9 @@ pub fn status_one(settings: &Settings, target: Target, output: ListFormat) -> Co
 pub fn history(settings: &Settings, target: Target, output: ListFormat, max: usize) -> CommandResult {
     let driver = driver(settings)?;
     let runtime = runtime()?;
-    let records = runtime.block_on(async {
-        let cluster = connect(settings, target.context.as_deref()).await?;
+    let mut sandbox = None;
+    let result = runtime.block_on(async {
+        let cluster = connect(settings, target.context.as_deref(), &mut sandbox).await?;
         let namespace = target
             .namespace
             .clone()
@@ -402,7 +432,9 @@ pub fn history(settings: &Settings, target: Target, output: ListFormat, max: usi
             }) as Box<dyn std::error::Error + Send + Sync>);
         }
         Ok(records)
-    })?;
+    });
+    close(&runtime, sandbox)?;
+    let records = result?;
     let skip = records.len().saturating_sub(max);
     let records = &records[skip..];
     match output {
