@@ -115,7 +115,8 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
     }
 }
 
-fn write_stdout(text: &str) -> CommandResult {
+/// Writes command output (data) to stdout.
+pub(super) fn write_stdout(text: &str) -> CommandResult {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
@@ -234,7 +235,7 @@ fn graph_command(settings: &Settings, painter: &Painter, output: GraphOutput) ->
 }
 
 /// Left-aligned columns separated by three spaces, like `helm list`.
-fn format_table(rows: &[Vec<String>]) -> String {
+pub(super) fn format_table(rows: &[Vec<String>]) -> String {
     let columns = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))

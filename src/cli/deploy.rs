@@ -17,6 +17,7 @@ use crate::state::{DesiredState, ReleaseSpec};
 use crate::storage::{Driver, ReleaseRecord, Status, Store};
 
 use super::args::{PlanArgs, PlanOutput};
+use super::commands::write_stdout;
 use super::progress::{self, BarReporter, LineReporter, QuietReporter};
 use super::release::{self, RenderContext, RenderedRelease};
 use super::report::Painter;
@@ -349,13 +350,6 @@ fn format_plan(plan: &Plan, output: PlanOutput, color: bool) -> Result<String, B
         PlanOutput::Json => format!("{}\n", serde_json::to_string_pretty(&plan::display::json(plan))?),
         PlanOutput::Markdown => plan::display::markdown(plan),
     })
-}
-
-fn write_stdout(text: &str) -> Result<(), BoxError> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
-    Ok(())
 }
 
 fn stdout_color(settings: &Settings) -> bool {

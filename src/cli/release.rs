@@ -127,31 +127,5 @@ pub fn render_release(job: &ReleaseJob, context: &RenderContext) -> Result<Rende
 
 /// Renders jobs on `workers` threads; results in input order.
 pub fn render_all(jobs: Vec<(ReleaseJob, RenderContext)>, workers: usize) -> Vec<Result<RenderedRelease, String>> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<RenderedRelease, String>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..workers.clamp(1, jobs.len().max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((job, context)) = jobs.get(i) else { break };
-                    let result = render_release(job, context);
-                    if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(result);
-                    }
-                }
-            });
-        }
-    });
-    results
-        .into_iter()
-        .map(|m| {
-            m.into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| Err("rendering thread failed".to_string()))
-        })
-        .collect()
+    super::template::parallel_map(&jobs, workers, |(job, context)| render_release(job, context))
 }

@@ -3,7 +3,6 @@
 //! `--update-lock`; the commands `deps`, `fetch` and `chart push`.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -12,6 +11,7 @@ use crate::chart::source::lock::{LockEntry, LockFile};
 use crate::chart::source::{self, ChartRequest, Pin, ResolvedChart, SourceError, SourceOptions, Sources};
 use crate::state::{ChartRef, DesiredState};
 
+use super::commands::write_stdout;
 use super::settings::Settings;
 use super::{CommandResult, exit};
 
@@ -208,13 +208,6 @@ fn needs_dependencies(path: &Path) -> Option<crate::chart::Chart> {
     // Load errors are reported by the render that follows, with Helm's text.
     let chart = crate::chart::load(path).ok()?;
     (!source::dependencies::missing(&chart).is_empty()).then_some(chart)
-}
-
-fn write_stdout(text: &str) -> CommandResult {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
-    Ok(exit::OK)
 }
 
 /// `helmfire deps`: resolve every selected release's remote chart afresh and write the lock.

@@ -3,7 +3,6 @@
 //! `cluster`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use serde_json::{Value as Json, json};
 
@@ -12,6 +11,7 @@ use crate::storage::{Driver, ReleaseRecord, Store};
 use crate::value::Value;
 
 use super::args::ListFormat;
+use super::commands::{format_table, write_stdout};
 use super::settings::Settings;
 use super::{CommandResult, exit};
 
@@ -74,32 +74,6 @@ fn close(runtime: &tokio::runtime::Runtime, sandbox: Option<super::deploy::Targe
         runtime.block_on(target.close())?;
     }
     Ok(exit::OK)
-}
-
-fn write_stdout(text: &str) -> CommandResult {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
-    Ok(exit::OK)
-}
-
-/// Left-aligned columns separated by three spaces, like `helm list`.
-fn table(rows: &[Vec<String>]) -> String {
-    let columns = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        out.push_str(line.join("   ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn updated(record: &ReleaseRecord) -> String {
@@ -213,7 +187,7 @@ pub fn status_all(settings: &Settings, targets: Vec<Target>, output: ListFormat)
                     ],
                 });
             }
-            write_stdout(&table(&rows_out))
+            write_stdout(&format_table(&rows_out))
         }
     }
 }
@@ -398,7 +372,7 @@ pub fn status_one(settings: &Settings, target: Target, output: ListFormat) -> Co
                     };
                     rows.push(vec![r.reference.kind.clone(), location, r.state.clone()]);
                 }
-                out.push_str(&table(&rows));
+                out.push_str(&format_table(&rows));
             }
             if !record.info.notes.is_empty() {
                 out.push_str("\nNOTES:\n");
@@ -470,7 +444,7 @@ pub fn history(settings: &Settings, target: Target, output: ListFormat, max: usi
                     record.info.description.clone(),
                 ]);
             }
-            write_stdout(&table(&rows))
+            write_stdout(&format_table(&rows))
         }
     }
 }

@@ -345,19 +345,30 @@ pub fn run_release(req: &TemplateRequest, inline: &[(String, Vec<u8>)]) -> Resul
 
 /// Renders releases concurrently (`workers` threads) and returns their results in input order.
 pub fn render_releases(jobs: Vec<ReleaseJob>, workers: usize) -> Vec<Result<TemplateRun, String>> {
+    parallel_map(&jobs, workers, |(req, inline)| run_release(req, inline))
+}
+
+/// Runs `work` over `items` on up to `workers` scoped threads, each taking the next item as it
+/// finishes one (a slow release never holds back a batch); results in input order. A result lost
+/// to a panicking thread becomes an error instead of a missing entry.
+pub fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    work: impl Fn(&T) -> Result<R, String> + Sync,
+) -> Vec<Result<R, String>> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<Result<TemplateRun, String>>>> = jobs.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<Result<R, String>>>> = items.iter().map(|_| Mutex::new(None)).collect();
     std::thread::scope(|scope| {
-        for _ in 0..workers.clamp(1, jobs.len().max(1)) {
+        for _ in 0..workers.clamp(1, items.len().max(1)) {
             scope.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((req, inline)) = jobs.get(i) else { break };
-                    let r = run_release(req, inline);
+                    let Some(item) = items.get(i) else { break };
+                    let result = work(item);
                     if let Ok(mut slot) = results[i].lock() {
-                        *slot = Some(r);
+                        *slot = Some(result);
                     }
                 }
             });
