@@ -97,6 +97,17 @@ pub struct ActionOptions {
     pub force_conflicts: bool,
 }
 
+impl ActionOptions {
+    /// The readiness rules to wait with, or `None` when the action does not wait.
+    pub(crate) fn wait_rules(&self) -> Option<wait::Rules> {
+        match (self.wait, self.wait_for_jobs) {
+            (_, true) => Some(wait::Rules::ResourcesAndJobs),
+            (true, false) => Some(wait::Rules::Resources),
+            (false, false) => None,
+        }
+    }
+}
+
 impl Default for ActionOptions {
     fn default() -> Self {
         ActionOptions {

@@ -2,7 +2,6 @@
 //! name's latest revision is `uninstalled`).
 
 use super::super::hooks::Event;
-use super::super::wait::Rules;
 use super::super::{ActionOptions, DesiredRelease, Step};
 use super::records::{self, new_record};
 use super::{Context, by_key};
@@ -97,12 +96,7 @@ impl Context<'_> {
             .apply(&resources, method, &no_previous, options.force_conflicts)
             .await?;
         // 7. Wait.
-        if options.wait || options.wait_for_jobs {
-            let rules = if options.wait_for_jobs {
-                Rules::ResourcesAndJobs
-            } else {
-                Rules::Resources
-            };
+        if let Some(rules) = options.wait_rules() {
             self.wait(&sent, rules, options.timeout).await?;
         }
         // 8. post-install hooks.

@@ -3,7 +3,6 @@
 //! stuck release is unstuck.
 
 use super::super::hooks::Event;
-use super::super::wait::Rules;
 use super::super::{ActionOptions, Step};
 use super::Context;
 use super::records;
@@ -94,12 +93,7 @@ impl Context<'_> {
         let previous = self.parse(&current.manifest, "previous manifest")?;
         self.replace_resources(&resources, &previous, method, options).await?;
         // 5. Wait.
-        if options.wait || options.wait_for_jobs {
-            let rules = if options.wait_for_jobs {
-                Rules::ResourcesAndJobs
-            } else {
-                Rules::Resources
-            };
+        if let Some(rules) = options.wait_rules() {
             self.wait(&resources, rules, options.timeout).await?;
         }
         // 6. post-rollback hooks.

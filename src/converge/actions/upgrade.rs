@@ -4,7 +4,6 @@
 use std::collections::HashSet;
 
 use super::super::hooks::Event;
-use super::super::wait::Rules;
 use super::super::{ActionOptions, DesiredRelease, Step};
 use super::records::{self, new_record};
 use super::{Context, by_key};
@@ -110,12 +109,7 @@ impl Context<'_> {
         let resources = self.parse(&record.manifest, "manifest")?;
         self.replace_resources(&resources, previous, method, options).await?;
         // 8. Wait.
-        if options.wait || options.wait_for_jobs {
-            let rules = if options.wait_for_jobs {
-                Rules::ResourcesAndJobs
-            } else {
-                Rules::Resources
-            };
+        if let Some(rules) = options.wait_rules() {
             self.wait(&resources, rules, options.timeout).await?;
         }
         // 9. post-upgrade hooks.
