@@ -15,9 +15,9 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::encoding::{AsBigEndian, AsDer};
+use aws_lc_rs::encoding::AsBigEndian;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+use aws_lc_rs::rsa::KeyPair as RsaKeyPair;
 use aws_lc_rs::signature::{self, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair as _};
 use base64::Engine;
 
@@ -511,16 +511,8 @@ impl PrivateKey {
     fn generate(kind: KeyKind) -> Result<PrivateKey, String> {
         match kind {
             KeyKind::Rsa(bits) => {
-                let size = if bits == 2048 {
-                    KeySize::Rsa2048
-                } else {
-                    KeySize::Rsa4096
-                };
-                let pair = RsaKeyPair::generate(size).map_err(|e| e.to_string())?;
-                let pkcs8 = pair.as_der().map_err(|e| e.to_string())?;
-                let pkcs1 = pkcs8_inner(pkcs8.as_ref())
-                    .ok_or("aws-lc produced an unreadable PKCS#8 key")?
-                    .1;
+                let pkcs1 = rsa_keygen::generate_pkcs1(bits as usize)?;
+                let pair = RsaKeyPair::from_der(&pkcs1).map_err(|e| e.to_string())?;
                 Ok(PrivateKey::Rsa(pair, pkcs1))
             }
             KeyKind::EcP256 => {
@@ -902,5 +894,6 @@ mod der {
     }
 }
 
+mod rsa_keygen;
 #[cfg(test)]
 mod tests;
