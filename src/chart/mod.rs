@@ -425,13 +425,6 @@ impl DirWalker<'_> {
     }
 }
 
-fn to_chart_file(f: &LoadedFile) -> ChartFile {
-    ChartFile {
-        name: f.name.clone(),
-        data: Arc::from(f.data.as_slice()),
-    }
-}
-
 fn decode_yaml(data: &[u8]) -> Result<Value, String> {
     let text = String::from_utf8_lossy(data);
     crate::value::yaml::decode(&text).map_err(|e| e.message)
@@ -468,10 +461,24 @@ pub fn merge_maps(a: Map, b: Map) -> Map {
 
 /// Helm's `LoadFiles`: classifies files and loads subcharts recursively.
 pub fn load_files(files: Vec<LoadedFile>) -> Result<Chart, ChartError> {
+    load_shared(
+        files
+            .into_iter()
+            .map(|f| ChartFile {
+                name: f.name,
+                data: Arc::from(f.data),
+            })
+            .collect(),
+    )
+}
+
+/// [`load_files`] over files already shared: `raw`, `files`, `templates` and the subcharts all
+/// point at one copy of each file's bytes.
+fn load_shared(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
     let mut chart = Chart::default();
     let mut have_metadata = false;
     for f in &files {
-        chart.raw.push(to_chart_file(f));
+        chart.raw.push(f.clone());
         if f.name == "Chart.yaml" {
             have_metadata = true;
             let doc = decode_yaml(&f.data).map_err(|e| ChartError::Helm(format!("cannot load Chart.yaml: {e}")))?;
@@ -484,7 +491,7 @@ pub fn load_files(files: Vec<LoadedFile>) -> Result<Chart, ChartError> {
             }
         }
     }
-    let mut subcharts: std::collections::BTreeMap<String, Vec<LoadedFile>> = Default::default();
+    let mut subcharts: std::collections::BTreeMap<String, Vec<ChartFile>> = Default::default();
     for f in files {
         let name = f.name.as_str();
         match name {
@@ -495,7 +502,7 @@ pub fn load_files(files: Vec<LoadedFile>) -> Result<Chart, ChartError> {
                 if name == "requirements.lock" {
                     have_metadata = true;
                     if chart.metadata.api_version == "v1" {
-                        chart.files.push(to_chart_file(&f));
+                        chart.files.push(f.clone());
                     }
                 }
             }
@@ -503,7 +510,7 @@ pub fn load_files(files: Vec<LoadedFile>) -> Result<Chart, ChartError> {
                 chart.values =
                     load_values(&f.data).map_err(|e| ChartError::Helm(format!("cannot load values.yaml: {e}")))?;
             }
-            "values.schema.json" => chart.schema = Some(Arc::from(f.data.as_slice())),
+            "values.schema.json" => chart.schema = Some(f.data.clone()),
             "requirements.yaml" => {
                 have_metadata = true;
                 let doc = decode_yaml(&f.data)
@@ -513,23 +520,23 @@ pub fn load_files(files: Vec<LoadedFile>) -> Result<Chart, ChartError> {
                     .apply(&doc)
                     .map_err(|e| ChartError::Helm(format!("cannot load requirements.yaml: {e}")))?;
                 if chart.metadata.api_version == "v1" {
-                    chart.files.push(to_chart_file(&f));
+                    chart.files.push(f.clone());
                 }
             }
-            _ if name.starts_with("templates/") => chart.templates.push(to_chart_file(&f)),
+            _ if name.starts_with("templates/") => chart.templates.push(f.clone()),
             _ if name.starts_with("charts/") => {
                 if name.ends_with(".prov") {
-                    chart.files.push(to_chart_file(&f));
+                    chart.files.push(f.clone());
                     continue;
                 }
                 let rest = &name["charts/".len()..];
                 let cname = rest.split('/').next().unwrap_or("").to_string();
-                subcharts.entry(cname).or_default().push(LoadedFile {
+                subcharts.entry(cname).or_default().push(ChartFile {
                     name: rest.to_string(),
-                    data: f.data,
+                    data: f.data.clone(),
                 });
             }
-            _ => chart.files.push(to_chart_file(&f)),
+            _ => chart.files.push(f.clone()),
         }
     }
     if !have_metadata {
@@ -551,16 +558,16 @@ pub fn load_files(files: Vec<LoadedFile>) -> Result<Chart, ChartError> {
             }
             load_archive(&file.data, &format!("{}/charts/{n}", chart.name()))
         } else {
-            let files: Vec<LoadedFile> = files
+            let files: Vec<ChartFile> = files
                 .into_iter()
                 .filter_map(|f| {
-                    f.name.split_once('/').map(|(_, rest)| LoadedFile {
+                    f.name.split_once('/').map(|(_, rest)| ChartFile {
                         name: rest.to_string(),
                         data: f.data,
                     })
                 })
                 .collect();
-            load_files(files)
+            load_shared(files)
         };
         match loaded {
             Ok(sub) => chart.dependencies.push(sub),
