@@ -139,8 +139,14 @@ impl Object for Files {
     /// Go's `%v` of `map[string][]byte`. Charts hit this through `dict` with an odd number of
     /// arguments (the context becomes a key), so it is written without a string per byte.
     fn string(&self) -> Option<String> {
+        let mut out = String::new();
+        self.write_string(&mut out);
+        Some(out)
+    }
+
+    fn write_string(&self, out: &mut String) -> bool {
         let size: usize = self.entries.iter().map(|(k, v)| k.len() + 4 * v.len() + 4).sum();
-        let mut out = String::with_capacity(size + 5);
+        out.reserve(size + 5);
         out.push_str("map[");
         for (i, (k, v)) in self.entries.iter().enumerate() {
             if i > 0 {
@@ -163,7 +169,7 @@ impl Object for Files {
             out.push(']');
         }
         out.push(']');
-        Some(out)
+        true
     }
 
     fn has_method(&self, name: &str) -> bool {

@@ -408,6 +408,11 @@ fn write_value(out: &mut String, v: &Value, verb: char, f: &Flags, depth: usize)
             }
             out.push(']');
         }
+        Value::Object(o) if matches!(verb, 'v' | 's') && f.width.is_none() && f.prec.is_none() => {
+            if !o.write_string(out) {
+                write_value(out, &o.to_plain(), verb, f, depth)
+            }
+        }
         Value::Object(o) => match o.string() {
             Some(s) => write_string(out, v, &s, verb, f),
             None => write_value(out, &o.to_plain(), verb, f, depth),

@@ -120,6 +120,18 @@ pub trait Object: Send + Sync + fmt::Debug {
         None
     }
 
+    /// Appends [`Object::string`] to `out`; false when the type has no string form. Types whose
+    /// string is large override it to write in place instead of building a second copy.
+    fn write_string(&self, out: &mut String) -> bool {
+        match self.string() {
+            Some(s) => {
+                out.push_str(&s);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether the type has a method `name` (methods win over fields in templates).
     fn has_method(&self, _name: &str) -> bool {
         false
