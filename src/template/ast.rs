@@ -11,7 +11,7 @@ use std::sync::Arc;
 pub struct Source {
     /// The name given to `parse` (Go's `ParseName`), used in error locations.
     pub name: String,
-    pub text: String,
+    pub text: Arc<str>,
 }
 
 impl Source {
@@ -33,7 +33,11 @@ impl Source {
 pub struct Tree {
     pub name: String,
     pub source: Arc<Source>,
-    pub root: List,
+    /// Shared by the trees of identical sources parsed under different names (a library chart
+    /// vendored into several subcharts is parsed once).
+    pub root: Arc<List>,
+    /// True for the body of a `define` or `block`, false for a file's own tree.
+    pub is_definition: bool,
 }
 
 impl Tree {

@@ -63,6 +63,9 @@ pub struct TemplateSet {
     trees: functions::NameMap<Arc<Tree>>,
     funcs: Arc<Functions>,
     tpl_cache: Arc<std::sync::Mutex<functions::NameMap<functions::TplParse>>>,
+    /// Every text parsed into this set and its trees, so an identical file under another name
+    /// (the same library chart vendored into several subcharts) is not parsed again.
+    parsed: std::collections::HashMap<Arc<str>, Vec<Arc<Tree>>>,
     pub options: Options,
 }
 
@@ -89,6 +92,7 @@ impl TemplateSet {
             trees: functions::NameMap::default(),
             funcs,
             tpl_cache: Arc::default(),
+            parsed: Default::default(),
             options: Options::default(),
         }
     }
@@ -100,15 +104,52 @@ impl TemplateSet {
     /// Parses `text` as template `name` and adds it and its `define`s to the set. A later
     /// non-empty definition replaces an earlier one (Go's `AddParseTree`); an empty one does not.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), ParseError> {
-        let funcs = &self.funcs;
-        let trees = parser::parse(name, text, &|n| funcs.get(n).is_some())?;
+        let trees = match self.reparse(name, text) {
+            Some(trees) => trees,
+            None => {
+                let funcs = &self.funcs;
+                let trees: Vec<Arc<Tree>> = parser::parse(name, text, &|n| funcs.get(n).is_some())?
+                    .into_iter()
+                    .map(Arc::new)
+                    .collect();
+                if let Some(first) = trees.first() {
+                    self.parsed.insert(first.source.text.clone(), trees.clone());
+                }
+                trees
+            }
+        };
         for tree in trees {
             if tree.is_empty() && self.trees.contains_key(&tree.name) {
                 continue;
             }
-            self.trees.insert(tree.name.clone(), Arc::new(tree));
+            self.trees.insert(tree.name.clone(), tree);
         }
         Ok(())
+    }
+
+    /// The trees of a text this set already parsed under another name, renamed: the same nodes
+    /// under a new file name and source, so errors and `.Template.Name` name the new file. `None`
+    /// when the text is new, or when the names would not come out as a fresh parse would (the
+    /// file's own tree was replaced by a `define` of its name, or a `define` carries the new name).
+    fn reparse(&self, name: &str, text: &str) -> Option<Vec<Arc<Tree>>> {
+        let cached = self.parsed.get(text)?;
+        let first = cached.first()?;
+        if first.is_definition || cached[1..].iter().any(|t| t.name == name) {
+            return None;
+        }
+        let source = Arc::new(ast::Source {
+            name: name.to_string(),
+            text: first.source.text.clone(),
+        });
+        let renamed = cached.iter().enumerate().map(|(i, t)| {
+            Arc::new(Tree {
+                name: if i == 0 { name.to_string() } else { t.name.clone() },
+                source: source.clone(),
+                root: t.root.clone(),
+                is_definition: t.is_definition,
+            })
+        });
+        Some(renamed.collect())
     }
 
     /// Whether a template of that name exists.
@@ -169,6 +210,57 @@ mod tests {
             render("{{ .x.y }}", Value::map(Default::default())),
             Err("template: t:1:5: executing \"t\" at <.x.y>: nil pointer evaluating interface {}.y".to_string())
         );
+    }
+
+    /// A library chart vendored into several subcharts: the same text under several names.
+    #[test]
+    fn an_identical_text_under_another_name_runs_and_fails_under_its_own_name() {
+        let text = "{{ define \"lib.x\" }}{{ .a.b }}{{ end }}\nfile {{ .a.b }}";
+        let mut set = TemplateSet::default();
+        set.parse("c/charts/lib/templates/_x.tpl", text).unwrap();
+        set.parse("c/charts/sub/charts/lib/templates/_x.tpl", text).unwrap();
+        let first = set.trees["c/charts/lib/templates/_x.tpl"].clone();
+        let second = set.trees["c/charts/sub/charts/lib/templates/_x.tpl"].clone();
+        assert!(
+            Arc::ptr_eq(&first.root, &second.root),
+            "the second copy was parsed again"
+        );
+        let data = Value::map(Default::default());
+        let err = set
+            .execute(
+                "c/charts/sub/charts/lib/templates/_x.tpl",
+                &data,
+                &mut Context::default(),
+            )
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "template: c/charts/sub/charts/lib/templates/_x.tpl:2:10: executing \
+             \"c/charts/sub/charts/lib/templates/_x.tpl\" at <.a.b>: nil pointer evaluating interface {}.b"
+        );
+        // The definition is the one parsed last, so its errors name the last file, as in Go.
+        let err = set
+            .execute("lib.x", &data, &mut Context::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("template: c/charts/sub/charts/lib/templates/_x.tpl:1:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_text_defining_its_own_name_is_parsed_afresh() {
+        // The file's own tree is replaced by the `define` of its name; under another name the
+        // file tree is empty and `a` stays the definition, which only a fresh parse gives.
+        let text = "{{ define \"a\" }}A{{ end }}";
+        let mut set = TemplateSet::default();
+        set.parse("a", text).unwrap();
+        set.parse("b", text).unwrap();
+        let mut ctx = Context::default();
+        assert_eq!(set.execute("a", &Value::Nil, &mut ctx).unwrap(), "A");
+        assert_eq!(set.execute("b", &Value::Nil, &mut ctx).unwrap(), "");
     }
 }
 

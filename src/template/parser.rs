@@ -41,7 +41,7 @@ pub fn parse<'a>(
 ) -> Result<Vec<Tree>, ParseError> {
     let source = Arc::new(Source {
         name: name.to_string(),
-        text: text.to_string(),
+        text: Arc::from(text),
     });
     let mut p = Parser {
         name,
@@ -59,7 +59,8 @@ pub fn parse<'a>(
     let main = Tree {
         name: name.to_string(),
         source,
-        root,
+        root: Arc::new(root),
+        is_definition: false,
     };
     let mut out = vec![main];
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -216,7 +217,8 @@ impl<'a> Parser<'a> {
         self.trees.push(Tree {
             name,
             source: self.source.clone(),
-            root,
+            root: Arc::new(root),
+            is_definition: true,
         });
         Ok(())
     }
@@ -369,7 +371,8 @@ impl<'a> Parser<'a> {
         self.trees.push(Tree {
             name: name.clone(),
             source: self.source.clone(),
-            root,
+            root: Arc::new(root),
+            is_definition: true,
         });
         Ok(Node::Template(TemplateCall {
             pos: token.pos,
