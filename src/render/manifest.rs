@@ -143,7 +143,7 @@ fn parse_head(doc: &str) -> Result<Head, String> {
     let v = crate::value::yaml::decode_shaped(doc, &HEAD_SHAPE).map_err(|e| e.message)?;
     let type_err = |kind: &str| {
         format!(
-            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type releaseutil.SimpleHead"
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type util.SimpleHead"
         )
     };
     let map = match &v {
