@@ -123,7 +123,8 @@ pub enum Arg {
     Dot(usize),
     Nil(usize),
     Bool(usize, bool),
-    Number(usize, Number),
+    /// Boxed: number literals are rare, and `Number` is larger than every other variant.
+    Number(usize, Box<Number>),
     /// Position, quoted source text, value.
     String(usize, String, Arc<str>),
     Field(usize, Vec<String>),

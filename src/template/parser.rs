@@ -186,6 +186,7 @@ impl<'a> Parser<'a> {
                 Err(Term::Else) => return Err(self.errorf("unexpected {{else}}".into())),
             }
         }
+        list.nodes.shrink_to_fit();
         Ok(list)
     }
 
@@ -232,7 +233,10 @@ impl<'a> Parser<'a> {
         while self.peek_non_space().typ != ItemType::Eof {
             match self.text_or_action()? {
                 Ok(n) => list.nodes.push(n),
-                Err(term) => return Ok((list, term)),
+                Err(term) => {
+                    list.nodes.shrink_to_fit();
+                    return Ok((list, term));
+                }
             }
         }
         Err(self.errorf("unexpected EOF".into()))
@@ -446,6 +450,9 @@ impl<'a> Parser<'a> {
             let token = self.next_non_space();
             if token.typ == end {
                 self.check_pipeline(&pipe, context)?;
+                // Parsed sets live for the whole render: no spare capacity in the tree.
+                pipe.cmds.shrink_to_fit();
+                pipe.decl.shrink_to_fit();
                 return Ok(pipe);
             }
             match token.typ {
@@ -503,6 +510,7 @@ impl<'a> Parser<'a> {
         if cmd.args.is_empty() {
             return Err(self.errorf("empty command".into()));
         }
+        cmd.args.shrink_to_fit();
         Ok(cmd)
     }
 
@@ -520,11 +528,13 @@ impl<'a> Parser<'a> {
             return Ok(Some(match node {
                 Arg::Field(p, mut idents) => {
                     idents.extend(fields);
+                    idents.shrink_to_fit();
                     let _ = p;
                     Arg::Field(pos, idents)
                 }
                 Arg::Variable(_, mut idents) => {
                     idents.extend(fields);
+                    idents.shrink_to_fit();
                     Arg::Variable(pos, idents)
                 }
                 Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
@@ -553,11 +563,15 @@ impl<'a> Parser<'a> {
                 }
                 Arg::Variable(token.pos, vec![token.val.into_owned()])
             }
-            ItemType::Field => Arg::Field(token.pos, token.val[1..].split('.').map(str::to_string).collect()),
+            ItemType::Field => {
+                let mut idents: Vec<String> = token.val[1..].split('.').map(str::to_string).collect();
+                idents.shrink_to_fit();
+                Arg::Field(token.pos, idents)
+            }
             ItemType::Bool => Arg::Bool(token.pos, token.val == "true"),
             ItemType::CharConstant | ItemType::Complex | ItemType::Number => {
                 let n = parse_number(&token.val, token.typ).map_err(|m| self.errorf(m))?;
-                Arg::Number(token.pos, n)
+                Arg::Number(token.pos, Box::new(n))
             }
             ItemType::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", ItemType::RightParen)?)),
             ItemType::String | ItemType::RawString => {
