@@ -156,13 +156,14 @@ fn run_template_with_values(req: &TemplateRequest, user: crate::value::Map) -> R
             .map(|(path, f)| (path, String::from_utf8_lossy(&f.data).into_owned()))
             .collect();
     }
-    match &req.output_dir {
-        None => {
-            let stdout = render::template_output(&sorted, &output).map_err(|e| e.to_string())?;
-            Ok(TemplateRun { stdout })
-        }
+    let run = match &req.output_dir {
+        None => render::template_output(&sorted, &output)
+            .map_err(|e| e.to_string())
+            .map(|stdout| TemplateRun { stdout }),
         Some(dir) => write_output_dir(dir, &sorted, &output).map(|stdout| TemplateRun { stdout }),
-    }
+    };
+    render::retire((chart, prepared, rendered, sorted, output));
+    run
 }
 
 /// `--output-dir`: every manifest (and hook) appended to `<dir>/<source path>`, each write

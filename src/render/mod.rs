@@ -9,6 +9,7 @@
 pub mod manifest;
 pub mod objects;
 mod paths;
+mod retire;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -19,6 +20,7 @@ use crate::value::{Map, MapRef, MapType, Value};
 
 pub use manifest::{Hook, Manifest, OutputOptions, Sorted, sort_manifests, template_output};
 pub use objects::{Capabilities, Files};
+pub use retire::retire;
 
 /// Why rendering failed. `Display` is Helm's text (what follows `Error: `).
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +141,7 @@ pub fn render_chart(
             }
         }
     }
+    retire((set, templates));
     Ok(rendered)
 }
 
