@@ -118,6 +118,9 @@ pub struct Number {
     pub is_complex: bool,
 }
 
+/// A field or variable name, shared by every use of the same name in one parsed text.
+pub type Ident = Arc<str>;
+
 #[derive(Debug)]
 pub enum Arg {
     Dot(usize),
@@ -127,13 +130,13 @@ pub enum Arg {
     Number(usize, Box<Number>),
     /// Position, quoted source text, value.
     String(usize, String, Arc<str>),
-    Field(usize, Vec<String>),
+    Field(usize, Vec<Ident>),
     /// `$x.a.b`: idents[0] is the variable name including `$`.
-    Variable(usize, Vec<String>),
+    Variable(usize, Vec<Ident>),
     Identifier(usize, String),
     Pipe(Box<Pipe>),
     /// `(pipe).a.b` or `fn.a` etc.
-    Chain(usize, Box<Arg>, Vec<String>),
+    Chain(usize, Box<Arg>, Vec<Ident>),
 }
 
 impl Arg {

@@ -476,7 +476,7 @@ impl<'a, 's> State<'a, 's> {
         &mut self,
         dot: &Rv,
         node: &'a Arg,
-        idents: &'a [String],
+        idents: &'a [super::ast::Ident],
         args: &'a [Arg],
         final_: Option<Rv>,
     ) -> EResult<Rv> {
@@ -494,7 +494,7 @@ impl<'a, 's> State<'a, 's> {
         dot: &Rv,
         chain: &'a Arg,
         node: &'a Arg,
-        fields: &'a [String],
+        fields: &'a [super::ast::Ident],
         args: &'a [Arg],
         final_: Option<Rv>,
     ) -> EResult<Rv> {
@@ -511,7 +511,7 @@ impl<'a, 's> State<'a, 's> {
         dot: &Rv,
         mut receiver: Rv,
         node: &'a Arg,
-        idents: &'a [String],
+        idents: &'a [super::ast::Ident],
         args: &'a [Arg],
         final_: Option<Rv>,
     ) -> EResult<Rv> {

@@ -29,6 +29,8 @@ struct Parser<'a> {
     source: Arc<Source>,
     has_function: &'a dyn Fn(&str) -> bool,
     trees: Vec<Tree>,
+    /// Field and variable names seen so far: `.Values` appears hundreds of times in a file.
+    names: std::collections::HashSet<Ident>,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -54,6 +56,7 @@ pub fn parse<'a>(
         source: source.clone(),
         has_function,
         trees: Vec::new(),
+        names: Default::default(),
     };
     let root = p.parse_top()?;
     let main = Tree {
@@ -89,6 +92,15 @@ pub fn parse<'a>(
 }
 
 impl<'a> Parser<'a> {
+    fn intern(&mut self, name: &str) -> Ident {
+        if let Some(known) = self.names.get(name) {
+            return known.clone();
+        }
+        let ident: Ident = Arc::from(name);
+        self.names.insert(ident.clone());
+        ident
+    }
+
     fn item(&self, i: usize) -> Item<'a> {
         match self.items.get(i) {
             Some(it) => it.clone(),
@@ -522,8 +534,8 @@ impl<'a> Parser<'a> {
             let pos = self.peek().pos;
             let mut fields = Vec::new();
             while self.peek().typ == ItemType::Field {
-                let f = self.next().val.into_owned();
-                fields.push(f[1..].to_string());
+                let f = self.next().val;
+                fields.push(self.intern(&f[1..]));
             }
             return Ok(Some(match node {
                 Arg::Field(p, mut idents) => {
@@ -561,10 +573,10 @@ impl<'a> Parser<'a> {
                 if !self.vars.iter().any(|v| *v == token.val) {
                     return Err(self.errorf(format!("undefined variable {}", quote_go(&token.val))));
                 }
-                Arg::Variable(token.pos, vec![token.val.into_owned()])
+                Arg::Variable(token.pos, vec![self.intern(&token.val)])
             }
             ItemType::Field => {
-                let mut idents: Vec<String> = token.val[1..].split('.').map(str::to_string).collect();
+                let mut idents: Vec<Ident> = token.val[1..].split('.').map(|f| self.intern(f)).collect();
                 idents.shrink_to_fit();
                 Arg::Field(token.pos, idents)
             }
