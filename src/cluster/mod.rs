@@ -236,11 +236,17 @@ impl Cluster {
         object
     }
 
-    /// Reads an object; `None` when it does not exist.
-    pub async fn get(&self, object: &ObjectRef) -> Result<Option<DynamicObject>, ClusterError> {
+    /// The API endpoint of an object and its reference as the API sees it (see [`Self::normalise`]).
+    async fn target(&self, object: &ObjectRef) -> Result<(ObjectRef, Api<DynamicObject>), ClusterError> {
         let resource = self.resolve(&object.api_version, &object.kind).await?;
         let object = self.normalise(object, &resource);
         let api = self.api(&resource, object.namespace.as_deref());
+        Ok((object, api))
+    }
+
+    /// Reads an object; `None` when it does not exist.
+    pub async fn get(&self, object: &ObjectRef) -> Result<Option<DynamicObject>, ClusterError> {
+        let (object, api) = self.target(object).await?;
         self.with_retries(|| api.get_opt(&object.name))
             .await
             .map_err(|source| ClusterError::request("get", &object, source))
@@ -249,10 +255,7 @@ impl Cluster {
     /// Server-side applies a manifest object (`Patch::Apply`) and returns what the server
     /// stored. Retried: apply is idempotent.
     pub async fn apply(&self, object: &Json, options: &ApplyOptions) -> Result<DynamicObject, ClusterError> {
-        let reference = ObjectRef::of(object)?;
-        let resource = self.resolve(&reference.api_version, &reference.kind).await?;
-        let reference = self.normalise(&reference, &resource);
-        let api = self.api(&resource, reference.namespace.as_deref());
+        let (reference, api) = self.target(&ObjectRef::of(object)?).await?;
         let mut params = PatchParams::apply(&options.field_manager);
         params.force = options.force;
         let patch = Patch::Apply(object);
@@ -265,15 +268,8 @@ impl Cluster {
     /// before the connection dropped then answers [`ClusterError::AlreadyExists`], which
     /// callers that care resolve by reading the object back.
     pub async fn create(&self, object: &Json) -> Result<DynamicObject, ClusterError> {
-        let reference = ObjectRef::of(object)?;
-        let resource = self.resolve(&reference.api_version, &reference.kind).await?;
-        let reference = self.normalise(&reference, &resource);
-        let api = self.api(&resource, reference.namespace.as_deref());
-        let body: DynamicObject =
-            serde_json::from_value(object.clone()).map_err(|source| ClusterError::InvalidObject {
-                object: reference.to_string(),
-                reason: source.to_string(),
-            })?;
+        let (reference, api) = self.target(&ObjectRef::of(object)?).await?;
+        let body = typed(object, &reference)?;
         let params = PostParams::default();
         self.with_retries(|| api.create(&params, &body))
             .await
@@ -283,15 +279,8 @@ impl Cluster {
     /// Replaces an object (PUT). Without `metadata.resourceVersion` the replace is
     /// unconditional and therefore retried.
     pub async fn replace(&self, object: &Json) -> Result<DynamicObject, ClusterError> {
-        let reference = ObjectRef::of(object)?;
-        let resource = self.resolve(&reference.api_version, &reference.kind).await?;
-        let reference = self.normalise(&reference, &resource);
-        let api = self.api(&resource, reference.namespace.as_deref());
-        let body: DynamicObject =
-            serde_json::from_value(object.clone()).map_err(|source| ClusterError::InvalidObject {
-                object: reference.to_string(),
-                reason: source.to_string(),
-            })?;
+        let (reference, api) = self.target(&ObjectRef::of(object)?).await?;
+        let body = typed(object, &reference)?;
         let params = PostParams::default();
         self.with_retries(|| api.replace(&reference.name, &params, &body))
             .await
@@ -306,9 +295,7 @@ impl Cluster {
         patch: &Patch<Json>,
         params: &PatchParams,
     ) -> Result<DynamicObject, ClusterError> {
-        let resource = self.resolve(&object.api_version, &object.kind).await?;
-        let object = self.normalise(object, &resource);
-        let api = self.api(&resource, object.namespace.as_deref());
+        let (object, api) = self.target(object).await?;
         let idempotent = matches!(patch, Patch::Apply(_) | Patch::Merge(_) | Patch::Strategic(_));
         let result = if idempotent {
             self.with_retries(|| api.patch(&object.name, params, patch)).await
@@ -324,9 +311,7 @@ impl Cluster {
         object: &ObjectRef,
         propagation: Option<PropagationPolicy>,
     ) -> Result<bool, ClusterError> {
-        let resource = self.resolve(&object.api_version, &object.kind).await?;
-        let object = self.normalise(object, &resource);
-        let api = self.api(&resource, object.namespace.as_deref());
+        let (object, api) = self.target(object).await?;
         let params = DeleteParams {
             propagation_policy: propagation,
             ..DeleteParams::default()
@@ -362,4 +347,12 @@ impl Cluster {
         })?;
         Ok(list.items)
     }
+}
+
+/// A manifest object as the typed body create and replace send; the error names the object.
+fn typed(object: &Json, reference: &ObjectRef) -> Result<DynamicObject, ClusterError> {
+    serde_json::from_value(object.clone()).map_err(|source| ClusterError::InvalidObject {
+        object: reference.to_string(),
+        reason: source.to_string(),
+    })
 }
