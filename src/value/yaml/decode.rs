@@ -22,7 +22,8 @@ const MAX_DEPTH: usize = 2_000;
 
 const TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
-enum Node {
+#[derive(Debug, PartialEq)]
+pub(super) enum Node {
     Scalar {
         value: String,
         plain: bool,
@@ -39,9 +40,10 @@ enum Node {
 }
 
 /// One parsed document: the node arena and the root.
-struct Document {
-    nodes: Vec<Node>,
-    root: usize,
+#[derive(Debug, PartialEq)]
+pub(super) struct Document {
+    pub(super) nodes: Vec<Node>,
+    pub(super) root: usize,
 }
 
 /// A value as go-yaml v2 hands it to sigs.k8s.io/yaml (before the JSON round trip).
@@ -568,6 +570,14 @@ const BEYOND_FIRST_DOCUMENT: &[&str] = &[
 /// The first document as go-yaml v2's `Unmarshal` sees it: it stops after one document, so
 /// problems further on (content after an implicit end, a directive) are no errors there.
 fn parse_first_document(text: &str) -> Result<Vec<Document>, YamlError> {
+    match super::block::parse(text) {
+        Some(documents) => Ok(documents),
+        None => parse_first_document_fully(text),
+    }
+}
+
+/// [`parse_first_document`] without the block-subset fast path.
+pub(super) fn parse_first_document_fully(text: &str) -> Result<Vec<Document>, YamlError> {
     match parse_tolerant(text) {
         Err(e) if BEYOND_FIRST_DOCUMENT.iter().any(|m| e.message.ends_with(m)) => {
             let Some(line) = e.line.filter(|&l| l > 1) else {
@@ -981,10 +991,19 @@ fn parse_documents_noting_fix(text: &str, first_only: bool, fix: &mut Option<Fix
                 };
                 let raw = &text[chars.byte_offset(span.start.index())..chars.byte_offset(span.end.index())];
                 let raw_breaks = raw.matches(YAML_1_1_BREAKS).count();
-                let value = match quoted {
+                let mut value = match quoted {
                     Some(quote) if raw_breaks > 0 => libyaml_quoted(raw, quote).unwrap_or_else(|| value.into_owned()),
                     _ => value.into_owned(),
                 };
+                // A block scalar whose last line ends the input has no line break to keep in
+                // libyaml; saphyr supplies one.
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && !text.ends_with(['\n', '\r'])
+                    && chars.byte_offset(span.end.index()) >= text.trim_end_matches(' ').len()
+                    && value.ends_with('\n')
+                {
+                    value.pop();
+                }
                 if stack.is_empty() {
                     let end = chars.byte_offset(span.end.index());
                     let rest_of_line = text[end..].split(['\n', '\r']).next().unwrap_or("");

@@ -5,6 +5,7 @@
 //! emitter with its quoting, key order and 80-column folding). Helm's `toYaml` is [`encode`] minus
 //! the final newline. This module knows nothing of charts and never prints.
 
+mod block;
 mod decode;
 mod emit;
 mod pretty;
