@@ -117,12 +117,12 @@ fn go_trim(s: &str) -> &str {
     s.trim()
 }
 
-static HEAD_SHAPE: Shape = Shape::Struct(&[
+static HEAD_SHAPE: Shape = Shape::Fields(&[
     ("apiVersion", Shape::String),
     ("kind", Shape::String),
     (
         "metadata",
-        Shape::Struct(&[("name", Shape::String), ("annotations", Shape::Map(&Shape::String))]),
+        Shape::Fields(&[("name", Shape::String), ("annotations", Shape::Map(&Shape::String))]),
     ),
 ]);
 

@@ -1471,7 +1471,13 @@ fn g32(f: f64) -> String {
 
 /// The JSON round trip of sigs.k8s.io/yaml: `Raw` → `encoding/json` → `interface{}`.
 fn to_value(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlError> {
-    crate::value::deep::segmented(depth, || to_value_here(raw, shape, depth))
+    to_value_kept(raw, shape, depth, true)
+}
+
+/// [`to_value`]; with `keep` false the value is only checked (every error of the JSON
+/// encoding still happens) and `Value::Nil` stands in for it.
+fn to_value_kept(raw: Raw, shape: &Shape, depth: usize, keep: bool) -> Result<Value, YamlError> {
+    crate::value::deep::segmented(depth, || to_value_here(raw, shape, depth, keep))
         .unwrap_or_else(|| Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None)))
 }
 
@@ -1496,7 +1502,7 @@ fn field_shape<'s>(fields: &'s [(&'static str, Shape)], key: &str) -> &'s Shape 
         .map_or(&Shape::Any, |(_, shape)| shape)
 }
 
-fn to_value_here(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlError> {
+fn to_value_here(raw: Raw, shape: &Shape, depth: usize, keep: bool) -> Result<Value, YamlError> {
     let raw = if matches!(shape, Shape::String) {
         as_string_target(raw)
     } else {
@@ -1521,8 +1527,15 @@ fn to_value_here(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlErr
             }
             Value::Float(f)
         }
+        _ if !keep && !matches!(raw, Raw::Seq(_) | Raw::Map(_)) => Value::Nil,
         Raw::Str(s) => Value::String(s),
         Raw::Binary(b) => Value::String(Arc::from(go_lossy_utf8(&b))),
+        Raw::Seq(items) if !keep => {
+            for item in items {
+                to_value_kept(item, element, depth + 1, false)?;
+            }
+            Value::Nil
+        }
         Raw::Seq(items) => Value::List(
             Arc::new(
                 items
@@ -1536,6 +1549,7 @@ fn to_value_here(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlErr
             let mut map = Map::new();
             for (k, v) in entries {
                 let key = match &k {
+                    Raw::Str(_) | Raw::Binary(_) if !keep => String::new(),
                     Raw::Str(s) => s.to_string(),
                     Raw::Binary(b) => go_lossy_utf8(b),
                     Raw::Int(i) => i.to_string(),
@@ -1553,12 +1567,24 @@ fn to_value_here(raw: Raw, shape: &Shape, depth: usize) -> Result<Value, YamlErr
                         ));
                     }
                 };
+                if !keep {
+                    to_value_kept(v, &Shape::Any, depth + 1, false)?;
+                    continue;
+                }
                 let child = match shape {
-                    Shape::Struct(fields) => field_shape(fields, &key),
+                    Shape::Struct(fields) | Shape::Fields(fields) => field_shape(fields, &key),
                     Shape::Map(values) => values,
                     _ => &Shape::Any,
                 };
-                map.insert(key, to_value(v, child, depth + 1)?);
+                // A field nobody reads is checked, not kept.
+                let kept = !matches!(shape, Shape::Fields(fields) if !fields.iter().any(|(name, _)| name.eq_ignore_ascii_case(&key)));
+                let value = to_value_kept(v, child, depth + 1, kept)?;
+                if kept {
+                    map.insert(key, value);
+                }
+            }
+            if !keep {
+                return Ok(Value::Nil);
             }
             Value::Map(MapRef::new(map), MapType::Interface)
         }

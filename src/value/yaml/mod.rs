@@ -63,6 +63,9 @@ pub enum Shape {
     String,
     /// A struct, by JSON field name; keys match exactly first, then case-insensitively.
     Struct(&'static [(&'static str, Shape)]),
+    /// A [`Shape::Struct`] whose caller reads nothing but these fields: the others are checked
+    /// as the JSON encoding checks them, then dropped instead of kept.
+    Fields(&'static [(&'static str, Shape)]),
     /// A `map[string]T`.
     Map(&'static Shape),
     /// A `[]T`.
@@ -519,6 +522,26 @@ mod tests {
             .collect();
         assert_eq!(tags, ["1", "true", "7"]);
         assert!(matches!(map["other"], Value::Float(f) if f == 1.1));
+    }
+
+    #[test]
+    fn fields_shapes_keep_their_fields_and_still_check_the_rest() {
+        const SHAPE: Shape = Shape::Fields(&[
+            ("kind", Shape::String),
+            ("meta", Shape::Fields(&[("name", Shape::String)])),
+        ]);
+        let value = decode_shaped("Kind: 7\nmeta: {name: web, other: [1]}\nspec: {a: [x]}\n", &SHAPE).unwrap();
+        let map = value.as_map().unwrap().read().clone();
+        assert_eq!(map["Kind"].as_str(), Some("7"));
+        assert!(!map.contains_key("spec"));
+        let meta = map["meta"].as_map().unwrap().read().clone();
+        assert_eq!(meta["name"].as_str(), Some("web"));
+        assert!(!meta.contains_key("other"));
+        // A value the JSON encoding refuses fails the document even where nobody reads it.
+        let e = decode_shaped("kind: x\nspec:\n  deep: [.nan]\n", &SHAPE).unwrap_err();
+        assert_eq!(e.message, "error converting YAML to JSON: json: unsupported value: NaN");
+        let e = decode_shaped("kind: x\nspec:\n  ? [a]\n  : b\n", &SHAPE).unwrap_err();
+        assert!(e.message.contains("unsupported map key of type"), "{}", e.message);
     }
 
     #[test]
