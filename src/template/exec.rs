@@ -878,6 +878,11 @@ impl<'a, 's> State<'a, 's> {
 
     /// Helm's `tpl`: parse `text` as the set's root template in a clone of the set and run it.
     pub(crate) fn tpl(&mut self, text: &str, data: Value) -> Result<String, FuncError> {
+        // Text without an action renders as itself (charts pass most values through tpl just
+        // in case); only the output limit and helm's `<no value>` stripping still apply.
+        if !text.contains("{{") && text.len() + self.ctx.output_base <= self.options().max_output {
+            return Ok(text.replace("<no value>", ""));
+        }
         let set = self.scope.set;
         // Parsed tpl strings are cached on the set (shared by renders and threads): a chart
         // calling tpl thousands of times parses each distinct string once (helm issue 7656).
