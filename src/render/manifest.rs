@@ -100,8 +100,11 @@ const HOOK_EVENTS: &[&str] = &[
     "test",
 ];
 
+/// Helm's `(?:^|\s*\n)---\s*`, where Go's `\s` is ASCII `[\t\n\f\r ]` (Rust's would be
+/// Unicode white space, and costlier to compile).
 #[allow(clippy::expect_used)]
-static SEP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|\s*\n)---\s*").expect("constant regex"));
+static SEP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("constant regex"));
 
 /// Helm's `SplitManifests`: the non-empty documents of `text`, trimmed, in order.
 pub fn split_manifests(text: &str) -> Vec<String> {
