@@ -357,6 +357,10 @@ fn pad(out: &mut String, s: &str, f: &Flags, numeric: bool) {
 }
 
 fn write_value(out: &mut String, v: &Value, verb: char, f: &Flags, depth: usize) {
+    if verb == 'v' && f.sharp && !matches!(v, Value::Object(_)) {
+        write_sharp_v(out, v, depth);
+        return;
+    }
     match v {
         Value::Nil => {
             if depth > 0 || verb == 'v' {
@@ -416,6 +420,58 @@ fn write_value(out: &mut String, v: &Value, verb: char, f: &Flags, depth: usize)
         Value::Object(o) => match o.string() {
             Some(s) => write_string(out, v, &s, verb, f),
             None => write_value(out, &o.to_plain(), verb, f, depth),
+        },
+    }
+}
+
+/// Go's `%#v`: the value as Go syntax (`[]interface {}{"a", 1}`, `map[string]string{"k":"v"}`).
+/// Helm's values hold no structs, so nothing else needs field syntax.
+fn write_sharp_v(out: &mut String, v: &Value, depth: usize) {
+    match v {
+        Value::Nil if depth == 0 => out.push_str("<nil>"),
+        Value::Nil => out.push_str("interface {}(nil)"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i, t) if is_unsigned(*t) => out.push_str(&format!("{:#x}", *i as u64)),
+        Value::Int(i, _) => out.push_str(&i.to_string()),
+        Value::Float(x) => write_float(out, v, *x, 'v', &Flags::default()),
+        Value::String(s) => out.push_str(&quote_go(s)),
+        Value::Bytes(b) => {
+            out.push_str(if depth == 0 { "[]byte{" } else { "[]uint8{" });
+            for (k, byte) in b.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&format!("{byte:#x}"));
+            }
+            out.push('}');
+        }
+        Value::List(items, _) => {
+            out.push_str(&type_name(v));
+            out.push('{');
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                write_sharp_v(out, item, depth + 1);
+            }
+            out.push('}');
+        }
+        Value::Map(m, _) => {
+            out.push_str(&type_name(v));
+            out.push('{');
+            for (k, (key, val)) in m.read().iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(&quote_go(key));
+                out.push(':');
+                write_sharp_v(out, val, depth + 1);
+            }
+            out.push('}');
+        }
+        Value::Object(o) => match o.string() {
+            Some(s) => out.push_str(&quote_go(&s)),
+            None => write_sharp_v(out, &o.to_plain(), depth),
         },
     }
 }

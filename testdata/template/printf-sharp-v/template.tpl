@@ -1,0 +1,1 @@
+{{ printf "%#v" .Values.n }} {{ printf "%#v" .Values.l }} {{ printf "%#v" .Values.m }} {{ printf "%#v|%#v|%#v|%#v|%#v" "s\"q" 3 true nil 1.5 }} {{ printf "%#v" (list nil "a" (dict "k" (list 1))) }} {{ printf "%#v" (splitList "," "a,b") }} {{ printf "%#v" (int64 7) }} {{ printf "%#v" (dict) }} {{ printf "%#v" 1000000.0 }}
