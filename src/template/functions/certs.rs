@@ -34,9 +34,10 @@ pub fn register(f: &mut Functions) {
             "ecdsa" => KeyKind::EcP256,
             "ed25519" => KeyKind::Ed25519,
             "dsa" => {
-                return Err(FuncError::msg(
-                    "helmfire does not support DSA keys (genPrivateKey \"dsa\")",
-                ));
+                return Ok(Value::from(match dsa::generate_der() {
+                    Ok(der) => pem_encode("DSA PRIVATE KEY", &der),
+                    Err(e) => format!("failed to generate private key: {e}"),
+                }));
             }
             other => return Ok(Value::from(format!("Unknown type {other}"))),
         };
@@ -894,6 +895,7 @@ mod der {
     }
 }
 
+mod dsa;
 mod rsa_keygen;
 #[cfg(test)]
 mod tests;
