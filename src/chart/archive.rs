@@ -57,32 +57,7 @@ fn is_drive_path(n: &str) -> bool {
 }
 
 /// Go's `path.Clean` for slash paths.
-pub fn clean_path(p: &str) -> String {
-    if p.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
-}
+pub use crate::template::functions::paths::clean as clean_path;
 
 /// `LoadArchiveFiles`: every regular file of a gzip-compressed tar, named relative to the
 /// chart's top directory, with a leading UTF-8 BOM removed. `chart` names the archive in errors.

@@ -8,7 +8,6 @@
 
 pub mod manifest;
 pub mod objects;
-mod paths;
 mod retire;
 
 use std::collections::BTreeMap;
@@ -232,7 +231,6 @@ static FUNCTIONS: LazyLock<Arc<Functions>> = LazyLock::new(|| {
         });
         f.insert(name, wrapped);
     }
-    paths::register(&mut f);
     Arc::new(f)
 });
 

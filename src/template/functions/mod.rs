@@ -15,6 +15,7 @@ mod encoding;
 mod helm;
 mod lists;
 mod math;
+pub mod paths;
 mod reflect;
 mod regex;
 mod semver;
@@ -202,6 +203,7 @@ impl Functions {
         encoding::register(&mut f);
         reflect::register(&mut f);
         regex::register(&mut f);
+        paths::register(&mut f);
         semver::register(&mut f);
         dates::register(&mut f);
         crypto::register(&mut f);

@@ -1,13 +1,39 @@
 //! Sprig's path functions (`base`, `dir`, `clean`, `ext`, `isAbs` and their `os*` forms, which
-//! are the same on Linux), added here until the template engine has them: Go's `path` package.
+//! are the same on Linux): Go's `path` package. The chart loader cleans archive entry names with
+//! the same [`clean`].
 
 use std::sync::Arc;
 
 use crate::template::{Func, Functions, Param};
 use crate::value::Value;
 
-/// Go's `path.Clean` (the chart loader's, which cleans archive entry names the same way).
-pub use crate::chart::archive::clean_path as clean;
+/// Go's `path.Clean` for slash paths.
+pub fn clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".to_string();
+    }
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let joined = parts.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".to_string(),
+        (false, false) => joined,
+    }
+}
 
 /// Go's `path.Base`.
 pub fn base(p: &str) -> String {
