@@ -29,6 +29,12 @@ struct Line {
     blank: bool,
 }
 
+/// See [`Reader::next_entry`].
+enum Step {
+    Entry(usize),
+    End(usize),
+}
+
 struct Reader<'t> {
     text: &'t str,
     lines: Vec<Line>,
@@ -216,26 +222,21 @@ impl<'t> Reader<'t> {
                 }
             };
             children.push(child);
-            let Some(next) = self.next_content(after) else {
-                line = after;
-                break;
-            };
-            let l = self.lines[next];
-            if l.indent < col {
-                line = next;
-                break;
-            }
-            if l.indent > col {
-                return None;
-            }
-            if !is_dash(&self.bytes(next)[col..]) {
-                if indentless {
+            match self.next_entry(after, col)? {
+                Step::End(end) => {
+                    line = end;
+                    break;
+                }
+                // In a mapping's column, a line without a dash is the mapping's next key.
+                Step::Entry(next) if !is_dash(&self.bytes(next)[col..]) => {
+                    if !indentless {
+                        return None;
+                    }
                     line = next;
                     break;
                 }
-                return None;
+                Step::Entry(next) => line = next,
             }
-            line = next;
         }
         self.nodes[index] = Node::Sequence(children, false);
         Some((index, line))
@@ -268,22 +269,31 @@ impl<'t> Reader<'t> {
                 self.inline(line, at, col)?
             };
             children.push(value);
-            let Some(next) = self.next_content(after) else {
-                line = after;
-                break;
-            };
-            let l = self.lines[next];
-            if l.indent < col {
-                line = next;
-                break;
+            match self.next_entry(after, col)? {
+                Step::End(end) => {
+                    line = end;
+                    break;
+                }
+                Step::Entry(next) if is_dash(&self.bytes(next)[col..]) => return None,
+                Step::Entry(next) => line = next,
             }
-            if l.indent > col || is_dash(&self.bytes(next)[col..]) {
-                return None;
-            }
-            line = next;
         }
         self.nodes[index] = Node::Mapping(children, false);
         Some((index, line))
+    }
+
+    /// Where a collection in column `col` goes on after an entry that ended before line `after`:
+    /// another entry in the same column, or its end; `None` for a line indented deeper, which
+    /// only the full parser can judge (a continuation or an error).
+    fn next_entry(&self, after: usize, col: usize) -> Option<Step> {
+        let Some(next) = self.next_content(after) else {
+            return Some(Step::End(after));
+        };
+        match self.lines[next].indent {
+            indent if indent < col => Some(Step::End(next)),
+            indent if indent > col => None,
+            _ => Some(Step::Entry(next)),
+        }
     }
 
     /// The value of an entry whose line ends after its indicator: a collection on the following
