@@ -195,15 +195,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn clean() {
-        assert_eq!(clean_path(""), ".");
-        assert_eq!(clean_path("a/../.."), "..");
-        assert_eq!(clean_path("a/./b//c/"), "a/b/c");
-        assert_eq!(clean_path("/../a"), "/a");
-        assert_eq!(clean_path("../a"), "../a");
-    }
-
-    #[test]
     fn not_gzip() {
         assert_eq!(
             ensure_archive("values.yaml", b"a: 1").unwrap_err().to_string(),

@@ -106,6 +106,9 @@ mod tests {
         assert_eq!(clean("a//b/../c/."), "a/c");
         assert_eq!(clean("/../a"), "/a");
         assert_eq!(clean("../../a"), "../../a");
+        assert_eq!(clean(""), ".");
+        assert_eq!(clean("a/../.."), "..");
+        assert_eq!(clean("a/./b//c/"), "a/b/c");
         assert_eq!(base("a/b/"), "b");
         assert_eq!(base(""), ".");
         assert_eq!(dir("a/b/c"), "a/b");
