@@ -66,6 +66,9 @@ pub fn parse<'a>(
         is_definition: false,
     };
     let mut out = vec![main];
+    if p.trees.is_empty() {
+        return Ok(out);
+    }
     let mut seen: HashMap<String, usize> = HashMap::new();
     seen.insert(name.to_string(), 0);
     for tree in p.trees {
