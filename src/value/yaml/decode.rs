@@ -998,7 +998,7 @@ fn parse_documents_noting_fix(text: &str, first_only: bool, fix: &mut Option<Fix
                 // A block scalar whose last line ends the input has no line break to keep in
                 // libyaml; saphyr supplies one.
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
-                    && !text.ends_with(['\n', '\r'])
+                    && !text.trim_end_matches(' ').ends_with(['\n', '\r'])
                     && chars.byte_offset(span.end.index()) >= text.trim_end_matches(' ').len()
                     && value.ends_with('\n')
                 {
