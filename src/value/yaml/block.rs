@@ -8,7 +8,7 @@
 //! runs the full parser, which owns all of libyaml's error reporting. A unit test checks that
 //! both readers build identical arenas wherever this one answers.
 
-use super::decode::{Document, Node};
+use super::decode::{Document, Node, hex_escape_len, simple_escape};
 
 /// Deeper nesting than this goes to the full parser (which enforces the real limit).
 const MAX_DEPTH: usize = 256;
@@ -631,37 +631,14 @@ fn quoted(text: &str) -> Option<(String, usize)> {
 
 /// A double-quoted escape after its backslash: the character and the bytes it took.
 fn escape(rest: &[u8]) -> Option<(char, usize)> {
-    let simple = match *rest.first()? {
-        b'0' => '\0',
-        b'a' => '\x07',
-        b'b' => '\x08',
-        b't' => '\t',
-        b'n' => '\n',
-        b'v' => '\x0b',
-        b'f' => '\x0c',
-        b'r' => '\r',
-        b'e' => '\x1b',
-        b' ' => ' ',
-        b'"' => '"',
-        b'/' => '/',
-        b'\\' => '\\',
-        b'N' => '\u{85}',
-        b'_' => '\u{a0}',
-        b'L' => '\u{2028}',
-        b'P' => '\u{2029}',
-        b'x' | b'u' | b'U' => {
-            let digits = match rest[0] {
-                b'x' => 2,
-                b'u' => 4,
-                _ => 8,
-            };
-            let hex = std::str::from_utf8(rest.get(1..1 + digits)?).ok()?;
-            let code = u32::from_str_radix(hex, 16).ok()?;
-            return Some((char::from_u32(code)?, 1 + digits));
-        }
-        _ => return None,
-    };
-    Some((simple, 1))
+    let escape = char::from(*rest.first()?);
+    if let Some(c) = simple_escape(escape) {
+        return Some((c, 1));
+    }
+    let digits = hex_escape_len(escape)?;
+    let hex = std::str::from_utf8(rest.get(1..1 + digits)?).ok()?;
+    let code = u32::from_str_radix(hex, 16).ok()?;
+    Some((char::from_u32(code)?, 1 + digits))
 }
 
 #[cfg(test)]

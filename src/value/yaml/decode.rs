@@ -332,6 +332,40 @@ fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
 /// Line breaks of YAML 1.1 that YAML 1.2 (and saphyr) read as content: NEL, LS, PS.
 const YAML_1_1_BREAKS: [char; 3] = ['\u{85}', '\u{2028}', '\u{2029}'];
 
+/// libyaml's one-character escapes in a double-quoted scalar (the character after `\\`).
+pub(super) fn simple_escape(escape: char) -> Option<char> {
+    Some(match escape {
+        '0' => '\0',
+        'a' => '\u{7}',
+        'b' => '\u{8}',
+        't' | '\t' => '\t',
+        'n' => '\n',
+        'v' => '\u{b}',
+        'f' => '\u{c}',
+        'r' => '\r',
+        'e' => '\u{1b}',
+        ' ' => ' ',
+        '"' => '"',
+        '/' => '/',
+        '\\' => '\\',
+        'N' => '\u{85}',
+        '_' => '\u{a0}',
+        'L' => '\u{2028}',
+        'P' => '\u{2029}',
+        _ => return None,
+    })
+}
+
+/// The hex digits after a `\\x`, `\\u` or `\\U` escape.
+pub(super) fn hex_escape_len(escape: char) -> Option<usize> {
+    match escape {
+        'x' => Some(2),
+        'u' => Some(4),
+        'U' => Some(8),
+        _ => None,
+    }
+}
+
 /// A quoted scalar as libyaml's `yaml_parser_scan_flow_scalar` reads it from `raw` (quotes
 /// included), for the scalars whose raw text holds a YAML 1.1 line break, where saphyr's
 /// reading differs. `None` when `raw` is not a complete quoted scalar.
@@ -376,35 +410,11 @@ fn libyaml_quoted(raw: &str, quote: char) -> Option<String> {
             } else if !single && c == '\\' {
                 let escape = *chars.get(i + 1)?;
                 i += 2;
-                let simple = match escape {
-                    '0' => Some('\0'),
-                    'a' => Some('\u{7}'),
-                    'b' => Some('\u{8}'),
-                    't' | '\t' => Some('\t'),
-                    'n' => Some('\n'),
-                    'v' => Some('\u{b}'),
-                    'f' => Some('\u{c}'),
-                    'r' => Some('\r'),
-                    'e' => Some('\u{1b}'),
-                    ' ' => Some(' '),
-                    '"' => Some('"'),
-                    '/' => Some('/'),
-                    '\\' => Some('\\'),
-                    'N' => Some('\u{85}'),
-                    '_' => Some('\u{a0}'),
-                    'L' => Some('\u{2028}'),
-                    'P' => Some('\u{2029}'),
-                    _ => None,
-                };
+                let simple = simple_escape(escape);
                 match simple {
                     Some(c) => out.push(c),
                     None => {
-                        let length = match escape {
-                            'x' => 2,
-                            'u' => 4,
-                            'U' => 8,
-                            _ => return None,
-                        };
+                        let length = hex_escape_len(escape)?;
                         let digits: String = chars.get(i..i + length)?.iter().collect();
                         let code = u32::from_str_radix(&digits, 16).ok()?;
                         out.push(char::from_u32(code)?);
@@ -997,9 +1007,10 @@ fn parse_documents_noting_fix(text: &str, first_only: bool, fix: &mut Option<Fix
                 };
                 // A block scalar whose last line ends the input has no line break to keep in
                 // libyaml; saphyr supplies one.
+                let trimmed = text.trim_end_matches(' ');
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
-                    && !text.trim_end_matches(' ').ends_with(['\n', '\r'])
-                    && chars.byte_offset(span.end.index()) >= text.trim_end_matches(' ').len()
+                    && !trimmed.ends_with(['\n', '\r'])
+                    && chars.byte_offset(span.end.index()) >= trimmed.len()
                     && value.ends_with('\n')
                 {
                     value.pop();
@@ -1494,12 +1505,12 @@ fn as_string_target(raw: Raw) -> Raw {
 }
 
 /// The target of a struct field: exact JSON name first, then a case-insensitive match.
-fn field_shape<'s>(fields: &'s [(&'static str, Shape)], key: &str) -> &'s Shape {
+fn field_shape<'s>(fields: &'s [(&'static str, Shape)], key: &str) -> Option<&'s Shape> {
     fields
         .iter()
         .find(|(name, _)| *name == key)
         .or_else(|| fields.iter().find(|(name, _)| name.eq_ignore_ascii_case(key)))
-        .map_or(&Shape::Any, |(_, shape)| shape)
+        .map(|(_, shape)| shape)
 }
 
 fn to_value_here(raw: Raw, shape: &Shape, depth: usize, keep: bool) -> Result<Value, YamlError> {
@@ -1571,13 +1582,13 @@ fn to_value_here(raw: Raw, shape: &Shape, depth: usize, keep: bool) -> Result<Va
                     to_value_kept(v, &Shape::Any, depth + 1, false)?;
                     continue;
                 }
-                let child = match shape {
-                    Shape::Struct(fields) | Shape::Fields(fields) => field_shape(fields, &key),
-                    Shape::Map(values) => values,
-                    _ => &Shape::Any,
+                // A field nobody reads (outside `Shape::Fields`) is checked, not kept.
+                let (child, kept) = match shape {
+                    Shape::Struct(fields) => (field_shape(fields, &key).unwrap_or(&Shape::Any), true),
+                    Shape::Fields(fields) => field_shape(fields, &key).map_or((&Shape::Any, false), |s| (s, true)),
+                    Shape::Map(values) => (*values, true),
+                    _ => (&Shape::Any, true),
                 };
-                // A field nobody reads is checked, not kept.
-                let kept = !matches!(shape, Shape::Fields(fields) if !fields.iter().any(|(name, _)| name.eq_ignore_ascii_case(&key)));
                 let value = to_value_kept(v, child, depth + 1, kept)?;
                 if kept {
                     map.insert(key, value);
