@@ -867,6 +867,26 @@ fn parse_tolerant(text: &str) -> Result<Vec<Document>, YamlError> {
 type ParseResult = Result<Vec<Document>, (YamlError, Option<Fix>)>;
 
 /// Parses every document in `text` (saphyr events → node arenas).
+/// Whether saphyr ended the block scalar `value`, which starts at byte `start` and runs to the end
+/// of `text`, with a line break that libyaml does not add. At the end of the input, saphyr counts
+/// a last line without a line break as ending in one when it is indented at least as deep as the
+/// content (`scan_block_scalar`'s "consider there is a newline"), and gives a keep-chomped scalar
+/// with no content and no empty lines one line break. libyaml adds neither.
+fn saphyr_added_final_break(text: &str, start: usize, value: &str) -> bool {
+    let last_line = text.rsplit(['\n', '\r']).next().unwrap_or("");
+    if last_line.is_empty() || !value.ends_with('\n') {
+        return false;
+    }
+    let line_start = text[..start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    if value.bytes().all(|b| b == b'\n') {
+        // No content: `start` is the header; only its own line break may follow it.
+        return text[start..].matches(['\n', '\r']).count() == 1;
+    }
+    // With content, saphyr's span starts at the first content character, whose column is the
+    // content indentation.
+    last_line.len() >= (start - line_start).max(1)
+}
+
 fn parse_documents(text: &str, first_only: bool) -> ParseResult {
     let mut fix = None;
     let result = parse_documents_noting_fix(text, first_only, &mut fix);
@@ -1005,13 +1025,12 @@ fn parse_documents_noting_fix(text: &str, first_only: bool, fix: &mut Option<Fix
                     Some(quote) if raw_breaks > 0 => libyaml_quoted(raw, quote).unwrap_or_else(|| value.into_owned()),
                     _ => value.into_owned(),
                 };
-                // A block scalar whose last line ends the input has no line break to keep in
-                // libyaml; saphyr supplies one.
+                // A block scalar that runs to the end of the input: saphyr and libyaml differ on
+                // whether its last line has a line break to keep.
                 let trimmed = text.trim_end_matches(' ');
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
-                    && !trimmed.ends_with(['\n', '\r'])
                     && chars.byte_offset(span.end.index()) >= trimmed.len()
-                    && value.ends_with('\n')
+                    && saphyr_added_final_break(text, chars.byte_offset(span.start.index()), &value)
                 {
                     value.pop();
                 }
