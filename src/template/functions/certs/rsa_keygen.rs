@@ -82,12 +82,16 @@ fn two_primes(bits: usize) -> Result<(Vec<u8>, Vec<u8>), String> {
     }
 }
 
-/// Odd primes below this bound divide out candidates before any exponentiation. A prime of 2048
-/// bits then costs ~55 Fermat tests instead of ~72 with primes below 2^16 (Mertens: the survivors
-/// shrink with the logarithm of the bound), for ~5 ms of residues per window.
-const SIEVE_BOUND: usize = 1 << 21;
+/// Odd primes below the bound divide out candidates before any exponentiation; the survivors
+/// shrink with the bound's logarithm (Mertens), the residues grow with the number of primes. A
+/// 2048-bit prime (4096-bit keys) costs ~55 Fermat tests of ~3.5 ms with primes below 2^21
+/// instead of ~72 below 2^16, for ~5 ms of residues per window. A 1024-bit test is ~15 times
+/// cheaper and its residues only half as cheap, so 2048-bit keys stop at 2^18 (~32 tests).
+fn sieve_bound(prime_bits: usize) -> usize {
+    if prime_bits > 1024 { 1 << 21 } else { 1 << 18 }
+}
 
-/// The sieve's divisors, odd primes below `SIEVE_BOUND`, in groups whose product fits in a u64,
+/// The sieve's divisors, odd primes below a bound, in groups whose product fits in a u64,
 /// so a candidate's residues cost one long division per limb and group rather than per prime.
 /// Stored compactly (~200 KB) because key-generating charts are also the ones with the most
 /// templates in memory: each prime as half its distance from the previous one (every gap below
@@ -98,9 +102,9 @@ struct SmallPrimes {
 }
 
 impl SmallPrimes {
-    fn build() -> SmallPrimes {
+    fn build(bound: usize) -> SmallPrimes {
         // Odd-only sieve of Eratosthenes as a bit set: bit i stands for 2i + 1.
-        let half = SIEVE_BOUND / 2;
+        let half = bound / 2;
         let mut composite = vec![0u64; half.div_ceil(64)];
         let (mut half_gaps, mut group_sizes) = (Vec::new(), Vec::new());
         let (mut previous, mut product, mut size) = (1usize, 1u64, 0u8);
@@ -144,9 +148,17 @@ impl SmallPrimes {
     }
 }
 
-fn small_primes() -> &'static SmallPrimes {
-    static PRIMES: OnceLock<SmallPrimes> = OnceLock::new();
-    PRIMES.get_or_init(SmallPrimes::build)
+/// The odd primes below `sieve_bound(prime_bits)`, built once per bound.
+fn small_primes(prime_bits: usize) -> &'static SmallPrimes {
+    static SMALL: OnceLock<SmallPrimes> = OnceLock::new();
+    static LARGE: OnceLock<SmallPrimes> = OnceLock::new();
+    let bound = sieve_bound(prime_bits);
+    let table = if bound == sieve_bound(usize::MAX) {
+        &LARGE
+    } else {
+        &SMALL
+    };
+    table.get_or_init(|| SmallPrimes::build(bound))
 }
 
 /// `value mod m` for little-endian 64-bit limbs.
@@ -193,7 +205,7 @@ fn find_prime(bits: usize, done: &AtomicBool) -> Result<Option<Vec<u8>>, String>
     // Twice the expected gap between survivors that are prime, so few windows come up empty.
     let window = bits * 2;
     let mut sieve = vec![false; window];
-    small_primes().for_each_group(|product, primes| {
+    small_primes(bits).for_each_group(|product, primes| {
         let r = residue(&start_limbs, product);
         for &p in primes {
             strike(&mut sieve, r % p, p);
@@ -555,8 +567,12 @@ mod tests {
 
     #[test]
     fn small_primes_are_the_odd_primes_below_the_bound_in_u64_groups() {
+        let mut small = Vec::new();
+        small_primes(1024).for_each_group(|_, group| small.extend_from_slice(group));
+        assert_eq!(small.last(), Some(&262_139));
+        assert_eq!(small.len(), 23_000 - 1); // pi(2^18) - 1
         let mut primes = Vec::new();
-        small_primes().for_each_group(|product, group| {
+        small_primes(2048).for_each_group(|product, group| {
             assert_eq!(
                 u128::from(product),
                 group.iter().map(|&p| u128::from(p)).product::<u128>()
