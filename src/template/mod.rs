@@ -65,7 +65,7 @@ pub struct TemplateSet {
     tpl_cache: Arc<std::sync::Mutex<functions::NameMap<functions::TplParse>>>,
     /// Every text parsed into this set and its trees, so an identical file under another name
     /// (the same library chart vendored into several subcharts) is not parsed again.
-    parsed: std::collections::HashMap<Arc<str>, Vec<Arc<Tree>>>,
+    parsed: std::collections::HashMap<Arc<str>, Vec<Arc<Tree>>, std::hash::BuildHasherDefault<functions::NameHasher>>,
     pub options: Options,
 }
 

@@ -30,7 +30,7 @@ struct Parser<'a> {
     has_function: &'a dyn Fn(&str) -> bool,
     trees: Vec<Tree>,
     /// Field and variable names seen so far: `.Values` appears hundreds of times in a file.
-    names: std::collections::HashSet<Ident>,
+    names: std::collections::HashSet<Ident, std::hash::BuildHasherDefault<super::functions::NameHasher>>,
 }
 
 type PResult<T> = Result<T, ParseError>;

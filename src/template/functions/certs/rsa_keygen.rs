@@ -211,8 +211,8 @@ fn find_prime(bits: usize, done: &AtomicBool) -> Result<Option<Vec<u8>>, String>
             strike(&mut sieve, r % p, p);
         }
     });
-    // Exclude p ≡ 1 (mod e): gcd(e, p - 1) must be 1 for d to exist. Striking the candidates
-    // ≡ 0 (mod e) as well only drops multiples of a prime.
+    // Exclude p ≡ 1 (mod e): gcd(e, p - 1) must be 1 for d to exist. (Multiples of e, itself a
+    // prime below both bounds, are already struck.)
     let re = residue(&start_limbs, E);
     strike(&mut sieve, (re + E - 1) % E, E);
 
