@@ -284,6 +284,50 @@ fn located(problem: &str, go_line: Option<usize>, line: usize, column: usize) ->
     }
 }
 
+/// libyaml's error for a block scalar line indented less than the scalar's leading empty lines
+/// (saphyr: "wrongly indented line in block scalar" at byte `at`). libyaml takes the deepest empty
+/// line as the indentation, so the scalar ends before that line and the parser then meets a node
+/// where the scalar's parent wants its next key or `-`. `None` for a scalar at the document root,
+/// where libyaml reads on without an error.
+fn block_scalar_end_problem(text: &str, at: usize) -> Option<&'static str> {
+    let indent_of = |line: &str| line.len() - line.trim_start_matches(' ').len();
+    let is_blank = |line: &str| {
+        let t = line.trim_start_matches(' ');
+        t.is_empty() || t.starts_with('#')
+    };
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    // The header is the nearest line above that is not empty.
+    let mut above = text[..line_start.saturating_sub(1)].rsplit('\n');
+    let header = above.by_ref().find(|line| !line.trim_start_matches(' ').is_empty())?;
+    let indicator = header.rfind(['|', '>'])?;
+    // What precedes the indicator, without a tag or anchor on the scalar.
+    let mut before = header[..indicator].trim_end();
+    while let Some(last) = before.rsplit(' ').next().filter(|w| w.starts_with(['!', '&'])) {
+        before = before[..before.len() - last.len()].trim_end();
+    }
+    if before.ends_with(':') {
+        return Some("did not find expected key");
+    }
+    let dash = before.trim_start_matches(' ');
+    if dash != "-" && !dash.ends_with(" -") {
+        return None;
+    }
+    // A `-` at its parent key's column is an indentless sequence: it ends quietly and the mapping
+    // around it reports the missing key.
+    let column = before.len() - 1;
+    for line in above.filter(|line| !is_blank(line)) {
+        let indent = indent_of(line);
+        if indent < column {
+            break;
+        }
+        let content = line.trim_start_matches(' ');
+        if indent == column && !(content == "-" || content.starts_with("- ")) {
+            return Some("did not find expected key");
+        }
+    }
+    Some("did not find expected '-' indicator")
+}
+
 /// Converts saphyr's errors to go-yaml's `yaml: line N: <problem>` form.
 fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
     let mark = err.marker();
@@ -296,13 +340,19 @@ fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
             column: Some(mark.col() + 1),
         };
     }
+    let wrongly_indented = info
+        .contains("wrongly indented line in block scalar")
+        .then(|| block_scalar_end_problem(text, CharIndex::new(text).byte_offset(mark.index())))
+        .flatten();
     let (problem, kind) = PROBLEMS
         .iter()
         .find(|(needle, _, _)| info.contains(needle))
+        .map(|(_, go, kind)| (*go, *kind))
+        .or(wrongly_indented.map(|problem| (problem, Kind::Parser)))
         .map_or_else(
             // libyaml words its problems without saphyr's "while parsing …, " context.
             || (info.rsplit(", ").next().unwrap_or(info), Kind::Scanner),
-            |(_, go, kind)| (*go, *kind),
+            |found| found,
         );
     // Inside a flow collection libyaml names the bracket that is actually open.
     let problem = match problem {
