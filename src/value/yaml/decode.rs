@@ -349,11 +349,8 @@ fn scan_error(text: &str, err: &saphyr_parser::ScanError) -> YamlError {
         .find(|(needle, _, _)| info.contains(needle))
         .map(|(_, go, kind)| (*go, *kind))
         .or(wrongly_indented.map(|problem| (problem, Kind::Parser)))
-        .map_or_else(
-            // libyaml words its problems without saphyr's "while parsing …, " context.
-            || (info.rsplit(", ").next().unwrap_or(info), Kind::Scanner),
-            |found| found,
-        );
+        // libyaml words its problems without saphyr's "while parsing …, " context.
+        .unwrap_or_else(|| (info.rsplit(", ").next().unwrap_or(info), Kind::Scanner));
     // Inside a flow collection libyaml names the bracket that is actually open.
     let problem = match problem {
         "did not find expected ',' or '}'" | "did not find expected ',' or ']'" => {
