@@ -714,3 +714,76 @@ fn url_only_dependency_repositories_use_helms_repositories_yaml() {
     assert!(ok, "{stderr}");
     assert!(stdout.contains("name: rel-app"), "{stdout}");
 }
+
+#[test]
+fn chart_template_fetches_repository_charts_like_helm_template() {
+    let f = Fixture::new();
+    let tls = Tls::generate(&f.path("tls"));
+    let server = Server::start(&f.repo, Some(tls.server_config.clone()), Some(("dave", "pw")));
+    let ca = tls.ca_pem.to_str().unwrap();
+    let chart_template = |args: &[&str]| {
+        let mut cmd = helmfire();
+        cmd.args(["chart", "template"])
+            .args(args)
+            .env("HELMFIRE_CACHE_DIR", f.cache())
+            .env("HELM_REPOSITORY_CONFIG", f.home.join("config/repositories.yaml"))
+            .env("HELM_REGISTRY_CONFIG", f.home.join("none.json"))
+            .env("DOCKER_CONFIG", f.home.join("no-docker"));
+        run(&mut cmd)
+    };
+    let same_as_helm = |args: &[&str]| {
+        let expected = helm_ok(&f.home, &[&["template"], args].concat());
+        let (ok, stdout, stderr) = chart_template(args);
+        assert!(ok, "{args:?}: {stderr}");
+        assert_eq!(stdout, expected, "{args:?}");
+    };
+    // `--repo URL CHART` with the repository's credentials and CA, a range and --devel.
+    let auth = ["--username", "dave", "--password", "pw", "--ca-file", ca];
+    same_as_helm(
+        &[
+            &["web", "app", "--repo", &server.base, "--version", "~1.0", "-n", "apps"],
+            &auth[..],
+        ]
+        .concat(),
+    );
+    same_as_helm(&[&["pre", "app", "--repo", &server.base, "--devel"], &auth[..]].concat());
+    // `REPO/CHART` by the name helm's repositories.yaml gives it (credentials and CA from there).
+    helm_ok(
+        &f.home,
+        &[
+            "repo",
+            "add",
+            "private",
+            &server.base,
+            "--username",
+            "dave",
+            "--password",
+            "pw",
+            "--ca-file",
+            ca,
+        ],
+    );
+    same_as_helm(&["api", "private/app", "--version", "1.0.0", "--set", "greeting=hi"]);
+    same_as_helm(&["newest", "private/app"]);
+
+    // Failures name the chart, the repository and what there is.
+    let (ok, _, stderr) = chart_template(&["x", "private/app", "--version", "9.9.9"]);
+    assert!(!ok);
+    assert!(stderr.starts_with("Error: "), "{stderr}");
+    assert!(stderr.contains("no version of `app` matches `9.9.9`"), "{stderr}");
+    assert!(stderr.contains("1.1.0"), "{stderr}");
+    let (ok, _, stderr) = chart_template(&["x", "nowhere/app"]);
+    assert!(!ok);
+    assert!(stderr.contains("repository `nowhere` is not defined"), "{stderr}");
+    assert!(stderr.contains("private"), "{stderr}");
+    let (ok, _, stderr) = chart_template(&["x", "app", "--repo", &server.base, "--ca-file", ca]);
+    assert!(!ok, "no credentials: refused");
+    assert!(stderr.contains("refused access (401"), "{stderr}");
+    // Paths that do not exist fail as helm's do, before any download.
+    for args in [["x", "./missing-chart"], ["x", "missing-chart"]] {
+        let (_, _, helm_stderr) = run(helm_command(&f.home).arg("template").args(args));
+        let (ok, _, stderr) = chart_template(&args);
+        assert!(!ok);
+        assert_eq!(stderr.lines().next(), helm_stderr.lines().next(), "{args:?}");
+    }
+}

@@ -398,3 +398,56 @@ fn bearer_token_registries_exchange_basic_credentials_for_a_token() {
     assert!(stderr.contains("/token"), "{stderr}");
     assert!(!stderr.contains("nope"), "the password leaked: {stderr}");
 }
+
+#[test]
+fn chart_template_pulls_registry_charts_like_helm_template() {
+    let f = Fixture::new();
+    let registry = Registry::start(&f.tls, Some(("bob", "hunter2")));
+    let remote = format!("oci://{}/charts", registry.host);
+    let auth = ["--username", "bob", "--password", "hunter2"];
+    for version in ["1.0.0", "1.1.0", "1.2.0+build.5"] {
+        f.helm_push(&f.archive(version), &remote, Some(("bob", "hunter2")));
+    }
+    let chart = format!("{remote}/app");
+    let chart_template = |args: &[&str]| {
+        let mut cmd = helmfire();
+        cmd.args(["chart", "template"])
+            .args(args)
+            .env("HELMFIRE_CACHE_DIR", f.path("cache"))
+            .env("HELM_REPOSITORY_CONFIG", f.home.join("none.yaml"))
+            .env("HELM_REGISTRY_CONFIG", f.home.join("none.json"))
+            .env("DOCKER_CONFIG", f.path("no-docker"));
+        run(&mut cmd)
+    };
+    // helm pulls the same references itself; the output must be the same bytes.
+    for args in [
+        vec!["rel", chart.as_str(), "--version", "1.1.0", "-n", "apps"],
+        vec!["rel", chart.as_str(), "--version", "~1.0.0"],
+        vec!["rel", chart.as_str()],
+    ] {
+        let args = [&args[..], &auth[..], &["--ca-file", f.ca()][..]].concat();
+        let expected = helm_ok(&f.home, &[&["template"], &args[..]].concat());
+        let (ok, stdout, stderr) = chart_template(&args);
+        assert!(ok, "{args:?}: {stderr}");
+        assert_eq!(stdout, expected, "{args:?}");
+    }
+    // Without credentials the registry refuses, and the error names it.
+    let (ok, _, stderr) = chart_template(&["rel", &chart, "--version", "1.0.0", "--ca-file", f.ca()]);
+    assert!(!ok);
+    assert!(stderr.contains(&registry.host), "{stderr}");
+    // A range the registry cannot satisfy lists the versions it has; a missing tag is a 404.
+    let with_auth = |version: &'static str| {
+        [
+            &["rel", chart.as_str(), "--version", version, "--ca-file", f.ca()][..],
+            &auth[..],
+        ]
+        .concat()
+    };
+    let (ok, _, stderr) = chart_template(&with_auth("^3"));
+    assert!(!ok);
+    assert!(stderr.contains("app` matches `^3`"), "{stderr}");
+    assert!(stderr.contains("nearest available: 1.2.0+build.5"), "{stderr}");
+    let (ok, _, stderr) = chart_template(&with_auth("3.0.0"));
+    assert!(!ok);
+    assert!(stderr.contains("manifests/3.0.0` was not found (404)"), "{stderr}");
+}

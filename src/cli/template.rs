@@ -18,42 +18,88 @@ use crate::values::{self, PrepareOptions, ValueOptions};
 #[derive(Debug, Parser)]
 #[command(name = "helmfire chart template")]
 pub struct ChartTemplateArgs {
-    /// [RELEASE] CHART
+    /// [RELEASE] CHART: a chart directory or archive, REPO/CHART from helm's repositories, a
+    /// chart name with --repo, or oci://HOST/PATH/CHART
     #[arg(num_args = 1..=2, value_name = "ARGS", required = true)]
     pub args: Vec<String>,
+    /// Namespace scope for this request
     #[arg(short = 'n', long, default_value = "default")]
     pub namespace: String,
     /// Values files (comma-separated or repeated)
     #[arg(short = 'f', long = "values", value_delimiter = ',')]
     pub values: Vec<String>,
+    /// Set values (key1=val1,key2=val2; repeated)
     #[arg(long)]
     pub set: Vec<String>,
+    /// Set STRING values (key1=val1,key2=val2; repeated)
     #[arg(long = "set-string")]
     pub set_string: Vec<String>,
+    /// Set values from files (key1=path1,key2=path2; repeated)
     #[arg(long = "set-file")]
     pub set_file: Vec<String>,
+    /// Set JSON values (key1=jsonval1,key2=jsonval2; repeated)
     #[arg(long = "set-json")]
     pub set_json: Vec<String>,
+    /// Set a literal STRING value, taken as is (repeated)
     #[arg(long = "set-literal")]
     pub set_literal: Vec<String>,
+    /// Kubernetes version used for Capabilities.KubeVersion
     #[arg(long = "kube-version")]
     pub kube_version: Option<String>,
+    /// Kubernetes api versions used for Capabilities.APIVersions (comma-separated or repeated)
     #[arg(short = 'a', long = "api-versions", value_delimiter = ',')]
     pub api_versions: Vec<String>,
+    /// Include CRDs in the templated output
     #[arg(long = "include-crds")]
     pub include_crds: bool,
+    /// Skip tests from templated output
     #[arg(long = "skip-tests")]
     pub skip_tests: bool,
+    /// Leave hooks out of the output
     #[arg(long = "no-hooks")]
     pub no_hooks: bool,
+    /// Only show manifests rendered from the given templates (repeated)
     #[arg(short = 's', long = "show-only")]
     pub show_only: Vec<String>,
+    /// Set .Release.IsUpgrade instead of .Release.IsInstall
     #[arg(long = "is-upgrade")]
     pub is_upgrade: bool,
+    /// Write the templates to files in this directory instead of stdout
     #[arg(long = "output-dir")]
     pub output_dir: Option<PathBuf>,
+    /// Do not validate the values against values.schema.json
     #[arg(long = "skip-schema-validation")]
     pub skip_schema_validation: bool,
+    /// Version constraint for a repository or registry chart (default: the newest stable)
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Use development versions too (equivalent to version '>0.0.0-0')
+    #[arg(long)]
+    pub devel: bool,
+    /// Chart repository URL where to locate the requested chart
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// Chart repository or registry username
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Chart repository or registry password
+    #[arg(long)]
+    pub password: Option<String>,
+    /// Verify the repository's or registry's certificate with this CA bundle
+    #[arg(long = "ca-file")]
+    pub ca_file: Option<PathBuf>,
+    /// Identify the client with this SSL certificate file
+    #[arg(long = "cert-file")]
+    pub cert_file: Option<PathBuf>,
+    /// Identify the client with this SSL key file
+    #[arg(long = "key-file")]
+    pub key_file: Option<PathBuf>,
+    /// Skip TLS certificate checks for the chart download
+    #[arg(long = "insecure-skip-tls-verify")]
+    pub insecure_skip_tls_verify: bool,
+    /// Pass credentials to all domains
+    #[arg(long = "pass-credentials")]
+    pub pass_credentials: bool,
 }
 
 /// What one render produced: stdout text, or Helm's error text (after `Error: `).
@@ -255,7 +301,11 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
                 return if e.use_stderr() { 1 } else { 0 };
             }
         };
-    match run_template(&args.request()) {
+    let mut request = args.request();
+    match locate_chart(&args, &request.chart.to_string_lossy()).and_then(|chart| {
+        request.chart = chart;
+        run_template(&request)
+    }) {
         Ok(run) => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(run.stdout.as_bytes());
@@ -267,6 +317,81 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
             1
         }
     }
+}
+
+/// Where `chart template` finds CHART, in the order of helm's `LocateChart`: an existing path;
+/// an absolute or `.` path that does not exist is an error; then the chart `CHART` of `--repo`,
+/// an `oci://` reference, or `REPO/CHART` of helm's repositories.yaml, fetched into helmfire's
+/// chart cache (`$HELMFIRE_CACHE_DIR`).
+fn locate_chart(args: &ChartTemplateArgs, chart: &str) -> Result<PathBuf, String> {
+    use crate::chart::source::{self, ChartRequest, RepositoryConfig, SourceOptions, Sources};
+    use crate::state::ChartRef;
+    let chart = chart.trim();
+    let path = Path::new(chart);
+    if path.exists() {
+        return Ok(path.to_path_buf());
+    }
+    if path.is_absolute() || chart.starts_with('.') {
+        return Err(format!("path {chart:?} not found"));
+    }
+    let configured = |url: &str, oci: bool| RepositoryConfig {
+        name: url.to_string(),
+        url: url.trim_end_matches('/').to_string(),
+        oci,
+        credentials: args.username.as_ref().map(|username| source::http::Credentials {
+            username: username.clone(),
+            password: crate::state::Secret(args.password.clone().unwrap_or_default()),
+        }),
+        tls: source::http::TlsSettings {
+            ca_file: args.ca_file.clone(),
+            cert_file: args.cert_file.clone(),
+            key_file: args.key_file.clone(),
+            insecure_skip_verify: args.insecure_skip_tls_verify,
+        },
+        pass_credentials: args.pass_credentials,
+    };
+    let (chart_ref, repositories) = if let Some(url) = &args.repo {
+        let repository = configured(url, false);
+        let reference = ChartRef::Repository {
+            repository: repository.name.clone(),
+            chart: chart.to_string(),
+        };
+        (reference, vec![repository])
+    } else if let Some(rest) = chart.strip_prefix("oci://") {
+        // The flags apply to the registry path the chart lives under.
+        let base = rest.rsplit_once('/').map_or(rest, |(base, _)| base);
+        (
+            ChartRef::Oci(chart.to_string()),
+            vec![configured(&format!("oci://{base}"), true)],
+        )
+    } else if let Some((repository, name)) = chart.split_once('/') {
+        let reference = ChartRef::Repository {
+            repository: repository.to_string(),
+            chart: name.to_string(),
+        };
+        (reference, Vec::new())
+    } else {
+        return Err(format!(
+            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart}"
+        ));
+    };
+    let constraint = match (&args.version, args.devel) {
+        (Some(version), _) if !version.trim().is_empty() => Some(version.trim().to_string()),
+        (_, true) => Some(">0.0.0-0".to_string()),
+        _ => None,
+    };
+    let sources = Sources::with_helm_repositories(repositories, SourceOptions::default());
+    let request = ChartRequest {
+        release: "chart template".to_string(),
+        chart: chart_ref,
+        constraint,
+        pin: None,
+    };
+    let runtime = source::runtime().map_err(|e| e.to_string())?;
+    runtime
+        .block_on(sources.fetch(&request))
+        .map(|resolved| resolved.path)
+        .map_err(|e| super::sources::chain(&e))
 }
 
 /// Inline values of a state-file release, served to the values reader by synthetic name.

@@ -282,6 +282,13 @@ impl Sources {
         }
     }
 
+    /// Sources for `repositories` followed by helm's own (repositories.yaml), by name, as
+    /// `helm template REPO/CHART` sees them.
+    pub fn with_helm_repositories(mut repositories: Vec<RepositoryConfig>, options: SourceOptions) -> Sources {
+        repositories.extend(credentials::helm_repositories().iter().map(RepositoryConfig::from_helm));
+        Sources::new(repositories, options)
+    }
+
     /// Sources for the repositories of a state file.
     pub fn for_state(repositories: &[state::Repository], options: SourceOptions) -> Sources {
         Sources::new(repositories.iter().map(RepositoryConfig::from_state).collect(), options)
