@@ -779,10 +779,14 @@ fn chart_template_fetches_repository_charts_like_helm_template() {
     let (ok, _, stderr) = chart_template(&["x", "app", "--repo", &server.base, "--ca-file", ca]);
     assert!(!ok, "no credentials: refused");
     assert!(stderr.contains("refused access (401"), "{stderr}");
-    // Paths that do not exist fail as helm's do, before any download.
-    for args in [["x", "./missing-chart"], ["x", "missing-chart"]] {
+    // Paths that do not exist, and a bad --kube-version, fail as helm's do, before any download.
+    for args in [
+        &["x", "./missing-chart"][..],
+        &["x", "missing-chart"],
+        &["x", "nowhere/app", "--kube-version", "nope"],
+    ] {
         let (_, _, helm_stderr) = run(helm_command(&f.home).arg("template").args(args));
-        let (ok, _, stderr) = chart_template(&args);
+        let (ok, _, stderr) = chart_template(args);
         assert!(!ok);
         assert_eq!(stderr.lines().next(), helm_stderr.lines().next(), "{args:?}");
     }

@@ -302,10 +302,14 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
             }
         };
     let mut request = args.request();
-    match locate_chart(&args, &request.chart.to_string_lossy()).and_then(|chart| {
-        request.chart = chart;
-        run_template(&request)
-    }) {
+    // Helm rejects a bad --kube-version before it looks for the chart, let alone downloads it.
+    let checked = Capabilities::offline(request.kube_version.as_deref(), &request.api_versions).map(|_| ());
+    match checked
+        .and_then(|()| locate_chart(&args, &request.chart.to_string_lossy()))
+        .and_then(|chart| {
+            request.chart = chart;
+            run_template(&request)
+        }) {
         Ok(run) => {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(run.stdout.as_bytes());
