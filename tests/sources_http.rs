@@ -766,6 +766,31 @@ fn chart_template_fetches_repository_charts_like_helm_template() {
     same_as_helm(&["api", "private/app", "--version", "1.0.0", "--set", "greeting=hi"]);
     same_as_helm(&["newest", "private/app"]);
 
+    // --dependency-update fetches what charts/ lacks; helm writes it into the chart directory,
+    // helmfire into its cache, so each gets its own copy of the parent chart.
+    let dependency = format!(
+        "dependencies:\n- name: app\n  version: ~1.0.0\n  repository: {}\n",
+        server.base
+    );
+    let ours = write_chart(&f.path("dep-ours"), "parent", "1.0.0", &dependency);
+    let theirs = write_chart(&f.path("dep-helm"), "parent", "1.0.0", &dependency);
+    let (ok, _, stderr) = chart_template(&["rel", ours.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("missing in charts/ directory: app"), "{stderr}");
+    let expected = helm_ok(
+        &f.home,
+        &["template", "rel", theirs.to_str().unwrap(), "--dependency-update"],
+    );
+    let (ok, stdout, stderr) = chart_template(&["rel", ours.to_str().unwrap(), "--dependency-update"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("name: rel-app"), "{stdout}");
+    // helm prints its repository update and download progress on stdout, ahead of the manifests;
+    // helmfire keeps stdout to the manifests.
+    let manifests = &expected[expected.find("---\n").unwrap()..];
+    assert!(expected.starts_with("Hang tight"), "{expected}");
+    assert_eq!(stdout, manifests);
+    assert!(!ours.join("charts").exists(), "the chart directory is left as it is");
+
     // Failures name the chart, the repository and what there is.
     let (ok, _, stderr) = chart_template(&["x", "private/app", "--version", "9.9.9"]);
     assert!(!ok);

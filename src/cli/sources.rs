@@ -194,7 +194,7 @@ pub fn resolve(
 
 /// The loaded chart when it declares dependencies that `charts/` lacks (cheap check first:
 /// a directory chart's Chart.yaml/requirements.yaml must mention `dependencies`).
-fn needs_dependencies(path: &Path) -> Option<crate::chart::Chart> {
+pub(crate) fn needs_dependencies(path: &Path) -> Option<crate::chart::Chart> {
     if path.is_dir() {
         let mentions = ["Chart.yaml", "requirements.yaml"].iter().any(|f| {
             std::fs::read(path.join(f))

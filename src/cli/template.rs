@@ -100,6 +100,10 @@ pub struct ChartTemplateArgs {
     /// Pass credentials to all domains
     #[arg(long = "pass-credentials")]
     pub pass_credentials: bool,
+    /// Fetch dependencies missing from the chart's charts/ directory (into helmfire's chart
+    /// cache; unlike helm, the chart directory is left as it is)
+    #[arg(long = "dependency-update")]
+    pub dependency_update: bool,
 }
 
 /// What one render produced: stdout text, or Helm's error text (after `Error: `).
@@ -307,6 +311,9 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
     match checked
         .and_then(|()| locate_chart(&args, &request.chart.to_string_lossy()))
         .and_then(|chart| {
+            if args.dependency_update {
+                request.dependency_charts = missing_dependencies(&chart)?;
+            }
             request.chart = chart;
             run_template(&request)
         }) {
@@ -321,6 +328,26 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
             1
         }
     }
+}
+
+/// `--dependency-update`: the dependencies that `chart`'s Chart.yaml declares and its charts/
+/// lacks, fetched (as `helm dependency build` would, honouring Chart.lock) into the chart cache.
+fn missing_dependencies(chart: &Path) -> Result<Vec<PathBuf>, String> {
+    use crate::chart::source::{self, SourceOptions, Sources};
+    let Some(loaded) = super::sources::needs_dependencies(chart) else {
+        return Ok(Vec::new());
+    };
+    let sources = Sources::with_helm_repositories(Vec::new(), SourceOptions::default());
+    let runtime = source::runtime().map_err(|e| e.to_string())?;
+    let dir = chart.is_dir().then_some(chart);
+    runtime
+        .block_on(source::dependencies::fetch_missing(
+            &sources,
+            "chart template",
+            &loaded,
+            dir,
+        ))
+        .map_err(|e| super::sources::chain(&e))
 }
 
 /// Where `chart template` finds CHART, in the order of helm's `LocateChart`: an existing path;
