@@ -451,3 +451,56 @@ fn chart_template_pulls_registry_charts_like_helm_template() {
     assert!(!ok);
     assert!(stderr.contains("manifests/3.0.0` was not found (404)"), "{stderr}");
 }
+
+#[test]
+fn plain_http_registries_with_plain_http_flag_or_state_setting() {
+    let f = Fixture::new();
+    let registry = Registry::start_plain(None);
+    let remote = format!("oci://{}/local", registry.host);
+    let (ok, _, stderr) =
+        run(helm_command(&f.home).args(["push", f.archive("1.0.0").to_str().unwrap(), &remote, "--plain-http"]));
+    assert!(ok, "helm push --plain-http failed:\n{stderr}");
+    let chart = format!("{remote}/app");
+    let chart_template = |args: &[&str]| {
+        let mut cmd = helmfire();
+        cmd.args(["chart", "template"])
+            .args(args)
+            .env("HELMFIRE_CACHE_DIR", f.path("cache"))
+            .env("HELM_REPOSITORY_CONFIG", f.home.join("none.yaml"))
+            .env("HELM_REGISTRY_CONFIG", f.home.join("none.json"))
+            .env("DOCKER_CONFIG", f.path("no-docker"));
+        run(&mut cmd)
+    };
+    // Without --plain-http the TLS handshake fails, and the error says where.
+    let (ok, _, stderr) = chart_template(&["rel", &chart, "--version", "1.0.0"]);
+    assert!(!ok);
+    assert!(stderr.contains(&registry.host), "{stderr}");
+    let args = ["rel", chart.as_str(), "--version", "1.0.0", "--plain-http"];
+    let expected = helm_ok(&f.home, &[&["template"][..], &args[..]].concat());
+    let (ok, stdout, stderr) = chart_template(&args);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, expected);
+    // The state file says it per registry.
+    let state = f.state(
+        "plain",
+        &format!(
+            "repositories:\n- {{name: local, url: '{remote}', plainHttp: true}}\n\
+             releases:\n- {{name: rel, chart: local/app, version: 1.0.0}}\n"
+        ),
+    );
+    let (ok, stdout, stderr) = run(f.command(&state).arg("template"));
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, f.helm_template("rel", "1.0.0"));
+    // ... and only for registries.
+    let state = f.state(
+        "plain-https",
+        "repositories:\n- {name: web, url: 'https://charts.example.com', plainHttp: true}\nreleases: []\n",
+    );
+    let (ok, _, stderr) = run(f.command(&state).arg("lint"));
+    assert!(!ok);
+    assert!(
+        stderr.contains("`plainHttp` applies only to `oci://` registries"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("helmfire.yaml:2:"), "{stderr}");
+}

@@ -100,6 +100,9 @@ pub struct ChartTemplateArgs {
     /// Pass credentials to all domains
     #[arg(long = "pass-credentials")]
     pub pass_credentials: bool,
+    /// Pull an oci:// chart over plain HTTP
+    #[arg(long = "plain-http")]
+    pub plain_http: bool,
     /// Fetch dependencies missing from the chart's charts/ directory (into helmfire's chart
     /// cache; unlike helm, the chart directory is left as it is)
     #[arg(long = "dependency-update")]
@@ -380,6 +383,7 @@ fn locate_chart(args: &ChartTemplateArgs, chart: &str) -> Result<PathBuf, String
             insecure_skip_verify: args.insecure_skip_tls_verify,
         },
         pass_credentials: args.pass_credentials,
+        plain_http: oci && args.plain_http,
     };
     let (chart_ref, repositories) = if let Some(url) = &args.repo {
         let repository = configured(url, false);

@@ -319,6 +319,17 @@ impl Loader<'_> {
                     .hint = Some("expected `https://…` for a chart repository or `oci://…` for a registry".into());
                 continue;
             };
+            if repo.plain_http && kind != RepositoryKind::Oci {
+                self.error(
+                    format!(
+                        "repository `{}`: `plainHttp` applies only to `oci://` registries",
+                        name.value
+                    ),
+                    url.span,
+                )
+                .hint = Some("write the URL as `http://…` for a plain-HTTP chart repository".into());
+                continue;
+            }
             let file = |f: &Option<Spanned<String>>| f.as_ref().map(|f| self.resolve_path(&f.value));
             repositories.push(Repository {
                 name: name.value.clone(),
@@ -331,6 +342,7 @@ impl Loader<'_> {
                 key_file: file(&repo.key_file),
                 insecure_skip_tls_verify: repo.insecure_skip_tls_verify,
                 pass_credentials: repo.pass_credentials,
+                plain_http: repo.plain_http,
             });
         }
         repositories

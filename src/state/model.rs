@@ -73,6 +73,8 @@ pub struct Repository {
     pub key_file: Option<PathBuf>,
     pub insecure_skip_tls_verify: bool,
     pub pass_credentials: bool,
+    /// An OCI registry spoken to over plain HTTP.
+    pub plain_http: bool,
 }
 
 /// Where a release's chart comes from.

@@ -79,6 +79,9 @@ pub struct RawRepository {
     /// Send the credentials to chart URLs on other hosts too (Helm's `--pass-credentials`).
     #[serde(default)]
     pub pass_credentials: bool,
+    /// Talk to an `oci://` registry over plain HTTP (Helm's `--plain-http`), e.g. a local one.
+    #[serde(default)]
+    pub plain_http: bool,
 }
 
 /// Settings every release inherits.

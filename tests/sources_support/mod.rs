@@ -471,7 +471,17 @@ pub fn docker_registry_binary() -> PathBuf {
 }
 
 impl Registry {
+    /// A registry on `https://127.0.0.1:PORT` with the server certificate of `tls`.
     pub fn start(tls: &Tls, htpasswd: Option<(&str, &str)>) -> Registry {
+        Registry::start_with(Some(tls), htpasswd)
+    }
+
+    /// A registry on plain `http://127.0.0.1:PORT`.
+    pub fn start_plain(htpasswd: Option<(&str, &str)>) -> Registry {
+        Registry::start_with(None, htpasswd)
+    }
+
+    fn start_with(tls: Option<&Tls>, htpasswd: Option<(&str, &str)>) -> Registry {
         let binary = docker_registry_binary();
         let dir = tempfile::tempdir().unwrap();
         let port = {
@@ -490,11 +500,16 @@ impl Registry {
             }
             None => String::new(),
         };
+        let tls = tls.map_or(String::new(), |tls| {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                tls.cert_pem.display(),
+                tls.key_pem.display()
+            )
+        });
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {}\n    key: {}\n{auth}",
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{tls}{auth}",
             dir.path().join("data").display(),
-            tls.cert_pem.display(),
-            tls.key_pem.display()
         );
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();

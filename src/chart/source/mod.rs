@@ -61,6 +61,8 @@ pub struct RepositoryConfig {
     pub credentials: Option<Credentials>,
     pub tls: TlsSettings,
     pub pass_credentials: bool,
+    /// An OCI registry spoken to over plain HTTP (Helm's `--plain-http`).
+    pub plain_http: bool,
 }
 
 impl RepositoryConfig {
@@ -80,6 +82,7 @@ impl RepositoryConfig {
                 insecure_skip_verify: repository.insecure_skip_tls_verify,
             },
             pass_credentials: repository.pass_credentials,
+            plain_http: repository.plain_http,
         }
     }
 
@@ -91,6 +94,7 @@ impl RepositoryConfig {
             credentials: repository.credentials.clone(),
             tls: repository.tls.clone(),
             pass_credentials: repository.pass_credentials,
+            plain_http: false,
         }
     }
 
@@ -709,7 +713,8 @@ impl Sources {
 
     fn registry(&self, reference: &Reference, repo: Option<&RepositoryConfig>) -> Arc<Registry> {
         let tls = repo.map(|r| r.tls.clone()).unwrap_or_default();
-        let key = format!("{}|{:?}", reference.registry, tls);
+        let plain_http = repo.is_some_and(|r| r.plain_http);
+        let key = format!("{}|{:?}|{plain_http}", reference.registry, tls);
         let mut registries = self.inner.registries.lock().unwrap_or_else(|e| e.into_inner());
         registries
             .entry(key)
@@ -719,7 +724,7 @@ impl Sources {
                     .or_else(|| credentials::registry_credentials(&reference.registry));
                 Arc::new(Registry::new(
                     self.client(&tls),
-                    false,
+                    plain_http,
                     &reference.registry,
                     credentials,
                 ))
