@@ -157,6 +157,23 @@ fn http_repository_renders_like_helm_with_one_index_fetch_and_a_lock() {
     assert!(lock.contains("\"~1.2\""), "{lock}");
     assert!(lock.contains("\"1.2.0\""), "{lock}");
 
+    // Releases that leave the state file leave the lock at the next update.
+    let full = std::fs::read_to_string(&state).unwrap();
+    std::fs::write(
+        &state,
+        full.replace(
+            "- {name: api, namespace: apps, chart: charts/app, version: 1.0.0}\n",
+            "",
+        ),
+    )
+    .unwrap();
+    let (ok, _, stderr) = f.helmfire(&state, &["deps"]);
+    assert!(ok, "{stderr}");
+    let lock = std::fs::read_to_string(f.path("plain/helmfire.lock")).unwrap();
+    assert!(!lock.contains("\"apps/api\""), "{lock}");
+    assert!(lock.contains("\"apps/web\""), "{lock}");
+    std::fs::write(&state, full).unwrap();
+
     // Revalidation: a run without a lock sends If-None-Match and reuses the cached index on 304.
     std::fs::remove_file(f.path("plain/helmfire.lock")).unwrap();
     server.clear_log();

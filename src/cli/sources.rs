@@ -168,7 +168,17 @@ pub fn resolve(
     if update {
         let mut next = lock.take().unwrap_or_default();
         next.version = 1;
-        let mut changed = false;
+        // Entries of releases the state file no longer has, or whose chart is now local, would
+        // never be read again: drop them, whatever the selection.
+        let remote: std::collections::HashSet<String> = state
+            .releases
+            .iter()
+            .filter(|r| !matches!(r.chart, ChartRef::Local(_)))
+            .map(|r| r.id.to_string())
+            .collect();
+        let before = next.releases.len();
+        next.releases.retain(|id, _| remote.contains(id));
+        let mut changed = next.releases.len() != before;
         for &i in releases {
             let release = &state.releases[i];
             if let Some(Ok(ChartResolution { resolved: Some(r), .. })) = out.get(&i) {
