@@ -339,6 +339,28 @@ fn refusals_name_the_release_and_the_reason() {
         "{err}"
     );
 
+    // --take-ownership adopts the object: the failed release's name is reused by a new one.
+    h.namespace("adopt");
+    h.cluster
+        .kubectl(&["create", "configmap", "taken-config", "-n", "adopt"]);
+    let adopting = ActionOptions {
+        take_ownership: true,
+        ..options()
+    };
+    h.install(desired("basic", "taken", "adopt", &[]), &adopting)
+        .expect("install taking ownership");
+    assert_eq!(h.statuses("adopt", "taken"), [(1, Status::Deployed)]);
+    let annotations = h.cluster.kubectl(&[
+        "get",
+        "configmap",
+        "taken-config",
+        "-n",
+        "adopt",
+        "-o",
+        "jsonpath={.metadata.annotations.meta\\.helm\\.sh/release-name}",
+    ]);
+    assert_eq!(annotations.trim(), "taken");
+
     // Nothing to roll back to, nothing to upgrade or uninstall.
     let err = h
         .block_on(h.engine.rollback("apps", "web", None, &options(), &NoProgress))

@@ -398,6 +398,12 @@ fn action_options(release: &ReleaseSpec) -> ActionOptions {
         atomic: release.atomic,
         create_namespace: release.create_namespace,
         history_max: release.history_max,
+        disable_hooks: release.disable_hooks,
+        skip_crds: release.skip_crds,
+        cleanup_on_fail: release.cleanup_on_fail,
+        take_ownership: release.take_ownership,
+        server_side: release.server_side,
+        force_conflicts: release.force_conflicts,
         ..ActionOptions::default()
     }
 }

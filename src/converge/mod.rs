@@ -95,6 +95,9 @@ pub struct ActionOptions {
     pub server_side: Option<bool>,
     /// Apply with `force=true`, taking fields from other managers.
     pub force_conflicts: bool,
+    /// `--take-ownership`: adopt existing objects that carry no or another release's ownership
+    /// metadata instead of refusing them.
+    pub take_ownership: bool,
 }
 
 impl ActionOptions {
@@ -124,6 +127,7 @@ impl Default for ActionOptions {
             description: None,
             server_side: None,
             force_conflicts: false,
+            take_ownership: false,
         }
     }
 }

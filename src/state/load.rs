@@ -528,6 +528,12 @@ impl Loader<'_> {
                 .history_max
                 .or(defaults.and_then(|d| d.history_max))
                 .unwrap_or(DEFAULT_HISTORY_MAX),
+            disable_hooks: flag(release.disable_hooks, defaults.and_then(|d| d.disable_hooks), false),
+            skip_crds: flag(release.skip_crds, defaults.and_then(|d| d.skip_crds), false),
+            cleanup_on_fail: flag(release.cleanup_on_fail, defaults.and_then(|d| d.cleanup_on_fail), false),
+            take_ownership: flag(release.take_ownership, defaults.and_then(|d| d.take_ownership), false),
+            server_side: release.server_side.or(defaults.and_then(|d| d.server_side)),
+            force_conflicts: flag(release.force_conflicts, defaults.and_then(|d| d.force_conflicts), false),
             kube_context,
             location: self.location(name_field.span),
             id,
@@ -818,6 +824,12 @@ fn overlay(base: RawRelease, over: &RawRelease) -> RawRelease {
         timeout: over.timeout.clone().or(base.timeout),
         atomic: over.atomic.or(base.atomic),
         history_max: over.history_max.or(base.history_max),
+        disable_hooks: over.disable_hooks.or(base.disable_hooks),
+        skip_crds: over.skip_crds.or(base.skip_crds),
+        cleanup_on_fail: over.cleanup_on_fail.or(base.cleanup_on_fail),
+        take_ownership: over.take_ownership.or(base.take_ownership),
+        server_side: over.server_side.or(base.server_side),
+        force_conflicts: over.force_conflicts.or(base.force_conflicts),
         kube_context: over.kube_context.clone().or(base.kube_context),
         missing_file_handler: over.missing_file_handler.or(base.missing_file_handler),
         inherit: None,
@@ -918,6 +930,37 @@ mod tests {
         assert_eq!(b.timeout, Duration::from_secs(90));
         assert!(!b.atomic);
         assert_eq!(b.labels["team"], "x");
+    }
+
+    #[test]
+    fn helm_action_flags_come_from_defaults_templates_and_releases() {
+        let text = format!(
+            "{REPO}defaults: {{takeOwnership: true, serverSide: false, skipCrds: true}}\n\
+             templates:\n  quiet: {{disableHooks: true, forceConflicts: true}}\n\
+             releases:\n\
+             - {{name: a, chart: r/a}}\n\
+             - {{name: b, chart: r/b, inherit: [quiet], takeOwnership: false, serverSide: true, cleanupOnFail: true}}\n"
+        );
+        let state = load_yaml(&text).unwrap();
+        let (a, b) = (&state.releases[0], &state.releases[1]);
+        assert!(a.take_ownership && a.skip_crds && !a.disable_hooks && !a.force_conflicts && !a.cleanup_on_fail);
+        assert_eq!(a.server_side, Some(false));
+        assert!(!b.take_ownership && b.skip_crds && b.disable_hooks && b.force_conflicts && b.cleanup_on_fail);
+        assert_eq!(b.server_side, Some(true));
+        let plain = load_yaml(&format!("{REPO}releases:\n- {{name: c, chart: r/c}}\n")).unwrap();
+        let c = &plain.releases[0];
+        assert!(!c.take_ownership && !c.skip_crds && !c.disable_hooks && !c.force_conflicts);
+        assert_eq!(c.server_side, None);
+    }
+
+    #[test]
+    fn helmfiles_spelling_of_insecure_skip_tls_verify_is_accepted() {
+        for key in ["insecureSkipTlsVerify", "insecureSkipTLSVerify"] {
+            let text =
+                format!("repositories:\n- {{name: r, url: 'https://charts.example.com', {key}: true}}\nreleases: []\n");
+            let state = load_yaml(&text).unwrap();
+            assert!(state.repositories[0].insecure_skip_tls_verify, "{key}");
+        }
     }
 
     #[test]

@@ -127,6 +127,13 @@ pub struct ReleaseSpec {
     pub timeout: Duration,
     pub atomic: bool,
     pub history_max: u32,
+    pub disable_hooks: bool,
+    pub skip_crds: bool,
+    pub cleanup_on_fail: bool,
+    pub take_ownership: bool,
+    /// `None`: as the release was last written (server-side for a new one).
+    pub server_side: Option<bool>,
+    pub force_conflicts: bool,
     pub kube_context: Option<String>,
     /// Where the release is defined.
     pub location: Location,

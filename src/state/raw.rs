@@ -74,7 +74,8 @@ pub struct RawRepository {
     pub cert_file: Option<Spanned<String>>,
     /// PEM client key for mutual TLS.
     pub key_file: Option<Spanned<String>>,
-    #[serde(default)]
+    /// Do not verify the server's certificate (also spelt `insecureSkipTLSVerify`, as helmfile does).
+    #[serde(default, alias = "insecureSkipTLSVerify")]
     pub insecure_skip_tls_verify: bool,
     /// Send the credentials to chart URLs on other hosts too (Helm's `--pass-credentials`).
     #[serde(default)]
@@ -96,6 +97,19 @@ pub struct RawDefaults {
     pub timeout: Option<Spanned<Timeout>>,
     pub atomic: Option<bool>,
     pub history_max: Option<u32>,
+    /// Do not run the chart's hooks (helm's `--no-hooks`).
+    pub disable_hooks: Option<bool>,
+    /// Do not install the chart's `crds/` (helm's `--skip-crds`).
+    pub skip_crds: Option<bool>,
+    /// Delete the objects a failed upgrade created (helm's `--cleanup-on-fail`).
+    pub cleanup_on_fail: Option<bool>,
+    /// Adopt existing objects that belong to no or another release (helm's `--take-ownership`).
+    pub take_ownership: Option<bool>,
+    /// `true`: server-side apply; `false`: client-side; unset: as the release was last written
+    /// (server-side for a new release), like helm's `--server-side auto`.
+    pub server_side: Option<bool>,
+    /// Server-side apply takes fields other managers own (helm's `--force-conflicts`).
+    pub force_conflicts: Option<bool>,
     pub kube_context: Option<Spanned<String>>,
     pub missing_file_handler: Option<MissingFileHandler>,
     #[serde(default)]
@@ -139,6 +153,19 @@ pub struct RawRelease {
     pub atomic: Option<bool>,
     /// Release revisions to keep (0: unlimited).
     pub history_max: Option<u32>,
+    /// Do not run the chart's hooks (helm's `--no-hooks`).
+    pub disable_hooks: Option<bool>,
+    /// Do not install the chart's `crds/` (helm's `--skip-crds`).
+    pub skip_crds: Option<bool>,
+    /// Delete the objects a failed upgrade created (helm's `--cleanup-on-fail`).
+    pub cleanup_on_fail: Option<bool>,
+    /// Adopt existing objects that belong to no or another release (helm's `--take-ownership`).
+    pub take_ownership: Option<bool>,
+    /// `true`: server-side apply; `false`: client-side; unset: as the release was last written
+    /// (server-side for a new release), like helm's `--server-side auto`.
+    pub server_side: Option<bool>,
+    /// Server-side apply takes fields other managers own (helm's `--force-conflicts`).
+    pub force_conflicts: Option<bool>,
     pub kube_context: Option<Spanned<String>>,
     pub missing_file_handler: Option<MissingFileHandler>,
     /// Templates this release builds on, applied in order; the release's own fields win.

@@ -93,7 +93,13 @@ impl Context<'_> {
         let resources = self.parse(&record.manifest, "manifest")?;
         let no_previous = by_key(&[], self.namespace);
         let sent = self
-            .apply(&resources, method, &no_previous, options.force_conflicts)
+            .apply(
+                &resources,
+                method,
+                &no_previous,
+                options.force_conflicts,
+                options.take_ownership,
+            )
             .await?;
         // 7. Wait.
         if let Some(rules) = options.wait_rules() {

@@ -192,6 +192,7 @@ impl<'a> Context<'a> {
         method: ApplyMethod,
         previous: &HashMap<ResourceKey, Resource>,
         force: bool,
+        take_ownership: bool,
     ) -> Result<Vec<Resource>, ConvergeError> {
         let total = resources.len();
         let mut done = 0;
@@ -216,7 +217,12 @@ impl<'a> Context<'a> {
                         key.namespace = namespace.clone();
                         previous.get(&key)
                     });
-                    apply_one(&cluster, &resource, before, method, force, &name, &namespace).await?;
+                    let ownership = if take_ownership {
+                        Ownership::Take
+                    } else {
+                        Ownership::Check
+                    };
+                    apply_one(&cluster, &resource, before, method, force, ownership, &name, &namespace).await?;
                     Ok::<_, ApplyError>((index, resource))
                 });
             }
@@ -725,12 +731,23 @@ fn ownership_problem(live: &Json, release: &str, namespace: &str) -> Option<Stri
     (!problems.is_empty()).then(|| problems.join("; "))
 }
 
+/// What to do with an existing object the previous manifest did not have.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ownership {
+    /// helm's check: it must carry this release's ownership metadata.
+    Check,
+    /// `--take-ownership`: adopt it whatever it carries.
+    Take,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn apply_one(
     cluster: &Cluster,
     resource: &Resource,
     before: Option<&Resource>,
     method: ApplyMethod,
     force: bool,
+    ownership: Ownership,
     release: &str,
     namespace: &str,
 ) -> Result<(), ApplyError> {
@@ -738,6 +755,7 @@ async fn apply_one(
     let live = cluster.get(&reference).await?;
     let live = live.map(|o| serde_json::to_value(&o).unwrap_or(Json::Null));
     if before.is_none()
+        && ownership == Ownership::Check
         && let Some(live) = &live
         && let Some(reason) = ownership_problem(live, release, namespace)
     {

@@ -130,7 +130,14 @@ impl Context<'_> {
         options: &ActionOptions,
     ) -> Result<(), ConvergeError> {
         let before = by_key(previous, self.namespace);
-        self.apply(resources, method, &before, options.force_conflicts).await?;
+        self.apply(
+            resources,
+            method,
+            &before,
+            options.force_conflicts,
+            options.take_ownership,
+        )
+        .await?;
         let wanted: HashSet<_> = by_key(resources, self.namespace).into_keys().collect();
         let mut removed: Vec<Resource> = previous
             .iter()
