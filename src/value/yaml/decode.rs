@@ -287,8 +287,8 @@ fn located(problem: &str, go_line: Option<usize>, line: usize, column: usize) ->
 /// libyaml's error for a block scalar line indented less than the scalar's leading empty lines
 /// (saphyr: "wrongly indented line in block scalar" at byte `at`). libyaml takes the deepest empty
 /// line as the indentation, so the scalar ends before that line and the parser then meets a node
-/// where the scalar's parent wants its next key or `-`. `None` for a scalar at the document root,
-/// where libyaml reads on without an error.
+/// where the scalar's parent wants its next key or `-`, or, after a root scalar, a `---` (which a
+/// single-document read does not need: it stops after the scalar).
 fn block_scalar_end_problem(text: &str, at: usize) -> Option<&'static str> {
     let indent_of = |line: &str| line.len() - line.trim_start_matches(' ').len();
     let is_blank = |line: &str| {
@@ -307,6 +307,10 @@ fn block_scalar_end_problem(text: &str, at: usize) -> Option<&'static str> {
     }
     if before.ends_with(':') {
         return Some("did not find expected key");
+    }
+    if matches!(before.trim(), "" | "---") {
+        // The root scalar ends the first document, and a second one would need a `---`.
+        return Some("did not find expected <document start>");
     }
     let dash = before.trim_start_matches(' ');
     if dash != "-" && !dash.ends_with(" -") {
