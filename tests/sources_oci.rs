@@ -82,6 +82,18 @@ impl Fixture {
         cmd
     }
 
+    /// `helmfire chart template ARGS` with this fixture's cache and no user configuration.
+    fn chart_template(&self, args: &[&str]) -> (bool, String, String) {
+        let mut cmd = helmfire();
+        cmd.args(["chart", "template"])
+            .args(args)
+            .env("HELMFIRE_CACHE_DIR", self.path("cache"))
+            .env("HELM_REPOSITORY_CONFIG", self.home.join("none.yaml"))
+            .env("HELM_REGISTRY_CONFIG", self.home.join("none.json"))
+            .env("DOCKER_CONFIG", self.path("no-docker"));
+        run(&mut cmd)
+    }
+
     fn helm_template(&self, release: &str, version: &str) -> String {
         helm_ok(
             &self.home,
@@ -409,16 +421,7 @@ fn chart_template_pulls_registry_charts_like_helm_template() {
         f.helm_push(&f.archive(version), &remote, Some(("bob", "hunter2")));
     }
     let chart = format!("{remote}/app");
-    let chart_template = |args: &[&str]| {
-        let mut cmd = helmfire();
-        cmd.args(["chart", "template"])
-            .args(args)
-            .env("HELMFIRE_CACHE_DIR", f.path("cache"))
-            .env("HELM_REPOSITORY_CONFIG", f.home.join("none.yaml"))
-            .env("HELM_REGISTRY_CONFIG", f.home.join("none.json"))
-            .env("DOCKER_CONFIG", f.path("no-docker"));
-        run(&mut cmd)
-    };
+    let chart_template = |args: &[&str]| f.chart_template(args);
     // helm pulls the same references itself; the output must be the same bytes.
     for args in [
         vec!["rel", chart.as_str(), "--version", "1.1.0", "-n", "apps"],
@@ -461,16 +464,7 @@ fn plain_http_registries_with_plain_http_flag_or_state_setting() {
         run(helm_command(&f.home).args(["push", f.archive("1.0.0").to_str().unwrap(), &remote, "--plain-http"]));
     assert!(ok, "helm push --plain-http failed:\n{stderr}");
     let chart = format!("{remote}/app");
-    let chart_template = |args: &[&str]| {
-        let mut cmd = helmfire();
-        cmd.args(["chart", "template"])
-            .args(args)
-            .env("HELMFIRE_CACHE_DIR", f.path("cache"))
-            .env("HELM_REPOSITORY_CONFIG", f.home.join("none.yaml"))
-            .env("HELM_REGISTRY_CONFIG", f.home.join("none.json"))
-            .env("DOCKER_CONFIG", f.path("no-docker"));
-        run(&mut cmd)
-    };
+    let chart_template = |args: &[&str]| f.chart_template(args);
     // Without --plain-http the TLS handshake fails, and the error says where.
     let (ok, _, stderr) = chart_template(&["rel", &chart, "--version", "1.0.0"]);
     assert!(!ok);

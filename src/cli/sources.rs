@@ -292,27 +292,59 @@ pub struct ChartPushArgs {
     pub chart: PathBuf,
     /// `oci://host[:port]/path`; the chart is pushed to `<path>/<name>:<version>`
     pub remote: String,
-    /// Verify the registry's certificate with this CA bundle
+    #[command(flatten)]
+    pub connection: ConnectionFlags,
+}
+
+/// How to reach a chart repository or registry: helm's flags of the same names, shared by
+/// `chart push` and `chart template`.
+#[derive(Debug, Default, clap::Args)]
+pub struct ConnectionFlags {
+    /// Verify the repository's or registry's certificate with this CA bundle
     #[arg(long = "ca-file")]
     pub ca_file: Option<PathBuf>,
-    /// Client certificate for mutual TLS
+    /// Identify the client with this certificate file (mutual TLS)
     #[arg(long = "cert-file")]
     pub cert_file: Option<PathBuf>,
-    /// Client key for mutual TLS
+    /// Identify the client with this key file (mutual TLS)
     #[arg(long = "key-file")]
     pub key_file: Option<PathBuf>,
-    /// Skip verification of the registry's certificate
+    /// Skip verification of the server's certificate
     #[arg(long = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: bool,
-    /// Use plain HTTP instead of HTTPS
+    /// Talk to an oci:// registry over plain HTTP instead of HTTPS
     #[arg(long = "plain-http")]
     pub plain_http: bool,
-    /// Registry username (default: helm's registry config, then docker's config.json)
+    /// Username (default: helm's registry config, then docker's config.json, for registries)
     #[arg(long)]
     pub username: Option<String>,
-    /// Registry password
+    /// Password
     #[arg(long)]
     pub password: Option<String>,
+}
+
+impl ConnectionFlags {
+    /// A repository (or, with `oci`, a registry) at `url` reached with these flags.
+    pub fn repository(&self, url: &str, oci: bool) -> crate::chart::source::RepositoryConfig {
+        use crate::chart::source::http::{Credentials, TlsSettings};
+        crate::chart::source::RepositoryConfig {
+            name: url.to_string(),
+            url: url.trim_end_matches('/').to_string(),
+            oci,
+            credentials: self.username.as_ref().map(|username| Credentials {
+                username: username.clone(),
+                password: crate::state::Secret(self.password.clone().unwrap_or_default()),
+            }),
+            tls: TlsSettings {
+                ca_file: self.ca_file.clone(),
+                cert_file: self.cert_file.clone(),
+                key_file: self.key_file.clone(),
+                insecure_skip_verify: self.insecure_skip_tls_verify,
+            },
+            pass_credentials: false,
+            plain_http: oci && self.plain_http,
+        }
+    }
 }
 
 /// `helmfire chart push CHART.tgz oci://…`: argv after `chart push`. Returns the exit code.
@@ -337,8 +369,6 @@ pub fn chart_push_main(argv: Vec<String>) -> i32 {
 }
 
 fn chart_push(args: &ChartPushArgs) -> Result<String, String> {
-    use crate::chart::source::RepositoryConfig;
-    use crate::chart::source::http::{Credentials, TlsSettings};
     if !args.remote.starts_with("oci://") {
         return Err(format!(
             "scheme prefix missing from remote (e.g. \"oci://\"): `{}`",
@@ -346,28 +376,12 @@ fn chart_push(args: &ChartPushArgs) -> Result<String, String> {
         ));
     }
     let data = std::fs::read(&args.chart).map_err(|e| format!("cannot read `{}`: {e}", args.chart.display()))?;
-    let tls = TlsSettings {
-        ca_file: args.ca_file.clone(),
-        cert_file: args.cert_file.clone(),
-        key_file: args.key_file.clone(),
-        insecure_skip_verify: args.insecure_skip_tls_verify,
-    };
-    let credentials = args.username.as_ref().map(|u| Credentials {
-        username: u.clone(),
-        password: crate::state::Secret(args.password.clone().unwrap_or_default()),
-    });
-    let repo = RepositoryConfig {
-        url: args.remote.trim_end_matches('/').to_string(),
-        oci: true,
-        credentials,
-        tls,
-        ..Default::default()
-    };
+    let repo = args.connection.repository(&args.remote, true);
     let sources = Sources::new(Vec::new(), SourceOptions::default());
     let runtime = source::runtime().map_err(|e| e.to_string())?;
     let created = rfc3339_now();
     let (reference, digest) = runtime
-        .block_on(sources.push(data, &args.remote, Some(repo), args.plain_http, &created))
+        .block_on(sources.push(data, &args.remote, Some(repo), args.connection.plain_http, &created))
         .map_err(|e| chain(&e))?;
     Ok(format!(
         "Pushed: {}\nDigest: {digest}\n",

@@ -79,30 +79,11 @@ pub struct ChartTemplateArgs {
     /// Chart repository URL where to locate the requested chart
     #[arg(long)]
     pub repo: Option<String>,
-    /// Chart repository or registry username
-    #[arg(long)]
-    pub username: Option<String>,
-    /// Chart repository or registry password
-    #[arg(long)]
-    pub password: Option<String>,
-    /// Verify the repository's or registry's certificate with this CA bundle
-    #[arg(long = "ca-file")]
-    pub ca_file: Option<PathBuf>,
-    /// Identify the client with this SSL certificate file
-    #[arg(long = "cert-file")]
-    pub cert_file: Option<PathBuf>,
-    /// Identify the client with this SSL key file
-    #[arg(long = "key-file")]
-    pub key_file: Option<PathBuf>,
-    /// Skip TLS certificate checks for the chart download
-    #[arg(long = "insecure-skip-tls-verify")]
-    pub insecure_skip_tls_verify: bool,
+    #[command(flatten)]
+    pub connection: super::sources::ConnectionFlags,
     /// Pass credentials to all domains
     #[arg(long = "pass-credentials")]
     pub pass_credentials: bool,
-    /// Pull an oci:// chart over plain HTTP
-    #[arg(long = "plain-http")]
-    pub plain_http: bool,
     /// Fetch dependencies missing from the chart's charts/ directory (into helmfire's chart
     /// cache; unlike helm, the chart directory is left as it is)
     #[arg(long = "dependency-update")]
@@ -369,21 +350,8 @@ fn locate_chart(args: &ChartTemplateArgs, chart: &str) -> Result<PathBuf, String
         return Err(format!("path {chart:?} not found"));
     }
     let configured = |url: &str, oci: bool| RepositoryConfig {
-        name: url.to_string(),
-        url: url.trim_end_matches('/').to_string(),
-        oci,
-        credentials: args.username.as_ref().map(|username| source::http::Credentials {
-            username: username.clone(),
-            password: crate::state::Secret(args.password.clone().unwrap_or_default()),
-        }),
-        tls: source::http::TlsSettings {
-            ca_file: args.ca_file.clone(),
-            cert_file: args.cert_file.clone(),
-            key_file: args.key_file.clone(),
-            insecure_skip_verify: args.insecure_skip_tls_verify,
-        },
         pass_credentials: args.pass_credentials,
-        plain_http: oci && args.plain_http,
+        ..args.connection.repository(url, oci)
     };
     let (chart_ref, repositories) = if let Some(url) = &args.repo {
         let repository = configured(url, false);
