@@ -236,3 +236,58 @@ fn output_dir_writes_files_like_helm() {
     );
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn release_naming_flags_match_helm() {
+    let helm = helm();
+    let chart = root().join("testdata/charts/hooks-weights");
+    let chart = chart.to_str().unwrap();
+    // Status, stderr (helm's log lines dropped) and stdout of both tools.
+    let both = |args: &[&str]| {
+        let out = |program: &Path, prefix: &[&str]| {
+            let o = Command::new(program).args(prefix).args(args).output().expect("runs");
+            let stderr: String = String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter(|l| !l.starts_with("level="))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            (o.status.code(), stderr, String::from_utf8_lossy(&o.stdout).into_owned())
+        };
+        (out(&helm, &["template"]), out(&helmfire(), &["chart", "template"]))
+    };
+    for args in [
+        vec!["-g", chart],
+        vec!["--name-template", "{{ \"Web\" | lower }}-{{ add 1 2 }}", chart],
+        vec!["--name-template", "{{ nope }}", chart],
+        vec!["--name-template", "UPPER", chart],
+        vec!["-g", "named", chart],
+        vec!["--name-template", "x", "named", chart],
+        vec!["named", chart, "extra", "more"],
+    ] {
+        let (theirs, ours) = both(&args);
+        assert_eq!(ours, theirs, "{args:?}");
+    }
+    let named = root().join("testdata/charts/release-record");
+    let (theirs, ours) = both(&[
+        "--name-template",
+        "{{ \"Web\" | lower }}-{{ add 1 2 }}",
+        named.to_str().unwrap(),
+    ]);
+    assert_eq!(ours, theirs);
+    assert!(theirs.2.contains("web-3"), "the name template was used: {}", theirs.2);
+
+    // --release-name puts the files under <output-dir>/<release>.
+    let base = std::env::temp_dir().join(format!("helmfire-release-name-{}", std::process::id()));
+    let (hd, fd) = (base.join("helm"), base.join("ours"));
+    let (theirs, _) = both(&["named", chart, "--release-name", "--output-dir", hd.to_str().unwrap()]);
+    let (_, ours) = both(&["named", chart, "--release-name", "--output-dir", fd.to_str().unwrap()]);
+    let norm = |s: &str, d: &Path| s.replace(&d.to_string_lossy().to_string(), "DIR");
+    assert_eq!(norm(&ours.2, &fd), norm(&theirs.2, &hd));
+    assert!(theirs.2.contains("/named/hooks/templates/"), "{}", theirs.2);
+    let file = "named/hooks/templates/hooks.yaml";
+    assert_eq!(
+        std::fs::read_to_string(fd.join(file)).expect("ours written"),
+        std::fs::read_to_string(hd.join(file)).expect("helm's written")
+    );
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -20,7 +20,7 @@ use crate::values::{self, PrepareOptions, ValueOptions};
 pub struct ChartTemplateArgs {
     /// [RELEASE] CHART: a chart directory or archive, REPO/CHART from helm's repositories, a
     /// chart name with --repo, or oci://HOST/PATH/CHART
-    #[arg(num_args = 1..=2, value_name = "ARGS", required = true)]
+    #[arg(num_args = 1.., value_name = "ARGS", required = true)]
     pub args: Vec<String>,
     /// Namespace scope for this request
     #[arg(short = 'n', long, default_value = "default")]
@@ -67,6 +67,16 @@ pub struct ChartTemplateArgs {
     /// Write the templates to files in this directory instead of stdout
     #[arg(long = "output-dir")]
     pub output_dir: Option<PathBuf>,
+    /// Use the release name in the --output-dir path
+    #[arg(long = "release-name")]
+    pub release_name: bool,
+    /// Generate the name (and omit the NAME parameter); `helm template` still calls the release
+    /// `release-name`
+    #[arg(short = 'g', long = "generate-name")]
+    pub generate_name: bool,
+    /// Specify a template for the release name (Sprig functions; omit the NAME parameter)
+    #[arg(long = "name-template")]
+    pub name_template: Option<String>,
     /// Do not validate the values against values.schema.json
     #[arg(long = "skip-schema-validation")]
     pub skip_schema_validation: bool,
@@ -291,7 +301,15 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
         };
     let mut request = args.request();
     // Helm rejects a bad --kube-version before it looks for the chart, let alone downloads it.
-    let checked = Capabilities::offline(request.kube_version.as_deref(), &request.api_versions).map(|_| ());
+    let checked = Capabilities::offline(request.kube_version.as_deref(), &request.api_versions)
+        .map(|_| ())
+        .and_then(|()| {
+            request.release = release_name(&args)?;
+            if let (true, Some(dir)) = (args.release_name, &request.output_dir) {
+                request.output_dir = Some(dir.join(&request.release));
+            }
+            Ok(())
+        });
     match checked
         .and_then(|()| locate_chart(&args, &request.chart.to_string_lossy()))
         .and_then(|chart| {
@@ -311,6 +329,38 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
             eprintln!("Error: {message}");
             1
         }
+    }
+}
+
+/// The release name, as helm's `NameAndChart` decides it for `helm template` (which presets the
+/// name `release-name`): an explicit NAME, refused next to --generate-name or --name-template; else
+/// --name-template executed with the template functions; else `release-name`.
+fn release_name(args: &ChartTemplateArgs) -> Result<String, String> {
+    if let [_, _, extra @ ..] = args.args.as_slice()
+        && !extra.is_empty()
+    {
+        return Err(format!(
+            "expected at most two arguments, unexpected arguments: {}",
+            extra.join(", ")
+        ));
+    }
+    if let [name, _] = args.args.as_slice() {
+        if args.generate_name {
+            return Err("cannot set --generate-name and also specify a name".into());
+        }
+        if args.name_template.is_some() {
+            return Err("cannot set --name-template and also specify a name".into());
+        }
+        return Ok(name.clone());
+    }
+    match args.name_template.as_deref().filter(|t| !t.is_empty()) {
+        Some(text) => {
+            let mut set = crate::template::TemplateSet::default();
+            set.parse("name-template", text).map_err(|e| e.to_string())?;
+            set.execute("name-template", &crate::value::Value::Nil, &mut Default::default())
+                .map_err(|e| e.to_string())
+        }
+        None => Ok("release-name".to_string()),
     }
 }
 
