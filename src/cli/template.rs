@@ -139,29 +139,26 @@ pub struct TemplateRequest {
     pub dependency_charts: Vec<PathBuf>,
 }
 
-/// Runs `helm template` semantics; the error string is what helm prints after `Error: `.
+/// Runs `helm template` semantics on a located chart (a path; `chart template` locates remote
+/// ones first); the error string is what helm prints after `Error: `.
 pub fn run_template(req: &TemplateRequest) -> Result<TemplateRun, String> {
-    // Helm rejects a bad --kube-version before looking at the chart.
-    Capabilities::offline(req.kube_version.as_deref(), &req.api_versions)?;
-    let chart_arg = req.chart.to_string_lossy().to_string();
-    if !req.chart.exists() {
-        if !chart_arg.contains('/') {
-            return Err(format!(
-                "non-absolute URLs should be in form of repo_name/path_to_chart, got: {chart_arg}"
-            ));
-        }
-        return Err(format!("path {chart_arg:?} not found"));
-    }
+    // Helm's order: a bad --kube-version, then a missing chart, then the values.
+    check_request(req)?;
     let user = values::merge_user_values(&req.values).map_err(|e| e.to_string())?;
     run_template_with_values(req, user)
 }
 
-fn run_template_with_values(req: &TemplateRequest, user: crate::value::Map) -> Result<TemplateRun, String> {
+/// The checks helm makes before it reads values: the capabilities flags and the chart's path.
+fn check_request(req: &TemplateRequest) -> Result<Capabilities, String> {
     let caps = Capabilities::offline(req.kube_version.as_deref(), &req.api_versions)?;
-    let chart_arg = req.chart.to_string_lossy().to_string();
     if !req.chart.exists() {
-        return Err(format!("path {chart_arg:?} not found"));
+        return Err(format!("path {:?} not found", req.chart.to_string_lossy()));
     }
+    Ok(caps)
+}
+
+fn run_template_with_values(req: &TemplateRequest, user: crate::value::Map) -> Result<TemplateRun, String> {
+    let caps = check_request(req)?;
     let mut chart = chart::load(&req.chart).map_err(|e| e.to_string())?;
     if !req.dependency_charts.is_empty() {
         chart::source::dependencies::attach(&mut chart, &req.dependency_charts).map_err(|e| e.to_string())?;
