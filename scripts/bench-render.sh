@@ -2,12 +2,12 @@
 # Times `helm template` against `helmfire chart template` on the same charts, one whole process
 # per chart, side by side in the same run, and prints total wall time, peak memory and ratios.
 # Usage: scripts/bench-render.sh CHART_DIR... (chart directories with dependencies vendored)
-# Build first: cargo build --release (HELMFIRE_BIN overrides the binary).
+# Build first: cargo build --profile dist (HELMFIRE_BIN overrides the binary).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 helm=${HELMFIRE_HELM:-$(command -v helm || echo /root/.cache/helmfire/oracles/kubectl-v34-2.2.2/bin/helm)}
 [ -x "$helm" ] || { echo "helm not found: run scripts/install-oracles.sh" >&2; exit 1; }
-ours=${HELMFIRE_BIN:-$root/target/release/helmfire}
+ours=${HELMFIRE_BIN:-$root/target/dist/helmfire}
 [ -x "$ours" ] || ours=$root/target/debug/helmfire
 [ $# -gt 0 ] || { echo "usage: $0 CHART_DIR..." >&2; exit 1; }
 tmp=$(mktemp)

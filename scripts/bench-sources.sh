@@ -10,5 +10,5 @@ if [ ! -x /usr/bin/docker-registry ]; then
   echo "docker-registry is missing: apt-get install -y docker-registry (scripts/test.sh does it)" >&2
   exit 1
 fi
-cargo test --profile "${PROFILE:-release}" --test sources_bench -- --ignored --nocapture 2>&1 |
+cargo test -p helmfire-cli --profile "${PROFILE:-dist}" --test it sources_bench -- --ignored --nocapture 2>&1 |
   grep -E '^(setup|helmfire|in-process|index|helm pull)|panicked|FAILED|test result'

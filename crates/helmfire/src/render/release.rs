@@ -1,0 +1,177 @@
+//! One release rendered, as `helm install`/`upgrade`/`template` render it before anything
+//! reaches a cluster: the user values merged, the chart loaded (with the dependencies chart
+//! sources fetched attached as subcharts, as `helm dependency build` would vendor them), values
+//! prepared (dependencies, coalescing, schema), every template executed, NOTES split off,
+//! documents sorted into manifests and hooks, and the release manifest framed as helm stores it.
+//!
+//! This is the only render path: `helmfire template`, `diff`, `apply`, `status`, `chart
+//! template`, the tests and the benchmarks all call [`render_release`], and differ only in the
+//! [`ReleaseRender`] they pass (revision, upgrade flag, capabilities, `lookup`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use helmfire_chart::values::{self, PrepareOptions, ValueOptions};
+use helmfire_chart::{self as chart, Chart};
+use helmfire_template::{Context, Lookup};
+use helmfire_value::Map;
+
+use super::manifest::{self, Hook, Sorted};
+use super::{Capabilities, ReleaseInfo, RenderError, render_chart, retire, split_notes};
+
+/// The values a user gives a release: helm's `-f` files and `--set*` flags. Inline maps of a
+/// state file are served as files under synthetic names (`inline`), so they go through exactly
+/// the reader `-f` files go through.
+#[derive(Clone, Debug, Default)]
+pub struct UserValues {
+    pub options: ValueOptions,
+    /// `(synthetic name in options.files, YAML or JSON text)`.
+    pub inline: Vec<(String, Vec<u8>)>,
+}
+
+impl UserValues {
+    /// Merges files and flags in helm's order (`values.Options.MergeValues`).
+    pub fn merge(&self) -> Result<Map, values::ValuesError> {
+        let mut read = |path: &str| match self.inline.iter().find(|(name, _)| name == path) {
+            Some((_, data)) => Ok(data.clone()),
+            None => values::read_file(path),
+        };
+        values::merge_user_values_with(&self.options, &mut read)
+    }
+}
+
+/// Everything one render needs.
+#[derive(Clone)]
+pub struct ReleaseRender {
+    /// `.Release`: name, namespace, revision, install or upgrade.
+    pub release: ReleaseInfo,
+    /// A chart directory or `.tgz` archive.
+    pub chart: PathBuf,
+    /// Chart.yaml dependencies missing from `charts/`, fetched by chart sources: attached as
+    /// subcharts after loading.
+    pub dependency_charts: Vec<PathBuf>,
+    pub values: UserValues,
+    /// `.Capabilities`.
+    pub capabilities: Capabilities,
+    /// `--skip-schema-validation`.
+    pub skip_schema_validation: bool,
+    /// helm's `lookup` against a cluster; `None` finds nothing, as `helm template` does.
+    pub lookup: Option<Arc<dyn Lookup>>,
+}
+
+/// A rendered release: what `template` prints and what `apply` installs.
+#[derive(Clone, Debug)]
+pub struct RenderedRelease {
+    pub chart: Arc<Chart>,
+    /// The user-supplied values (stored as the record's `config`, what `helm get values` shows).
+    pub config: Map,
+    /// The coalesced values the chart was rendered with.
+    pub values: Map,
+    /// Manifests and hooks, each in install order.
+    pub sorted: Sorted,
+    /// The release manifest as helm stores it (no CRDs).
+    pub manifest: String,
+    /// The rendered NOTES.txt of the root chart.
+    pub notes: Option<String>,
+    /// `(path, raw content)` of every `crds/` file, in helm's order.
+    pub crds: Vec<(String, String)>,
+}
+
+impl RenderedRelease {
+    /// `name-version`, as helm's `chart` column shows it.
+    pub fn chart_label(&self) -> String {
+        format!("{}-{}", self.chart.metadata.name, self.chart.metadata.version)
+    }
+
+    /// The hooks, in kind order.
+    pub fn hooks(&self) -> &[Hook] {
+        &self.sorted.hooks
+    }
+}
+
+/// Renders one release. The error's text is helm's (what `helm template` prints after
+/// `Error: `), with the failing stage kept in its variant.
+pub fn render_release(request: &ReleaseRender) -> Result<RenderedRelease, RenderError> {
+    if !request.chart.exists() {
+        return Err(RenderError::ChartNotFound {
+            path: request.chart.clone(),
+        });
+    }
+    let config = request.values.merge().map_err(RenderError::Values)?;
+    render_with_values(request, config)
+}
+
+/// [`render_release`] with the user values already merged (`chart template` merges them
+/// before it locates the chart, as helm does).
+pub fn render_with_values(request: &ReleaseRender, config: Map) -> Result<RenderedRelease, RenderError> {
+    let mut chart = chart::load(&request.chart).map_err(RenderError::Load)?;
+    if !request.dependency_charts.is_empty() {
+        chart::source::dependencies::attach(&mut chart, &request.dependency_charts).map_err(RenderError::Load)?;
+    }
+    let prepared = values::prepare(
+        &mut chart,
+        &config,
+        PrepareOptions {
+            skip_schema_validation: request.skip_schema_validation,
+        },
+    )
+    .map_err(RenderError::Values)?;
+    if !valid_release_name(&request.release.name) {
+        return Err(RenderError::ReleaseName(request.release.name.clone()));
+    }
+    let mut context = Context::default();
+    context.lookup = request.lookup.clone();
+    let mut rendered = render_chart(
+        &chart,
+        &prepared.values,
+        &request.release,
+        &request.capabilities,
+        &mut context,
+    )?;
+    let notes = split_notes(&mut rendered, chart.name());
+    let sorted = manifest::sort_manifests(&rendered)?;
+    retire(rendered);
+    let release_manifest = manifest::release_manifest(&sorted, &[]);
+    let crds = chart
+        .crd_objects(chart.name())
+        .into_iter()
+        .map(|(path, file)| (path, String::from_utf8_lossy(&file.data).into_owned()))
+        .collect();
+    Ok(RenderedRelease {
+        chart: Arc::new(chart),
+        config,
+        values: prepared.values,
+        sorted,
+        manifest: release_manifest,
+        notes,
+        crds,
+    })
+}
+
+/// helm's `ValidateReleaseName`: DNS-1123 labels joined by dots, at most 53 characters.
+pub fn valid_release_name(name: &str) -> bool {
+    if name.is_empty() || name.len() > 53 {
+        return false;
+    }
+    name.split('.').all(|label| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn release_names_follow_helm() {
+        assert!(valid_release_name("my-app.v2"));
+        assert!(!valid_release_name("Bad_Name"));
+        assert!(!valid_release_name("-a"));
+        assert!(!valid_release_name(&"a".repeat(54)));
+    }
+}

@@ -1,0 +1,270 @@
+//! The state file exactly as written: serde structs with spans, before any validation.
+//!
+//! These types define the file format (and, through schemars, `schemas/helmfire.schema.json`).
+//! Everything is optional here; `load` decides what is required once templates and defaults apply.
+
+pub use helmfire_value::time::parse_std_duration as parse_go_duration;
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use super::de::Spanned;
+
+/// A helmfire desired-state file: the releases of a platform and where their charts come from.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "helmfire state file")]
+pub struct RawState {
+    /// Named environments selected with `--environment`; `default` exists even when not listed.
+    #[serde(default)]
+    pub environments: BTreeMap<String, Spanned<RawEnvironment>>,
+    /// Chart repositories (HTTP `https://…` or OCI `oci://…`) that releases refer to by name.
+    #[serde(default)]
+    pub repositories: Vec<Spanned<RawRepository>>,
+    /// Settings every release inherits unless it sets its own.
+    #[serde(default)]
+    pub defaults: Option<Spanned<RawDefaults>>,
+    /// Reusable release fragments; a release lists the ones it builds on in `inherit`.
+    #[serde(default)]
+    pub templates: BTreeMap<String, Spanned<RawRelease>>,
+    /// The Helm releases to converge.
+    #[serde(default)]
+    pub releases: Vec<Spanned<RawRelease>>,
+}
+
+/// An environment: values visible to expressions as `environment.values`, and cluster settings.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Environment")]
+pub struct RawEnvironment {
+    /// Values files (paths relative to the state file) or inline maps, merged in order.
+    #[serde(default)]
+    pub values: Vec<Spanned<RawValues>>,
+    /// The kubeconfig context releases of this environment deploy to.
+    pub kube_context: Option<Spanned<String>>,
+    /// What a missing values file is: an error (default), or skipped with a warning or a note.
+    pub missing_file_handler: Option<MissingFileHandler>,
+}
+
+/// What to do when a values file does not exist.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+pub enum MissingFileHandler {
+    #[default]
+    Error,
+    Warn,
+    Info,
+}
+
+/// A chart repository.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Repository")]
+pub struct RawRepository {
+    /// The name releases use in `chart: NAME/chart`.
+    pub name: Option<Spanned<String>>,
+    /// `https://…` (or `http://…`) for an index.yaml repository, `oci://host/path` for a registry.
+    pub url: Option<Spanned<String>>,
+    pub username: Option<Spanned<String>>,
+    pub password: Option<Spanned<String>>,
+    /// PEM file of the certificate authorities to trust, relative to the state file.
+    pub ca_file: Option<Spanned<String>>,
+    /// PEM client certificate for mutual TLS.
+    pub cert_file: Option<Spanned<String>>,
+    /// PEM client key for mutual TLS.
+    pub key_file: Option<Spanned<String>>,
+    /// Do not verify the server's certificate (also spelt `insecureSkipTLSVerify`, as helmfile does).
+    #[serde(default, alias = "insecureSkipTLSVerify")]
+    pub insecure_skip_tls_verify: bool,
+    /// Send the credentials to chart URLs on other hosts too (Helm's `--pass-credentials`).
+    #[serde(default)]
+    pub pass_credentials: bool,
+    /// Talk to an `oci://` registry over plain HTTP (Helm's `--plain-http`), e.g. a local one.
+    #[serde(default)]
+    pub plain_http: bool,
+}
+
+/// Settings every release inherits.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Defaults")]
+pub struct RawDefaults {
+    pub namespace: Option<Spanned<String>>,
+    pub create_namespace: Option<bool>,
+    pub wait: Option<bool>,
+    pub wait_for_jobs: Option<bool>,
+    pub timeout: Option<Spanned<Timeout>>,
+    pub atomic: Option<bool>,
+    pub history_max: Option<u32>,
+    /// Do not run the chart's hooks (helm's `--no-hooks`).
+    pub disable_hooks: Option<bool>,
+    /// Do not install the chart's `crds/` (helm's `--skip-crds`).
+    pub skip_crds: Option<bool>,
+    /// Delete the objects a failed upgrade created (helm's `--cleanup-on-fail`).
+    pub cleanup_on_fail: Option<bool>,
+    /// Adopt existing objects that belong to no or another release (helm's `--take-ownership`).
+    pub take_ownership: Option<bool>,
+    /// `true`: server-side apply; `false`: client-side; unset: as the release was last written
+    /// (server-side for a new release), like helm's `--server-side auto`.
+    pub server_side: Option<bool>,
+    /// Server-side apply takes fields other managers own (helm's `--force-conflicts`).
+    pub force_conflicts: Option<bool>,
+    pub kube_context: Option<Spanned<String>>,
+    pub missing_file_handler: Option<MissingFileHandler>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, Spanned<String>>,
+}
+
+/// A release (or a template of one). String fields may contain `${{ expression }}`.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Release")]
+pub struct RawRelease {
+    /// The Helm release name: lowercase DNS-1123, at most 53 characters.
+    pub name: Option<Spanned<String>>,
+    /// Namespace of the release and its objects (default: `defaults.namespace`, else `default`).
+    pub namespace: Option<Spanned<String>>,
+    /// `./local/path`, `repo/chart` (a listed repository) or `oci://host/path/chart`.
+    pub chart: Option<Spanned<String>>,
+    /// A semver constraint on the chart version, as Helm accepts (`^1.2`, `~1.2.3`, `>=1, <2`, `1.2.x`).
+    pub version: Option<Spanned<String>>,
+    /// Values files (relative to the state file) and inline maps, applied in order.
+    pub values: Option<Vec<Spanned<RawValues>>>,
+    /// `--set` equivalents: dotted path → value (type inferred like `--set`).
+    pub set: Option<BTreeMap<String, Spanned<serde_json::Value>>>,
+    /// `--set-string` equivalents: dotted path → string.
+    pub set_string: Option<BTreeMap<String, Spanned<String>>>,
+    /// Releases that must be converged first: `name` or `namespace/name`.
+    pub needs: Option<Vec<Spanned<String>>>,
+    /// Labels for `--selector`.
+    pub labels: Option<BTreeMap<String, Spanned<String>>>,
+    /// `false` uninstalls the release (default `true`).
+    pub installed: Option<bool>,
+    /// An expression; when it is false the release is treated as not installed.
+    pub condition: Option<Spanned<String>>,
+    pub create_namespace: Option<bool>,
+    /// Wait until every object is ready.
+    pub wait: Option<bool>,
+    pub wait_for_jobs: Option<bool>,
+    /// Seconds (`300`) or a Go duration (`5m`, `1h30m`).
+    pub timeout: Option<Spanned<Timeout>>,
+    /// Roll back a failed upgrade, uninstall a failed install.
+    pub atomic: Option<bool>,
+    /// Release revisions to keep (0: unlimited).
+    pub history_max: Option<u32>,
+    /// Do not run the chart's hooks (helm's `--no-hooks`).
+    pub disable_hooks: Option<bool>,
+    /// Do not install the chart's `crds/` (helm's `--skip-crds`).
+    pub skip_crds: Option<bool>,
+    /// Delete the objects a failed upgrade created (helm's `--cleanup-on-fail`).
+    pub cleanup_on_fail: Option<bool>,
+    /// Adopt existing objects that belong to no or another release (helm's `--take-ownership`).
+    pub take_ownership: Option<bool>,
+    /// `true`: server-side apply; `false`: client-side; unset: as the release was last written
+    /// (server-side for a new release), like helm's `--server-side auto`.
+    pub server_side: Option<bool>,
+    /// Server-side apply takes fields other managers own (helm's `--force-conflicts`).
+    pub force_conflicts: Option<bool>,
+    pub kube_context: Option<Spanned<String>>,
+    pub missing_file_handler: Option<MissingFileHandler>,
+    /// Templates this release builds on, applied in order; the release's own fields win.
+    pub inherit: Option<Vec<Spanned<String>>>,
+}
+
+/// A values source: a file path or an inline map.
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "Values")]
+pub enum RawValues {
+    File(String),
+    Inline(serde_json::Map<String, serde_json::Value>),
+}
+
+impl<'de> Deserialize<'de> for RawValues {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ValuesVisitor;
+        impl<'de> Visitor<'de> for ValuesVisitor {
+            type Value = RawValues;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a values file path or an inline map")
+            }
+            fn visit_str<E: de::Error>(self, path: &str) -> Result<RawValues, E> {
+                Ok(RawValues::File(path.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawValues, A::Error> {
+                let mut values = serde_json::Map::new();
+                while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+                    values.insert(key, value);
+                }
+                Ok(RawValues::Inline(values))
+            }
+        }
+        deserializer.deserialize_any(ValuesVisitor)
+    }
+}
+
+/// A timeout: whole seconds or a Go duration string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeout(pub std::time::Duration);
+
+impl JsonSchema for Timeout {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timeout".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Seconds, or a Go duration such as `5m` or `1h30m`.",
+            "anyOf": [
+                { "type": "integer", "minimum": 0 },
+                { "type": "string", "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$" }
+            ]
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Timeout {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TimeoutVisitor;
+        impl Visitor<'_> for TimeoutVisitor {
+            type Value = Timeout;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("seconds or a duration such as `5m`")
+            }
+            fn visit_i64<E: de::Error>(self, seconds: i64) -> Result<Timeout, E> {
+                u64::try_from(seconds)
+                    .map(|s| Timeout(std::time::Duration::from_secs(s)))
+                    .map_err(|_| E::custom("a timeout cannot be negative"))
+            }
+            fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<Timeout, E> {
+                Ok(Timeout(std::time::Duration::from_secs(seconds)))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Timeout, E> {
+                parse_go_duration(text).map(Timeout).ok_or_else(|| {
+                    E::custom(format!(
+                        "invalid duration `{text}`: expected seconds or a duration such as `90s`, `5m` or `1h30m`"
+                    ))
+                })
+            }
+        }
+        deserializer.deserialize_any(TimeoutVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_go_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("5m"), Some(Duration::from_secs(300)));
+        assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_go_duration("5"), None);
+        assert_eq!(parse_go_duration("5 minutes"), None);
+        assert_eq!(parse_go_duration(""), None);
+    }
+}
