@@ -364,3 +364,36 @@ fn an_umbrella_chart_with_a_file_dependency_templates_diffs_and_applies_alike() 
         "{diff}"
     );
 }
+
+/// What a user reads: the plan, the progress lines and the summary of `apply`, the table and
+/// one release of `status`, and `destroy`'s summary, as snapshots (times, ages and the chart
+/// path filtered). One release at a time, so the progress lines come in a fixed order.
+#[test]
+fn apply_status_and_destroy_output() {
+    let deploy = Deploy::start();
+    let hello = crate::support::oracle::root().join("testdata/charts-min/hello");
+    let state = deploy.state(
+        "helmfire.yaml",
+        &format!(
+            "defaults: {{namespace: shop, createNamespace: true}}\nreleases:\n  - {{name: db, chart: {0}}}\n  - {{name: web, chart: {0}, needs: [db]}}\n",
+            hello.display()
+        ),
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\b\d{2}:\d{2}:\d{2}(\.\d+)?\b", "[TIME]");
+    settings.add_filter(r"\b\d+(\.\d+)?(ms|s|m\d+s)\b", "[DURATION]");
+    settings.add_filter(r"\w{3} \w{3} [ \d]\d \[TIME\] \d{4}", "[DATE]");
+    let run = |args: &[&str]| {
+        let (stdout, stderr) = deploy.expect(&state, args, 0);
+        format!(
+            "$ helmfire {}\n--- stdout\n{stdout}--- stderr\n{stderr}",
+            args.join(" ")
+        )
+    };
+    settings.bind(|| {
+        insta::assert_snapshot!("apply-output", run(&["apply", "--concurrency", "1"]));
+        insta::assert_snapshot!("status-output", run(&["status"]));
+        insta::assert_snapshot!("status-one-output", run(&["status", "web"]));
+        insta::assert_snapshot!("destroy-output", run(&["destroy", "--yes", "--concurrency", "1"]));
+    });
+}
