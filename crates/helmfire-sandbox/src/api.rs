@@ -832,12 +832,13 @@ impl Api {
         }
         let mut new = live.clone();
         new["spec"]["replicas"] = json!(replicas);
+        managed::track_scale(&live, &mut new, resource, &field_manager(request));
         let main = Target {
             subresource: None,
             ..target.clone()
         };
         let Reply::Full { code, body, .. } =
-            self.commit_update(&mut state, request, &main, &live, new, dry_run, false)?
+            self.commit_update(&mut state, request, &main, &live, new, dry_run, true)?
         else {
             return Err(ApiError::internal("update returned a stream"));
         };

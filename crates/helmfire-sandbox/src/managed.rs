@@ -21,8 +21,9 @@ pub struct Manager {
     pub operation: String,
     /// apiVersion the manager wrote with.
     pub api_version: String,
-    /// Last write time.
-    pub time: String,
+    /// When this manager last changed something (absent on `/scale` entries, as upstream's
+    /// scale handler writes them, and after a no-op apply).
+    pub time: Option<String>,
     /// `status` for subresource writes.
     pub subresource: Option<String>,
     /// Owned fields.
@@ -34,14 +35,15 @@ impl Manager {
         self.manager == name && self.operation == operation && self.subresource.as_deref() == subresource
     }
 
-    /// How conflict messages name this manager.
+    /// How conflict messages name this manager (upstream's `printManager`):
+    /// `"kubectl" with subresource "scale" using apps/v1`; `using` only for Update entries.
     fn describe(&self) -> String {
         let mut text = format!("\"{}\"", self.manager);
-        if self.operation == "Update" {
-            text.push_str(&format!(" using {}", self.api_version));
-        }
         if let Some(sub) = &self.subresource {
             text.push_str(&format!(" with subresource \"{sub}\""));
+        }
+        if self.operation == "Update" {
+            text.push_str(&format!(" using {}", self.api_version));
         }
         text
     }
@@ -58,7 +60,7 @@ pub fn managers(object: &Value) -> Vec<Manager> {
                     manager: e["manager"].as_str().unwrap_or_default().to_string(),
                     operation: e["operation"].as_str().unwrap_or("Update").to_string(),
                     api_version: e["apiVersion"].as_str().unwrap_or_default().to_string(),
-                    time: e["time"].as_str().unwrap_or_default().to_string(),
+                    time: e["time"].as_str().filter(|t| !t.is_empty()).map(str::to_string),
                     subresource: e["subresource"].as_str().map(str::to_string),
                     fields: fieldpath::from_fields_v1(&e["fieldsV1"]),
                 })
@@ -74,7 +76,10 @@ pub fn set_managers(object: &mut Value, managers: &[Manager]) {
         .filter(|m| !m.fields.is_empty())
         .map(|m| {
             let mut e = json!({"manager": m.manager, "operation": m.operation, "apiVersion": m.api_version,
-                "time": m.time, "fieldsType": "FieldsV1", "fieldsV1": fieldpath::to_fields_v1(&m.fields)});
+                "fieldsType": "FieldsV1", "fieldsV1": fieldpath::to_fields_v1(&m.fields)});
+            if let Some(time) = &m.time {
+                e["time"] = json!(time);
+            }
             if let Some(sub) = &m.subresource {
                 e["subresource"] = json!(sub);
             }
@@ -127,24 +132,56 @@ pub fn track_update(
         .filter(|p| !flat_new.contains_key(*p))
         .cloned()
         .collect();
-    if !changed.is_empty() || !removed.is_empty() {
-        for m in list.iter_mut() {
-            m.fields.retain(|p| !changed.contains(p) && !removed.contains(p));
-        }
+    for m in list.iter_mut() {
+        m.fields.retain(|p| !changed.contains(p) && !removed.contains(p));
+    }
+    // A pure removal leaves no trace: the writer gains nothing, so it gets no entry and no time.
+    if !changed.is_empty() {
         let api_version = resource.api_version();
         match list.iter_mut().find(|m| m.same_writer(manager, "Update", subresource)) {
             Some(m) => {
                 m.fields.extend(changed);
-                m.time = clock::now_rfc3339();
+                m.time = Some(clock::now_rfc3339());
                 m.api_version = api_version;
             }
             None => list.push(Manager {
                 manager: manager.to_string(),
                 operation: "Update".into(),
                 api_version,
-                time: clock::now_rfc3339(),
+                time: Some(clock::now_rfc3339()),
                 subresource: subresource.map(str::to_string),
                 fields: changed,
+            }),
+        }
+    }
+    set_managers(new, &list);
+}
+
+/// Records a write of `spec.replicas` through the `/scale` subresource, as upstream's
+/// `ScaleHandler.ToParent` does: when the value changes, every other entry loses
+/// `spec.replicas` and `manager` owns it in an Update entry with subresource `scale`, at the
+/// parent's apiVersion and **without a time**.
+pub fn track_scale(live: &Value, new: &mut Value, resource: &ResourceType, manager: &str) {
+    let mut list = managers(live);
+    if live["spec"]["replicas"] != new["spec"]["replicas"] {
+        let replicas: Path = vec!["f:spec".into(), "f:replicas".into()];
+        for m in list.iter_mut() {
+            m.fields.remove(&replicas);
+        }
+        match list
+            .iter_mut()
+            .find(|m| m.same_writer(manager, "Update", Some("scale")))
+        {
+            Some(m) => {
+                m.fields.insert(replicas);
+            }
+            None => list.push(Manager {
+                manager: manager.to_string(),
+                operation: "Update".into(),
+                api_version: resource.api_version(),
+                time: None,
+                subresource: Some("scale".into()),
+                fields: BTreeSet::from([replicas]),
             }),
         }
     }
@@ -237,7 +274,9 @@ pub fn apply(
     let mut conflicts: Vec<(String, String)> = Vec::new();
     let mut conflicting: Vec<(usize, Path)> = Vec::new();
     for (i, m) in list.iter().enumerate() {
-        if m.manager == manager && m.subresource.as_deref() == subresource {
+        // Upstream's identities include the operation: the applier's own Update entry (a
+        // client-side write by the same name) conflicts like anyone else's.
+        if m.same_writer(manager, "Apply", subresource) {
             continue;
         }
         for (path, value) in &flat_applied {
@@ -294,14 +333,14 @@ pub fn apply(
     match list.iter_mut().find(|m| m.same_writer(manager, "Apply", subresource)) {
         Some(m) => {
             m.fields = new_set;
-            m.time = clock::now_rfc3339();
+            m.time = Some(clock::now_rfc3339());
             m.api_version = api_version;
         }
         None => list.push(Manager {
             manager: manager.to_string(),
             operation: "Apply".into(),
             api_version,
-            time: clock::now_rfc3339(),
+            time: Some(clock::now_rfc3339()),
             subresource: subresource.map(str::to_string),
             fields: new_set,
         }),
@@ -393,5 +432,73 @@ mod tests {
             .map(|m| m.manager.as_str())
             .collect();
         assert_eq!(owners, vec!["kubectl-edit"]);
+    }
+
+    #[test]
+    fn a_scale_moves_replicas_to_a_timeless_scale_entry() {
+        let r = builtin("apps", "deployments").expect("served");
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default"}, "spec": {"replicas": 2, "paused": false}});
+        let live = apply(None, &deployment, &r, "helm", false, None).expect("applies");
+        let mut scaled = live.clone();
+        scaled["spec"]["replicas"] = json!(5);
+        track_scale(&live, &mut scaled, &r, "kubectl");
+        let entries = managers(&scaled);
+        let replicas: Path = vec!["f:spec".into(), "f:replicas".into()];
+        let scale = entries.iter().find(|m| m.fields.contains(&replicas)).expect("owned");
+        assert_eq!(
+            (
+                scale.manager.as_str(),
+                scale.operation.as_str(),
+                scale.subresource.as_deref()
+            ),
+            ("kubectl", "Update", Some("scale"))
+        );
+        assert_eq!(scale.time, None);
+        assert_eq!(scale.api_version, "apps/v1");
+        assert!(scaled["metadata"]["managedFields"][1].get("time").is_none());
+        // helm's apply of the old value now conflicts, naming the scale subresource.
+        let error = apply(Some(&scaled), &deployment, &r, "helm", false, None).expect_err("conflicts");
+        assert_eq!(
+            error.message,
+            "Apply failed with 1 conflict: conflict with \"kubectl\" with subresource \"scale\" using apps/v1: .spec.replicas"
+        );
+        // Scaling to the same value changes no ownership.
+        let mut again = scaled.clone();
+        track_scale(&scaled, &mut again, &r, "other");
+        assert_eq!(managers(&again), entries);
+    }
+
+    #[test]
+    fn a_removal_gives_the_writer_no_entry_and_no_time() {
+        let r = builtin("", "configmaps").expect("served");
+        let live = apply(None, &cm(json!({"a": "1", "b": "2"})), &r, "helm", false, None).expect("applies");
+        let mut removed = live.clone();
+        removed["data"].as_object_mut().unwrap().remove("b");
+        track_update(Some(&live), &mut removed, &r, "kubectl-patch", None);
+        let entries = managers(&removed);
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert_eq!(entries[0].manager, "helm");
+    }
+
+    #[test]
+    fn the_appliers_own_update_entry_conflicts_like_anyone_elses() {
+        let r = builtin("", "configmaps").expect("served");
+        let mut live = cm(json!({"a": "1"}));
+        track_update(None, &mut live, &r, "helm", None);
+        let error = apply(Some(&live), &cm(json!({"a": "2"})), &r, "helm", false, None).expect_err("conflicts");
+        assert!(
+            error.message.contains("conflict with \"helm\" using v1: .data.a"),
+            "{}",
+            error.message
+        );
+        let forced = apply(Some(&live), &cm(json!({"a": "2"})), &r, "helm", true, None).expect("forced");
+        let a: Path = vec!["f:data".into(), "f:a".into()];
+        let owners: Vec<(String, String)> = managers(&forced)
+            .into_iter()
+            .filter(|m| m.fields.contains(&a))
+            .map(|m| (m.manager, m.operation))
+            .collect();
+        assert_eq!(owners, vec![("helm".to_string(), "Apply".to_string())]);
     }
 }
