@@ -8,9 +8,16 @@ pub const EXIT_CODES: &str = "\
 Exit codes:
   0    success
   1    error (invalid input, failed release, …)
-  2    changes present (diff/apply with --detailed-exitcode)
-  3    drift detected
+  2    changes present (diff/apply with --detailed-exitcode): a pending change, or drift
+       that is to be corrected
+  3    drift detected (drift)
   130  interrupted (Ctrl-C)";
+
+pub const DRIFT_EXIT_CODES: &str = "\
+Exit codes:
+  0    every release matches its deployed revision
+  1    error: something could not be determined (a read failed, a record is corrupt, …)
+  3    drift detected";
 
 #[derive(Debug, Parser)]
 #[command(name = "helmfire", version, about = "Deploy whole Kubernetes platforms from one desired-state file", after_help = EXIT_CODES)]
@@ -148,6 +155,21 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Compare the live cluster with each release's deployed revision (no chart is rendered):
+    /// what was changed, deleted or added out of band, and by which field manager
+    #[command(after_help = DRIFT_EXIT_CODES)]
+    Drift {
+        /// Report format
+        #[arg(short, long, value_enum, default_value_t = PlanOutput::Text)]
+        output: PlanOutput,
+        /// Every helm release the kubeconfig can see, in every namespace (no state file needed)
+        #[arg(long)]
+        all: bool,
+        /// Record a Kubernetes Event (Warning, reason DriftDetected) on each drifted release's
+        /// record, for the cluster's alerting
+        #[arg(long)]
+        events: bool,
+    },
     /// Uninstall the selected releases, dependents first
     #[command(after_help = EXIT_CODES)]
     Destroy {
@@ -196,6 +218,13 @@ pub struct PlanArgs {
     /// Exit with 2 when there are changes (0: none, 1: error)
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Do not read live objects: compare with the deployed revisions only (no drift)
+    #[arg(long)]
+    pub no_live: bool,
+    /// Correct the drift of every selected release (re-apply drifted fields, recreate deleted
+    /// objects), not only of those with `driftCorrection: true`
+    #[arg(long)]
+    pub correct_drift: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -28,10 +28,11 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
                 | Command::Status(_)
                 | Command::History(_)
                 | Command::Rollback(_)
+                | Command::Drift { .. }
         )
     {
         return Err(
-            "`--sandbox` works with `apply`, `diff`, `destroy`, `status`, `history`, `rollback` and `template` only"
+            "`--sandbox` works with `apply`, `diff`, `drift`, `destroy`, `status`, `history`, `rollback` and `template` only"
                 .into(),
         );
     }
@@ -92,6 +93,14 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
             super::deploy::apply(settings, &load_selected(settings, painter)?, &plan, dry_run, force)
         }
         Command::Destroy { yes } => super::deploy::destroy(settings, &load_selected(settings, painter)?, yes),
+        Command::Drift { output, all, events } => {
+            let request = super::drift::DriftRequest { output, events };
+            if all {
+                super::drift::drift(settings, None, &request)
+            } else {
+                super::drift::drift(settings, Some(&load_selected(settings, painter)?), &request)
+            }
+        }
         Command::Completion { shell } => {
             let mut buffer = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "helmfire", &mut buffer);

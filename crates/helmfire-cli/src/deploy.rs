@@ -19,7 +19,7 @@ use super::{CommandResult, exit};
 
 /// The one kube context every selected release uses (the flag, the environment's or a
 /// release's); several different ones are not supported in one run yet.
-fn single_context(estate: &Estate) -> Result<Option<String>, BoxError> {
+pub(super) fn single_context(estate: &Estate) -> Result<Option<String>, BoxError> {
     let mut contexts: Vec<Option<&String>> = estate
         .selected()
         .into_iter()
@@ -46,6 +46,8 @@ fn plan_settings(settings: &Settings, args: &PlanArgs) -> PlanSettings {
         },
         concurrency: settings.concurrency.max(16),
         render: RenderSettings::default(),
+        live: !args.no_live,
+        correct_drift: args.correct_drift,
     }
 }
 
@@ -74,7 +76,7 @@ pub fn diff(settings: &Settings, estate: &Estate, args: &PlanArgs) -> CommandRes
     })?;
     write_stdout(&format_plan(&plan.plan(), args.output, settings.stdout_color)?)?;
     plan_failures(&plan)?;
-    Ok(if args.detailed_exitcode && plan.plan().summary().has_changes() {
+    Ok(if args.detailed_exitcode && plan.has_work() {
         exit::CHANGES
     } else {
         exit::OK
@@ -182,15 +184,21 @@ async fn apply_on(
     let has_errors = !plan.errors().is_empty();
     if dry_run {
         plan_failures(&plan)?;
-        return Ok(if args.detailed_exitcode && shown.summary().has_changes() {
+        return Ok(if args.detailed_exitcode && plan.has_work() {
             exit::CHANGES
         } else {
             exit::OK
         });
     }
-    if !has_errors && !force && !shown.summary().has_changes() {
+    if !has_errors && !force && !plan.has_work() {
         if !settings.quiet {
-            eprintln!("No changes: the cluster matches the state file.");
+            if shown.summary().drifted > 0 {
+                eprintln!(
+                    "No changes to the state file's releases; the cluster drifted (see above): `apply --correct-drift` or `driftCorrection: true` corrects it."
+                );
+            } else {
+                eprintln!("No changes: the cluster matches the state file.");
+            }
         }
         return Ok(exit::OK);
     }

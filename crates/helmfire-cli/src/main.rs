@@ -16,6 +16,7 @@ mod status;
 mod template;
 
 mod deploy;
+mod drift;
 mod progress;
 
 use std::io::Write;

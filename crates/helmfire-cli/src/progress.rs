@@ -28,6 +28,7 @@ fn describe(step: &Step) -> String {
         Step::Waiting { resource } => format!("waiting for {resource}"),
         Step::Deleting { done, total } => format!("deleting {done}/{total} objects"),
         Step::RollingBack { revision } => format!("rolling back to revision {revision}"),
+        Step::CorrectingDrift { done, total } => format!("correcting drift {done}/{total} objects"),
         Step::Recording => "recording the release".to_string(),
     }
 }
@@ -213,6 +214,7 @@ pub fn outcome_counts(outcomes: &[Outcome]) -> String {
         OutcomeKind::Installed,
         OutcomeKind::Upgraded,
         OutcomeKind::Uninstalled,
+        OutcomeKind::Corrected,
         OutcomeKind::Unchanged,
         OutcomeKind::Failed,
         OutcomeKind::Skipped,

@@ -124,10 +124,17 @@ const SUPPORTED_FIELDS: &[&str] = &[
     "status.phase",
     "spec.nodeName",
     "type",
+    // Events (what `kubectl events --for` and `--field-selector reason=…` send).
     "involvedObject.name",
     "involvedObject.namespace",
     "involvedObject.kind",
     "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
 ];
 
 impl FieldSelector {
@@ -185,7 +192,13 @@ impl FieldSelector {
     pub fn matches(&self, object: &Value) -> bool {
         self.0.iter().all(|(field, negate, value)| {
             let mut current = object;
-            for part in field.split('.') {
+            // An event's `source` field selector means its reporting component.
+            let path = if field == "source" {
+                "source.component"
+            } else {
+                field.as_str()
+            };
+            for part in path.split('.') {
                 current = &current[part];
             }
             let actual = current.as_str().unwrap_or("");
@@ -205,6 +218,18 @@ mod tests {
 
     fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn event_fields_select_as_the_api_server_does() {
+        let event = serde_json::json!({"reason": "DriftDetected", "source": {"component": "helmfire"},
+            "involvedObject": {"apiVersion": "v1", "kind": "Secret", "name": "sh.helm.release.v1.web.v3"}});
+        let selector = FieldSelector::parse(
+            "involvedObject.kind=Secret,involvedObject.apiVersion=v1,reason=DriftDetected,source=helmfire",
+        )
+        .expect("supported");
+        assert!(selector.matches(&event));
+        assert!(!FieldSelector::parse("reason!=DriftDetected").unwrap().matches(&event));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::fmt;
 
 use crate::cluster::ClusterError;
 use crate::converge::ConvergeError;
+use crate::observe::live::ObserveError;
 use crate::plan::PlanError;
 use crate::render::RenderError;
 use crate::resolve::ChartResolveError;
@@ -34,6 +35,19 @@ pub enum ReleaseError {
         release: String,
         #[source]
         source: StorageError,
+    },
+    #[error("cannot read the live objects of release `{release}` (revision {revision})")]
+    Observe {
+        release: String,
+        revision: i32,
+        #[source]
+        source: Box<ObserveError>,
+    },
+    #[error("cannot record the drift event of release `{release}`")]
+    Events {
+        release: String,
+        #[source]
+        source: Box<ClusterError>,
     },
     #[error("failed to compare release `{release}` with its deployed record")]
     Plan {

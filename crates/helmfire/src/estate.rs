@@ -35,12 +35,14 @@ use crate::converge::run::{self, Outcome, Reporter, RunOptions, Task};
 use crate::converge::{ActionOptions, DesiredRelease, Engine, UninstallOptions};
 use crate::error::ReleaseError;
 use crate::graph::{NeedsMode, Order, ReleaseGraph};
+use crate::observe::live;
 use crate::observe::{self, History};
-use crate::plan::{self, Action, Deployed, Desired, Plan, PlanOptions, ReleasePlan};
+use crate::plan::drift::{self, IgnoreRule, ReleaseDrift};
+use crate::plan::{self, Action, Deployed, Desired, PendingRevision, Plan, PlanOptions, ReleasePlan};
 use crate::render::{self, Capabilities, ReleaseInfo, ReleaseRender, RenderedRelease, UserValues};
 use crate::resolve::{self, ChartResolution, LockMode, Resolutions, ResolveError, SourceSettings};
 use crate::state::{self, DesiredState, LoadOptions, ReleaseSpec, Selector, StateError, ValuesSource};
-use crate::storage::{Driver, Store};
+use crate::storage::{Driver, ReleaseRecord, Store};
 
 pub use crate::resolve::resolve_charts;
 
@@ -357,6 +359,11 @@ pub struct PlanSettings {
     /// Release records read at once.
     pub concurrency: usize,
     pub render: RenderSettings,
+    /// Read live objects and report drift (`diff --no-live` turns it off).
+    pub live: bool,
+    /// Correct the drift of every release (`--correct-drift`), not only of those whose
+    /// `driftCorrection` is on.
+    pub correct_drift: bool,
 }
 
 impl Default for PlanSettings {
@@ -365,8 +372,65 @@ impl Default for PlanSettings {
             plan: PlanOptions::default(),
             concurrency: 16,
             render: RenderSettings::default(),
+            live: true,
+            correct_drift: false,
         }
     }
+}
+
+/// Requests in flight at once while reading live objects (GET and dry-run apply).
+pub const LIVE_CONCURRENCY: usize = 32;
+
+/// Observes the live objects of each `(index, deployed record, ignore rules)` and computes
+/// their drift, [`LIVE_CONCURRENCY`] requests at once, on the current runtime.
+fn spawn_drifts(
+    cluster: &Cluster,
+    releases: Vec<(usize, ReleaseRecord, Vec<IgnoreRule>)>,
+) -> tokio::task::JoinSet<(usize, Result<ReleaseDrift, ReleaseError>)> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(LIVE_CONCURRENCY));
+    let mut set = tokio::task::JoinSet::new();
+    for (index, record, rules) in releases {
+        let cluster = cluster.clone();
+        let permits = permits.clone();
+        set.spawn(async move { (index, drift_of_record(&cluster, &record, &rules, permits).await) });
+    }
+    set
+}
+
+/// The drift of one deployed record.
+async fn drift_of_record(
+    cluster: &Cluster,
+    record: &ReleaseRecord,
+    rules: &[IgnoreRule],
+    permits: Arc<tokio::sync::Semaphore>,
+) -> Result<ReleaseDrift, ReleaseError> {
+    let observed = live::observe_release(cluster, record, permits)
+        .await
+        .map_err(|source| ReleaseError::Observe {
+            release: format!("{}/{}", record.namespace, record.name),
+            revision: record.version,
+            source: Box::new(source),
+        })?;
+    Ok(drift::release_drift(
+        &record.name,
+        &record.namespace,
+        record.version,
+        &observed,
+        rules,
+    ))
+}
+
+/// Collects spawned drift reads; a read that panicked is reported, never guessed.
+async fn join_drifts(
+    mut set: tokio::task::JoinSet<(usize, Result<ReleaseDrift, ReleaseError>)>,
+) -> HashMap<usize, Result<ReleaseDrift, ReleaseError>> {
+    let mut out = HashMap::new();
+    while let Some(joined) = set.join_next().await {
+        if let Ok((index, result)) = joined {
+            out.insert(index, result);
+        }
+    }
+    out
 }
 
 /// What is known about one selected release after planning.
@@ -377,6 +441,10 @@ pub struct PlannedRelease {
     pub plan: Result<ReleasePlan, Arc<ReleaseError>>,
     /// The render (installed releases that rendered).
     pub rendered: Option<RenderedRelease>,
+    /// Its drift is to be corrected (`driftCorrection` or `--correct-drift`, and it drifted).
+    pub correct_drift: bool,
+    /// Its live objects could not be read: no drift verdict.
+    pub drift_error: Option<Arc<ReleaseError>>,
     /// The release has records and the latest is not `uninstalled`.
     pub present: bool,
 }
@@ -399,11 +467,25 @@ impl EstatePlan {
         }
     }
 
-    /// The releases that could not be planned.
+    /// Whether `apply` would change anything: an install, upgrade or uninstall (a pending
+    /// revision to recover included), or drift it is to correct.
+    pub fn has_work(&self) -> bool {
+        self.plan().summary().has_changes() || self.releases.iter().any(|entry| entry.correct_drift)
+    }
+
+    /// The releases that could not be planned, and those whose live objects could not be read.
     pub fn errors(&self) -> Vec<Arc<ReleaseError>> {
         self.releases
             .iter()
-            .filter_map(|entry| entry.plan.as_ref().err().cloned())
+            .flat_map(|entry| {
+                entry
+                    .plan
+                    .as_ref()
+                    .err()
+                    .cloned()
+                    .into_iter()
+                    .chain(entry.drift_error.clone())
+            })
             .collect()
     }
 }
@@ -462,10 +544,27 @@ pub async fn plan(
         }
         observed.push((index, history));
     }
+    // Live objects are read while the charts render: drift of the deployed revision of every
+    // release that is to stay installed.
+    let live_reads = settings.live.then(|| {
+        let records = observed
+            .iter()
+            .filter(|(index, _)| estate.release(*index).installed)
+            .filter_map(|(index, history)| {
+                let record = history.as_ref().ok()?.deployed()?.clone();
+                Some((*index, record, estate.release(*index).ignore_differences.clone()))
+            })
+            .collect();
+        spawn_drifts(&target.cluster, records)
+    });
     let (jobs, failed) = split_jobs(requests);
     let mut rendered: HashMap<usize, Result<RenderedRelease, ReleaseError>> =
         render_jobs(jobs, settings.render.workers()).await.into_iter().collect();
     rendered.extend(failed.into_iter().map(|(index, error)| (index, Err(error))));
+    let mut drifts = match live_reads {
+        Some(set) => join_drifts(set).await,
+        None => HashMap::new(),
+    };
     let mut out = EstatePlan::default();
     for (index, history) in observed {
         let release = estate.release(index);
@@ -477,6 +576,8 @@ pub async fn plan(
                     plan: Err(Arc::new(error)),
                     rendered: None,
                     present: false,
+                    correct_drift: false,
+                    drift_error: None,
                 });
                 continue;
             }
@@ -490,6 +591,8 @@ pub async fn plan(
                     plan: Err(Arc::new(error)),
                     rendered: None,
                     present,
+                    correct_drift: false,
+                    drift_error: None,
                 });
                 continue;
             }
@@ -519,11 +622,40 @@ pub async fn plan(
                 source,
             })
         });
+        // Live objects that could not be read give no drift verdict: the release keeps its plan
+        // and the error is reported beside it.
+        let mut drift_error = None;
+        let plan = match (plan, drifts.remove(&index)) {
+            (Ok(mut plan), drift) => {
+                match drift {
+                    Some(Ok(drift)) => plan.drift = Some(drift),
+                    Some(Err(error)) => drift_error = Some(Arc::new(error)),
+                    None => {}
+                }
+                // An interrupted operation's pending revision is work: it is recovered, then
+                // the release converges, even when the manifests are equal.
+                if let Some(last) = history.last().filter(|record| record.info.status.is_pending()) {
+                    plan.pending = Some(PendingRevision {
+                        revision: last.version,
+                        status: last.info.status.to_string(),
+                    });
+                    if plan.action == Action::Unchanged && release.installed {
+                        plan.action = Action::Upgrade;
+                    }
+                }
+                Ok(plan)
+            }
+            (Err(error), _) => Err(error),
+        };
+        let correct_drift =
+            (release.drift_correction || settings.correct_drift) && plan.as_ref().is_ok_and(ReleasePlan::drifted);
         out.releases.push(PlannedRelease {
             index,
             plan,
             rendered: rendered_release,
             present,
+            correct_drift,
+            drift_error,
         });
     }
     Ok(out)
@@ -603,19 +735,38 @@ pub async fn converge(
             Ok(plan) => {
                 let wanted =
                     matches!(plan.action, Action::Install | Action::Upgrade) || (settings.force && release.installed);
-                if let (true, Some(rendered)) = (wanted, entry.rendered) {
-                    tasks.insert(
-                        entry.index,
-                        Task::Converge {
-                            desired: Box::new(DesiredRelease::new(
-                                release.id.name.as_str(),
-                                release.id.namespace.as_str(),
-                                rendered,
-                            )),
-                            options: action_options(release),
-                            upgrade: entry.present,
-                        },
-                    );
+                let correct = entry.correct_drift.then(|| release.ignore_differences.clone());
+                match (wanted, entry.rendered) {
+                    (true, Some(rendered)) => {
+                        let mut options = action_options(release);
+                        // Drifted fields other managers took are taken back by the upgrade.
+                        options.force_conflicts |= correct.is_some();
+                        tasks.insert(
+                            entry.index,
+                            Task::Converge {
+                                desired: Box::new(DesiredRelease::new(
+                                    release.id.name.as_str(),
+                                    release.id.namespace.as_str(),
+                                    rendered,
+                                )),
+                                options,
+                                upgrade: entry.present,
+                                correct_drift: correct,
+                            },
+                        );
+                    }
+                    (false, _) if correct.is_some() => {
+                        tasks.insert(
+                            entry.index,
+                            Task::CorrectDrift {
+                                namespace: release.id.namespace.to_string(),
+                                name: release.id.name.to_string(),
+                                rules: release.ignore_differences.clone(),
+                                timeout: release.timeout,
+                            },
+                        );
+                    }
+                    _ => {}
                 }
             }
         }
@@ -739,4 +890,175 @@ pub async fn latest_records(
         .into_iter()
         .filter_map(|index| Some((index, found.remove(&index)?)))
         .collect()
+}
+
+/// The drift verdict of one release.
+#[derive(Debug)]
+pub struct DriftVerdict {
+    /// Index into `state.releases`; `None` for releases found in the cluster (`--all`).
+    pub index: Option<usize>,
+    /// `namespace/name`.
+    pub id: String,
+    /// The drift against the deployed revision; `Ok(None)` when nothing is deployed.
+    pub result: Result<Option<ReleaseDrift>, Arc<ReleaseError>>,
+}
+
+/// `helmfire drift`: every selected release that is to stay installed, its deployed revision
+/// compared with the live cluster. No chart is rendered and no chart source is needed.
+pub async fn drift(target: &Target, estate: &Estate, concurrency: usize) -> Vec<DriftVerdict> {
+    let installed = estate.installed();
+    let mut records = observe::each_release(
+        &target.store,
+        &estate.state,
+        &installed,
+        concurrency,
+        |store, namespace, name| async move { store.deployed(&namespace, &name).await },
+    )
+    .await;
+    let mut reads = Vec::new();
+    let mut verdicts: HashMap<usize, Result<Option<ReleaseDrift>, Arc<ReleaseError>>> = HashMap::new();
+    for &index in &installed {
+        match records.remove(&index) {
+            Some(Ok(Some(record))) => {
+                reads.push((index, record, estate.release(index).ignore_differences.clone()));
+            }
+            Some(Ok(None)) => {
+                verdicts.insert(index, Ok(None));
+            }
+            Some(Err(error)) => {
+                verdicts.insert(index, Err(Arc::new(error)));
+            }
+            None => {}
+        }
+    }
+    for (index, result) in join_drifts(spawn_drifts(&target.cluster, reads)).await {
+        verdicts.insert(index, result.map(Some).map_err(Arc::new));
+    }
+    installed
+        .into_iter()
+        .map(|index| DriftVerdict {
+            index: Some(index),
+            id: estate.release(index).id.to_string(),
+            result: verdicts.remove(&index).unwrap_or_else(|| {
+                Err(Arc::new(ReleaseError::Internal {
+                    release: estate.release(index).id.to_string(),
+                    message: "its drift could not be determined".to_string(),
+                }))
+            }),
+        })
+        .collect()
+}
+
+/// `helmfire drift --all`: every helm release the store can see in any namespace (plain helm's
+/// too), its deployed revision compared with the live cluster, sorted by namespace and name.
+pub async fn drift_everywhere(target: &Target) -> Result<Vec<DriftVerdict>, ReleaseError> {
+    let records = target
+        .store
+        .deployed_everywhere()
+        .await
+        .map_err(|source| ReleaseError::Records {
+            release: "(every release)".to_string(),
+            source,
+        })?;
+    let ids: Vec<String> = records
+        .iter()
+        .map(|record| format!("{}/{}", record.namespace, record.name))
+        .collect();
+    let reads = records
+        .into_iter()
+        .enumerate()
+        .map(|(position, record)| (position, record, Vec::new()))
+        .collect();
+    let mut results = join_drifts(spawn_drifts(&target.cluster, reads)).await;
+    Ok(ids
+        .into_iter()
+        .enumerate()
+        .map(|(position, id)| DriftVerdict {
+            index: None,
+            result: results
+                .remove(&position)
+                .map(|result| result.map(Some).map_err(Arc::new))
+                .unwrap_or_else(|| {
+                    Err(Arc::new(ReleaseError::Internal {
+                        release: id.clone(),
+                        message: "its drift could not be determined".to_string(),
+                    }))
+                }),
+            id,
+        })
+        .collect())
+}
+
+/// Records a Kubernetes Event (type `Warning`, reason `DriftDetected`) for each drifted
+/// release, on its deployed release record (the Secret or ConfigMap `sh.helm.release.v1.NAME.vN`
+/// in its namespace), so the cluster's alerting sees it: `kubectl events --for
+/// secret/sh.helm.release.v1.NAME.vN`. Secret values never appear in the message.
+pub async fn record_drift_events(target: &Target, drifts: &[&ReleaseDrift]) -> Vec<Result<(), ReleaseError>> {
+    let kind = match target.store.driver() {
+        Driver::ConfigMap => "ConfigMap",
+        _ => "Secret",
+    };
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "helmfire".to_string());
+    let mut out = Vec::new();
+    for drift in drifts {
+        let record = crate::storage::record_key(&drift.name, drift.revision);
+        let now = helmfire_value::time::rfc3339_utc(helmfire_value::time::unix_now());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
+        let event = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": format!("{record}.{nanos:x}"), "namespace": drift.namespace},
+            "involvedObject": {"apiVersion": "v1", "kind": kind, "namespace": drift.namespace, "name": record},
+            "reason": "DriftDetected",
+            "type": "Warning",
+            "message": drift_event_message(drift),
+            "source": {"component": "helmfire", "host": host},
+            "reportingComponent": "helmfire",
+            "reportingInstance": host,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        });
+        out.push(
+            target
+                .cluster
+                .create(&event)
+                .await
+                .map(drop)
+                .map_err(|source| ReleaseError::Events {
+                    release: drift.id(),
+                    source: Box::new(source),
+                }),
+        );
+    }
+    out
+}
+
+/// `Release team/web (revision 3) drifted: Deployment/web spec.replicas; Service/web deleted`,
+/// at most 1,024 bytes (what `events.k8s.io` allows), values left out.
+fn drift_event_message(drift: &ReleaseDrift) -> String {
+    let mut parts = Vec::new();
+    for object in &drift.objects {
+        match object.state {
+            drift::ObjectState::Missing => parts.push(format!("{}/{} deleted", object.kind, object.name)),
+            drift::ObjectState::Modified => {
+                let fields: Vec<&str> = object.fields.iter().map(|field| field.path.as_str()).collect();
+                parts.push(format!("{}/{} {}", object.kind, object.name, fields.join(", ")));
+            }
+        }
+    }
+    let mut message = format!("Release {} (revision {}) drifted: ", drift.id(), drift.revision);
+    for (position, part) in parts.iter().enumerate() {
+        let separator = if position == 0 { "" } else { "; " };
+        let more = format!("; +{} more", parts.len() - position);
+        if message.len() + separator.len() + part.len() + more.len() > 1024 {
+            message.push_str(&more);
+            break;
+        }
+        message.push_str(separator);
+        message.push_str(part);
+    }
+    message
 }

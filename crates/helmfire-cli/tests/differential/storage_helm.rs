@@ -152,6 +152,7 @@ fn install_by_hand(cluster: &Cluster, store: &Store, namespace: &str, name: &str
     let options = ApplyOptions {
         field_manager: "helm".into(),
         force: true,
+        dry_run: false,
     };
     cluster.runtime.block_on(kube.apply(&object, &options)).expect("apply");
 
@@ -397,6 +398,7 @@ fn cluster_seam_discovers_applies_and_names_objects() {
     let options = ApplyOptions {
         field_manager: "helmfire".into(),
         force: false,
+        dry_run: false,
     };
     let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "seam", "namespace": "default", "labels": {"app": "seam"}}, "data": {"a": "1"}});
     rt.block_on(kube.apply(&object, &options)).unwrap();

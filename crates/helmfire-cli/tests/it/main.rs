@@ -8,6 +8,7 @@ mod support;
 
 mod cli_apply;
 mod cli_diff;
+mod cli_drift;
 mod cli_sandbox;
 mod cli_state;
 mod cli_status;

@@ -123,8 +123,10 @@ fn tpl_calls_stay_linear() {
         assert!(out.contains("1-7"));
         t.elapsed()
     };
-    let small = time(1000);
-    let large = time(8000);
+    // The fastest of three runs each: a busy machine slows single runs, not the best one.
+    let best = |calls: usize| (0..3).map(|_| time(calls)).min().unwrap_or_default();
+    let small = best(1000);
+    let large = best(8000);
     assert!(
         large < small * 16 + Duration::from_millis(50),
         "8x the tpl calls took {large:?} vs {small:?}: not linear"

@@ -111,12 +111,14 @@ fn describe_partial(object: &Json) -> String {
 }
 
 /// Options of a server-side apply.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct ApplyOptions {
     /// The field manager owning the applied fields.
     pub field_manager: String,
     /// Take over fields owned by other managers instead of failing with a conflict.
     pub force: bool,
+    /// `dryRun=All`: the server answers what it would store, and stores nothing.
+    pub dry_run: bool,
 }
 
 impl Cluster {
@@ -258,6 +260,7 @@ impl Cluster {
         let (reference, api) = self.target(&ObjectRef::of(object)?).await?;
         let mut params = PatchParams::apply(&options.field_manager);
         params.force = options.force;
+        params.dry_run = options.dry_run;
         let patch = Patch::Apply(object);
         self.with_retries(|| api.patch(&reference.name, &params, &patch))
             .await

@@ -57,6 +57,12 @@ pub enum ConvergeError {
     /// A bug: the action panicked. Its pending revision was marked failed and its Lease released.
     #[error("release `{release}`: helmfire failed unexpectedly ({message}); the release was marked failed")]
     Panicked { release: String, message: String },
+    #[error("cannot read the live objects of release `{release}`")]
+    Observe {
+        release: String,
+        #[source]
+        source: Box<crate::observe::live::ObserveError>,
+    },
     #[error("release `{release}` has no deployed releases")]
     NoDeployedReleases { release: String },
     #[error("release `{release}` not found")]

@@ -202,6 +202,11 @@ pub enum Step {
         done: usize,
         total: usize,
     },
+    /// Re-applying drifted objects of the deployed revision.
+    CorrectingDrift {
+        done: usize,
+        total: usize,
+    },
     /// Undoing a failed action (`atomic`): rolling back or uninstalling.
     RollingBack {
         revision: i32,
@@ -228,6 +233,7 @@ impl std::fmt::Display for Step {
             Step::Waiting { resource } => write!(f, "waiting for {resource}"),
             Step::Deleting { done, total } => write!(f, "deleting {done}/{total}"),
             Step::RollingBack { revision } => write!(f, "rolling back to revision {revision}"),
+            Step::CorrectingDrift { done, total } => write!(f, "correcting drift {done}/{total}"),
             Step::Recording => f.write_str("recording the release"),
         }
     }

@@ -19,6 +19,7 @@ use super::{ActionOptions, DesiredRelease, Engine, Progress, Step, UninstallOpti
 use crate::cluster::{ClusterError, ObjectRef};
 use crate::error::{Chain, ReleaseError};
 use crate::graph::{Order, ReleaseGraph, Scheduler};
+use crate::plan::drift::IgnoreRule;
 
 /// What to do with one release.
 #[derive(Clone, Debug)]
@@ -29,6 +30,16 @@ pub enum Task {
         options: ActionOptions,
         /// Whether a deployed record exists (reported as "upgraded" rather than "installed").
         upgrade: bool,
+        /// Correct the new revision's drift afterwards, under these ignore rules (a client-side
+        /// upgrade patches only what changed between revisions).
+        correct_drift: Option<Vec<IgnoreRule>>,
+    },
+    /// Correct the drift of the deployed revision; nothing else differs.
+    CorrectDrift {
+        namespace: String,
+        name: String,
+        rules: Vec<IgnoreRule>,
+        timeout: Duration,
     },
     /// Uninstall.
     Uninstall {
@@ -48,6 +59,8 @@ pub enum OutcomeKind {
     Installed,
     Upgraded,
     Uninstalled,
+    /// The deployed revision's drift was corrected (no new revision).
+    Corrected,
     Unchanged,
     Failed,
     /// Not run because a release it waits for failed.
@@ -62,6 +75,7 @@ impl OutcomeKind {
             OutcomeKind::Installed => "installed",
             OutcomeKind::Upgraded => "upgraded",
             OutcomeKind::Uninstalled => "uninstalled",
+            OutcomeKind::Corrected => "drift corrected",
             OutcomeKind::Unchanged => "unchanged",
             OutcomeKind::Failed => "failed",
             OutcomeKind::Skipped => "skipped",
@@ -73,7 +87,7 @@ impl OutcomeKind {
     pub fn changed(self) -> bool {
         matches!(
             self,
-            OutcomeKind::Installed | OutcomeKind::Upgraded | OutcomeKind::Uninstalled
+            OutcomeKind::Installed | OutcomeKind::Upgraded | OutcomeKind::Uninstalled | OutcomeKind::Corrected
         )
     }
 }
@@ -422,6 +436,7 @@ async fn execute(
             desired,
             mut options,
             upgrade,
+            correct_drift,
         } => {
             reporter.started(id, if upgrade { "upgrade" } else { "install" });
             if options.create_namespace {
@@ -429,10 +444,17 @@ async fn execute(
                 options.create_namespace = false;
                 namespaces.ensure(engine, &desired.namespace, id, &progress).await?;
             }
+            let (namespace, name) = (desired.namespace.clone(), desired.name.clone());
             let record = engine
                 .install_or_upgrade(*desired, &options, &progress)
                 .await
                 .map_err(ReleaseError::Converge)?;
+            if let Some(rules) = correct_drift {
+                engine
+                    .correct_drift(&namespace, &name, &rules, options.timeout, &progress)
+                    .await
+                    .map_err(ReleaseError::Converge)?;
+            }
             let kind = if upgrade {
                 OutcomeKind::Upgraded
             } else {
@@ -451,6 +473,19 @@ async fn execute(
                 .await
                 .map_err(ReleaseError::Converge)?;
             Ok((OutcomeKind::Uninstalled, None))
+        }
+        Task::CorrectDrift {
+            namespace,
+            name,
+            rules,
+            timeout,
+        } => {
+            reporter.started(id, "drift correction");
+            let (revision, _) = engine
+                .correct_drift(&namespace, &name, &rules, timeout, &progress)
+                .await
+                .map_err(ReleaseError::Converge)?;
+            Ok((OutcomeKind::Corrected, Some(revision)))
         }
         Task::Unchanged => Ok((OutcomeKind::Unchanged, None)),
         // Broken tasks fail in `run` before they reach an executor; this keeps their error.

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use super::drift::{ChangedBy, FieldChange, FieldDrift, ObjectDrift, ObjectState, ReleaseDrift};
 use super::{Action, Change, ObjectChange, Plan, ReleasePlan};
 
 /// The `schemaVersion` of [`json`]; bumped only on incompatible changes.
@@ -98,8 +99,27 @@ pub fn text(plan: &Plan, color: bool) -> String {
             Action::Uninstall => RED,
             Action::Unchanged => "",
         };
+        if let Some(pending) = &release.pending {
+            let _ = writeln!(
+                out,
+                "{}",
+                paint(
+                    color,
+                    &format!("{BOLD}{YELLOW}"),
+                    &format!(
+                        "{}: revision {} is {} (an interrupted operation): it will be recovered",
+                        release.id(),
+                        pending.revision,
+                        pending.status
+                    )
+                )
+            );
+        }
         if release.action == Action::Unchanged {
             let _ = writeln!(out, "{heading}");
+            if let Some(drift) = release.drift.as_ref().filter(|d| d.drifted()) {
+                drift_block(&mut out, drift, color);
+            }
             continue;
         }
         let _ = writeln!(out, "{}", paint(color, &format!("{BOLD}{code}"), &heading));
@@ -127,9 +147,180 @@ pub fn text(plan: &Plan, color: bool) -> String {
                 let _ = writeln!(out, "{}", paint(color && !code.is_empty(), code, &indented));
             }
         }
+        if let Some(drift) = release.drift.as_ref().filter(|d| d.drifted()) {
+            drift_block(&mut out, drift, color);
+        }
     }
     let _ = writeln!(out, "\nPlan: {}.", plan.summary());
     out
+}
+
+/// A JSON value as the text shows it: strings quoted, everything else compact.
+fn value_text(value: &Option<serde_json::Value>, absent: &str) -> String {
+    match value {
+        Some(value) => value.to_string(),
+        None => absent.to_string(),
+    }
+}
+
+/// Who changed a field, from its owners: `kubectl-set, 2026-12-07 03:08:00 UTC`.
+fn owners_text(field: &FieldDrift) -> String {
+    if field.changed_by.is_empty() {
+        return match field.change {
+            FieldChange::Removed => "removed by an unknown manager".to_string(),
+            _ => "changed by an unknown manager".to_string(),
+        };
+    }
+    field.changed_by.iter().map(owner_text).collect::<Vec<_>>().join("; ")
+}
+
+fn owner_text(owner: &ChangedBy) -> String {
+    let mut text = owner.manager.clone();
+    if let Some(subresource) = &owner.subresource {
+        let _ = write!(text, " via /{subresource}");
+    }
+    match &owner.time {
+        Some(time) => {
+            let _ = write!(text, ", {}", time.replacen('T', " ", 1).replace('Z', " UTC"));
+        }
+        None => text.push_str(", time not recorded"),
+    }
+    text
+}
+
+/// One drifted field as a line: `spec.replicas: 2 → 5 (kubectl via /scale, time not recorded)`.
+pub fn field_line(field: &FieldDrift) -> String {
+    let what = if field.hidden {
+        match field.change {
+            FieldChange::Changed => "changed (value hidden)".to_string(),
+            FieldChange::Removed => "removed (value hidden)".to_string(),
+            FieldChange::Added => "added (value hidden)".to_string(),
+        }
+    } else {
+        format!(
+            "{} → {}",
+            value_text(&field.recorded, "(not recorded)"),
+            value_text(&field.live, "(removed)")
+        )
+    };
+    format!("{}: {what} ({})", field.path, owners_text(field))
+}
+
+fn object_heading(object: &ObjectDrift) -> String {
+    let state = match object.state {
+        ObjectState::Missing => ": deleted",
+        ObjectState::Modified => "",
+    };
+    format!("  ! {}{state}", object.key)
+}
+
+/// The drift of one release under its plan heading.
+fn drift_block(out: &mut String, drift: &ReleaseDrift, color: bool) {
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            color,
+            &format!("{BOLD}{RED}"),
+            &format!("  drift: the cluster differs from revision {}", drift.revision)
+        )
+    );
+    for object in &drift.objects {
+        let _ = writeln!(out, "{}", paint(color, RED, &object_heading(object)));
+        for field in &object.fields {
+            let _ = writeln!(out, "      {}", field_line(field));
+        }
+    }
+}
+
+/// `helmfire drift` as text: one block per release, in sync ones on one line each.
+pub fn drift_text(releases: &[ReleaseDrift], color: bool) -> String {
+    let mut out = String::new();
+    for drift in releases {
+        if !drift.drifted() {
+            let _ = writeln!(out, "{}: in sync (revision {})", drift.id(), drift.revision);
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                color,
+                &format!("{BOLD}{RED}"),
+                &format!("{}: drifted from revision {}", drift.id(), drift.revision)
+            )
+        );
+        for object in &drift.objects {
+            let _ = writeln!(out, "{}", paint(color, RED, &object_heading(object)));
+            for field in &object.fields {
+                let _ = writeln!(out, "      {}", field_line(field));
+            }
+        }
+    }
+    let drifted = releases.iter().filter(|d| d.drifted()).count();
+    let _ = writeln!(out, "\nDrift: {drifted} of {} release(s) drifted.", releases.len());
+    out
+}
+
+/// The JSON of one release's drift objects (the `drift` list of the plan schema).
+pub fn drift_objects_json(drift: &ReleaseDrift) -> Value {
+    serde_json::to_value(&drift.objects).unwrap_or(Value::Null)
+}
+
+/// `helmfire drift -o json` (see `docs/plan-json.md`).
+pub fn drift_json(releases: &[ReleaseDrift]) -> Value {
+    let items: Vec<Value> = releases
+        .iter()
+        .map(|drift| {
+            json!({
+                "id": drift.id(),
+                "name": drift.name,
+                "namespace": drift.namespace,
+                "revision": drift.revision,
+                "drifted": drift.drifted(),
+                "drift": drift_objects_json(drift),
+            })
+        })
+        .collect();
+    json!({
+        "schemaVersion": JSON_SCHEMA_VERSION,
+        "summary": {
+            "releases": releases.len(),
+            "drifted": releases.iter().filter(|d| d.drifted()).count(),
+        },
+        "releases": items,
+    })
+}
+
+/// `helmfire drift -o markdown`: a heading, one section per drifted release.
+pub fn drift_markdown(releases: &[ReleaseDrift]) -> String {
+    let drifted: Vec<&ReleaseDrift> = releases.iter().filter(|d| d.drifted()).collect();
+    let mut out = format!(
+        "### helmfire drift: {} of {} release(s) drifted\n\n",
+        drifted.len(),
+        releases.len()
+    );
+    for drift in drifted {
+        drift_markdown_section(&mut out, drift);
+    }
+    out
+}
+
+fn drift_markdown_section(out: &mut String, drift: &ReleaseDrift) {
+    let _ = writeln!(
+        out,
+        "<details><summary><code>{}</code> — <b>drifted</b> from revision {}</summary>\n",
+        html_escape(&drift.id()),
+        drift.revision
+    );
+    for object in &drift.objects {
+        let _ = writeln!(out, "**{}**\n", html_escape(object_heading(object).trim_start()));
+        for field in &object.fields {
+            let _ = writeln!(out, "- `{}`", field_line(field).replace('`', "'"));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(out, "</details>\n");
 }
 
 /// The stable JSON document (see `docs/plan-json.md`).
@@ -165,6 +356,8 @@ pub fn json(plan: &Plan) -> Value {
                 "deployedRevision": release.deployed_revision,
                 "chart": { "deployed": release.chart_from, "desired": release.chart_to },
                 "resources": resources,
+                "pending": release.pending,
+                "drift": release.drift.as_ref().map(drift_objects_json),
             })
         })
         .collect();
@@ -176,6 +369,7 @@ pub fn json(plan: &Plan) -> Value {
             "uninstall": summary.uninstall,
             "unchanged": summary.unchanged,
             "changes": summary.has_changes(),
+            "drifted": summary.drifted,
         },
         "releases": releases,
     })
@@ -189,7 +383,10 @@ pub fn markdown(plan: &Plan) -> String {
     let mut unchanged = Vec::new();
     for release in &plan.releases {
         if release.action == Action::Unchanged {
-            unchanged.push(format!("`{}`", release.id()));
+            match release.drift.as_ref().filter(|d| d.drifted()) {
+                Some(drift) => drift_markdown_section(&mut out, drift),
+                None => unchanged.push(format!("`{}`", release.id())),
+            }
             continue;
         }
         let count = release.changes.len();
@@ -218,6 +415,9 @@ pub fn markdown(plan: &Plan) -> String {
             let _ = writeln!(out, "{fence}diff\n{}{fence}\n", change.diff);
         }
         let _ = writeln!(out, "</details>\n");
+        if let Some(drift) = release.drift.as_ref().filter(|d| d.drifted()) {
+            drift_markdown_section(&mut out, drift);
+        }
     }
     if !unchanged.is_empty() {
         let _ = writeln!(out, "Unchanged: {}", unchanged.join(", "));

@@ -7,6 +7,7 @@
 //! [`display`] turns a plan into text, JSON or Markdown.
 
 pub mod display;
+pub mod drift;
 mod objects;
 pub mod secret;
 
@@ -119,12 +120,31 @@ pub struct ReleasePlan {
     pub chart_to: Option<String>,
     /// Objects that differ, in desired manifest order then removed ones in deployed order.
     pub changes: Vec<ObjectChange>,
+    /// Where the live cluster differs from the deployed revision (`None`: live objects were
+    /// not read).
+    pub drift: Option<drift::ReleaseDrift>,
+    /// The latest revision is `pending-*`, left by an interrupted operation: converging
+    /// recovers it (marks it failed) and upgrades, even when nothing else differs.
+    pub pending: Option<PendingRevision>,
+}
+
+/// A `pending-*` latest revision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PendingRevision {
+    pub revision: i32,
+    /// `pending-install`, `pending-upgrade` or `pending-rollback`.
+    pub status: String,
 }
 
 impl ReleasePlan {
     /// `namespace/name`.
     pub fn id(&self) -> String {
         format!("{}/{}", self.namespace, self.name)
+    }
+
+    /// Whether the live cluster drifted from the deployed revision.
+    pub fn drifted(&self) -> bool {
+        self.drift.as_ref().is_some_and(drift::ReleaseDrift::drifted)
     }
 }
 
@@ -135,6 +155,8 @@ pub struct Summary {
     pub upgrade: usize,
     pub uninstall: usize,
     pub unchanged: usize,
+    /// Releases whose live objects differ from their deployed revision (whatever their action).
+    pub drifted: usize,
 }
 
 impl Summary {
@@ -144,13 +166,17 @@ impl Summary {
 }
 
 impl std::fmt::Display for Summary {
-    /// `2 to install, 3 to upgrade, 1 to uninstall, 14 unchanged`.
+    /// `2 to install, 3 to upgrade, 1 to uninstall, 14 unchanged` (`; 1 drifted` when any).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "{} to install, {} to upgrade, {} to uninstall, {} unchanged",
             self.install, self.upgrade, self.uninstall, self.unchanged
-        )
+        )?;
+        if self.drifted > 0 {
+            write!(f, "; {} drifted", self.drifted)?;
+        }
+        Ok(())
     }
 }
 
@@ -169,6 +195,9 @@ impl Plan {
                 Action::Upgrade => summary.upgrade += 1,
                 Action::Uninstall => summary.uninstall += 1,
                 Action::Unchanged => summary.unchanged += 1,
+            }
+            if release.drifted() {
+                summary.drifted += 1;
             }
         }
         summary
@@ -256,6 +285,8 @@ pub fn plan_release(
         chart_from,
         chart_to,
         changes,
+        drift: None,
+        pending: None,
     })
 }
 

@@ -13,7 +13,7 @@ use super::error::{Diagnostic, StateError};
 use super::expr::{Expressions, InterpolationError, Variables};
 use super::model::*;
 use super::name::{Namespace, ReleaseId, ReleaseName};
-use super::raw::{MissingFileHandler, RawDefaults, RawRelease, RawState, RawValues};
+use super::raw::{MissingFileHandler, RawDefaults, RawIgnoreRule, RawRelease, RawState, RawValues};
 use super::source::{SourceFile, Span};
 use super::suggest::{did_you_mean, hint_for};
 use super::version::VersionConstraint;
@@ -501,6 +501,13 @@ impl Loader<'_> {
             .or(defaults.and_then(|d| d.timeout.as_ref()))
             .map_or(DEFAULT_TIMEOUT, |t| t.value.0);
         let flag = |own: Option<bool>, default: Option<bool>, fallback: bool| own.or(default).unwrap_or(fallback);
+        let ignore_differences = defaults
+            .and_then(|d| d.ignore_differences.as_ref())
+            .into_iter()
+            .chain(release.ignore_differences.as_ref())
+            .flatten()
+            .map(|rule| self.ignore_rule(rule))
+            .collect();
 
         if self.diagnostics.len() > errors_before {
             return None;
@@ -534,6 +541,12 @@ impl Loader<'_> {
             take_ownership: flag(release.take_ownership, defaults.and_then(|d| d.take_ownership), false),
             server_side: release.server_side.or(defaults.and_then(|d| d.server_side)),
             force_conflicts: flag(release.force_conflicts, defaults.and_then(|d| d.force_conflicts), false),
+            drift_correction: flag(
+                release.drift_correction,
+                defaults.and_then(|d| d.drift_correction),
+                false,
+            ),
+            ignore_differences,
             kube_context,
             location: self.location(name_field.span),
             id,
@@ -624,6 +637,34 @@ impl Loader<'_> {
                     Some("expected `./local/path`, `repository/chart` or `oci://host/path/chart`".into());
                 None
             }
+        }
+    }
+
+    /// An ignore rule, its JSON pointers checked (a malformed one is an error at its location).
+    fn ignore_rule(&mut self, rule: &Spanned<RawIgnoreRule>) -> IgnoreRule {
+        let rule = &rule.value;
+        let mut json_pointers = Vec::new();
+        for pointer in rule.json_pointers.iter().flatten() {
+            if valid_json_pointer(&pointer.value) {
+                json_pointers.push(pointer.value.clone());
+            } else {
+                self.error(
+                    format!("`{}` is not a JSON pointer", pointer.value),
+                    pointer.span,
+                )
+                .hint = Some(
+                    "a JSON pointer (RFC 6901) starts with `/` and writes `~` as `~0` and `/` inside a key as `~1`, e.g. `/metadata/labels/app.kubernetes.io~1name`"
+                        .into(),
+                );
+            }
+        }
+        IgnoreRule {
+            group: rule.group.clone(),
+            kind: rule.kind.clone(),
+            name: rule.name.clone(),
+            namespace: rule.namespace.clone(),
+            json_pointers,
+            managed_fields_managers: rule.managed_fields_managers.clone().unwrap_or_default(),
         }
     }
 
@@ -833,6 +874,8 @@ fn overlay(base: RawRelease, over: &RawRelease) -> RawRelease {
         kube_context: over.kube_context.clone().or(base.kube_context),
         missing_file_handler: over.missing_file_handler.or(base.missing_file_handler),
         inherit: None,
+        drift_correction: over.drift_correction.or(base.drift_correction),
+        ignore_differences: append(base.ignore_differences, &over.ignore_differences),
     }
 }
 

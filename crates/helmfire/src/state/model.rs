@@ -49,6 +49,41 @@ pub enum ValuesSource {
     Inline(serde_json::Map<String, serde_json::Value>),
 }
 
+/// Differences that are not drift, for the objects a rule matches (Argo CD's
+/// `ignoreDifferences`): JSON pointers not compared, and changes owned by the listed managers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IgnoreRule {
+    /// A glob over the API group (`*` any; empty: the core group only; `None`: any).
+    pub group: Option<String>,
+    /// A glob over the kind (`None`: any).
+    pub kind: Option<String>,
+    /// Exact name (`None`: any).
+    pub name: Option<String>,
+    /// Exact namespace (`None`: any).
+    pub namespace: Option<String>,
+    /// RFC 6901 pointers, checked when the state file is loaded.
+    pub json_pointers: Vec<String>,
+    pub managed_fields_managers: Vec<String>,
+}
+
+/// Whether an RFC 6901 pointer is well formed: `""`, or `/`-separated tokens whose `~` is
+/// always `~0` or `~1`.
+pub fn valid_json_pointer(pointer: &str) -> bool {
+    if pointer.is_empty() {
+        return true;
+    }
+    if !pointer.starts_with('/') {
+        return false;
+    }
+    let mut chars = pointer.chars();
+    while let Some(c) = chars.next() {
+        if c == '~' && !matches!(chars.next(), Some('0' | '1')) {
+            return false;
+        }
+    }
+    true
+}
+
 /// A release as the user wants it: the desired side of every comparison.
 #[derive(Clone, Debug)]
 pub struct ReleaseSpec {
@@ -79,6 +114,10 @@ pub struct ReleaseSpec {
     /// `None`: as the release was last written (server-side for a new one).
     pub server_side: Option<bool>,
     pub force_conflicts: bool,
+    /// `apply` corrects this release's drift.
+    pub drift_correction: bool,
+    /// Differences that are not drift: `defaults`' rules, then templates', then the release's.
+    pub ignore_differences: Vec<IgnoreRule>,
     pub kube_context: Option<String>,
     /// Where the release is defined.
     pub location: Location,

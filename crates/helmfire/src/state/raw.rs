@@ -115,6 +115,30 @@ pub struct RawDefaults {
     pub missing_file_handler: Option<MissingFileHandler>,
     #[serde(default)]
     pub labels: BTreeMap<String, Spanned<String>>,
+    /// `apply` re-applies drifted fields and recreates deleted objects (default `false`).
+    pub drift_correction: Option<bool>,
+    /// Differences that are not drift (Argo CD's shape); every release's list starts with these.
+    pub ignore_differences: Option<Vec<Spanned<RawIgnoreRule>>>,
+}
+
+/// Differences that are not drift, for the objects a rule matches (Argo CD's `ignoreDifferences`).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "IgnoreDifferences")]
+pub struct RawIgnoreRule {
+    /// A glob over the API group (`*`: any; `""`: the core group only). Unset: any.
+    pub group: Option<String>,
+    /// A glob over the kind. Unset: any.
+    pub kind: Option<String>,
+    /// The object name, exactly. Unset: any.
+    pub name: Option<String>,
+    /// The object namespace, exactly. Unset: any.
+    pub namespace: Option<String>,
+    /// RFC 6901 pointers not compared, e.g. `/spec/replicas`; `/` in a key is written `~1`.
+    pub json_pointers: Option<Vec<Spanned<String>>>,
+    /// Changes owned by these field managers are not drift (e.g. `kube-controller-manager` for
+    /// an HPA's replicas).
+    pub managed_fields_managers: Option<Vec<String>>,
 }
 
 /// A release (or a template of one). String fields may contain `${{ expression }}`.
@@ -171,6 +195,10 @@ pub struct RawRelease {
     pub missing_file_handler: Option<MissingFileHandler>,
     /// Templates this release builds on, applied in order; the release's own fields win.
     pub inherit: Option<Vec<Spanned<String>>>,
+    /// `apply` re-applies drifted fields and recreates deleted objects (default `false`).
+    pub drift_correction: Option<bool>,
+    /// Differences that are not drift, added to those of `defaults` and templates.
+    pub ignore_differences: Option<Vec<Spanned<RawIgnoreRule>>>,
 }
 
 /// A values source: a file path or an inline map.

@@ -44,12 +44,39 @@ pub trait Backend: Send + Sync {
     fn update<'a>(&'a self, namespace: &'a str, object: StoredObject) -> BoxFuture<'a, Result<(), StorageError>>;
     /// Deletes an object; `false` when there was none.
     fn delete<'a>(&'a self, namespace: &'a str, key: &'a str) -> BoxFuture<'a, Result<bool, StorageError>>;
+    /// Objects of every namespace whose labels include all of `labels`, each with its namespace
+    /// (helm's `list --all-namespaces`), in one query.
+    fn query_all<'a>(
+        &'a self,
+        labels: &'a [(&'a str, &'a str)],
+    ) -> BoxFuture<'a, Result<Vec<(String, StoredObject)>, StorageError>>;
 }
 
 /// In-process storage (`HELM_DRIVER=memory`); clones of a [`super::Store`] share it.
 #[derive(Default)]
 pub struct MemoryBackend {
     objects: Mutex<HashMap<(String, String), StoredObject>>,
+}
+
+impl MemoryBackend {
+    /// The map, even after a panic elsewhere poisoned the lock (its data is still whole:
+    /// every change is a single insert or remove).
+    fn objects(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), StoredObject>> {
+        self.objects.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `(namespace, object)` of every object whose labels include all of `labels`.
+    fn matching(&self, labels: &[(&str, &str)]) -> Vec<(String, StoredObject)> {
+        self.objects()
+            .iter()
+            .filter(|(_, object)| {
+                labels
+                    .iter()
+                    .all(|(k, v)| object.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|((namespace, _), object)| (namespace.clone(), object.clone()))
+            .collect()
+    }
 }
 
 impl Backend for MemoryBackend {
@@ -59,18 +86,20 @@ impl Backend for MemoryBackend {
         labels: &'a [(&'a str, &'a str)],
     ) -> BoxFuture<'a, Result<Vec<StoredObject>, StorageError>> {
         Box::pin(async move {
-            let objects = self.objects.lock().expect("memory storage");
-            Ok(objects
-                .iter()
-                .filter(|((ns, _), object)| {
-                    ns == namespace
-                        && labels
-                            .iter()
-                            .all(|(k, v)| object.labels.get(*k).map(String::as_str) == Some(*v))
-                })
-                .map(|(_, object)| object.clone())
+            Ok(self
+                .matching(labels)
+                .into_iter()
+                .filter(|(ns, _)| ns == namespace)
+                .map(|(_, object)| object)
                 .collect())
         })
+    }
+
+    fn query_all<'a>(
+        &'a self,
+        labels: &'a [(&'a str, &'a str)],
+    ) -> BoxFuture<'a, Result<Vec<(String, StoredObject)>, StorageError>> {
+        Box::pin(async move { Ok(self.matching(labels)) })
     }
 
     fn get<'a>(
@@ -79,14 +108,14 @@ impl Backend for MemoryBackend {
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredObject>, StorageError>> {
         Box::pin(async move {
-            let objects = self.objects.lock().expect("memory storage");
+            let objects = self.objects();
             Ok(objects.get(&(namespace.to_string(), key.to_string())).cloned())
         })
     }
 
     fn create<'a>(&'a self, namespace: &'a str, object: StoredObject) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
-            let mut objects = self.objects.lock().expect("memory storage");
+            let mut objects = self.objects();
             let id = (namespace.to_string(), object.key.clone());
             if objects.contains_key(&id) {
                 return Err(StorageError::RecordExists {
@@ -101,7 +130,7 @@ impl Backend for MemoryBackend {
 
     fn update<'a>(&'a self, namespace: &'a str, object: StoredObject) -> BoxFuture<'a, Result<(), StorageError>> {
         Box::pin(async move {
-            let mut objects = self.objects.lock().expect("memory storage");
+            let mut objects = self.objects();
             let id = (namespace.to_string(), object.key.clone());
             match objects.get_mut(&id) {
                 Some(slot) => {
@@ -118,7 +147,7 @@ impl Backend for MemoryBackend {
 
     fn delete<'a>(&'a self, namespace: &'a str, key: &'a str) -> BoxFuture<'a, Result<bool, StorageError>> {
         Box::pin(async move {
-            let mut objects = self.objects.lock().expect("memory storage");
+            let mut objects = self.objects();
             Ok(objects.remove(&(namespace.to_string(), key.to_string())).is_some())
         })
     }
@@ -256,6 +285,48 @@ impl KubeBackend {
         }
     }
 
+    /// One LIST across every namespace, in pages of 500 (helm's `list -A`).
+    async fn list_everywhere(&self, labels: &[(&str, &str)]) -> Result<Vec<(String, StoredObject)>, StorageError> {
+        let selector = selector(labels);
+        let described = format!("-l {selector}");
+        let mut out = Vec::new();
+        let mut params = ListParams::default().labels(&selector).limit(500);
+        loop {
+            let next = match self.kind {
+                ObjectKind::Secret => {
+                    let api: Api<Secret> = Api::all(self.cluster.client().clone());
+                    let page = self
+                        .cluster
+                        .with_retries(|| api.list(&params))
+                        .await
+                        .map_err(|e| cluster_error("list", self.kind, "", &described, e))?;
+                    out.extend(page.items.into_iter().map(|secret| {
+                        let namespace = secret.metadata.namespace.clone().unwrap_or_default();
+                        (namespace, from_secret(secret))
+                    }));
+                    page.metadata.continue_
+                }
+                ObjectKind::ConfigMap => {
+                    let api: Api<ConfigMap> = Api::all(self.cluster.client().clone());
+                    let page = self
+                        .cluster
+                        .with_retries(|| api.list(&params))
+                        .await
+                        .map_err(|e| cluster_error("list", self.kind, "", &described, e))?;
+                    out.extend(page.items.into_iter().map(|config_map| {
+                        let namespace = config_map.metadata.namespace.clone().unwrap_or_default();
+                        (namespace, from_config_map(config_map))
+                    }));
+                    page.metadata.continue_
+                }
+            };
+            match next.filter(|token| !token.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(out),
+            }
+        }
+    }
+
     async fn get_one(&self, namespace: &str, key: &str) -> Result<Option<StoredObject>, StorageError> {
         match self.kind {
             ObjectKind::Secret => {
@@ -385,6 +456,13 @@ impl Backend for KubeBackend {
     fn delete<'a>(&'a self, namespace: &'a str, key: &'a str) -> BoxFuture<'a, Result<bool, StorageError>> {
         Box::pin(self.delete_one(namespace, key))
     }
+
+    fn query_all<'a>(
+        &'a self,
+        labels: &'a [(&'a str, &'a str)],
+    ) -> BoxFuture<'a, Result<Vec<(String, StoredObject)>, StorageError>> {
+        Box::pin(self.list_everywhere(labels))
+    }
 }
 
 /// Stands in for a cluster driver when no cluster was given: every call fails clearly.
@@ -416,6 +494,12 @@ impl Backend for Disconnected {
         Box::pin(async move { Err(self.error()) })
     }
     fn delete<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, Result<bool, StorageError>> {
+        Box::pin(async move { Err(self.error()) })
+    }
+    fn query_all<'a>(
+        &'a self,
+        _: &'a [(&'a str, &'a str)],
+    ) -> BoxFuture<'a, Result<Vec<(String, StoredObject)>, StorageError>> {
         Box::pin(async move { Err(self.error()) })
     }
 }

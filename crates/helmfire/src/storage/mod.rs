@@ -233,6 +233,35 @@ impl Store {
         }
     }
 
+    /// The highest `deployed` revision of every release in every namespace the store can see
+    /// (`owner=helm,status=deployed` in one query; only the winners are decoded), sorted by
+    /// namespace and name.
+    pub async fn deployed_everywhere(&self) -> Result<Vec<ReleaseRecord>, StorageError> {
+        let objects = self
+            .backend
+            .query_all(&[("owner", "helm"), ("status", "deployed")])
+            .await?;
+        let mut newest: BTreeMap<(String, String), (i32, String, StoredObject)> = BTreeMap::new();
+        for (namespace, object) in objects {
+            let name = object.labels.get("name").cloned().unwrap_or_default();
+            let version = object
+                .labels
+                .get("version")
+                .and_then(|v| v.parse::<i32>().ok())
+                .unwrap_or(0);
+            let slot = newest
+                .entry((namespace.clone(), name))
+                .or_insert((version, namespace.clone(), object.clone()));
+            if version > slot.0 {
+                *slot = (version, namespace, object);
+            }
+        }
+        newest
+            .into_values()
+            .map(|(_, namespace, object)| Store::decode(&namespace, object))
+            .collect()
+    }
+
     /// One revision (Helm's `Get`): its labels without the system labels.
     pub async fn get(&self, namespace: &str, name: &str, version: i32) -> Result<Option<ReleaseRecord>, StorageError> {
         let Some(object) = self.backend.get(namespace, &record_key(name, version)).await? else {

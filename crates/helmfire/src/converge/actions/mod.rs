@@ -1,6 +1,7 @@
 //! The actions (one file each, numbered steps like helm's `pkg/action`) and the operations they
 //! share: applying and deleting objects, waiting, running hooks, CRDs and records.
 
+mod correct;
 mod install;
 mod records;
 mod rollback;
@@ -25,6 +26,7 @@ use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef, Propagation
 use crate::manifest::{
     self as objects, MANAGED_BY_LABEL, ObjectKey, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, Resource,
 };
+use crate::observe::live::locate;
 use crate::storage::{ApplyMethod, ReleaseRecord, Status};
 
 /// How often readiness and deletion are polled.
@@ -170,6 +172,7 @@ impl<'a> Context<'a> {
             let options = ApplyOptions {
                 field_manager: FIELD_MANAGER.to_string(),
                 force: true,
+                dry_run: false,
             };
             self.cluster()
                 .apply(&crd.object, &options)
@@ -261,8 +264,8 @@ impl<'a> Context<'a> {
             let mut resource = resource.clone();
             match locate(self.cluster(), &mut resource, self.namespace).await {
                 Ok(()) => {}
-                Err(ApplyError::Cluster(ClusterError::UnknownKind { .. })) => continue,
-                Err(e) => return Err(self.apply_error(e)),
+                Err(ClusterError::UnknownKind { .. }) => continue,
+                Err(e) => return Err(self.cluster_error(e)),
             }
             let reference = reference(&resource);
             if check_live_keep {
@@ -303,7 +306,7 @@ impl<'a> Context<'a> {
             let mut resource = resource.clone();
             locate(self.cluster(), &mut resource, self.namespace)
                 .await
-                .map_err(|e| self.apply_error(e))?;
+                .map_err(|e| self.cluster_error(e))?;
             pending.push((resource, "not checked yet".to_string()));
         }
         let mut failed = Vec::new();
@@ -431,7 +434,7 @@ impl<'a> Context<'a> {
             for resource in &mut resources {
                 locate(self.cluster(), resource, self.namespace)
                     .await
-                    .map_err(|e| request_error(self.apply_error(e)))?;
+                    .map_err(|e| request_error(self.cluster_error(e)))?;
             }
             if hooks::deletes(&hook.kind, &hook.delete_policies, hooks::BEFORE_HOOK_CREATION) {
                 self.delete_hook_objects(&resources, timeout)
@@ -512,6 +515,7 @@ impl<'a> Context<'a> {
                         &ApplyOptions {
                             field_manager: FIELD_MANAGER.to_string(),
                             force: false,
+                            dry_run: false,
                         },
                     )
                     .await
@@ -648,6 +652,21 @@ impl Engine {
             .await
     }
 
+    /// Corrects the drift of the release's deployed revision (no new revision is written),
+    /// holding its Lease; returns the revision and how many objects were written.
+    pub async fn correct_drift(
+        &self,
+        namespace: &str,
+        name: &str,
+        rules: &[crate::plan::drift::IgnoreRule],
+        timeout: std::time::Duration,
+        progress: &dyn Progress,
+    ) -> Result<(i32, usize), ConvergeError> {
+        let cx = self.context(namespace, name, progress);
+        self.locked(&cx, timeout, async |cx, _| cx.correct_drift(rules).await)
+            .await
+    }
+
     /// Uninstalls the release; the kept record with `keep_history`, otherwise `None`.
     pub async fn uninstall(
         &self,
@@ -682,19 +701,6 @@ fn reference(resource: &Resource) -> ObjectRef {
         resource.namespace.as_deref(),
         &resource.name,
     )
-}
-
-/// Fills in the namespace: the release namespace for namespaced kinds without one, none for
-/// cluster-scoped kinds.
-async fn locate(cluster: &Cluster, resource: &mut Resource, namespace: &str) -> Result<(), ApplyError> {
-    let resource_type = cluster.resolve(&resource.api_version, &resource.kind).await?;
-    if resource_type.namespaced {
-        let ns = resource.namespace.clone().unwrap_or_else(|| namespace.to_string());
-        resource.set_namespace(Some(&ns));
-    } else if resource.namespace.is_some() {
-        resource.set_namespace(None);
-    }
-    Ok(())
 }
 
 /// A live object's kind is not always in a dynamic GET's body on every server; take the
@@ -777,6 +783,7 @@ async fn apply_one(
             let options = ApplyOptions {
                 field_manager: FIELD_MANAGER.to_string(),
                 force,
+                dry_run: false,
             };
             cluster.apply(&resource.object, &options).await?;
         }

@@ -1,8 +1,11 @@
-//! ④ What the cluster holds for the selected releases: their Helm release records, read
-//! concurrently with one label query per release in its namespace. Live objects join here with
-//! drift detection.
+//! ⑤ What the cluster holds for the selected releases: their Helm release records, read
+//! concurrently with one label query per release in its namespace, and the live objects of
+//! their recorded manifests ([`live`]).
 //!
-//! It only reads: it never renders, plans or writes.
+//! It only reads (a server-side dry-run writes nothing): it never renders, plans or changes the
+//! cluster.
+
+pub mod live;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -79,7 +82,7 @@ pub async fn latest(
 }
 
 /// Runs one storage read per release, `concurrency` at once; every release gets an answer.
-async fn each_release<T, F, Fut>(
+pub(crate) async fn each_release<T, F, Fut>(
     store: &Store,
     state: &DesiredState,
     releases: &[usize],

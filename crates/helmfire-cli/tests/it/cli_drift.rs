@@ -1,0 +1,442 @@
+//! Live state through the real binary, with the real kubectl changing the cluster behind helm's
+//! back: every kind of drift (scale, set image, a chart label overwritten, an annotation removed,
+//! an object deleted, a Secret key deleted, a custom resource edited) reported with the manager
+//! that did it, ignore rules, secrets masked in every output, `drift --all` over a release plain
+//! helm installed, Events, correction restoring everything without a new revision, exit codes,
+//! and the JSON document.
+
+use crate::support::deploy as deploy_support;
+
+use std::path::PathBuf;
+
+use deploy_support::Deploy;
+use serde_json::Value;
+
+fn chart() -> PathBuf {
+    crate::support::oracle::root().join("testdata/charts/drift-kinds")
+}
+
+/// One release of the drift-kinds chart in namespace `kinds`, plus `extra` state-file lines.
+fn state(deploy: &Deploy, extra: &str) -> PathBuf {
+    deploy.state(
+        "helmfire.yaml",
+        &format!(
+            "releases:\n  - name: kinds\n    namespace: kinds\n    chart: {}\n{extra}",
+            chart().display()
+        ),
+    )
+}
+
+/// What a colleague does with kubectl after the apply.
+fn drift_everything(deploy: &Deploy) {
+    let kubectl = |args: &[&str]| deploy.cluster.kubectl(args);
+    kubectl(&["-n", "kinds", "scale", "deploy", "kinds-web", "--replicas=5"]);
+    kubectl(&["-n", "kinds", "set", "image", "deploy/kinds-web", "web=evil:latest"]);
+    kubectl(&[
+        "-n",
+        "kinds",
+        "label",
+        "cm",
+        "kinds-settings",
+        "team=other",
+        "--overwrite",
+    ]);
+    kubectl(&["-n", "kinds", "annotate", "cm", "kinds-settings", "owner-"]);
+    // Not drift: a label the chart does not set belongs to whoever added it.
+    kubectl(&["-n", "kinds", "label", "cm", "kinds-settings", "added-by=someone"]);
+    kubectl(&["-n", "kinds", "delete", "svc", "kinds-web"]);
+    kubectl(&[
+        "-n",
+        "kinds",
+        "patch",
+        "secret",
+        "kinds-credentials",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/data/password","value":"c3RvbGVuLXNlY3JldA=="},{"op":"remove","path":"/data/user"}]"#,
+    ]);
+    kubectl(&[
+        "-n",
+        "kinds",
+        "patch",
+        "gadget",
+        "kinds-gadget",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"size":9}}"#,
+    ]);
+}
+
+/// `(object, path, change, managers)` of every drifted field in `drift -o json`'s first release.
+fn fields(report: &Value) -> Vec<(String, String, String, Vec<String>)> {
+    let mut out = Vec::new();
+    for object in report["releases"][0]["drift"].as_array().expect("drift list") {
+        let id = format!(
+            "{}/{}",
+            object["kind"].as_str().unwrap(),
+            object["name"].as_str().unwrap()
+        );
+        if object["state"] == "missing" {
+            out.push((id, String::new(), "missing".into(), Vec::new()));
+            continue;
+        }
+        for field in object["fields"].as_array().unwrap() {
+            let managers = field["changedBy"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| {
+                    let mut name = c["manager"].as_str().unwrap().to_string();
+                    if let Some(sub) = c["subresource"].as_str() {
+                        name.push_str(&format!("/{sub}"));
+                    }
+                    name
+                })
+                .collect();
+            out.push((
+                id.clone(),
+                field["path"].as_str().unwrap().to_string(),
+                field["change"].as_str().unwrap().to_string(),
+                managers,
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_kind_of_drift_is_reported_with_who_made_it_and_corrected() {
+    let deploy = Deploy::start();
+    let state = state(&deploy, "");
+    deploy.expect(&state, &["apply"], 0);
+    let (text, _) = deploy.expect(&state, &["drift"], 0);
+    assert!(text.contains("kinds/kinds: in sync (revision 1)"), "{text}");
+
+    drift_everything(&deploy);
+    let (json, _) = deploy.expect(&state, &["drift", "-o", "json"], 3);
+    let report: Value = serde_json::from_str(&json).expect("json");
+    let owned = |manager: &str| vec![manager.to_string()];
+    assert_eq!(
+        fields(&report),
+        vec![
+            (
+                "Secret/kinds-credentials".into(),
+                "data.password".into(),
+                "changed".into(),
+                owned("kubectl-patch")
+            ),
+            (
+                "Secret/kinds-credentials".into(),
+                "data.user".into(),
+                "removed".into(),
+                vec![]
+            ),
+            (
+                "ConfigMap/kinds-settings".into(),
+                "metadata.labels.team".into(),
+                "changed".into(),
+                owned("kubectl-label")
+            ),
+            (
+                "ConfigMap/kinds-settings".into(),
+                "metadata.annotations.owner".into(),
+                "removed".into(),
+                vec![]
+            ),
+            ("Service/kinds-web".into(), String::new(), "missing".into(), vec![]),
+            (
+                "Deployment/kinds-web".into(),
+                "spec.replicas".into(),
+                "changed".into(),
+                owned("kubectl/scale")
+            ),
+            (
+                "Deployment/kinds-web".into(),
+                "spec.template.spec.containers[name=\"web\"].image".into(),
+                "changed".into(),
+                owned("kubectl-set")
+            ),
+            (
+                "Gadget/kinds-gadget".into(),
+                "spec.size".into(),
+                "changed".into(),
+                owned("kubectl-patch")
+            ),
+        ]
+    );
+    // The scale subresource records no time; the other managers do.
+    let deployment = &report["releases"][0]["drift"][3];
+    assert!(
+        deployment["fields"][0]["changedBy"][0].get("time").is_none(),
+        "{deployment}"
+    );
+    assert!(
+        deployment["fields"][1]["changedBy"][0]["time"].is_string(),
+        "{deployment}"
+    );
+    assert_eq!(deployment["fields"][0]["recorded"], 2);
+    assert_eq!(deployment["fields"][0]["live"], 5);
+
+    // Pending change and drift stay apart in diff; without correction apply leaves drift alone.
+    let (diff, _) = deploy.expect(&state, &["diff", "--detailed-exitcode"], 0);
+    assert!(
+        diff.contains("kinds/kinds: unchanged\n  drift: the cluster differs from revision 1"),
+        "{diff}"
+    );
+    assert!(diff.contains("; 1 drifted."), "{diff}");
+    let (no_live, _) = deploy.expect(&state, &["diff", "--no-live"], 0);
+    assert!(!no_live.contains("drift"), "{no_live}");
+    deploy.expect(&state, &["diff", "--detailed-exitcode", "--correct-drift"], 2);
+    let (_, stderr) = deploy.expect(&state, &["apply"], 0);
+    assert!(stderr.contains("the cluster drifted"), "{stderr}");
+    deploy.expect(&state, &["drift"], 3);
+
+    // Correction restores every case, writes no revision, and drift is gone.
+    let (_, stderr) = deploy.expect(&state, &["apply", "--correct-drift"], 0);
+    assert!(stderr.contains("drift corrected (revision 1)"), "{stderr}");
+    let (text, _) = deploy.expect(&state, &["drift"], 0);
+    assert!(text.contains("in sync (revision 1)"), "{text}");
+    let kubectl = |args: &[&str]| deploy.cluster.kubectl(args);
+    assert_eq!(
+        kubectl(&[
+            "-n",
+            "kinds",
+            "get",
+            "deploy",
+            "kinds-web",
+            "-o",
+            "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}"
+        ]),
+        "2 shop:1"
+    );
+    kubectl(&["-n", "kinds", "get", "svc", "kinds-web"]);
+    assert_eq!(
+        kubectl(&[
+            "-n",
+            "kinds",
+            "get",
+            "cm",
+            "kinds-settings",
+            "-o",
+            "jsonpath={.metadata.labels.team} {.metadata.annotations.owner} {.metadata.labels.added-by}"
+        ]),
+        "shop platform someone"
+    );
+    assert_eq!(
+        kubectl(&[
+            "-n",
+            "kinds",
+            "get",
+            "gadget",
+            "kinds-gadget",
+            "-o",
+            "jsonpath={.spec.size}"
+        ]),
+        "3"
+    );
+    let history = deploy.cluster.helm(&["history", "kinds", "-n", "kinds", "-o", "json"]);
+    let history: Value = serde_json::from_str(&history).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
+    // helm itself still upgrades the release without conflicts.
+    deploy.cluster.helm(&[
+        "upgrade",
+        "kinds",
+        chart().to_str().unwrap(),
+        "-n",
+        "kinds",
+        "--set",
+        "replicas=3",
+    ]);
+}
+
+#[test]
+fn secret_values_never_appear_in_any_output() {
+    let deploy = Deploy::start();
+    let state = state(&deploy, "");
+    deploy.expect(&state, &["apply"], 0);
+    drift_everything(&deploy);
+    for args in [
+        &["drift"][..],
+        &["drift", "-o", "json"],
+        &["drift", "-o", "markdown"],
+        &["drift", "--all"],
+    ] {
+        let (stdout, stderr) = deploy.expect(&state, args, 3);
+        for secret in [
+            "hunter2-recorded",
+            "stolen-secret",
+            "aHVudGVyMi1yZWNvcmRlZA",
+            "c3RvbGVuLXNlY3JldA",
+        ] {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{args:?} leaked {secret}:\n{stdout}{stderr}"
+            );
+        }
+    }
+    for args in [&["diff"][..], &["diff", "-o", "json"], &["diff", "-o", "markdown"]] {
+        let (stdout, stderr) = deploy.expect(&state, args, 0);
+        for secret in [
+            "hunter2-recorded",
+            "stolen-secret",
+            "aHVudGVyMi1yZWNvcmRlZA",
+            "c3RvbGVuLXNlY3JldA",
+        ] {
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{args:?} leaked {secret}:\n{stdout}{stderr}"
+            );
+        }
+    }
+    let (text, _) = deploy.expect(&state, &["drift"], 3);
+    assert!(text.contains("data.password: changed (value hidden)"), "{text}");
+}
+
+#[test]
+fn ignore_rules_leave_fields_alone_in_detection_and_correction() {
+    let deploy = Deploy::start();
+    let state = state(
+        &deploy,
+        "    driftCorrection: true\n    ignoreDifferences:\n      - {group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}\n      - {kind: ConfigMap, managedFieldsManagers: [config-bot]}\n",
+    );
+    deploy.expect(&state, &["apply"], 0);
+    let kubectl = |args: &[&str]| deploy.cluster.kubectl(args);
+    // An autoscaler's replicas and a bot's config edits are expected; an image change is not.
+    kubectl(&["-n", "kinds", "scale", "deploy", "kinds-web", "--replicas=4"]);
+    kubectl(&[
+        "-n",
+        "kinds",
+        "patch",
+        "cm",
+        "kinds-settings",
+        "--type=merge",
+        "--field-manager=config-bot",
+        "-p",
+        r#"{"data":{"LOG_LEVEL":"debug"}}"#,
+    ]);
+    let (text, _) = deploy.expect(&state, &["drift"], 0);
+    assert!(text.contains("in sync"), "{text}");
+    kubectl(&["-n", "kinds", "set", "image", "deploy/kinds-web", "web=evil:latest"]);
+    let (text, _) = deploy.expect(&state, &["drift"], 3);
+    assert!(
+        text.contains("containers[name=\"web\"].image") && !text.contains("replicas"),
+        "{text}"
+    );
+    // driftCorrection: true corrects on a plain apply, keeping the ignored live values.
+    let (_, stderr) = deploy.expect(&state, &["apply"], 0);
+    assert!(stderr.contains("drift corrected"), "{stderr}");
+    assert_eq!(
+        kubectl(&[
+            "-n",
+            "kinds",
+            "get",
+            "deploy",
+            "kinds-web",
+            "-o",
+            "jsonpath={.spec.replicas} {.spec.template.spec.containers[0].image}"
+        ]),
+        "4 shop:1"
+    );
+    assert_eq!(
+        kubectl(&[
+            "-n",
+            "kinds",
+            "get",
+            "cm",
+            "kinds-settings",
+            "-o",
+            "jsonpath={.data.LOG_LEVEL}"
+        ]),
+        "debug"
+    );
+    deploy.expect(&state, &["drift"], 0);
+}
+
+#[test]
+fn a_bad_json_pointer_is_refused_where_it_is_written() {
+    let deploy = Deploy::start();
+    let state = state(
+        &deploy,
+        "    ignoreDifferences:\n      - {kind: Deployment, jsonPointers: [spec/replicas]}\n",
+    );
+    let (_, stderr) = deploy.expect(&state, &["lint"], 1);
+    assert!(stderr.contains("`spec/replicas` is not a JSON pointer"), "{stderr}");
+    assert!(stderr.contains("helmfire.yaml:6:"), "{stderr}");
+}
+
+#[test]
+fn drift_all_sees_plain_helm_releases_and_records_events() {
+    let deploy = Deploy::start();
+    let hello = crate::support::oracle::root().join("testdata/charts-min/hello");
+    deploy.cluster.helm(&[
+        "install",
+        "plain",
+        hello.to_str().unwrap(),
+        "-n",
+        "plainns",
+        "--create-namespace",
+    ]);
+    let none = deploy.state("unused.yaml", "releases: []\n");
+    let run_all = |code: i32| deploy.expect(&none, &["drift", "--all", "--events"], code);
+    let (text, _) = run_all(0);
+    assert!(text.contains("plainns/plain: in sync (revision 1)"), "{text}");
+    deploy.cluster.kubectl(&[
+        "-n",
+        "plainns",
+        "patch",
+        "cm",
+        "plain",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"greeting":"bye"}}"#,
+    ]);
+    let (text, _) = run_all(3);
+    assert!(
+        text.contains("data.greeting: \"hello\" → \"bye\" (kubectl-patch, "),
+        "{text}"
+    );
+    let events = deploy
+        .cluster
+        .kubectl(&["events", "-n", "plainns", "--for", "secret/sh.helm.release.v1.plain.v1"]);
+    assert!(events.contains("DriftDetected"), "{events}");
+    assert!(events.contains("ConfigMap/plain data.greeting"), "{events}");
+}
+
+#[test]
+fn an_object_whose_kind_is_gone_fails_only_its_release() {
+    let deploy = Deploy::start();
+    let hello = crate::support::oracle::root().join("testdata/charts-min/hello");
+    let state = deploy.state(
+        "helmfire.yaml",
+        &format!(
+            "releases:\n  - {{name: kinds, namespace: kinds, chart: {}}}\n  - {{name: hello, namespace: hello, chart: {}}}\n",
+            chart().display(),
+            hello.display()
+        ),
+    );
+    deploy.expect(&state, &["apply"], 0);
+    deploy.cluster.kubectl(&["delete", "crd", "gadgets.drift.example.com"]);
+    let (text, stderr) = deploy.expect(&state, &["drift"], 1);
+    assert!(text.contains("hello/hello: in sync"), "{text}");
+    assert!(stderr.contains("release `kinds/kinds`"), "{stderr}");
+    assert!(stderr.contains("Gadget"), "{stderr}");
+    deploy.cluster.kubectl(&["-n", "hello", "delete", "cm", "hello"]);
+    let (text, _) = deploy.expect(&state, &["drift"], 3);
+    assert!(text.contains("ConfigMap hello/hello: deleted"), "{text}");
+}
+
+#[test]
+fn drift_json_document() {
+    let deploy = Deploy::start();
+    let state = state(&deploy, "");
+    deploy.expect(&state, &["apply"], 0);
+    drift_everything(&deploy);
+    let (json, _) = deploy.expect(&state, &["drift", "-o", "json"], 3);
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r#""time": "[^"]+""#, r#""time": "[TIME]""#);
+    settings.bind(|| insta::assert_snapshot!("drift-json", json));
+    let (text, _) = deploy.expect(&state, &["drift"], 3);
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", "[TIME]");
+    settings.bind(|| insta::assert_snapshot!("drift-text", text));
+}
