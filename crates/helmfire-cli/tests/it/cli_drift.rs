@@ -440,3 +440,53 @@ fn drift_json_document() {
     settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", "[TIME]");
     settings.bind(|| insta::assert_snapshot!("drift-text", text));
 }
+
+/// Every `helmfire` command in docs/ci.md runs as written (in the directory of a deployed state
+/// file named helmfire.yaml) and exits with a code the jobs there expect.
+#[test]
+fn ci_doc_commands_run() {
+    let doc = std::fs::read_to_string(crate::support::oracle::root().join("docs/ci.md")).expect("docs/ci.md");
+    let commands: Vec<&str> = doc
+        .lines()
+        .filter_map(|line| {
+            let start = line.find("helmfire ")?;
+            let command = &line[start..];
+            // Up to a redirection or the end of the shell command.
+            let end = command.find(['>', ';', '|', '`']).unwrap_or(command.len());
+            let command = command[..end].trim();
+            command
+                .split_whitespace()
+                .nth(1)
+                .is_some_and(|verb| ["diff", "drift", "apply"].contains(&verb))
+                .then_some(command)
+        })
+        .collect();
+    assert!(commands.len() >= 4, "{commands:?}");
+    let deploy = Deploy::start();
+    let state = state(&deploy, "");
+    deploy.expect(&state, &["apply"], 0);
+    drift_everything(&deploy);
+    for command in commands {
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_helmfire"))
+            .args(&args)
+            .arg("--kubeconfig")
+            .arg(&deploy.cluster.kubeconfig)
+            .current_dir(deploy.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("HELM_DRIVER")
+            .output()
+            .expect("helmfire runs");
+        let expected: &[i32] = match args[0] {
+            "diff" => &[0, 2],
+            _ => &[3],
+        };
+        assert!(
+            output.status.code().is_some_and(|code| expected.contains(&code)),
+            "`{command}` exited {:?}:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!output.stdout.is_empty(), "`{command}` printed nothing");
+    }
+}
