@@ -107,21 +107,18 @@ impl ApiError {
         let message = if let [(field, manager)] = conflicts {
             format!("Apply failed with 1 conflict: conflict with {manager}: {field}")
         } else {
-            let mut by_manager: Vec<(String, Vec<String>)> = Vec::new();
+            // Upstream's getConflictMessage: managers sorted, each with its paths, joined by
+            // line breaks.
+            let mut by_manager: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
             for (field, manager) in conflicts {
-                match by_manager.iter_mut().find(|(m, _)| m == manager) {
-                    Some((_, fields)) => fields.push(field.clone()),
-                    None => by_manager.push((manager.clone(), vec![field.clone()])),
-                }
+                by_manager.entry(manager.as_str()).or_default().push(field.as_str());
             }
-            let mut message = format!("Apply failed with {} conflicts:", conflicts.len());
+            let mut lines = Vec::new();
             for (manager, fields) in by_manager {
-                message.push_str(&format!(" conflicts with {manager}:"));
-                for field in fields {
-                    message.push_str(&format!("\n- {field}"));
-                }
+                lines.push(format!("conflicts with {manager}:"));
+                lines.extend(fields.into_iter().map(|field| format!("- {field}")));
             }
-            message
+            format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
         };
         Self::new(409, "Conflict", message, json!({"causes": causes}))
     }

@@ -267,3 +267,79 @@ fn chunked_list_pages_through_everything() {
     let selected = cluster.kubectl(&["get", "cm", "-n", "chunks", "-l", "missing-label", "-o", "name"]);
     assert_eq!(selected.trim(), "");
 }
+
+/// The field managers kubectl's commands record, as the API server records them (kubectl's
+/// `--field-manager` defaults; the User-Agent prefix when none is sent; `/scale` writes through
+/// the scale handler: subresource `scale`, no time): what drift attribution reads.
+#[test]
+fn kubectl_commands_record_their_field_managers() {
+    let cluster = Cluster::start();
+    cluster.kubectl(&[
+        "apply",
+        "--server-side",
+        "-f",
+        &fixture("manifests/configmap-and-deployment.yaml"),
+    ]);
+    cluster.kubectl(&["scale", "deploy", "x-dep", "--replicas=3"]);
+    cluster.kubectl(&["set", "image", "deploy/x-dep", "*=nginx:2"]);
+    cluster.kubectl(&["label", "deploy", "x-dep", "tier=edge"]);
+    cluster.kubectl(&["annotate", "deploy", "x-dep", "note=hi"]);
+    cluster.kubectl(&[
+        "patch",
+        "deploy",
+        "x-dep",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"paused":true}}"#,
+    ]);
+    let deployment = cluster.get_json(&["deploy", "x-dep"]);
+    let entries: Vec<(String, String, String, bool)> = deployment["metadata"]["managedFields"]
+        .as_array()
+        .expect("managedFields")
+        .iter()
+        .map(|entry| {
+            (
+                entry["manager"].as_str().unwrap().to_string(),
+                entry["operation"].as_str().unwrap().to_string(),
+                entry["subresource"].as_str().unwrap_or("").to_string(),
+                entry.get("time").is_some(),
+            )
+        })
+        .collect();
+    let expect = |manager: &str, operation: &str, subresource: &str, timed: bool| {
+        let wanted = (
+            manager.to_string(),
+            operation.to_string(),
+            subresource.to_string(),
+            timed,
+        );
+        assert!(entries.contains(&wanted), "{wanted:?} not in {entries:?}");
+    };
+    expect("kubectl", "Apply", "", true);
+    expect("kubectl", "Update", "scale", false);
+    expect("kubectl-set", "Update", "", true);
+    expect("kubectl-label", "Update", "", true);
+    expect("kubectl-annotate", "Update", "", true);
+    expect("kubectl-patch", "Update", "", true);
+    // The scale entry owns spec.replicas alone; the applier lost it.
+    let replicas = |entry: &serde_json::Value| entry["fieldsV1"]["f:spec"].get("f:replicas").is_some();
+    let owners: Vec<&str> = deployment["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| replicas(entry))
+        .map(|entry| entry["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(owners, ["kubectl"]);
+    // Re-applying the old replicas conflicts with the scale manager, as upstream words it.
+    let error = cluster.kubectl_fails(&[
+        "apply",
+        "--server-side",
+        "-f",
+        &fixture("manifests/configmap-and-deployment.yaml"),
+    ]);
+    assert!(
+        error.contains("Apply failed with 2 conflicts: conflicts with \"kubectl\" with subresource \"scale\" using apps/v1:\n- .spec.replicas\nconflicts with \"kubectl-set\" using apps/v1:\n- .spec.template.spec.containers[name=\"web\"].image"),
+        "{error}"
+    );
+}

@@ -397,3 +397,64 @@ fn apply_status_and_destroy_output() {
         insta::assert_snapshot!("destroy-output", run(&["destroy", "--yes", "--concurrency", "1"]));
     });
 }
+
+/// A run killed mid-upgrade leaves its revision `pending-upgrade` and its Lease to expire. Even
+/// when the manifests are equal (an `apply --force`, or a reverted state file), the next `diff`
+/// shows that revision as work and the next `apply` recovers it and converges, instead of
+/// saying "no changes" and leaving helm refusing with "another operation is in progress".
+#[test]
+fn a_revision_left_pending_by_a_killed_run_is_planned_and_recovered() {
+    use helmfire::cluster::{Cluster, ClusterConfig};
+    use helmfire::storage::{Driver, Status, Store};
+
+    let deploy = Deploy::start();
+    let hello = crate::support::oracle::root().join("testdata/charts-min/hello");
+    let state = deploy.state(
+        "helmfire.yaml",
+        &format!(
+            "releases:\n  - {{name: web, namespace: shop, chart: {}}}\n",
+            hello.display()
+        ),
+    );
+    deploy.expect(&state, &["apply"], 0);
+    // What the killed run left: revision 2 pending-upgrade (the same manifest), and its Lease,
+    // expired long ago.
+    deploy.cluster.runtime.block_on(async {
+        let cluster = Cluster::connect(&ClusterConfig {
+            kubeconfig: Some(deploy.cluster.kubeconfig.clone()),
+            context: None,
+        })
+        .await
+        .expect("connects");
+        let store = Store::new(Some(cluster), Driver::Secret);
+        let mut record = store.last("shop", "web").await.expect("reads").expect("revision 1");
+        record.version = 2;
+        record.info.status = Status::PendingUpgrade;
+        record.info.description = "Preparing upgrade".into();
+        store.create(&record).await.expect("writes revision 2");
+    });
+    deploy.cluster.run_stdin(
+        "kubectl",
+        &["apply", "-f", "-"],
+        "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {name: helmfire.release.web, namespace: shop}\n\
+         spec: {holderIdentity: helmfire@killed/1, leaseDurationSeconds: 15, renewTime: '2020-01-01T00:00:00.000000Z'}\n",
+    );
+    let (plan, _) = deploy.expect(&state, &["diff", "--detailed-exitcode"], 2);
+    assert!(
+        plan.contains("shop/web: revision 2 is pending-upgrade (an interrupted operation): it will be recovered"),
+        "{plan}"
+    );
+    assert!(plan.contains("0 to install, 1 to upgrade"), "{plan}");
+    let (_, stderr) = deploy.expect(&state, &["apply"], 0);
+    assert!(stderr.contains("recovered revision 2"), "{stderr}");
+    let history = deploy.cluster.helm(&["history", "web", "-n", "shop", "-o", "json"]);
+    let statuses: Vec<String> = serde_json::from_str::<serde_json::Value>(&history)
+        .expect("json")
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|revision| format!("{}:{}", revision["revision"], revision["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(statuses, ["1:superseded", "2:failed", "3:deployed"]);
+    deploy.expect(&state, &["diff", "--detailed-exitcode"], 0);
+}
