@@ -12,26 +12,23 @@ use std::sync::Arc;
 
 use crate::error::ReleaseError;
 use crate::state::DesiredState;
-use crate::storage::{ReleaseRecord, Status, StorageError, Store};
+use crate::storage::{Head, ReleaseRecord, Status, StorageError, Store};
 
-/// The stored revisions of one release, oldest first.
+/// What planning needs of a release's records: its latest revision and its latest deployed one.
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    pub records: Vec<ReleaseRecord>,
+    head: Head,
 }
 
 impl History {
     /// The highest revision, whatever its status.
     pub fn last(&self) -> Option<&ReleaseRecord> {
-        self.records.iter().max_by_key(|record| record.version)
+        self.head.last.as_ref()
     }
 
     /// The highest `deployed` revision.
     pub fn deployed(&self) -> Option<&ReleaseRecord> {
-        self.records
-            .iter()
-            .filter(|record| record.info.status == Status::Deployed)
-            .max_by_key(|record| record.version)
+        self.head.deployed.as_ref()
     }
 
     /// Whether the release exists: it has records and the latest is not `uninstalled`.
@@ -41,8 +38,8 @@ impl History {
     }
 }
 
-/// Reads the histories of `releases` (indices into `state.releases`), at most `concurrency`
-/// at once.
+/// Reads the latest and the latest deployed revision of each of `releases` (indices into
+/// `state.releases`), at most `concurrency` releases at once.
 pub async fn histories(
     store: &Store,
     state: &DesiredState,
@@ -54,12 +51,7 @@ pub async fn histories(
         state,
         releases,
         concurrency,
-        |store, namespace, name| async move {
-            store
-                .history(&namespace, &name)
-                .await
-                .map(|records| History { records })
-        },
+        |store, namespace, name| async move { store.head(&namespace, &name).await.map(|head| History { head }) },
     )
     .await
 }

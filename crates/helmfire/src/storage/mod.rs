@@ -117,6 +117,14 @@ pub fn record_key(name: &str, version: i32) -> String {
     format!("{STORAGE_TYPE}.{name}.v{version}")
 }
 
+/// A release's latest revision and its latest `deployed` one (the same record when the latest
+/// is deployed).
+#[derive(Clone, Debug, Default)]
+pub struct Head {
+    pub last: Option<ReleaseRecord>,
+    pub deployed: Option<ReleaseRecord>,
+}
+
 /// Reads and writes release records through one driver. Clones share the driver (and, for
 /// the memory driver, the records).
 #[derive(Clone)]
@@ -231,6 +239,45 @@ impl Store {
                 Ok(records.pop())
             }
         }
+    }
+
+    /// The latest revision and the latest `deployed` one, from one query, decoding at most
+    /// those two (what planning needs, however long the history is).
+    pub async fn head(&self, namespace: &str, name: &str) -> Result<Head, StorageError> {
+        let objects = self
+            .backend
+            .query(namespace, &[("name", name), ("owner", "helm")])
+            .await?;
+        let version = |object: &StoredObject| object.labels.get("version").and_then(|v| v.parse::<i32>().ok());
+        if objects.iter().any(|object| version(object).is_none()) {
+            // Without version labels every body must be read, as helm does.
+            let mut records = objects
+                .into_iter()
+                .map(|object| Store::decode(namespace, object))
+                .collect::<Result<Vec<_>, _>>()?;
+            records.sort_by_key(|record| record.version);
+            let deployed = records
+                .iter()
+                .rfind(|record| record.info.status == Status::Deployed)
+                .cloned();
+            return Ok(Head {
+                last: records.pop(),
+                deployed,
+            });
+        }
+        let last = objects.iter().max_by_key(|object| version(object)).cloned();
+        let deployed = objects
+            .iter()
+            .filter(|object| object.labels.get("status").map(String::as_str) == Some("deployed"))
+            .max_by_key(|object| version(object))
+            .cloned();
+        let same = last.as_ref().map(|o| &o.key) == deployed.as_ref().map(|o| &o.key);
+        let last = last.map(|object| Store::decode(namespace, object)).transpose()?;
+        let deployed = match (same, deployed) {
+            (true, Some(_)) => last.clone(),
+            (_, deployed) => deployed.map(|object| Store::decode(namespace, object)).transpose()?,
+        };
+        Ok(Head { last, deployed })
     }
 
     /// The highest `deployed` revision of every release in every namespace the store can see

@@ -309,3 +309,49 @@ async fn create_with_history_max_makes_room_like_helm() {
         .unwrap();
     assert_eq!(versions(&store).await, vec![3, 4, 5]);
 }
+
+#[tokio::test]
+async fn head_reads_the_latest_and_the_latest_deployed_revision() {
+    let store = store_with(&[
+        Status::Superseded,
+        Status::Deployed,
+        Status::Failed,
+        Status::PendingUpgrade,
+    ])
+    .await;
+    let head = store.head("team", "web").await.unwrap();
+    assert_eq!(
+        head.last.as_ref().map(|r| (r.version, r.info.status)),
+        Some((4, Status::PendingUpgrade))
+    );
+    assert_eq!(head.deployed.as_ref().map(|r| r.version), Some(2));
+    let store = store_with(&[Status::Superseded, Status::Deployed]).await;
+    let head = store.head("team", "web").await.unwrap();
+    assert_eq!(head.last.as_ref().map(|r| r.version), Some(2));
+    assert_eq!(head.deployed.as_ref().map(|r| r.version), Some(2));
+    let empty = store.head("team", "nothing").await.unwrap();
+    assert!(empty.last.is_none() && empty.deployed.is_none());
+}
+
+#[tokio::test]
+async fn deployed_everywhere_keeps_the_newest_per_release_across_namespaces() {
+    let store = Store::new(None, Driver::Memory);
+    for (namespace, name, version, status) in [
+        ("a", "web", 1, Status::Superseded),
+        ("a", "web", 2, Status::Deployed),
+        ("b", "web", 1, Status::Deployed),
+        ("b", "db", 1, Status::Uninstalled),
+    ] {
+        let mut r = record(name, version, status);
+        r.namespace = namespace.to_string();
+        store.create(&r).await.unwrap();
+    }
+    let found: Vec<(String, String, i32)> = store
+        .deployed_everywhere()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.namespace, r.name, r.version))
+        .collect();
+    assert_eq!(found, [("a".into(), "web".into(), 2), ("b".into(), "web".into(), 1)]);
+}
