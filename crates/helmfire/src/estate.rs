@@ -387,12 +387,25 @@ fn spawn_drifts(
     cluster: &Cluster,
     releases: Vec<(usize, ReleaseRecord, Vec<IgnoreRule>)>,
 ) -> tokio::task::JoinSet<(usize, Result<ReleaseDrift, ReleaseError>)> {
-    let permits = Arc::new(tokio::sync::Semaphore::new(LIVE_CONCURRENCY));
+    let cluster = cluster.clone();
     let mut set = tokio::task::JoinSet::new();
+    // Kinds with many objects are listed once; the releases wait for that snapshot.
+    let kinds = live::Snapshot::kinds_to_list(releases.iter().map(|(_, record, _)| record));
+    let snapshot = Arc::new(tokio::sync::OnceCell::new());
+    let permits = Arc::new(tokio::sync::Semaphore::new(LIVE_CONCURRENCY));
+    let kinds = Arc::new(kinds);
     for (index, record, rules) in releases {
-        let cluster = cluster.clone();
-        let permits = permits.clone();
-        set.spawn(async move { (index, drift_of_record(&cluster, &record, &rules, permits).await) });
+        let (cluster, permits, snapshot, kinds) = (cluster.clone(), permits.clone(), snapshot.clone(), kinds.clone());
+        set.spawn(async move {
+            let snapshot = snapshot
+                .get_or_init(|| async { Arc::new(live::Snapshot::read(&cluster, kinds.to_vec()).await) })
+                .await
+                .clone();
+            (
+                index,
+                drift_of_record(&cluster, &record, &rules, permits, snapshot).await,
+            )
+        });
     }
     set
 }
@@ -403,8 +416,9 @@ async fn drift_of_record(
     record: &ReleaseRecord,
     rules: &[IgnoreRule],
     permits: Arc<tokio::sync::Semaphore>,
+    snapshot: Arc<live::Snapshot>,
 ) -> Result<ReleaseDrift, ReleaseError> {
-    let observed = live::observe_release(cluster, record, permits)
+    let observed = live::observe_release(cluster, record, permits, snapshot)
         .await
         .map_err(|source| ReleaseError::Observe {
             release: format!("{}/{}", record.namespace, record.name),

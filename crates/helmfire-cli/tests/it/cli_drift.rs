@@ -490,3 +490,53 @@ fn ci_doc_commands_run() {
         assert!(!output.stdout.is_empty(), "`{command}` printed nothing");
     }
 }
+
+/// An estate with many objects of a kind reads them with one LIST per kind, not a GET each,
+/// and still sees every drift — also on an object whose helm label was removed (it is no
+/// longer in the LIST, so it is read on its own).
+#[test]
+fn many_releases_are_read_in_bulk_and_every_drift_still_shows() {
+    let deploy = Deploy::start();
+    let chart = crate::support::oracle::root().join("testdata/bench/five-objects");
+    let mut yaml = String::from("defaults: {namespace: bulk}\nreleases:\n");
+    for i in 0..20 {
+        yaml.push_str(&format!("  - {{name: svc-{i}, chart: {}}}\n", chart.display()));
+    }
+    let state = deploy.state("helmfire.yaml", &yaml);
+    deploy.expect(&state, &["apply"], 0);
+    let kubectl = |args: &[&str]| deploy.cluster.kubectl(args);
+    kubectl(&["-n", "bulk", "scale", "deploy", "svc-3", "--replicas=7"]);
+    kubectl(&[
+        "-n",
+        "bulk",
+        "label",
+        "deploy",
+        "svc-4",
+        "app.kubernetes.io/managed-by-",
+    ]);
+    kubectl(&["-n", "bulk", "delete", "cm", "svc-5-settings"]);
+    let since = deploy.requests().len();
+    let (text, _) = deploy.expect(&state, &["drift"], 3);
+    assert!(
+        text.contains("bulk/svc-3: drifted") && text.contains("spec.replicas: 2 → 7"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bulk/svc-4: drifted")
+            && text.contains("metadata.labels.app.kubernetes.io/managed-by: \"Helm\" → (removed)"),
+        "{text}"
+    );
+    assert!(text.contains("ConfigMap bulk/svc-5-settings: deleted"), "{text}");
+    assert!(text.contains("Drift: 3 of 20 release(s) drifted."), "{text}");
+    let requests = deploy.requests();
+    let deployment_gets = requests[since..]
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/apis/apps/v1/namespaces/bulk/deployments/"))
+        .count();
+    let deployment_lists = requests[since..]
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == "/apis/apps/v1/deployments")
+        .count();
+    assert_eq!(deployment_lists, 1, "one LIST of Deployments");
+    assert_eq!(deployment_gets, 1, "only the unlabelled Deployment is read on its own");
+}

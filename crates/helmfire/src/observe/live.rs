@@ -7,6 +7,7 @@
 //! A verdict is never built from a partial read: the dry-run must have been computed from the
 //! live object that was read (same `resourceVersion`), or the pair is read again.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value as Json;
@@ -18,6 +19,74 @@ use crate::storage::ReleaseRecord;
 
 /// Reads of a live/dry-run pair that raced a write before giving up.
 const CONSISTENT_READ_ATTEMPTS: usize = 3;
+
+/// A kind with at least this many objects to observe is read with one LIST instead of a GET
+/// per object.
+pub const LIST_THRESHOLD: usize = 16;
+
+/// Live objects read in bulk: one LIST per kind across namespaces, of the objects helm labels
+/// (`app.kubernetes.io/managed-by=Helm`), keyed by `(apiVersion, kind)` then `(namespace,
+/// name)`. An object it lacks (gone, or its label removed) is read with a GET.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    kinds: HashMap<(String, String), HashMap<(String, String), Json>>,
+}
+
+impl Snapshot {
+    /// Lists every `(apiVersion, kind)` given. A kind that cannot be listed cluster-wide (403,
+    /// not served) is left out: its objects are read one by one, and any error is reported there.
+    pub async fn read(cluster: &Cluster, kinds: Vec<(String, String)>) -> Snapshot {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (api_version, kind) in kinds {
+            let cluster = cluster.clone();
+            tasks.spawn(async move {
+                let resource = cluster.resolve(&api_version, &kind).await.ok()?;
+                let items = cluster
+                    .list(&resource, None, "app.kubernetes.io/managed-by=Helm")
+                    .await
+                    .ok()?;
+                let objects = items
+                    .into_iter()
+                    .filter_map(|item| {
+                        let namespace = item.metadata.namespace.clone().unwrap_or_default();
+                        let name = item.metadata.name.clone()?;
+                        Some(((namespace, name), serde_json::to_value(item).ok()?))
+                    })
+                    .collect();
+                Some(((api_version, kind), objects))
+            });
+        }
+        let mut snapshot = Snapshot::default();
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok(Some((kind, objects))) = joined {
+                snapshot.kinds.insert(kind, objects);
+            }
+        }
+        snapshot
+    }
+
+    /// The listed object, if its kind was listed and it was there.
+    fn get(&self, resource: &Resource) -> Option<&Json> {
+        self.kinds
+            .get(&(resource.api_version.clone(), resource.kind.clone()))?
+            .get(&(resource.namespace.clone().unwrap_or_default(), resource.name.clone()))
+    }
+
+    /// The kinds worth listing: those with at least [`LIST_THRESHOLD`] objects in `records`.
+    pub fn kinds_to_list<'a>(records: impl IntoIterator<Item = &'a ReleaseRecord>) -> Vec<(String, String)> {
+        let mut counts: HashMap<(String, String), usize> = HashMap::new();
+        for record in records {
+            for resource in manifest::parse_manifest(&record.manifest, "manifest").unwrap_or_default() {
+                *counts.entry((resource.api_version, resource.kind)).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .filter(|(_, count)| *count >= LIST_THRESHOLD)
+            .map(|(kind, _)| kind)
+            .collect()
+    }
+}
 
 /// One recorded object and what the cluster says about it.
 #[derive(Clone, Debug)]
@@ -76,6 +145,7 @@ pub async fn observe_release(
     cluster: &Cluster,
     record: &ReleaseRecord,
     permits: Arc<tokio::sync::Semaphore>,
+    snapshot: Arc<Snapshot>,
 ) -> Result<Vec<ObservedObject>, ObserveError> {
     let resources =
         manifest::parse_manifest(&record.manifest, "manifest").map_err(|source| ObserveError::Manifest {
@@ -86,6 +156,7 @@ pub async fn observe_release(
     for (index, mut resource) in resources.into_iter().enumerate() {
         let cluster = cluster.clone();
         let permits = permits.clone();
+        let snapshot = snapshot.clone();
         let (release, namespace) = (record.name.clone(), record.namespace.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire().await;
@@ -94,7 +165,8 @@ pub async fn observe_release(
             let observed = async {
                 locate(&cluster, &mut resource, &namespace).await?;
                 resource.set_ownership(&release, &namespace);
-                observe_object(&cluster, &resource).await
+                let listed = snapshot.get(&resource).cloned();
+                observe_object(&cluster, &resource, listed).await
             }
             .await;
             let state = match observed {
@@ -137,9 +209,13 @@ pub async fn observe_release(
     Ok(observed.into_iter().map(|(_, object)| object).collect())
 }
 
-/// GET and dry-run one object until both answers come from the same `resourceVersion`;
-/// `None` when it never settled.
-async fn observe_object(cluster: &Cluster, resource: &Resource) -> Result<Option<LiveState>, ClusterError> {
+/// Reads (the listed copy first, then GETs) and dry-runs one object until both answers come
+/// from the same `resourceVersion`; `None` when it never settled.
+async fn observe_object(
+    cluster: &Cluster,
+    resource: &Resource,
+    mut listed: Option<Json>,
+) -> Result<Option<LiveState>, ClusterError> {
     let reference = ObjectRef::new(
         &resource.api_version,
         &resource.kind,
@@ -152,10 +228,13 @@ async fn observe_object(cluster: &Cluster, resource: &Resource) -> Result<Option
         dry_run: true,
     };
     for _ in 0..CONSISTENT_READ_ATTEMPTS {
-        let Some(live) = cluster.get(&reference).await? else {
-            return Ok(Some(LiveState::Missing));
+        let live = match listed.take() {
+            Some(live) => live,
+            None => match cluster.get(&reference).await? {
+                Some(live) => serde_json::to_value(&live).unwrap_or(Json::Null),
+                None => return Ok(Some(LiveState::Missing)),
+            },
         };
-        let live = serde_json::to_value(&live).unwrap_or(Json::Null);
         let predicted = cluster.apply(&resource.object, &options).await?;
         let predicted = serde_json::to_value(&predicted).unwrap_or(Json::Null);
         let version = |object: &Json| object["metadata"]["resourceVersion"].as_str().map(str::to_string);

@@ -42,7 +42,7 @@ impl Context<'_> {
             });
         };
         let permits = Arc::new(tokio::sync::Semaphore::new(CORRECTION_READS));
-        let observed = live::observe_release(self.cluster(), &record, permits)
+        let observed = live::observe_release(self.cluster(), &record, permits, Default::default())
             .await
             .map_err(|source| ConvergeError::Observe {
                 release: self.release(),
