@@ -540,3 +540,27 @@ fn many_releases_are_read_in_bulk_and_every_drift_still_shows() {
     assert_eq!(deployment_lists, 1, "one LIST of Deployments");
     assert_eq!(deployment_gets, 1, "only the unlabelled Deployment is read on its own");
 }
+
+/// Against a cluster that answers 503 and 429 and drops connections, reads and dry-runs are
+/// retried: the verdict is the same as on a healthy cluster, never one built from a partial read.
+#[test]
+fn faults_are_retried_and_never_change_the_verdict() {
+    let deploy = Deploy {
+        cluster: deploy_support::Cluster::start_with(helmfire_sandbox::SandboxConfig {
+            faults: "error=503:0.1@get|list|patch/*;error=429:0.05@get|patch/*;drop=0.05@get|list/*"
+                .parse()
+                .expect("fault spec"),
+            seed: 7,
+            ..helmfire_sandbox::SandboxConfig::default()
+        }),
+        dir: tempfile::tempdir().expect("temp dir"),
+    };
+    let state = state(&deploy, "");
+    deploy.expect(&state, &["apply"], 0);
+    drift_everything(&deploy);
+    for _ in 0..2 {
+        let (json, stderr) = deploy.expect(&state, &["drift", "-o", "json"], 3);
+        let report: Value = serde_json::from_str(&json).expect("json");
+        assert_eq!(fields(&report).len(), 8, "{json}\n{stderr}");
+    }
+}
