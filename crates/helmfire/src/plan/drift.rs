@@ -223,6 +223,7 @@ fn analyse(object: &ObservedObject, rules: &[IgnoreRule]) -> (Option<ObjectDrift
     };
     let (live, predicted) = match &object.state {
         LiveState::Missing => return (Some(drift(ObjectState::Missing, Vec::new())), Vec::new()),
+        LiveState::InSync => return (None, Vec::new()),
         LiveState::Present { live, predicted } => (live, predicted),
     };
     let rules: Vec<&IgnoreRule> = rules.iter().filter(|rule| applies(rule, &object.key)).collect();
