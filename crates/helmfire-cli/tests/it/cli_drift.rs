@@ -564,3 +564,36 @@ fn faults_are_retried_and_never_change_the_verdict() {
         assert_eq!(fields(&report).len(), 8, "{json}\n{stderr}");
     }
 }
+
+/// A release whose record does not decode gets an error naming it; the others get their verdict.
+#[test]
+fn a_corrupt_record_fails_only_its_release() {
+    let deploy = Deploy::start();
+    let hello = crate::support::oracle::root().join("testdata/charts-min/hello");
+    let state = deploy.state(
+        "helmfire.yaml",
+        &format!(
+            "releases:\n  - {{name: good, namespace: apps, chart: {0}}}\n  - {{name: bad, namespace: apps, chart: {0}}}\n",
+            hello.display()
+        ),
+    );
+    deploy.expect(&state, &["apply"], 0);
+    deploy.cluster.kubectl(&[
+        "-n",
+        "apps",
+        "patch",
+        "secret",
+        "sh.helm.release.v1.bad.v1",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"release":"bm90IGEgcmVsZWFzZQ=="}}"#,
+    ]);
+    let (text, stderr) = deploy.expect(&state, &["drift"], 1);
+    assert!(text.contains("apps/good: in sync"), "{text}");
+    assert!(
+        stderr.contains("release `apps/bad`")
+            && stderr.contains("sh.helm.release.v1.bad.v1")
+            && stderr.contains("corrupt"),
+        "{stderr}"
+    );
+}
