@@ -225,6 +225,11 @@ fn drift_block(out: &mut String, drift: &ReleaseDrift, color: bool) {
             &format!("  drift: the cluster differs from revision {}", drift.revision)
         )
     );
+    drift_objects(out, drift, color);
+}
+
+/// Each drifted object and its fields.
+fn drift_objects(out: &mut String, drift: &ReleaseDrift, color: bool) {
     for object in &drift.objects {
         let _ = writeln!(out, "{}", paint(color, RED, &object_heading(object)));
         for field in &object.fields {
@@ -250,12 +255,7 @@ pub fn drift_text(releases: &[ReleaseDrift], color: bool) -> String {
                 &format!("{}: drifted from revision {}", drift.id(), drift.revision)
             )
         );
-        for object in &drift.objects {
-            let _ = writeln!(out, "{}", paint(color, RED, &object_heading(object)));
-            for field in &object.fields {
-                let _ = writeln!(out, "      {}", field_line(field));
-            }
-        }
+        drift_objects(&mut out, drift, color);
     }
     let drifted = releases.iter().filter(|d| d.drifted()).count();
     let _ = writeln!(out, "\nDrift: {drifted} of {} release(s) drifted.", releases.len());

@@ -424,26 +424,63 @@ fn pointer(steps: &[Step]) -> String {
     out
 }
 
+/// The unescaped tokens of an RFC 6901 pointer.
+fn tokens(pointer: &str) -> Vec<String> {
+    pointer
+        .split('/')
+        .skip(1)
+        .map(|token| token.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// The parent of the value a pointer names, and the last token; with `create`, missing maps
+/// on the way are made.
+fn parent<'a>(target: &'a mut Json, tokens: &'a [String], create: bool) -> Option<(&'a mut Json, &'a str)> {
+    let (last, parents) = tokens.split_last()?;
+    let mut node = target;
+    for token in parents {
+        node = match node {
+            Json::Object(map) => {
+                if create {
+                    map.entry(token.clone())
+                        .or_insert_with(|| Json::Object(Default::default()))
+                } else {
+                    map.get_mut(token)?
+                }
+            }
+            Json::Array(items) => items.get_mut(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some((node, last))
+}
+
 /// Removes the value at an RFC 6901 pointer, if present (Argo: a missing path is skipped).
-fn remove_pointer(value: &mut Json, pointer: &str) {
-    let Some((parent, last)) = pointer.rsplit_once('/') else {
-        return;
-    };
-    let unescape = |token: &str| token.replace("~1", "/").replace("~0", "~");
-    let target = if parent.is_empty() {
-        Some(value)
-    } else {
-        value.pointer_mut(parent)
-    };
-    match target {
-        Some(Json::Object(map)) => {
-            map.remove(&unescape(last));
+pub(crate) fn remove_pointer(value: &mut Json, pointer: &str) {
+    let tokens = tokens(pointer);
+    match parent(value, &tokens, false) {
+        Some((Json::Object(map), last)) => {
+            map.remove(last);
         }
-        Some(Json::Array(items)) => {
-            if let Ok(index) = last.parse::<usize>()
-                && index < items.len()
-            {
+        Some((Json::Array(items), last)) => {
+            if let Some(index) = last.parse::<usize>().ok().filter(|index| *index < items.len()) {
                 items.remove(index);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Sets the value at an RFC 6901 pointer, creating maps on the way (a list item must exist).
+pub(crate) fn set_pointer(target: &mut Json, pointer: &str, value: Json) {
+    let tokens = tokens(pointer);
+    match parent(target, &tokens, true) {
+        Some((Json::Object(map), last)) => {
+            map.insert(last.to_string(), value);
+        }
+        Some((Json::Array(items), last)) => {
+            if let Some(slot) = last.parse::<usize>().ok().and_then(|index| items.get_mut(index)) {
+                *slot = value;
             }
         }
         _ => {}
@@ -678,6 +715,20 @@ mod tests {
         let predicted = json!({"metadata": {"name": "web"}, "spec": {}});
         let drift = object_drift(&observed(DEPLOYMENT, live, predicted), &[]).expect("drifted");
         assert_eq!(drift.fields[0].change, FieldChange::Added);
+    }
+
+    #[test]
+    fn pointers_set_and_remove() {
+        let mut body = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "a"}]}}}});
+        set_pointer(&mut body, "/spec/replicas", json!(5));
+        set_pointer(&mut body, "/metadata/labels/app.kubernetes.io~1name", json!("x"));
+        set_pointer(&mut body, "/spec/template/spec/containers/0/image", json!("i"));
+        remove_pointer(&mut body, "/spec/template");
+        remove_pointer(&mut body, "/nothing/here");
+        assert_eq!(
+            body,
+            json!({"spec": {"replicas": 5}, "metadata": {"labels": {"app.kubernetes.io/name": "x"}}})
+        );
     }
 
     #[test]

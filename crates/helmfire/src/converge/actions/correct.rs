@@ -20,7 +20,7 @@ use crate::cluster::{ApplyOptions, ObjectRef};
 use crate::converge::error::ConvergeError;
 use crate::converge::{FIELD_MANAGER, Step};
 use crate::observe::live::{self, LiveState, ObservedObject};
-use crate::plan::drift::{self, IgnoreRule};
+use crate::plan::drift::{self, IgnoreRule, remove_pointer, set_pointer};
 use crate::storage::ApplyMethod;
 
 /// Requests in flight at once while reading a release's live objects for correction.
@@ -105,89 +105,4 @@ fn keep_ignored_live_values(object: &ObservedObject, rules: &[IgnoreRule]) -> Js
         }
     }
     body
-}
-
-fn tokens(pointer: &str) -> Vec<String> {
-    pointer
-        .split('/')
-        .skip(1)
-        .map(|token| token.replace("~1", "/").replace("~0", "~"))
-        .collect()
-}
-
-/// Sets the value at a pointer, creating maps on the way.
-fn set_pointer(target: &mut Json, pointer: &str, value: Json) {
-    let tokens = tokens(pointer);
-    let Some((last, parents)) = tokens.split_last() else {
-        return;
-    };
-    let mut node = target;
-    for token in parents {
-        node = match node {
-            Json::Object(map) => map
-                .entry(token.clone())
-                .or_insert_with(|| Json::Object(Default::default())),
-            Json::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                Some(item) => item,
-                None => return,
-            },
-            _ => return,
-        };
-    }
-    match node {
-        Json::Object(map) => {
-            map.insert(last.clone(), value);
-        }
-        Json::Array(items) => {
-            if let Some(slot) = last.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                *slot = value;
-            }
-        }
-        _ => {}
-    }
-}
-
-fn remove_pointer(target: &mut Json, pointer: &str) {
-    let tokens = tokens(pointer);
-    let Some((last, parents)) = tokens.split_last() else {
-        return;
-    };
-    let mut node = target;
-    for token in parents {
-        node = match node {
-            Json::Object(map) => match map.get_mut(token) {
-                Some(child) => child,
-                None => return,
-            },
-            Json::Array(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                Some(item) => item,
-                None => return,
-            },
-            _ => return,
-        };
-    }
-    if let Json::Object(map) = node {
-        map.remove(last);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn pointers_set_and_remove() {
-        let mut body = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "a"}]}}}});
-        set_pointer(&mut body, "/spec/replicas", json!(5));
-        set_pointer(&mut body, "/metadata/labels/app.kubernetes.io~1name", json!("x"));
-        set_pointer(&mut body, "/spec/template/spec/containers/0/image", json!("i"));
-        remove_pointer(&mut body, "/spec/template");
-        remove_pointer(&mut body, "/nothing/here");
-        assert_eq!(
-            body,
-            json!({"spec": {"replicas": 5}, "metadata": {"labels": {"app.kubernetes.io/name": "x"}}})
-        );
-    }
 }
