@@ -538,7 +538,12 @@ fn many_releases_are_read_in_bulk_and_every_drift_still_shows() {
         .filter(|r| r.method == "GET" && r.path == "/apis/apps/v1/deployments")
         .count();
     assert_eq!(deployment_lists, 1, "one LIST of Deployments");
-    assert_eq!(deployment_gets, 1, "only the unlabelled Deployment is read on its own");
+    // The unlabelled Deployment is read on its own; a listed copy a controller changed before
+    // the dry-run is read again. Not one GET per Deployment.
+    assert!(
+        (1..=3).contains(&deployment_gets),
+        "{deployment_gets} GETs of Deployments for 20 releases"
+    );
 }
 
 /// Against a cluster that answers 503 and 429 and drops connections, reads and dry-runs are
