@@ -161,6 +161,15 @@ impl Loader<'_> {
                 self.invalid_releases.insert(name.value.clone());
             }
         }
+        // Several clusters in one file: ids carry the context, so the same namespace/name may
+        // live in each.
+        let contexts: std::collections::BTreeSet<Option<&String>> =
+            releases.iter().map(|release| release.kube_context.as_ref()).collect();
+        if contexts.len() > 1 {
+            for release in &mut releases {
+                release.id.context = release.kube_context.clone();
+            }
+        }
         self.check_duplicates(&releases);
         self.resolve_needs(&mut releases, pending_needs);
 
@@ -407,7 +416,11 @@ impl Loader<'_> {
             release: Some(Expressions::to_dynamic(&release_scope)),
             ..inherited.variables.clone()
         };
-        let id = ReleaseId { namespace, name };
+        let id = ReleaseId {
+            context: None,
+            namespace,
+            name,
+        };
 
         let Some(chart_field) = &release.chart else {
             self.error(format!("release `{id}` has no `chart`"), entry.span).hint =
@@ -739,7 +752,9 @@ impl Loader<'_> {
         }
     }
 
-    /// Turns `needs` entries (`name` or `namespace/name`) into release ids.
+    /// Turns `needs` entries (`name`, `namespace/name` or `context/namespace/name`) into release
+    /// ids; a name or `namespace/name` found in several places resolves to the one in the
+    /// release's own context (and namespace), else it is ambiguous.
     fn resolve_needs(&mut self, releases: &mut [ReleaseSpec], pending: Vec<Vec<Spanned<String>>>) {
         let mut by_name: HashMap<&str, Vec<&ReleaseId>> = HashMap::new();
         for release in releases.iter() {
@@ -751,29 +766,22 @@ impl Loader<'_> {
             let mut resolved: Vec<ReleaseId> = Vec::new();
             for need in needs {
                 let text = need.value.trim();
-                let candidates: Vec<&ReleaseId> = match text.split_once('/') {
-                    Some((namespace, name)) => by_name
-                        .get(name)
-                        .map(|ids| {
-                            ids.iter()
-                                .copied()
-                                .filter(|id| id.namespace.as_str() == namespace)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    None => {
-                        let same_name = by_name.get(text).cloned().unwrap_or_default();
-                        let same_namespace: Vec<&ReleaseId> = same_name
-                            .iter()
-                            .copied()
-                            .filter(|id| id.namespace == release.id.namespace)
-                            .collect();
-                        if same_namespace.len() == 1 {
-                            same_namespace
-                        } else {
-                            same_name
-                        }
-                    }
+                let parts: Vec<&str> = text.split('/').collect();
+                let named = by_name.get(parts[parts.len() - 1]).cloned().unwrap_or_default();
+                let candidates: Vec<&ReleaseId> = match parts.as_slice() {
+                    [_] => narrowest(&release.id, named),
+                    [namespace, _] => narrowest(
+                        &release.id,
+                        named
+                            .into_iter()
+                            .filter(|id| id.namespace.as_str() == *namespace)
+                            .collect(),
+                    ),
+                    [context, namespace, _] => named
+                        .into_iter()
+                        .filter(|id| id.context.as_deref() == Some(*context) && id.namespace.as_str() == *namespace)
+                        .collect(),
+                    _ => Vec::new(),
                 };
                 match candidates.as_slice() {
                     [id] if **id == release.id => {
@@ -792,9 +800,7 @@ impl Loader<'_> {
                             match did_you_mean(text, all_ids.iter().map(String::as_str).chain(by_name.keys().copied()))
                             {
                                 Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                                None => {
-                                    "`needs` takes `name` or `namespace/name` of a release in this file".to_string()
-                                }
+                                None => "`needs` takes `name`, `namespace/name` or `context/namespace/name` of a release in this file".to_string(),
                             };
                         self.error(
                             format!("release `{}` needs unknown release `{text}`", release.id),
@@ -812,7 +818,9 @@ impl Loader<'_> {
                             format!("`needs: {text}` of release `{}` is ambiguous", release.id),
                             need.span,
                         )
-                        .hint = Some(format!("write `namespace/name`: one of {options}"));
+                        .hint = Some(format!(
+                            "write `namespace/name`, or `context/namespace/name` across clusters: one of {options}"
+                        ));
                     }
                 }
             }
@@ -821,6 +829,24 @@ impl Loader<'_> {
         for (release, needs) in releases.iter_mut().zip(resolved_all) {
             release.needs = needs;
         }
+    }
+}
+
+/// Of the releases a `needs` entry names, the narrowest match for the release that needs them:
+/// the one in its context and namespace, else the one in its context, else all of them.
+fn narrowest<'a>(needing: &ReleaseId, ids: Vec<&'a ReleaseId>) -> Vec<&'a ReleaseId> {
+    let in_context: Vec<&ReleaseId> = ids.iter().copied().filter(|id| id.context == needing.context).collect();
+    let in_namespace: Vec<&ReleaseId> = in_context
+        .iter()
+        .copied()
+        .filter(|id| id.namespace == needing.namespace)
+        .collect();
+    if in_namespace.len() == 1 {
+        in_namespace
+    } else if in_context.len() == 1 {
+        in_context
+    } else {
+        ids
     }
 }
 

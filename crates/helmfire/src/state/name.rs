@@ -11,9 +11,13 @@ pub struct ReleaseName(String);
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Namespace(String);
 
-/// A release's identity in a state file: `namespace/name`.
+/// A release's identity in a state file: `namespace/name`, or `context/namespace/name` when
+/// the selected state spans several kube contexts (then the same `namespace/name` may live in
+/// two clusters).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ReleaseId {
+    /// The kube context, set only when the state file's releases use several.
+    pub context: Option<String>,
     pub namespace: Namespace,
     pub name: ReleaseName,
 }
@@ -94,6 +98,9 @@ impl fmt::Display for Namespace {
 
 impl fmt::Display for ReleaseId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(context) = &self.context {
+            write!(f, "{context}/")?;
+        }
         write!(f, "{}/{}", self.namespace, self.name)
     }
 }
