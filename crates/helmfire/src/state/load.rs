@@ -761,6 +761,7 @@ impl Loader<'_> {
             by_name.entry(release.id.name.as_str()).or_default().push(&release.id);
         }
         let all_ids: Vec<String> = releases.iter().map(|r| r.id.to_string()).collect();
+        let several_contexts = releases.iter().any(|release| release.id.context.is_some());
         let mut resolved_all = Vec::with_capacity(releases.len());
         for (release, needs) in releases.iter().zip(pending) {
             let mut resolved: Vec<ReleaseId> = Vec::new();
@@ -800,7 +801,8 @@ impl Loader<'_> {
                             match did_you_mean(text, all_ids.iter().map(String::as_str).chain(by_name.keys().copied()))
                             {
                                 Some(suggestion) => format!("did you mean `{suggestion}`?"),
-                                None => "`needs` takes `name`, `namespace/name` or `context/namespace/name` of a release in this file".to_string(),
+                                None if several_contexts => "`needs` takes `name`, `namespace/name` or `context/namespace/name` of a release in this file".to_string(),
+                                None => "`needs` takes `name` or `namespace/name` of a release in this file".to_string(),
                             };
                         self.error(
                             format!("release `{}` needs unknown release `{text}`", release.id),
@@ -818,9 +820,13 @@ impl Loader<'_> {
                             format!("`needs: {text}` of release `{}` is ambiguous", release.id),
                             need.span,
                         )
-                        .hint = Some(format!(
-                            "write `namespace/name`, or `context/namespace/name` across clusters: one of {options}"
-                        ));
+                        .hint = Some(if several_contexts {
+                            format!(
+                                "write `namespace/name`, or `context/namespace/name` across clusters: one of {options}"
+                            )
+                        } else {
+                            format!("write `namespace/name`: one of {options}")
+                        });
                     }
                 }
             }
@@ -1066,5 +1072,56 @@ mod tests {
             errors[0].hint.as_deref(),
             Some("write `namespace/name`: one of `a/db`, `b/db`")
         );
+    }
+
+    #[test]
+    fn releases_of_several_contexts_carry_them_in_their_ids_and_needs() {
+        let text = format!(
+            "{REPO}releases:\n\
+             - {{name: cert-manager, namespace: infra, chart: r/x, kubeContext: mgmt}}\n\
+             - {{name: cert-manager, namespace: infra, chart: r/x, kubeContext: work}}\n\
+             - {{name: agent, namespace: infra, chart: r/x, kubeContext: work, needs: [cert-manager, mgmt/infra/cert-manager]}}\n"
+        );
+        let state = load_yaml(&text).expect("loads");
+        let ids: Vec<String> = state.releases.iter().map(|r| r.id.to_string()).collect();
+        assert_eq!(
+            ids,
+            ["mgmt/infra/cert-manager", "work/infra/cert-manager", "work/infra/agent"]
+        );
+        let needs: Vec<String> = state.releases[2].needs.iter().map(ToString::to_string).collect();
+        assert_eq!(needs, ["work/infra/cert-manager", "mgmt/infra/cert-manager"]);
+        // One context: ids stay `namespace/name`.
+        let single = load_yaml(&format!(
+            "{REPO}releases:\n- {{name: a, chart: r/x, kubeContext: one}}\n"
+        ))
+        .expect("loads");
+        assert_eq!(single.releases[0].id.to_string(), "default/a");
+    }
+
+    #[test]
+    fn a_need_found_in_several_other_contexts_is_ambiguous() {
+        let text = format!(
+            "{REPO}releases:\n\
+             - {{name: db, namespace: data, chart: r/x, kubeContext: east}}\n\
+             - {{name: db, namespace: data, chart: r/x, kubeContext: west}}\n\
+             - {{name: api, namespace: data, chart: r/x, needs: [data/db]}}\n"
+        );
+        let Err(StateError::Invalid(errors)) = load_yaml(&text) else {
+            panic!("expected an ambiguity error")
+        };
+        assert_eq!(errors[0].message, "`needs: data/db` of release `data/api` is ambiguous");
+        assert_eq!(
+            errors[0].hint.as_deref(),
+            Some(
+                "write `namespace/name`, or `context/namespace/name` across clusters: one of `east/data/db`, `west/data/db`"
+            )
+        );
+        let duplicate = format!(
+            "{REPO}releases:\n- {{name: db, chart: r/x, kubeContext: east}}\n- {{name: db, chart: r/x, kubeContext: east}}\n- {{name: x, chart: r/x}}\n"
+        );
+        let Err(StateError::Invalid(errors)) = load_yaml(&duplicate) else {
+            panic!("expected a duplicate")
+        };
+        assert_eq!(errors[0].message, "duplicate release `east/default/db`");
     }
 }
