@@ -107,7 +107,9 @@ fn main() {
         .expect("sandbox");
     let home = tempfile::tempdir().unwrap();
     let kubeconfig = home.path().join("kubeconfig");
-    sandbox.write_kubeconfig(&kubeconfig).unwrap();
+    sandbox
+        .write_kubeconfig(&kubeconfig, helmfire_sandbox::DEFAULT_CONTEXT)
+        .unwrap();
     let helm = oracle("helm");
     let helmfire = PathBuf::from(env!("CARGO_BIN_EXE_helmfire"));
 

@@ -32,7 +32,7 @@ pub fn run(args: &SandboxArgs, settings: &Settings) -> CommandResult {
         if let Some(parent) = args.kubeconfig_out.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| format!("failed to create `{}`: {e}", parent.display()))?;
         }
-        sandbox.write_kubeconfig(&args.kubeconfig_out)?;
+        sandbox.write_kubeconfig(&args.kubeconfig_out, &args.context_name)?;
         // The address is data (scripts read it); the rest is for people.
         println!("{}", sandbox.url());
         if !settings.quiet {

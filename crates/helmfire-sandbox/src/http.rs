@@ -102,10 +102,15 @@ pub struct LoggedRequest {
     pub code: u16,
 }
 
+/// Where the sandbox serves its request log (not a Kubernetes path; not logged itself).
+pub const REQUEST_LOG_PATH: &str = "/debug/requests";
+
 /// The request log: append-only, in memory.
 #[derive(Debug)]
 pub struct RequestLog {
     epoch: std::time::Instant,
+    /// The wall clock at `epoch`, so entries can be compared across sandbox processes.
+    wall: std::time::SystemTime,
     entries: std::sync::Mutex<Vec<LoggedRequest>>,
 }
 
@@ -113,6 +118,7 @@ impl Default for RequestLog {
     fn default() -> Self {
         RequestLog {
             epoch: std::time::Instant::now(),
+            wall: std::time::SystemTime::now(),
             entries: std::sync::Mutex::new(Vec::new()),
         }
     }
@@ -133,6 +139,29 @@ impl RequestLog {
     /// A copy of every entry so far.
     pub fn entries(&self) -> Vec<LoggedRequest> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// `GET /debug/requests`: every entry as JSON, with wall-clock times (seconds since the
+    /// Unix epoch), so a test can order requests served by several sandbox processes.
+    fn to_json(&self) -> serde_json::Value {
+        let since_unix = |offset: std::time::Duration| {
+            (self.wall + offset)
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |t| t.as_secs_f64())
+        };
+        self.entries()
+            .iter()
+            .map(|entry| {
+                serde_json::json!({
+                    "started": since_unix(entry.started),
+                    "finished": since_unix(entry.finished),
+                    "method": entry.method,
+                    "path": entry.path,
+                    "query": entry.query,
+                    "code": entry.code,
+                })
+            })
+            .collect()
     }
 }
 
@@ -207,6 +236,10 @@ where
     let started = shared.requests.epoch.elapsed();
     let method = request.method().as_str().to_string();
     let path = request.uri().path().to_string();
+    if method == "GET" && path == REQUEST_LOG_PATH {
+        let body = Bytes::from(serde_json::to_vec(&shared.requests.to_json()).unwrap_or_default());
+        return respond(200, "application/json", SandboxBody::Full(Some(body)), None);
+    }
     let query = request.uri().query().unwrap_or_default().to_string();
     let response = serve_unlogged(shared.clone(), request).await;
     shared.requests.record(LoggedRequest {

@@ -48,6 +48,14 @@ pub use faults::{FaultAction, FaultRule, FaultSpec, FaultSpecError, parse_durati
 pub use http::{DroppedConnection, LoggedRequest, SandboxBody, SandboxService};
 pub use persist::PersistError;
 
+/// The name of the cluster, user and context in a sandbox's kubeconfig by default.
+pub const DEFAULT_CONTEXT: &str = "helmfire-sandbox";
+
+/// A YAML double-quoted scalar (kubeconfig names may hold `:` or spaces).
+fn quote_yaml(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
+}
+
 /// How to run a sandbox.
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -187,26 +195,28 @@ impl RunningSandbox {
         format!("http://{}", self.address)
     }
 
-    /// A kubeconfig pointing kubectl, helm and kube-rs at this sandbox (context
-    /// `helmfire-sandbox`, namespace `default`).
-    pub fn kubeconfig_yaml(&self) -> String {
+    /// A kubeconfig for this sandbox whose cluster, user and current context are all named
+    /// `name` (namespace `default`); [`DEFAULT_CONTEXT`] unless several sandboxes are merged
+    /// into one kubeconfig.
+    pub fn kubeconfig_yaml(&self, name: &str) -> String {
+        let name = quote_yaml(name);
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: helmfire-sandbox\n  cluster:\n    server: {}\ncontexts:\n- name: helmfire-sandbox\n  context:\n    cluster: helmfire-sandbox\n    namespace: default\n    user: helmfire-sandbox\ncurrent-context: helmfire-sandbox\npreferences: {{}}\nusers:\n- name: helmfire-sandbox\n  user:\n    token: helmfire-sandbox\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster:\n    server: {}\ncontexts:\n- name: {name}\n  context:\n    cluster: {name}\n    namespace: default\n    user: {name}\ncurrent-context: {name}\npreferences: {{}}\nusers:\n- name: {name}\n  user:\n    token: helmfire-sandbox\n",
             self.url()
         )
     }
 
-    /// Writes the kubeconfig atomically.
-    pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SandboxError> {
+    /// Writes [`Self::kubeconfig_yaml`] atomically.
+    pub fn write_kubeconfig(&self, path: &Path, name: &str) -> Result<(), SandboxError> {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let name = path
+        let file = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "kubeconfig".into());
-        persist::write_atomically(dir, &name, self.kubeconfig_yaml().as_bytes()).map_err(|source| {
+        persist::write_atomically(dir, &file, self.kubeconfig_yaml(name).as_bytes()).map_err(|source| {
             SandboxError::Kubeconfig {
                 path: path.to_path_buf(),
                 source,

@@ -74,7 +74,9 @@ fn main() {
         .expect("sandbox");
     let home = tempfile::tempdir().expect("temp dir");
     let kubeconfig = home.path().join("kubeconfig");
-    sandbox.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+    sandbox
+        .write_kubeconfig(&kubeconfig, helmfire_sandbox::DEFAULT_CONTEXT)
+        .expect("kubeconfig");
 
     let engine = runtime.block_on(async {
         let cluster = Cluster::connect(&ClusterConfig {

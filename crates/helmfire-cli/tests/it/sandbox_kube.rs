@@ -225,7 +225,9 @@ async fn kube_rs_over_loopback_with_the_written_kubeconfig() {
     let (sandbox, _) = client().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("kubeconfig");
-    sandbox.write_kubeconfig(&path).expect("kubeconfig written");
+    sandbox
+        .write_kubeconfig(&path, helmfire_sandbox::DEFAULT_CONTEXT)
+        .expect("kubeconfig written");
     let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("kubeconfig parses");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
         .await

@@ -34,7 +34,9 @@ impl Cluster {
         let sandbox = runtime.block_on(Sandbox::start(config)).expect("sandbox starts");
         let home = tempfile::tempdir().expect("temp home");
         let kubeconfig = home.path().join("kubeconfig");
-        sandbox.write_kubeconfig(&kubeconfig).expect("kubeconfig");
+        sandbox
+            .write_kubeconfig(&kubeconfig, helmfire_sandbox::DEFAULT_CONTEXT)
+            .expect("kubeconfig");
         Self {
             sandbox: Some(sandbox),
             runtime,
