@@ -2,17 +2,23 @@
 """Writes a state file of RELEASES releases of a local chart, with a `needs` DAG, for deploy
 benchmarks (scripts/bench-deploy.sh), plus the equivalent helm commands.
 
-usage: gen-deploy-state.py RELEASES SEED CHART OUT.yaml [HELM-COMMANDS.txt]
+usage: gen-deploy-state.py [--contexts A,B,...] RELEASES SEED CHART OUT.yaml [HELM-COMMANDS.txt]
 
 Release i lives in namespace team-(i % 20), sets its own replica count and image tag, and needs
 0-3 random earlier releases. The optional second output has one `helm upgrade --install` argument
-line per release (for xargs), with the same values.
+line per release (for xargs), with the same values. With --contexts, release i goes to kube
+context i % len(contexts), and its needs may cross contexts.
 """
 import random
 import sys
 
-count, seed, chart, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
-helm_out = sys.argv[5] if len(sys.argv) > 5 else None
+args = sys.argv[1:]
+contexts = []
+if args[:1] == ["--contexts"]:
+    contexts = args[1].split(",")
+    args = args[2:]
+count, seed, chart, out = int(args[0]), int(args[1]), args[2], args[3]
+helm_out = args[4] if len(args) > 4 else None
 rng = random.Random(seed)
 lines = [
     "defaults:",
@@ -31,6 +37,7 @@ for i in range(count):
         f"    namespace: {namespace}",
         f"    chart: {chart}",
         f"    labels: {{tier: tier-{i % 7}}}",
+        *([f"    kubeContext: {contexts[i % len(contexts)]}"] if contexts else []),
         "    values:",
         f"      - replicas: {replicas}",
         f"        image: {{tag: \"{tag}\"}}",

@@ -78,7 +78,7 @@ pub struct GlobalArgs {
     /// Re-resolve charts whose helmfire.lock entry no longer matches the state file, and rewrite the lock
     #[arg(long, global = true)]
     pub update_lock: bool,
-    /// Work against an embedded sandbox cluster whose state is kept in DIR (apply, diff, destroy, status, history, template)
+    /// Work against embedded sandbox clusters whose state is kept in DIR, one per kube context (DIR/context-NAME for a named one)
     #[arg(
         long,
         global = true,
@@ -284,6 +284,10 @@ pub struct SandboxArgs {
     /// Where to write a kubeconfig for the sandbox
     #[arg(long, default_value = ".helmfire/sandbox/kubeconfig", value_name = "PATH")]
     pub kubeconfig_out: PathBuf,
+    /// The name of the cluster, user and context in that kubeconfig (give each sandbox its own
+    /// to merge several into one `KUBECONFIG`)
+    #[arg(long = "context-name", default_value = helmfire_sandbox::DEFAULT_CONTEXT, value_name = "NAME")]
+    pub context_name: String,
     /// How long simulated controllers take to make workloads ready (e.g. 500ms, 2s)
     #[arg(long, default_value = "500ms", value_name = "DURATION")]
     pub controller_delay: String,

@@ -75,8 +75,7 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
                 status::status_one(settings, target, args.output)
             }
             None => {
-                let targets = selected_targets(settings, painter)?;
-                status::status_all(settings, targets, args.output)
+                status::status_all(settings, &load_selected(settings, painter)?, args.output)
             }
         },
         Command::History(args) => {
@@ -181,6 +180,7 @@ fn list(settings: &Settings, painter: &Painter, format: ListFormat) -> CommandRe
                 .map(|r| {
                     serde_json::json!({
                         "id": r.id.to_string(),
+                        "context": r.kube_context,
                         "name": r.id.name.as_str(),
                         "namespace": r.id.namespace.as_str(),
                         "chart": r.chart_text,
@@ -308,23 +308,6 @@ pub struct ReleaseTarget {
     pub name: String,
     pub namespace: Option<String>,
     pub context: Option<String>,
-}
-
-/// Every selected release of the state file, for `status`.
-fn selected_targets(settings: &Settings, painter: &Painter) -> Result<Vec<ReleaseTarget>, StateError> {
-    let Estate { state, graph } = load_selected(settings, painter)?;
-    Ok(graph
-        .releases()
-        .into_iter()
-        .map(|i| {
-            let release = &state.releases[i];
-            ReleaseTarget {
-                name: release.id.name.as_str().to_string(),
-                namespace: Some(release.id.namespace.as_str().to_string()),
-                context: release.kube_context.clone(),
-            }
-        })
-        .collect())
 }
 
 /// Where RELEASE lives: `--namespace`, else the state file's release of that name (when there

@@ -1,12 +1,15 @@
-//! The cluster a command works against: the kubeconfig's (`--kubeconfig`, `$KUBECONFIG`,
-//! `--kube-context`), or an embedded sandbox with `--sandbox[=DIR]` whose state is kept in DIR.
-//! Every cluster-facing command opens it here, the same way.
+//! The clusters a command works against: for each kube context its releases use, the
+//! kubeconfig's cluster (`--kubeconfig`, `$KUBECONFIG` — several files merged as kubectl merges
+//! them — exec credential plugins, tokens, or the Pod's service account inside a cluster), or with
+//! `--sandbox[=DIR]` an embedded sandbox per context (the current context's state in DIR, another
+//! context's in `DIR/context-NAME`). Every cluster-facing command opens them here, the same way.
 
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use helmfire::cluster::{Cluster, ClusterConfig};
-use helmfire::estate::Target;
+use helmfire::estate::{Target, TargetError, Targets};
 use helmfire_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
 
 use super::settings::Settings;
@@ -16,42 +19,83 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// How fast the embedded sandbox's simulated controllers make workloads ready.
 const SANDBOX_CONTROLLER_DELAY: Duration = Duration::from_millis(200);
 
-/// An open target, and the sandbox behind it when `--sandbox` was given.
-pub struct Connection {
-    pub target: Target,
-    sandbox: Option<RunningSandbox>,
+/// The opened clusters, and the sandboxes behind them with `--sandbox`.
+pub struct Connections {
+    pub targets: Targets,
+    sandboxes: Vec<RunningSandbox>,
 }
 
-impl Connection {
-    /// Starts the embedded sandbox or connects with the kubeconfig; `context` is the kube
-    /// context the selected releases use (the sandbox has only one).
-    pub async fn open(settings: &Settings, context: Option<&str>) -> Result<Connection, BoxError> {
-        let (cluster, sandbox) = match &settings.sandbox {
-            Some(dir) => {
-                let sandbox = start_sandbox(dir).await?;
-                let client = kube::Client::new(sandbox.service(), "default");
-                (Cluster::from_client(client), Some(sandbox))
-            }
-            None => {
-                let config = ClusterConfig {
-                    kubeconfig: settings.kubeconfig.clone(),
-                    context: context
-                        .map(str::to_string)
-                        .or_else(|| settings.load.kube_context.clone()),
+impl Connections {
+    /// Opens one cluster per context, concurrently. A context that cannot be used (missing from
+    /// the kubeconfig, unreachable, refusing the credentials) is kept as its error: only its
+    /// releases fail. A sandbox that cannot start is an error of the whole command.
+    pub async fn open(settings: &Settings, contexts: BTreeSet<Option<String>>) -> Result<Connections, BoxError> {
+        let driver = settings.driver()?;
+        let mut targets = Targets::default();
+        let mut sandboxes = Vec::new();
+        let mut opening = tokio::task::JoinSet::new();
+        for context in contexts {
+            let cluster = match &settings.sandbox {
+                Some(dir) => {
+                    let sandbox = start_sandbox(&sandbox_dir(dir, context.as_deref())).await?;
+                    let cluster = Cluster::from_client(kube::Client::new(sandbox.service(), "default"));
+                    sandboxes.push(sandbox);
+                    Ok(cluster)
+                }
+                None => {
+                    let config = ClusterConfig {
+                        kubeconfig: settings.kubeconfig.clone(),
+                        context: context.clone(),
+                    };
+                    Cluster::connect(&config).await
+                }
+            };
+            opening.spawn(async move {
+                let target = match cluster {
+                    Ok(cluster) => Target::new(cluster, driver).await,
+                    Err(error) => Err(error),
                 };
-                (Cluster::connect(&config).await?, None)
-            }
-        };
-        let target = Target::new(cluster, settings.driver()?).await;
-        Ok(Connection { target, sandbox })
+                let target = target.map_err(|source| TargetError {
+                    context: context.clone(),
+                    source: Box::new(source),
+                });
+                (context, target)
+            });
+        }
+        while let Some(opened) = opening.join_next().await {
+            let (context, target) = opened?;
+            targets.insert(context, target);
+        }
+        Ok(Connections { targets, sandboxes })
     }
 
-    /// Stops the sandbox, writing its state to its directory.
-    pub async fn close(mut self) -> Result<(), BoxError> {
-        if let Some(sandbox) = self.sandbox.take() {
+    /// Stops the sandboxes, writing their state to their directories.
+    pub async fn close(self) -> Result<(), BoxError> {
+        for sandbox in self.sandboxes {
             sandbox.shutdown().await?;
         }
         Ok(())
+    }
+}
+
+/// Where a context's sandbox keeps its state: DIR for the current context, `DIR/context-NAME`
+/// for another (the name made safe for a path).
+fn sandbox_dir(dir: &Path, context: Option<&str>) -> PathBuf {
+    match context {
+        None => dir.to_path_buf(),
+        Some(context) => {
+            let safe: String = context
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            dir.join(format!("context-{safe}"))
+        }
     }
 }
 
@@ -72,16 +116,51 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()
 }
 
-/// Runs `work` against the opened target and closes it afterwards, whatever `work` returned.
+/// Runs `work` against the clusters of `contexts` and closes them afterwards, whatever `work`
+/// returned.
+pub fn with_targets<T>(
+    settings: &Settings,
+    contexts: BTreeSet<Option<String>>,
+    work: impl AsyncFnOnce(&Targets) -> Result<T, BoxError>,
+) -> Result<T, BoxError> {
+    runtime()?.block_on(async {
+        let connections = Connections::open(settings, contexts).await?;
+        let result = work(&connections.targets).await;
+        connections.close().await?;
+        result
+    })
+}
+
+/// Runs `work` against one cluster: `context`, else `--kube-context`, else the current one.
+/// A cluster that cannot be used is the command's error.
 pub fn with_target<T>(
     settings: &Settings,
     context: Option<&str>,
     work: impl AsyncFnOnce(&Target) -> Result<T, BoxError>,
 ) -> Result<T, BoxError> {
-    runtime()?.block_on(async {
-        let connection = Connection::open(settings, context).await?;
-        let result = work(&connection.target).await;
-        connection.close().await?;
-        result
+    let context = context
+        .map(str::to_string)
+        .or_else(|| settings.load.kube_context.clone());
+    with_targets(settings, BTreeSet::from([context.clone()]), async |targets| {
+        let target = targets
+            .get(context.as_deref())
+            .map_err(|error| -> BoxError { Box::new(SharedError(error)) })?;
+        work(target).await
     })
+}
+
+/// A shared error as a box that keeps its cause chain.
+#[derive(Debug)]
+struct SharedError(std::sync::Arc<TargetError>);
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SharedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.0.source.as_ref())
+    }
 }

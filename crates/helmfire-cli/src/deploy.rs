@@ -6,37 +6,16 @@ use std::sync::Arc;
 
 use helmfire::converge::run::{Outcome, OutcomeKind, Reporter};
 use helmfire::error::ReleaseError;
-use helmfire::estate::{self, ConvergeSettings, Estate, EstatePlan, PlanSettings, RenderSettings, Target};
+use helmfire::estate::{self, ConvergeSettings, Estate, EstatePlan, PlanSettings, RenderSettings, Targets};
 use helmfire::plan::{self, Plan, PlanOptions};
 
 use super::args::{PlanArgs, PlanOutput};
 use super::commands::write_stdout;
-use super::connect::{BoxError, with_target};
+use super::connect::{BoxError, with_targets};
 use super::progress::{self, BarReporter, LineReporter, QuietReporter};
 use super::report::{Painter, ReleaseFailures};
 use super::settings::Settings;
 use super::{CommandResult, exit};
-
-/// The one kube context every selected release uses (the flag, the environment's or a
-/// release's); several different ones are not supported in one run yet.
-pub(super) fn single_context(estate: &Estate) -> Result<Option<String>, BoxError> {
-    let mut contexts: Vec<Option<&String>> = estate
-        .selected()
-        .into_iter()
-        .map(|index| estate.release(index).kube_context.as_ref())
-        .collect();
-    contexts.sort();
-    contexts.dedup();
-    match contexts.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(one.cloned()),
-        several => Err(format!(
-            "the selected releases use {} different kube contexts; select the releases of one context with `-l` (one run works against one cluster)",
-            several.len()
-        )
-        .into()),
-    }
-}
 
 fn plan_settings(settings: &Settings, args: &PlanArgs) -> PlanSettings {
     PlanSettings {
@@ -70,9 +49,8 @@ fn plan_failures(plan: &EstatePlan) -> Result<(), BoxError> {
 
 /// `helmfire diff`.
 pub fn diff(settings: &Settings, estate: &Estate, args: &PlanArgs) -> CommandResult {
-    let context = single_context(estate)?;
-    let plan = with_target(settings, context.as_deref(), async |target| {
-        Ok(estate::plan(target, estate, &settings.sources, &plan_settings(settings, args)).await?)
+    let plan = with_targets(settings, estate.contexts(), async |targets| {
+        Ok(estate::plan(targets, estate, &settings.sources, &plan_settings(settings, args)).await?)
     })?;
     write_stdout(&format_plan(&plan.plan(), args.output, settings.stdout_color)?)?;
     plan_failures(&plan)?;
@@ -162,21 +140,20 @@ fn finish(settings: &Settings, outcomes: &[Outcome], interrupted: bool, detailed
 
 /// `helmfire apply`.
 pub fn apply(settings: &Settings, estate: &Estate, args: &PlanArgs, dry_run: bool, force: bool) -> CommandResult {
-    let context = single_context(estate)?;
-    with_target(settings, context.as_deref(), async |target| {
-        apply_on(target, settings, estate, args, dry_run, force).await
+    with_targets(settings, estate.contexts(), async |targets| {
+        apply_on(targets, settings, estate, args, dry_run, force).await
     })
 }
 
 async fn apply_on(
-    target: &Target,
+    targets: &Targets,
     settings: &Settings,
     estate: &Estate,
     args: &PlanArgs,
     dry_run: bool,
     force: bool,
 ) -> CommandResult {
-    let plan = estate::plan(target, estate, &settings.sources, &plan_settings(settings, args)).await?;
+    let plan = estate::plan(targets, estate, &settings.sources, &plan_settings(settings, args)).await?;
     let shown = plan.plan();
     if !settings.quiet || dry_run {
         write_stdout(&format_plan(&shown, args.output, settings.stdout_color)?)?;
@@ -208,7 +185,7 @@ async fn apply_on(
         concurrency: settings.concurrency,
         force,
     };
-    let outcomes = estate::converge(target, estate, plan, &converge, display.reporter(), cancel.clone()).await?;
+    let outcomes = estate::converge(targets, estate, plan, &converge, display.reporter(), cancel.clone()).await?;
     display.finish();
     let interrupted = *cancel.borrow();
     finish(settings, &outcomes, interrupted, args.detailed_exitcode)
@@ -216,14 +193,13 @@ async fn apply_on(
 
 /// `helmfire destroy`.
 pub fn destroy(settings: &Settings, estate: &Estate, yes: bool) -> CommandResult {
-    let context = single_context(estate)?;
-    with_target(settings, context.as_deref(), async |target| {
-        destroy_on(target, settings, estate, yes).await
+    with_targets(settings, estate.contexts(), async |targets| {
+        destroy_on(targets, settings, estate, yes).await
     })
 }
 
-async fn destroy_on(target: &Target, settings: &Settings, estate: &Estate, yes: bool) -> CommandResult {
-    let plan = estate::destroy_plan(target, estate, settings.concurrency.max(16)).await;
+async fn destroy_on(targets: &Targets, settings: &Settings, estate: &Estate, yes: bool) -> CommandResult {
+    let plan = estate::destroy_plan(targets, estate, settings.concurrency.max(16)).await;
     if plan.is_empty() {
         if !settings.quiet {
             eprintln!("Nothing to destroy: none of the selected releases is installed.");
@@ -237,7 +213,7 @@ async fn destroy_on(target: &Target, settings: &Settings, estate: &Estate, yes: 
     let display = Display::new(settings, estate.graph.len());
     let cancel = cancel_on_interrupt(settings.quiet);
     let outcomes = estate::destroy(
-        target,
+        targets,
         estate,
         plan,
         settings.concurrency,

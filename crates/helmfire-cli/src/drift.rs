@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use helmfire::error::ReleaseError;
-use helmfire::estate::{self, DriftVerdict, Estate};
+use helmfire::estate::{self, DriftVerdict, Estate, Target};
 use helmfire::plan::display;
 use helmfire::plan::drift::ReleaseDrift;
 
 use super::args::PlanOutput;
 use super::commands::write_stdout;
-use super::connect::{BoxError, with_target};
+use super::connect::{BoxError, with_target, with_targets};
 use super::report::{Painter, ReleaseFailures};
 use super::settings::Settings;
 use super::{CommandResult, exit};
@@ -25,31 +25,50 @@ pub struct DriftRequest {
 
 /// `helmfire drift` over `estate`'s releases, or with `None` (`--all`) over every release.
 pub fn drift(settings: &Settings, estate: Option<&Estate>, request: &DriftRequest) -> CommandResult {
-    let context = match estate {
-        Some(estate) => super::deploy::single_context(estate)?,
-        None => None,
+    let (verdicts, event_errors) = match estate {
+        Some(estate) => with_targets(settings, estate.contexts(), async |targets| {
+            let verdicts = estate::drift(targets, estate, settings.concurrency.max(16)).await;
+            let events = if request.events {
+                let drifted: Vec<(&Target, &ReleaseDrift)> = verdicts
+                    .iter()
+                    .filter_map(|verdict| {
+                        let drift = verdict.result.as_ref().ok()?.as_ref()?;
+                        let target = targets.of(estate.release(verdict.index?)).ok()?;
+                        drift.drifted().then_some((target, drift))
+                    })
+                    .collect();
+                record_events(&drifted).await
+            } else {
+                Vec::new()
+            };
+            Ok::<_, BoxError>((verdicts, events))
+        })?,
+        None => with_target(settings, None, async |target| {
+            let verdicts = estate::drift_everywhere(target).await?;
+            let events = if request.events {
+                let drifted: Vec<(&Target, &ReleaseDrift)> = verdicts
+                    .iter()
+                    .filter_map(|verdict| verdict.result.as_ref().ok()?.as_ref())
+                    .filter(|drift| drift.drifted())
+                    .map(|drift| (target, drift))
+                    .collect();
+                record_events(&drifted).await
+            } else {
+                Vec::new()
+            };
+            Ok::<_, BoxError>((verdicts, events))
+        })?,
     };
-    let (verdicts, event_errors) = with_target(settings, context.as_deref(), async |target| {
-        let verdicts = match estate {
-            Some(estate) => estate::drift(target, estate, settings.concurrency.max(16)).await,
-            None => estate::drift_everywhere(target).await?,
-        };
-        let mut event_errors = Vec::new();
-        if request.events {
-            let drifted: Vec<&ReleaseDrift> = verdicts
-                .iter()
-                .filter_map(|verdict| verdict.result.as_ref().ok()?.as_ref())
-                .filter(|drift| drift.drifted())
-                .collect();
-            for result in estate::record_drift_events(target, &drifted).await {
-                if let Err(error) = result {
-                    event_errors.push(Arc::new(error));
-                }
-            }
-        }
-        Ok::<_, BoxError>((verdicts, event_errors))
-    })?;
     report(settings, request, verdicts, event_errors)
+}
+
+/// Records a Kubernetes Event per drifted release; the failures to record one.
+async fn record_events(drifted: &[(&Target, &ReleaseDrift)]) -> Vec<Arc<ReleaseError>> {
+    estate::record_drift_events(drifted)
+        .await
+        .into_iter()
+        .filter_map(|result| result.err().map(Arc::new))
+        .collect()
 }
 
 fn report(

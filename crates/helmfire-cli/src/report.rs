@@ -45,6 +45,14 @@ pub fn hint(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
             Some(ClusterError::Kubeconfig { .. }) => {
                 return Some("pass --kubeconfig or set KUBECONFIG, or try it on a local cluster with --sandbox");
             }
+            Some(ClusterError::ContextMissing { .. }) => {
+                return Some(
+                    "correct `kubeContext` in the state file, or add the context to the kubeconfig (`kubectl config get-contexts` lists them)",
+                );
+            }
+            Some(ClusterError::Server { .. }) => {
+                return Some("check that the cluster is reachable from here (`kubectl cluster-info`)");
+            }
             Some(ClusterError::Transport { .. }) => {
                 return Some("check that the cluster is reachable from here (`kubectl cluster-info`)");
             }

@@ -2,18 +2,20 @@
 //! `storage` (one label query per release, in its namespace), resources checked through
 //! `cluster`.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::{Value as Json, json};
 
 use helmfire::cluster::{Cluster, ObjectRef};
 use helmfire::converge::wait::{Readiness, Rules, readiness};
-use helmfire::storage::{ReleaseRecord, Store};
+use helmfire::estate::{self, Estate};
+use helmfire::storage::ReleaseRecord;
 
 use super::CommandResult;
 use super::args::ListFormat;
 use super::commands::{format_table, write_stdout};
-use super::connect::{BoxError, Connection, runtime};
+use super::connect::{BoxError, with_targets};
+use super::report::ReleaseFailures;
 use super::settings::Settings;
 
 pub use super::commands::ReleaseTarget as Target;
@@ -24,33 +26,6 @@ pub use super::commands::ReleaseTarget as Target;
 pub struct ReleaseNotFound {
     pub name: String,
     pub namespace: String,
-}
-
-/// The connection for `context`: with `--sandbox` one sandbox serves every context (it is
-/// started once per command and kept in `open`), otherwise one connection per context.
-async fn connect<'a>(
-    settings: &Settings,
-    context: Option<&str>,
-    open: &'a mut BTreeMap<Option<String>, Connection>,
-) -> Result<&'a Connection, BoxError> {
-    let key = if settings.sandbox.is_some() {
-        None
-    } else {
-        context.map(str::to_string)
-    };
-    if !open.contains_key(&key) {
-        let connection = Connection::open(settings, key.as_deref()).await?;
-        open.insert(key.clone(), connection);
-    }
-    Ok(&open[&key])
-}
-
-/// Closes every connection (stopping the sandbox, if one was started).
-async fn close(open: BTreeMap<Option<String>, Connection>) -> Result<(), BoxError> {
-    for (_, connection) in open {
-        connection.close().await?;
-    }
-    Ok(())
 }
 
 fn updated(record: &ReleaseRecord) -> String {
@@ -70,90 +45,71 @@ fn updated_json(record: &ReleaseRecord) -> Json {
         .map_or(Json::Null, |t| Json::String(t.to_string()))
 }
 
-/// `helmfire status` with a state file: the latest record of every selected release.
-pub fn status_all(settings: &Settings, targets: Vec<Target>, output: ListFormat) -> CommandResult {
-    let result = runtime()?.block_on(async {
-        // One connection (and discovery cache) per kubeconfig context.
-        let mut open = BTreeMap::new();
-        let mut lookups = tokio::task::JoinSet::new();
-        let mut failure = None;
-        for (index, target) in targets.iter().enumerate() {
-            let connection = match connect(settings, target.context.as_deref(), &mut open).await {
-                Ok(connection) => connection,
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
-            };
-            let store: Store = connection.target.store.clone();
-            let default_namespace = connection.target.cluster.default_namespace().to_string();
-            let namespace = target.namespace.clone().unwrap_or(default_namespace);
-            let name = target.name.clone();
-            lookups.spawn(async move {
-                let found = store.last(&namespace, &name).await;
-                (index, namespace, found)
-            });
+/// `helmfire status` with a state file: the latest record of every selected release, on the
+/// cluster of its kube context (a CONTEXT column when the state file spans several).
+pub fn status_all(settings: &Settings, estate: &Estate, output: ListFormat) -> CommandResult {
+    let found = with_targets(settings, estate.contexts(), async |targets| {
+        Ok(estate::latest_records(targets, estate, settings.concurrency.max(16)).await)
+    })?;
+    let several = estate.contexts().len() > 1;
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (index, result) in found {
+        match result {
+            Ok(record) => rows.push((estate.release(index), record)),
+            Err(error) => errors.push(Arc::new(error)),
         }
-        let mut rows = Vec::new();
-        while let Some(joined) = lookups.join_next().await {
-            match joined {
-                Ok((index, namespace, Ok(found))) => rows.push((index, namespace, found)),
-                Ok((.., Err(error))) => failure = failure.or(Some(error.into())),
-                Err(error) => failure = failure.or(Some(error.into())),
-            }
-        }
-        rows.sort_by_key(|(index, ..)| *index);
-        close(open).await?;
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(rows),
-        }
-    });
-    let rows = result?;
+    }
     match output {
         ListFormat::Json => {
             let items: Vec<Json> = rows
                 .iter()
-                .map(|(index, namespace, record)| match record {
-                    Some(record) => json!({
-                        "name": record.name,
-                        "namespace": namespace,
-                        "revision": record.version,
-                        "updated": updated_json(record),
-                        "status": record.info.status.as_str(),
-                        "chart": record.chart.name_version(),
-                        "app_version": record.chart.app_version(),
-                        "description": record.info.description,
-                    }),
-                    None => json!({
-                        "name": targets[*index].name,
-                        "namespace": namespace,
-                        "revision": null,
-                        "status": "not installed",
-                    }),
+                .map(|(release, record)| {
+                    let mut item = match record {
+                        Some(record) => json!({
+                            "name": record.name,
+                            "namespace": record.namespace,
+                            "revision": record.version,
+                            "updated": updated_json(record),
+                            "status": record.info.status.as_str(),
+                            "chart": record.chart.name_version(),
+                            "app_version": record.chart.app_version(),
+                            "description": record.info.description,
+                        }),
+                        None => json!({
+                            "name": release.id.name.as_str(),
+                            "namespace": release.id.namespace.as_str(),
+                            "revision": null,
+                            "status": "not installed",
+                        }),
+                    };
+                    if let Some(context) = &release.kube_context {
+                        item["kubeContext"] = json!(context);
+                    }
+                    item
                 })
                 .collect();
-            write_stdout(&format!("{}\n", serde_json::to_string_pretty(&items)?))
+            write_stdout(&format!("{}\n", serde_json::to_string_pretty(&items)?))?;
         }
         ListFormat::Table => {
-            let mut rows_out = vec![
-                [
-                    "NAME",
-                    "NAMESPACE",
-                    "REVISION",
-                    "UPDATED",
-                    "STATUS",
-                    "CHART",
-                    "APP VERSION",
-                ]
-                .map(String::from)
-                .to_vec(),
+            let mut header = vec![
+                "NAME",
+                "NAMESPACE",
+                "REVISION",
+                "UPDATED",
+                "STATUS",
+                "CHART",
+                "APP VERSION",
             ];
-            for (index, namespace, record) in &rows {
-                rows_out.push(match record {
+            if several {
+                header.insert(0, "CONTEXT");
+            }
+            let mut table = vec![header.into_iter().map(String::from).collect::<Vec<_>>()];
+            for (release, record) in &rows {
+                let mut row = match record {
                     Some(record) => vec![
                         record.name.clone(),
-                        namespace.clone(),
+                        record.namespace.clone(),
                         record.version.to_string(),
                         updated(record),
                         record.info.status.to_string(),
@@ -161,18 +117,27 @@ pub fn status_all(settings: &Settings, targets: Vec<Target>, output: ListFormat)
                         record.chart.app_version().to_string(),
                     ],
                     None => vec![
-                        targets[*index].name.clone(),
-                        namespace.clone(),
+                        release.id.name.as_str().to_string(),
+                        release.id.namespace.as_str().to_string(),
                         "-".into(),
                         "-".into(),
                         "not installed".into(),
                         "-".into(),
                         "-".into(),
                     ],
-                });
+                };
+                if several {
+                    row.insert(0, release.kube_context.clone().unwrap_or_else(|| "(current)".into()));
+                }
+                table.push(row);
             }
-            write_stdout(&format_table(&rows_out))
+            write_stdout(&format_table(&table))?;
         }
+    }
+    if errors.is_empty() {
+        Ok(super::exit::OK)
+    } else {
+        Err(Box::new(ReleaseFailures(errors)))
     }
 }
 

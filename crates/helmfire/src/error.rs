@@ -36,6 +36,13 @@ pub enum ReleaseError {
         #[source]
         source: StorageError,
     },
+    /// The release's kube context could not be used.
+    #[error("release `{release}` cannot be reached")]
+    Target {
+        release: String,
+        #[source]
+        source: std::sync::Arc<crate::estate::TargetError>,
+    },
     #[error("cannot read the live objects of release `{release}` (revision {revision})")]
     Observe {
         release: String,

@@ -466,7 +466,12 @@ fn connect_reads_kubeconfig_and_context_and_reports_unreachable_clusters() {
         context: Some("nope".into()),
     };
     let error = rt.block_on(Kube::connect(&wrong_context)).unwrap_err();
-    assert!(error.to_string().starts_with("cannot load kubeconfig `"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("has no context `nope` (it has: helmfire-sandbox)"),
+        "{error}"
+    );
 
     let missing = helmfire::cluster::ClusterConfig {
         kubeconfig: Some(cluster.home.path().join("absent")),

@@ -237,7 +237,7 @@ fn errors_name_the_release_and_the_cause() {
     ));
     assert!(
         error.starts_with(
-            "error: cannot access release records in namespace `default`\n  caused by: cannot list `Secret default/-l name=web,owner=helm`: the cluster did not answer\n"
+            "error: cannot use the kubeconfig's current context\n  caused by: cannot talk to the API server at http://127.0.0.1:9/\n"
         ),
         "{error}"
     );
@@ -248,7 +248,9 @@ fn errors_name_the_release_and_the_cause() {
         &["history", "web", "--kubeconfig", "/nonexistent/kubeconfig"],
     ));
     assert!(
-        error.starts_with("error: cannot load kubeconfig `/nonexistent/kubeconfig`\n"),
+        error.starts_with(
+            "error: cannot use the kubeconfig's current context\n  caused by: cannot load kubeconfig `/nonexistent/kubeconfig`\n"
+        ),
         "{error}"
     );
 }

@@ -7,6 +7,7 @@
 mod support;
 
 mod cli_apply;
+mod cli_contexts;
 mod cli_diff;
 mod cli_drift;
 mod cli_sandbox;

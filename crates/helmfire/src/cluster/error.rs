@@ -14,9 +14,27 @@ pub enum ClusterError {
         #[source]
         source: kube::config::KubeconfigError,
     },
+    /// The kubeconfig has no context of that name.
+    #[error(
+        "the kubeconfig{} has no context `{context}`{}",
+        path.as_ref().map(|p| format!(" `{}`", p.display())).unwrap_or_default(),
+        if available.is_empty() { " (it has none)".to_string() } else { format!(" (it has: {})", available.join(", ")) }
+    )]
+    ContextMissing {
+        path: Option<PathBuf>,
+        context: String,
+        available: Vec<String>,
+    },
     /// The client could not be built (TLS settings, proxy…).
     #[error("cannot create a Kubernetes client")]
     Client {
+        #[source]
+        source: kube::Error,
+    },
+    /// The API server did not answer `/version`, or refused the credentials.
+    #[error("cannot talk to the API server{}", server.as_ref().map(|s| format!(" at {s}")).unwrap_or_default())]
+    Server {
+        server: Option<String>,
         #[source]
         source: kube::Error,
     },
@@ -93,6 +111,10 @@ impl ClusterError {
             ClusterError::Api { source, .. } => Some(source.code),
             ClusterError::AlreadyExists { .. } => Some(409),
             ClusterError::Discovery { source, .. } => source.code(),
+            ClusterError::Server {
+                source: kube::Error::Api(status),
+                ..
+            } => Some(status.code),
             _ => None,
         }
     }

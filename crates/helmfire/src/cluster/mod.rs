@@ -37,6 +37,8 @@ pub struct Cluster {
     client: kube::Client,
     discovery: Arc<Discovery>,
     retry: RetryPolicy,
+    /// The API server's URL, when it came from a kubeconfig (for error messages).
+    server: Option<String>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -153,6 +155,15 @@ impl Cluster {
                 });
             }
         };
+        if let Some(context) = &config.context
+            && !kubeconfig.contexts.iter().any(|named| &named.name == context)
+        {
+            return Err(ClusterError::ContextMissing {
+                path: config.kubeconfig.clone(),
+                context: context.clone(),
+                available: kubeconfig.contexts.iter().map(|named| named.name.clone()).collect(),
+            });
+        }
         let options = KubeConfigOptions {
             context: config.context.clone(),
             cluster: None,
@@ -167,8 +178,12 @@ impl Cluster {
         // Retries happen in `Cluster` (bounded, idempotent calls only), not in kube's layer,
         // which would also retry non-idempotent creates and wait up to minutes.
         client_config.default_retry = false;
+        let server = client_config.cluster_url.to_string();
         let client = kube::Client::try_from(client_config).map_err(|source| ClusterError::Client { source })?;
-        Ok(Cluster::from_client(client))
+        Ok(Cluster {
+            server: Some(server),
+            ..Cluster::from_client(client)
+        })
     }
 
     /// Wraps an existing client (tests, the sandbox's in-process service).
@@ -177,6 +192,23 @@ impl Cluster {
             client,
             discovery: Arc::new(Discovery::default()),
             retry: RetryPolicy::default(),
+            server: None,
+        }
+    }
+
+    /// The API server's URL, when known.
+    pub fn server(&self) -> Option<&str> {
+        self.server.as_deref()
+    }
+
+    /// The API server's version (`/version`), retried like any read.
+    pub async fn version(&self) -> Result<Option<String>, ClusterError> {
+        match self.with_retries(|| self.client.apiserver_version()).await {
+            Ok(info) => Ok(Some(info.git_version)),
+            Err(source) => Err(ClusterError::Server {
+                server: self.server.clone(),
+                source,
+            }),
         }
     }
 

@@ -220,27 +220,71 @@ impl Progress for Forward {
 
 /// Carries out one task; [`EngineExecutor`] does it against a cluster, tests use a fake.
 pub trait Executor: Clone + Send + Sync + 'static {
-    /// Runs `task` (never [`Task::Unchanged`] or [`Task::Broken`]) for release `id`.
+    /// Runs `task` (never [`Task::Unchanged`] or [`Task::Broken`]) for release `release`
+    /// (index into the state file), whose id is `id`.
     fn execute(
         &self,
+        release: usize,
         id: &str,
         task: Task,
         reporter: Arc<dyn Reporter>,
     ) -> impl std::future::Future<Output = Result<(OutcomeKind, Option<i32>), ReleaseError>> + Send;
 }
 
-/// Runs tasks with the release engine; namespaces are created once per run.
+/// One cluster's engine, the namespaces created in it this run, and how many of its releases
+/// may work at once.
 #[derive(Clone)]
-pub struct EngineExecutor {
+struct ClusterEngine {
     engine: Engine,
     namespaces: Arc<Namespaces>,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// Runs tasks with the release engine of each release's cluster; namespaces are created once
+/// per run and cluster, and each cluster works on at most `per_cluster` releases at once.
+#[derive(Clone)]
+pub struct EngineExecutor {
+    /// Per release (index into the state file): its cluster's engine.
+    engines: Arc<HashMap<usize, ClusterEngine>>,
+    /// For releases without an entry (one-cluster runs and tests).
+    fallback: Option<ClusterEngine>,
 }
 
 impl EngineExecutor {
+    /// Every release on one engine.
     pub fn new(engine: Engine) -> EngineExecutor {
         EngineExecutor {
-            engine,
-            namespaces: Arc::new(Namespaces::default()),
+            engines: Arc::new(HashMap::new()),
+            fallback: Some(ClusterEngine {
+                engine,
+                namespaces: Arc::new(Namespaces::default()),
+                permits: Arc::new(tokio::sync::Semaphore::new(tokio::sync::Semaphore::MAX_PERMITS)),
+            }),
+        }
+    }
+
+    /// Releases on several clusters: `(release, engine of its cluster, cluster key)`; releases
+    /// sharing a key share the engine's namespace cache and its `per_cluster` limit.
+    pub fn for_clusters<K: std::hash::Hash + Eq>(
+        releases: impl IntoIterator<Item = (usize, Engine, K)>,
+        per_cluster: usize,
+    ) -> EngineExecutor {
+        let mut clusters: HashMap<K, ClusterEngine> = HashMap::new();
+        let mut engines = HashMap::new();
+        for (release, engine, key) in releases {
+            let cluster = clusters
+                .entry(key)
+                .or_insert_with(|| ClusterEngine {
+                    engine,
+                    namespaces: Arc::new(Namespaces::default()),
+                    permits: Arc::new(tokio::sync::Semaphore::new(per_cluster.max(1))),
+                })
+                .clone();
+            engines.insert(release, cluster);
+        }
+        EngineExecutor {
+            engines: Arc::new(engines),
+            fallback: None,
         }
     }
 }
@@ -248,11 +292,19 @@ impl EngineExecutor {
 impl Executor for EngineExecutor {
     async fn execute(
         &self,
+        release: usize,
         id: &str,
         task: Task,
         reporter: Arc<dyn Reporter>,
     ) -> Result<(OutcomeKind, Option<i32>), ReleaseError> {
-        execute(&self.engine, id, task, reporter, &self.namespaces).await
+        let Some(cluster) = self.engines.get(&release).or(self.fallback.as_ref()) else {
+            return Err(ReleaseError::Internal {
+                release: id.to_string(),
+                message: "no cluster was opened for it".to_string(),
+            });
+        };
+        let _permit = cluster.permits.acquire().await;
+        execute(&cluster.engine, id, task, reporter, &cluster.namespaces).await
     }
 }
 
@@ -329,7 +381,7 @@ pub async fn run<E: Executor>(
                     let reporter = reporter.clone();
                     let handle = running.spawn(async move {
                         let started = Instant::now();
-                        let result = executor.execute(&id, task, reporter).await;
+                        let result = executor.execute(release, &id, task, reporter).await;
                         let duration = started.elapsed();
                         match result {
                             Ok((kind, revision)) => Outcome {
@@ -534,6 +586,7 @@ mod tests {
     impl Executor for Fake {
         async fn execute(
             &self,
+            _release: usize,
             id: &str,
             _task: Task,
             _reporter: Arc<dyn Reporter>,

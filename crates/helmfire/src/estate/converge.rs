@@ -15,7 +15,7 @@ use crate::plan::Action;
 use crate::state::{ReleaseSpec, StateError};
 
 use super::plan::EstatePlan;
-use super::{Estate, Target};
+use super::{Estate, Targets};
 
 /// The install/upgrade flags of a state-file release.
 pub fn action_options(release: &ReleaseSpec) -> ActionOptions {
@@ -58,7 +58,7 @@ pub struct ConvergeSettings {
 /// first, then installs and upgrades needs first, each release the moment what it waits for is
 /// done. Returns one outcome per selected release, in state-file order.
 pub async fn converge(
-    target: &Target,
+    targets: &Targets,
     estate: &Estate,
     plan: EstatePlan,
     settings: &ConvergeSettings,
@@ -133,13 +133,15 @@ pub async fn converge(
         .partition(|&index| !estate.release(index).installed);
     let uninstall_graph = ReleaseGraph::build(&estate.state.releases, &uninstall_indices)?;
     let install_graph = ReleaseGraph::build(&estate.state.releases, &install_indices)?;
-    let executor = run::EngineExecutor::new(Engine::new(target.cluster.clone(), target.store.clone()));
+    let executor = executor(targets, estate, settings.concurrency);
+    // `concurrency` releases at once per cluster, and as many per cluster overall.
+    let concurrency = settings.concurrency * targets.len().max(1);
     let mut outcomes = run::run(
         &executor,
         &uninstall_graph,
         uninstalls,
         &RunOptions {
-            concurrency: settings.concurrency,
+            concurrency,
             order: Order::Reverse,
         },
         reporter.clone(),
@@ -152,7 +154,7 @@ pub async fn converge(
             &install_graph,
             converges,
             &RunOptions {
-                concurrency: settings.concurrency,
+                concurrency,
                 order: Order::Forward,
             },
             reporter,
@@ -179,13 +181,30 @@ impl DestroyPlan {
     }
 }
 
+/// The engine of each selected release's cluster (releases whose context failed have none:
+/// their tasks are broken before they reach it).
+fn executor(targets: &Targets, estate: &Estate, per_cluster: usize) -> run::EngineExecutor {
+    let releases = estate.selected().into_iter().filter_map(|index| {
+        let release = estate.release(index);
+        let target = targets.of(release).ok()?;
+        let engine = Engine::new(target.cluster.clone(), target.store.clone());
+        Some((index, engine, targets.context_of(release).map(str::to_string)))
+    });
+    run::EngineExecutor::for_clusters(releases, per_cluster)
+}
+
 /// Reads the records of every selected release and plans an uninstall for those installed.
-pub async fn destroy_plan(target: &Target, estate: &Estate, concurrency: usize) -> DestroyPlan {
+pub async fn destroy_plan(targets: &Targets, estate: &Estate, concurrency: usize) -> DestroyPlan {
     let selected = estate.selected();
-    let mut histories = observe::histories(&target.store, &estate.state, &selected, concurrency).await;
+    let (stores, mut unreachable) = targets.stores(estate, &selected);
+    let mut histories = observe::histories(stores, &estate.state, concurrency).await;
     let mut plan = DestroyPlan::default();
     for index in selected {
         let release = estate.release(index);
+        if let Some(error) = unreachable.remove(&index) {
+            plan.tasks.insert(index, Task::Broken { error: Arc::new(error) });
+            continue;
+        }
         let task = match histories.remove(&index) {
             Some(Ok(history)) if history.present() => {
                 plan.doomed.push(index);
@@ -211,20 +230,20 @@ pub async fn destroy_plan(target: &Target, estate: &Estate, concurrency: usize) 
 
 /// `helmfire destroy`: uninstalls the planned releases, dependents first.
 pub async fn destroy(
-    target: &Target,
+    targets: &Targets,
     estate: &Estate,
     plan: DestroyPlan,
     concurrency: usize,
     reporter: Arc<dyn Reporter>,
     cancel: watch::Receiver<bool>,
 ) -> Vec<Outcome> {
-    let executor = run::EngineExecutor::new(Engine::new(target.cluster.clone(), target.store.clone()));
+    let executor = executor(targets, estate, concurrency);
     run::run(
         &executor,
         &estate.graph,
         plan.tasks,
         &RunOptions {
-            concurrency,
+            concurrency: concurrency * targets.len().max(1),
             order: Order::Reverse,
         },
         reporter,
@@ -236,14 +255,21 @@ pub async fn destroy(
 /// `helmfire status`: the latest record of every selected release (`None`: not installed), in
 /// state-file order.
 pub async fn latest_records(
-    target: &Target,
+    targets: &Targets,
     estate: &Estate,
     concurrency: usize,
 ) -> Vec<(usize, Result<Option<crate::storage::ReleaseRecord>, ReleaseError>)> {
     let selected = estate.selected();
-    let mut found = observe::latest(&target.store, &estate.state, &selected, concurrency).await;
+    let (stores, mut unreachable) = targets.stores(estate, &selected);
+    let mut found = observe::latest(stores, &estate.state, concurrency).await;
     selected
         .into_iter()
-        .filter_map(|index| Some((index, found.remove(&index)?)))
+        .filter_map(|index| {
+            let result = match unreachable.remove(&index) {
+                Some(error) => Err(error),
+                None => found.remove(&index)?,
+            };
+            Some((index, result))
+        })
         .collect()
 }

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use crate::error::ReleaseError;
 use crate::observe;
-use crate::plan::drift::{self, ReleaseDrift};
+use crate::plan::drift::{self, IgnoreRule, ReleaseDrift};
 use crate::storage::Driver;
+use crate::storage::ReleaseRecord;
 
 use super::plan::{join_drifts, spawn_drifts};
-use super::{Estate, Target};
+use super::{Estate, Target, Targets};
 
 /// The drift verdict of one release.
 #[derive(Debug)]
@@ -25,18 +26,21 @@ pub struct DriftVerdict {
 
 /// `helmfire drift`: every selected release that is to stay installed, its deployed revision
 /// compared with the live cluster. No chart is rendered and no chart source is needed.
-pub async fn drift(target: &Target, estate: &Estate, concurrency: usize) -> Vec<DriftVerdict> {
+pub async fn drift(targets: &Targets, estate: &Estate, concurrency: usize) -> Vec<DriftVerdict> {
     let installed = estate.installed();
+    let (stores, unreachable) = targets.stores(estate, &installed);
     let mut records = observe::each_release(
-        &target.store,
+        stores,
         &estate.state,
-        &installed,
         concurrency,
         |store, namespace, name| async move { store.deployed(&namespace, &name).await },
     )
     .await;
-    let mut reads = Vec::new();
-    let mut verdicts: HashMap<usize, Result<Option<ReleaseDrift>, Arc<ReleaseError>>> = HashMap::new();
+    let mut reads: Vec<(usize, ReleaseRecord, Vec<IgnoreRule>)> = Vec::new();
+    let mut verdicts: HashMap<usize, Result<Option<ReleaseDrift>, Arc<ReleaseError>>> = unreachable
+        .into_iter()
+        .map(|(index, error)| (index, Err(Arc::new(error))))
+        .collect();
     for &index in &installed {
         match records.remove(&index) {
             Some(Ok(Some(record))) => {
@@ -51,8 +55,18 @@ pub async fn drift(target: &Target, estate: &Estate, concurrency: usize) -> Vec<
             None => {}
         }
     }
-    for (index, result) in join_drifts(spawn_drifts(&target.cluster, reads)).await {
-        verdicts.insert(index, result.map(Some).map_err(Arc::new));
+    let mut set = tokio::task::JoinSet::new();
+    for (context, target) in targets.opened() {
+        let (here, elsewhere): (Vec<_>, Vec<_>) = reads
+            .into_iter()
+            .partition(|(index, ..)| targets.serves(context, estate.release(*index)));
+        reads = elsewhere;
+        spawn_drifts(&mut set, &target.cluster, here);
+    }
+    for (index, result) in join_drifts(set).await {
+        let release = estate.release(index);
+        let labelled = result.map(|drift| Some(drift.labelled(release.id.to_string(), release.kube_context.clone())));
+        verdicts.insert(index, labelled.map_err(Arc::new));
     }
     installed
         .into_iter()
@@ -89,7 +103,9 @@ pub async fn drift_everywhere(target: &Target) -> Result<Vec<DriftVerdict>, Rele
         .enumerate()
         .map(|(position, record)| (position, record, Vec::new()))
         .collect();
-    let mut results = join_drifts(spawn_drifts(&target.cluster, reads)).await;
+    let mut set = tokio::task::JoinSet::new();
+    spawn_drifts(&mut set, &target.cluster, reads);
+    let mut results = join_drifts(set).await;
     Ok(ids
         .into_iter()
         .enumerate()
@@ -113,14 +129,14 @@ pub async fn drift_everywhere(target: &Target) -> Result<Vec<DriftVerdict>, Rele
 /// release, on its deployed release record (the Secret or ConfigMap `sh.helm.release.v1.NAME.vN`
 /// in its namespace), so the cluster's alerting sees it: `kubectl events --for
 /// secret/sh.helm.release.v1.NAME.vN`. Secret values never appear in the message.
-pub async fn record_drift_events(target: &Target, drifts: &[&ReleaseDrift]) -> Vec<Result<(), ReleaseError>> {
-    let kind = match target.store.driver() {
-        Driver::ConfigMap => "ConfigMap",
-        _ => "Secret",
-    };
+pub async fn record_drift_events(drifts: &[(&Target, &ReleaseDrift)]) -> Vec<Result<(), ReleaseError>> {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "helmfire".to_string());
     let mut out = Vec::new();
-    for drift in drifts {
+    for (target, drift) in drifts {
+        let kind = match target.store.driver() {
+            Driver::ConfigMap => "ConfigMap",
+            _ => "Secret",
+        };
         let record = crate::storage::record_key(&drift.name, drift.revision);
         let now = helmfire_value::time::rfc3339_utc(helmfire_value::time::unix_now());
         let nanos = std::time::SystemTime::now()
@@ -148,7 +164,7 @@ pub async fn record_drift_events(target: &Target, drifts: &[&ReleaseDrift]) -> V
                 .await
                 .map(drop)
                 .map_err(|source| ReleaseError::Events {
-                    release: drift.id(),
+                    release: drift.id().to_string(),
                     source: Box::new(source),
                 }),
         );

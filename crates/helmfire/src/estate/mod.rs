@@ -28,7 +28,11 @@ mod drift;
 mod plan;
 mod render;
 
-use crate::cluster::Cluster;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::cluster::{Cluster, ClusterError};
+use crate::error::ReleaseError;
 use crate::graph::{NeedsMode, ReleaseGraph};
 use crate::resolve::ResolveError;
 use crate::state::{self, DesiredState, LoadOptions, ReleaseSpec, Selector, StateError};
@@ -80,9 +84,17 @@ impl Estate {
     pub fn release(&self, index: usize) -> &ReleaseSpec {
         &self.state.releases[index]
     }
+
+    /// The kube contexts the selected releases use (`None`: the kubeconfig's current one).
+    pub fn contexts(&self) -> BTreeSet<Option<String>> {
+        self.selected()
+            .into_iter()
+            .map(|index| self.release(index).kube_context.clone())
+            .collect()
+    }
 }
 
-/// The cluster a run works against: its client, the release store on it, and its version.
+/// One cluster a run works against: its client, the release store on it, and its version.
 #[derive(Clone, Debug)]
 pub struct Target {
     pub cluster: Cluster,
@@ -92,21 +104,121 @@ pub struct Target {
 }
 
 impl Target {
-    /// Wraps a connected cluster; reads its version once (a server without `/version` still
-    /// works: charts then see helm's default version).
-    pub async fn new(cluster: Cluster, driver: Driver) -> Target {
-        let kube_version = cluster
-            .client()
-            .apiserver_version()
-            .await
-            .ok()
-            .map(|info| info.git_version);
+    /// Wraps a connected cluster and reads its version once, which also proves it answers: a
+    /// server that does not answer or refuses the credentials is an error here, once per
+    /// context, not one per release later. A server without `/version` still works (charts
+    /// then see helm's default version).
+    pub async fn new(cluster: Cluster, driver: Driver) -> Result<Target, ClusterError> {
+        let kube_version = match cluster.version().await {
+            Ok(version) => version,
+            Err(error) if error.code().is_some_and(|code| code == 404) => None,
+            Err(error) => return Err(error),
+        };
         let store = Store::new(Some(cluster.clone()), driver);
-        Target {
+        Ok(Target {
             cluster,
             store,
             kube_version,
+        })
+    }
+}
+
+/// Why a kube context could not be used: it is missing from the kubeconfig, its server does not
+/// answer, or it refuses the credentials.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use {}", describe_context(context.as_deref()))]
+pub struct TargetError {
+    pub context: Option<String>,
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+fn describe_context(context: Option<&str>) -> String {
+    match context {
+        Some(context) => format!("kube context `{context}`"),
+        None => "the kubeconfig's current context".to_string(),
+    }
+}
+
+/// The clusters of a run: one [`Target`] per kube context its selected releases use, each
+/// opened once, or why it could not be. A release whose context failed fails alone (with its
+/// dependents); the other contexts' releases go on.
+#[derive(Clone, Debug, Default)]
+pub struct Targets {
+    by_context: BTreeMap<Option<String>, Result<Target, Arc<TargetError>>>,
+}
+
+impl Targets {
+    /// Adds the target (or the failure) of a context.
+    pub fn insert(&mut self, context: Option<String>, target: Result<Target, TargetError>) {
+        self.by_context.insert(context, target.map_err(Arc::new));
+    }
+
+    /// The context whose target serves `release`.
+    pub fn context_of<'a>(&self, release: &'a ReleaseSpec) -> Option<&'a str> {
+        release.kube_context.as_deref()
+    }
+
+    /// Whether the target of `context` serves `release`.
+    pub fn serves(&self, context: Option<&str>, release: &ReleaseSpec) -> bool {
+        self.context_of(release) == context
+    }
+
+    /// The target of a context.
+    pub fn get(&self, context: Option<&str>) -> Result<&Target, Arc<TargetError>> {
+        let key = context.map(str::to_string);
+        match self.by_context.get(&key) {
+            Some(Ok(target)) => Ok(target),
+            Some(Err(error)) => Err(error.clone()),
+            None => Err(Arc::new(TargetError {
+                context: key,
+                source: "the run did not open it".into(),
+            })),
         }
+    }
+
+    /// The target of a release's context, or the release's error.
+    pub fn of(&self, release: &ReleaseSpec) -> Result<&Target, ReleaseError> {
+        self.get(release.kube_context.as_deref())
+            .map_err(|source| ReleaseError::Target {
+                release: release.id.to_string(),
+                source,
+            })
+    }
+
+    /// The store of each release's cluster, and the errors of releases whose context failed.
+    pub(crate) fn stores(
+        &self,
+        estate: &Estate,
+        releases: &[usize],
+    ) -> (Vec<(usize, Store)>, std::collections::HashMap<usize, ReleaseError>) {
+        let mut stores = Vec::new();
+        let mut unreachable = std::collections::HashMap::new();
+        for &index in releases {
+            match self.of(estate.release(index)) {
+                Ok(target) => stores.push((index, target.store.clone())),
+                Err(error) => {
+                    unreachable.insert(index, error);
+                }
+            }
+        }
+        (stores, unreachable)
+    }
+
+    /// The opened targets with their context.
+    pub fn opened(&self) -> impl Iterator<Item = (Option<&str>, &Target)> {
+        self.by_context
+            .iter()
+            .filter_map(|(context, target)| Some((context.as_deref(), target.as_ref().ok()?)))
+    }
+
+    /// How many clusters the run opened.
+    pub fn len(&self) -> usize {
+        self.by_context.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_context.is_empty()
     }
 }
 

@@ -17,7 +17,7 @@ use crate::resolve::{self, LockMode, SourceSettings};
 use crate::storage::ReleaseRecord;
 
 use super::render::{ClusterLookup, Occasion, RenderSettings, chart_of, render_jobs, render_request, split_jobs};
-use super::{Estate, EstateError, Target};
+use super::{Estate, EstateError, Targets};
 
 /// How to plan.
 #[derive(Clone, Debug)]
@@ -51,11 +51,11 @@ pub const LIVE_CONCURRENCY: usize = 32;
 /// Observes the live objects of each `(index, deployed record, ignore rules)` and computes
 /// their drift, [`LIVE_CONCURRENCY`] requests at once, on the current runtime.
 pub(super) fn spawn_drifts(
+    set: &mut tokio::task::JoinSet<(usize, Result<ReleaseDrift, ReleaseError>)>,
     cluster: &Cluster,
     releases: Vec<(usize, ReleaseRecord, Vec<IgnoreRule>)>,
-) -> tokio::task::JoinSet<(usize, Result<ReleaseDrift, ReleaseError>)> {
+) {
     let cluster = cluster.clone();
-    let mut set = tokio::task::JoinSet::new();
     // Kinds with many objects are listed once; the releases wait for that snapshot.
     let kinds = live::Snapshot::kinds_to_list(releases.iter().map(|(_, record, _)| record));
     let snapshot = Arc::new(tokio::sync::OnceCell::new());
@@ -74,7 +74,6 @@ pub(super) fn spawn_drifts(
             )
         });
     }
-    set
 }
 
 /// The drift of one deployed record.
@@ -175,40 +174,50 @@ impl EstatePlan {
 /// installed (as `helm upgrade --install` would: the next revision, `lookup` against the cluster)
 /// and compares it with its latest deployed record.
 pub async fn plan(
-    target: &Target,
+    targets: &Targets,
     estate: &Estate,
     sources: &SourceSettings,
     settings: &PlanSettings,
 ) -> Result<EstatePlan, EstateError> {
     let selected = estate.selected();
-    let kube_version = target
-        .kube_version
-        .as_deref()
-        .or(settings.render.kube_version.as_deref());
-    let capabilities =
-        Capabilities::offline(kube_version, &settings.render.api_versions).map_err(EstateError::Capabilities)?;
+    // Per cluster: `.Capabilities` from its version, and `lookup` against it.
+    let mut clusters: HashMap<Option<&str>, (Capabilities, Arc<dyn Lookup>)> = HashMap::new();
+    for (context, target) in targets.opened() {
+        let kube_version = target
+            .kube_version
+            .as_deref()
+            .or(settings.render.kube_version.as_deref());
+        let capabilities =
+            Capabilities::offline(kube_version, &settings.render.api_versions).map_err(EstateError::Capabilities)?;
+        let lookup: Arc<dyn Lookup> = Arc::new(ClusterLookup {
+            cluster: target.cluster.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        });
+        clusters.insert(context, (capabilities, lookup));
+    }
     let installed = estate.installed();
+    let (stores, mut unreachable) = targets.stores(estate, &selected);
     let (charts, mut histories) = tokio::join!(
         resolve::resolve_charts(&estate.state, &installed, sources, LockMode::Use),
-        observe::histories(&target.store, &estate.state, &selected, settings.concurrency),
+        observe::histories(stores, &estate.state, settings.concurrency),
     );
     let mut charts = charts?;
-    let lookup: Arc<dyn Lookup> = Arc::new(ClusterLookup {
-        cluster: target.cluster.clone(),
-        runtime: tokio::runtime::Handle::current(),
-    });
     let mut requests = Vec::new();
     let mut observed: Vec<(usize, Result<History, ReleaseError>)> = Vec::new();
     for &index in &selected {
         let release = estate.release(index);
-        let history = histories.remove(&index).unwrap_or_else(|| {
-            Err(ReleaseError::Internal {
-                release: release.id.to_string(),
-                message: "its records were not read".to_string(),
-            })
-        });
+        let history = match unreachable.remove(&index) {
+            Some(error) => Err(error),
+            None => histories.remove(&index).unwrap_or_else(|| {
+                Err(ReleaseError::Internal {
+                    release: release.id.to_string(),
+                    message: "its records were not read".to_string(),
+                })
+            }),
+        };
         if release.installed
             && let Ok(history) = &history
+            && let Some((capabilities, lookup)) = clusters.get(&targets.context_of(release))
         {
             let occasion = Occasion {
                 revision: i64::from(history.last().map_or(0, |record| record.version)) + 1,
@@ -218,7 +227,7 @@ pub async fn plan(
             let request = chart_of(&mut charts, index, release).map(|chart| {
                 (
                     release.id.to_string(),
-                    render_request(release, &chart, &capabilities, &occasion),
+                    render_request(release, &chart, capabilities, &occasion),
                 )
             });
             requests.push((index, request));
@@ -226,17 +235,22 @@ pub async fn plan(
         observed.push((index, history));
     }
     // Live objects are read while the charts render: drift of the deployed revision of every
-    // release that is to stay installed.
+    // release that is to stay installed, per cluster.
     let live_reads = settings.live.then(|| {
-        let records = observed
-            .iter()
-            .filter(|(index, _)| estate.release(*index).installed)
-            .filter_map(|(index, history)| {
-                let record = history.as_ref().ok()?.deployed()?.clone();
-                Some((*index, record, estate.release(*index).ignore_differences.clone()))
-            })
-            .collect();
-        spawn_drifts(&target.cluster, records)
+        let mut set = tokio::task::JoinSet::new();
+        for (context, target) in targets.opened() {
+            let records = observed
+                .iter()
+                .filter(|(index, _)| estate.release(*index).installed)
+                .filter(|(index, _)| targets.serves(context, estate.release(*index)))
+                .filter_map(|(index, history)| {
+                    let record = history.as_ref().ok()?.deployed()?.clone();
+                    Some((*index, record, estate.release(*index).ignore_differences.clone()))
+                })
+                .collect();
+            spawn_drifts(&mut set, &target.cluster, records);
+        }
+        set
     });
     let (jobs, failed) = split_jobs(requests);
     let mut rendered: HashMap<usize, Result<RenderedRelease, ReleaseError>> =
@@ -308,8 +322,12 @@ pub async fn plan(
         let mut drift_error = None;
         let plan = match (plan, drifts.remove(&index)) {
             (Ok(mut plan), drift) => {
+                plan.id = release.id.to_string();
+                plan.context = release.kube_context.clone();
                 match drift {
-                    Some(Ok(drift)) => plan.drift = Some(drift),
+                    Some(Ok(drift)) => {
+                        plan.drift = Some(drift.labelled(plan.id.clone(), plan.context.clone()));
+                    }
                     Some(Err(error)) => drift_error = Some(Arc::new(error)),
                     None => {}
                 }

@@ -229,7 +229,7 @@ pub fn select(releases: &[ReleaseSpec], selector: &Selector, mode: NeedsMode) ->
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::state::{LoadOptions, load_str};
     use std::path::Path;

@@ -38,46 +38,36 @@ impl History {
     }
 }
 
-/// Reads the latest and the latest deployed revision of each of `releases` (indices into
-/// `state.releases`), at most `concurrency` releases at once.
+/// Reads the latest and the latest deployed revision of each release (index into
+/// `state.releases`, with the store its cluster keeps records in), at most `concurrency`
+/// releases at once.
 pub async fn histories(
-    store: &Store,
+    releases: Vec<(usize, Store)>,
     state: &DesiredState,
-    releases: &[usize],
     concurrency: usize,
 ) -> HashMap<usize, Result<History, ReleaseError>> {
-    each_release(
-        store,
-        state,
-        releases,
-        concurrency,
-        |store, namespace, name| async move { store.head(&namespace, &name).await.map(|head| History { head }) },
-    )
+    each_release(releases, state, concurrency, |store, namespace, name| async move {
+        store.head(&namespace, &name).await.map(|head| History { head })
+    })
     .await
 }
 
-/// Reads the latest record of each of `releases` (helm's `Last`: one decode per release).
+/// Reads the latest record of each release (helm's `Last`: one decode per release).
 pub async fn latest(
-    store: &Store,
+    releases: Vec<(usize, Store)>,
     state: &DesiredState,
-    releases: &[usize],
     concurrency: usize,
 ) -> HashMap<usize, Result<Option<ReleaseRecord>, ReleaseError>> {
-    each_release(
-        store,
-        state,
-        releases,
-        concurrency,
-        |store, namespace, name| async move { store.last(&namespace, &name).await },
-    )
+    each_release(releases, state, concurrency, |store, namespace, name| async move {
+        store.last(&namespace, &name).await
+    })
     .await
 }
 
 /// Runs one storage read per release, `concurrency` at once; every release gets an answer.
 pub(crate) async fn each_release<T, F, Fut>(
-    store: &Store,
+    releases: Vec<(usize, Store)>,
     state: &DesiredState,
-    releases: &[usize],
     concurrency: usize,
     read: F,
 ) -> HashMap<usize, Result<T, ReleaseError>>
@@ -88,10 +78,11 @@ where
 {
     let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
-    for &index in releases {
+    let indices: Vec<usize> = releases.iter().map(|(index, _)| *index).collect();
+    for (index, store) in releases {
         let id = &state.releases[index].id;
         let release = id.to_string();
-        let reading = read(store.clone(), id.namespace.to_string(), id.name.to_string());
+        let reading = read(store, id.namespace.to_string(), id.name.to_string());
         let semaphore = semaphore.clone();
         set.spawn(async move {
             let _permit = semaphore.acquire().await;
@@ -108,7 +99,7 @@ where
         }
     }
     // A read task that panicked left its release unanswered: say so rather than guess.
-    for &index in releases {
+    for index in indices {
         out.entry(index).or_insert_with(|| {
             Err(ReleaseError::Internal {
                 release: state.releases[index].id.to_string(),

@@ -274,6 +274,7 @@ pub fn drift_json(releases: &[ReleaseDrift]) -> Value {
         .map(|drift| {
             json!({
                 "id": drift.id(),
+                "context": drift.context,
                 "name": drift.name,
                 "namespace": drift.namespace,
                 "revision": drift.revision,
@@ -310,7 +311,7 @@ fn drift_markdown_section(out: &mut String, drift: &ReleaseDrift) {
     let _ = writeln!(
         out,
         "<details><summary><code>{}</code> — <b>drifted</b> from revision {}</summary>\n",
-        html_escape(&drift.id()),
+        html_escape(drift.id()),
         drift.revision
     );
     for object in &drift.objects {
@@ -350,6 +351,7 @@ pub fn json(plan: &Plan) -> Value {
                 .collect();
             json!({
                 "id": release.id(),
+                "context": release.context,
                 "name": release.name,
                 "namespace": release.namespace,
                 "action": release.action,
@@ -398,7 +400,7 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "<details><summary><code>{}</code> — <b>{}</b> ({objects})</summary>\n",
-            html_escape(&release.id()),
+            html_escape(release.id()),
             html_escape(&release_heading(release)[release.id().len() + 2..]),
         );
         for change in &release.changes {

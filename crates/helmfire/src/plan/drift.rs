@@ -36,6 +36,11 @@ const RELEASE_MANAGERS: [&str; 2] = ["helm", "Helm"];
 /// The drift of one release: its drifted objects (an empty list means in sync).
 #[derive(Clone, Debug, Serialize)]
 pub struct ReleaseDrift {
+    /// How the release is named in output: `namespace/name`, prefixed with its kube context
+    /// when the state file's releases use several.
+    pub id: String,
+    /// The kube context the release lives in (`None`: the kubeconfig's current one).
+    pub context: Option<String>,
     pub name: String,
     pub namespace: String,
     /// The deployed revision the cluster was compared with.
@@ -44,9 +49,16 @@ pub struct ReleaseDrift {
 }
 
 impl ReleaseDrift {
-    /// `namespace/name`.
-    pub fn id(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
+    /// The release's id, as output shows it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Names the release as the state file does: `id` and the kube context it lives in.
+    pub fn labelled(mut self, id: String, context: Option<String>) -> ReleaseDrift {
+        self.id = id;
+        self.context = context;
+        self
     }
 
     pub fn drifted(&self) -> bool {
@@ -185,6 +197,8 @@ pub fn release_drift(
         .filter_map(|object| object_drift(object, rules))
         .collect();
     ReleaseDrift {
+        id: format!("{namespace}/{name}"),
+        context: None,
         name: name.to_string(),
         namespace: namespace.to_string(),
         revision,

@@ -110,6 +110,11 @@ pub struct ObjectChange {
 /// The plan of one release.
 #[derive(Clone, Debug)]
 pub struct ReleasePlan {
+    /// How the release is named in output: `namespace/name`, prefixed with its kube context
+    /// when the state file's releases use several (the state's release id).
+    pub id: String,
+    /// The kube context the release lives in (`None`: the kubeconfig's current one).
+    pub context: Option<String>,
     pub name: String,
     pub namespace: String,
     pub action: Action,
@@ -137,9 +142,9 @@ pub struct PendingRevision {
 }
 
 impl ReleasePlan {
-    /// `namespace/name`.
-    pub fn id(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
+    /// The release's id, as output shows it.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// Whether the live cluster drifted from the deployed revision.
@@ -278,6 +283,8 @@ pub fn plan_release(
         other => other,
     };
     Ok(ReleasePlan {
+        id: format!("{}/{}", desired.namespace, desired.name),
+        context: None,
         name: desired.name.to_string(),
         namespace: desired.namespace.to_string(),
         action,
