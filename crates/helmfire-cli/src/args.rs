@@ -10,7 +10,8 @@ Exit codes:
   1    error (invalid input, failed release, …)
   2    changes present (diff/apply with --detailed-exitcode)
   3    drift detected
-  130  interrupted (Ctrl-C)";
+  130  interrupted by SIGINT (Ctrl-C) or SIGTERM and stopped cleanly: nothing new started,
+       running releases finished (a second signal cuts their waits short and records them failed)";
 
 #[derive(Debug, Parser)]
 #[command(name = "helmfire", version, about = "Deploy whole Kubernetes platforms from one desired-state file", after_help = EXIT_CODES)]

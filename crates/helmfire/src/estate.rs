@@ -28,11 +28,10 @@ use std::sync::Arc;
 
 use helmfire_template::Lookup;
 use helmfire_value::Value;
-use tokio::sync::watch;
 
 use crate::cluster::{Cluster, ObjectRef};
 use crate::converge::run::{self, Outcome, Reporter, RunOptions, Task};
-use crate::converge::{ActionOptions, DesiredRelease, Engine, UninstallOptions};
+use crate::converge::{ActionOptions, DesiredRelease, Engine, Interrupt, UninstallOptions};
 use crate::error::ReleaseError;
 use crate::graph::{NeedsMode, Order, ReleaseGraph};
 use crate::observe::{self, History};
@@ -568,14 +567,15 @@ pub struct ConvergeSettings {
 
 /// The second half of `apply`: uninstalls (`installed: false`, a false `condition`) dependents
 /// first, then installs and upgrades needs first, each release the moment what it waits for is
-/// done. Returns one outcome per selected release, in state-file order.
+/// done. Returns one outcome per selected release, in state-file order. `interrupt` drains the
+/// run (nothing new starts) and then cuts running actions' waits short.
 pub async fn converge(
     target: &Target,
     estate: &Estate,
     plan: EstatePlan,
     settings: &ConvergeSettings,
     reporter: Arc<dyn Reporter>,
-    cancel: watch::Receiver<bool>,
+    interrupt: Interrupt,
 ) -> Result<Vec<Outcome>, StateError> {
     let mut uninstalls = HashMap::new();
     let mut converges = HashMap::new();
@@ -626,7 +626,8 @@ pub async fn converge(
         .partition(|&index| !estate.release(index).installed);
     let uninstall_graph = ReleaseGraph::build(&estate.state.releases, &uninstall_indices)?;
     let install_graph = ReleaseGraph::build(&estate.state.releases, &install_indices)?;
-    let executor = run::EngineExecutor::new(Engine::new(target.cluster.clone(), target.store.clone()));
+    let engine = Engine::new(target.cluster.clone(), target.store.clone()).with_interrupt(interrupt.clone());
+    let executor = run::EngineExecutor::new(engine);
     let mut outcomes = run::run(
         &executor,
         &uninstall_graph,
@@ -636,7 +637,7 @@ pub async fn converge(
             order: Order::Reverse,
         },
         reporter.clone(),
-        cancel.clone(),
+        interrupt.clone(),
     )
     .await;
     outcomes.extend(
@@ -649,7 +650,7 @@ pub async fn converge(
                 order: Order::Forward,
             },
             reporter,
-            cancel,
+            interrupt,
         )
         .await,
     );
@@ -709,9 +710,10 @@ pub async fn destroy(
     plan: DestroyPlan,
     concurrency: usize,
     reporter: Arc<dyn Reporter>,
-    cancel: watch::Receiver<bool>,
+    interrupt: Interrupt,
 ) -> Vec<Outcome> {
-    let executor = run::EngineExecutor::new(Engine::new(target.cluster.clone(), target.store.clone()));
+    let engine = Engine::new(target.cluster.clone(), target.store.clone()).with_interrupt(interrupt.clone());
+    let executor = run::EngineExecutor::new(engine);
     run::run(
         &executor,
         &estate.graph,
@@ -721,7 +723,7 @@ pub async fn destroy(
             order: Order::Reverse,
         },
         reporter,
-        cancel,
+        interrupt,
     )
     .await
 }

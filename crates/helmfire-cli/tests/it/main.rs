@@ -9,6 +9,7 @@ mod support;
 mod cli_apply;
 mod cli_diff;
 mod cli_sandbox;
+mod cli_signals;
 mod cli_state;
 mod cli_status;
 mod codec_roundtrip;

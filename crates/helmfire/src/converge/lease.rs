@@ -15,7 +15,7 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Api;
 use kube::api::PostParams;
 
-use super::{Progress, Step};
+use super::{Interrupt, Progress, Step};
 
 /// How helmfire identifies itself in Leases and how long a Lease lasts without renewal.
 #[derive(Clone, Debug)]
@@ -66,6 +66,13 @@ pub enum LeaseError {
         lease: String,
         age_seconds: u64,
         waited_seconds: u64,
+    },
+    /// A second interrupt ended the wait for another holder.
+    #[error("interrupted while waiting for the lock on release `{namespace}/{release}` held by `{holder}`")]
+    Interrupted {
+        namespace: String,
+        release: String,
+        holder: String,
     },
     #[error("failed to read or write Lease `{namespace}/{lease}`")]
     Api {
@@ -153,7 +160,8 @@ fn spec_for(holder: &str, duration: Duration, previous: Option<&LeaseSpec>) -> L
     }
 }
 
-/// Takes the release's Lease, waiting up to `timeout` for another live holder to let go.
+/// Takes the release's Lease, waiting up to `timeout` (or until `interrupt` aborts) for
+/// another live holder to let go.
 pub async fn acquire(
     client: kube::Client,
     namespace: &str,
@@ -161,6 +169,7 @@ pub async fn acquire(
     settings: &LeaseSettings,
     timeout: Duration,
     progress: &dyn Progress,
+    interrupt: &Interrupt,
 ) -> Result<LeaseGuard, LeaseError> {
     let api: Api<Lease> = Api::namespaced(client, namespace);
     let name = lease_name(release);
@@ -237,7 +246,13 @@ pub async fn acquire(
                         waited_seconds: started.elapsed().as_secs(),
                     });
                 }
-                tokio::time::sleep(Duration::from_millis(250)).await;
+                if interrupt.sleep(Duration::from_millis(250)).await {
+                    return Err(LeaseError::Interrupted {
+                        namespace: namespace.to_string(),
+                        release: release.to_string(),
+                        holder,
+                    });
+                }
                 continue;
             }
             Err(e) if is_conflict(&e) || is_transient(&e) => {

@@ -59,6 +59,14 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// A wait cut short by a second interrupt.
+    pub fn interrupted(&self, waiting: &'static str) -> ConvergeError {
+        ConvergeError::Interrupted {
+            release: self.release(),
+            waiting,
+        }
+    }
+
     pub fn storage_error(&self, source: crate::storage::StorageError) -> ConvergeError {
         ConvergeError::Storage {
             release: self.release(),
@@ -309,6 +317,9 @@ impl<'a> Context<'a> {
         let mut failed = Vec::new();
         let mut announced = None;
         while !pending.is_empty() {
+            if self.engine.interrupt.aborting() {
+                return Err(self.interrupted("waiting for its resources to be ready"));
+            }
             if let Some((first, _)) = pending.first() {
                 let label = first.to_string();
                 if announced.as_ref() != Some(&label) {
@@ -357,7 +368,9 @@ impl<'a> Context<'a> {
                     unready: pending.into_iter().map(|(r, why)| (r.to_string(), why)).collect(),
                 });
             }
-            tokio::time::sleep(POLL).await;
+            if self.engine.interrupt.sleep(POLL).await {
+                return Err(self.interrupted("waiting for its resources to be ready"));
+            }
         }
         if failed.is_empty() {
             Ok(())
@@ -387,7 +400,9 @@ impl<'a> Context<'a> {
                         unready: vec![(resource.to_string(), "still exists after delete".into())],
                     });
                 }
-                tokio::time::sleep(POLL).await;
+                if self.engine.interrupt.sleep(POLL).await {
+                    return Err(self.interrupted("waiting for deleted resources to be gone"));
+                }
             }
         }
         Ok(())
@@ -548,6 +563,7 @@ impl Engine {
             &self.lease,
             timeout,
             cx.progress,
+            &self.interrupt,
         )
         .await
         .map_err(|source| ConvergeError::Lease {
