@@ -159,13 +159,7 @@ impl Namespaces {
         id: &str,
         progress: &dyn Progress,
     ) -> Result<(), ReleaseError> {
-        let cell = {
-            let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
-            cells.entry(namespace.to_string()).or_default().clone()
-        };
-        // Only a success is kept: a failed check (a dropped connection, a timeout) is tried
-        // again by the next release of the namespace instead of failing all of them.
-        cell.get_or_try_init(|| async {
+        self.once(namespace, async || {
             let cluster = engine.cluster();
             let reference = ObjectRef::new("v1", "Namespace", None, namespace);
             match cluster.get(&reference).await {
@@ -184,12 +178,26 @@ impl Namespaces {
             }
         })
         .await
-        .map(|_| ())
         .map_err(|source| ReleaseError::Namespace {
             release: id.to_string(),
             namespace: namespace.to_string(),
             source,
         })
+    }
+
+    /// Runs `create` for `namespace` until it succeeds once. Only a success is kept: a failed
+    /// check (a dropped connection, a timeout) is tried again by the next release of the
+    /// namespace instead of failing all of them.
+    async fn once(
+        &self,
+        namespace: &str,
+        create: impl AsyncFnOnce() -> Result<(), Arc<ClusterError>>,
+    ) -> Result<(), Arc<ClusterError>> {
+        let cell = {
+            let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            cells.entry(namespace.to_string()).or_default().clone()
+        };
+        cell.get_or_try_init(|| create()).await.map(|_| ())
     }
 }
 
@@ -659,6 +667,31 @@ mod tests {
         assert_eq!(outcomes[2].kind, OutcomeKind::Skipped, "api needs the broken cache");
         let events = fake.events.lock().unwrap().clone();
         assert!(!events.iter().any(|e| e.ends_with(" db") || e.ends_with(" cache")));
+    }
+
+    #[tokio::test]
+    async fn a_failed_namespace_check_is_tried_again_by_the_next_release() {
+        let namespaces = Namespaces::default();
+        let calls = AtomicUsize::new(0);
+        let failing = async || {
+            calls.fetch_add(1, AtomicOrdering::SeqCst);
+            Err(Arc::new(ClusterError::UnknownKind {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+            }))
+        };
+        assert!(namespaces.once("apps", failing).await.is_err());
+        let working = async || {
+            calls.fetch_add(1, AtomicOrdering::SeqCst);
+            Ok(())
+        };
+        assert!(namespaces.once("apps", working).await.is_ok(), "not the cached failure");
+        let working = async || {
+            calls.fetch_add(1, AtomicOrdering::SeqCst);
+            Ok(())
+        };
+        assert!(namespaces.once("apps", working).await.is_ok());
+        assert_eq!(calls.load(AtomicOrdering::SeqCst), 2, "a success is checked once");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
