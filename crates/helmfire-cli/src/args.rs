@@ -66,6 +66,9 @@ pub struct GlobalArgs {
     /// Print more detail
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Deadline of each cluster request and credential plugin run (e.g. 10s, 2m); retries of a request stop after twice that [default: $HELMFIRE_REQUEST_TIMEOUT, else 30s]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
     /// Use only the chart cache: never download (fails when something is missing)
     #[arg(long, global = true)]
     pub offline: bool,

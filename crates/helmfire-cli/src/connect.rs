@@ -38,11 +38,16 @@ impl Connection {
                     context: context
                         .map(str::to_string)
                         .or_else(|| settings.load.kube_context.clone()),
+                    request_timeout: settings.request_timeout,
                 };
                 (Cluster::connect(&config).await?, None)
             }
         };
-        let target = Target::new(cluster, settings.driver()?).await;
+        let cluster = match &settings.retries {
+            Some(observer) => cluster.with_retry_observer(observer.clone()),
+            None => cluster,
+        };
+        let target = Target::new(cluster, settings.driver()?).await?;
         Ok(Connection { target, sandbox })
     }
 

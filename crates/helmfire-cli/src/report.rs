@@ -46,7 +46,12 @@ pub fn hint(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
                 return Some("pass --kubeconfig or set KUBECONFIG, or try it on a local cluster with --sandbox");
             }
             Some(ClusterError::Transport { .. }) => {
-                return Some("check that the cluster is reachable from here (`kubectl cluster-info`)");
+                return Some(
+                    "check that the cluster is reachable from here (`kubectl cluster-info`); --request-timeout sets the deadline",
+                );
+            }
+            Some(ClusterError::Tls { .. } | ClusterError::CertificateAuthority { .. }) => {
+                return Some("check the context's `certificate-authority` (or `-data`) and `server` in the kubeconfig");
             }
             _ => {}
         }

@@ -2,6 +2,10 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use helmfire::cluster::{DEFAULT_REQUEST_TIMEOUT, Retry, RetryObserver};
 
 use helmfire::graph::NeedsMode;
 use helmfire::resolve::SourceSettings;
@@ -12,7 +16,6 @@ use super::args::{ColorChoice, GlobalArgs};
 
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
-#[derive(Debug)]
 pub struct Settings {
     pub load: LoadOptions,
     pub selector: Selector,
@@ -35,6 +38,36 @@ pub struct Settings {
     helm_driver: Option<String>,
     /// How chart sources are reached (`--offline`, `--update-lock`).
     pub sources: SourceSettings,
+    /// `--request-timeout`, else `HELMFIRE_REQUEST_TIMEOUT`, else 30 s.
+    pub request_timeout: Duration,
+    /// With `-v`: prints every retried cluster request.
+    pub retries: Option<Arc<dyn RetryObserver>>,
+}
+
+/// Prints each retried cluster request on stderr (`-v`): retries are otherwise invisible.
+struct PrintRetries;
+
+impl RetryObserver for PrintRetries {
+    fn retrying(&self, retry: &Retry<'_>) {
+        eprintln!("note: {retry}");
+    }
+}
+
+/// A `--request-timeout` (or `HELMFIRE_REQUEST_TIMEOUT`) value: a positive Go duration.
+fn request_timeout(flag: Option<&str>) -> Result<Duration, String> {
+    let (text, origin) = match flag {
+        Some(text) => (text.to_string(), "--request-timeout"),
+        None => match std::env::var("HELMFIRE_REQUEST_TIMEOUT") {
+            Ok(text) if !text.is_empty() => (text, "HELMFIRE_REQUEST_TIMEOUT"),
+            _ => return Ok(DEFAULT_REQUEST_TIMEOUT),
+        },
+    };
+    match helmfire_value::time::parse_std_duration(&text) {
+        Some(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!(
+            "invalid {origin} `{text}`: expected a positive duration such as `10s` or `2m`"
+        )),
+    }
 }
 
 impl Settings {
@@ -83,6 +116,8 @@ impl Settings {
                 update_lock: args.update_lock,
                 cache_dir: None,
             },
+            request_timeout: request_timeout(args.request_timeout.as_deref())?,
+            retries: args.verbose.then(|| Arc::new(PrintRetries) as Arc<dyn RetryObserver>),
         })
     }
 

@@ -80,6 +80,7 @@ fn main() {
         let cluster = Cluster::connect(&ClusterConfig {
             kubeconfig: Some(kubeconfig.clone()),
             context: None,
+            ..Default::default()
         })
         .await
         .expect("connect");

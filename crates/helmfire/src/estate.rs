@@ -94,20 +94,16 @@ pub struct Target {
 
 impl Target {
     /// Wraps a connected cluster; reads its version once (a server without `/version` still
-    /// works: charts then see helm's default version).
-    pub async fn new(cluster: Cluster, driver: Driver) -> Target {
-        let kube_version = cluster
-            .client()
-            .apiserver_version()
-            .await
-            .ok()
-            .map(|info| info.git_version);
+    /// works: charts then see helm's default version). A cluster that does not answer at all
+    /// fails here, once, instead of in every release.
+    pub async fn new(cluster: Cluster, driver: Driver) -> Result<Target, crate::cluster::ClusterError> {
+        let kube_version = cluster.server_version().await?;
         let store = Store::new(Some(cluster.clone()), driver);
-        Target {
+        Ok(Target {
             cluster,
             store,
             kube_version,
-        }
+        })
     }
 }
 

@@ -237,7 +237,7 @@ fn errors_name_the_release_and_the_cause() {
     ));
     assert!(
         error.starts_with(
-            "error: cannot access release records in namespace `default`\n  caused by: cannot list `Secret default/-l name=web,owner=helm`: the cluster did not answer\n"
+            "error: cannot get `/version`: the cluster did not answer\n  caused by: cannot reach `http://127.0.0.1:9/` (context `helmfire-sandbox`)\n"
         ),
         "{error}"
     );

@@ -114,6 +114,7 @@ async fn engine_for(kubeconfig: &std::path::Path, lease: Duration) -> Engine {
     let cluster = KubeCluster::connect(&ClusterConfig {
         kubeconfig: Some(kubeconfig.to_path_buf()),
         context: None,
+        ..Default::default()
     })
     .await
     .expect("connects");
@@ -909,6 +910,7 @@ fn installs_and_upgrades_survive_transient_faults() {
         let bare = KubeCluster::connect(&ClusterConfig {
             kubeconfig: Some(h.cluster.kubeconfig.clone()),
             context: None,
+            ..Default::default()
         })
         .await
         .expect("connects")

@@ -12,6 +12,7 @@ mod cli_sandbox;
 mod cli_signals;
 mod cli_state;
 mod cli_status;
+mod cluster_deadlines;
 mod codec_roundtrip;
 mod converge_engine;
 mod sandbox_kube;

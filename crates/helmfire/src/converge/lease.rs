@@ -16,6 +16,7 @@ use kube::Api;
 use kube::api::PostParams;
 
 use super::{Interrupt, Progress, Step};
+use crate::cluster::{Cluster, ObjectRef};
 
 /// How helmfire identifies itself in Leases and how long a Lease lasts without renewal.
 #[derive(Clone, Debug)]
@@ -101,6 +102,7 @@ enum Attempt {
 /// stops renewing without clearing the holder, so the Lease simply expires).
 pub struct LeaseGuard {
     api: Api<Lease>,
+    cluster: Cluster,
     name: String,
     namespace: String,
     holder: String,
@@ -120,11 +122,7 @@ fn now() -> Timestamp {
 }
 
 fn is_transient(error: &kube::Error) -> bool {
-    match error {
-        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        _ => false,
-    }
+    crate::cluster::is_transient(error)
 }
 
 fn is_conflict(error: &kube::Error) -> bool {
@@ -163,7 +161,7 @@ fn spec_for(holder: &str, duration: Duration, previous: Option<&LeaseSpec>) -> L
 /// Takes the release's Lease, waiting up to `timeout` (or until `interrupt` aborts) for
 /// another live holder to let go.
 pub async fn acquire(
-    client: kube::Client,
+    cluster: &Cluster,
     namespace: &str,
     release: &str,
     settings: &LeaseSettings,
@@ -171,8 +169,9 @@ pub async fn acquire(
     progress: &dyn Progress,
     interrupt: &Interrupt,
 ) -> Result<LeaseGuard, LeaseError> {
-    let api: Api<Lease> = Api::namespaced(client, namespace);
+    let api: Api<Lease> = Api::namespaced(cluster.client().clone(), namespace);
     let name = lease_name(release);
+    let subject = subject(namespace, &name);
     let api_error = |source| LeaseError::Api {
         namespace: namespace.to_string(),
         lease: name.clone(),
@@ -183,7 +182,7 @@ pub async fn acquire(
     let mut reported_wait = false;
     loop {
         let outcome: Result<Attempt, kube::Error> = async {
-            match api.get_opt(&name).await? {
+            match cluster.once("get", &subject, || api.get_opt(&name)).await? {
                 None => {
                     let lease = Lease {
                         metadata: ObjectMeta {
@@ -194,7 +193,8 @@ pub async fn acquire(
                         },
                         spec: Some(spec_for(&settings.holder, settings.duration, None)),
                     };
-                    api.create(&PostParams::default(), &lease).await?;
+                    let params = PostParams::default();
+                    cluster.once("create", &subject, || api.create(&params, &lease)).await?;
                     Ok(Attempt::Taken(Previous::Free))
                 }
                 Some(mut lease) => {
@@ -208,7 +208,10 @@ pub async fn acquire(
                     };
                     lease.spec = Some(spec_for(&settings.holder, settings.duration, Some(&spec)));
                     // replace carries the resourceVersion: a racing taker gets 409 and retries.
-                    api.replace(&name, &PostParams::default(), &lease).await?;
+                    let params = PostParams::default();
+                    cluster
+                        .once("replace", &subject, || api.replace(&name, &params, &lease))
+                        .await?;
                     Ok(Attempt::Taken(previous))
                 }
             }
@@ -217,6 +220,7 @@ pub async fn acquire(
         match outcome {
             Ok(Attempt::Taken(previous)) => {
                 let renewer = tokio::spawn(renew(
+                    cluster.clone(),
                     api.clone(),
                     name.clone(),
                     settings.holder.clone(),
@@ -224,6 +228,7 @@ pub async fn acquire(
                 ));
                 return Ok(LeaseGuard {
                     api,
+                    cluster: cluster.clone(),
                     name,
                     namespace: namespace.to_string(),
                     holder: settings.holder.clone(),
@@ -271,12 +276,19 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((25u64 << attempt.min(5)).min(800))
 }
 
-async fn renew(api: Api<Lease>, name: String, holder: String, duration: Duration) {
+/// What Lease requests are about, for errors and retries: `Lease apps/helmfire.release.web`.
+fn subject(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef::new("coordination.k8s.io/v1", "Lease", Some(namespace), name)
+}
+
+async fn renew(cluster: Cluster, api: Api<Lease>, name: String, holder: String, duration: Duration) {
     let every = (duration / 3).max(Duration::from_millis(100));
+    let subject = subject(api.namespace().unwrap_or_default(), &name);
+    let params = PostParams::default();
     loop {
         tokio::time::sleep(every).await;
         // A failed renewal is retried at the next tick; three misses in a row let it expire.
-        let Ok(Some(mut lease)) = api.get_opt(&name).await else {
+        let Ok(Some(mut lease)) = cluster.once("get", &subject, || api.get_opt(&name)).await else {
             continue;
         };
         let Some(spec) = lease.spec.as_mut() else {
@@ -286,7 +298,9 @@ async fn renew(api: Api<Lease>, name: String, holder: String, duration: Duration
             return;
         }
         spec.renew_time = Some(MicroTime(now()));
-        let _ = api.replace(&name, &PostParams::default(), &lease).await;
+        let _ = cluster
+            .once("replace", &subject, || api.replace(&name, &params, &lease))
+            .await;
     }
 }
 
@@ -294,10 +308,16 @@ impl LeaseGuard {
     /// Stops renewing and clears the holder so the next process need not wait for expiry.
     pub async fn release(self) -> Result<(), LeaseError> {
         self.renewer.abort();
+        let subject = subject(&self.namespace, &self.name);
+        let params = PostParams::default();
         let mut attempt = 0;
         loop {
             let result: Result<(), kube::Error> = async {
-                let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+                let Some(mut lease) = self
+                    .cluster
+                    .once("get", &subject, || self.api.get_opt(&self.name))
+                    .await?
+                else {
                     return Ok(());
                 };
                 let Some(spec) = lease.spec.as_mut() else {
@@ -308,7 +328,9 @@ impl LeaseGuard {
                 }
                 spec.holder_identity = None;
                 spec.renew_time = Some(MicroTime(now()));
-                self.api.replace(&self.name, &PostParams::default(), &lease).await?;
+                self.cluster
+                    .once("replace", &subject, || self.api.replace(&self.name, &params, &lease))
+                    .await?;
                 Ok(())
             }
             .await;

@@ -557,7 +557,7 @@ impl Engine {
     /// Takes the release's Lease (waiting up to `timeout` for another helmfire).
     async fn lock(&self, cx: &Context<'_>, timeout: Duration) -> Result<LeaseGuard, ConvergeError> {
         lease::acquire(
-            self.cluster.client().clone(),
+            &self.cluster,
             cx.namespace,
             cx.name,
             &self.lease,
@@ -834,7 +834,7 @@ async fn merge_patch(cluster: &Cluster, resource: &Resource, patch: &Json) -> Re
     };
     let patch = Patch::Merge(patch);
     cluster
-        .with_retries(|| api.patch(&resource.name, &params, &patch))
+        .with_retries("patch", &reference, || api.patch(&resource.name, &params, &patch))
         .await
         .map(|_| ())
         .map_err(|source| ClusterError::request("patch", &reference, source))
