@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use helmfire::cluster::{Cluster, ClusterConfig};
 use helmfire::estate::Target;
-use helmfire_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use helmfire_sandbox::{RunningSandbox, Sandbox, SandboxConfig, SandboxError};
 
 use super::settings::Settings;
 
@@ -28,7 +28,7 @@ impl Connection {
     pub async fn open(settings: &Settings, context: Option<&str>) -> Result<Connection, BoxError> {
         let (cluster, sandbox) = match &settings.sandbox {
             Some(dir) => {
-                let sandbox = start_sandbox(dir).await?;
+                let sandbox = start_sandbox(dir, settings.quiet).await?;
                 let client = kube::Client::new(sandbox.service(), "default");
                 (Cluster::from_client(client), Some(sandbox))
             }
@@ -60,7 +60,13 @@ impl Connection {
     }
 }
 
-async fn start_sandbox(dir: &Path) -> Result<RunningSandbox, BoxError> {
+/// How long `--sandbox=DIR` waits for another helmfire using the same DIR.
+const SANDBOX_LOCK_WAIT: Duration = Duration::from_secs(600);
+
+/// Starts the embedded sandbox on `dir`. Another process using `dir` (a second `apply
+/// --sandbox=DIR`, or `helmfire sandbox --data-dir DIR`) is waited for, saying so, rather than
+/// both writing the folder and one losing the other's releases.
+async fn start_sandbox(dir: &Path, quiet: bool) -> Result<RunningSandbox, BoxError> {
     std::fs::create_dir_all(dir).map_err(|e| -> BoxError {
         format!("failed to create the sandbox directory `{}`: {e}", dir.display()).into()
     })?;
@@ -69,7 +75,23 @@ async fn start_sandbox(dir: &Path) -> Result<RunningSandbox, BoxError> {
         controller_delay: SANDBOX_CONTROLLER_DELAY,
         ..SandboxConfig::default()
     };
-    Ok(Sandbox::start(config).await?)
+    match Sandbox::start(config.clone()).await {
+        Err(SandboxError::Locked { pid, .. }) => {
+            if !quiet {
+                let holder = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                eprintln!(
+                    "note: waiting for the sandbox folder `{}`, in use by another process{holder}",
+                    dir.display()
+                );
+            }
+            let config = SandboxConfig {
+                lock_wait: Some(SANDBOX_LOCK_WAIT),
+                ..config
+            };
+            Ok(Sandbox::start(config).await?)
+        }
+        started => Ok(started?),
+    }
 }
 
 /// The runtime cluster-facing commands run on.

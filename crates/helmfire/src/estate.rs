@@ -602,6 +602,7 @@ pub async fn converge(
                             )),
                             options: action_options(release),
                             upgrade: entry.present,
+                            force: settings.force,
                         },
                     );
                 }

@@ -15,6 +15,7 @@ mod cli_status;
 mod cluster_deadlines;
 mod codec_roundtrip;
 mod converge_engine;
+mod sandbox_durability;
 mod sandbox_kube;
 mod sandbox_protocol;
 mod sources_bench;

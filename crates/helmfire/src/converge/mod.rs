@@ -150,6 +150,15 @@ impl Default for ActionOptions {
     }
 }
 
+/// What [`Engine::converge_planned`] did.
+#[derive(Clone, Debug)]
+pub enum Converged {
+    /// Installed or upgraded: the new revision.
+    Wrote(crate::storage::ReleaseRecord),
+    /// The latest revision already was the desired release; nothing was written.
+    Current(crate::storage::ReleaseRecord),
+}
+
 /// Flags of an uninstall.
 #[derive(Clone, Debug)]
 pub struct UninstallOptions {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
 use tokio::task::JoinSet;
 
-use super::{ActionOptions, DesiredRelease, Engine, Interrupt, Level, Progress, Step, UninstallOptions};
+use super::{ActionOptions, Converged, DesiredRelease, Engine, Interrupt, Level, Progress, Step, UninstallOptions};
 use crate::cluster::{ClusterError, ObjectRef};
 use crate::error::{Chain, ReleaseError};
 use crate::graph::{Order, ReleaseGraph, Scheduler};
@@ -29,6 +29,9 @@ pub enum Task {
         options: ActionOptions,
         /// Whether a deployed record exists (reported as "upgraded" rather than "installed").
         upgrade: bool,
+        /// Write a revision even when, once the Lease is held, the latest already is the
+        /// desired release (`apply --force`); otherwise such a release ends unchanged.
+        force: bool,
     },
     /// Uninstall.
     Uninstall {
@@ -427,6 +430,7 @@ async fn execute(
             desired,
             mut options,
             upgrade,
+            force,
         } => {
             reporter.started(id, if upgrade { "upgrade" } else { "install" });
             if options.create_namespace {
@@ -434,10 +438,17 @@ async fn execute(
                 options.create_namespace = false;
                 namespaces.ensure(engine, &desired.namespace, id, &progress).await?;
             }
-            let record = engine
-                .install_or_upgrade(*desired, &options, &progress)
-                .await
-                .map_err(ReleaseError::Converge)?;
+            let record = if force {
+                engine.install_or_upgrade(*desired, &options, &progress).await
+            } else {
+                match engine.converge_planned(*desired, &options, &progress).await {
+                    Ok(Converged::Wrote(record)) => Ok(record),
+                    // Another helmfire converged it while this one waited for the Lease.
+                    Ok(Converged::Current(_)) => return Ok((OutcomeKind::Unchanged, None)),
+                    Err(error) => Err(error),
+                }
+            }
+            .map_err(ReleaseError::Converge)?;
             let kind = if upgrade {
                 OutcomeKind::Upgraded
             } else {

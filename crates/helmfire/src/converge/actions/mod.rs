@@ -20,7 +20,7 @@ use super::error::ConvergeError;
 use super::hooks::{self, Event};
 use super::lease::{self, LeaseGuard};
 use super::wait::{Readiness, Rules, readiness};
-use super::{ActionOptions, DesiredRelease, Engine, FIELD_MANAGER, Progress, Step, UninstallOptions};
+use super::{ActionOptions, Converged, DesiredRelease, Engine, FIELD_MANAGER, Progress, Step, UninstallOptions};
 use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef, PropagationPolicy};
 use crate::manifest::{
     self as objects, MANAGED_BY_LABEL, ObjectKey, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, Resource,
@@ -645,6 +645,34 @@ impl Engine {
                 None => cx.install(&desired, options).await,
                 Some(last) if last.info.status == Status::Uninstalled => cx.install(&desired, options).await,
                 Some(_) => cx.upgrade(&desired, options, expired).await,
+            }
+        })
+        .await
+    }
+
+    /// [`Engine::install_or_upgrade`] for a plan made before the Lease was taken: once it is
+    /// held, a latest revision that is deployed and already `desired` (another helmfire
+    /// converged it while this one waited) is left alone — no redundant revision — and
+    /// reported as [`Converged::Current`].
+    pub async fn converge_planned(
+        &self,
+        desired: DesiredRelease,
+        options: &ActionOptions,
+        progress: &dyn Progress,
+    ) -> Result<Converged, ConvergeError> {
+        let cx = self.context(&desired.namespace, &desired.name, progress);
+        if options.create_namespace {
+            cx.ensure_namespace().await?;
+        }
+        self.locked(&cx, options.timeout, async |cx, expired| {
+            let history = cx.history().await?;
+            match history.last() {
+                Some(last) if records::is_current(last, &desired) => Ok(Converged::Current(last.clone())),
+                None => cx.install(&desired, options).await.map(Converged::Wrote),
+                Some(last) if last.info.status == Status::Uninstalled => {
+                    cx.install(&desired, options).await.map(Converged::Wrote)
+                }
+                Some(_) => cx.upgrade(&desired, options, expired).await.map(Converged::Wrote),
             }
         })
         .await
