@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod chart_archives;
 mod cli_apply;
 mod cli_diff;
 mod cli_sandbox;
