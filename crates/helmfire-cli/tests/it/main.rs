@@ -16,6 +16,7 @@ mod cli_status;
 mod cluster_deadlines;
 mod codec_roundtrip;
 mod converge_engine;
+mod error_output;
 mod sandbox_durability;
 mod sandbox_kube;
 mod sandbox_protocol;

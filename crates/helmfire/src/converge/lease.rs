@@ -16,7 +16,7 @@ use kube::Api;
 use kube::api::PostParams;
 
 use super::{Interrupt, Progress, Step};
-use crate::cluster::{Cluster, ObjectRef};
+use crate::cluster::{Cluster, ClusterError, ObjectRef};
 
 /// How helmfire identifies itself in Leases and how long a Lease lasts without renewal.
 #[derive(Clone, Debug)]
@@ -75,13 +75,9 @@ pub enum LeaseError {
         release: String,
         holder: String,
     },
-    #[error("failed to read or write Lease `{namespace}/{lease}`")]
-    Api {
-        namespace: String,
-        lease: String,
-        #[source]
-        source: kube::Error,
-    },
+    /// A request on the Lease failed; the error names the Lease (`Lease ns/helmfire.release.x`).
+    #[error(transparent)]
+    Api(Box<ClusterError>),
 }
 
 /// What was found when the Lease was taken.
@@ -172,11 +168,7 @@ pub async fn acquire(
     let api: Api<Lease> = Api::namespaced(cluster.client().clone(), namespace);
     let name = lease_name(release);
     let subject = subject(namespace, &name);
-    let api_error = |source| LeaseError::Api {
-        namespace: namespace.to_string(),
-        lease: name.clone(),
-        source,
-    };
+    let api_error = |source| LeaseError::Api(Box::new(ClusterError::request("take", &subject, source)));
     let started = tokio::time::Instant::now();
     let mut attempt = 0u32;
     let mut reported_wait = false;
@@ -307,6 +299,10 @@ async fn renew(cluster: Cluster, api: Api<Lease>, name: String, holder: String, 
 impl LeaseGuard {
     /// Stops renewing and clears the holder so the next process need not wait for expiry.
     pub async fn release(self) -> Result<(), LeaseError> {
+        self.release_inner().await
+    }
+
+    async fn release_inner(&self) -> Result<(), LeaseError> {
         self.renewer.abort();
         let subject = subject(&self.namespace, &self.name);
         let params = PostParams::default();
@@ -341,13 +337,56 @@ impl LeaseGuard {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(source) => {
-                    return Err(LeaseError::Api {
-                        namespace: self.namespace.clone(),
-                        lease: self.name.clone(),
-                        source,
-                    });
+                    return Err(LeaseError::Api(Box::new(ClusterError::request(
+                        "release", &subject, source,
+                    ))));
                 }
             }
+        }
+    }
+
+    /// Stops renewing and deletes the Lease (the release is gone): only while this process
+    /// still holds it, and only that very object (a `resourceVersion` precondition), so a Lease
+    /// another process took meanwhile stays. Falls back to releasing it.
+    pub async fn delete(self) -> Result<(), LeaseError> {
+        self.renewer.abort();
+        let subject = subject(&self.namespace, &self.name);
+        let deleted: Result<bool, kube::Error> = async {
+            let Some(lease) = self
+                .cluster
+                .once("get", &subject, || self.api.get_opt(&self.name))
+                .await?
+            else {
+                return Ok(true);
+            };
+            let ours = lease.spec.as_ref().and_then(|s| s.holder_identity.as_deref()) == Some(self.holder.as_str());
+            if !ours {
+                return Ok(true);
+            }
+            let params = kube::api::DeleteParams {
+                preconditions: Some(kube::api::Preconditions {
+                    resource_version: lease.metadata.resource_version.clone(),
+                    uid: lease.metadata.uid.clone(),
+                }),
+                ..kube::api::DeleteParams::default()
+            };
+            match self
+                .cluster
+                .once("delete", &subject, || self.api.delete(&self.name, &params))
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(true),
+                Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+                Err(error) => Err(error),
+            }
+        }
+        .await;
+        match deleted {
+            Ok(true) => Ok(()),
+            // Changed meanwhile (a renewal raced the delete), or the delete failed: let go of it
+            // the usual way.
+            _ => self.release_inner().await,
         }
     }
 

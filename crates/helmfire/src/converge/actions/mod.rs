@@ -597,6 +597,32 @@ impl Engine {
         result
     }
 
+    /// [`Engine::locked`] for an uninstall: when the release's records are gone (purged), so is
+    /// its Lease — a destroyed estate leaves no `helmfire.release.*` objects behind.
+    async fn locked_uninstall(
+        &self,
+        cx: &Context<'_>,
+        options: &UninstallOptions,
+    ) -> Result<Option<ReleaseRecord>, ConvergeError> {
+        let guard = self.lock(cx, options.timeout).await?;
+        let result = match CatchUnwind(Box::pin(cx.uninstall(options))).await {
+            Ok(result) => result,
+            Err(message) => {
+                cx.fail_pending(&message).await;
+                Err(ConvergeError::Panicked {
+                    release: cx.release(),
+                    message,
+                })
+            }
+        };
+        let _ = if matches!(result, Ok(None)) {
+            guard.delete().await
+        } else {
+            guard.release().await
+        };
+        result
+    }
+
     /// Installs a release that does not exist (or whose latest revision is `uninstalled`).
     pub async fn install(
         &self,
@@ -701,8 +727,7 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<Option<ReleaseRecord>, ConvergeError> {
         let cx = self.context(namespace, name, progress);
-        self.locked(&cx, options.timeout, async |cx, _| cx.uninstall(options).await)
-            .await
+        self.locked_uninstall(&cx, options).await
     }
 }
 
