@@ -189,6 +189,7 @@ async fn apply_on(
     let converge = ConvergeSettings {
         concurrency: settings.concurrency,
         force,
+        lease: settings.lease(),
     };
     let outcomes = estate::converge(target, estate, plan, &converge, display.reporter(), interrupt.clone()).await?;
     display.finish();
@@ -221,15 +222,12 @@ async fn destroy_on(target: &Target, settings: &Settings, estate: &Estate, yes: 
         return Ok(exit::ERROR);
     }
     let display = Display::new(settings, estate.graph.len());
-    let outcomes = estate::destroy(
-        target,
-        estate,
-        plan,
-        settings.concurrency,
-        display.reporter(),
-        interrupt.clone(),
-    )
-    .await;
+    let converge = ConvergeSettings {
+        concurrency: settings.concurrency,
+        force: false,
+        lease: settings.lease(),
+    };
+    let outcomes = estate::destroy(target, estate, plan, &converge, display.reporter(), interrupt.clone()).await;
     display.finish();
     let interrupted = interrupt.draining();
     finish(settings, &outcomes, interrupted, false)

@@ -69,7 +69,9 @@ pub fn run(args: &RollbackArgs, target: ReleaseTarget, settings: &Settings) -> C
             .clone()
             .unwrap_or_else(|| target.cluster.default_namespace().to_string());
         let interrupt = signals::listen(settings.quiet);
-        let engine = Engine::new(target.cluster.clone(), target.store.clone()).with_interrupt(interrupt.clone());
+        let engine = Engine::new(target.cluster.clone(), target.store.clone())
+            .with_lease(settings.lease())
+            .with_interrupt(interrupt.clone());
         let progress = StderrProgress {
             verbose: settings.verbose,
         };

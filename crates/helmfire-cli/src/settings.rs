@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use helmfire::cluster::{DEFAULT_REQUEST_TIMEOUT, Retry, RetryObserver};
+use helmfire::converge::LeaseSettings;
 
 use helmfire::graph::NeedsMode;
 use helmfire::resolve::SourceSettings;
@@ -42,6 +43,9 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// With `-v`: prints every retried cluster request.
     pub retries: Option<Arc<dyn RetryObserver>>,
+    /// `HELMFIRE_LEASE_DURATION`: how long a release Lease lasts unrenewed (default 30 s), so
+    /// how long the locks of a killed run block the next one.
+    pub lease_duration: Option<Duration>,
 }
 
 /// Prints each retried cluster request on stderr (`-v`): retries are otherwise invisible.
@@ -50,6 +54,19 @@ struct PrintRetries;
 impl RetryObserver for PrintRetries {
     fn retrying(&self, retry: &Retry<'_>) {
         eprintln!("note: {retry}");
+    }
+}
+
+/// `HELMFIRE_LEASE_DURATION`: at least a second (the Lease counts whole seconds).
+fn lease_duration() -> Result<Option<Duration>, String> {
+    let Ok(text) = std::env::var("HELMFIRE_LEASE_DURATION") else {
+        return Ok(None);
+    };
+    match helmfire_value::time::parse_std_duration(&text) {
+        Some(duration) if duration >= Duration::from_secs(1) => Ok(Some(duration)),
+        _ => Err(format!(
+            "invalid HELMFIRE_LEASE_DURATION `{text}`: expected a duration of at least `1s`, such as `30s`"
+        )),
     }
 }
 
@@ -118,7 +135,17 @@ impl Settings {
             },
             request_timeout: request_timeout(args.request_timeout.as_deref())?,
             retries: args.verbose.then(|| Arc::new(PrintRetries) as Arc<dyn RetryObserver>),
+            lease_duration: lease_duration()?,
         })
+    }
+
+    /// This process's Lease settings.
+    pub fn lease(&self) -> LeaseSettings {
+        let mut lease = LeaseSettings::default();
+        if let Some(duration) = self.lease_duration {
+            lease.duration = duration;
+        }
+        lease
     }
 
     /// The storage driver `HELM_DRIVER` names, as helm reads it (unset or empty: secrets).

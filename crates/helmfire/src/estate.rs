@@ -551,6 +551,8 @@ pub struct ConvergeSettings {
     pub concurrency: usize,
     /// Upgrade releases whose plan is unchanged too.
     pub force: bool,
+    /// This process's Lease identity and duration (how long a killed run's locks block the next).
+    pub lease: crate::converge::LeaseSettings,
 }
 
 /// The second half of `apply`: uninstalls (`installed: false`, a false `condition`) dependents
@@ -615,7 +617,9 @@ pub async fn converge(
         .partition(|&index| !estate.release(index).installed);
     let uninstall_graph = ReleaseGraph::build(&estate.state.releases, &uninstall_indices)?;
     let install_graph = ReleaseGraph::build(&estate.state.releases, &install_indices)?;
-    let engine = Engine::new(target.cluster.clone(), target.store.clone()).with_interrupt(interrupt.clone());
+    let engine = Engine::new(target.cluster.clone(), target.store.clone())
+        .with_lease(settings.lease.clone())
+        .with_interrupt(interrupt.clone());
     let executor = run::EngineExecutor::new(engine);
     let mut outcomes = run::run(
         &executor,
@@ -697,18 +701,20 @@ pub async fn destroy(
     target: &Target,
     estate: &Estate,
     plan: DestroyPlan,
-    concurrency: usize,
+    settings: &ConvergeSettings,
     reporter: Arc<dyn Reporter>,
     interrupt: Interrupt,
 ) -> Vec<Outcome> {
-    let engine = Engine::new(target.cluster.clone(), target.store.clone()).with_interrupt(interrupt.clone());
+    let engine = Engine::new(target.cluster.clone(), target.store.clone())
+        .with_lease(settings.lease.clone())
+        .with_interrupt(interrupt.clone());
     let executor = run::EngineExecutor::new(engine);
     run::run(
         &executor,
         &estate.graph,
         plan.tasks,
         &RunOptions {
-            concurrency,
+            concurrency: settings.concurrency,
             order: Order::Reverse,
         },
         reporter,

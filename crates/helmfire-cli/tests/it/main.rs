@@ -25,3 +25,4 @@ mod sources_http;
 mod sources_oci;
 mod state_errors;
 mod template_robustness;
+mod torture;

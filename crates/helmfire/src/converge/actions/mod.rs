@@ -714,8 +714,10 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<ReleaseRecord, ConvergeError> {
         let cx = self.context(namespace, name, progress);
-        self.locked(&cx, options.timeout, async |cx, _| cx.rollback(revision, options).await)
-            .await
+        self.locked(&cx, options.timeout, async |cx, expired| {
+            cx.rollback(revision, options, expired).await
+        })
+        .await
     }
 
     /// Uninstalls the release; the kept record with `keep_history`, otherwise `None`.
