@@ -17,6 +17,7 @@ mod cluster_deadlines;
 mod codec_roundtrip;
 mod converge_engine;
 mod error_output;
+mod fuzz_inputs;
 mod sandbox_durability;
 mod sandbox_kube;
 mod sandbox_protocol;
