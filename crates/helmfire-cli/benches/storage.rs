@@ -117,6 +117,7 @@ fn main() {
         .block_on(Cluster::connect(&ClusterConfig {
             kubeconfig: Some(kubeconfig.clone()),
             context: None,
+            ..Default::default()
         }))
         .expect("connect");
     let store = Store::new(Some(cluster), Driver::Secret);

@@ -11,7 +11,8 @@ Exit codes:
   2    changes present (diff/apply with --detailed-exitcode): a pending change, or drift
        that is to be corrected
   3    drift detected (drift)
-  130  interrupted (Ctrl-C)";
+  130  interrupted by SIGINT (Ctrl-C) or SIGTERM and stopped cleanly: nothing new started,
+       running releases finished (a second signal cuts their waits short and records them failed)";
 
 pub const DRIFT_EXIT_CODES: &str = "\
 Exit codes:
@@ -72,6 +73,9 @@ pub struct GlobalArgs {
     /// Print more detail
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Deadline of each cluster request and credential plugin run (e.g. 10s, 2m); retries of a request stop after twice that [default: $HELMFIRE_REQUEST_TIMEOUT, else 30s]
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
     /// Use only the chart cache: never download (fails when something is missing)
     #[arg(long, global = true)]
     pub offline: bool,

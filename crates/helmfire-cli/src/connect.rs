@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use helmfire::cluster::{Cluster, ClusterConfig};
 use helmfire::estate::{Target, TargetError, Targets};
-use helmfire_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
+use helmfire_sandbox::{RunningSandbox, Sandbox, SandboxConfig, SandboxError};
 
 use super::settings::Settings;
 
@@ -37,7 +37,7 @@ impl Connections {
         for context in contexts {
             let cluster = match &settings.sandbox {
                 Some(dir) => {
-                    let sandbox = start_sandbox(&sandbox_dir(dir, context.as_deref())).await?;
+                    let sandbox = start_sandbox(&sandbox_dir(dir, context.as_deref()), settings.quiet).await?;
                     let cluster = Cluster::from_client(kube::Client::new(sandbox.service(), "default"));
                     sandboxes.push(sandbox);
                     Ok(cluster)
@@ -46,10 +46,15 @@ impl Connections {
                     let config = ClusterConfig {
                         kubeconfig: settings.kubeconfig.clone(),
                         context: context.clone(),
+                        request_timeout: settings.request_timeout,
                     };
                     Cluster::connect(&config).await
                 }
             };
+            let cluster = cluster.map(|cluster| match &settings.retries {
+                Some(observer) => cluster.with_retry_observer(observer.clone()),
+                None => cluster,
+            });
             opening.spawn(async move {
                 let target = match cluster {
                     Ok(cluster) => Target::new(cluster, driver).await,
@@ -99,7 +104,13 @@ fn sandbox_dir(dir: &Path, context: Option<&str>) -> PathBuf {
     }
 }
 
-async fn start_sandbox(dir: &Path) -> Result<RunningSandbox, BoxError> {
+/// How long `--sandbox=DIR` waits for another helmfire using the same DIR.
+const SANDBOX_LOCK_WAIT: Duration = Duration::from_secs(600);
+
+/// Starts the embedded sandbox on `dir`. Another process using `dir` (a second `apply
+/// --sandbox=DIR`, or `helmfire sandbox --data-dir DIR`) is waited for, saying so, rather than
+/// both writing the folder and one losing the other's releases.
+async fn start_sandbox(dir: &Path, quiet: bool) -> Result<RunningSandbox, BoxError> {
     std::fs::create_dir_all(dir).map_err(|e| -> BoxError {
         format!("failed to create the sandbox directory `{}`: {e}", dir.display()).into()
     })?;
@@ -108,7 +119,23 @@ async fn start_sandbox(dir: &Path) -> Result<RunningSandbox, BoxError> {
         controller_delay: SANDBOX_CONTROLLER_DELAY,
         ..SandboxConfig::default()
     };
-    Ok(Sandbox::start(config).await?)
+    match Sandbox::start(config.clone()).await {
+        Err(SandboxError::Locked { pid, .. }) => {
+            if !quiet {
+                let holder = pid.map(|p| format!(" (pid {p})")).unwrap_or_default();
+                eprintln!(
+                    "note: waiting for the sandbox folder `{}`, in use by another process{holder}",
+                    dir.display()
+                );
+            }
+            let config = SandboxConfig {
+                lock_wait: Some(SANDBOX_LOCK_WAIT),
+                ..config
+            };
+            Ok(Sandbox::start(config).await?)
+        }
+        started => Ok(started?),
+    }
 }
 
 /// The runtime cluster-facing commands run on.

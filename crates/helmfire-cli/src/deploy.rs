@@ -4,6 +4,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
+use helmfire::converge::Level;
 use helmfire::converge::run::{Outcome, OutcomeKind, Reporter};
 use helmfire::error::ReleaseError;
 use helmfire::estate::{self, ConvergeSettings, Estate, EstatePlan, PlanSettings, RenderSettings, Targets};
@@ -15,7 +16,7 @@ use super::connect::{BoxError, with_targets};
 use super::progress::{self, BarReporter, LineReporter, QuietReporter};
 use super::report::{Painter, ReleaseFailures};
 use super::settings::Settings;
-use super::{CommandResult, exit};
+use super::{CommandResult, exit, signals};
 
 fn plan_settings(settings: &Settings, args: &PlanArgs) -> PlanSettings {
     PlanSettings {
@@ -94,22 +95,6 @@ impl Display {
     }
 }
 
-/// Ctrl-C: tell the run to start nothing new.
-fn cancel_on_interrupt(quiet: bool) -> tokio::sync::watch::Receiver<bool> {
-    let (sender, receiver) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            if !quiet {
-                eprintln!("interrupted: starting nothing new, letting running releases finish");
-            }
-            let _ = sender.send(true);
-            // Keep the sender alive so the run sees a settled state.
-            std::future::pending::<()>().await;
-        }
-    });
-    receiver
-}
-
 /// Prints the summary and picks the exit code.
 fn finish(settings: &Settings, outcomes: &[Outcome], interrupted: bool, detailed: bool) -> CommandResult {
     let painter = Painter { color: settings.color };
@@ -153,7 +138,13 @@ async fn apply_on(
     dry_run: bool,
     force: bool,
 ) -> CommandResult {
-    let plan = estate::plan(targets, estate, &settings.sources, &plan_settings(settings, args)).await?;
+    // Listening from the start: a signal while planning stops before anything is written.
+    let interrupt = signals::listen(settings.quiet);
+    let planning = plan_settings(settings, args);
+    let plan = tokio::select! {
+        plan = estate::plan(targets, estate, &settings.sources, &planning) => plan?,
+        () = interrupt.reached(Level::Draining) => return Ok(exit::INTERRUPTED),
+    };
     let shown = plan.plan();
     if !settings.quiet || dry_run {
         write_stdout(&format_plan(&shown, args.output, settings.stdout_color)?)?;
@@ -180,14 +171,14 @@ async fn apply_on(
         return Ok(exit::OK);
     }
     let display = Display::new(settings, estate.graph.len());
-    let cancel = cancel_on_interrupt(settings.quiet);
     let converge = ConvergeSettings {
         concurrency: settings.concurrency,
         force,
+        lease: settings.lease(),
     };
-    let outcomes = estate::converge(targets, estate, plan, &converge, display.reporter(), cancel.clone()).await?;
+    let outcomes = estate::converge(targets, estate, plan, &converge, display.reporter(), interrupt.clone()).await?;
     display.finish();
-    let interrupted = *cancel.borrow();
+    let interrupted = interrupt.draining();
     finish(settings, &outcomes, interrupted, args.detailed_exitcode)
 }
 
@@ -199,7 +190,11 @@ pub fn destroy(settings: &Settings, estate: &Estate, yes: bool) -> CommandResult
 }
 
 async fn destroy_on(targets: &Targets, settings: &Settings, estate: &Estate, yes: bool) -> CommandResult {
-    let plan = estate::destroy_plan(targets, estate, settings.concurrency.max(16)).await;
+    let interrupt = signals::listen(settings.quiet);
+    let plan = tokio::select! {
+        plan = estate::destroy_plan(targets, estate, settings.concurrency.max(16)) => plan,
+        () = interrupt.reached(Level::Draining) => return Ok(exit::INTERRUPTED),
+    };
     if plan.is_empty() {
         if !settings.quiet {
             eprintln!("Nothing to destroy: none of the selected releases is installed.");
@@ -211,18 +206,14 @@ async fn destroy_on(targets: &Targets, settings: &Settings, estate: &Estate, yes
         return Ok(exit::ERROR);
     }
     let display = Display::new(settings, estate.graph.len());
-    let cancel = cancel_on_interrupt(settings.quiet);
-    let outcomes = estate::destroy(
-        targets,
-        estate,
-        plan,
-        settings.concurrency,
-        display.reporter(),
-        cancel.clone(),
-    )
-    .await;
+    let converge = ConvergeSettings {
+        concurrency: settings.concurrency,
+        force: false,
+        lease: settings.lease(),
+    };
+    let outcomes = estate::destroy(targets, estate, plan, &converge, display.reporter(), interrupt.clone()).await;
     display.finish();
-    let interrupted = *cancel.borrow();
+    let interrupted = interrupt.draining();
     finish(settings, &outcomes, interrupted, false)
 }
 

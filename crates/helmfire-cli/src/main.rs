@@ -11,6 +11,7 @@ mod report;
 mod rollback;
 mod sandbox;
 mod settings;
+mod signals;
 mod sources;
 mod status;
 mod template;
@@ -34,6 +35,7 @@ pub mod exit {
     pub const ERROR: i32 = 1;
     pub const CHANGES: i32 = 2;
     pub const DRIFT: i32 = 3;
+    /// SIGINT or SIGTERM: stopped cleanly (see `signals`).
     pub const INTERRUPTED: i32 = 130;
 }
 

@@ -50,11 +50,13 @@ pub fn hint(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
                     "correct `kubeContext` in the state file, or add the context to the kubeconfig (`kubectl config get-contexts` lists them)",
                 );
             }
-            Some(ClusterError::Server { .. }) => {
-                return Some("check that the cluster is reachable from here (`kubectl cluster-info`)");
-            }
             Some(ClusterError::Transport { .. }) => {
-                return Some("check that the cluster is reachable from here (`kubectl cluster-info`)");
+                return Some(
+                    "check that the cluster is reachable from here (`kubectl cluster-info`); --request-timeout sets the deadline",
+                );
+            }
+            Some(ClusterError::Tls { .. } | ClusterError::CertificateAuthority { .. }) => {
+                return Some("check the context's `certificate-authority` (or `-data`) and `server` in the kubeconfig");
             }
             _ => {}
         }

@@ -8,7 +8,7 @@ use super::args::RollbackArgs;
 use super::commands::ReleaseTarget;
 use super::connect::{BoxError, with_target};
 use super::settings::Settings;
-use super::{CommandResult, exit};
+use super::{CommandResult, exit, signals};
 
 /// The rollback request, resolved from flags, the state file and the kubeconfig.
 #[derive(Debug)]
@@ -68,11 +68,14 @@ pub fn run(args: &RollbackArgs, target: ReleaseTarget, settings: &Settings) -> C
             .namespace
             .clone()
             .unwrap_or_else(|| target.cluster.default_namespace().to_string());
-        let engine = Engine::new(target.cluster.clone(), target.store.clone());
+        let interrupt = signals::listen(settings.quiet);
+        let engine = Engine::new(target.cluster.clone(), target.store.clone())
+            .with_lease(settings.lease())
+            .with_interrupt(interrupt.clone());
         let progress = StderrProgress {
             verbose: settings.verbose,
         };
-        Ok(engine
+        let record = engine
             .rollback(
                 &namespace,
                 &request.target.name,
@@ -80,13 +83,15 @@ pub fn run(args: &RollbackArgs, target: ReleaseTarget, settings: &Settings) -> C
                 &request.options,
                 &progress,
             )
-            .await?)
+            .await?;
+        Ok((record, interrupt.draining()))
     })?;
+    let (record, interrupted) = record;
     if !settings.quiet {
         eprintln!(
             "Rolled back `{}/{}`: revision {} is deployed ({}).",
             record.namespace, record.name, record.version, record.info.description
         );
     }
-    Ok(exit::OK)
+    Ok(if interrupted { exit::INTERRUPTED } else { exit::OK })
 }

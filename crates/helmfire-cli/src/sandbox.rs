@@ -25,6 +25,8 @@ pub fn run(args: &SandboxArgs, settings: &Settings) -> CommandResult {
         controller_delay,
         faults,
         seed: args.seed,
+        // A server is long-lived: a folder in use is refused, not waited for.
+        lock_wait: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {

@@ -2,6 +2,11 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use helmfire::cluster::{DEFAULT_REQUEST_TIMEOUT, Retry, RetryObserver};
+use helmfire::converge::LeaseSettings;
 
 use helmfire::graph::NeedsMode;
 use helmfire::resolve::SourceSettings;
@@ -12,7 +17,6 @@ use super::args::{ColorChoice, GlobalArgs};
 
 pub const DEFAULT_CONCURRENCY: usize = 8;
 
-#[derive(Debug)]
 pub struct Settings {
     pub load: LoadOptions,
     pub selector: Selector,
@@ -35,6 +39,52 @@ pub struct Settings {
     helm_driver: Option<String>,
     /// How chart sources are reached (`--offline`, `--update-lock`).
     pub sources: SourceSettings,
+    /// `--request-timeout`, else `HELMFIRE_REQUEST_TIMEOUT`, else 30 s.
+    pub request_timeout: Duration,
+    /// With `-v`: prints every retried cluster request.
+    pub retries: Option<Arc<dyn RetryObserver>>,
+    /// `HELMFIRE_LEASE_DURATION`: how long a release Lease lasts unrenewed (default 30 s), so
+    /// how long the locks of a killed run block the next one.
+    pub lease_duration: Option<Duration>,
+}
+
+/// Prints each retried cluster request on stderr (`-v`): retries are otherwise invisible.
+struct PrintRetries;
+
+impl RetryObserver for PrintRetries {
+    fn retrying(&self, retry: &Retry<'_>) {
+        eprintln!("note: {retry}");
+    }
+}
+
+/// `HELMFIRE_LEASE_DURATION`: at least a second (the Lease counts whole seconds).
+fn lease_duration() -> Result<Option<Duration>, String> {
+    let Ok(text) = std::env::var("HELMFIRE_LEASE_DURATION") else {
+        return Ok(None);
+    };
+    match helmfire_value::time::parse_std_duration(&text) {
+        Some(duration) if duration >= Duration::from_secs(1) => Ok(Some(duration)),
+        _ => Err(format!(
+            "invalid HELMFIRE_LEASE_DURATION `{text}`: expected a duration of at least `1s`, such as `30s`"
+        )),
+    }
+}
+
+/// A `--request-timeout` (or `HELMFIRE_REQUEST_TIMEOUT`) value: a positive Go duration.
+fn request_timeout(flag: Option<&str>) -> Result<Duration, String> {
+    let (text, origin) = match flag {
+        Some(text) => (text.to_string(), "--request-timeout"),
+        None => match std::env::var("HELMFIRE_REQUEST_TIMEOUT") {
+            Ok(text) if !text.is_empty() => (text, "HELMFIRE_REQUEST_TIMEOUT"),
+            _ => return Ok(DEFAULT_REQUEST_TIMEOUT),
+        },
+    };
+    match helmfire_value::time::parse_std_duration(&text) {
+        Some(duration) if !duration.is_zero() => Ok(duration),
+        _ => Err(format!(
+            "invalid {origin} `{text}`: expected a positive duration such as `10s` or `2m`"
+        )),
+    }
 }
 
 impl Settings {
@@ -83,7 +133,19 @@ impl Settings {
                 update_lock: args.update_lock,
                 cache_dir: None,
             },
+            request_timeout: request_timeout(args.request_timeout.as_deref())?,
+            retries: args.verbose.then(|| Arc::new(PrintRetries) as Arc<dyn RetryObserver>),
+            lease_duration: lease_duration()?,
         })
+    }
+
+    /// This process's Lease settings.
+    pub fn lease(&self) -> LeaseSettings {
+        let mut lease = LeaseSettings::default();
+        if let Some(duration) = self.lease_duration {
+            lease.duration = duration;
+        }
+        lease
     }
 
     /// The storage driver `HELM_DRIVER` names, as helm reads it (unset or empty: secrets).

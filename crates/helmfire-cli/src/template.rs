@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 
 use helmfire::render::{self, Capabilities, OutputOptions, ReleaseInfo, ReleaseRender, RenderError, UserValues};
+use helmfire_chart::ChartError;
 use helmfire_chart::values::ValueOptions;
 
 /// Render chart templates locally and display the output (as `helm template`).
@@ -142,6 +143,15 @@ pub fn run_template(req: &TemplateRequest) -> Result<String, String> {
     let rendered = render::render_release(&render).map_err(|error| match error {
         RenderError::Template { .. } | RenderError::Yaml { .. } => {
             format!("{error}\n\nUse --debug flag to render out invalid YAML")
+        }
+        // helm prints only its summary; the reason (a path escaping the chart, a file over the
+        // size limit, a link) is known, so it follows on its own line.
+        RenderError::Load(ChartError::ArchiveRejected { ref source }) => {
+            let entry = source
+                .entry()
+                .map(|(_, entry)| format!(" (entry `{entry}`)"))
+                .unwrap_or_default();
+            format!("{error}\n  caused by: {source}{entry}")
         }
         other => other.to_string(),
     })?;

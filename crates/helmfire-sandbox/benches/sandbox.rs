@@ -1,6 +1,10 @@
 //! Sandbox throughput and memory on loopback: small-object writes/s and gets/s over HTTP/1.1
-//! keep-alive connections, and store overhead per object beyond its JSON.
-//! Run: `cargo bench --bench sandbox` (numbers go to BENCHMARKS.md).
+//! keep-alive connections, and store overhead per object beyond its JSON; then the same writes
+//! with a data directory, where each is journaled and fsynced before it is answered (the cost
+//! of durable writes), and the time to load the journal back.
+//! Run: `cargo bench --bench sandbox` (numbers go to BENCHMARKS.md). The data directory is
+//! created under `$SANDBOX_BENCH_DIR`, else the system's temporary directory: put it on the
+//! disk you want to measure.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
@@ -11,6 +15,8 @@ use helmfire_sandbox::{Sandbox, SandboxConfig};
 const CONNECTIONS: usize = 4;
 const WRITES: usize = 10_000;
 const GETS: usize = 40_000;
+/// Durable writes wait for the disk: fewer of them keep the run short.
+const DURABLE_WRITES: usize = 2_000;
 
 /// A minimal blocking HTTP/1.1 client: enough for Content-Length responses on one connection.
 struct Client {
@@ -135,6 +141,31 @@ fn main() {
     let (_, list) = client.request_body("GET", "/api/v1/namespaces/default/configmaps", "");
     let json_bytes = list.len();
 
+    runtime.block_on(sandbox.shutdown()).expect("shutdown");
+
+    // Durable: the same POSTs against a sandbox with a data directory.
+    let parent = std::env::var_os("SANDBOX_BENCH_DIR").map_or_else(std::env::temp_dir, std::path::PathBuf::from);
+    let data = tempfile::tempdir_in(parent).expect("data dir");
+    let config = SandboxConfig {
+        data_dir: Some(data.path().to_path_buf()),
+        ..SandboxConfig::default()
+    };
+    let durable = runtime
+        .block_on(Sandbox::start(config.clone()))
+        .expect("durable sandbox");
+    let took = parallel(durable.address(), DURABLE_WRITES, |client, i| {
+        let code = client.request("POST", "/api/v1/namespaces/default/configmaps", &object(i));
+        assert_eq!(code, 201);
+    });
+    let durable_per_second = DURABLE_WRITES as f64 / took.as_secs_f64();
+    let journal = std::fs::metadata(data.path().join("journal.ndjson")).map_or(0, |m| m.len());
+    // Killed here (no shutdown snapshot): the next start replays the journal.
+    drop(durable);
+    let started = Instant::now();
+    let reloaded = runtime.block_on(Sandbox::start(config)).expect("reload");
+    let reload_ms = started.elapsed().as_secs_f64() * 1000.0;
+    runtime.block_on(reloaded.shutdown()).expect("shutdown");
+
     let overhead = (after.saturating_sub(before) as f64 - json_bytes as f64) / WRITES as f64;
     println!("sandbox bench ({CONNECTIONS} keep-alive connections, loopback)");
     println!("  writes: {writes_per_second:>10.0} objects/s  ({WRITES} ConfigMap POSTs)");
@@ -145,5 +176,12 @@ fn main() {
         (after.saturating_sub(before)) as f64 / WRITES as f64,
         json_bytes / WRITES
     );
-    runtime.block_on(sandbox.shutdown()).expect("shutdown");
+    println!(
+        "  durable writes (--data-dir, journaled + fsynced before the answer): {durable_per_second:>8.0} objects/s ({DURABLE_WRITES} POSTs; {:.1}x slower than in memory)",
+        writes_per_second / durable_per_second
+    );
+    println!(
+        "  journal: {} bytes/write; reloaded {DURABLE_WRITES} journaled writes in {reload_ms:.0} ms",
+        journal / DURABLE_WRITES as u64
+    );
 }

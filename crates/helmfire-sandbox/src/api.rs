@@ -1078,6 +1078,9 @@ fn check_type(object: &mut Value, resource: &ResourceType) -> Result<(), ApiErro
 /// Type checks, then `fieldValidation`: under Strict unknown fields of built-in kinds are a 400,
 /// otherwise they are dropped.
 fn validate_fields(request: &Request, resource: &ResourceType, object: &mut Value) -> Result<(), ApiError> {
+    if let Some(message) = defaults::decoding_error(resource, object) {
+        return Err(ApiError::bad_request(message));
+    }
     if let Some((path, expected)) = schema::type_errors(object, &resource.schema).into_iter().next() {
         return Err(ApiError::bad_request(format!(
             "unable to decode the {} body: `{}` must be {} {expected}",

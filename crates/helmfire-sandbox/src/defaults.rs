@@ -64,6 +64,74 @@ fn template(spec: &mut Map<String, Value>, restart_policy: &str) {
 }
 
 /// Fills defaults in place. `cluster_ip` is the address to give a new Service.
+/// What the API server's decoder refuses before anything else: a Secret's `data` values are
+/// `[]byte`, so each must be standard base64 (`Secret in version "v1" cannot be handled as a
+/// Secret: illegal base64 data at input byte 3`, a 400).
+pub fn decoding_error(resource: &ResourceType, object: &Value) -> Option<String> {
+    if !(resource.group.is_empty() && resource.kind == "Secret") {
+        return None;
+    }
+    for value in object["data"].as_object()?.values() {
+        let Some(text) = value.as_str() else { continue };
+        if let Some(offset) = illegal_base64_at(text) {
+            return Some(format!(
+                "Secret in version \"{}\" cannot be handled as a Secret: illegal base64 data at input byte {offset}",
+                resource.version
+            ));
+        }
+    }
+    None
+}
+
+/// Where Go's `base64.StdEncoding.DecodeString` gives up on `text` (its `CorruptInputError`
+/// offset), a port of its `decodeQuantum` loop: padding required, `\r` and `\n` skipped.
+/// `None` when it decodes.
+fn illegal_base64_at(text: &str) -> Option<usize> {
+    let src = text.as_bytes();
+    let newline = |b: u8| b == b'\n' || b == b'\r';
+    let alphabet = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    let mut si = 0;
+    loop {
+        let mut j = 0;
+        while j < 4 {
+            if si == src.len() {
+                return (j > 0).then(|| si - j);
+            }
+            let c = src[si];
+            si += 1;
+            if newline(c) {
+                continue;
+            }
+            if c == b'=' {
+                match j {
+                    0 | 1 => return Some(si - 1),
+                    2 => {
+                        while si < src.len() && newline(src[si]) {
+                            si += 1;
+                        }
+                        if si == src.len() {
+                            return Some(src.len());
+                        }
+                        if src[si] != b'=' {
+                            return Some(si - 1);
+                        }
+                        si += 1;
+                    }
+                    _ => {}
+                }
+                while si < src.len() && newline(src[si]) {
+                    si += 1;
+                }
+                return (si < src.len()).then_some(si);
+            }
+            if !alphabet(c) {
+                return Some(si - 1);
+            }
+            j += 1;
+        }
+    }
+}
+
 pub fn apply(resource: &ResourceType, object: &mut Value, cluster_ip: &str) {
     match (resource.group.as_str(), resource.kind.as_str()) {
         ("", "Namespace") => {
@@ -198,6 +266,19 @@ mod tests {
         let c = &d["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["ports"][0]["protocol"], "TCP");
         assert_eq!(c["imagePullPolicy"], "IfNotPresent");
+    }
+
+    #[test]
+    fn secret_data_must_be_base64_as_go_decodes_it() {
+        assert_eq!(illegal_base64_at("aGVsbG8="), None);
+        assert_eq!(illegal_base64_at("aGVs\nbG8="), None);
+        assert_eq!(illegal_base64_at(""), None);
+        assert_eq!(illegal_base64_at("not base64!"), Some(3));
+        assert_eq!(illegal_base64_at("aGVsbG8"), Some(4), "missing padding");
+        assert_eq!(illegal_base64_at("aGVsbA"), Some(4), "missing `==`");
+        assert_eq!(illegal_base64_at("aG=sbG8="), Some(2), "padding in the middle");
+        assert_eq!(illegal_base64_at("aGVsbG8=x"), Some(8), "data after the padding");
+        assert_eq!(illegal_base64_at("===="), Some(0));
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub struct Shared {
     pub faults: Injector,
     /// Every request served, in the order they finished.
     pub requests: RequestLog,
+    /// With a data directory: writes are made durable here before they are answered.
+    pub journal: Option<Arc<crate::persist::Journal>>,
 }
 
 /// One request as the sandbox's request log keeps it: no headers, no bodies (they may carry
@@ -293,6 +295,20 @@ where
     // Last line of defence: a bug in a handler answers 500 instead of killing the connection.
     let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.api.handle(&request)))
         .unwrap_or_else(|_| Reply::error(&ApiError::internal("the sandbox hit a bug handling this request")));
+    // A confirmed write survives a crash: it is on disk before the answer leaves. (Reads
+    // commit too when controllers wrote meanwhile: what a client saw is never lost.)
+    if let Some(journal) = &shared.journal
+        && shared.api.store.lock().journal_pending()
+    {
+        let journal = journal.clone();
+        let store = shared.api.store.clone();
+        let committed = tokio::task::spawn_blocking(move || journal.commit(&store)).await;
+        if !matches!(committed, Ok(Ok(()))) {
+            return error_response(&ApiError::internal(
+                "the sandbox could not write its journal to its data directory",
+            ));
+        }
+    }
     match reply {
         Reply::Full {
             code,

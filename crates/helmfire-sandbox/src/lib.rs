@@ -69,6 +69,8 @@ pub struct SandboxConfig {
     pub faults: FaultSpec,
     /// Seed for fault decisions.
     pub seed: u64,
+    /// When another process has `data_dir`: how long to wait for it (`None`: refuse at once).
+    pub lock_wait: Option<Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -79,6 +81,7 @@ impl Default for SandboxConfig {
             controller_delay: Duration::from_millis(500),
             faults: FaultSpec::default(),
             seed: 0,
+            lock_wait: None,
         }
     }
 }
@@ -98,6 +101,14 @@ pub enum SandboxError {
     /// Loading or saving the data directory failed.
     #[error("failed to persist the sandbox store")]
     Persist(#[from] PersistError),
+    /// Another process has the data directory.
+    #[error("the sandbox folder `{}` is in use by another process{}", dir.display(), pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked {
+        /// The folder.
+        dir: PathBuf,
+        /// The holder's process id, when it could be read.
+        pid: Option<u32>,
+    },
     /// Writing the kubeconfig failed.
     #[error("failed to write the kubeconfig `{path}`")]
     Kubeconfig {
@@ -113,13 +124,31 @@ pub enum SandboxError {
 pub struct Sandbox;
 
 impl Sandbox {
-    /// Loads the data directory (if any), binds the listener and starts serving, the
-    /// controllers and the persister.
+    /// Locks and loads the data directory (if any), binds the listener and starts serving,
+    /// the controllers and the journal's background flush.
     pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
         let store = Arc::new(store::Store::new());
-        if let Some(dir) = &config.data_dir {
-            persist::load(dir, &store)?;
-        }
+        let (lock, journal) = match &config.data_dir {
+            Some(dir) => {
+                let (locked, wait) = (dir.clone(), config.lock_wait);
+                let lock = tokio::task::spawn_blocking(move || persist::lock(&locked, wait))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(PersistError::Locked {
+                            dir: dir.clone(),
+                            pid: None,
+                        })
+                    })
+                    .map_err(|error| match error {
+                        PersistError::Locked { dir, pid } => SandboxError::Locked { dir, pid },
+                        other => SandboxError::Persist(other),
+                    })?;
+                persist::load(dir, &store)?;
+                let journal = persist::Journal::open(dir, &store)?;
+                (Some(lock), Some(Arc::new(journal)))
+            }
+            None => (None, None),
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| SandboxError::Listen {
@@ -134,6 +163,7 @@ impl Sandbox {
             api: api::Api::new(store.clone(), address.to_string()),
             faults: faults::Injector::new(config.faults.clone(), config.seed),
             requests: http::RequestLog::default(),
+            journal: journal.clone(),
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
         // Subscribed before the listener serves anything, so controllers see every write.
@@ -147,19 +177,21 @@ impl Sandbox {
                 controller_events,
             )),
         ];
-        if let Some(dir) = config.data_dir.clone() {
+        if let Some(journal) = journal.clone() {
+            // Requests commit their own writes before answering; this flushes the controllers'
+            // writes (status updates) when no request comes by.
             let store = store.clone();
             let mut stopped = stopped.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
                     tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                         _ = stopped.changed() => return,
                     }
-                    let dir = dir.clone();
+                    let journal = journal.clone();
                     let store = store.clone();
-                    // A failed periodic flush is retried; shutdown reports the final one.
-                    let _ = tokio::task::spawn_blocking(move || persist::save(&dir, &store)).await;
+                    // A failed flush is retried; shutdown reports the final one.
+                    let _ = tokio::task::spawn_blocking(move || journal.commit(&store)).await;
                 }
             }));
         }
@@ -169,7 +201,8 @@ impl Sandbox {
             store,
             stop,
             tasks,
-            data_dir: config.data_dir,
+            journal,
+            _lock: lock,
         })
     }
 }
@@ -181,7 +214,9 @@ pub struct RunningSandbox {
     store: Arc<store::Store>,
     stop: tokio::sync::watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    data_dir: Option<PathBuf>,
+    journal: Option<Arc<persist::Journal>>,
+    /// Held until the sandbox is dropped.
+    _lock: Option<persist::DirLock>,
 }
 
 impl RunningSandbox {
@@ -234,15 +269,19 @@ impl RunningSandbox {
         SandboxService::new(self.shared.clone())
     }
 
-    /// Stops serving (open watches end), stops the controllers and flushes the store.
+    /// Stops serving (open watches end), stops the controllers, writes a snapshot of the store
+    /// and empties the journal; then lets go of the folder.
     pub async fn shutdown(self) -> Result<(), SandboxError> {
         let _ = self.stop.send(true);
         for task in self.tasks {
             // A panicked task has nothing left to clean up.
             let _ = task.await;
         }
-        if let Some(dir) = &self.data_dir {
-            persist::save(dir, &self.store)?;
+        if let Some(journal) = self.journal {
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || journal.compact(&store))
+                .await
+                .unwrap_or(Ok(()))?;
         }
         Ok(())
     }

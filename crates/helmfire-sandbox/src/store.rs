@@ -90,8 +90,9 @@ pub struct State {
     resources: Vec<Arc<ResourceType>>,
     history: VecDeque<Arc<Event>>,
     events: broadcast::Sender<Arc<Event>>,
-    /// Set on every write; cleared by the persister.
-    pub dirty: bool,
+    /// With a data directory: every write as a journal record, until the journal takes them
+    /// (`persist::Journal::commit`) and makes them durable before the write is acknowledged.
+    journal: Option<Vec<Bytes>>,
     /// Bumped when the served resource set changes (discovery/openapi hashes).
     pub discovery_generation: u64,
 }
@@ -140,7 +141,7 @@ impl Store {
                 resources: resources::builtins(),
                 history: VecDeque::new(),
                 events,
-                dirty: false,
+                journal: None,
                 discovery_generation: 1,
             }),
         }
@@ -329,18 +330,51 @@ impl State {
         );
     }
 
+    /// Removes an object from disk without events (startup only: a journaled delete).
+    pub fn forget(&mut self, key: &CollectionKey, namespace: &str, name: &str) {
+        if let Some(collection) = self.collections.get_mut(key) {
+            collection.remove(&(namespace.to_string(), name.to_string()));
+        }
+    }
+
+    /// From now on, keeps a journal record of every write (see [`State::take_journal`]).
+    pub fn enable_journal(&mut self) {
+        self.journal.get_or_insert_with(Vec::new);
+    }
+
+    /// The journal records written since the last call, oldest first.
+    pub fn take_journal(&mut self) -> Vec<Bytes> {
+        self.journal.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Puts back records a failed journal append took, ahead of newer ones: the next commit
+    /// tries them again, so no later write is acknowledged while they are not on disk.
+    pub fn restore_journal(&mut self, mut records: Vec<Bytes>) {
+        if let Some(journal) = self.journal.as_mut() {
+            records.append(journal);
+            *journal = records;
+        }
+    }
+
+    /// Whether writes are waiting to be journaled.
+    pub fn journal_pending(&self) -> bool {
+        self.journal.as_ref().is_some_and(|records| !records.is_empty())
+    }
+
     /// Sets the counter (startup only; never moves backwards).
     pub fn restore_resource_version(&mut self, rv: u64) {
         self.resource_version = self.resource_version.max(rv);
     }
 
     fn emit(&mut self, event: Event) {
+        if let Some(journal) = self.journal.as_mut() {
+            journal.push(journal_record(&event));
+        }
         let event = Arc::new(event);
         if self.history.len() >= HISTORY {
             self.history.pop_front();
         }
         self.history.push_back(event.clone());
-        self.dirty = true;
         // No receivers is normal (no watch open).
         let _ = self.events.send(event);
     }
@@ -368,6 +402,33 @@ impl State {
             .cloned()
             .collect())
     }
+}
+
+/// One journal line: `{"rv":N,"op":"put"|"delete","group":…,"resource":…,"namespace":…,
+/// "name":…,"object":{…}}` (the object only for puts), without the newline.
+fn journal_record(event: &Event) -> Bytes {
+    let op = match event.event_type {
+        EventType::Added | EventType::Modified => "put",
+        EventType::Deleted => "delete",
+    };
+    let head = serde_json::json!({
+        "rv": event.resource_version,
+        "op": op,
+        "group": event.collection.0,
+        "resource": event.collection.1,
+        "namespace": event.namespace,
+        "name": event.name,
+    })
+    .to_string();
+    if op == "delete" {
+        return Bytes::from(head);
+    }
+    let mut record = Vec::with_capacity(head.len() + event.object.len() + 16);
+    record.extend_from_slice(&head.as_bytes()[..head.len() - 1]);
+    record.extend_from_slice(b",\"object\":");
+    record.extend_from_slice(&event.object);
+    record.push(b'}');
+    Bytes::from(record)
 }
 
 #[cfg(test)]

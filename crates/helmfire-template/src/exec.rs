@@ -695,6 +695,12 @@ impl<'a, 's> State<'a, 's> {
         }
         let result = (func.call)(self, argv);
         match result {
+            // A string no output could hold stops here: functions fed their own results
+            // (`$x | quote $x | quote $x …`) would otherwise double it into gigabytes before
+            // anything is written.
+            Ok(Value::String(text)) if text.len() > self.options().max_output => Err(TemplateError::OutputLimit {
+                limit: self.options().max_output,
+            }),
             Ok(v) => Ok(Rv::val(v)),
             Err(e) => {
                 self.at = At::Cmd(cmd);

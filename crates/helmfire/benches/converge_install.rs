@@ -82,6 +82,7 @@ fn main() {
         let cluster = Cluster::connect(&ClusterConfig {
             kubeconfig: Some(kubeconfig.clone()),
             context: None,
+            ..Default::default()
         })
         .await
         .expect("connect");

@@ -326,6 +326,7 @@ fn transient_api_errors_are_retried() {
         attempts: 12,
         initial_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(50),
+        ..RetryPolicy::default()
     };
     let service = cluster.sandbox.as_ref().unwrap().service();
     let kube = cluster
@@ -456,6 +457,7 @@ fn connect_reads_kubeconfig_and_context_and_reports_unreachable_clusters() {
     let config = helmfire::cluster::ClusterConfig {
         kubeconfig: Some(cluster.kubeconfig.clone()),
         context: None,
+        ..Default::default()
     };
     let kube = rt.block_on(Kube::connect(&config)).expect("connects");
     rt.block_on(kube.resolve("v1", "ConfigMap"))
@@ -464,6 +466,7 @@ fn connect_reads_kubeconfig_and_context_and_reports_unreachable_clusters() {
     let wrong_context = helmfire::cluster::ClusterConfig {
         kubeconfig: Some(cluster.kubeconfig.clone()),
         context: Some("nope".into()),
+        ..Default::default()
     };
     let error = rt.block_on(Kube::connect(&wrong_context)).unwrap_err();
     assert!(
@@ -476,6 +479,7 @@ fn connect_reads_kubeconfig_and_context_and_reports_unreachable_clusters() {
     let missing = helmfire::cluster::ClusterConfig {
         kubeconfig: Some(cluster.home.path().join("absent")),
         context: None,
+        ..Default::default()
     };
     assert!(rt.block_on(Kube::connect(&missing)).is_err());
 
@@ -491,6 +495,7 @@ fn connect_reads_kubeconfig_and_context_and_reports_unreachable_clusters() {
     let config = helmfire::cluster::ClusterConfig {
         kubeconfig: Some(dead),
         context: None,
+        ..Default::default()
     };
     let kube = rt
         .block_on(Kube::connect(&config))
@@ -499,6 +504,7 @@ fn connect_reads_kubeconfig_and_context_and_reports_unreachable_clusters() {
             attempts: 2,
             initial_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(1),
+            ..RetryPolicy::default()
         });
     let error = rt.block_on(kube.resolve("v1", "ConfigMap")).unwrap_err();
     assert_eq!(error.to_string(), "cannot discover the resource types of `v1`");

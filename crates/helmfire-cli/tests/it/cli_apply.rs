@@ -161,6 +161,9 @@ fn destroy_uninstalls_dependents_first_and_needs_confirmation_without_a_terminal
     assert!(span("ns-c").1 <= span("ns-b").0, "b deleted before c: {spans:?}");
     assert!(span("ns-b").1 <= span("ns-a").0, "a deleted before b: {spans:?}");
     assert!(deploy.helm_releases().is_empty());
+    // The releases' Leases went with them.
+    let leases = deploy.cluster.kubectl(&["get", "leases", "-A", "-o", "name"]);
+    assert!(!leases.contains("helmfire.release."), "Leases left behind:\n{leases}");
     let (_, stderr) = deploy.expect(&state, &["destroy", "--yes"], 0);
     assert!(stderr.contains("Nothing to destroy"), "{stderr}");
 }
@@ -422,7 +425,7 @@ fn a_revision_left_pending_by_a_killed_run_is_planned_and_recovered() {
     deploy.cluster.runtime.block_on(async {
         let cluster = Cluster::connect(&ClusterConfig {
             kubeconfig: Some(deploy.cluster.kubeconfig.clone()),
-            context: None,
+            ..ClusterConfig::default()
         })
         .await
         .expect("connects");

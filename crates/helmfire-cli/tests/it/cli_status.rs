@@ -237,7 +237,7 @@ fn errors_name_the_release_and_the_cause() {
     ));
     assert!(
         error.starts_with(
-            "error: cannot use the kubeconfig's current context\n  caused by: cannot talk to the API server at http://127.0.0.1:9/\n"
+            "error: cannot use the kubeconfig's current context\n  caused by: cannot get `/version`: the cluster did not answer\n  caused by: cannot reach `http://127.0.0.1:9/` (context `helmfire-sandbox`)\n"
         ),
         "{error}"
     );

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use helmfire::cluster::{Cluster as KubeCluster, ClusterConfig, ObjectRef, RetryPolicy};
 use helmfire::converge::{
-    ActionOptions, ConvergeError, DesiredRelease, Engine, LeaseSettings, NoProgress, Progress, Step, UninstallOptions,
+    ActionOptions, ConvergeError, Converged, DesiredRelease, Engine, LeaseSettings, NoProgress, Progress, Step,
+    UninstallOptions,
 };
 use helmfire::render::{self, Capabilities, ReleaseInfo, ReleaseRender, UserValues};
 use helmfire::storage::{Driver, ReleaseRecord, Status, Store};
@@ -114,6 +115,7 @@ async fn engine_for(kubeconfig: &std::path::Path, lease: Duration) -> Engine {
     let cluster = KubeCluster::connect(&ClusterConfig {
         kubeconfig: Some(kubeconfig.to_path_buf()),
         context: None,
+        ..Default::default()
     })
     .await
     .expect("connects");
@@ -909,6 +911,7 @@ fn installs_and_upgrades_survive_transient_faults() {
         let bare = KubeCluster::connect(&ClusterConfig {
             kubeconfig: Some(h.cluster.kubeconfig.clone()),
             context: None,
+            ..Default::default()
         })
         .await
         .expect("connects")
@@ -1054,4 +1057,46 @@ fn a_panic_inside_an_action_fails_the_record_and_releases_the_lease() {
         )
         .expect("upgrade after the panic");
     assert_eq!(record.version, 2);
+}
+
+/// Two helmfire runs planned the same install before either wrote: the one that waited for the
+/// Lease finds the release already converged once it holds it, and writes nothing (before, it
+/// wrote a redundant revision 2 — and `install_or_upgrade`, which `apply --force` uses, still
+/// does).
+#[test]
+fn a_second_run_that_waited_for_the_lease_writes_no_redundant_revision() {
+    let h = Harness::start();
+    h.namespace("apps");
+    let other = h.block_on(engine_for(&h.cluster.kubeconfig, Duration::from_secs(30)));
+    let options = options();
+    let (first, second) = h.block_on(async {
+        tokio::join!(
+            h.engine
+                .converge_planned(desired("basic", "web", "apps", &[]), &options, &NoProgress),
+            other.converge_planned(desired("basic", "web", "apps", &[]), &options, &NoProgress),
+        )
+    });
+    let outcomes = [first.expect("first"), second.expect("second")];
+    let wrote = outcomes.iter().filter(|o| matches!(o, Converged::Wrote(_))).count();
+    let current = outcomes.iter().filter(|o| matches!(o, Converged::Current(_))).count();
+    assert_eq!((wrote, current), (1, 1), "{outcomes:?}");
+    assert_eq!(h.statuses("apps", "web"), [(1, Status::Deployed)]);
+
+    // A changed release is still upgraded, and a forced one still gets its revision.
+    let changed = h
+        .block_on(other.converge_planned(desired("basic", "web", "apps", &["replicas=2"]), &options, &NoProgress))
+        .expect("upgrade");
+    assert!(
+        matches!(changed, Converged::Wrote(ref r) if r.version == 2),
+        "{changed:?}"
+    );
+    h.block_on(
+        h.engine
+            .install_or_upgrade(desired("basic", "web", "apps", &["replicas=2"]), &options, &NoProgress),
+    )
+    .expect("forced");
+    assert_eq!(
+        h.statuses("apps", "web"),
+        [(1, Status::Superseded), (2, Status::Superseded), (3, Status::Deployed)]
+    );
 }

@@ -6,15 +6,21 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod chart_archives;
 mod cli_apply;
 mod cli_contexts;
 mod cli_diff;
 mod cli_drift;
 mod cli_sandbox;
+mod cli_signals;
 mod cli_state;
 mod cli_status;
+mod cluster_deadlines;
 mod codec_roundtrip;
 mod converge_engine;
+mod error_output;
+mod fuzz_inputs;
+mod sandbox_durability;
 mod sandbox_kube;
 mod sandbox_protocol;
 mod sources_bench;
@@ -22,3 +28,4 @@ mod sources_http;
 mod sources_oci;
 mod state_errors;
 mod template_robustness;
+mod torture;

@@ -131,6 +131,21 @@ const CASES: &[Case] = &[
         args: &[],
     },
     Case {
+        name: "alias-bomb",
+        file: "invalid/alias-bomb.yaml",
+        args: &[],
+    },
+    Case {
+        name: "deep-nesting",
+        file: "invalid/deep-nesting.yaml",
+        args: &[],
+    },
+    Case {
+        name: "bad-set-keys",
+        file: "invalid/bad-set-keys.yaml",
+        args: &[],
+    },
+    Case {
         name: "bad-selector",
         file: "valid/needs.yaml",
         args: &["-l", "tier"],
@@ -187,4 +202,21 @@ fn invalid_states_get_located_errors() {
         }
         insta::assert_snapshot!(case.name, stderr);
     }
+}
+
+/// `-f /dev/zero` (or any endless or huge file) is refused after 32 MiB, not read into memory
+/// until the process dies.
+#[test]
+fn an_endless_state_file_is_refused_without_reading_it_all() {
+    let output = Command::new(env!("CARGO_BIN_EXE_helmfire"))
+        .args(["-f", "/dev/zero", "lint"])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run helmfire");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: `/dev/zero` is larger than the 32 MiB a state file may hold"
+    );
 }

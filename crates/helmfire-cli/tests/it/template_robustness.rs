@@ -107,6 +107,24 @@ fn output_is_bounded() {
     );
 }
 
+/// Found by fuzzing: each `quote $x` stage doubles the string it is fed, so thirty stages made
+/// a gigabyte before anything was written (three minutes, several GB). A function result larger
+/// than the output limit now stops the execution at once.
+#[test]
+fn values_that_double_stop_at_the_output_limit() {
+    let stages = " | quote $x".repeat(40);
+    let started = Instant::now();
+    let err = run(&format!("{{{{ $x := \"ab\" }}}}{{{{ $x{stages} }}}}"), |s| {
+        s.options.max_output = 1 << 20
+    })
+    .expect_err("the limit must apply to values, not only to output");
+    assert!(
+        matches!(err, TemplateError::OutputLimit { limit } if limit == 1 << 20),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
 #[test]
 fn tpl_calls_stay_linear() {
     // Helm issue 7656: thousands of tpl calls re-parsing a large template set went quadratic.

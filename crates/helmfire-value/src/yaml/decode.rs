@@ -1201,23 +1201,9 @@ fn parse_documents_noting_fix(text: &str, first_only: bool, fix: &mut Option<Fix
 struct Decoder<'d> {
     nodes: &'d [Node],
     active_aliases: Vec<usize>,
-    decode_count: usize,
-    alias_count: usize,
+    budget: super::AliasBudget,
     alias_depth: usize,
     depth: usize,
-}
-
-fn allowed_alias_ratio(decode_count: usize) -> f64 {
-    const LOW: f64 = 400_000.0;
-    const HIGH: f64 = 4_000_000.0;
-    let count = decode_count as f64;
-    if count <= LOW {
-        0.99
-    } else if count >= HIGH {
-        0.10
-    } else {
-        0.99 - 0.89 * ((count - LOW) / (HIGH - LOW))
-    }
 }
 
 impl Decoder<'_> {
@@ -1229,14 +1215,7 @@ impl Decoder<'_> {
     }
 
     fn unmarshal_here(&mut self, index: usize) -> Result<Raw, YamlError> {
-        self.decode_count += 1;
-        if self.alias_depth > 0 {
-            self.alias_count += 1;
-        }
-        if self.alias_count > 100
-            && self.decode_count > 1000
-            && self.alias_count as f64 / self.decode_count as f64 > allowed_alias_ratio(self.decode_count)
-        {
+        if !self.budget.count(1, self.alias_depth > 0) {
             return Err(error("yaml: document contains excessive aliasing", None));
         }
         if self.depth > MAX_DEPTH {
@@ -1676,8 +1655,7 @@ fn decode_document(doc: &Document) -> Result<Raw, YamlError> {
     let mut decoder = Decoder {
         nodes: &doc.nodes,
         active_aliases: Vec::new(),
-        decode_count: 0,
-        alias_count: 0,
+        budget: super::AliasBudget::default(),
         alias_depth: 0,
         depth: 0,
     };

@@ -45,6 +45,54 @@ impl From<JsonError> for YamlError {
     }
 }
 
+/// go-yaml's defence against alias bombs ("billion laughs"): a document may reach nodes through
+/// aliases only up to a ratio of all the nodes it decodes, a ratio that shrinks from 99% for
+/// small documents to 10% for documents of millions of nodes. Values files use it through
+/// [`decode`]; other YAML readers that expand aliases themselves (the state file) count with it
+/// too, so every YAML input refuses the same bombs.
+#[derive(Clone, Debug, Default)]
+pub struct AliasBudget {
+    decoded: usize,
+    aliased: usize,
+}
+
+impl AliasBudget {
+    /// Counts `nodes` more decoded nodes, reached through an alias when `via_alias`; `false`
+    /// once the document aliases excessively.
+    pub fn count(&mut self, nodes: usize, via_alias: bool) -> bool {
+        self.decoded = self.decoded.saturating_add(nodes);
+        if via_alias {
+            self.aliased = self.aliased.saturating_add(nodes);
+        }
+        !(self.aliased > 100
+            && self.decoded > 1000
+            && self.aliased as f64 / self.decoded as f64 > allowed_alias_ratio(self.decoded))
+    }
+
+    /// Nodes counted so far, aliased ones included.
+    pub fn decoded(&self) -> usize {
+        self.decoded
+    }
+
+    /// Nodes counted so far that were reached through an alias.
+    pub fn aliased(&self) -> usize {
+        self.aliased
+    }
+}
+
+fn allowed_alias_ratio(decoded: usize) -> f64 {
+    const LOW: f64 = 400_000.0;
+    const HIGH: f64 = 4_000_000.0;
+    let count = decoded as f64;
+    if count <= LOW {
+        0.99
+    } else if count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((count - LOW) / (HIGH - LOW))
+    }
+}
+
 /// `sigs.k8s.io/yaml.Unmarshal(text, &v)` with `v interface{}`: the first document only, maps
 /// with string keys, every number a `float64`, timestamps kept as strings. An empty document
 /// is `Value::Nil`.

@@ -60,7 +60,7 @@ async fn fetch(cluster: &Cluster, api_version: &str) -> Result<HashMap<String, R
     };
     let client = cluster.client();
     let answer: Result<APIResourceList, kube::Error> = cluster
-        .with_retries(|| async {
+        .with_retries("discover", api_version, || async {
             if group.is_empty() {
                 client.list_core_api_resources(version).await
             } else {

@@ -99,6 +99,9 @@ pub enum ConvergeError {
         /// `(resource, why it is not ready)`.
         unready: Vec<(String, String)>,
     },
+    /// A second interrupt cut a wait short (the action records it as its failure).
+    #[error("interrupted while {waiting} for release `{release}`")]
+    Interrupted { release: String, waiting: &'static str },
     #[error("resources of release `{release}` failed: {}", list(failed))]
     ResourcesFailed {
         release: String,

@@ -15,7 +15,8 @@ use k8s_openapi::jiff::Timestamp;
 use kube::Api;
 use kube::api::PostParams;
 
-use super::{Progress, Step};
+use super::{Interrupt, Progress, Step};
+use crate::cluster::{Cluster, ClusterError, ObjectRef};
 
 /// How helmfire identifies itself in Leases and how long a Lease lasts without renewal.
 #[derive(Clone, Debug)]
@@ -67,13 +68,16 @@ pub enum LeaseError {
         age_seconds: u64,
         waited_seconds: u64,
     },
-    #[error("failed to read or write Lease `{namespace}/{lease}`")]
-    Api {
+    /// A second interrupt ended the wait for another holder.
+    #[error("interrupted while waiting for the lock on release `{namespace}/{release}` held by `{holder}`")]
+    Interrupted {
         namespace: String,
-        lease: String,
-        #[source]
-        source: kube::Error,
+        release: String,
+        holder: String,
     },
+    /// A request on the Lease failed; the error names the Lease (`Lease ns/helmfire.release.x`).
+    #[error(transparent)]
+    Api(Box<ClusterError>),
 }
 
 /// What was found when the Lease was taken.
@@ -94,6 +98,7 @@ enum Attempt {
 /// stops renewing without clearing the holder, so the Lease simply expires).
 pub struct LeaseGuard {
     api: Api<Lease>,
+    cluster: Cluster,
     name: String,
     namespace: String,
     holder: String,
@@ -113,11 +118,7 @@ fn now() -> Timestamp {
 }
 
 fn is_transient(error: &kube::Error) -> bool {
-    match error {
-        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
-        _ => false,
-    }
+    crate::cluster::is_transient(error)
 }
 
 fn is_conflict(error: &kube::Error) -> bool {
@@ -153,28 +154,27 @@ fn spec_for(holder: &str, duration: Duration, previous: Option<&LeaseSpec>) -> L
     }
 }
 
-/// Takes the release's Lease, waiting up to `timeout` for another live holder to let go.
+/// Takes the release's Lease, waiting up to `timeout` (or until `interrupt` aborts) for
+/// another live holder to let go.
 pub async fn acquire(
-    client: kube::Client,
+    cluster: &Cluster,
     namespace: &str,
     release: &str,
     settings: &LeaseSettings,
     timeout: Duration,
     progress: &dyn Progress,
+    interrupt: &Interrupt,
 ) -> Result<LeaseGuard, LeaseError> {
-    let api: Api<Lease> = Api::namespaced(client, namespace);
+    let api: Api<Lease> = Api::namespaced(cluster.client().clone(), namespace);
     let name = lease_name(release);
-    let api_error = |source| LeaseError::Api {
-        namespace: namespace.to_string(),
-        lease: name.clone(),
-        source,
-    };
+    let subject = subject(namespace, &name);
+    let api_error = |source| LeaseError::Api(Box::new(ClusterError::request("take", &subject, source)));
     let started = tokio::time::Instant::now();
     let mut attempt = 0u32;
     let mut reported_wait = false;
     loop {
         let outcome: Result<Attempt, kube::Error> = async {
-            match api.get_opt(&name).await? {
+            match cluster.once("get", &subject, || api.get_opt(&name)).await? {
                 None => {
                     let lease = Lease {
                         metadata: ObjectMeta {
@@ -185,7 +185,8 @@ pub async fn acquire(
                         },
                         spec: Some(spec_for(&settings.holder, settings.duration, None)),
                     };
-                    api.create(&PostParams::default(), &lease).await?;
+                    let params = PostParams::default();
+                    cluster.once("create", &subject, || api.create(&params, &lease)).await?;
                     Ok(Attempt::Taken(Previous::Free))
                 }
                 Some(mut lease) => {
@@ -199,7 +200,10 @@ pub async fn acquire(
                     };
                     lease.spec = Some(spec_for(&settings.holder, settings.duration, Some(&spec)));
                     // replace carries the resourceVersion: a racing taker gets 409 and retries.
-                    api.replace(&name, &PostParams::default(), &lease).await?;
+                    let params = PostParams::default();
+                    cluster
+                        .once("replace", &subject, || api.replace(&name, &params, &lease))
+                        .await?;
                     Ok(Attempt::Taken(previous))
                 }
             }
@@ -208,6 +212,7 @@ pub async fn acquire(
         match outcome {
             Ok(Attempt::Taken(previous)) => {
                 let renewer = tokio::spawn(renew(
+                    cluster.clone(),
                     api.clone(),
                     name.clone(),
                     settings.holder.clone(),
@@ -215,6 +220,7 @@ pub async fn acquire(
                 ));
                 return Ok(LeaseGuard {
                     api,
+                    cluster: cluster.clone(),
                     name,
                     namespace: namespace.to_string(),
                     holder: settings.holder.clone(),
@@ -237,7 +243,13 @@ pub async fn acquire(
                         waited_seconds: started.elapsed().as_secs(),
                     });
                 }
-                tokio::time::sleep(Duration::from_millis(250)).await;
+                if interrupt.sleep(Duration::from_millis(250)).await {
+                    return Err(LeaseError::Interrupted {
+                        namespace: namespace.to_string(),
+                        release: release.to_string(),
+                        holder,
+                    });
+                }
                 continue;
             }
             Err(e) if is_conflict(&e) || is_transient(&e) => {
@@ -256,12 +268,19 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((25u64 << attempt.min(5)).min(800))
 }
 
-async fn renew(api: Api<Lease>, name: String, holder: String, duration: Duration) {
+/// What Lease requests are about, for errors and retries: `Lease apps/helmfire.release.web`.
+fn subject(namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef::new("coordination.k8s.io/v1", "Lease", Some(namespace), name)
+}
+
+async fn renew(cluster: Cluster, api: Api<Lease>, name: String, holder: String, duration: Duration) {
     let every = (duration / 3).max(Duration::from_millis(100));
+    let subject = subject(api.namespace().unwrap_or_default(), &name);
+    let params = PostParams::default();
     loop {
         tokio::time::sleep(every).await;
         // A failed renewal is retried at the next tick; three misses in a row let it expire.
-        let Ok(Some(mut lease)) = api.get_opt(&name).await else {
+        let Ok(Some(mut lease)) = cluster.once("get", &subject, || api.get_opt(&name)).await else {
             continue;
         };
         let Some(spec) = lease.spec.as_mut() else {
@@ -271,18 +290,30 @@ async fn renew(api: Api<Lease>, name: String, holder: String, duration: Duration
             return;
         }
         spec.renew_time = Some(MicroTime(now()));
-        let _ = api.replace(&name, &PostParams::default(), &lease).await;
+        let _ = cluster
+            .once("replace", &subject, || api.replace(&name, &params, &lease))
+            .await;
     }
 }
 
 impl LeaseGuard {
     /// Stops renewing and clears the holder so the next process need not wait for expiry.
     pub async fn release(self) -> Result<(), LeaseError> {
+        self.release_inner().await
+    }
+
+    async fn release_inner(&self) -> Result<(), LeaseError> {
         self.renewer.abort();
+        let subject = subject(&self.namespace, &self.name);
+        let params = PostParams::default();
         let mut attempt = 0;
         loop {
             let result: Result<(), kube::Error> = async {
-                let Some(mut lease) = self.api.get_opt(&self.name).await? else {
+                let Some(mut lease) = self
+                    .cluster
+                    .once("get", &subject, || self.api.get_opt(&self.name))
+                    .await?
+                else {
                     return Ok(());
                 };
                 let Some(spec) = lease.spec.as_mut() else {
@@ -293,7 +324,9 @@ impl LeaseGuard {
                 }
                 spec.holder_identity = None;
                 spec.renew_time = Some(MicroTime(now()));
-                self.api.replace(&self.name, &PostParams::default(), &lease).await?;
+                self.cluster
+                    .once("replace", &subject, || self.api.replace(&self.name, &params, &lease))
+                    .await?;
                 Ok(())
             }
             .await;
@@ -304,13 +337,56 @@ impl LeaseGuard {
                     tokio::time::sleep(backoff(attempt)).await;
                 }
                 Err(source) => {
-                    return Err(LeaseError::Api {
-                        namespace: self.namespace.clone(),
-                        lease: self.name.clone(),
-                        source,
-                    });
+                    return Err(LeaseError::Api(Box::new(ClusterError::request(
+                        "release", &subject, source,
+                    ))));
                 }
             }
+        }
+    }
+
+    /// Stops renewing and deletes the Lease (the release is gone): only while this process
+    /// still holds it, and only that very object (a `resourceVersion` precondition), so a Lease
+    /// another process took meanwhile stays. Falls back to releasing it.
+    pub async fn delete(self) -> Result<(), LeaseError> {
+        self.renewer.abort();
+        let subject = subject(&self.namespace, &self.name);
+        let deleted: Result<bool, kube::Error> = async {
+            let Some(lease) = self
+                .cluster
+                .once("get", &subject, || self.api.get_opt(&self.name))
+                .await?
+            else {
+                return Ok(true);
+            };
+            let ours = lease.spec.as_ref().and_then(|s| s.holder_identity.as_deref()) == Some(self.holder.as_str());
+            if !ours {
+                return Ok(true);
+            }
+            let params = kube::api::DeleteParams {
+                preconditions: Some(kube::api::Preconditions {
+                    resource_version: lease.metadata.resource_version.clone(),
+                    uid: lease.metadata.uid.clone(),
+                }),
+                ..kube::api::DeleteParams::default()
+            };
+            match self
+                .cluster
+                .once("delete", &subject, || self.api.delete(&self.name, &params))
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(true),
+                Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+                Err(error) => Err(error),
+            }
+        }
+        .await;
+        match deleted {
+            Ok(true) => Ok(()),
+            // Changed meanwhile (a renewal raced the delete), or the delete failed: let go of it
+            // the usual way.
+            _ => self.release_inner().await,
         }
     }
 

@@ -25,6 +25,7 @@
 mod actions;
 mod error;
 pub mod hooks;
+pub mod interrupt;
 pub mod lease;
 pub mod run;
 pub mod wait;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use error::ConvergeError;
+pub use interrupt::{Interrupt, Interrupter, Level};
 pub use lease::LeaseSettings;
 
 use crate::cluster::Cluster;
@@ -148,6 +150,15 @@ impl Default for ActionOptions {
     }
 }
 
+/// What [`Engine::converge_planned`] did.
+#[derive(Clone, Debug)]
+pub enum Converged {
+    /// Installed or upgraded: the new revision.
+    Wrote(crate::storage::ReleaseRecord),
+    /// The latest revision already was the desired release; nothing was written.
+    Current(crate::storage::ReleaseRecord),
+}
+
 /// Flags of an uninstall.
 #[derive(Clone, Debug)]
 pub struct UninstallOptions {
@@ -257,6 +268,7 @@ pub struct Engine {
     cluster: Cluster,
     store: Store,
     lease: LeaseSettings,
+    interrupt: Interrupt,
 }
 
 impl Engine {
@@ -265,7 +277,15 @@ impl Engine {
             cluster,
             store,
             lease: LeaseSettings::default(),
+            interrupt: Interrupt::never(),
         }
+    }
+
+    /// Lets `interrupt` cut the actions' waits short once it reaches [`Level::Aborting`]: the
+    /// action then fails with [`ConvergeError::Interrupted`], recorded like any failure.
+    pub fn with_interrupt(mut self, interrupt: Interrupt) -> Engine {
+        self.interrupt = interrupt;
+        self
     }
 
     /// Replaces the Lease settings (holder identity, duration); tests shorten the duration.

@@ -12,10 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{OnceCell, watch};
+use tokio::sync::OnceCell;
 use tokio::task::JoinSet;
 
-use super::{ActionOptions, DesiredRelease, Engine, Progress, Step, UninstallOptions};
+use super::{ActionOptions, Converged, DesiredRelease, Engine, Interrupt, Level, Progress, Step, UninstallOptions};
 use crate::cluster::{ClusterError, ObjectRef};
 use crate::error::{Chain, ReleaseError};
 use crate::graph::{Order, ReleaseGraph, Scheduler};
@@ -30,6 +30,9 @@ pub enum Task {
         options: ActionOptions,
         /// Whether a deployed record exists (reported as "upgraded" rather than "installed").
         upgrade: bool,
+        /// Write a revision even when, once the Lease is held, the latest already is the
+        /// desired release (`apply --force`); otherwise such a release ends unchanged.
+        force: bool,
         /// Correct the new revision's drift afterwards, under these ignore rules (a client-side
         /// upgrade patches only what changed between revisions).
         correct_drift: Option<Vec<IgnoreRule>>,
@@ -155,8 +158,8 @@ pub struct RunOptions {
     pub order: Order,
 }
 
-/// One namespace's creation: done once, its result shared by every release that waits for it.
-type Creation = Arc<OnceCell<Result<(), Arc<ClusterError>>>>;
+/// One namespace's creation: done once it succeeded, shared by every release that waits for it.
+type Creation = Arc<OnceCell<()>>;
 
 /// Namespaces created in this run, each at most once even when many releases share it.
 #[derive(Default)]
@@ -173,11 +176,7 @@ impl Namespaces {
         id: &str,
         progress: &dyn Progress,
     ) -> Result<(), ReleaseError> {
-        let cell = {
-            let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
-            cells.entry(namespace.to_string()).or_default().clone()
-        };
-        cell.get_or_init(|| async {
+        self.once(namespace, async || {
             let cluster = engine.cluster();
             let reference = ObjectRef::new("v1", "Namespace", None, namespace);
             match cluster.get(&reference).await {
@@ -196,12 +195,26 @@ impl Namespaces {
             }
         })
         .await
-        .clone()
         .map_err(|source| ReleaseError::Namespace {
             release: id.to_string(),
             namespace: namespace.to_string(),
             source,
         })
+    }
+
+    /// Runs `create` for `namespace` until it succeeds once. Only a success is kept: a failed
+    /// check (a dropped connection, a timeout) is tried again by the next release of the
+    /// namespace instead of failing all of them.
+    async fn once(
+        &self,
+        namespace: &str,
+        create: impl AsyncFnOnce() -> Result<(), Arc<ClusterError>>,
+    ) -> Result<(), Arc<ClusterError>> {
+        let cell = {
+            let mut cells = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            cells.entry(namespace.to_string()).or_default().clone()
+        };
+        cell.get_or_try_init(|| create()).await.map(|_| ())
     }
 }
 
@@ -323,14 +336,15 @@ fn skipped(release: usize, id: String, because: &str) -> Outcome {
 
 /// Runs `tasks` (keyed by release index; a release of `graph` without one is unchanged) and
 /// returns one outcome per release of the graph, in state-file order. Stops starting releases
-/// once `cancel` turns true; the ones running finish.
+/// once `interrupt` is draining; the ones running finish (an abort cuts their waits short,
+/// which the executor's engine sees).
 pub async fn run<E: Executor>(
     executor: &E,
     graph: &ReleaseGraph,
     mut tasks: HashMap<usize, Task>,
     options: &RunOptions,
     reporter: Arc<dyn Reporter>,
-    mut cancel: watch::Receiver<bool>,
+    interrupt: Interrupt,
 ) -> Vec<Outcome> {
     let mut scheduler = Scheduler::new(graph, options.order);
     let mut outcomes: HashMap<usize, Outcome> = HashMap::new();
@@ -338,11 +352,10 @@ pub async fn run<E: Executor>(
     // Which release each task works on, to report a task that panicked.
     let mut task_releases: HashMap<tokio::task::Id, (usize, Instant)> = HashMap::new();
     let concurrency = options.concurrency.max(1);
-    let mut cancellable = true;
     loop {
         // Hand out every ready release: unchanged and broken ones finish at once (and may make
         // more ready or skip some).
-        while !*cancel.borrow() && running.len() < concurrency {
+        while !interrupt.draining() && running.len() < concurrency {
             let Some(release) = scheduler.next_ready() else { break };
             let id = graph.id(release).to_string();
             match tasks.remove(&release).unwrap_or(Task::Unchanged) {
@@ -444,12 +457,7 @@ pub async fn run<E: Executor>(
                 reporter.finished(&outcome);
                 outcomes.insert(outcome.release, outcome);
             }
-            changed = cancel.changed(), if cancellable && !*cancel.borrow() => {
-                if changed.is_err() {
-                    // The sender is gone: nobody can cancel any more.
-                    cancellable = false;
-                }
-            }
+            _ = interrupt.reached(Level::Draining), if !interrupt.draining() => {}
         }
     }
     // Whatever never started: interrupted.
@@ -488,6 +496,7 @@ async fn execute(
             desired,
             mut options,
             upgrade,
+            force,
             correct_drift,
         } => {
             reporter.started(id, if upgrade { "upgrade" } else { "install" });
@@ -497,16 +506,32 @@ async fn execute(
                 namespaces.ensure(engine, &desired.namespace, id, &progress).await?;
             }
             let (namespace, name) = (desired.namespace.clone(), desired.name.clone());
-            let record = engine
-                .install_or_upgrade(*desired, &options, &progress)
-                .await
-                .map_err(ReleaseError::Converge)?;
-            if let Some(rules) = correct_drift {
-                engine
-                    .correct_drift(&namespace, &name, &rules, options.timeout, &progress)
-                    .await
-                    .map_err(ReleaseError::Converge)?;
-            }
+            let written = if force {
+                Some(engine.install_or_upgrade(*desired, &options, &progress).await)
+            } else {
+                match engine.converge_planned(*desired, &options, &progress).await {
+                    Ok(Converged::Wrote(record)) => Some(Ok(record)),
+                    // Another helmfire converged it while this one waited for the Lease.
+                    Ok(Converged::Current(_)) => None,
+                    Err(error) => Some(Err(error)),
+                }
+            };
+            let record = written.transpose().map_err(ReleaseError::Converge)?;
+            let corrected = match correct_drift {
+                Some(rules) => Some(
+                    engine
+                        .correct_drift(&namespace, &name, &rules, options.timeout, &progress)
+                        .await
+                        .map_err(ReleaseError::Converge)?,
+                ),
+                None => None,
+            };
+            let Some(record) = record else {
+                return Ok(match corrected {
+                    Some((revision, _)) => (OutcomeKind::Corrected, Some(revision)),
+                    None => (OutcomeKind::Unchanged, None),
+                });
+            };
             let kind = if upgrade {
                 OutcomeKind::Upgraded
             } else {
@@ -580,7 +605,7 @@ mod tests {
         peak: Arc<AtomicUsize>,
         fail: Vec<&'static str>,
         slow: Vec<&'static str>,
-        cancel_on_start: Option<(&'static str, Arc<watch::Sender<bool>>)>,
+        cancel_on_start: Option<(&'static str, Arc<crate::converge::Interrupter>, Interrupt)>,
     }
 
     impl Executor for Fake {
@@ -595,10 +620,10 @@ mod tests {
             self.events.lock().unwrap().push(format!("start {name}"));
             let now = self.running.fetch_add(1, AtomicOrdering::SeqCst) + 1;
             self.peak.fetch_max(now, AtomicOrdering::SeqCst);
-            if let Some((trigger, sender)) = &self.cancel_on_start
+            if let Some((trigger, interrupter, _)) = &self.cancel_on_start
                 && *trigger == name
             {
-                let _ = sender.send(true);
+                interrupter.escalate();
             }
             let millis = if self.slow.contains(&name.as_str()) { 300 } else { 20 };
             tokio::time::sleep(Duration::from_millis(millis)).await;
@@ -647,10 +672,9 @@ mod tests {
     async fn run_fake(fake: &Fake, tasks: HashMap<usize, Task>, order: Order, concurrency: usize) -> Vec<Outcome> {
         let releases = releases();
         let graph = ReleaseGraph::build(&releases, &(0..releases.len()).collect::<Vec<_>>()).unwrap();
-        let (_sender, cancel) = watch::channel(false);
         let cancel = match &fake.cancel_on_start {
-            Some((_, sender)) => sender.subscribe(),
-            None => cancel,
+            Some((_, _, interrupt)) => interrupt.clone(),
+            None => Interrupt::never(),
         };
         let options = RunOptions { concurrency, order };
         run(fake, &graph, tasks, &options, Arc::new(Silent), cancel).await
@@ -753,12 +777,37 @@ mod tests {
         assert!(!events.iter().any(|e| e.ends_with(" db") || e.ends_with(" cache")));
     }
 
+    #[tokio::test]
+    async fn a_failed_namespace_check_is_tried_again_by_the_next_release() {
+        let namespaces = Namespaces::default();
+        let calls = AtomicUsize::new(0);
+        let failing = async || {
+            calls.fetch_add(1, AtomicOrdering::SeqCst);
+            Err(Arc::new(ClusterError::UnknownKind {
+                api_version: "v1".into(),
+                kind: "Namespace".into(),
+            }))
+        };
+        assert!(namespaces.once("apps", failing).await.is_err());
+        let working = async || {
+            calls.fetch_add(1, AtomicOrdering::SeqCst);
+            Ok(())
+        };
+        assert!(namespaces.once("apps", working).await.is_ok(), "not the cached failure");
+        let working = async || {
+            calls.fetch_add(1, AtomicOrdering::SeqCst);
+            Ok(())
+        };
+        assert!(namespaces.once("apps", working).await.is_ok());
+        assert_eq!(calls.load(AtomicOrdering::SeqCst), 2, "a success is checked once");
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn cancellation_starts_nothing_new_and_lets_running_ones_finish() {
-        let (sender, _receiver) = watch::channel(false);
+        let (interrupter, interrupt) = Interrupt::channel();
         let fake = Fake {
             slow: vec!["db"],
-            cancel_on_start: Some(("db", Arc::new(sender))),
+            cancel_on_start: Some(("db", Arc::new(interrupter), interrupt)),
             ..Fake::default()
         };
         // One at a time: db starts, the run is cancelled while it runs.

@@ -4,10 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use tokio::sync::watch;
-
 use crate::converge::run::{self, Outcome, Reporter, RunOptions, Task};
-use crate::converge::{ActionOptions, DesiredRelease, Engine, UninstallOptions};
+use crate::converge::{ActionOptions, DesiredRelease, Engine, Interrupt, UninstallOptions};
 use crate::error::ReleaseError;
 use crate::graph::{Order, ReleaseGraph};
 use crate::observe;
@@ -52,18 +50,21 @@ pub struct ConvergeSettings {
     pub concurrency: usize,
     /// Upgrade releases whose plan is unchanged too.
     pub force: bool,
+    /// This process's Lease identity and duration (how long a killed run's locks block the next).
+    pub lease: crate::converge::LeaseSettings,
 }
 
 /// The second half of `apply`: uninstalls (`installed: false`, a false `condition`) dependents
 /// first, then installs and upgrades needs first, each release the moment what it waits for is
-/// done. Returns one outcome per selected release, in state-file order.
+/// done. Returns one outcome per selected release, in state-file order. `interrupt` drains the
+/// run (nothing new starts) and then cuts running actions' waits short.
 pub async fn converge(
     targets: &Targets,
     estate: &Estate,
     plan: EstatePlan,
     settings: &ConvergeSettings,
     reporter: Arc<dyn Reporter>,
-    cancel: watch::Receiver<bool>,
+    interrupt: Interrupt,
 ) -> Result<Vec<Outcome>, StateError> {
     let mut uninstalls = HashMap::new();
     let mut converges = HashMap::new();
@@ -107,6 +108,7 @@ pub async fn converge(
                                 )),
                                 options,
                                 upgrade: entry.present,
+                                force: settings.force,
                                 correct_drift: correct,
                             },
                         );
@@ -133,7 +135,7 @@ pub async fn converge(
         .partition(|&index| !estate.release(index).installed);
     let uninstall_graph = ReleaseGraph::build(&estate.state.releases, &uninstall_indices)?;
     let install_graph = ReleaseGraph::build(&estate.state.releases, &install_indices)?;
-    let executor = executor(targets, estate, settings.concurrency);
+    let executor = executor(targets, estate, settings, &interrupt);
     // `concurrency` releases at once per cluster, and as many per cluster overall.
     let concurrency = settings.concurrency * targets.len().max(1);
     let mut outcomes = run::run(
@@ -145,7 +147,7 @@ pub async fn converge(
             order: Order::Reverse,
         },
         reporter.clone(),
-        cancel.clone(),
+        interrupt.clone(),
     )
     .await;
     outcomes.extend(
@@ -158,7 +160,7 @@ pub async fn converge(
                 order: Order::Forward,
             },
             reporter,
-            cancel,
+            interrupt,
         )
         .await,
     );
@@ -183,14 +185,21 @@ impl DestroyPlan {
 
 /// The engine of each selected release's cluster (releases whose context failed have none:
 /// their tasks are broken before they reach it).
-fn executor(targets: &Targets, estate: &Estate, per_cluster: usize) -> run::EngineExecutor {
+fn executor(
+    targets: &Targets,
+    estate: &Estate,
+    settings: &ConvergeSettings,
+    interrupt: &Interrupt,
+) -> run::EngineExecutor {
     let releases = estate.selected().into_iter().filter_map(|index| {
         let release = estate.release(index);
         let target = targets.of(release).ok()?;
-        let engine = Engine::new(target.cluster.clone(), target.store.clone());
+        let engine = Engine::new(target.cluster.clone(), target.store.clone())
+            .with_lease(settings.lease.clone())
+            .with_interrupt(interrupt.clone());
         Some((index, engine, targets.context_of(release).map(str::to_string)))
     });
-    run::EngineExecutor::for_clusters(releases, per_cluster)
+    run::EngineExecutor::for_clusters(releases, settings.concurrency)
 }
 
 /// Reads the records of every selected release and plans an uninstall for those installed.
@@ -233,21 +242,21 @@ pub async fn destroy(
     targets: &Targets,
     estate: &Estate,
     plan: DestroyPlan,
-    concurrency: usize,
+    settings: &ConvergeSettings,
     reporter: Arc<dyn Reporter>,
-    cancel: watch::Receiver<bool>,
+    interrupt: Interrupt,
 ) -> Vec<Outcome> {
-    let executor = executor(targets, estate, concurrency);
+    let executor = executor(targets, estate, settings, &interrupt);
     run::run(
         &executor,
         &estate.graph,
         plan.tasks,
         &RunOptions {
-            concurrency: concurrency * targets.len().max(1),
+            concurrency: settings.concurrency * targets.len().max(1),
             order: Order::Reverse,
         },
         reporter,
-        cancel,
+        interrupt,
     )
     .await
 }

@@ -109,11 +109,7 @@ impl Target {
     /// context, not one per release later. A server without `/version` still works (charts
     /// then see helm's default version).
     pub async fn new(cluster: Cluster, driver: Driver) -> Result<Target, ClusterError> {
-        let kube_version = match cluster.version().await {
-            Ok(version) => version,
-            Err(error) if error.code().is_some_and(|code| code == 404) => None,
-            Err(error) => return Err(error),
-        };
+        let kube_version = cluster.server_version().await?;
         let store = Store::new(Some(cluster.clone()), driver);
         Ok(Target {
             cluster,

@@ -74,16 +74,8 @@ pub fn user_values(release: &ReleaseSpec) -> UserValues {
     UserValues {
         options: helmfire_chart::values::ValueOptions {
             files,
-            set_json: release
-                .set
-                .iter()
-                .map(|(key, value)| format!("{key}={value}"))
-                .collect(),
-            set_string: release
-                .set_string
-                .iter()
-                .map(|(key, value)| format!("{key}={}", value.replace('\\', "\\\\").replace(',', "\\,")))
-                .collect(),
+            set_json: release.set_json_lines(),
+            set_string: release.set_string_lines(),
             ..Default::default()
         },
         inline,

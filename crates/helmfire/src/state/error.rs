@@ -55,6 +55,10 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
+    /// A state or environment values file over [`super::MAX_FILE_SIZE`] (or an endless stream
+    /// such as `/dev/zero`): refused before it is read into memory.
+    #[error("`{}` is larger than the {} MiB a state file may hold", .path.display(), .limit / (1024 * 1024))]
+    TooLarge { path: PathBuf, limit: u64 },
     /// The input is wrong; every problem found is listed.
     #[error("{}", .0.first().map(|d| d.message.as_str()).unwrap_or("invalid state file"))]
     Invalid(Vec<Diagnostic>),

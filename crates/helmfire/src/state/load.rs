@@ -53,11 +53,33 @@ pub fn locate(file: Option<&Path>, dir: &Path) -> Result<PathBuf, StateError> {
 pub fn load(options: &LoadOptions) -> Result<DesiredState, StateError> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let path = locate(options.file.as_deref(), &cwd)?;
-    let text = std::fs::read_to_string(&path).map_err(|source| StateError::Read {
-        path: path.clone(),
-        source,
-    })?;
+    let text = read_limited(&path)?;
     load_str(&path, text, options)
+}
+
+/// How large a state file or an environment values file may be.
+pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
+
+/// Reads a state or values file, refusing more than [`MAX_FILE_SIZE`] bytes without reading
+/// them all (the path may be a pipe or a device).
+fn read_limited(path: &Path) -> Result<String, StateError> {
+    use std::io::Read as _;
+    let read_error = |source| StateError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(StateError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_FILE_SIZE,
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
 
 /// Loads a state file whose text is already in memory (tests, benchmarks, stdin).
@@ -259,10 +281,7 @@ impl Loader<'_> {
 
     /// Reads an environment values file (YAML, JSON or TOML) with located syntax errors.
     fn read_values_file(&self, path: &Path) -> Result<serde_json::Value, StateError> {
-        let text = std::fs::read_to_string(path).map_err(|source| StateError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = read_limited(path)?;
         let source = SourceFile::new(path, text);
         let node = parse_document(&source)?;
         let value: serde_json::Value =
@@ -475,11 +494,22 @@ impl Loader<'_> {
         for (path, value) in release.set.iter().flatten() {
             let mut resolved = value.value.clone();
             self.interpolate_json(&mut resolved, value.span, &variables)?;
+            self.check_set(
+                &id,
+                "set",
+                &super::model::set_json_line(path, &resolved),
+                path,
+                value.span,
+                true,
+            );
             set.push((path.clone(), resolved));
         }
         let mut set_string = Vec::new();
         for (path, value) in release.set_string.iter().flatten() {
-            set_string.push((path.clone(), self.interpolate(value, &variables)?));
+            let resolved = self.interpolate(value, &variables)?;
+            let line = super::model::set_string_line(path, &resolved);
+            self.check_set(&id, "setString", &line, path, value.span, false);
+            set_string.push((path.clone(), resolved));
         }
 
         let mut installed = release.installed.unwrap_or(true);
@@ -682,6 +712,20 @@ impl Loader<'_> {
     }
 
     /// Evaluates `${{ }}` in a field; on error, records it at the failing expression.
+    /// Reports a `set`/`setString` entry helm's parser refuses, at its value (keys carry no
+    /// span of their own); the release is still built so that other problems are found too.
+    fn check_set(&mut self, id: &ReleaseId, field: &str, line: &str, key: &str, span: Span, json: bool) {
+        if let Err(reason) = super::model::check_set_line(line, json) {
+            self.error(
+                format!("invalid `{field}` key `{key}` in release `{id}`: {reason}"),
+                span,
+            )
+            .hint = Some(format!(
+                "`{field}` keys are dotted paths as for helm's --set: `a.b`, `list[0].name`, `a\\.b` for a literal dot"
+            ));
+        }
+    }
+
     fn interpolate(&mut self, field: &Spanned<String>, variables: &Variables) -> Option<String> {
         match self.expressions.interpolate(&field.value, variables) {
             Ok(text) => Some(text),

@@ -19,7 +19,7 @@ mod version;
 mod yaml;
 
 pub use error::{Diagnostic, StateError};
-pub use load::{DEFAULT_FILES, LoadOptions, load, load_str, locate};
+pub use load::{DEFAULT_FILES, LoadOptions, MAX_FILE_SIZE, load, load_str, locate};
 pub use model::*;
 pub use name::{Namespace, ReleaseId, ReleaseName};
 pub use selector::Selector;

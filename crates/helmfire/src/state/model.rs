@@ -122,3 +122,46 @@ pub struct ReleaseSpec {
     /// Where the release is defined.
     pub location: Location,
 }
+
+/// A `set` entry as the `--set-json` line helm's values pipeline reads (`key=<json>`).
+pub fn set_json_line(key: &str, value: &serde_json::Value) -> String {
+    format!("{key}={value}")
+}
+
+/// A `setString` entry as a `--set-string` line: commas and backslashes in the value escaped so
+/// that the value stays one string.
+pub fn set_string_line(key: &str, value: &str) -> String {
+    format!("{key}={}", value.replace('\\', "\\\\").replace(',', "\\,"))
+}
+
+/// Why a `set` or `setString` key cannot be used, checked with helm's own parser at load (a bad
+/// key would otherwise only fail when the release is rendered, without a location).
+pub fn check_set_line(line: &str, json: bool) -> Result<(), String> {
+    use helmfire_chart::values::strvals;
+    let key = line.split_once('=').map_or(line, |(key, _)| key);
+    if key.is_empty() {
+        return Err("the key is empty".to_string());
+    }
+    let dest = helmfire_value::MapRef::new(helmfire_value::Map::new());
+    let result = if json {
+        strvals::parse_json(line, &dest)
+    } else {
+        strvals::parse_into_string(line, &dest)
+    };
+    result.map_err(|error| error.message)
+}
+
+impl ReleaseSpec {
+    /// `set` as `--set-json` lines, in file order.
+    pub fn set_json_lines(&self) -> Vec<String> {
+        self.set.iter().map(|(key, value)| set_json_line(key, value)).collect()
+    }
+
+    /// `setString` as `--set-string` lines, in file order.
+    pub fn set_string_lines(&self) -> Vec<String> {
+        self.set_string
+            .iter()
+            .map(|(key, value)| set_string_line(key, value))
+            .collect()
+    }
+}

@@ -110,6 +110,15 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for (open, close) in [("[", "]"), ("{a = ", "}")] {
+            let text = format!("a = {}1{}\n", open.repeat(100_000), close.repeat(100_000));
+            let error = parse(&text).unwrap_err();
+            assert!(error.message.contains("max recursion depth"), "{}", error.message);
+        }
+    }
+
+    #[test]
     fn syntax_errors_carry_an_offset() {
         let error = parse("a = \n").unwrap_err();
         assert!(!error.message.is_empty());

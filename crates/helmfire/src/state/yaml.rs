@@ -1,8 +1,13 @@
 //! YAML state files → [`Node`] trees, with YAML 1.2 core-schema scalars, anchors, aliases and
 //! `<<` merge keys (which helmfile users rely on for DRY state files).
+//!
+//! Aliases are expanded here, so the same limits as values files apply: go-yaml's alias budget
+//! ([`AliasBudget`]: a 400-byte "billion laughs" must not expand into gigabytes) and a nesting
+//! limit (every later stage walks the tree recursively). Both errors point at the place.
 
 use std::collections::HashMap;
 
+use helmfire_value::yaml::AliasBudget;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span as YamlSpan};
 
 use super::node::{Node, NodeKind};
@@ -15,11 +20,16 @@ pub struct YamlSyntaxError {
     pub offset: usize,
 }
 
+/// How deeply maps and lists may nest in a state file (a real one needs a dozen levels).
+pub const MAX_DEPTH: usize = 256;
+
 pub fn parse(source: &SourceFile) -> Result<Node, YamlSyntaxError> {
     let mut builder = Builder {
         source,
         parser: Parser::new_from_str(&source.text),
         anchors: HashMap::new(),
+        budget: AliasBudget::default(),
+        depth: 0,
     };
     builder.document()
 }
@@ -27,7 +37,10 @@ pub fn parse(source: &SourceFile) -> Result<Node, YamlSyntaxError> {
 struct Builder<'a> {
     source: &'a SourceFile,
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Node>,
+    /// Each anchored node with the number of nodes it expands to.
+    anchors: HashMap<usize, (Node, usize)>,
+    budget: AliasBudget,
+    depth: usize,
 }
 
 impl<'a> Builder<'a> {
@@ -101,9 +114,38 @@ impl<'a> Builder<'a> {
         })
     }
 
+    /// Counts nodes against the alias budget; the error points at `span`.
+    fn count(&mut self, nodes: usize, via_alias: bool, span: Span) -> Result<(), YamlSyntaxError> {
+        if self.budget.count(nodes, via_alias) {
+            return Ok(());
+        }
+        Err(YamlSyntaxError {
+            message: format!(
+                "the document contains excessive aliasing: {} of its first {} values would be copies made by aliases (an alias bomb?)",
+                self.budget.aliased(),
+                self.budget.decoded()
+            ),
+            offset: span.start,
+        })
+    }
+
+    /// Enters a map or a list, refusing to nest deeper than [`MAX_DEPTH`].
+    fn enter(&mut self, span: Span) -> Result<(), YamlSyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(YamlSyntaxError {
+                message: format!("maps and lists nest deeper than {MAX_DEPTH} levels"),
+                offset: span.start,
+            });
+        }
+        Ok(())
+    }
+
     fn node(&mut self, event: Event<'a>, span: Span) -> Result<Node, YamlSyntaxError> {
+        let before = self.budget.decoded();
         match event {
             Event::Scalar(text, style, anchor, tag) => {
+                self.count(1, false, span)?;
                 let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let kind = if style == ScalarStyle::Plain && !forced_string {
                     resolve_plain(&text)
@@ -111,10 +153,12 @@ impl<'a> Builder<'a> {
                     NodeKind::String(text.into_owned())
                 };
                 let node = Node::new(kind, span);
-                self.remember(anchor, &node);
+                self.remember(anchor, &node, before);
                 Ok(node)
             }
             Event::SequenceStart(anchor, _) => {
+                self.count(1, false, span)?;
+                self.enter(span)?;
                 let mut items = Vec::new();
                 let end = loop {
                     let (event, item_span) = self.next()?;
@@ -123,6 +167,7 @@ impl<'a> Builder<'a> {
                         event => items.push(self.node(event, item_span)?),
                     }
                 };
+                self.depth -= 1;
                 let node = Node::new(
                     NodeKind::Seq(items),
                     Span {
@@ -130,10 +175,12 @@ impl<'a> Builder<'a> {
                         end: end.max(span.start),
                     },
                 );
-                self.remember(anchor, &node);
+                self.remember(anchor, &node, before);
                 Ok(node)
             }
             Event::MappingStart(anchor, _) => {
+                self.count(1, false, span)?;
+                self.enter(span)?;
                 let mut entries: Vec<(Node, Node)> = Vec::new();
                 let mut merged: Vec<(Node, Node)> = Vec::new();
                 let end = loop {
@@ -168,6 +215,7 @@ impl<'a> Builder<'a> {
                         entries.push((key, value));
                     }
                 }
+                self.depth -= 1;
                 let node = Node::new(
                     NodeKind::Map(entries),
                     Span {
@@ -175,16 +223,20 @@ impl<'a> Builder<'a> {
                         end: end.max(span.start),
                     },
                 );
-                self.remember(anchor, &node);
+                self.remember(anchor, &node, before);
                 Ok(node)
             }
-            Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => Ok(node.clone()),
-                None => Err(YamlSyntaxError {
-                    message: "unknown alias".into(),
-                    offset: span.start,
-                }),
-            },
+            Event::Alias(id) => {
+                let Some(size) = self.anchors.get(&id).map(|(_, size)| *size) else {
+                    return Err(YamlSyntaxError {
+                        message: "unknown alias".into(),
+                        offset: span.start,
+                    });
+                };
+                // Counted before the copy is made: a bomb stops before it takes the memory.
+                self.count(size, true, span)?;
+                Ok(self.anchors[&id].0.clone())
+            }
             _ => Err(YamlSyntaxError {
                 message: "unexpected YAML event".into(),
                 offset: span.start,
@@ -214,9 +266,11 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
+    /// Keeps an anchored node and how many nodes it expands to (counted since `before`).
+    fn remember(&mut self, anchor: usize, node: &Node, before: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = self.budget.decoded() - before;
+            self.anchors.insert(anchor, (node.clone(), size));
         }
     }
 }
@@ -341,6 +395,58 @@ mod tests {
     fn syntax_errors_carry_an_offset() {
         let error = parse_text("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(error.offset > 0, "{error:?}");
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_where_it_explodes() {
+        // "Billion laughs": nine levels of nine aliases would be 387 million strings.
+        let mut text =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for pair in names.windows(2) {
+            let (previous, name) = (pair[0], pair[1]);
+            let aliases = vec![format!("*{previous}"); 9].join(",");
+            text.push_str(&format!("{name}: &{name} [{aliases}]\n"));
+        }
+        assert!(text.len() < 400, "{}", text.len());
+        let started = std::time::Instant::now();
+        let error = parse_text(&text).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(error.message.contains("excessive aliasing"), "{}", error.message);
+        let source = SourceFile::new("t.yaml", text.as_str());
+        let (line, _) = source.line_column(error.offset);
+        assert!(
+            (4..=6).contains(&line),
+            "points at the alias that tipped it: line {line}"
+        );
+    }
+
+    #[test]
+    fn honest_anchors_are_not_a_bomb() {
+        // A hundred releases sharing one defaults map through a merge key.
+        let mut text =
+            String::from("defaults: &d {namespace: apps, wait: true, timeout: 5m, atomic: true}\nreleases:\n");
+        for i in 0..100 {
+            text.push_str(&format!("  - {{<<: *d, name: r{i}, chart: ./c}}\n"));
+        }
+        let node = parse_text(&text).unwrap();
+        let NodeKind::Seq(releases) = &node.get("releases").unwrap().kind else {
+            panic!()
+        };
+        assert_eq!(releases.len(), 100);
+        assert_eq!(releases[99].get("namespace").unwrap().as_str(), Some("apps"));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_with_a_location() {
+        let text = format!("a: {}1{}\n", "[".repeat(200), "]".repeat(200));
+        assert!(parse_text(&text).is_ok(), "200 levels are fine");
+        // Block sequences nest without flow brackets (and without a parser limit).
+        let text = format!("{}x\n", "- ".repeat(100_000));
+        let error = parse_text(&text).unwrap_err();
+        assert_eq!(error.message, "maps and lists nest deeper than 256 levels");
+        let source = SourceFile::new("t.yaml", text.as_str());
+        assert_eq!(source.line_column(error.offset).0, 1);
     }
 
     #[test]

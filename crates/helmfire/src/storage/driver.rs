@@ -174,6 +174,18 @@ fn selector(labels: &[(&str, &str)]) -> String {
         .join(",")
 }
 
+fn kind_name(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::Secret => "Secret",
+        ObjectKind::ConfigMap => "ConfigMap",
+    }
+}
+
+/// What a request is about, for retries shown with `-v`: `Secret apps/sh.helm.release.v1.web.v1`.
+fn subject(kind: ObjectKind, namespace: &str, name: &str) -> String {
+    format!("{} {namespace}/{name}", kind_name(kind))
+}
+
 fn cluster_error(
     verb: &'static str,
     kind: ObjectKind,
@@ -181,10 +193,7 @@ fn cluster_error(
     name: &str,
     source: kube::Error,
 ) -> StorageError {
-    let kind = match kind {
-        ObjectKind::Secret => "Secret",
-        ObjectKind::ConfigMap => "ConfigMap",
-    };
+    let kind = kind_name(kind);
     StorageError::Cluster {
         namespace: namespace.to_string(),
         source: Box::new(ClusterError::request(
@@ -268,7 +277,7 @@ impl KubeBackend {
                 let api = self.secrets(namespace);
                 let list = self
                     .cluster
-                    .with_retries(|| api.list(&params))
+                    .with_retries("list", subject(self.kind, namespace, &described), || api.list(&params))
                     .await
                     .map_err(|e| cluster_error("list", self.kind, namespace, &described, e))?;
                 Ok(list.items.into_iter().map(from_secret).collect())
@@ -277,7 +286,7 @@ impl KubeBackend {
                 let api = self.config_maps(namespace);
                 let list = self
                     .cluster
-                    .with_retries(|| api.list(&params))
+                    .with_retries("list", subject(self.kind, namespace, &described), || api.list(&params))
                     .await
                     .map_err(|e| cluster_error("list", self.kind, namespace, &described, e))?;
                 Ok(list.items.into_iter().map(from_config_map).collect())
@@ -297,7 +306,7 @@ impl KubeBackend {
                     let api: Api<Secret> = Api::all(self.cluster.client().clone());
                     let page = self
                         .cluster
-                        .with_retries(|| api.list(&params))
+                        .with_retries("list", subject(self.kind, "", &described), || api.list(&params))
                         .await
                         .map_err(|e| cluster_error("list", self.kind, "", &described, e))?;
                     out.extend(page.items.into_iter().map(|secret| {
@@ -310,7 +319,7 @@ impl KubeBackend {
                     let api: Api<ConfigMap> = Api::all(self.cluster.client().clone());
                     let page = self
                         .cluster
-                        .with_retries(|| api.list(&params))
+                        .with_retries("list", subject(self.kind, "", &described), || api.list(&params))
                         .await
                         .map_err(|e| cluster_error("list", self.kind, "", &described, e))?;
                     out.extend(page.items.into_iter().map(|config_map| {
@@ -331,14 +340,20 @@ impl KubeBackend {
         match self.kind {
             ObjectKind::Secret => {
                 let api = self.secrets(namespace);
-                let found = self.cluster.with_retries(|| api.get_opt(key)).await;
+                let found = self
+                    .cluster
+                    .with_retries("get", subject(self.kind, namespace, key), || api.get_opt(key))
+                    .await;
                 Ok(found
                     .map_err(|e| cluster_error("get", self.kind, namespace, key, e))?
                     .map(from_secret))
             }
             ObjectKind::ConfigMap => {
                 let api = self.config_maps(namespace);
-                let found = self.cluster.with_retries(|| api.get_opt(key)).await;
+                let found = self
+                    .cluster
+                    .with_retries("get", subject(self.kind, namespace, key), || api.get_opt(key))
+                    .await;
                 Ok(found
                     .map_err(|e| cluster_error("get", self.kind, namespace, key, e))?
                     .map(from_config_map))
@@ -352,12 +367,22 @@ impl KubeBackend {
             ObjectKind::Secret => {
                 let api = self.secrets(namespace);
                 let body = to_secret(&object);
-                self.cluster.with_retries(|| api.create(&params, &body)).await.map(drop)
+                self.cluster
+                    .with_retries("create", subject(self.kind, namespace, &object.key), || {
+                        api.create(&params, &body)
+                    })
+                    .await
+                    .map(drop)
             }
             ObjectKind::ConfigMap => {
                 let api = self.config_maps(namespace);
                 let body = to_config_map(&object);
-                self.cluster.with_retries(|| api.create(&params, &body)).await.map(drop)
+                self.cluster
+                    .with_retries("create", subject(self.kind, namespace, &object.key), || {
+                        api.create(&params, &body)
+                    })
+                    .await
+                    .map(drop)
             }
         };
         match result {
@@ -385,7 +410,9 @@ impl KubeBackend {
                 let api = self.secrets(namespace);
                 let body = to_secret(&object);
                 self.cluster
-                    .with_retries(|| api.replace(&object.key, &params, &body))
+                    .with_retries("replace", subject(self.kind, namespace, &object.key), || {
+                        api.replace(&object.key, &params, &body)
+                    })
                     .await
                     .map(drop)
             }
@@ -393,7 +420,9 @@ impl KubeBackend {
                 let api = self.config_maps(namespace);
                 let body = to_config_map(&object);
                 self.cluster
-                    .with_retries(|| api.replace(&object.key, &params, &body))
+                    .with_retries("replace", subject(self.kind, namespace, &object.key), || {
+                        api.replace(&object.key, &params, &body)
+                    })
                     .await
                     .map(drop)
             }
@@ -413,11 +442,21 @@ impl KubeBackend {
         let result = match self.kind {
             ObjectKind::Secret => {
                 let api = self.secrets(namespace);
-                self.cluster.with_retries(|| api.delete(key, &params)).await.map(drop)
+                self.cluster
+                    .with_retries("delete", subject(self.kind, namespace, key), || {
+                        api.delete(key, &params)
+                    })
+                    .await
+                    .map(drop)
             }
             ObjectKind::ConfigMap => {
                 let api = self.config_maps(namespace);
-                self.cluster.with_retries(|| api.delete(key, &params)).await.map(drop)
+                self.cluster
+                    .with_retries("delete", subject(self.kind, namespace, key), || {
+                        api.delete(key, &params)
+                    })
+                    .await
+                    .map(drop)
             }
         };
         match result {

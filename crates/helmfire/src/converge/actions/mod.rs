@@ -21,7 +21,7 @@ use super::error::ConvergeError;
 use super::hooks::{self, Event};
 use super::lease::{self, LeaseGuard};
 use super::wait::{Readiness, Rules, readiness};
-use super::{ActionOptions, DesiredRelease, Engine, FIELD_MANAGER, Progress, Step, UninstallOptions};
+use super::{ActionOptions, Converged, DesiredRelease, Engine, FIELD_MANAGER, Progress, Step, UninstallOptions};
 use crate::cluster::{ApplyOptions, Cluster, ClusterError, ObjectRef, PropagationPolicy};
 use crate::manifest::{
     self as objects, MANAGED_BY_LABEL, ObjectKey, RELEASE_NAME_ANNOTATION, RELEASE_NAMESPACE_ANNOTATION, Resource,
@@ -58,6 +58,14 @@ impl<'a> Context<'a> {
         ConvergeError::Cluster {
             release: self.release(),
             source: Box::new(source),
+        }
+    }
+
+    /// A wait cut short by a second interrupt.
+    pub fn interrupted(&self, waiting: &'static str) -> ConvergeError {
+        ConvergeError::Interrupted {
+            release: self.release(),
+            waiting,
         }
     }
 
@@ -312,6 +320,9 @@ impl<'a> Context<'a> {
         let mut failed = Vec::new();
         let mut announced = None;
         while !pending.is_empty() {
+            if self.engine.interrupt.aborting() {
+                return Err(self.interrupted("waiting for its resources to be ready"));
+            }
             if let Some((first, _)) = pending.first() {
                 let label = first.to_string();
                 if announced.as_ref() != Some(&label) {
@@ -360,7 +371,9 @@ impl<'a> Context<'a> {
                     unready: pending.into_iter().map(|(r, why)| (r.to_string(), why)).collect(),
                 });
             }
-            tokio::time::sleep(POLL).await;
+            if self.engine.interrupt.sleep(POLL).await {
+                return Err(self.interrupted("waiting for its resources to be ready"));
+            }
         }
         if failed.is_empty() {
             Ok(())
@@ -390,7 +403,9 @@ impl<'a> Context<'a> {
                         unready: vec![(resource.to_string(), "still exists after delete".into())],
                     });
                 }
-                tokio::time::sleep(POLL).await;
+                if self.engine.interrupt.sleep(POLL).await {
+                    return Err(self.interrupted("waiting for deleted resources to be gone"));
+                }
             }
         }
         Ok(())
@@ -546,12 +561,13 @@ impl Engine {
     /// Takes the release's Lease (waiting up to `timeout` for another helmfire).
     async fn lock(&self, cx: &Context<'_>, timeout: Duration) -> Result<LeaseGuard, ConvergeError> {
         lease::acquire(
-            self.cluster.client().clone(),
+            &self.cluster,
             cx.namespace,
             cx.name,
             &self.lease,
             timeout,
             cx.progress,
+            &self.interrupt,
         )
         .await
         .map_err(|source| ConvergeError::Lease {
@@ -582,6 +598,32 @@ impl Engine {
         };
         // A Lease that cannot be released simply expires.
         let _ = guard.release().await;
+        result
+    }
+
+    /// [`Engine::locked`] for an uninstall: when the release's records are gone (purged), so is
+    /// its Lease — a destroyed estate leaves no `helmfire.release.*` objects behind.
+    async fn locked_uninstall(
+        &self,
+        cx: &Context<'_>,
+        options: &UninstallOptions,
+    ) -> Result<Option<ReleaseRecord>, ConvergeError> {
+        let guard = self.lock(cx, options.timeout).await?;
+        let result = match CatchUnwind(Box::pin(cx.uninstall(options))).await {
+            Ok(result) => result,
+            Err(message) => {
+                cx.fail_pending(&message).await;
+                Err(ConvergeError::Panicked {
+                    release: cx.release(),
+                    message,
+                })
+            }
+        };
+        let _ = if matches!(result, Ok(None)) {
+            guard.delete().await
+        } else {
+            guard.release().await
+        };
         result
     }
 
@@ -638,6 +680,34 @@ impl Engine {
         .await
     }
 
+    /// [`Engine::install_or_upgrade`] for a plan made before the Lease was taken: once it is
+    /// held, a latest revision that is deployed and already `desired` (another helmfire
+    /// converged it while this one waited) is left alone — no redundant revision — and
+    /// reported as [`Converged::Current`].
+    pub async fn converge_planned(
+        &self,
+        desired: DesiredRelease,
+        options: &ActionOptions,
+        progress: &dyn Progress,
+    ) -> Result<Converged, ConvergeError> {
+        let cx = self.context(&desired.namespace, &desired.name, progress);
+        if options.create_namespace {
+            cx.ensure_namespace().await?;
+        }
+        self.locked(&cx, options.timeout, async |cx, expired| {
+            let history = cx.history().await?;
+            match history.last() {
+                Some(last) if records::is_current(last, &desired) => Ok(Converged::Current(last.clone())),
+                None => cx.install(&desired, options).await.map(Converged::Wrote),
+                Some(last) if last.info.status == Status::Uninstalled => {
+                    cx.install(&desired, options).await.map(Converged::Wrote)
+                }
+                Some(_) => cx.upgrade(&desired, options, expired).await.map(Converged::Wrote),
+            }
+        })
+        .await
+    }
+
     /// Rolls back to `revision` (default: the one before the latest) as a new revision.
     pub async fn rollback(
         &self,
@@ -648,8 +718,10 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<ReleaseRecord, ConvergeError> {
         let cx = self.context(namespace, name, progress);
-        self.locked(&cx, options.timeout, async |cx, _| cx.rollback(revision, options).await)
-            .await
+        self.locked(&cx, options.timeout, async |cx, expired| {
+            cx.rollback(revision, options, expired).await
+        })
+        .await
     }
 
     /// Corrects the drift of the release's deployed revision (no new revision is written),
@@ -676,8 +748,7 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<Option<ReleaseRecord>, ConvergeError> {
         let cx = self.context(namespace, name, progress);
-        self.locked(&cx, options.timeout, async |cx, _| cx.uninstall(options).await)
-            .await
+        self.locked_uninstall(&cx, options).await
     }
 }
 
@@ -825,7 +896,7 @@ async fn merge_patch(cluster: &Cluster, resource: &Resource, patch: &Json) -> Re
     };
     let patch = Patch::Merge(patch);
     cluster
-        .with_retries(|| api.patch(&resource.name, &params, &patch))
+        .with_retries("patch", &reference, || api.patch(&resource.name, &params, &patch))
         .await
         .map(|_| ())
         .map_err(|source| ClusterError::request("patch", &reference, source))

@@ -94,3 +94,17 @@ pub fn hook_finished(run: &mut HookExecution, phase: &str) {
     run.completed_at = Some(Timestamp::now());
     run.phase = phase.to_string();
 }
+
+/// Whether the deployed `record` already is `desired`: the same chart, values, manifest and
+/// hooks (what a new revision would carry, its number and times aside).
+pub fn is_current(record: &ReleaseRecord, desired: &DesiredRelease) -> bool {
+    let wanted = new_record(desired, record.version, apply_method(record), Some(record));
+    let hooks = |r: &ReleaseRecord| -> Vec<(String, String)> {
+        r.hooks.iter().map(|h| (h.path.clone(), h.manifest.clone())).collect()
+    };
+    record.info.status == Status::Deployed
+        && record.manifest == wanted.manifest
+        && record.config == wanted.config
+        && record.chart.name_version() == wanted.chart.name_version()
+        && hooks(record) == hooks(&wanted)
+}

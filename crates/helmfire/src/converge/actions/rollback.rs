@@ -12,13 +12,20 @@ use crate::storage::{ApplyMethod, ReleaseRecord, Status};
 
 impl Context<'_> {
     /// Rolls back to `revision` (default: the one before the latest); the caller holds the Lease.
+    /// A `pending-*` latest revision left by a process whose Lease expired (`expired_holder`)
+    /// is recovered (marked failed) first; any other pending one is rolled back over, as helm
+    /// does.
     pub async fn rollback(
         &self,
         revision: Option<i32>,
         options: &ActionOptions,
+        expired_holder: Option<&str>,
     ) -> Result<ReleaseRecord, ConvergeError> {
         // 1. The latest revision and the target.
-        let history = self.history().await?;
+        let mut history = self.history().await?;
+        if expired_holder.is_some() {
+            self.recover_pending(&mut history, expired_holder).await?;
+        }
         let Some(current) = history.last().cloned() else {
             return Err(ConvergeError::NotFound {
                 release: self.release(),

@@ -181,7 +181,7 @@ impl Context<'_> {
             self.step(Step::RollingBack {
                 revision: current.version,
             });
-            return match self.rollback(Some(current.version), options).await {
+            return match self.rollback(Some(current.version), options, None).await {
                 Ok(_) => ConvergeError::Undone {
                     release: self.release(),
                     action: "upgrade",

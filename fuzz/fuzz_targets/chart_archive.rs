@@ -1,0 +1,8 @@
+//! Chart archives (`.tgz`). See `fuzz/targets.rs`.
+
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::chart_archive(data));

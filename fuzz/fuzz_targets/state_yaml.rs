@@ -1,0 +1,8 @@
+//! The state file as YAML (`helmfire.yaml`). See `fuzz/targets.rs`.
+
+#![no_main]
+
+#[path = "../targets.rs"]
+mod targets;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| targets::state_yaml(data));

@@ -1,0 +1,1 @@
+{{ define "t" }}{{ . | upper }}{{ end }}{{ include "t" "x" }}{{ tpl "{{ 1 }}" . }}{{ printf "%v-%d" .Values.a 3 }}

@@ -1,0 +1,1 @@
+{{- range $i, $x := .Values.a }}{{ $i }}={{ $x | quote }}{{ end }}{{ with .Values.m }}{{ toYaml . | nindent 2 }}{{ else }}none{{ end }}

@@ -1,0 +1,1 @@
+{{ $d := dict "a" 1 "b" (list 1 2) }}{{ toJson $d }}{{ b64enc "x" }}{{ regexReplaceAll "a+" "caaat" "b" }}{{ semverCompare ">1.0" "1.2.3" }}{{ default "x" .Values.none }}
