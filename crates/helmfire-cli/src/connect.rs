@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use helmfire::cluster::{Cluster, ClusterConfig};
 use helmfire::estate::Target;
+use helmfire::storage::StorageSettings;
 use helmfire_sandbox::{RunningSandbox, Sandbox, SandboxConfig};
 
 use super::settings::Settings;
@@ -24,8 +25,13 @@ pub struct Connection {
 
 impl Connection {
     /// Starts the embedded sandbox or connects with the kubeconfig; `context` is the kube
-    /// context the selected releases use (the sandbox has only one).
-    pub async fn open(settings: &Settings, context: Option<&str>) -> Result<Connection, BoxError> {
+    /// context the selected releases use (the sandbox has only one); `storage` is where their
+    /// records live ([`Settings::storage`]).
+    pub async fn open(
+        settings: &Settings,
+        context: Option<&str>,
+        storage: &StorageSettings,
+    ) -> Result<Connection, BoxError> {
         let (cluster, sandbox) = match &settings.sandbox {
             Some(dir) => {
                 let sandbox = start_sandbox(dir).await?;
@@ -42,7 +48,15 @@ impl Connection {
                 (Cluster::connect(&config).await?, None)
             }
         };
-        let target = Target::new(cluster, settings.driver()?).await;
+        let target = match Target::new(cluster, storage).await {
+            Ok(target) => target,
+            Err(error) => {
+                if let Some(sandbox) = sandbox {
+                    let _ = sandbox.shutdown().await;
+                }
+                return Err(error.into());
+            }
+        };
         Ok(Connection { target, sandbox })
     }
 
@@ -76,10 +90,11 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 pub fn with_target<T>(
     settings: &Settings,
     context: Option<&str>,
+    storage: &StorageSettings,
     work: impl AsyncFnOnce(&Target) -> Result<T, BoxError>,
 ) -> Result<T, BoxError> {
     runtime()?.block_on(async {
-        let connection = Connection::open(settings, context).await?;
+        let connection = Connection::open(settings, context, storage).await?;
         let result = work(&connection.target).await;
         connection.close().await?;
         result

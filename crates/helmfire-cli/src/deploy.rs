@@ -69,7 +69,8 @@ fn plan_failures(plan: &EstatePlan) -> Result<(), BoxError> {
 /// `helmfire diff`.
 pub fn diff(settings: &Settings, estate: &Estate, args: &PlanArgs) -> CommandResult {
     let context = single_context(estate)?;
-    let plan = with_target(settings, context.as_deref(), async |target| {
+    let storage = settings.storage(estate.state.environment.storage.as_ref())?;
+    let plan = with_target(settings, context.as_deref(), &storage, async |target| {
         Ok(estate::plan(target, estate, &settings.sources, &plan_settings(settings, args)).await?)
     })?;
     write_stdout(&format_plan(&plan.plan(), args.output, settings.stdout_color)?)?;
@@ -161,7 +162,8 @@ fn finish(settings: &Settings, outcomes: &[Outcome], interrupted: bool, detailed
 /// `helmfire apply`.
 pub fn apply(settings: &Settings, estate: &Estate, args: &PlanArgs, dry_run: bool, force: bool) -> CommandResult {
     let context = single_context(estate)?;
-    with_target(settings, context.as_deref(), async |target| {
+    let storage = settings.storage(estate.state.environment.storage.as_ref())?;
+    with_target(settings, context.as_deref(), &storage, async |target| {
         apply_on(target, settings, estate, args, dry_run, force).await
     })
 }
@@ -209,7 +211,8 @@ async fn apply_on(
 /// `helmfire destroy`.
 pub fn destroy(settings: &Settings, estate: &Estate, yes: bool) -> CommandResult {
     let context = single_context(estate)?;
-    with_target(settings, context.as_deref(), async |target| {
+    let storage = settings.storage(estate.state.environment.storage.as_ref())?;
+    with_target(settings, context.as_deref(), &storage, async |target| {
         destroy_on(target, settings, estate, yes).await
     })
 }

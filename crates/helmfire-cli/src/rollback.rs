@@ -62,26 +62,31 @@ impl Progress for StderrProgress {
 
 pub fn run(args: &RollbackArgs, target: ReleaseTarget, settings: &Settings) -> CommandResult {
     let request = RollbackSettings::resolve(args, target)?;
-    let record = with_target(settings, request.target.context.as_deref(), async |target| {
-        let namespace = request
-            .target
-            .namespace
-            .clone()
-            .unwrap_or_else(|| target.cluster.default_namespace().to_string());
-        let engine = Engine::new(target.cluster.clone(), target.store.clone());
-        let progress = StderrProgress {
-            verbose: settings.verbose,
-        };
-        Ok(engine
-            .rollback(
-                &namespace,
-                &request.target.name,
-                request.revision,
-                &request.options,
-                &progress,
-            )
-            .await?)
-    })?;
+    let record = with_target(
+        settings,
+        request.target.context.as_deref(),
+        &request.target.storage,
+        async |target| {
+            let namespace = request
+                .target
+                .namespace
+                .clone()
+                .unwrap_or_else(|| target.cluster.default_namespace().to_string());
+            let engine = Engine::new(target.cluster.clone(), target.store.clone());
+            let progress = StderrProgress {
+                verbose: settings.verbose,
+            };
+            Ok(engine
+                .rollback(
+                    &namespace,
+                    &request.target.name,
+                    request.revision,
+                    &request.options,
+                    &progress,
+                )
+                .await?)
+        },
+    )?;
     if !settings.quiet {
         eprintln!(
             "Rolled back `{}/{}`: revision {} is deployed ({}).",

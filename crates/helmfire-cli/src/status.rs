@@ -30,16 +30,17 @@ pub struct ReleaseNotFound {
 /// started once per command and kept in `open`), otherwise one connection per context.
 async fn connect<'a>(
     settings: &Settings,
-    context: Option<&str>,
+    target: &Target,
     open: &'a mut BTreeMap<Option<String>, Connection>,
 ) -> Result<&'a Connection, BoxError> {
+    let context = target.context.as_deref();
     let key = if settings.sandbox.is_some() {
         None
     } else {
         context.map(str::to_string)
     };
     if !open.contains_key(&key) {
-        let connection = Connection::open(settings, key.as_deref()).await?;
+        let connection = Connection::open(settings, key.as_deref(), &target.storage).await?;
         open.insert(key.clone(), connection);
     }
     Ok(&open[&key])
@@ -78,7 +79,7 @@ pub fn status_all(settings: &Settings, targets: Vec<Target>, output: ListFormat)
         let mut lookups = tokio::task::JoinSet::new();
         let mut failure = None;
         for (index, target) in targets.iter().enumerate() {
-            let connection = match connect(settings, target.context.as_deref(), &mut open).await {
+            let connection = match connect(settings, target, &mut open).await {
                 Ok(connection) => connection,
                 Err(error) => {
                     failure = Some(error);
@@ -246,23 +247,28 @@ async fn resource_states(cluster: &Cluster, record: &ReleaseRecord) -> Vec<Resou
 
 /// `helmfire status RELEASE`: the latest revision and its resources.
 pub fn status_one(settings: &Settings, target: Target, output: ListFormat) -> CommandResult {
-    let result = super::connect::with_target(settings, target.context.as_deref(), async |connected| {
-        let cluster = &connected.cluster;
-        let namespace = target
-            .namespace
-            .clone()
-            .unwrap_or_else(|| cluster.default_namespace().to_string());
-        let store = &connected.store;
-        let record = store
-            .last(&namespace, &target.name)
-            .await?
-            .ok_or_else(|| ReleaseNotFound {
-                name: target.name.clone(),
-                namespace: namespace.clone(),
-            })?;
-        let resources = resource_states(cluster, &record).await;
-        Ok((record, resources))
-    });
+    let result = super::connect::with_target(
+        settings,
+        target.context.as_deref(),
+        &target.storage,
+        async |connected| {
+            let cluster = &connected.cluster;
+            let namespace = target
+                .namespace
+                .clone()
+                .unwrap_or_else(|| cluster.default_namespace().to_string());
+            let store = &connected.store;
+            let record = store
+                .last(&namespace, &target.name)
+                .await?
+                .ok_or_else(|| ReleaseNotFound {
+                    name: target.name.clone(),
+                    namespace: namespace.clone(),
+                })?;
+            let resources = resource_states(cluster, &record).await;
+            Ok((record, resources))
+        },
+    );
     let (record, resources) = result?;
     match output {
         ListFormat::Json => {
@@ -331,20 +337,25 @@ pub fn status_one(settings: &Settings, target: Target, output: ListFormat) -> Co
 
 /// `helmfire history RELEASE`: every revision, as `helm history` shows them (the last `max`).
 pub fn history(settings: &Settings, target: Target, output: ListFormat, max: usize) -> CommandResult {
-    let result = super::connect::with_target(settings, target.context.as_deref(), async |connected| {
-        let namespace = target
-            .namespace
-            .clone()
-            .unwrap_or_else(|| connected.cluster.default_namespace().to_string());
-        let records = connected.store.history(&namespace, &target.name).await?;
-        if records.is_empty() {
-            return Err(Box::new(ReleaseNotFound {
-                name: target.name.clone(),
-                namespace,
-            }) as BoxError);
-        }
-        Ok(records)
-    });
+    let result = super::connect::with_target(
+        settings,
+        target.context.as_deref(),
+        &target.storage,
+        async |connected| {
+            let namespace = target
+                .namespace
+                .clone()
+                .unwrap_or_else(|| connected.cluster.default_namespace().to_string());
+            let records = connected.store.history(&namespace, &target.name).await?;
+            if records.is_empty() {
+                return Err(Box::new(ReleaseNotFound {
+                    name: target.name.clone(),
+                    namespace,
+                }) as BoxError);
+            }
+            Ok(records)
+        },
+    );
     let records = result?;
     let skip = records.len().saturating_sub(max);
     let records = &records[skip..];

@@ -40,7 +40,7 @@ use crate::plan::{self, Action, Deployed, Desired, Plan, PlanOptions, ReleasePla
 use crate::render::{self, Capabilities, ReleaseInfo, ReleaseRender, RenderedRelease, UserValues};
 use crate::resolve::{self, ChartResolution, LockMode, Resolutions, ResolveError, SourceSettings};
 use crate::state::{self, DesiredState, LoadOptions, ReleaseSpec, Selector, StateError, ValuesSource};
-use crate::storage::{Driver, Store};
+use crate::storage::{StorageError, StorageSettings, Store};
 
 pub use crate::resolve::resolve_charts;
 
@@ -94,21 +94,19 @@ pub struct Target {
 }
 
 impl Target {
-    /// Wraps a connected cluster; reads its version once (a server without `/version` still
-    /// works: charts then see helm's default version).
-    pub async fn new(cluster: Cluster, driver: Driver) -> Target {
-        let kube_version = cluster
-            .client()
-            .apiserver_version()
-            .await
-            .ok()
-            .map(|info| info.git_version);
-        let store = Store::new(Some(cluster.clone()), driver);
-        Target {
+    /// Wraps a connected cluster and opens its release store (for `sql`, connects to the
+    /// database and checks its tables); reads the cluster's version once (a server without
+    /// `/version` still works: charts then see helm's default version).
+    pub async fn new(cluster: Cluster, storage: &StorageSettings) -> Result<Target, StorageError> {
+        let (kube_version, store) = tokio::join!(
+            cluster.client().apiserver_version(),
+            Store::open(Some(cluster.clone()), storage)
+        );
+        Ok(Target {
             cluster,
-            store,
-            kube_version,
-        }
+            store: store?,
+            kube_version: kube_version.ok().map(|info| info.git_version),
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! ④ What the cluster holds for the selected releases: their Helm release records, read
-//! concurrently with one label query per release in its namespace. Live objects join here with
-//! drift detection.
+//! concurrently with one label query per release in its namespace, or with one query for all of
+//! them where the driver can (`sql`). Live objects join here with drift detection.
 //!
 //! It only reads: it never renders, plans or writes.
 
@@ -38,14 +38,38 @@ impl History {
     }
 }
 
-/// Reads the histories of `releases` (indices into `state.releases`), at most `concurrency`
-/// at once.
+/// Reads the histories of `releases` (indices into `state.releases`): with one query when the
+/// driver answers many releases at once, otherwise one query per release, at most
+/// `concurrency` at once. A failed batch falls back to per-release reads, so each release gets
+/// its own answer (and its own error).
 pub async fn histories(
     store: &Store,
     state: &DesiredState,
     releases: &[usize],
     concurrency: usize,
 ) -> HashMap<usize, Result<History, ReleaseError>> {
+    let ids: Vec<(String, String)> = releases
+        .iter()
+        .map(|&index| {
+            let id = &state.releases[index].id;
+            (id.namespace.to_string(), id.name.to_string())
+        })
+        .collect();
+    if let Some(Ok(mut batch)) = store.histories(&ids).await {
+        return releases
+            .iter()
+            .zip(ids)
+            .map(|(&index, id)| {
+                let release = state.releases[index].id.to_string();
+                let history = batch
+                    .remove(&id)
+                    .unwrap_or_else(|| Ok(Vec::new()))
+                    .map(|records| History { records })
+                    .map_err(|source| ReleaseError::Records { release, source });
+                (index, history)
+            })
+            .collect();
+    }
     each_release(
         store,
         state,

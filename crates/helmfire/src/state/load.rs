@@ -13,7 +13,7 @@ use super::error::{Diagnostic, StateError};
 use super::expr::{Expressions, InterpolationError, Variables};
 use super::model::*;
 use super::name::{Namespace, ReleaseId, ReleaseName};
-use super::raw::{MissingFileHandler, RawDefaults, RawRelease, RawState, RawValues};
+use super::raw::{MissingFileHandler, RawDefaults, RawRelease, RawState, RawStorage, RawValues};
 use super::source::{SourceFile, Span};
 use super::suggest::{did_you_mean, hint_for};
 use super::version::VersionConstraint;
@@ -207,6 +207,7 @@ impl Loader<'_> {
                     name,
                     values: serde_json::json!({}),
                     kube_context: None,
+                    storage: None,
                 });
             }
             let mut diagnostic = Diagnostic::new(
@@ -238,6 +239,11 @@ impl Loader<'_> {
             merge_json(&mut values, layer);
         }
         let kube_context = spec.value.kube_context.as_ref().map(|c| c.value.clone());
+        let storage = spec
+            .value
+            .storage
+            .as_ref()
+            .and_then(|storage| self.storage(storage, &name, &values));
         if !self.diagnostics.is_empty() {
             return Err(StateError::Invalid(std::mem::take(&mut self.diagnostics)));
         }
@@ -245,6 +251,53 @@ impl Loader<'_> {
             name,
             values,
             kube_context,
+            storage,
+        })
+    }
+
+    /// An environment's `storage:`: a `connection` only for `sql`, its expressions evaluated
+    /// (they see `env` and `environment`) and its syntax checked as helm's driver parses it.
+    /// Messages never quote the connection string.
+    fn storage(
+        &mut self,
+        storage: &Spanned<RawStorage>,
+        environment: &str,
+        values: &serde_json::Value,
+    ) -> Option<Storage> {
+        let driver = storage.value.driver.value;
+        let connection = match &storage.value.connection {
+            None => None,
+            Some(field) if driver != StorageDriver::Sql => {
+                self.error(
+                    format!("environment `{environment}`: `storage.connection` applies only to `driver: sql`"),
+                    field.span,
+                )
+                .hint = Some("remove `connection`, or set `driver: sql`".into());
+                return None;
+            }
+            Some(field) => {
+                let variables = Variables {
+                    environment: Expressions::to_dynamic(&serde_json::json!({
+                        "name": environment,
+                        "values": values,
+                    })),
+                    release: None,
+                };
+                let text = self.interpolate(field, &variables)?;
+                // The one lib/pq parser (storage's); only the syntax is checked here, the
+                // `PG*` environment and the server come when the store is opened.
+                if let Err(error) = crate::storage::sql::connection::check(&text) {
+                    self.error(format!("environment `{environment}`: invalid `storage.connection`: {error}"), field.span)
+                        .hint = Some("a `postgres://user@host:port/db?sslmode=…` URL or libpq `key=value` pairs, as for HELM_DRIVER_SQL_CONNECTION_STRING".into());
+                    return None;
+                }
+                Some(Secret(text))
+            }
+        };
+        Some(Storage {
+            driver,
+            connection,
+            location: self.location(storage.span),
         })
     }
 

@@ -1,6 +1,6 @@
-//! Where records live: Secrets (Helm's default), ConfigMaps, or memory. A driver moves opaque
-//! storage objects (key, labels, encoded body) in one namespace; encoding, labels and history
-//! rules live in [`super::Store`].
+//! Where records live: Secrets (Helm's default), ConfigMaps, memory, or PostgreSQL
+//! ([`super::sql`]). A driver moves opaque storage objects (key, labels, encoded body) in one
+//! namespace; encoding, labels and history rules live in [`super::Store`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
@@ -44,6 +44,40 @@ pub trait Backend: Send + Sync {
     fn update<'a>(&'a self, namespace: &'a str, object: StoredObject) -> BoxFuture<'a, Result<(), StorageError>>;
     /// Deletes an object; `false` when there was none.
     fn delete<'a>(&'a self, namespace: &'a str, key: &'a str) -> BoxFuture<'a, Result<bool, StorageError>>;
+
+    /// The objects of many releases (`(namespace, name)` pairs, `owner=helm`) in one round trip,
+    /// each with its namespace. `None`: the driver has no cheaper way than one query per
+    /// release, which the caller then runs itself (concurrently).
+    fn histories<'a>(
+        &'a self,
+        _releases: &'a [(String, String)],
+    ) -> Option<BoxFuture<'a, Result<Vec<(String, StoredObject)>, StorageError>>> {
+        None
+    }
+
+    /// Tries to take the driver's own lock on a release's records (`namespace/name`), for
+    /// drivers whose records may be shared beyond the cluster whose Lease guards the release.
+    /// Never waits.
+    fn try_lock<'a>(&'a self, _release: &'a str) -> BoxFuture<'a, Result<LockState, StorageError>> {
+        Box::pin(async { Ok(LockState::NotNeeded) })
+    }
+
+    /// Lets go of a lock [`Backend::try_lock`] took.
+    fn unlock<'a>(&'a self, _release: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The answer of [`Backend::try_lock`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockState {
+    Taken,
+    /// Someone else holds it.
+    Held {
+        holder: String,
+    },
+    /// The driver keeps records where the cluster's Lease already guards them.
+    NotNeeded,
 }
 
 /// In-process storage (`HELM_DRIVER=memory`); clones of a [`super::Store`] share it.
