@@ -19,4 +19,5 @@ mod sources_bench;
 mod sources_http;
 mod sources_oci;
 mod state_errors;
+mod storage_sql;
 mod template_robustness;

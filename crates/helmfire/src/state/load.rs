@@ -268,11 +268,14 @@ impl Loader<'_> {
         let connection = match &storage.value.connection {
             None => None,
             Some(field) if driver != StorageDriver::Sql => {
-                self.error(
-                    format!("environment `{environment}`: `storage.connection` applies only to `driver: sql`"),
-                    field.span,
-                )
-                .hint = Some("remove `connection`, or set `driver: sql`".into());
+                let location = self.location(field.span).masked();
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        format!("environment `{environment}`: `storage.connection` applies only to `driver: sql`"),
+                        Some(location),
+                    )
+                    .with_hint("remove `connection`, or set `driver: sql`"),
+                );
                 return None;
             }
             Some(field) => {
@@ -287,8 +290,17 @@ impl Loader<'_> {
                 // The one lib/pq parser (storage's); only the syntax is checked here, the
                 // `PG*` environment and the server come when the store is opened.
                 if let Err(error) = crate::storage::sql::connection::check(&text) {
-                    self.error(format!("environment `{environment}`: invalid `storage.connection`: {error}"), field.span)
-                        .hint = Some("a `postgres://user@host:port/db?sslmode=…` URL or libpq `key=value` pairs, as for HELM_DRIVER_SQL_CONNECTION_STRING".into());
+                    // The snippet points at the value without showing it.
+                    let location = self.location(field.span).masked();
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            format!("environment `{environment}`: invalid `storage.connection`: {error}"),
+                            Some(location),
+                        )
+                        .with_hint(
+                            "a `postgres://user@host:port/db?sslmode=…` URL or libpq `key=value` pairs, as for HELM_DRIVER_SQL_CONNECTION_STRING",
+                        ),
+                    );
                     return None;
                 }
                 Some(Secret(text))
