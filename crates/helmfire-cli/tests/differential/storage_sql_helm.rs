@@ -44,7 +44,10 @@ fn helmfire(deploy: &Deploy, state: &Path, db: &Database, args: &[&str]) -> (Str
 fn helm(deploy: &Deploy, db: &Database, args: &[&str]) -> String {
     let connection = db.connection();
     deploy.cluster.helm_env(
-        &[("HELM_DRIVER", "sql"), ("HELM_DRIVER_SQL_CONNECTION_STRING", &connection)],
+        &[
+            ("HELM_DRIVER", "sql"),
+            ("HELM_DRIVER_SQL_CONNECTION_STRING", &connection),
+        ],
         args,
     )
 }
@@ -99,7 +102,10 @@ fn helmfire_sees_upgrades_and_rolls_back_what_helm_installed() {
     assert_eq!(status["revision"], 1);
     assert_eq!(status["status"], "deployed");
     let (stdout, _) = helmfire(&deploy, &state, &db, &["diff", "--detailed-exitcode"]);
-    assert!(stdout.contains("1 unchanged"), "helm's install is what the state says: {stdout}");
+    assert!(
+        stdout.contains("1 unchanged"),
+        "helm's install is what the state says: {stdout}"
+    );
 
     let changed = deploy.state("changed.yaml", &STATE.replace("replicas: 1", "replicas: 2"));
     let (_, stderr) = helmfire(&deploy, &changed, &db, &["apply"]);
@@ -136,7 +142,10 @@ fn helmfire_sees_upgrades_and_rolls_back_what_helm_installed() {
 fn helm_lists_upgrades_rolls_back_and_uninstalls_what_helmfire_installed() {
     let db = Database::create("helmfire_first");
     let deploy = Deploy::start();
-    let state = deploy.state("helmfire.yaml", &STATE.replace("timeout: 30s", "timeout: 30s\n  createNamespace: true"));
+    let state = deploy.state(
+        "helmfire.yaml",
+        &STATE.replace("timeout: 30s", "timeout: 30s\n  createNamespace: true"),
+    );
     helmfire(&deploy, &state, &db, &["apply"]);
 
     let list = helm_json(&deploy, &db, &["list", "-n", "apps"]);
@@ -148,11 +157,18 @@ fn helm_lists_upgrades_rolls_back_and_uninstalls_what_helmfire_installed() {
     assert_eq!(all.as_array().map(Vec::len), Some(1), "{all}");
     assert_eq!(helm_history(&deploy, &db, "web"), ["1:deployed"]);
     let manifest = helm(&deploy, &db, &["get", "manifest", "web", "-n", "apps"]);
-    assert!(manifest.contains("kind: Deployment") && manifest.contains("name: web-config"), "{manifest}");
+    assert!(
+        manifest.contains("kind: Deployment") && manifest.contains("name: web-config"),
+        "{manifest}"
+    );
     let status = helm(&deploy, &db, &["status", "web", "-n", "apps"]);
     assert!(status.contains("STATUS: deployed"), "{status}");
 
-    helm(&deploy, &db, &["upgrade", "web", &chart(), "-n", "apps", "--set", "replicas=3"]);
+    helm(
+        &deploy,
+        &db,
+        &["upgrade", "web", &chart(), "-n", "apps", "--set", "replicas=3"],
+    );
     helm(&deploy, &db, &["rollback", "web", "1", "-n", "apps"]);
     assert_eq!(
         helm_history(&deploy, &db, "web"),
@@ -221,9 +237,7 @@ fn schema(db: &Database) -> Vec<Vec<String>> {
          coalesce(column_default, '') FROM information_schema.columns WHERE table_schema = 'public' \
          ORDER BY table_name, ordinal_position",
     );
-    out.extend(db.rows(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname",
-    ));
+    out.extend(db.rows("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname"));
     out.extend(db.rows(
         "SELECT relname, relrowsecurity::text, coalesce(array_to_string(relacl, ','), '') FROM pg_class \
          WHERE relname IN ('releases_v1', 'custom_labels_v1', 'gorp_migrations') ORDER BY relname",

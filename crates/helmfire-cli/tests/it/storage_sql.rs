@@ -11,7 +11,7 @@ use helmfire::storage::sql::connection;
 use helmfire::storage::{Driver, ReleaseRecord, Status, StorageError, StorageSettings, Store};
 
 use crate::support::deploy::Deploy;
-use crate::support::postgres::{Database, PASSWORD};
+use crate::support::postgres::{self, Database, PASSWORD};
 
 /// Two releases whose records live in the database `RELEASES_DB` names.
 const STATE: &str = "
@@ -134,13 +134,20 @@ fn apply_keeps_the_records_in_postgres_in_helms_rows() {
         ]
     );
     // The records are in the database only, not in the cluster.
-    let secrets = deploy.cluster.kubectl(&["get", "secrets", "-n", "apps", "-l", "owner=helm", "-o", "name"]);
+    let secrets = deploy
+        .cluster
+        .kubectl(&["get", "secrets", "-n", "apps", "-l", "owner=helm", "-o", "name"]);
     assert!(secrets.trim().is_empty(), "{secrets}");
     // The objects are in the cluster.
-    deploy.cluster.kubectl(&["get", "configmap", "web-config", "-n", "apps"]);
+    deploy
+        .cluster
+        .kubectl(&["get", "configmap", "web-config", "-n", "apps"]);
 
     let (stdout, _) = expect(run(&deploy, &state, &db, &["diff", "--detailed-exitcode"]), 0);
-    assert!(stdout.contains("0 to install, 0 to upgrade, 0 to uninstall, 2 unchanged"), "{stdout}");
+    assert!(
+        stdout.contains("0 to install, 0 to upgrade, 0 to uninstall, 2 unchanged"),
+        "{stdout}"
+    );
 
     // historyMax 2: each upgrade prunes to one old revision first, as helm's storage does.
     for replicas in 2..=4 {
@@ -163,10 +170,16 @@ fn apply_keeps_the_records_in_postgres_in_helms_rows() {
         .collect();
     assert_eq!(versions, [3, 4]);
     let (stdout, _) = expect(run(&deploy, &state, &db, &["status", "web"]), 0);
-    assert!(stdout.contains("REVISION: 4") && stdout.contains("STATUS: deployed"), "{stdout}");
+    assert!(
+        stdout.contains("REVISION: 4") && stdout.contains("STATUS: deployed"),
+        "{stdout}"
+    );
 
     expect(run(&deploy, &state, &db, &["destroy", "--yes"]), 0);
-    assert!(db.rows("SELECT key FROM releases_v1").is_empty(), "uninstall deletes the records");
+    assert!(
+        db.rows("SELECT key FROM releases_v1").is_empty(),
+        "uninstall deletes the records"
+    );
 }
 
 #[test]
@@ -194,7 +207,10 @@ fn the_store_reads_and_writes_helms_layout() {
     // A second create of a revision is refused by the primary key.
     match rt.block_on(store.create(&record("web", "apps", 2, Status::Deployed))) {
         Err(StorageError::RecordExists { namespace, key }) => {
-            assert_eq!((namespace.as_str(), key.as_str()), ("apps", "sh.helm.release.v1.web.v2"));
+            assert_eq!(
+                (namespace.as_str(), key.as_str()),
+                ("apps", "sh.helm.release.v1.web.v2")
+            );
         }
         other => panic!("expected RecordExists, got {other:?}"),
     }
@@ -263,7 +279,10 @@ fn the_store_reads_and_writes_helms_layout() {
         Err(StorageError::Invalid { reason }) => assert!(reason.contains("at most 42 characters"), "{reason}"),
         other => panic!("expected Invalid, got {other:?}"),
     }
-    assert!(db.rows(&format!("SELECT key FROM releases_v1 WHERE name = '{long}'")).is_empty());
+    assert!(
+        db.rows(&format!("SELECT key FROM releases_v1 WHERE name = '{long}'"))
+            .is_empty()
+    );
 }
 
 #[test]
@@ -329,10 +348,7 @@ fn the_schema_is_helms_and_an_older_one_is_migrated() {
         .chain(&db.executed()[extended..])
         .cloned()
         .collect();
-    assert!(
-        since.iter().all(|s| !s.to_lowercase().contains("create")),
-        "{since:#?}"
-    );
+    assert!(since.iter().all(|s| !s.to_lowercase().contains("create")), "{since:#?}");
 
     // A database an older helm set up (only `init`) gets `custom_labels`.
     let old = Database::create("schema_old");
@@ -471,7 +487,10 @@ fn two_helmfires_on_one_database_take_turns() {
     assert_eq!(revisions(&db, "web"), ["1|deployed"]);
 
     // Both clusters at once on the same release: one installs, the other upgrades after it.
-    let changed = two.state("changed.yaml", &STATE.replace("set: {replicas: 1}", "set: {replicas: 5}"));
+    let changed = two.state(
+        "changed.yaml",
+        &STATE.replace("set: {replicas: 1}", "set: {replicas: 5}"),
+    );
     let (a, b) = (spawn(&one, &state_one), spawn(&two, &changed));
     expect(a.wait_with_output().unwrap(), 0);
     expect(b.wait_with_output().unwrap(), 0);
@@ -516,7 +535,10 @@ fn an_unusable_database_fails_clearly_and_writes_nothing() {
             "Connection refused",
         ),
         (
-            format!("postgres://helm:wrong-{PASSWORD}@127.0.0.1:{port}/{}?sslmode=disable", db.name),
+            format!(
+                "postgres://helm:wrong-{PASSWORD}@127.0.0.1:{port}/{}?sslmode=disable",
+                db.name
+            ),
             "sql storage driver: cannot connect to `postgres://helm@127.0.0.1:PORT/DB`",
             "password authentication failed for user \"helm\" (SQLSTATE 28P01)",
         ),
@@ -527,9 +549,12 @@ fn an_unusable_database_fails_clearly_and_writes_nothing() {
         ),
         // lib/pq's default sslmode is `require`: a server without TLS is refused, as by helm.
         (
-            format!("host=127.0.0.1 port={port} user=helm password={PASSWORD} dbname={}", db.name),
+            format!(
+                "host=127.0.0.1 port={port} user=helm password={PASSWORD} dbname={}",
+                db.name
+            ),
             "sql storage driver: cannot connect to `postgres://helm@127.0.0.1:PORT/DB`",
-            "server does not support TLS",
+            "the server does not support TLS, which `sslmode` (default `require`) asks for",
         ),
     ];
     for (connection, message, cause) in cases {
@@ -540,6 +565,7 @@ fn an_unusable_database_fails_clearly_and_writes_nothing() {
             .replace(&db.name, "DB");
         assert!(stderr.contains(message), "{stderr}");
         assert!(stderr.contains(cause), "{stderr}");
+        assert!(stderr.contains("hint: "), "{stderr}");
         assert!(!stderr.contains("wrong-"), "{stderr}");
     }
 
@@ -559,12 +585,21 @@ fn an_unusable_database_fails_clearly_and_writes_nothing() {
         1,
     );
     assert!(
-        stderr.contains(&format!("sql storage driver: cannot set up the release tables in `{}`", db.shown())),
+        stderr.contains(&format!(
+            "sql storage driver: cannot set up the release tables in `{}`",
+            db.shown()
+        )),
         "{stderr}"
     );
-    assert!(stderr.contains("schema migrations helmfire does not know (`zz_future`)"), "{stderr}");
     assert!(
-        deploy.cluster.kubectl_fails(&["get", "namespace", "apps"]).contains("NotFound"),
+        stderr.contains("schema migrations helmfire does not know (`zz_future`)"),
+        "{stderr}"
+    );
+    assert!(
+        deploy
+            .cluster
+            .kubectl_fails(&["get", "namespace", "apps"])
+            .contains("NotFound"),
         "nothing was applied"
     );
     assert_eq!(
@@ -575,7 +610,11 @@ fn an_unusable_database_fails_clearly_and_writes_nothing() {
 
     // Settings: an unknown driver (helm is case-sensitive too), an unsupported PG variable.
     let (_, stderr) = expect(
-        deploy.command(&state, &["diff"]).env("HELM_DRIVER", "SQL").output().unwrap(),
+        deploy
+            .command(&state, &["diff"])
+            .env("HELM_DRIVER", "SQL")
+            .output()
+            .unwrap(),
         1,
     );
     assert!(stderr.contains("unknown storage driver `SQL`"), "{stderr}");
@@ -640,7 +679,11 @@ fn the_state_files_storage_setting_is_checked_at_load() {
         "environments:\n  default:\n    storage: {driver: sql, connection: 'host=db'}\nreleases:\n  - {name: web, chart: CHART}\n",
     );
     let (_, stderr) = expect(
-        deploy.command(&state, &["diff"]).env("HELM_DRIVER", "secret").output().unwrap(),
+        deploy
+            .command(&state, &["diff"])
+            .env("HELM_DRIVER", "secret")
+            .output()
+            .unwrap(),
         1,
     );
     assert!(
@@ -648,4 +691,72 @@ fn the_state_files_storage_setting_is_checked_at_load() {
         "{stderr}"
     );
     assert!(stderr.contains("helmfire.yaml:3:14"), "{stderr}");
+}
+
+#[test]
+fn tls_follows_lib_pqs_sslmodes() {
+    let db = Database::create_on(postgres::tls_server(), "tls");
+    let (ca, other) = (db.server.ca("ca.pem"), db.server.ca("other-ca.pem"));
+    let (ca, other) = (ca.display(), other.display());
+    let rt = runtime();
+    let open_with = |extra: &str| {
+        let text = format!(
+            "port={} user=helm password={PASSWORD} dbname={} {extra}",
+            db.server.port, db.name
+        );
+        let settings = StorageSettings {
+            driver: Driver::Sql,
+            connection: Some(connection::resolve(&text, &|_| None).expect("valid connection string")),
+        };
+        rt.block_on(Store::open(None, &settings))
+            .map(drop)
+            .map_err(|e| helmfire::error::Chain(&e).to_string())
+    };
+    // The certificate names `localhost` only; the server listens on 127.0.0.1.
+    let accepted = [
+        // lib/pq's default: TLS without verification.
+        "host=127.0.0.1".to_string(),
+        "host=127.0.0.1 sslmode=require".to_string(),
+        // verify-ca checks the chain; for an IP address (no SNI) not the name.
+        format!("host=127.0.0.1 sslmode=verify-ca sslrootcert={ca}"),
+        format!("host=localhost sslmode=verify-full sslrootcert={ca}"),
+        // `require` with an existing root certificate is verify-ca (libpq's rule).
+        format!("host=127.0.0.1 sslrootcert={ca}"),
+        // …and a missing one is forgotten.
+        "host=127.0.0.1 sslrootcert=/nonexistent/ca.pem".to_string(),
+    ];
+    for extra in &accepted {
+        if let Err(error) = open_with(extra) {
+            panic!("`{extra}` should connect: {error}");
+        }
+    }
+    let refused = [
+        (
+            format!("host=127.0.0.1 sslmode=verify-full sslrootcert={ca}"),
+            "certificate not valid for name \"127.0.0.1\"",
+        ),
+        (
+            format!("host=localhost sslmode=verify-full sslrootcert={other}"),
+            "UnknownIssuer",
+        ),
+        (
+            format!("host=127.0.0.1 sslmode=verify-ca sslrootcert={other}"),
+            "UnknownIssuer",
+        ),
+        (format!("host=127.0.0.1 sslrootcert={other}"), "UnknownIssuer"),
+    ];
+    for (extra, why) in &refused {
+        match open_with(extra) {
+            Ok(()) => panic!("`{extra}` should be refused"),
+            Err(error) => {
+                assert!(
+                    error.contains("sql storage driver: cannot connect to")
+                        && error.contains("error performing TLS handshake")
+                        && error.contains(why),
+                    "`{extra}`: {error}"
+                );
+                assert!(!error.contains(PASSWORD), "{error}");
+            }
+        }
+    }
 }

@@ -60,7 +60,12 @@ fn server_user() -> Option<String> {
         return None;
     }
     for user in ["postgres", "nobody"] {
-        if Command::new("id").arg("-u").arg(user).output().is_ok_and(|o| o.status.success()) {
+        if Command::new("id")
+            .arg("-u")
+            .arg(user)
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             return Some(user.to_string());
         }
     }
@@ -90,12 +95,17 @@ impl Server {
         server_command(&self.user, program)
     }
 
+    /// A CA file: `ca.pem` signed the server's certificate, `other-ca.pem` did not (TLS servers).
+    pub fn ca(&self, file: &str) -> PathBuf {
+        self.dir.path().join(file)
+    }
+
     /// The server's log, for failure messages and statement counts (`log_statement=all`).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    fn start() -> Server {
+    fn start(tls: bool) -> Server {
         let user = server_user();
         let initdb = server_binary("initdb");
         let pg_ctl = server_binary("pg_ctl");
@@ -117,11 +127,40 @@ impl Server {
                 .status()
                 .expect("chown");
         }
+        let mut tls_options = String::new();
+        if tls {
+            let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+            write_certificates(dir.path(), &cert, &key);
+            for file in [&cert, &key] {
+                if let Some(user) = &user {
+                    Command::new("chown")
+                        .arg(format!("{user}:"))
+                        .arg(file)
+                        .status()
+                        .expect("chown");
+                }
+            }
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+            tls_options = format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            );
+        }
         let data = dir.path().join("data");
         let out = server_command(&user, &initdb)
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "-N"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "-N",
+            ])
             .arg(format!("--pwfile={}", password_file.display()))
             .output()
             .expect("run initdb");
@@ -137,7 +176,7 @@ impl Server {
             let port = free_port();
             let options = format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off -c synchronous_commit=off \
-                 -c full_page_writes=off -c log_statement=all -c log_line_prefix=db=%d, -c max_connections=200",
+                 -c full_page_writes=off -c log_statement=all -c log_line_prefix=db=%d, -c max_connections=200{tls_options}",
                 dir.path().display()
             );
             let out = server_command(&user, &pg_ctl)
@@ -232,13 +271,48 @@ impl Drop for Server {
 /// The server shared by the tests running now; started by the first, stopped with the last.
 pub fn server() -> Arc<Server> {
     static SHARED: Mutex<Weak<Server>> = Mutex::new(Weak::new());
-    let mut shared = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    shared(&SHARED, false)
+}
+
+/// A server with TLS on (`ssl=on`), its certificate issued by [`Server::ca`] for `localhost`
+/// only (not for `127.0.0.1`); shared like [`server`].
+pub fn tls_server() -> Arc<Server> {
+    static SHARED: Mutex<Weak<Server>> = Mutex::new(Weak::new());
+    shared(&SHARED, true)
+}
+
+fn shared(slot: &Mutex<Weak<Server>>, tls: bool) -> Arc<Server> {
+    let mut shared = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(server) = shared.upgrade() {
         return server;
     }
-    let server = Arc::new(Server::start());
+    let server = Arc::new(Server::start(tls));
     *shared = Arc::downgrade(&server);
     server
+}
+
+/// A CA (`ca.pem`), another CA that signed nothing here (`other-ca.pem`), and the server's
+/// certificate for `localhost` signed by the first.
+fn write_certificates(dir: &Path, cert: &Path, key: &Path) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let authority = |name: &str| {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let cert = params.self_signed(&key).expect("CA");
+        (cert, Issuer::new(params, key))
+    };
+    let (ca, issuer) = authority("helmfire postgres test CA");
+    let (other, _) = authority("some other CA");
+    let server_key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    params.distinguished_name.push(DnType::CommonName, "localhost");
+    let server_cert = params.signed_by(&server_key, &issuer).expect("server certificate");
+    std::fs::write(dir.join("ca.pem"), ca.pem()).expect("write");
+    std::fs::write(dir.join("other-ca.pem"), other.pem()).expect("write");
+    std::fs::write(cert, server_cert.pem()).expect("write");
+    std::fs::write(key, server_key.serialize_pem()).expect("write");
 }
 
 /// A fresh database owned by [`USER`], on the shared server (which it keeps running).
@@ -249,7 +323,10 @@ pub struct Database {
 
 impl Database {
     pub fn create(label: &str) -> Database {
-        let server = server();
+        Database::create_on(server(), label)
+    }
+
+    pub fn create_on(server: Arc<Server>, label: &str) -> Database {
         let name = {
             let mut count = server.databases.lock().unwrap();
             *count += 1;

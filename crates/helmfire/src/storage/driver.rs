@@ -51,7 +51,7 @@ pub trait Backend: Send + Sync {
     fn histories<'a>(
         &'a self,
         _releases: &'a [(String, String)],
-    ) -> Option<BoxFuture<'a, Result<Vec<(String, StoredObject)>, StorageError>>> {
+    ) -> Option<BoxFuture<'a, Result<Batch, StorageError>>> {
         None
     }
 
@@ -67,6 +67,9 @@ pub trait Backend: Send + Sync {
         Box::pin(async { Ok(()) })
     }
 }
+
+/// The objects of a batched read, each with its namespace.
+pub type Batch = Vec<(String, StoredObject)>;
 
 /// The answer of [`Backend::try_lock`].
 #[derive(Clone, Debug, PartialEq, Eq)]

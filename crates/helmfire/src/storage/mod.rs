@@ -127,7 +127,7 @@ pub enum StorageError {
         action: String,
         server: String,
         #[source]
-        source: sql::SqlError,
+        source: Box<sql::SqlError>,
     },
     /// Another process holds the driver's lock on a release's records.
     #[error("the records of release `{release}` are locked by {holder}; waited {waited_seconds}s")]

@@ -34,7 +34,7 @@ use tokio_postgres::types::{ToSql, Type};
 pub use connection::{Connection, ConnectionError, Endpoint, SslMode};
 pub use tls::TlsError;
 
-use super::driver::{Backend, BoxFuture, LockState, StoredObject};
+use super::driver::{Backend, Batch, BoxFuture, LockState, StoredObject};
 use super::{SYSTEM_LABELS, StorageError};
 
 /// `releases_v1.type` and `.owner`, as helm writes them.
@@ -54,6 +54,9 @@ pub enum SqlError {
     /// The client failed: connection refused, TLS handshake, connection closed…
     #[error("the connection failed")]
     Client(#[source] tokio_postgres::Error),
+    /// `sslmode` asked for TLS (lib/pq's default, `require`) and the server has none.
+    #[error("the server does not support TLS, which `sslmode` (default `require`) asks for")]
+    ServerWithoutTls,
     #[error(
         "the database holds schema migrations helmfire does not know ({}): a newer helm migrated it",
         .0.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
@@ -70,6 +73,19 @@ impl SqlError {
         match self {
             SqlError::Server { code, .. } => Some(code),
             _ => None,
+        }
+    }
+}
+
+impl SqlError {
+    /// A failed connection attempt; tokio-postgres says "no TLS" only in its message.
+    fn connecting(error: tokio_postgres::Error) -> SqlError {
+        let no_tls =
+            std::error::Error::source(&error).is_some_and(|cause| cause.to_string() == "server does not support TLS");
+        if no_tls {
+            SqlError::ServerWithoutTls
+        } else {
+            error.into()
         }
     }
 }
@@ -100,7 +116,7 @@ impl SqlBackend {
         let fail = |action: &str, source: SqlError| StorageError::Sql {
             action: action.to_string(),
             server: endpoint.to_string(),
-            source,
+            source: Box::new(source),
         };
         let tls =
             tls::client_config(&connection.tls, &endpoint.host).map_err(|e| fail("connect to", SqlError::Tls(e)))?;
@@ -112,7 +128,7 @@ impl SqlBackend {
         let (mut client, driver) = config
             .connect(tls::MakeRustls::new(tls))
             .await
-            .map_err(|e| fail("connect to", e.into()))?;
+            .map_err(|e| fail("connect to", SqlError::connecting(e)))?;
         tokio::spawn(async move {
             // Ends when the client is dropped; a broken connection fails the next statement.
             let _ = driver.await;
@@ -132,7 +148,7 @@ impl SqlBackend {
         StorageError::Sql {
             action,
             server: self.endpoint.to_string(),
-            source: source.into(),
+            source: Box::new(source.into()),
         }
     }
 
@@ -324,7 +340,7 @@ impl SqlBackend {
         Ok(deleted > 0)
     }
 
-    async fn read_histories(&self, releases: &[(String, String)]) -> Result<Vec<(String, StoredObject)>, StorageError> {
+    async fn read_histories(&self, releases: &[(String, String)]) -> Result<Batch, StorageError> {
         let namespaces: Vec<&str> = releases.iter().map(|(namespace, _)| namespace.as_str()).collect();
         let names: Vec<&str> = releases.iter().map(|(_, name)| name.as_str()).collect();
         self.select(
@@ -557,10 +573,7 @@ impl Backend for SqlBackend {
         Box::pin(self.delete_object(namespace, key))
     }
 
-    fn histories<'a>(
-        &'a self,
-        releases: &'a [(String, String)],
-    ) -> Option<BoxFuture<'a, Result<Vec<(String, StoredObject)>, StorageError>>> {
+    fn histories<'a>(&'a self, releases: &'a [(String, String)]) -> Option<BoxFuture<'a, Result<Batch, StorageError>>> {
         Some(Box::pin(self.read_histories(releases)))
     }
 
