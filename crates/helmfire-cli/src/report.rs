@@ -48,10 +48,13 @@ pub fn hint(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
                     "for a server without TLS, add `sslmode=disable` to the connection string (helm's driver requires TLS otherwise too)",
                 );
             }
-            Some(SqlError::Server { code, .. }) if code == "28P01" || code == "28000" => {
+            Some(SqlError::Server { code, .. }) if code == "28P01" => {
                 return Some(
                     "check the user and password of the connection string (HELM_DRIVER_SQL_CONNECTION_STRING or the environment's `storage.connection`)",
                 );
+            }
+            Some(SqlError::Server { code, .. }) if code == "28000" => {
+                return Some("the server's pg_hba.conf refused this user, database, address or encryption (`sslmode`)");
             }
             Some(SqlError::Server { code, .. }) if code == "3D000" => {
                 return Some(

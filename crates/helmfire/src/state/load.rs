@@ -1041,6 +1041,26 @@ mod tests {
     }
 
     #[test]
+    fn an_environment_names_its_storage_and_its_connection_stays_secret() {
+        let text = format!(
+            "environments:\n  default:\n    values: [{{db: releases}}]\n    storage:\n      driver: sql\n      connection: 'host=h dbname=${{{{ environment.values.db }}}} password=${{{{ env_or(\"NO_SUCH_VAR_X\", \"pw\") }}}}'\n{REPO}releases: []\n"
+        );
+        let state = load_yaml(&text).unwrap();
+        let storage = state.environment.storage.expect("storage");
+        assert_eq!(storage.driver, StorageDriver::Sql);
+        let connection = storage.connection.expect("connection");
+        assert_eq!(connection.0, "host=h dbname=releases password=pw");
+        assert_eq!(format!("{connection:?}"), "***");
+        assert_eq!(storage.location.line, 5, "the mapping under `storage:`");
+        let text = format!("environments:\n  default:\n    storage: {{driver: configmaps}}\n{REPO}releases: []\n");
+        let storage = load_yaml(&text).unwrap().environment.storage.expect("storage");
+        assert_eq!(
+            (storage.driver, storage.connection.is_none()),
+            (StorageDriver::ConfigMap, true)
+        );
+    }
+
+    #[test]
     fn a_false_condition_means_not_installed() {
         let text =
             format!("{REPO}releases:\n- {{name: a, chart: r/a, condition: 'environment.name != \"default\"'}}\n");

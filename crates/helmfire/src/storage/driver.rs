@@ -424,14 +424,19 @@ impl Backend for KubeBackend {
     }
 }
 
-/// Stands in for a cluster driver when no cluster was given: every call fails clearly.
+/// Stands in for a driver that was not given what it needs (a cluster; for `sql`, a database
+/// connection): every call fails clearly.
 pub struct Disconnected {
     pub driver: &'static str,
 }
 
 impl Disconnected {
     fn error(&self) -> StorageError {
-        StorageError::NoCluster { driver: self.driver }
+        match self.driver {
+            // The sql driver needs its database, not a cluster: `Store::open` connects it.
+            "sql" => StorageError::NoConnection,
+            driver => StorageError::NoCluster { driver },
+        }
     }
 }
 
