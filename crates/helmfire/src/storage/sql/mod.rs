@@ -44,8 +44,6 @@ const OWNER: &str = "helm";
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SqlError {
-    #[error(transparent)]
-    Settings(#[from] ConnectionError),
     #[error("invalid TLS settings")]
     Tls(#[source] TlsError),
     /// The server refused a statement or the login.
