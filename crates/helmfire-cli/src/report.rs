@@ -42,7 +42,11 @@ pub fn hint(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
         if let Some(ResolveError::StaleLock { .. }) = error.downcast_ref::<ResolveError>() {
             return Some("run `helmfire deps` to re-resolve, or pass --update-lock");
         }
-        match error.downcast_ref::<SqlError>() {
+        // `StorageError::Sql` boxes its cause: the source is a `Box<SqlError>`.
+        let sql = error
+            .downcast_ref::<SqlError>()
+            .or_else(|| error.downcast_ref::<Box<SqlError>>().map(|boxed| &**boxed));
+        match sql {
             Some(SqlError::ServerWithoutTls) => {
                 return Some(
                     "for a server without TLS, add `sslmode=disable` to the connection string (helm's driver requires TLS otherwise too)",

@@ -2,7 +2,7 @@
 //! (`pkg/storage/driver/sql.go`), so a database helm set up is used as is and one helmfire set
 //! up first works for helm.
 //!
-//! - Schema: [`schema`]'s migrations, tracked in `gorp_migrations` like rubenv/sql-migrate. A
+//! - Schema: `schema`'s migrations, tracked in `gorp_migrations` like rubenv/sql-migrate. A
 //!   database that already has both is never altered (a role without DDL rights works); a
 //!   missing one is applied in one transaction under an advisory lock, so two first runs do not
 //!   race; ids helmfire does not know mean a newer helm migrated it, which is refused (helm
