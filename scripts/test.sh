@@ -12,8 +12,15 @@ command -v python3 >/dev/null || need_apt+=(python3)
 [ -x /usr/bin/docker-registry ] || need_apt+=(docker-registry)
 # The openssl CLI checks generated keys and certificates (genCA, genSignedCert, …) independently.
 command -v openssl >/dev/null || need_apt+=(openssl)
+# A real PostgreSQL for the HELM_DRIVER=sql tests: each test run starts a throwaway server
+# (initdb + pg_ctl in a temporary directory), so the package's own cluster is not wanted.
+if ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  need_apt+=(postgresql)
+  mkdir -p /etc/postgresql-common/createcluster.d
+  echo 'create_main_cluster = false' >/etc/postgresql-common/createcluster.d/helmfire.conf
+fi
 if ((${#need_apt[@]})); then
-  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
 bin=$(scripts/install-oracles.sh)

@@ -8,6 +8,7 @@ use helmfire::estate::{self, Estate, RenderSettings};
 use helmfire::graph::{self, GraphFormat};
 use helmfire::render::OutputOptions;
 use helmfire::state::{self, NoticeLevel, StateError};
+use helmfire::storage::StorageSettings;
 
 use super::args::{Cli, Command, GraphOutput, ListFormat};
 use super::report::Painter;
@@ -260,8 +261,10 @@ fn template_command(
 ) -> CommandResult {
     let estate = load_selected(settings, painter)?;
     if render.kube_version.is_none() && settings.sandbox.is_some() {
+        // Only the sandbox's version is wanted: no release storage is opened (memory).
+        let storage = helmfire::storage::StorageSettings::driver(helmfire::storage::Driver::Memory);
         render.kube_version =
-            super::connect::with_target(settings, None, async |target| Ok(target.kube_version.clone()))?;
+            super::connect::with_target(settings, None, &storage, async |target| Ok(target.kube_version.clone()))?;
     }
     let rendered = super::connect::runtime()?.block_on(estate::render_releases(&estate, &settings.sources, &render))?;
     let mut stdout = String::new();
@@ -301,59 +304,68 @@ fn template_command(
     Err(Box::new(ReleaseFailures(errors)))
 }
 
-/// A release to look up: its name, its namespace (`None`: the context's namespace) and the
-/// kubeconfig context it lives in (`None`: the current context).
+/// A release to look up: its name, its namespace (`None`: the context's namespace), the
+/// kubeconfig context it lives in (`None`: the current context) and where its records are.
 #[derive(Clone, Debug)]
 pub struct ReleaseTarget {
     pub name: String,
     pub namespace: Option<String>,
     pub context: Option<String>,
+    pub storage: StorageSettings,
 }
 
 /// Where RELEASE lives: `--namespace`, else the state file's release of that name (when there
-/// is a state file), else the kubeconfig context's namespace.
+/// is a state file), else the kubeconfig context's namespace. Its records are where the state
+/// file's environment keeps them (`storage:`), else where `HELM_DRIVER` says.
 pub(super) fn release_target(
     settings: &Settings,
     painter: &Painter,
     name: String,
     namespace: Option<String>,
 ) -> Result<ReleaseTarget, Box<dyn std::error::Error + Send + Sync>> {
+    let has_state_file = settings.load.file.is_some()
+        || state::DEFAULT_FILES
+            .iter()
+            .any(|file| std::path::Path::new(file).is_file());
+    if !has_state_file {
+        return Ok(ReleaseTarget {
+            name,
+            namespace,
+            context: None,
+            storage: settings.storage(None)?,
+        });
+    }
+    let Estate { state, .. } = load_selected(settings, painter)?;
+    let storage = settings.storage(state.environment.storage.as_ref())?;
     if namespace.is_some() {
         return Ok(ReleaseTarget {
             name,
             namespace,
             context: None,
+            storage,
         });
     }
-    let has_state_file = settings.load.file.is_some()
-        || state::DEFAULT_FILES
-            .iter()
-            .any(|file| std::path::Path::new(file).is_file());
-    if has_state_file {
-        let Estate { state, .. } = load_selected(settings, painter)?;
-        let matches: Vec<&state::ReleaseSpec> = state.releases.iter().filter(|r| r.id.name.as_str() == name).collect();
-        match matches.as_slice() {
-            [release] => {
-                return Ok(ReleaseTarget {
-                    name,
-                    namespace: Some(release.id.namespace.as_str().to_string()),
-                    context: release.kube_context.clone(),
-                });
-            }
-            [] => {}
-            several => {
-                let namespaces: Vec<&str> = several.iter().map(|r| r.id.namespace.as_str()).collect();
-                return Err(format!(
-                    "release `{name}` is in several namespaces of the state file ({}); pass --namespace",
-                    namespaces.join(", ")
-                )
-                .into());
-            }
+    let matches: Vec<&state::ReleaseSpec> = state.releases.iter().filter(|r| r.id.name.as_str() == name).collect();
+    match matches.as_slice() {
+        [release] => Ok(ReleaseTarget {
+            name,
+            namespace: Some(release.id.namespace.as_str().to_string()),
+            context: release.kube_context.clone(),
+            storage,
+        }),
+        [] => Ok(ReleaseTarget {
+            name,
+            namespace: None,
+            context: None,
+            storage,
+        }),
+        several => {
+            let namespaces: Vec<&str> = several.iter().map(|r| r.id.namespace.as_str()).collect();
+            Err(format!(
+                "release `{name}` is in several namespaces of the state file ({}); pass --namespace",
+                namespaces.join(", ")
+            )
+            .into())
         }
     }
-    Ok(ReleaseTarget {
-        name,
-        namespace: None,
-        context: None,
-    })
 }

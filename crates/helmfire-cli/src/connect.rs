@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use helmfire::cluster::{Cluster, ClusterConfig};
 use helmfire::estate::{Target, TargetError, Targets};
+use helmfire::storage::StorageSettings;
 use helmfire_sandbox::{RunningSandbox, Sandbox, SandboxConfig, SandboxError};
 
 use super::settings::Settings;
@@ -29,8 +30,11 @@ impl Connections {
     /// Opens one cluster per context, concurrently. A context that cannot be used (missing from
     /// the kubeconfig, unreachable, refusing the credentials) is kept as its error: only its
     /// releases fail. A sandbox that cannot start is an error of the whole command.
-    pub async fn open(settings: &Settings, contexts: BTreeSet<Option<String>>) -> Result<Connections, BoxError> {
-        let driver = settings.driver()?;
+    pub async fn open(
+        settings: &Settings,
+        contexts: BTreeSet<Option<String>>,
+        storage: &StorageSettings,
+    ) -> Result<Connections, BoxError> {
         let mut targets = Targets::default();
         let mut sandboxes = Vec::new();
         let mut opening = tokio::task::JoinSet::new();
@@ -55,14 +59,15 @@ impl Connections {
                 Some(observer) => cluster.with_retry_observer(observer.clone()),
                 None => cluster,
             });
+            let storage = storage.clone();
             opening.spawn(async move {
                 let target = match cluster {
-                    Ok(cluster) => Target::new(cluster, driver).await,
-                    Err(error) => Err(error),
+                    Ok(cluster) => Target::new(cluster, &storage).await.map_err(|error| error.into_inner()),
+                    Err(error) => Err(error.into()),
                 };
                 let target = target.map_err(|source| TargetError {
                     context: context.clone(),
-                    source: Box::new(source),
+                    source,
                 });
                 (context, target)
             });
@@ -143,15 +148,21 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()
 }
 
-/// Runs `work` against the clusters of `contexts` and closes them afterwards, whatever `work`
-/// returned.
+/// Where `estate`'s records live: its environment's `storage:`, else `HELM_DRIVER`.
+pub fn estate_storage(settings: &Settings, estate: &helmfire::estate::Estate) -> Result<StorageSettings, BoxError> {
+    Ok(settings.storage(estate.state.environment.storage.as_ref())?)
+}
+
+/// Runs `work` against the clusters of `contexts`, their records kept on `storage`, and closes
+/// them afterwards, whatever `work` returned.
 pub fn with_targets<T>(
     settings: &Settings,
     contexts: BTreeSet<Option<String>>,
+    storage: &StorageSettings,
     work: impl AsyncFnOnce(&Targets) -> Result<T, BoxError>,
 ) -> Result<T, BoxError> {
     runtime()?.block_on(async {
-        let connections = Connections::open(settings, contexts).await?;
+        let connections = Connections::open(settings, contexts, storage).await?;
         let result = work(&connections.targets).await;
         connections.close().await?;
         result
@@ -163,12 +174,13 @@ pub fn with_targets<T>(
 pub fn with_target<T>(
     settings: &Settings,
     context: Option<&str>,
+    storage: &StorageSettings,
     work: impl AsyncFnOnce(&Target) -> Result<T, BoxError>,
 ) -> Result<T, BoxError> {
     let context = context
         .map(str::to_string)
         .or_else(|| settings.load.kube_context.clone());
-    with_targets(settings, BTreeSet::from([context.clone()]), async |targets| {
+    with_targets(settings, BTreeSet::from([context.clone()]), storage, async |targets| {
         let target = targets
             .get(context.as_deref())
             .map_err(|error| -> BoxError { Box::new(SharedError(error)) })?;

@@ -12,7 +12,7 @@ use helmfire::plan::{self, Plan, PlanOptions};
 
 use super::args::{PlanArgs, PlanOutput};
 use super::commands::write_stdout;
-use super::connect::{BoxError, with_targets};
+use super::connect::{BoxError, estate_storage, with_targets};
 use super::progress::{self, BarReporter, LineReporter, QuietReporter};
 use super::report::{Painter, ReleaseFailures};
 use super::settings::Settings;
@@ -50,9 +50,12 @@ fn plan_failures(plan: &EstatePlan) -> Result<(), BoxError> {
 
 /// `helmfire diff`.
 pub fn diff(settings: &Settings, estate: &Estate, args: &PlanArgs) -> CommandResult {
-    let plan = with_targets(settings, estate.contexts(), async |targets| {
-        Ok(estate::plan(targets, estate, &settings.sources, &plan_settings(settings, args)).await?)
-    })?;
+    let plan = with_targets(
+        settings,
+        estate.contexts(),
+        &estate_storage(settings, estate)?,
+        async |targets| Ok(estate::plan(targets, estate, &settings.sources, &plan_settings(settings, args)).await?),
+    )?;
     write_stdout(&format_plan(&plan.plan(), args.output, settings.stdout_color)?)?;
     plan_failures(&plan)?;
     Ok(if args.detailed_exitcode && plan.has_work() {
@@ -125,9 +128,12 @@ fn finish(settings: &Settings, outcomes: &[Outcome], interrupted: bool, detailed
 
 /// `helmfire apply`.
 pub fn apply(settings: &Settings, estate: &Estate, args: &PlanArgs, dry_run: bool, force: bool) -> CommandResult {
-    with_targets(settings, estate.contexts(), async |targets| {
-        apply_on(targets, settings, estate, args, dry_run, force).await
-    })
+    with_targets(
+        settings,
+        estate.contexts(),
+        &estate_storage(settings, estate)?,
+        async |targets| apply_on(targets, settings, estate, args, dry_run, force).await,
+    )
 }
 
 async fn apply_on(
@@ -184,9 +190,12 @@ async fn apply_on(
 
 /// `helmfire destroy`.
 pub fn destroy(settings: &Settings, estate: &Estate, yes: bool) -> CommandResult {
-    with_targets(settings, estate.contexts(), async |targets| {
-        destroy_on(targets, settings, estate, yes).await
-    })
+    with_targets(
+        settings,
+        estate.contexts(),
+        &estate_storage(settings, estate)?,
+        async |targets| destroy_on(targets, settings, estate, yes).await,
+    )
 }
 
 async fn destroy_on(targets: &Targets, settings: &Settings, estate: &Estate, yes: bool) -> CommandResult {

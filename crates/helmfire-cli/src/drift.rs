@@ -12,7 +12,7 @@ use helmfire::plan::drift::ReleaseDrift;
 
 use super::args::PlanOutput;
 use super::commands::write_stdout;
-use super::connect::{BoxError, with_target, with_targets};
+use super::connect::{BoxError, estate_storage, with_target, with_targets};
 use super::report::{Painter, ReleaseFailures};
 use super::settings::Settings;
 use super::{CommandResult, exit};
@@ -26,24 +26,29 @@ pub struct DriftRequest {
 /// `helmfire drift` over `estate`'s releases, or with `None` (`--all`) over every release.
 pub fn drift(settings: &Settings, estate: Option<&Estate>, request: &DriftRequest) -> CommandResult {
     let (verdicts, event_errors) = match estate {
-        Some(estate) => with_targets(settings, estate.contexts(), async |targets| {
-            let verdicts = estate::drift(targets, estate, settings.concurrency.max(16)).await;
-            let events = if request.events {
-                let drifted: Vec<(&Target, &ReleaseDrift)> = verdicts
-                    .iter()
-                    .filter_map(|verdict| {
-                        let drift = verdict.result.as_ref().ok()?.as_ref()?;
-                        let target = targets.of(estate.release(verdict.index?)).ok()?;
-                        drift.drifted().then_some((target, drift))
-                    })
-                    .collect();
-                record_events(&drifted).await
-            } else {
-                Vec::new()
-            };
-            Ok::<_, BoxError>((verdicts, events))
-        })?,
-        None => with_target(settings, None, async |target| {
+        Some(estate) => with_targets(
+            settings,
+            estate.contexts(),
+            &estate_storage(settings, estate)?,
+            async |targets| {
+                let verdicts = estate::drift(targets, estate, settings.concurrency.max(16)).await;
+                let events = if request.events {
+                    let drifted: Vec<(&Target, &ReleaseDrift)> = verdicts
+                        .iter()
+                        .filter_map(|verdict| {
+                            let drift = verdict.result.as_ref().ok()?.as_ref()?;
+                            let target = targets.of(estate.release(verdict.index?)).ok()?;
+                            drift.drifted().then_some((target, drift))
+                        })
+                        .collect();
+                    record_events(&drifted).await
+                } else {
+                    Vec::new()
+                };
+                Ok::<_, BoxError>((verdicts, events))
+            },
+        )?,
+        None => with_target(settings, None, &settings.storage(None)?, async |target| {
             let verdicts = estate::drift_everywhere(target).await?;
             let events = if request.events {
                 let drifted: Vec<(&Target, &ReleaseDrift)> = verdicts

@@ -8,6 +8,7 @@ use helmfire::error::{Chain, ReleaseError};
 use helmfire::estate::EstateError;
 use helmfire::resolve::ResolveError;
 use helmfire::state::{Diagnostic, Location, StateError};
+use helmfire::storage::sql::SqlError;
 
 /// Several releases failed; each is printed with its causes and hints.
 #[derive(Debug)]
@@ -40,6 +41,39 @@ pub fn hint(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
         }
         if let Some(ResolveError::StaleLock { .. }) = error.downcast_ref::<ResolveError>() {
             return Some("run `helmfire deps` to re-resolve, or pass --update-lock");
+        }
+        // `StorageError::Sql` boxes its cause: the source is a `Box<SqlError>`.
+        let sql = error
+            .downcast_ref::<SqlError>()
+            .or_else(|| error.downcast_ref::<Box<SqlError>>().map(|boxed| &**boxed));
+        match sql {
+            Some(SqlError::ServerWithoutTls) => {
+                return Some(
+                    "for a server without TLS, add `sslmode=disable` to the connection string (helm's driver requires TLS otherwise too)",
+                );
+            }
+            Some(SqlError::Server { code, .. }) if code == "28P01" => {
+                return Some(
+                    "check the user and password of the connection string (HELM_DRIVER_SQL_CONNECTION_STRING or the environment's `storage.connection`)",
+                );
+            }
+            Some(SqlError::Server { code, .. }) if code == "28000" => {
+                return Some("the server's pg_hba.conf refused this user, database, address or encryption (`sslmode`)");
+            }
+            Some(SqlError::Server { code, .. }) if code == "3D000" => {
+                return Some(
+                    "create the database first: helm and helmfire create their tables in it, not the database",
+                );
+            }
+            Some(SqlError::NewerSchema(_)) => {
+                return Some(
+                    "use a helmfire release that knows this schema, or a database the newer helm did not migrate",
+                );
+            }
+            Some(SqlError::Client(_)) => {
+                return Some("check that PostgreSQL is reachable at the address shown");
+            }
+            _ => {}
         }
         match error.downcast_ref::<ClusterError>() {
             Some(ClusterError::Kubeconfig { .. }) => {

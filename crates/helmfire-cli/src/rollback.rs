@@ -62,30 +62,35 @@ impl Progress for StderrProgress {
 
 pub fn run(args: &RollbackArgs, target: ReleaseTarget, settings: &Settings) -> CommandResult {
     let request = RollbackSettings::resolve(args, target)?;
-    let record = with_target(settings, request.target.context.as_deref(), async |target| {
-        let namespace = request
-            .target
-            .namespace
-            .clone()
-            .unwrap_or_else(|| target.cluster.default_namespace().to_string());
-        let interrupt = signals::listen(settings.quiet);
-        let engine = Engine::new(target.cluster.clone(), target.store.clone())
-            .with_lease(settings.lease())
-            .with_interrupt(interrupt.clone());
-        let progress = StderrProgress {
-            verbose: settings.verbose,
-        };
-        let record = engine
-            .rollback(
-                &namespace,
-                &request.target.name,
-                request.revision,
-                &request.options,
-                &progress,
-            )
-            .await?;
-        Ok((record, interrupt.draining()))
-    })?;
+    let record = with_target(
+        settings,
+        request.target.context.as_deref(),
+        &request.target.storage,
+        async |target| {
+            let namespace = request
+                .target
+                .namespace
+                .clone()
+                .unwrap_or_else(|| target.cluster.default_namespace().to_string());
+            let interrupt = signals::listen(settings.quiet);
+            let engine = Engine::new(target.cluster.clone(), target.store.clone())
+                .with_lease(settings.lease())
+                .with_interrupt(interrupt.clone());
+            let progress = StderrProgress {
+                verbose: settings.verbose,
+            };
+            let record = engine
+                .rollback(
+                    &namespace,
+                    &request.target.name,
+                    request.revision,
+                    &request.options,
+                    &progress,
+                )
+                .await?;
+            Ok((record, interrupt.draining()))
+        },
+    )?;
     let (record, interrupted) = record;
     if !settings.quiet {
         eprintln!(

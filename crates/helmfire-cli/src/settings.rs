@@ -10,8 +10,9 @@ use helmfire::converge::LeaseSettings;
 
 use helmfire::graph::NeedsMode;
 use helmfire::resolve::SourceSettings;
-use helmfire::state::{LoadOptions, Selector};
-use helmfire::storage::{Driver, UnknownDriver};
+use helmfire::state::{self, LoadOptions, Selector, StorageDriver};
+use helmfire::storage::sql::{self, ConnectionError};
+use helmfire::storage::{Driver, StorageSettings, UnknownDriver};
 
 use super::args::{ColorChoice, GlobalArgs};
 
@@ -37,6 +38,8 @@ pub struct Settings {
     pub stdout_color: bool,
     /// `HELM_DRIVER`, the one place it is read: where release records live.
     helm_driver: Option<String>,
+    /// `HELM_DRIVER_SQL_CONNECTION_STRING` (a secret: never printed).
+    sql_connection: Option<state::Secret>,
     /// How chart sources are reached (`--offline`, `--update-lock`).
     pub sources: SourceSettings,
     /// `--request-timeout`, else `HELMFIRE_REQUEST_TIMEOUT`, else 30 s.
@@ -128,6 +131,9 @@ impl Settings {
                 ColorChoice::Auto => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
             },
             helm_driver: std::env::var("HELM_DRIVER").ok(),
+            sql_connection: std::env::var("HELM_DRIVER_SQL_CONNECTION_STRING")
+                .ok()
+                .map(state::Secret),
             sources: SourceSettings {
                 offline: args.offline,
                 update_lock: args.update_lock,
@@ -152,4 +158,81 @@ impl Settings {
     pub fn driver(&self) -> Result<Driver, UnknownDriver> {
         self.helm_driver.as_deref().unwrap_or("").parse()
     }
+
+    /// Where release records live: the environment's `storage:` when the state file sets one
+    /// (`HELM_DRIVER` must then be unset, empty or agree), else `HELM_DRIVER`. For `sql`, the
+    /// connection string is the environment's `storage.connection`, else
+    /// `HELM_DRIVER_SQL_CONNECTION_STRING` (unset: lib/pq's defaults), read with the `PG*`
+    /// variables as helm's driver reads it.
+    pub fn storage(&self, from_state: Option<&state::Storage>) -> Result<StorageSettings, StorageSettingsError> {
+        let from_env = self.driver()?;
+        let env_set = self.helm_driver.as_deref().is_some_and(|d| !d.is_empty());
+        let (driver, connection, origin) = match from_state {
+            Some(storage) => {
+                let driver = match storage.driver {
+                    StorageDriver::Secret => Driver::Secret,
+                    StorageDriver::ConfigMap => Driver::ConfigMap,
+                    StorageDriver::Memory => Driver::Memory,
+                    StorageDriver::Sql => Driver::Sql,
+                };
+                if env_set && from_env != driver {
+                    return Err(StorageSettingsError::Conflict {
+                        helm_driver: from_env,
+                        driver,
+                        location: storage.location.to_string(),
+                    });
+                }
+                match &storage.connection {
+                    Some(connection) => (driver, Some(connection), ConnectionOrigin::StateFile),
+                    None => (driver, self.sql_connection.as_ref(), ConnectionOrigin::Environment),
+                }
+            }
+            None => (from_env, self.sql_connection.as_ref(), ConnectionOrigin::Environment),
+        };
+        if driver != Driver::Sql {
+            return Ok(StorageSettings::driver(driver));
+        }
+        let text = connection.map_or("", |secret| secret.0.as_str());
+        let resolved = sql::connection::resolve(text, &|name| std::env::var(name).ok())
+            .map_err(|source| StorageSettingsError::Connection { origin, source })?;
+        Ok(StorageSettings {
+            driver,
+            connection: Some(resolved),
+        })
+    }
+}
+
+/// Where a connection string came from, for its errors.
+#[derive(Debug, Clone, Copy)]
+pub enum ConnectionOrigin {
+    Environment,
+    StateFile,
+}
+
+impl std::fmt::Display for ConnectionOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConnectionOrigin::Environment => "`HELM_DRIVER_SQL_CONNECTION_STRING`",
+            ConnectionOrigin::StateFile => "the environment's `storage.connection`",
+        })
+    }
+}
+
+/// Why the release storage settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageSettingsError {
+    #[error(transparent)]
+    UnknownDriver(#[from] UnknownDriver),
+    #[error("`HELM_DRIVER={helm_driver}` conflicts with `storage.driver: {driver}` at {location}")]
+    Conflict {
+        helm_driver: Driver,
+        driver: Driver,
+        location: String,
+    },
+    #[error("cannot use the sql storage driver's connection string from {origin}")]
+    Connection {
+        origin: ConnectionOrigin,
+        #[source]
+        source: ConnectionError,
+    },
 }

@@ -14,7 +14,7 @@ use helmfire::storage::ReleaseRecord;
 use super::CommandResult;
 use super::args::ListFormat;
 use super::commands::{format_table, write_stdout};
-use super::connect::{BoxError, with_targets};
+use super::connect::{BoxError, estate_storage, with_targets};
 use super::report::ReleaseFailures;
 use super::settings::Settings;
 
@@ -48,9 +48,12 @@ fn updated_json(record: &ReleaseRecord) -> Json {
 /// `helmfire status` with a state file: the latest record of every selected release, on the
 /// cluster of its kube context (a CONTEXT column when the state file spans several).
 pub fn status_all(settings: &Settings, estate: &Estate, output: ListFormat) -> CommandResult {
-    let found = with_targets(settings, estate.contexts(), async |targets| {
-        Ok(estate::latest_records(targets, estate, settings.concurrency.max(16)).await)
-    })?;
+    let found = with_targets(
+        settings,
+        estate.contexts(),
+        &estate_storage(settings, estate)?,
+        async |targets| Ok(estate::latest_records(targets, estate, settings.concurrency.max(16)).await),
+    )?;
     let several = estate.contexts().len() > 1;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
@@ -211,23 +214,28 @@ async fn resource_states(cluster: &Cluster, record: &ReleaseRecord) -> Vec<Resou
 
 /// `helmfire status RELEASE`: the latest revision and its resources.
 pub fn status_one(settings: &Settings, target: Target, output: ListFormat) -> CommandResult {
-    let result = super::connect::with_target(settings, target.context.as_deref(), async |connected| {
-        let cluster = &connected.cluster;
-        let namespace = target
-            .namespace
-            .clone()
-            .unwrap_or_else(|| cluster.default_namespace().to_string());
-        let store = &connected.store;
-        let record = store
-            .last(&namespace, &target.name)
-            .await?
-            .ok_or_else(|| ReleaseNotFound {
-                name: target.name.clone(),
-                namespace: namespace.clone(),
-            })?;
-        let resources = resource_states(cluster, &record).await;
-        Ok((record, resources))
-    });
+    let result = super::connect::with_target(
+        settings,
+        target.context.as_deref(),
+        &target.storage,
+        async |connected| {
+            let cluster = &connected.cluster;
+            let namespace = target
+                .namespace
+                .clone()
+                .unwrap_or_else(|| cluster.default_namespace().to_string());
+            let store = &connected.store;
+            let record = store
+                .last(&namespace, &target.name)
+                .await?
+                .ok_or_else(|| ReleaseNotFound {
+                    name: target.name.clone(),
+                    namespace: namespace.clone(),
+                })?;
+            let resources = resource_states(cluster, &record).await;
+            Ok((record, resources))
+        },
+    );
     let (record, resources) = result?;
     match output {
         ListFormat::Json => {
@@ -296,20 +304,25 @@ pub fn status_one(settings: &Settings, target: Target, output: ListFormat) -> Co
 
 /// `helmfire history RELEASE`: every revision, as `helm history` shows them (the last `max`).
 pub fn history(settings: &Settings, target: Target, output: ListFormat, max: usize) -> CommandResult {
-    let result = super::connect::with_target(settings, target.context.as_deref(), async |connected| {
-        let namespace = target
-            .namespace
-            .clone()
-            .unwrap_or_else(|| connected.cluster.default_namespace().to_string());
-        let records = connected.store.history(&namespace, &target.name).await?;
-        if records.is_empty() {
-            return Err(Box::new(ReleaseNotFound {
-                name: target.name.clone(),
-                namespace,
-            }) as BoxError);
-        }
-        Ok(records)
-    });
+    let result = super::connect::with_target(
+        settings,
+        target.context.as_deref(),
+        &target.storage,
+        async |connected| {
+            let namespace = target
+                .namespace
+                .clone()
+                .unwrap_or_else(|| connected.cluster.default_namespace().to_string());
+            let records = connected.store.history(&namespace, &target.name).await?;
+            if records.is_empty() {
+                return Err(Box::new(ReleaseNotFound {
+                    name: target.name.clone(),
+                    namespace,
+                }) as BoxError);
+            }
+            Ok(records)
+        },
+    );
     let records = result?;
     let skip = records.len().saturating_sub(max);
     let records = &records[skip..];

@@ -390,8 +390,9 @@ fn build_tls_config(tls: &TlsSettings) -> Result<rustls::ClientConfig, HttpError
     Ok(config)
 }
 
-/// The system trust store (what Go's `x509.SystemCertPool` reads).
-fn rustls_native_certs_roots() -> Vec<rustls::pki_types::CertificateDer<'static>> {
+/// The system trust store (what Go's `x509.SystemCertPool` reads), loaded once per process.
+/// Also the PostgreSQL storage driver's roots for `sslmode=verify-*` without `sslrootcert`.
+pub fn rustls_native_certs_roots() -> Vec<rustls::pki_types::CertificateDer<'static>> {
     // hyper-rustls's `native-tokio` feature brings rustls-native-certs; reading it through the
     // connector builder would hide unreadable-store errors, which Go also ignores.
     static ROOTS: OnceLock<Vec<rustls::pki_types::CertificateDer<'static>>> = OnceLock::new();
@@ -401,9 +402,10 @@ fn rustls_native_certs_roots() -> Vec<rustls::pki_types::CertificateDer<'static>
 }
 
 /// `insecureSkipTLSVerify`: any server certificate is accepted (signatures are still checked
-/// so the handshake is well-formed).
+/// so the handshake is well-formed). Also lib/pq's `sslmode=require` for the PostgreSQL
+/// storage driver.
 #[derive(Debug)]
-struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+pub struct NoVerification(pub Arc<rustls::crypto::CryptoProvider>);
 
 impl rustls::client::danger::ServerCertVerifier for NoVerification {
     fn verify_server_cert(

@@ -13,6 +13,7 @@ mod render_charts;
 mod sandbox_helm;
 mod sandbox_kubectl;
 mod storage_helm;
+mod storage_sql_helm;
 mod template_cases;
 mod template_differential;
 mod values_helm;

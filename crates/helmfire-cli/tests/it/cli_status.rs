@@ -179,12 +179,12 @@ fn configmap_driver_from_helm_driver() {
     let error = fails(helmfire(
         &cluster,
         dir.path(),
-        &[("HELM_DRIVER", "sql")],
+        &[("HELM_DRIVER", "SQL")],
         &["history", "cms", "-n", "cfg"],
     ));
     assert_eq!(
         error,
-        "error: unknown storage driver `sql` (expected secret, configmap or memory)\n"
+        "error: unknown storage driver `SQL` (expected secret, configmap, memory or sql)\n"
     );
 }
 

@@ -27,5 +27,6 @@ mod sources_bench;
 mod sources_http;
 mod sources_oci;
 mod state_errors;
+mod storage_sql;
 mod template_robustness;
 mod torture;

@@ -49,6 +49,7 @@ impl Deploy {
     pub fn command(&self, state: &Path, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_helmfire"));
         let home = self.cluster.home.path();
+        crate::support::postgres::clear_environment(&mut command);
         command
             .arg("-f")
             .arg(state)

@@ -48,6 +48,7 @@ impl Cluster {
     fn command(&self, binary: &str, args: &[&str]) -> Command {
         let mut command = Command::new(oracle(binary));
         let home = self.home.path();
+        crate::support::postgres::clear_environment(&mut command);
         command
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)

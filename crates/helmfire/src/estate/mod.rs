@@ -36,7 +36,7 @@ use crate::error::ReleaseError;
 use crate::graph::{NeedsMode, ReleaseGraph};
 use crate::resolve::ResolveError;
 use crate::state::{self, DesiredState, LoadOptions, ReleaseSpec, Selector, StateError};
-use crate::storage::{Driver, Store};
+use crate::storage::{StorageError, StorageSettings, Store};
 
 pub use crate::resolve::resolve_charts;
 pub use converge::{
@@ -104,18 +104,37 @@ pub struct Target {
 }
 
 impl Target {
-    /// Wraps a connected cluster and reads its version once, which also proves it answers: a
+    /// Wraps a connected cluster, reads its version once — which also proves it answers: a
     /// server that does not answer or refuses the credentials is an error here, once per
-    /// context, not one per release later. A server without `/version` still works (charts
+    /// context, not one per release later — and opens its release store (for `sql`, connects
+    /// to the database and checks its tables). A server without `/version` still works (charts
     /// then see helm's default version).
-    pub async fn new(cluster: Cluster, driver: Driver) -> Result<Target, ClusterError> {
-        let kube_version = cluster.server_version().await?;
-        let store = Store::new(Some(cluster.clone()), driver);
+    pub async fn new(cluster: Cluster, storage: &StorageSettings) -> Result<Target, OpenError> {
+        let (kube_version, store) = tokio::join!(cluster.server_version(), Store::open(Some(cluster.clone()), storage));
         Ok(Target {
+            kube_version: kube_version?,
+            store: store?,
             cluster,
-            store,
-            kube_version,
         })
+    }
+}
+
+/// Why a target could not be opened: its cluster or its release storage.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl OpenError {
+    /// The error itself, without this wrapper (so its own causes and hints show).
+    pub fn into_inner(self) -> Box<dyn std::error::Error + Send + Sync> {
+        match self {
+            OpenError::Cluster(error) => Box::new(error),
+            OpenError::Storage(error) => Box::new(error),
+        }
     }
 }
 

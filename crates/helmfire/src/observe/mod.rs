@@ -1,6 +1,7 @@
 //! ⑤ What the cluster holds for the selected releases: their Helm release records, read
-//! concurrently with one label query per release in its namespace, and the live objects of
-//! their recorded manifests ([`live`]).
+//! concurrently with one label query per release in its namespace, or with one query for all of
+//! a store's releases where the driver can (`sql`), and the live objects of their recorded
+//! manifests ([`live`]).
 //!
 //! It only reads (a server-side dry-run writes nothing): it never renders, plans or changes the
 //! cluster.
@@ -39,17 +40,59 @@ impl History {
 }
 
 /// Reads the latest and the latest deployed revision of each release (index into
-/// `state.releases`, with the store its cluster keeps records in), at most `concurrency`
-/// releases at once.
+/// `state.releases`, with the store its cluster keeps records in): with one query per store
+/// when its driver answers many releases at once, otherwise one query per release, at most
+/// `concurrency` at once. A failed batch falls back to per-release reads, so each release gets
+/// its own answer (and its own error).
 pub async fn histories(
     releases: Vec<(usize, Store)>,
     state: &DesiredState,
     concurrency: usize,
 ) -> HashMap<usize, Result<History, ReleaseError>> {
-    each_release(releases, state, concurrency, |store, namespace, name| async move {
-        store.head(&namespace, &name).await.map(|head| History { head })
-    })
-    .await
+    let mut out = HashMap::new();
+    let mut singles = Vec::new();
+    for (store, group) in by_store(releases) {
+        let ids: Vec<(String, String)> = group
+            .iter()
+            .map(|&index| {
+                let id = &state.releases[index].id;
+                (id.namespace.to_string(), id.name.to_string())
+            })
+            .collect();
+        match store.heads(&ids).await {
+            Some(Ok(mut heads)) => {
+                for (&index, id) in group.iter().zip(ids) {
+                    let release = state.releases[index].id.to_string();
+                    let history = heads
+                        .remove(&id)
+                        .unwrap_or_else(|| Ok(Head::default()))
+                        .map(|head| History { head })
+                        .map_err(|source| ReleaseError::Records { release, source });
+                    out.insert(index, history);
+                }
+            }
+            _ => singles.extend(group.into_iter().map(|index| (index, store.clone()))),
+        }
+    }
+    out.extend(
+        each_release(singles, state, concurrency, |store, namespace, name| async move {
+            store.head(&namespace, &name).await.map(|head| History { head })
+        })
+        .await,
+    );
+    out
+}
+
+/// The releases grouped by the store they are read from (one per cluster, or a shared one).
+fn by_store(releases: Vec<(usize, Store)>) -> Vec<(Store, Vec<usize>)> {
+    let mut groups: Vec<(Store, Vec<usize>)> = Vec::new();
+    for (index, store) in releases {
+        match groups.iter_mut().find(|(known, _)| known.same_as(&store)) {
+            Some((_, group)) => group.push(index),
+            None => groups.push((store, vec![index])),
+        }
+    }
+    groups
 }
 
 /// Reads the latest record of each release (helm's `Last`: one decode per release).

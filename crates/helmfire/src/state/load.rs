@@ -13,7 +13,7 @@ use super::error::{Diagnostic, StateError};
 use super::expr::{Expressions, InterpolationError, Variables};
 use super::model::*;
 use super::name::{Namespace, ReleaseId, ReleaseName};
-use super::raw::{MissingFileHandler, RawDefaults, RawIgnoreRule, RawRelease, RawState, RawValues};
+use super::raw::{MissingFileHandler, RawDefaults, RawIgnoreRule, RawRelease, RawState, RawStorage, RawValues};
 use super::source::{SourceFile, Span};
 use super::suggest::{did_you_mean, hint_for};
 use super::version::VersionConstraint;
@@ -238,6 +238,7 @@ impl Loader<'_> {
                     name,
                     values: serde_json::json!({}),
                     kube_context: None,
+                    storage: None,
                 });
             }
             let mut diagnostic = Diagnostic::new(
@@ -269,6 +270,11 @@ impl Loader<'_> {
             merge_json(&mut values, layer);
         }
         let kube_context = spec.value.kube_context.as_ref().map(|c| c.value.clone());
+        let storage = spec
+            .value
+            .storage
+            .as_ref()
+            .and_then(|storage| self.storage(storage, &name, &values));
         if !self.diagnostics.is_empty() {
             return Err(StateError::Invalid(std::mem::take(&mut self.diagnostics)));
         }
@@ -276,6 +282,65 @@ impl Loader<'_> {
             name,
             values,
             kube_context,
+            storage,
+        })
+    }
+
+    /// An environment's `storage:`: a `connection` only for `sql`, its expressions evaluated
+    /// (they see `env` and `environment`) and its syntax checked as helm's driver parses it.
+    /// Messages never quote the connection string.
+    fn storage(
+        &mut self,
+        storage: &Spanned<RawStorage>,
+        environment: &str,
+        values: &serde_json::Value,
+    ) -> Option<Storage> {
+        let driver = storage.value.driver.value;
+        let connection = match &storage.value.connection {
+            None => None,
+            Some(field) if driver != StorageDriver::Sql => {
+                let location = self.location(field.span).masked();
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        format!("environment `{environment}`: `storage.connection` applies only to `driver: sql`"),
+                        Some(location),
+                    )
+                    .with_hint("remove `connection`, or set `driver: sql`"),
+                );
+                return None;
+            }
+            Some(field) => {
+                let variables = Variables {
+                    environment: Expressions::to_dynamic(&serde_json::json!({
+                        "name": environment,
+                        "values": values,
+                    })),
+                    release: None,
+                };
+                let text = self.interpolate(field, &variables)?;
+                // The one lib/pq parser (storage's); only the syntax is checked here, the
+                // `PG*` environment and the server come when the store is opened.
+                if let Err(error) = crate::storage::sql::connection::check(&text) {
+                    // The snippet points at the value without showing it.
+                    let location = self.location(field.span).masked();
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            format!("environment `{environment}`: invalid `storage.connection`: {error}"),
+                            Some(location),
+                        )
+                        .with_hint(
+                            "a `postgres://user@host:port/db?sslmode=…` URL or libpq `key=value` pairs, as for HELM_DRIVER_SQL_CONNECTION_STRING",
+                        ),
+                    );
+                    return None;
+                }
+                Some(Secret(text))
+            }
+        };
+        Some(Storage {
+            driver,
+            connection,
+            location: self.location(storage.span),
         })
     }
 
@@ -1092,6 +1157,26 @@ mod tests {
         let web = &state.releases[0];
         assert_eq!(web.chart_text, "r/web");
         assert_eq!(web.set, [("host".to_string(), serde_json::json!("front-edge.default"))]);
+    }
+
+    #[test]
+    fn an_environment_names_its_storage_and_its_connection_stays_secret() {
+        let text = format!(
+            "environments:\n  default:\n    values: [{{db: releases}}]\n    storage:\n      driver: sql\n      connection: 'host=h dbname=${{{{ environment.values.db }}}} password=${{{{ env_or(\"NO_SUCH_VAR_X\", \"pw\") }}}}'\n{REPO}releases: []\n"
+        );
+        let state = load_yaml(&text).unwrap();
+        let storage = state.environment.storage.expect("storage");
+        assert_eq!(storage.driver, StorageDriver::Sql);
+        let connection = storage.connection.expect("connection");
+        assert_eq!(connection.0, "host=h dbname=releases password=pw");
+        assert_eq!(format!("{connection:?}"), "***");
+        assert_eq!(storage.location.line, 5, "the mapping under `storage:`");
+        let text = format!("environments:\n  default:\n    storage: {{driver: configmaps}}\n{REPO}releases: []\n");
+        let storage = load_yaml(&text).unwrap().environment.storage.expect("storage");
+        assert_eq!(
+            (storage.driver, storage.connection.is_none()),
+            (StorageDriver::ConfigMap, true)
+        );
     }
 
     #[test]

@@ -29,6 +29,20 @@ pub struct Environment {
     pub name: String,
     pub values: serde_json::Value,
     pub kube_context: Option<String>,
+    /// `storage:`; `None`: `HELM_DRIVER` decides.
+    pub storage: Option<Storage>,
+}
+
+pub use super::raw::StorageDriver;
+
+/// An environment's release storage, checked.
+#[derive(Debug)]
+pub struct Storage {
+    pub driver: StorageDriver,
+    /// `sql` only; its syntax is checked, and it is never shown.
+    pub connection: Option<Secret>,
+    /// The `storage:` key, for errors about it later on.
+    pub location: Location,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

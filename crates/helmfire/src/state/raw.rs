@@ -47,6 +47,35 @@ pub struct RawEnvironment {
     pub kube_context: Option<Spanned<String>>,
     /// What a missing values file is: an error (default), or skipped with a warning or a note.
     pub missing_file_handler: Option<MissingFileHandler>,
+    /// Where this environment's release records live. Unset: where `HELM_DRIVER` (and
+    /// `HELM_DRIVER_SQL_CONNECTION_STRING`) say, as for helm.
+    pub storage: Option<Spanned<RawStorage>>,
+}
+
+/// Where release records live: one of helm's storage drivers.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "Storage")]
+pub struct RawStorage {
+    /// `secret` (helm's default), `configmap`, `memory` or `sql` (PostgreSQL, in helm's tables).
+    pub driver: Spanned<StorageDriver>,
+    /// `sql` only: the connection string, as `HELM_DRIVER_SQL_CONNECTION_STRING` takes it (a
+    /// `postgres://` URL or libpq `key=value` pairs; `sslmode` defaults to `require`). It is a
+    /// secret: write it as an expression such as `${{ env.RELEASES_DB }}`. Unset:
+    /// `HELM_DRIVER_SQL_CONNECTION_STRING`.
+    pub connection: Option<Spanned<String>>,
+}
+
+/// A storage driver, spelt as `HELM_DRIVER` spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageDriver {
+    #[serde(alias = "secrets")]
+    Secret,
+    #[serde(alias = "configmaps")]
+    ConfigMap,
+    Memory,
+    Sql,
 }
 
 /// What to do when a values file does not exist.

@@ -106,6 +106,19 @@ pub struct Location {
 }
 
 impl Location {
+    /// The same location with the underlined characters of its line replaced by `*`, for
+    /// values that are secrets (a connection string): the snippet points without showing.
+    pub fn masked(mut self) -> Location {
+        let start = self.column.saturating_sub(1);
+        self.line_text = self
+            .line_text
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i >= start && i < start + self.length { '*' } else { c })
+            .collect();
+        self
+    }
+
     /// A location naming a whole file (when no position is known, e.g. a missing file).
     pub fn file(path: &Path) -> Location {
         Location {

@@ -1,6 +1,6 @@
-//! Where records live: Secrets (Helm's default), ConfigMaps, or memory. A driver moves opaque
-//! storage objects (key, labels, encoded body) in one namespace; encoding, labels and history
-//! rules live in [`super::Store`].
+//! Where records live: Secrets (Helm's default), ConfigMaps, memory, or PostgreSQL
+//! ([`super::sql`]). A driver moves opaque storage objects (key, labels, encoded body) in one
+//! namespace; encoding, labels and history rules live in [`super::Store`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
@@ -50,6 +50,43 @@ pub trait Backend: Send + Sync {
         &'a self,
         labels: &'a [(&'a str, &'a str)],
     ) -> BoxFuture<'a, Result<Vec<(String, StoredObject)>, StorageError>>;
+
+    /// The objects of many releases (`(namespace, name)` pairs, `owner=helm`) in one round trip,
+    /// each with its namespace. `None`: the driver has no cheaper way than one query per
+    /// release, which the caller then runs itself (concurrently).
+    fn histories<'a>(
+        &'a self,
+        _releases: &'a [(String, String)],
+    ) -> Option<BoxFuture<'a, Result<Batch, StorageError>>> {
+        None
+    }
+
+    /// Tries to take the driver's own lock on a release's records (`namespace/name`), for
+    /// drivers whose records may be shared beyond the cluster whose Lease guards the release.
+    /// Never waits.
+    fn try_lock<'a>(&'a self, _release: &'a str) -> BoxFuture<'a, Result<LockState, StorageError>> {
+        Box::pin(async { Ok(LockState::NotNeeded) })
+    }
+
+    /// Lets go of a lock [`Backend::try_lock`] took.
+    fn unlock<'a>(&'a self, _release: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The objects of a batched read, each with its namespace.
+pub type Batch = Vec<(String, StoredObject)>;
+
+/// The answer of [`Backend::try_lock`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockState {
+    Taken,
+    /// Someone else holds it.
+    Held {
+        holder: String,
+    },
+    /// The driver keeps records where the cluster's Lease already guards them.
+    NotNeeded,
 }
 
 /// In-process storage (`HELM_DRIVER=memory`); clones of a [`super::Store`] share it.
@@ -504,14 +541,19 @@ impl Backend for KubeBackend {
     }
 }
 
-/// Stands in for a cluster driver when no cluster was given: every call fails clearly.
+/// Stands in for a driver that was not given what it needs (a cluster; for `sql`, a database
+/// connection): every call fails clearly.
 pub struct Disconnected {
     pub driver: &'static str,
 }
 
 impl Disconnected {
     fn error(&self) -> StorageError {
-        StorageError::NoCluster { driver: self.driver }
+        match self.driver {
+            // The sql driver needs its database, not a cluster: `Store::open` connects it.
+            "sql" => StorageError::NoConnection,
+            driver => StorageError::NoCluster { driver },
+        }
     }
 }
 

@@ -2,15 +2,17 @@
 //! them (`pkg/storage`, `pkg/storage/driver`: object `sh.helm.release.v1.NAME.vN` in the
 //! release's namespace, labels, base64(gzip(JSON)) body), so `helm` and helmfire read and write
 //! each other's releases. A release is always found by label selector in its own namespace,
-//! never by listing every record in the cluster. This module does not touch release resources.
+//! never by listing every record in the cluster. With `HELM_DRIVER=sql` the same records live in
+//! PostgreSQL, in helm's tables ([`sql`]). This module does not touch release resources.
 
 mod build;
 pub mod codec;
 pub mod driver;
 pub mod record;
+pub mod sql;
 pub mod time;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -24,7 +26,7 @@ pub use record::{
 pub use time::Timestamp;
 
 use crate::cluster::{Cluster, ClusterError};
-use driver::{Backend, Disconnected, KubeBackend, MemoryBackend, ObjectKind, StoredObject};
+use driver::{Backend, Disconnected, KubeBackend, LockState, MemoryBackend, ObjectKind, StoredObject};
 
 /// `HelmStorageType`: the prefix of every storage object name.
 pub const STORAGE_TYPE: &str = "sh.helm.release.v1";
@@ -42,11 +44,13 @@ pub enum Driver {
     ConfigMap,
     /// `memory`: in-process, gone when the process ends.
     Memory,
+    /// `sql`: PostgreSQL, at `HELM_DRIVER_SQL_CONNECTION_STRING` ([`sql`]).
+    Sql,
 }
 
 /// A `HELM_DRIVER` value helmfire does not support.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown storage driver `{0}` (expected secret, configmap or memory)")]
+#[error("unknown storage driver `{0}` (expected secret, configmap, memory or sql)")]
 pub struct UnknownDriver(pub String);
 
 impl FromStr for Driver {
@@ -57,6 +61,8 @@ impl FromStr for Driver {
             "" | "secret" | "secrets" => Ok(Driver::Secret),
             "configmap" | "configmaps" => Ok(Driver::ConfigMap),
             "memory" => Ok(Driver::Memory),
+            // Case-sensitive, as in helm (`SQL` is an unknown driver there too).
+            "sql" => Ok(Driver::Sql),
             other => Err(UnknownDriver(other.to_string())),
         }
     }
@@ -68,6 +74,7 @@ impl fmt::Display for Driver {
             Driver::Secret => "secret",
             Driver::ConfigMap => "configmap",
             Driver::Memory => "memory",
+            Driver::Sql => "sql",
         })
     }
 }
@@ -110,6 +117,43 @@ pub enum StorageError {
     /// A record without name, namespace or revision.
     #[error("invalid release record: {reason}")]
     Invalid { reason: String },
+    /// The sql driver was chosen without a connection string to use.
+    #[error("the sql storage driver needs a connection string (`HELM_DRIVER_SQL_CONNECTION_STRING`)")]
+    NoConnection,
+    /// PostgreSQL could not be reached or refused a statement. `server` never shows the
+    /// password; `action` reads "cannot {action} `{server}`".
+    #[error("sql storage driver: cannot {action} `{server}`")]
+    Sql {
+        action: String,
+        server: String,
+        #[source]
+        source: Box<sql::SqlError>,
+    },
+    /// Another process holds the driver's lock on a release's records.
+    #[error("the records of release `{release}` are locked by {holder}; waited {waited_seconds}s")]
+    Locked {
+        release: String,
+        holder: String,
+        waited_seconds: u64,
+    },
+}
+
+/// Where release records live: the driver, and for `sql` the resolved connection.
+#[derive(Clone, Debug, Default)]
+pub struct StorageSettings {
+    pub driver: Driver,
+    /// `sql` only: the server and credentials (never displayed with its password).
+    pub connection: Option<sql::Connection>,
+}
+
+impl StorageSettings {
+    /// A driver that needs no connection settings.
+    pub fn driver(driver: Driver) -> StorageSettings {
+        StorageSettings {
+            driver,
+            connection: None,
+        }
+    }
 }
 
 /// The storage object name of a revision (`makeKey`).
@@ -123,6 +167,40 @@ pub fn record_key(name: &str, version: i32) -> String {
 pub struct Head {
     pub last: Option<ReleaseRecord>,
     pub deployed: Option<ReleaseRecord>,
+}
+
+/// Release heads by `(namespace, name)`, each read or failed on its own.
+pub type Heads = std::collections::HashMap<(String, String), Result<Head, StorageError>>;
+
+/// A held [`Store::lock_release`]; [`RecordLock::release`] lets go (dropping it lets go in
+/// the background).
+pub struct RecordLock {
+    backend: Option<Arc<dyn Backend>>,
+    release: String,
+}
+
+impl RecordLock {
+    /// Lets go of the lock.
+    pub async fn release(mut self) -> Result<(), StorageError> {
+        match self.backend.take() {
+            Some(backend) => backend.unlock(&self.release).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RecordLock {
+    fn drop(&mut self) {
+        if let Some(backend) = self.backend.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let release = std::mem::take(&mut self.release);
+            runtime.spawn(async move {
+                // A lock that cannot be released ends with the session.
+                let _ = backend.unlock(&release).await;
+            });
+        }
+    }
 }
 
 /// Reads and writes release records through one driver. Clones share the driver (and, for
@@ -157,8 +235,25 @@ impl Store {
             }),
             (Driver::Secret, None) => Arc::new(Disconnected { driver: "secret" }),
             (Driver::ConfigMap, None) => Arc::new(Disconnected { driver: "configmap" }),
+            // The sql driver connects asynchronously: see `Store::open`.
+            (Driver::Sql, _) => Arc::new(Disconnected { driver: "sql" }),
         };
         Store { backend, driver }
+    }
+
+    /// A store on `settings`: [`Store::new`] for the cluster drivers; for `sql`, connects and
+    /// checks (or sets up) helm's tables first, so a bad connection string, an unreachable
+    /// server or a newer schema fails here, before anything is read or written.
+    pub async fn open(cluster: Option<Cluster>, settings: &StorageSettings) -> Result<Store, StorageError> {
+        if settings.driver != Driver::Sql {
+            return Ok(Store::new(cluster, settings.driver));
+        }
+        let connection = settings.connection.as_ref().ok_or(StorageError::NoConnection)?;
+        let backend = sql::SqlBackend::connect(connection).await?;
+        Ok(Store {
+            backend: Arc::new(backend),
+            driver: Driver::Sql,
+        })
     }
 
     /// A store over a custom backend (tests, other storage).
@@ -169,6 +264,11 @@ impl Store {
     /// The driver in use.
     pub fn driver(&self) -> Driver {
         self.driver
+    }
+
+    /// Whether `other` reads and writes the same records (a clone of this store).
+    pub fn same_as(&self, other: &Store) -> bool {
+        Arc::ptr_eq(&self.backend, &other.backend)
     }
 
     fn decode(namespace: &str, object: StoredObject) -> Result<ReleaseRecord, StorageError> {
@@ -196,6 +296,74 @@ impl Store {
     /// empty when there is none.
     pub async fn history(&self, namespace: &str, name: &str) -> Result<Vec<ReleaseRecord>, StorageError> {
         self.query(namespace, &[("name", name), ("owner", "helm")]).await
+    }
+
+    /// The heads of many releases (`(namespace, name)`) from one query, when the driver can
+    /// answer that at once (`sql`); `None` otherwise, and the caller reads release by release.
+    pub async fn heads(&self, releases: &[(String, String)]) -> Option<Result<Heads, StorageError>> {
+        let objects = match self.backend.histories(releases)?.await {
+            Ok(objects) => objects,
+            Err(error) => return Some(Err(error)),
+        };
+        let mut grouped: HashMap<(String, String), Vec<StoredObject>> =
+            releases.iter().map(|release| (release.clone(), Vec::new())).collect();
+        for (namespace, object) in objects {
+            let Some(name) = object.labels.get("name").cloned() else {
+                continue;
+            };
+            if let Some(group) = grouped.get_mut(&(namespace, name)) {
+                group.push(object);
+            }
+        }
+        Some(Ok(grouped
+            .into_iter()
+            .map(|((namespace, name), objects)| {
+                let head = Store::head_of(&namespace, objects);
+                ((namespace, name), head)
+            })
+            .collect()))
+    }
+
+    /// Takes the driver's own lock on a release's records for the length of an action, waiting
+    /// up to `timeout` (`on_wait` hears who holds it, once). Only the sql driver has one: its
+    /// records may be shared by clusters whose Leases know nothing of each other.
+    pub async fn lock_release(
+        &self,
+        namespace: &str,
+        name: &str,
+        timeout: std::time::Duration,
+        on_wait: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<RecordLock, StorageError> {
+        let release = format!("{namespace}/{name}");
+        let started = tokio::time::Instant::now();
+        let mut reported = false;
+        loop {
+            match self.backend.try_lock(&release).await? {
+                LockState::NotNeeded => {
+                    return Ok(RecordLock { backend: None, release });
+                }
+                LockState::Taken => {
+                    return Ok(RecordLock {
+                        backend: Some(self.backend.clone()),
+                        release,
+                    });
+                }
+                LockState::Held { holder } => {
+                    if started.elapsed() >= timeout {
+                        return Err(StorageError::Locked {
+                            release,
+                            holder,
+                            waited_seconds: started.elapsed().as_secs(),
+                        });
+                    }
+                    if !reported {
+                        on_wait(&holder);
+                        reported = true;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                }
+            }
+        }
     }
 
     /// The highest revision (Helm's `Last`), whatever its status.
@@ -248,6 +416,11 @@ impl Store {
             .backend
             .query(namespace, &[("name", name), ("owner", "helm")])
             .await?;
+        Store::head_of(namespace, objects)
+    }
+
+    /// The head of one release's stored objects.
+    fn head_of(namespace: &str, objects: Vec<StoredObject>) -> Result<Head, StorageError> {
         let version = |object: &StoredObject| object.labels.get("version").and_then(|v| v.parse::<i32>().ok());
         if objects.iter().any(|object| version(object).is_none()) {
             // Without version labels every body must be read, as helm does.

@@ -40,12 +40,14 @@ fn driver_names_are_helms() {
         ("configmap", Driver::ConfigMap),
         ("configmaps", Driver::ConfigMap),
         ("memory", Driver::Memory),
+        ("sql", Driver::Sql),
     ] {
         assert_eq!(text.parse::<Driver>().unwrap(), driver);
     }
+    // Case-sensitive, as helm's `HELM_DRIVER` is.
     assert_eq!(
-        "sql".parse::<Driver>().unwrap_err().to_string(),
-        "unknown storage driver `sql` (expected secret, configmap or memory)"
+        "SQL".parse::<Driver>().unwrap_err().to_string(),
+        "unknown storage driver `SQL` (expected secret, configmap, memory or sql)"
     );
     assert_eq!(record_key("web", 12), "sh.helm.release.v1.web.v12");
 }
@@ -123,6 +125,17 @@ async fn cluster_drivers_without_a_cluster_fail_clearly() {
         error.to_string(),
         "the secret storage driver needs a cluster connection"
     );
+    // The sql driver is opened with `Store::open`, which connects to its database.
+    let store = Store::new(None, Driver::Sql);
+    assert!(matches!(
+        store.history("team", "web").await,
+        Err(StorageError::NoConnection)
+    ));
+    let settings = StorageSettings::driver(Driver::Sql);
+    assert!(matches!(
+        Store::open(None, &settings).await,
+        Err(StorageError::NoConnection)
+    ));
 }
 
 #[tokio::test]

@@ -584,6 +584,20 @@ impl Engine {
         action: impl AsyncFnOnce(&Context<'_>, Option<&str>) -> Result<T, ConvergeError>,
     ) -> Result<T, ConvergeError> {
         let guard = self.lock(cx, timeout).await?;
+        // The store's own lock on the release's records (sql: a database shared by several
+        // clusters, whose Leases do not see each other); a no-op for the cluster drivers.
+        let on_wait = |holder: &str| {
+            cx.step(Step::WaitingForLease {
+                holder: holder.to_string(),
+            })
+        };
+        let records = match self.store.lock_release(cx.namespace, cx.name, timeout, &on_wait).await {
+            Ok(records) => records,
+            Err(error) => {
+                let _ = guard.release().await;
+                return Err(cx.storage_error(error));
+            }
+        };
         let result = match CatchUnwind(Box::pin(action(cx, guard.expired_holder()))).await {
             Ok(result) => result,
             Err(message) => {
@@ -596,7 +610,8 @@ impl Engine {
                 })
             }
         };
-        // A Lease that cannot be released simply expires.
+        // A record lock that cannot be released ends with its session; a Lease, by expiring.
+        let _ = records.release().await;
         let _ = guard.release().await;
         result
     }
