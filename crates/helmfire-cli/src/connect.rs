@@ -148,9 +148,12 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()
 }
 
-/// Where `estate`'s records live: its environment's `storage:`, else `HELM_DRIVER`.
+/// Where `estate`'s records live: its environment's `storage:`, else `HELM_DRIVER`; checked
+/// against its contexts ([`helmfire::estate::Estate::check_storage`]).
 pub fn estate_storage(settings: &Settings, estate: &helmfire::estate::Estate) -> Result<StorageSettings, BoxError> {
-    Ok(settings.storage(estate.state.environment.storage.as_ref())?)
+    let storage = settings.storage(estate.state.environment.storage.as_ref())?;
+    estate.check_storage(&storage)?;
+    Ok(storage)
 }
 
 /// Runs `work` against the clusters of `contexts`, their records kept on `storage`, and closes

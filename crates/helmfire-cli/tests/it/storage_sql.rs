@@ -687,6 +687,20 @@ fn the_state_files_storage_setting_is_checked_at_load() {
         "{stderr}"
     );
     assert!(stderr.contains("helmfire.yaml:3:14"), "{stderr}");
+
+    // One database holds every context's records, keyed by namespace and name alone: the same
+    // release in two clusters would share a history. Refused before anything connects.
+    let state = deploy.state(
+        "helmfire.yaml",
+        "environments:\n  default:\n    storage: {driver: sql, connection: 'host=127.0.0.1 port=1 sslmode=disable'}\nreleases:\n  - {name: web, chart: CHART, kubeContext: east}\n  - {name: web, chart: CHART, kubeContext: west}\n",
+    );
+    let (_, stderr) = expect(deploy.helmfire(&state, &["diff"]), 1);
+    assert!(
+        stderr.contains("release `west/default/web` would share its sql storage records with `east/default/web`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("helmfire.yaml:6:"), "{stderr}");
+    assert!(stderr.contains("helmfire.yaml:5:"), "{stderr}");
 }
 
 #[test]

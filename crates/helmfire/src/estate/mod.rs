@@ -36,7 +36,7 @@ use crate::error::ReleaseError;
 use crate::graph::{NeedsMode, ReleaseGraph};
 use crate::resolve::ResolveError;
 use crate::state::{self, DesiredState, LoadOptions, ReleaseSpec, Selector, StateError};
-use crate::storage::{StorageError, StorageSettings, Store};
+use crate::storage::{Driver, StorageError, StorageSettings, Store};
 
 pub use crate::resolve::resolve_charts;
 pub use converge::{
@@ -91,6 +91,46 @@ impl Estate {
             .into_iter()
             .map(|index| self.release(index).kube_context.clone())
             .collect()
+    }
+
+    /// Whether every context can keep its records on `storage`. The sql driver keeps all of
+    /// them in one database whose rows helm keys by namespace and name alone, so two releases
+    /// of the same namespace and name in different contexts would share one history there:
+    /// refused, naming both.
+    pub fn check_storage(&self, storage: &StorageSettings) -> Result<(), StateError> {
+        if storage.driver != Driver::Sql {
+            return Ok(());
+        }
+        let mut seen: BTreeMap<(&str, &str), &ReleaseSpec> = BTreeMap::new();
+        let mut diagnostics = Vec::new();
+        for release in &self.state.releases {
+            let key = (release.id.namespace.as_str(), release.id.name.as_str());
+            match seen.get(&key) {
+                Some(first) if first.kube_context != release.kube_context => diagnostics.push(
+                    state::Diagnostic::new(
+                        format!(
+                            "release `{}` would share its sql storage records with `{}`",
+                            release.id, first.id
+                        ),
+                        Some(release.location.clone()),
+                    )
+                    .with_note(first.location.clone(), "the other release is defined here")
+                    .with_hint(
+                        "helm's sql driver keys records by namespace and name only: give one a \
+                         different name or namespace, or keep each cluster's records in its own database",
+                    ),
+                ),
+                Some(_) => {}
+                None => {
+                    seen.insert(key, release);
+                }
+            }
+        }
+        if diagnostics.is_empty() {
+            Ok(())
+        } else {
+            Err(StateError::Invalid(diagnostics))
+        }
     }
 }
 
