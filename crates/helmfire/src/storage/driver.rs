@@ -339,38 +339,39 @@ impl KubeBackend {
         let mut params = ListParams::default().labels(&selector).limit(500);
         loop {
             let next = match self.kind {
-                ObjectKind::Secret => {
-                    let api: Api<Secret> = Api::all(self.cluster.client().clone());
-                    let page = self
-                        .cluster
-                        .with_retries("list", subject(self.kind, "", &described), || api.list(&params))
-                        .await
-                        .map_err(|e| cluster_error("list", self.kind, "", &described, e))?;
-                    out.extend(page.items.into_iter().map(|secret| {
-                        let namespace = secret.metadata.namespace.clone().unwrap_or_default();
-                        (namespace, from_secret(secret))
-                    }));
-                    page.metadata.continue_
-                }
-                ObjectKind::ConfigMap => {
-                    let api: Api<ConfigMap> = Api::all(self.cluster.client().clone());
-                    let page = self
-                        .cluster
-                        .with_retries("list", subject(self.kind, "", &described), || api.list(&params))
-                        .await
-                        .map_err(|e| cluster_error("list", self.kind, "", &described, e))?;
-                    out.extend(page.items.into_iter().map(|config_map| {
-                        let namespace = config_map.metadata.namespace.clone().unwrap_or_default();
-                        (namespace, from_config_map(config_map))
-                    }));
-                    page.metadata.continue_
-                }
+                ObjectKind::Secret => self.list_page(&params, &described, from_secret, &mut out).await?,
+                ObjectKind::ConfigMap => self.list_page(&params, &described, from_config_map, &mut out).await?,
             };
             match next.filter(|token| !token.is_empty()) {
                 Some(token) => params = params.continue_token(&token),
                 None => return Ok(out),
             }
         }
+    }
+
+    /// One page of a list across namespaces, its objects appended to `out` with their
+    /// namespaces; the continue token, if any.
+    async fn list_page<K>(
+        &self,
+        params: &ListParams,
+        described: &str,
+        convert: fn(K) -> StoredObject,
+        out: &mut Vec<(String, StoredObject)>,
+    ) -> Result<Option<String>, StorageError>
+    where
+        K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let api: Api<K> = Api::all(self.cluster.client().clone());
+        let page = self
+            .cluster
+            .with_retries("list", subject(self.kind, "", described), || api.list(params))
+            .await
+            .map_err(|e| cluster_error("list", self.kind, "", described, e))?;
+        out.extend(page.items.into_iter().map(|object| {
+            let namespace = object.meta().namespace.clone().unwrap_or_default();
+            (namespace, convert(object))
+        }));
+        Ok(page.metadata.continue_)
     }
 
     async fn get_one(&self, namespace: &str, key: &str) -> Result<Option<StoredObject>, StorageError> {

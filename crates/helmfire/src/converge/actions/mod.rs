@@ -680,19 +680,9 @@ impl Engine {
         options: &ActionOptions,
         progress: &dyn Progress,
     ) -> Result<ReleaseRecord, ConvergeError> {
-        let cx = self.context(&desired.namespace, &desired.name, progress);
-        if options.create_namespace {
-            cx.ensure_namespace().await?;
+        match self.converge(desired, options, progress, false).await? {
+            Converged::Wrote(record) | Converged::Current(record) => Ok(record),
         }
-        self.locked(&cx, options.timeout, async |cx, expired| {
-            let history = cx.history().await?;
-            match history.last() {
-                None => cx.install(&desired, options).await,
-                Some(last) if last.info.status == Status::Uninstalled => cx.install(&desired, options).await,
-                Some(_) => cx.upgrade(&desired, options, expired).await,
-            }
-        })
-        .await
     }
 
     /// [`Engine::install_or_upgrade`] for a plan made before the Lease was taken: once it is
@@ -705,6 +695,18 @@ impl Engine {
         options: &ActionOptions,
         progress: &dyn Progress,
     ) -> Result<Converged, ConvergeError> {
+        self.converge(desired, options, progress, true).await
+    }
+
+    /// Installs or upgrades under the release's Lease; with `keep_current`, leaves a latest
+    /// revision that already is `desired` alone.
+    async fn converge(
+        &self,
+        desired: DesiredRelease,
+        options: &ActionOptions,
+        progress: &dyn Progress,
+        keep_current: bool,
+    ) -> Result<Converged, ConvergeError> {
         let cx = self.context(&desired.namespace, &desired.name, progress);
         if options.create_namespace {
             cx.ensure_namespace().await?;
@@ -712,7 +714,9 @@ impl Engine {
         self.locked(&cx, options.timeout, async |cx, expired| {
             let history = cx.history().await?;
             match history.last() {
-                Some(last) if records::is_current(last, &desired) => Ok(Converged::Current(last.clone())),
+                Some(last) if keep_current && records::is_current(last, &desired) => {
+                    Ok(Converged::Current(last.clone()))
+                }
                 None => cx.install(&desired, options).await.map(Converged::Wrote),
                 Some(last) if last.info.status == Status::Uninstalled => {
                     cx.install(&desired, options).await.map(Converged::Wrote)
