@@ -5,7 +5,8 @@
 
 pub use helmfire_value::time::parse_std_duration as parse_duration;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use thiserror::Error;
@@ -53,8 +54,8 @@ pub struct FaultRule {
 /// from a generator seeded by `--seed`, so a run replays identically.
 ///
 /// Syntax: rules separated by `;`, each `ACTION[@VERBS/RESOURCES]`:
-/// - `error=CODE:RATE` — answer CODE (500, 503, 429 or 409) with probability RATE (0..1);
-///   429 and 503 carry `Retry-After`
+/// - `error=CODE:RATE` — answer CODE (500, 503, 429, 409 or 403) with probability RATE (0..1);
+///   429 and 503 carry `Retry-After`; 403 is RBAC's refusal of the verb on the resource
 /// - `latency=DURATION[:RATE]` — sleep DURATION first (`150ms`, `2s`), with probability RATE
 ///   (default 1)
 /// - `drop=RATE` — send half of the response body, then drop the connection
@@ -119,8 +120,8 @@ impl FromStr for FaultSpec {
                 "error" => {
                     let (code, rate) = value.split_once(':').ok_or_else(|| bad("expected error=CODE:RATE"))?;
                     let code: u16 = code.parse().map_err(|_| bad("code must be a number"))?;
-                    if !matches!(code, 500 | 503 | 429 | 409) {
-                        return Err(bad("code must be 500, 503, 429 or 409"));
+                    if !matches!(code, 500 | 503 | 429 | 409 | 403) {
+                        return Err(bad("code must be 500, 503, 429, 409 or 403"));
                     }
                     (FaultAction::Error(code), parse_rate(rate, rule)?)
                 }
@@ -166,7 +167,9 @@ pub struct Decision {
 /// Draws decisions from a seeded generator.
 #[derive(Debug)]
 pub struct Injector {
-    spec: FaultSpec,
+    spec: RwLock<FaultSpec>,
+    /// Whether `spec` has any rule (read without locking on the hot path).
+    active: AtomicBool,
     random: Mutex<SplitMix>,
 }
 
@@ -174,14 +177,22 @@ impl Injector {
     /// An injector for `spec`, reproducible from `seed`.
     pub fn new(spec: FaultSpec, seed: u64) -> Self {
         Self {
-            spec,
+            active: AtomicBool::new(!spec.rules.is_empty()),
+            spec: RwLock::new(spec),
             random: Mutex::new(SplitMix::new(seed)),
         }
     }
 
     /// Whether any rule exists (skips locking on the hot path).
     pub fn is_active(&self) -> bool {
-        !self.spec.rules.is_empty()
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the rules from the next request on (the generator carries on).
+    pub fn replace(&self, spec: FaultSpec) {
+        let mut current = self.spec.write().unwrap_or_else(|p| p.into_inner());
+        self.active.store(!spec.rules.is_empty(), Ordering::Relaxed);
+        *current = spec;
     }
 
     /// The faults for one request (`verb` as in RBAC, `resource` a plural or `""`).
@@ -190,8 +201,9 @@ impl Injector {
         if !self.is_active() {
             return decision;
         }
+        let spec = self.spec.read().unwrap_or_else(|p| p.into_inner());
         let mut random = self.random.lock().unwrap_or_else(|p| p.into_inner());
-        for rule in &self.spec.rules {
+        for rule in &spec.rules {
             let verb_ok = rule.verbs.is_empty() || rule.verbs.iter().any(|v| v == verb);
             let resource_ok = rule.resources.is_empty() || rule.resources.iter().any(|r| r == resource);
             if !verb_ok || !resource_ok {
@@ -214,6 +226,15 @@ impl Injector {
                             details: serde_json::json!({"kind": resource}),
                             retry_after: None,
                         },
+                        403 => ApiError {
+                            code: 403,
+                            reason: "Forbidden",
+                            message: format!(
+                                "{resource} is forbidden: User \"sandbox\" cannot {verb} resource \"{resource}\" (injected)"
+                            ),
+                            details: serde_json::json!({"kind": resource}),
+                            retry_after: None,
+                        },
                         _ => ApiError::internal("injected fault"),
                     });
                 }
@@ -230,6 +251,27 @@ impl Injector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forbids_by_verb_and_resource_and_can_be_replaced_at_run_time() {
+        let injector = Injector::new(FaultSpec::default(), 1);
+        assert_eq!(injector.decide("get", "deployments"), Decision::default());
+        injector.replace("error=403:1@get|list/deployments".parse().expect("valid"));
+        let error = injector.decide("get", "deployments").error.expect("forbidden");
+        assert_eq!((error.code, error.reason), (403, "Forbidden"));
+        assert!(
+            error.message.contains("cannot get resource \"deployments\""),
+            "{}",
+            error.message
+        );
+        assert_eq!(injector.decide("get", "services"), Decision::default());
+        injector.replace(FaultSpec::default());
+        assert!(!injector.is_active());
+        assert_eq!(
+            "error=404:1".parse::<FaultSpec>().unwrap_err().reason,
+            "code must be 500, 503, 429, 409 or 403"
+        );
+    }
 
     #[test]
     fn parses_the_documented_example() {

@@ -220,6 +220,12 @@ pub struct RunningSandbox {
 }
 
 impl RunningSandbox {
+    /// Injects `faults` from the next request on, in place of the configured ones (a test
+    /// installs with a healthy server, then sees how readers fare).
+    pub fn set_faults(&self, faults: FaultSpec) {
+        self.shared.faults.replace(faults);
+    }
+
     /// Where it listens.
     pub fn address(&self) -> SocketAddr {
         self.address

@@ -570,6 +570,37 @@ fn faults_are_retried_and_never_change_the_verdict() {
     }
 }
 
+/// A read the cluster forbids (RBAC's 403) fails the releases whose objects it covers, with the
+/// cause; the other releases still get their verdict, and the exit code says something could
+/// not be determined.
+#[test]
+fn a_forbidden_read_fails_only_the_releases_it_covers() {
+    let deploy = Deploy::start();
+    let root = crate::support::oracle::root();
+    let state = deploy.state(
+        "helmfire.yaml",
+        &format!(
+            "releases:\n  - {{name: settings, namespace: apps, chart: {}}}\n  - {{name: web, namespace: apps, chart: {}}}\n",
+            root.join("testdata/charts-min/hello").display(),
+            root.join("testdata/bench/five-objects").display()
+        ),
+    );
+    deploy.expect(&state, &["apply"], 0);
+    let sandbox = deploy.cluster.sandbox.as_ref().expect("sandbox");
+    sandbox.set_faults("error=403:1@get|list|patch/deployments".parse().expect("fault spec"));
+    let (text, stderr) = deploy.expect(&state, &["drift"], 1);
+    assert!(text.contains("apps/settings: in sync"), "{text}\n{stderr}");
+    assert!(!text.contains("apps/web: in sync"), "{text}");
+    assert!(
+        stderr.contains("release `apps/web`") && stderr.contains("forbidden"),
+        "{stderr}"
+    );
+    // Nothing was retried into a verdict: allowed again, the release is in sync.
+    sandbox.set_faults(helmfire_sandbox::FaultSpec::default());
+    let (text, _) = deploy.expect(&state, &["drift"], 0);
+    assert!(text.contains("apps/web: in sync"), "{text}");
+}
+
 /// A release whose record does not decode gets an error naming it; the others get their verdict.
 #[test]
 fn a_corrupt_record_fails_only_its_release() {
