@@ -394,6 +394,16 @@ fn diff_reads_every_release_with_one_query() {
         .collect();
     assert_eq!(reads.len(), 1, "one query for 40 releases: {reads:#?}");
     assert!(reads[0].contains("unnest"), "{}", reads[0]);
+
+    // `status` of the whole state file reads them the same way.
+    let before = db.executed().len();
+    let (stdout, _) = expect(run(&deploy, &state, &db, &["status"]), 0);
+    assert_eq!(stdout.matches("not installed").count(), 20, "{stdout}");
+    let reads = db.executed()[before..]
+        .iter()
+        .filter(|s| s.contains("FROM releases_v1"))
+        .count();
+    assert_eq!(reads, 1, "one query for the status of 40 releases");
 }
 
 #[test]

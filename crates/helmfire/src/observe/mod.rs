@@ -95,16 +95,18 @@ fn by_store(releases: Vec<(usize, Store)>) -> Vec<(Store, Vec<usize>)> {
     groups
 }
 
-/// Reads the latest record of each release (helm's `Last`: one decode per release).
+/// Reads the latest record of each release (helm's `Last`), the way [`histories`] reads: one
+/// query per store where its driver batches (sql), else one per release.
 pub async fn latest(
     releases: Vec<(usize, Store)>,
     state: &DesiredState,
     concurrency: usize,
 ) -> HashMap<usize, Result<Option<ReleaseRecord>, ReleaseError>> {
-    each_release(releases, state, concurrency, |store, namespace, name| async move {
-        store.last(&namespace, &name).await
-    })
-    .await
+    histories(releases, state, concurrency)
+        .await
+        .into_iter()
+        .map(|(index, history)| (index, history.map(|history| history.head.last)))
+        .collect()
 }
 
 /// Runs one storage read per release, `concurrency` at once; every release gets an answer.
