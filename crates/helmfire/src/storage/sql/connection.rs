@@ -484,6 +484,9 @@ pub fn check(text: &str) -> Result<(), ConnectionError> {
     resolve(text, &|_| None).map(drop)
 }
 
+/// How long connecting may take when the connection string sets no `connect_timeout`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Resolves a connection string as helm does, with `env` as the process environment.
 pub fn resolve(text: &str, env: Environment<'_>) -> Result<Connection, ConnectionError> {
     let mut options = BTreeMap::from([
@@ -546,12 +549,20 @@ pub fn resolve(text: &str, env: Environment<'_>) -> Result<Connection, Connectio
     if let Some(password) = password {
         config.password(password);
     }
-    if let Some(timeout) = options.get("connect_timeout").filter(|t| t.as_str() != "0") {
-        let seconds: i64 = timeout
-            .parse()
-            .map_err(|_| ConnectionError::InvalidConnectTimeout(timeout.clone()))?;
-        if seconds > 0 {
-            config.connect_timeout(Duration::from_secs(seconds.unsigned_abs()));
+    // lib/pq: `connect_timeout` in seconds, 0 or negative waits for ever. Without one lib/pq
+    // waits for ever too; helmfire gives up after DEFAULT_CONNECT_TIMEOUT, as it does with a
+    // cluster that does not answer.
+    match options.get("connect_timeout") {
+        Some(timeout) => {
+            let seconds: i64 = timeout
+                .parse()
+                .map_err(|_| ConnectionError::InvalidConnectTimeout(timeout.clone()))?;
+            if seconds > 0 {
+                config.connect_timeout(Duration::from_secs(seconds.unsigned_abs()));
+            }
+        }
+        None => {
+            config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
         }
     }
     // Every key lib/pq does not handle itself is a run-time parameter it sends at startup; the
@@ -658,6 +669,18 @@ mod tests {
         let mut options = BTreeMap::new();
         parse_key_values(text, &mut options).unwrap();
         options
+    }
+
+    #[test]
+    fn connecting_gives_up_after_a_default_unless_told_to_wait() {
+        let timeout = |text: &str| resolve(text, &|_| None).unwrap().config.get_connect_timeout().copied();
+        assert_eq!(timeout("host=db"), Some(DEFAULT_CONNECT_TIMEOUT));
+        assert_eq!(timeout("host=db connect_timeout=5"), Some(Duration::from_secs(5)));
+        assert_eq!(timeout("host=db connect_timeout=0"), None, "lib/pq: 0 waits for ever");
+        assert_eq!(
+            resolve("host=db connect_timeout=5s", &|_| None).unwrap_err(),
+            ConnectionError::InvalidConnectTimeout("5s".into())
+        );
     }
 
     #[test]
