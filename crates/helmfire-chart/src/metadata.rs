@@ -320,7 +320,7 @@ impl Metadata {
         if self.version.is_empty() {
             return Err("validation: chart.metadata.version is required".into());
         }
-        if Version::parse(&self.version).is_none() {
+        if Version::parse(&self.version).is_err() {
             return Err(format!(
                 "validation: chart.metadata.version {} is invalid",
                 go_quote(&self.version)

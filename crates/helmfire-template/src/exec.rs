@@ -543,20 +543,33 @@ impl<'a, 's> State<'a, 's> {
             Value::Nil => Err(self.errorf(format!("nil pointer evaluating {typ}.{name}"))),
             Value::Object(o) => {
                 if o.has_method(name) {
-                    let mut argv = Vec::new();
-                    for a in args.iter().skip(1) {
-                        argv.push(self.eval_arg(dot, Param::Any, a)?.v);
-                    }
-                    if let Some(f) = final_ {
-                        argv.push(f.v);
-                    }
-                    self.at = At::Arg(node);
+                    let argv = match o.method_params(name) {
+                        Some(params) => {
+                            let params: Vec<Param> = params.iter().map(|t| Param::from_go_name(t)).collect();
+                            self.method_args(dot, name, &params, args, final_)?
+                        }
+                        None => {
+                            let mut argv = Vec::new();
+                            for a in args.iter().skip(1) {
+                                argv.push(self.eval_arg(dot, Param::Any, a)?.v);
+                            }
+                            if let Some(f) = final_ {
+                                argv.push(f.v);
+                            }
+                            argv
+                        }
+                    };
+                    // Go's evalCall points at the node only when the call fails; other errors
+                    // keep the last evaluated argument's position.
                     return match o.call_method(name, &argv) {
                         Ok(v) => Ok(Rv::val(v)),
-                        Err(e) => Err(self.error(Cause::Call {
-                            function: name.to_string(),
-                            error: FuncError::Plain(e),
-                        })),
+                        Err(e) => {
+                            self.at = At::Arg(node);
+                            Err(self.error(Cause::Call {
+                                function: name.to_string(),
+                                error: FuncError::Plain(e),
+                            }))
+                        }
                     };
                 }
                 match o.field(name) {
@@ -595,6 +608,34 @@ impl<'a, 's> State<'a, 's> {
             }
             _ => Err(self.errorf(format!("can't evaluate field {name} in type {typ}"))),
         }
+    }
+
+    /// Go's `evalCall` argument handling for a method with fixed parameters: the count, then
+    /// each argument converted to its parameter type (literal and assignability errors).
+    fn method_args(
+        &mut self,
+        dot: &Rv,
+        name: &str,
+        params: &[Param],
+        args: &'a [Arg],
+        final_: Option<Rv>,
+    ) -> EResult<Vec<Value>> {
+        let args = args.get(1..).unwrap_or(&[]);
+        let num_in = args.len() + usize::from(final_.is_some());
+        if num_in != params.len() {
+            return Err(self.errorf(format!(
+                "wrong number of args for {name}: want {} got {num_in}",
+                params.len()
+            )));
+        }
+        let mut argv = Vec::with_capacity(num_in);
+        for (a, p) in args.iter().zip(params) {
+            argv.push(self.eval_arg(dot, *p, a)?.v);
+        }
+        if let Some(f) = final_ {
+            argv.push(self.validate_type(f, params[num_in - 1])?.v);
+        }
+        Ok(argv)
     }
 
     fn eval_function(
@@ -710,7 +751,7 @@ impl<'a, 's> State<'a, 's> {
         if value.is_invalid() {
             return match typ {
                 Param::Any | Param::Reflect => Ok(value),
-                Param::List | Param::Map | Param::StrList => Ok(Rv::val(Value::Nil)),
+                Param::List | Param::Map | Param::StrList | Param::Named(_) => Ok(Rv::val(Value::Nil)),
                 _ => Err(self.errorf(format!("invalid value; expected {}", typ.go_name()))),
             };
         }
@@ -735,7 +776,9 @@ impl<'a, 's> State<'a, 's> {
             Arg::Dot(_) => return self.validate_type(dot.clone(), typ),
             Arg::Nil(_) => {
                 return match typ {
-                    Param::Any | Param::Reflect | Param::List | Param::Map | Param::StrList => Ok(Rv::invalid()),
+                    Param::Any | Param::Reflect | Param::List | Param::Map | Param::StrList | Param::Named(_) => {
+                        Ok(Rv::invalid())
+                    }
                     _ => Err(self.errorf(format!("cannot assign nil to {}", typ.go_name()))),
                 };
             }

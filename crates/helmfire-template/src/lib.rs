@@ -18,6 +18,7 @@ pub mod fmt;
 pub mod functions;
 mod lexer;
 mod parser;
+pub mod semver;
 
 use std::sync::Arc;
 

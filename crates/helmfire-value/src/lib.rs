@@ -141,6 +141,13 @@ pub trait Object: Send + Sync + fmt::Debug {
         false
     }
 
+    /// The Go types of method `name`'s parameters (`string`, `*semver.Version`, `io.Writer`),
+    /// so the executor checks the count and converts the arguments as Go does; `None` leaves
+    /// that to [`Object::call_method`].
+    fn method_params(&self, _name: &str) -> Option<&'static [&'static str]> {
+        None
+    }
+
     /// Calls method `name` with already evaluated arguments; the error is Go's error text.
     fn call_method(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
         Err(format!("can't call method {name}"))

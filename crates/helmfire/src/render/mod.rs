@@ -100,12 +100,13 @@ pub fn render_chart(
     caps: &Capabilities,
     ctx: &mut Context,
 ) -> Result<Rendered, RenderError> {
+    // helm checks the normalized `vM.m.p` but names the version as given.
     if !chart.metadata.kube_version.is_empty()
-        && !helmfire_chart::semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
+        && !helmfire_template::semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
     {
         return Err(RenderError::KubeVersion {
             constraint: chart.metadata.kube_version.clone(),
-            version: caps.kube_version.normalized.clone(),
+            version: caps.kube_version.version.clone(),
         });
     }
     let mut top = Map::new();
