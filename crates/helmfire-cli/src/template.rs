@@ -140,7 +140,7 @@ pub fn run_template(req: &TemplateRequest) -> Result<String, String> {
         lookup: None,
     };
     let rendered = render::render_release(&render).map_err(|error| match error {
-        RenderError::Template { .. } | RenderError::Yaml { .. } => {
+        RenderError::Template { .. } | RenderError::Yaml { .. } | RenderError::KubeVersion { .. } => {
             format!("{error}\n\nUse --debug flag to render out invalid YAML")
         }
         other => other.to_string(),
