@@ -17,6 +17,7 @@ mod exec;
 pub mod fmt;
 pub mod functions;
 mod lexer;
+pub mod named;
 mod parser;
 pub mod semver;
 

@@ -102,8 +102,9 @@ impl Param {
             Param::Float => matches!(v, Value::Float(_)),
             Param::Bool => matches!(v, Value::Bool(_)),
             Param::List => matches!(v, Value::List(_, ListType::Interface)),
-            Param::Map => matches!(v, Value::Map(_, MapType::Interface)),
-            Param::StrList => matches!(v, Value::List(_, ListType::String)),
+            // A named type is assignable to its unnamed underlying type.
+            Param::Map => matches!(v, Value::Map(_, MapType::Interface | MapType::Values)),
+            Param::StrList => matches!(v, Value::List(_, ListType::String | ListType::VersionSet)),
             Param::Time => matches!(v, Value::Object(o) if o.type_name() == "time.Time"),
             Param::Certificate => matches!(v, Value::Object(o) if o.type_name() == certs::CERTIFICATE_TYPE),
             Param::Named(name) => matches!(v, Value::Object(o) if o.type_name() == name),

@@ -110,7 +110,8 @@ pub fn render_chart(
         });
     }
     let mut top = Map::new();
-    top.insert("Values".into(), Value::map(values.clone()));
+    // `.Values` is a `common.Values`, with its methods (`.Values.AsMap`, `.Values.Table "x"`).
+    top.insert("Values".into(), values_object(MapRef::new(values.clone())));
     top.insert("Release".into(), release.to_value());
     top.insert("Capabilities".into(), Value::Object(Arc::new(caps.clone())));
     let mut templates = BTreeMap::new();
@@ -145,7 +146,7 @@ pub fn render_chart(
         let mut t = Map::new();
         t.insert("Name".into(), Value::from(key.to_string()));
         t.insert("BasePath".into(), Value::from(r.base_path.clone()));
-        r.vals.write().insert("Template".into(), Value::map(t));
+        r.vals.write().insert("Template".into(), values_object(MapRef::new(t)));
         let data = Value::Map(r.vals.clone(), MapType::Interface);
         match set.execute_helm(key, &data, ctx) {
             Ok(out) => {
@@ -184,16 +185,22 @@ fn collect(
     let files = Files {
         entries: chart.files.iter().map(|f| (f.name.clone(), f.data.clone())).collect(),
     };
+    // helm's `values.Table("Values.<name>")`: the subchart's table as `common.Values` (the
+    // same map), or an empty one.
     let values = if is_root {
-        parent.get("Values").cloned().unwrap_or_else(|| Value::map(Map::new()))
+        parent
+            .get("Values")
+            .cloned()
+            .unwrap_or_else(|| values_object(MapRef::new(Map::new())))
     } else {
-        match parent.get("Values") {
+        let table = match parent.get("Values") {
             Some(Value::Map(m, _)) => match m.read().get(chart.name()) {
-                Some(v @ Value::Map(_, MapType::Interface)) => v.clone(),
-                _ => Value::map(Map::new()),
+                Some(Value::Map(table, t)) if t.holds_interfaces() => Some(table.clone()),
+                _ => None,
             },
-            _ => Value::map(Map::new()),
-        }
+            _ => None,
+        };
+        values_object(table.unwrap_or_else(|| MapRef::new(Map::new())))
     };
     let mut next = Map::new();
     next.insert("Chart".into(), meta);
@@ -232,27 +239,13 @@ fn collect(
     next
 }
 
-/// Helm's function library, with Go's `len` and `index` also seeing through the map- and
-/// slice-kinded objects of this module (`.Files`, `.Capabilities.APIVersions`), as Go's
-/// reflection does for `engine.files` and `common.VersionSet`.
-static FUNCTIONS: LazyLock<Arc<Functions>> = LazyLock::new(|| {
-    let mut f = Functions::helm();
-    for name in ["len", "index"] {
-        let Some(orig) = f.get(name).cloned() else { continue };
-        let inner = orig.call.clone();
-        let mut wrapped = orig;
-        wrapped.call = Arc::new(move |st, mut args: Vec<Value>| {
-            if let Some(Value::Object(o)) = args.first()
-                && matches!(o.kind(), "map" | "slice")
-            {
-                args[0] = o.to_plain();
-            }
-            inner(st, args)
-        });
-        f.insert(name, wrapped);
-    }
-    Arc::new(f)
-});
+/// A `common.Values` over `map`.
+fn values_object(map: MapRef) -> Value {
+    Value::Map(map, MapType::Values)
+}
+
+/// Helm's function library, built once per process.
+static FUNCTIONS: LazyLock<Arc<Functions>> = LazyLock::new(|| Arc::new(Functions::helm()));
 
 fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
