@@ -68,7 +68,7 @@ pub struct GlobalArgs {
     /// Use only the chart cache: never download (fails when something is missing)
     #[arg(long, global = true)]
     pub offline: bool,
-    /// Re-resolve charts whose helmfire.lock entry no longer matches the state file, and rewrite the lock
+    /// Re-resolve charts whose lock entry no longer matches the state file, and rewrite the lock
     #[arg(long, global = true)]
     pub update_lock: bool,
     /// Work against an embedded sandbox cluster whose state is kept in DIR (apply, diff, destroy, status, history, template)
@@ -122,7 +122,7 @@ pub enum Command {
         #[arg(long)]
         skip_tests: bool,
     },
-    /// Resolve every selected release's remote chart and write helmfire.lock
+    /// Resolve every selected release's remote chart and write the state file's lock (foo.yaml → foo.lock)
     Deps,
     /// Download every chart the selected releases need into the cache (for air-gapped use)
     Fetch {
