@@ -4,40 +4,15 @@
 //! OCI tag selection, and the state file's `version:` all go through this module, so they accept
 //! and reject the same strings, with Go's error texts.
 //!
-//! The regular expressions are the library's own with one change: Go's `\s` is exactly
-//! `[\t\n\f\r ]`, while the `regex` crate's also matches `\v` and Unicode spaces, so the class is
-//! spelled out.
+//! The library matches versions and constraints with regular expressions; compiling them costs
+//! a millisecond in every process that loads a chart (Chart.yaml's version is checked), so this
+//! module scans by hand instead (see [`scan`]). Their grammar leaves the scanner no choice to
+//! make: each optional part starts with its own character (`.`, `-`, `+`), an operator is the
+//! whole run of operator characters, and what follows a version is whitespace, a separator or
+//! the end. A test checks the scanner against the library's expressions (with Go's `\s`, exactly
+//! `[\t\n\f\r ]`) on a generated corpus.
 
 use std::cmp::Ordering;
-use std::sync::LazyLock;
-
-/// Go's `\s`.
-const WS: &str = r"[\t\n\f\r ]";
-
-const LOOSE_SEMVER: &str =
-    r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
-const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
-const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
-
-/// The library's patterns; compiled on first use (most renders never compare versions).
-struct Patterns {
-    loose: regex::Regex,
-    constraint: regex::Regex,
-    range: regex::Regex,
-    find: regex::Regex,
-    valid: regex::Regex,
-}
-
-static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
-    let compile = |p: String| regex::Regex::new(&p.replace(r"\s", WS)).expect("semver patterns are valid");
-    Patterns {
-        loose: compile(format!("^{LOOSE_SEMVER}$")),
-        constraint: compile(format!(r"^\s*({OPS})\s*({CV})\s*$")),
-        range: compile(format!(r"\s*({CV})\s+-\s+({CV})\s*")),
-        find: compile(format!(r"({OPS})\s*({CV})")),
-        valid: compile(format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")),
-    }
-});
 
 /// Why a version or constraint did not parse. `Display` is the library's error text.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -125,22 +100,23 @@ impl Version {
     /// `NewVersion` with coercion: an optional `v`, one to three numeric parts (leading zeros
     /// allowed, missing parts 0), then `-pre` and `+meta`. No trimming.
     pub fn parse(v: &str) -> Result<Version, Error> {
-        let m = PATTERNS.loose.captures(v).ok_or(Error::InvalidSemVer)?;
-        let get = |i: usize| m.get(i).map_or("", |x| x.as_str());
+        let m = scan::version(v, scan::is_digit)
+            .filter(|m| m.end == v.len())
+            .ok_or(Error::InvalidSemVer)?;
         let seg = |s: &str| -> Result<u64, Error> {
             let s = s.trim_start_matches('.');
             if s.is_empty() {
                 return Ok(0);
             }
-            // The pattern guarantees digits, so overflow is the only failure.
+            // The scanner guarantees digits, so overflow is the only failure.
             s.parse::<u64>().map_err(|_| Error::SegmentRange(s.to_string()))
         };
         let version = Version {
-            major: seg(get(1))?,
-            minor: seg(get(2))?,
-            patch: seg(get(3))?,
-            pre: get(5).to_string(),
-            metadata: get(8).to_string(),
+            major: seg(m.major)?,
+            minor: seg(m.minor)?,
+            patch: seg(m.patch)?,
+            pre: m.pre.strip_prefix('-').unwrap_or("").to_string(),
+            metadata: m.metadata.strip_prefix('+').unwrap_or("").to_string(),
             original: v.to_string(),
         };
         if !version.pre.is_empty() {
@@ -420,28 +396,24 @@ impl Constraint {
                 dirty: true,
             });
         }
-        let m = PATTERNS
-            .constraint
-            .captures(c)
-            .ok_or_else(|| Error::ImproperConstraint(c.to_string()))?;
-        let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
+        let (op, cv) = scan::item(c).ok_or_else(|| Error::ImproperConstraint(c.to_string()))?;
         let (mut minor_dirty, mut patch_dirty, mut dirty) = (false, false, false);
-        let text = if is_x(g(3)) || g(3).is_empty() {
+        let text = if is_x(cv.major) || cv.major.is_empty() {
             dirty = true;
-            format!("0.0.0{}", g(6))
-        } else if is_x(g(4).trim_start_matches('.')) || g(4).is_empty() {
+            format!("0.0.0{}", cv.pre)
+        } else if is_x(cv.minor.trim_start_matches('.')) || cv.minor.is_empty() {
             minor_dirty = true;
             dirty = true;
-            format!("{}.0.0{}", g(3), g(6))
-        } else if is_x(g(5).trim_start_matches('.')) || g(5).is_empty() {
+            format!("{}.0.0{}", cv.major, cv.pre)
+        } else if is_x(cv.patch.trim_start_matches('.')) || cv.patch.is_empty() {
             dirty = true;
             patch_dirty = true;
-            format!("{}{}.0{}", g(3), g(4), g(6))
+            format!("{}{}.0{}", cv.major, cv.minor, cv.pre)
         } else {
-            g(2).to_string()
+            cv.whole.to_string()
         };
         let con = Version::parse(&text).map_err(|_| Error::ConstraintParser)?;
-        let op = match g(1) {
+        let op = match op {
             "" | "=" => Op::TildeOrEqual,
             "!=" => Op::NotEqual,
             ">" => Op::Greater,
@@ -574,28 +546,15 @@ impl Constraints {
     /// `NewConstraint`: `A - B` ranges are rewritten to `>= A, <= B `, then each `||` part must
     /// be whitespace- or comma-separated `<op><version>` items.
     pub fn parse(text: &str) -> Result<Constraints, Error> {
-        let p = &*PATTERNS;
+        // `rewriteRange`: each `A - B` match, in order, replaces the first occurrence of its
+        // text (in the string as rewritten so far) with `>= A, <= B `.
         let mut rewritten = text.to_string();
-        let ranges: Vec<(String, String)> = p
-            .range
-            .captures_iter(text)
-            .map(|m| {
-                let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
-                (g(0).to_string(), format!(">= {}, <= {} ", g(1), g(11)))
-            })
-            .collect();
-        for (all, replacement) in ranges {
-            rewritten = rewritten.replacen(&all, &replacement, 1);
+        for (all, from, to) in scan::ranges(text) {
+            rewritten = rewritten.replacen(all, &format!(">= {from}, <= {to} "), 1);
         }
         let mut groups = Vec::new();
         for part in rewritten.split("||") {
-            if !p.valid.is_match(part) {
-                return Err(Error::ImproperConstraint(part.to_string()));
-            }
-            let mut items: Vec<&str> = p.find.find_iter(part).map(|m| m.as_str()).collect();
-            if items.is_empty() {
-                items.push(part);
-            }
+            let items = scan::items(part).ok_or_else(|| Error::ImproperConstraint(part.to_string()))?;
             let group = items
                 .into_iter()
                 .map(Constraint::parse)
@@ -641,6 +600,194 @@ pub fn semver_compare(constraint: &str, version: &str) -> Result<bool, Error> {
     let c = Constraints::parse(constraint)?;
     let v = Version::parse(version)?;
     Ok(c.check(&v))
+}
+
+/// The library's regular expressions as hand-written scanners over bytes (everything they
+/// accept is ASCII). `\s` is Go's: `[\t\n\f\r ]`, not `\v` nor Unicode spaces.
+mod scan {
+    /// One match of `v?(N+)(\.N+)?(\.N+)?(-ID(\.ID)*)?(\+ID(\.ID)*)?` (N a class, ID
+    /// `[0-9A-Za-z-]+`): the parts keep their leading `.`, `-` or `+`.
+    #[derive(Debug, PartialEq, Eq)]
+    pub struct Cv<'a> {
+        pub whole: &'a str,
+        pub major: &'a str,
+        pub minor: &'a str,
+        pub patch: &'a str,
+        pub pre: &'a str,
+        pub metadata: &'a str,
+        pub end: usize,
+    }
+
+    pub fn is_digit(b: u8) -> bool {
+        b.is_ascii_digit()
+    }
+
+    /// The constraint version class `[0-9|x|X|\*]` (the `|` is literal).
+    pub fn is_wild(b: u8) -> bool {
+        b.is_ascii_digit() || matches!(b, b'|' | b'x' | b'X' | b'*')
+    }
+
+    fn is_ident(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b == b'-'
+    }
+
+    pub fn is_space(b: u8) -> bool {
+        matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
+    }
+
+    fn is_op(b: u8) -> bool {
+        matches!(b, b'=' | b'!' | b'>' | b'<' | b'~' | b'^')
+    }
+
+    fn skip(s: &[u8], mut i: usize, class: fn(u8) -> bool) -> usize {
+        while i < s.len() && class(s[i]) {
+            i += 1;
+        }
+        i
+    }
+
+    /// `PREFIX ID (\. ID)*` at `i` (PREFIX is `-` or `+`), longest; `i` when absent.
+    fn dotted(s: &[u8], i: usize, prefix: u8) -> usize {
+        if s.get(i) != Some(&prefix) || !s.get(i + 1).copied().is_some_and(is_ident) {
+            return i;
+        }
+        let mut j = skip(s, i + 1, is_ident);
+        while s.get(j) == Some(&b'.') && s.get(j + 1).copied().is_some_and(is_ident) {
+            j = skip(s, j + 1, is_ident);
+        }
+        j
+    }
+
+    /// The longest version match starting exactly at byte `i` of `text`. Every optional part
+    /// starts with its own character and nothing that may follow can extend it, so the longest
+    /// match is the one the library's backtracking finds.
+    pub fn version_at(text: &str, i: usize, class: fn(u8) -> bool) -> Option<Cv<'_>> {
+        let s = text.as_bytes();
+        let mut j = i;
+        if s.get(j) == Some(&b'v') {
+            j += 1;
+        }
+        let major_start = j;
+        j = skip(s, j, class);
+        if j == major_start {
+            return None;
+        }
+        let major_end = j;
+        let part = |j: &mut usize| {
+            let start = *j;
+            if s.get(start) == Some(&b'.') && s.get(start + 1).copied().is_some_and(class) {
+                *j = skip(s, start + 1, class);
+            }
+            &text[start..*j]
+        };
+        let minor = part(&mut j);
+        let patch = part(&mut j);
+        let pre_start = j;
+        j = dotted(s, j, b'-');
+        let pre = &text[pre_start..j];
+        let meta_start = j;
+        j = dotted(s, j, b'+');
+        Some(Cv {
+            whole: &text[i..j],
+            major: &text[major_start..major_end],
+            minor,
+            patch,
+            pre,
+            metadata: &text[meta_start..j],
+            end: j,
+        })
+    }
+
+    /// A version at the start of `text`.
+    pub fn version(text: &str, class: fn(u8) -> bool) -> Option<Cv<'_>> {
+        version_at(text, 0, class)
+    }
+
+    /// An operator at `i`: the whole run of operator characters, which must be one of
+    /// `= != > < >= => <= =< ~ ~> ^` or empty (a version cannot start with one, so the
+    /// pattern's alternation has no other way to match). Returns it and the index after it.
+    fn op_at(text: &str, i: usize) -> Option<(&str, usize)> {
+        let end = skip(text.as_bytes(), i, is_op);
+        let op = &text[i..end];
+        matches!(
+            op,
+            "" | "=" | "!=" | ">" | "<" | ">=" | "=>" | "<=" | "=<" | "~" | "~>" | "^"
+        )
+        .then_some((op, end))
+    }
+
+    /// `\s*(OPS)\s*(CV)` at `i`: the operator and the version.
+    fn op_version_at(text: &str, i: usize) -> Option<(&str, Cv<'_>)> {
+        let s = text.as_bytes();
+        let (op, j) = op_at(text, skip(s, i, is_space))?;
+        let cv = version_at(text, skip(s, j, is_space), is_wild)?;
+        Some((op, cv))
+    }
+
+    /// `^\s*(OPS)\s*(CV)\s*$`: one constraint.
+    pub fn item(text: &str) -> Option<(&str, Cv<'_>)> {
+        let (op, cv) = op_version_at(text, 0)?;
+        (skip(text.as_bytes(), cv.end, is_space) == text.len()).then_some((op, cv))
+    }
+
+    /// The items of one `||` part when `^(\s*(OPS)\s*(CV)\s*)((?:\s+|,\s*)(OPS)\s*(CV)\s*)*$`
+    /// matches it. Each item is cut from its operator (or version) to the end of its version,
+    /// which `item` parses as `findConstraintRegex`'s matches would be.
+    pub fn items(part: &str) -> Option<Vec<&str>> {
+        let s = part.as_bytes();
+        let mut items = Vec::new();
+        let mut i = 0;
+        loop {
+            let (_, cv) = op_version_at(part, i)?;
+            items.push(&part[i..cv.end]);
+            let after = skip(s, cv.end, is_space);
+            if after == s.len() {
+                return Some(items);
+            }
+            // A separator: whitespace, or a comma with optional whitespace around it.
+            i = if s[after] == b',' {
+                skip(s, after + 1, is_space)
+            } else if after > cv.end {
+                after
+            } else {
+                return None;
+            };
+        }
+    }
+
+    /// Every non-overlapping `\s*(CV)\s+-\s+(CV)\s*` match, leftmost first: the matched text
+    /// and the two versions.
+    pub fn ranges(text: &str) -> Vec<(&str, &str, &str)> {
+        let s = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < s.len() {
+            match range_at(text, i) {
+                Some((end, found)) => {
+                    out.push(found);
+                    i = end;
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+
+    fn range_at(text: &str, i: usize) -> Option<(usize, (&str, &str, &str))> {
+        let s = text.as_bytes();
+        let from = version_at(text, skip(s, i, is_space), is_wild)?;
+        let dash = skip(s, from.end, is_space);
+        if dash == from.end || s.get(dash) != Some(&b'-') {
+            return None;
+        }
+        let start = skip(s, dash + 1, is_space);
+        if start == dash + 1 {
+            return None;
+        }
+        let to = version_at(text, start, is_wild)?;
+        let end = skip(s, to.end, is_space);
+        Some((end, (&text[i..end], from.whole, to.whole)))
+    }
 }
 
 #[cfg(test)]
@@ -703,6 +850,128 @@ mod tests {
             },
             other => panic!("unknown kind {other}"),
         }
+    }
+
+    /// The library's regular expressions (Go's `\s` spelled out), as the reference the scanner
+    /// must agree with.
+    mod reference {
+        use std::sync::LazyLock;
+
+        const LOOSE: &str = r"v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
+        const CV: &str = r"v?([0-9|x|X|\*]+)(\.[0-9|x|X|\*]+)?(\.[0-9|x|X|\*]+)?(-([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?(\+([0-9A-Za-z\-]+(\.[0-9A-Za-z\-]+)*))?";
+        const OPS: &str = r"=||!=|>|<|>=|=>|<=|=<|~|~>|\^";
+
+        fn compile(pattern: String) -> regex::Regex {
+            regex::Regex::new(&pattern.replace(r"\s", r"[\t\n\f\r ]")).unwrap()
+        }
+
+        static LOOSE_RE: LazyLock<regex::Regex> = LazyLock::new(|| compile(format!("^{LOOSE}$")));
+        static ITEM_RE: LazyLock<regex::Regex> = LazyLock::new(|| compile(format!(r"^\s*({OPS})\s*({CV})\s*$")));
+        static RANGE_RE: LazyLock<regex::Regex> = LazyLock::new(|| compile(format!(r"\s*({CV})\s+-\s+({CV})\s*")));
+        static FIND_RE: LazyLock<regex::Regex> = LazyLock::new(|| compile(format!(r"({OPS})\s*({CV})")));
+        static VALID_RE: LazyLock<regex::Regex> =
+            LazyLock::new(|| compile(format!(r"^(\s*({OPS})\s*({CV})\s*)((?:\s+|,\s*)({OPS})\s*({CV})\s*)*$")));
+
+        fn groups(m: &regex::Captures<'_>, which: &[usize]) -> Vec<String> {
+            which
+                .iter()
+                .map(|&i| m.get(i).map_or("", |x| x.as_str()).to_string())
+                .collect()
+        }
+
+        /// (major, .minor, .patch, -pre, +meta) of `NewVersion`'s pattern.
+        pub fn version(text: &str) -> Option<Vec<String>> {
+            LOOSE_RE.captures(text).map(|m| groups(&m, &[1, 2, 3, 4, 7]))
+        }
+
+        /// (op, whole, major, .minor, .patch, -pre) of one constraint.
+        pub fn item(text: &str) -> Option<Vec<String>> {
+            ITEM_RE.captures(text).map(|m| groups(&m, &[1, 2, 3, 4, 5, 6]))
+        }
+
+        /// Each item of a valid part, as `item` reads it.
+        pub fn items(part: &str) -> Option<Vec<Option<Vec<String>>>> {
+            if !VALID_RE.is_match(part) {
+                return None;
+            }
+            let mut found: Vec<&str> = FIND_RE.find_iter(part).map(|m| m.as_str()).collect();
+            if found.is_empty() {
+                found.push(part);
+            }
+            Some(found.into_iter().map(item).collect())
+        }
+
+        pub fn ranges(text: &str) -> Vec<(String, String, String)> {
+            RANGE_RE
+                .captures_iter(text)
+                .map(|m| {
+                    let g = groups(&m, &[0, 1, 11]);
+                    (g[0].clone(), g[1].clone(), g[2].clone())
+                })
+                .collect()
+        }
+    }
+
+    fn scanned_version(text: &str) -> Option<Vec<String>> {
+        scan::version(text, scan::is_digit)
+            .filter(|m| m.end == text.len())
+            .map(|m| {
+                [m.major, m.minor, m.patch, m.pre, m.metadata]
+                    .map(str::to_string)
+                    .to_vec()
+            })
+    }
+
+    fn scanned_item(text: &str) -> Option<Vec<String>> {
+        scan::item(text).map(|(op, cv)| {
+            [op, cv.whole, cv.major, cv.minor, cv.patch, cv.pre]
+                .map(str::to_string)
+                .to_vec()
+        })
+    }
+
+    /// The scanner against the library's expressions on ~300,000 generated strings made of the
+    /// characters and pieces the grammar cares about (and some it must refuse: `\v`, NBSP).
+    #[test]
+    fn the_scanner_matches_the_librarys_expressions() {
+        const PIECES: &[&str] = &[
+            "0", "1", "2", "9", "01", "10", ".", "-", "+", "v", "x", "X", "*", "|", "||", ",", " ", "  ", "\t", "\n",
+            "\u{b}", "\u{a0}", ">", "<", "=", "!", "~", "^", ">=", "<=", "!=", "~>", "=>", "a", "beta", "1.2", "1.2.3",
+            " - ", "-rc.1", "+b.2", "1.x", "..", "é",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        let mut failures = Vec::new();
+        for _ in 0..300_000 {
+            let len = next(9);
+            let text: String = (0..len).map(|_| PIECES[next(PIECES.len())]).collect();
+            if scanned_version(&text) != reference::version(&text) {
+                failures.push(format!("version {text:?}"));
+            }
+            if scanned_item(&text) != reference::item(&text) {
+                failures.push(format!("item {text:?}"));
+            }
+            let ours = scan::items(&text).map(|items| items.into_iter().map(scanned_item).collect::<Vec<_>>());
+            if ours != reference::items(&text) {
+                failures.push(format!("items {text:?}: {ours:?} vs {:?}", reference::items(&text)));
+            }
+            let ours: Vec<(String, String, String)> = scan::ranges(&text)
+                .into_iter()
+                .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+                .collect();
+            if ours != reference::ranges(&text) {
+                failures.push(format!("ranges {text:?}: {ours:?} vs {:?}", reference::ranges(&text)));
+            }
+            if failures.len() > 20 {
+                break;
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
     #[test]
