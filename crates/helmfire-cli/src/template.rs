@@ -247,6 +247,8 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
             }
         };
     let mut request = args.request();
+    // One render, then exit: what the render built is left to the exit, not freed.
+    render::exiting_after_this_render();
     // Helm rejects a bad --kube-version before it looks for the chart, let alone downloads it.
     let checked = Capabilities::offline(request.kube_version.as_deref(), &request.api_versions)
         .map(|_| ())

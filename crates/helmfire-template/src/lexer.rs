@@ -106,6 +106,21 @@ fn is_alnum(c: char) -> bool {
     c == '_' || c.is_alphabetic() || c.is_numeric()
 }
 
+/// Where `cc` (two copies of `c`: the `{{` delimiter) first occurs: a byte search, instead of
+/// setting up a substring searcher for every stretch of text.
+fn find_pair(s: &[u8], c: u8) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(c, &s[from..]) {
+        let at = from + i;
+        match s.get(at + 1) {
+            Some(&next) if next == c => return Some(at),
+            Some(_) => from = at + 1,
+            None => return None,
+        }
+    }
+    None
+}
+
 fn has_left_trim(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 2 && b[0] == b'-' && is_space(b[1] as char)
@@ -159,10 +174,7 @@ impl<'a> Lexer<'a> {
             self.line_pos = 0;
             self.line = 1;
         }
-        self.line += self.input.as_bytes()[self.line_pos..pos]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        self.line += memchr::memchr_iter(b'\n', &self.input.as_bytes()[self.line_pos..pos]).count();
         self.line_pos = pos;
         self.line
     }
@@ -238,7 +250,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_text(&mut self) -> State {
-        if let Some(x) = self.rest().find(LEFT) {
+        if let Some(x) = find_pair(self.rest().as_bytes(), b'{') {
             if x > 0 {
                 self.pos += x;
                 let delim_end = self.pos + LEFT.len();

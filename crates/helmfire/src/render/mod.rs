@@ -21,7 +21,7 @@ use helmfire_value::{Map, MapRef, MapType, Value};
 pub use manifest::{Hook, Manifest, OutputOptions, Sorted, sort_manifests, template_output};
 pub use objects::{Capabilities, Files};
 pub use release::{ReleaseRender, RenderedRelease, UserValues, render_release, render_with_values};
-pub use retire::retire;
+pub use retire::{exiting_after_this_render, retire};
 
 /// Why rendering failed. `Display` is Helm's text (what follows `Error: `).
 #[derive(Debug, thiserror::Error)]
@@ -126,16 +126,16 @@ pub fn render_chart(
     });
 
     let mut set = TemplateSet::new(FUNCTIONS.clone());
-    for key in &keys {
-        let r = &templates[*key];
-        if let Err(e) = set.parse(key, &r.text) {
-            let e = TemplateError::Parse(e);
-            return Err(RenderError::Template {
-                file: key.to_string(),
-                message: e.helm_message(key),
-                source: Box::new(e),
-            });
-        }
+    let files: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), &*templates[*k].text)).collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if let Err((i, e)) = set.parse_all(&files, threads) {
+        let key = files[i].0;
+        let e = TemplateError::Parse(e);
+        return Err(RenderError::Template {
+            file: key.to_string(),
+            message: e.helm_message(key),
+            source: Box::new(e),
+        });
     }
     let mut rendered = Rendered::new();
     for key in &keys {
@@ -230,7 +230,9 @@ fn collect(
         templates.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                text: Arc::from(String::from_utf8_lossy(&t.data).as_ref()),
+                // Validating as UTF-8 goes a word at a time; the lossy decoder a byte.
+                text: std::str::from_utf8(&t.data)
+                    .map_or_else(|_| Arc::from(String::from_utf8_lossy(&t.data).as_ref()), Arc::from),
                 vals: next.clone(),
                 base_path: format!("{full_path}/templates"),
             },
