@@ -566,6 +566,22 @@ impl<'a, 's> State<'a, 's> {
                         .map(Rv::val)
                         .map_err(|e| self.method_error(node, name, e));
                 }
+                // A map-kinded object (`engine.files`) answers fields as Go's maps do.
+                if o.kind() == "map" {
+                    if has_args {
+                        return Err(self.errorf(format!("{name} is not a method but has arguments")));
+                    }
+                    return match o.field(name) {
+                        Some(v) => Ok(Rv::val(v)),
+                        None if self.options().strict => {
+                            Err(self.errorf(format!("map has no entry for key {}", super::fmt::quote_go(name))))
+                        }
+                        None => Ok(Rv::val(o.missing_key())),
+                    };
+                }
+                if o.unexported_field(name) {
+                    return Err(self.errorf(format!("{name} is an unexported field of struct type {typ}")));
+                }
                 match o.field(name) {
                     Some(v) => {
                         if has_args {

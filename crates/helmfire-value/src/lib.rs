@@ -203,6 +203,18 @@ pub trait Object: Send + Sync + fmt::Debug {
         "struct"
     }
 
+    /// For a struct: whether `name` is one of its unexported fields (templates refuse them
+    /// with their own error).
+    fn unexported_field(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// For a map-kinded object: the zero value of its element type, which a template reads
+    /// for a missing key ([`Object::field`] gives the present ones).
+    fn missing_key(&self) -> Value {
+        Value::Nil
+    }
+
     /// Downcasting for functions that need the concrete type (dates, semver).
     fn as_any(&self) -> Option<&dyn std::any::Any> {
         None

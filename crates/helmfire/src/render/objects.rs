@@ -124,8 +124,14 @@ impl Object for Files {
         "engine.files"
     }
 
-    fn field(&self, _name: &str) -> Option<Value> {
-        None
+    /// `.Files.name` indexes the map (only a name without dots can be written so).
+    fn field(&self, name: &str) -> Option<Value> {
+        self.get(name).map(|data| Value::Bytes(data.clone()))
+    }
+
+    /// A missing name reads as a nil `[]byte` (printed `[]`).
+    fn missing_key(&self) -> Value {
+        Value::Bytes(Arc::from(Vec::new()))
     }
 
     fn to_plain(&self) -> Value {
@@ -357,6 +363,10 @@ impl Object for KubeVersion {
     /// `{{ .Capabilities.KubeVersion }}` prints `String()`: the normalized version.
     fn addressable_string(&self) -> Option<String> {
         Some(self.normalized.clone())
+    }
+
+    fn unexported_field(&self, name: &str) -> bool {
+        name == "normalizedVersion"
     }
 
     fn has_method(&self, name: &str) -> bool {
