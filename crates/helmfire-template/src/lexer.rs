@@ -107,10 +107,13 @@ fn is_alnum(c: char) -> bool {
 }
 
 /// Where `cc` (two copies of `c`: the `{{` delimiter) first occurs: a byte search, instead of
-/// setting up a substring searcher for every stretch of text.
+/// setting up a substring searcher for every stretch of text. The searches here are memchr's
+/// portable word-at-a-time ones: its SIMD ones first detect the CPU's features, which costs
+/// more in a virtual machine (`cpuid` traps) than a small chart's searches save.
 fn find_pair(s: &[u8], c: u8) -> Option<usize> {
+    let finder = memchr::arch::all::memchr::One::new(c);
     let mut from = 0;
-    while let Some(i) = memchr::memchr(c, &s[from..]) {
+    while let Some(i) = finder.find(&s[from..]) {
         let at = from + i;
         match s.get(at + 1) {
             Some(&next) if next == c => return Some(at),
@@ -174,7 +177,7 @@ impl<'a> Lexer<'a> {
             self.line_pos = 0;
             self.line = 1;
         }
-        self.line += memchr::memchr_iter(b'\n', &self.input.as_bytes()[self.line_pos..pos]).count();
+        self.line += memchr::arch::all::memchr::One::new(b'\n').count(&self.input.as_bytes()[self.line_pos..pos]);
         self.line_pos = pos;
         self.line
     }

@@ -121,15 +121,29 @@ impl TemplateSet {
 
     /// [`parse`](Self::parse) of every `(name, text)` in order, with the same result (the first
     /// error in order is returned, with its index), but the distinct texts are parsed on up to
-    /// `threads` threads first: parsing is most of a small chart's work, and helm's own parse
-    /// is single-threaded.
-    pub fn parse_all(&mut self, files: &[(&str, &str)], threads: usize) -> Result<(), (usize, ParseError)> {
-        // The first file of each distinct text not parsed before is parsed ahead.
-        let mut first_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    /// `threads()` threads first: parsing is most of a small chart's work, and helm's own parse
+    /// is single-threaded. `threads` is asked only when there is enough text to share (finding
+    /// out the machine's parallelism reads cgroup files).
+    pub fn parse_all(
+        &mut self,
+        files: &[(&str, &str)],
+        threads: impl FnOnce() -> usize,
+    ) -> Result<(), (usize, ParseError)> {
+        // The first file of each distinct text not parsed before is parsed ahead. Keyed by
+        // [`fingerprint`]: hashing whole texts cost more than the parse cache saves.
+        let mut first_of: std::collections::HashMap<
+            u64,
+            Vec<usize>,
+            std::hash::BuildHasherDefault<functions::NameHasher>,
+        > = Default::default();
         let mut ahead: Vec<usize> = Vec::new();
         for (i, (_, text)) in files.iter().enumerate() {
-            if self.reparse("", text).is_none() && !first_of.contains_key(text) {
-                first_of.insert(text, i);
+            if self.reparse("", text).is_some() {
+                continue;
+            }
+            let same = first_of.entry(fingerprint(text)).or_default();
+            if !same.iter().any(|&j| files[j].1 == *text) {
+                same.push(i);
                 ahead.push(i);
             }
         }
@@ -138,7 +152,7 @@ impl TemplateSet {
         let threads = if total < 32 * 1024 {
             1
         } else {
-            threads.clamp(1, ahead.len().max(1))
+            threads().clamp(1, ahead.len().max(1))
         };
         let parsed = self.parse_each(files, &ahead, threads);
         let mut parsed: std::collections::HashMap<usize, Parsed> = ahead.into_iter().zip(parsed).collect();
@@ -393,7 +407,7 @@ mod tests {
             one.parse(name, text).unwrap();
         }
         let mut all = TemplateSet::default();
-        all.parse_all(&refs, 4).unwrap();
+        all.parse_all(&refs, || 4).unwrap();
         let mut names: Vec<&String> = one.trees.keys().collect();
         names.sort();
         let mut parallel: Vec<&String> = all.trees.keys().collect();
@@ -412,7 +426,7 @@ mod tests {
         broken[3].1 = "{{ if }}";
         broken[9].1 = "{{ end }}";
         let mut set = TemplateSet::default();
-        let (i, e) = set.parse_all(&broken, 4).unwrap_err();
+        let (i, e) = set.parse_all(&broken, || 4).unwrap_err();
         assert_eq!(i, 3);
         assert_eq!(e.to_string(), "template: c/templates/f3.yaml:1: missing value for if");
     }

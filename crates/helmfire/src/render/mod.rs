@@ -127,7 +127,7 @@ pub fn render_chart(
 
     let mut set = TemplateSet::new(FUNCTIONS.clone());
     let files: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), &*templates[*k].text)).collect();
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = || std::thread::available_parallelism().map_or(1, usize::from);
     if let Err((i, e)) = set.parse_all(&files, threads) {
         let key = files[i].0;
         let e = TemplateError::Parse(e);
@@ -230,9 +230,7 @@ fn collect(
         templates.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                // Validating as UTF-8 goes a word at a time; the lossy decoder a byte.
-                text: std::str::from_utf8(&t.data)
-                    .map_or_else(|_| Arc::from(String::from_utf8_lossy(&t.data).as_ref()), Arc::from),
+                text: Arc::from(utf8_text(&t.data).as_ref()),
                 vals: next.clone(),
                 base_path: format!("{full_path}/templates"),
             },
@@ -294,4 +292,14 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], workers: usize, work: impl Fn
         .into_iter()
         .map(|slot| slot.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
         .collect()
+}
+
+/// `data` as text, invalid UTF-8 replaced as Go's `string([]byte)` then printing would show it
+/// (U+FFFD). Valid text, nearly always, is checked a word at a time; the lossy decoder's own
+/// check goes a byte at a time.
+pub(crate) fn utf8_text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(data),
+    }
 }
