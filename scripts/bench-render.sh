@@ -4,7 +4,9 @@
 # chart's ratio and the median of those ratios (issue 18's per-chart target).
 # Usage: scripts/bench-render.sh CHART_DIR... (chart directories with dependencies vendored)
 # RUNS=N times each chart N times, alternating the tools, and keeps each tool's median (a
-# loaded machine moves single runs by tens of percent).
+# loaded machine moves single runs by tens of percent); STAT=min keeps the fastest run instead
+# (on a shared machine, a few-millisecond process loses proportionally more to waiting for a
+# core than helm's 50 ms, so the minimum is closer to what each tool costs).
 # Build first: cargo build --profile dist (HELMFIRE_BIN overrides the binary).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,29 +19,39 @@ tmp=$(mktemp)
 out=$(mktemp)
 ratios=$(mktemp)
 trap 'rm -f "$tmp" "$out" "$ratios"' EXIT
-measure() { # prints "<seconds> <peak KiB>"; the command's stdout goes to $out
+measure() { # prints "<seconds>"; the command's stdout goes to $out
   # bash's clock, not two `date` processes: those added ~3 ms to every measurement, a fifth of a
-  # small chart's render.
-  local start end rss
+  # small chart's render. Nothing wraps the command: /usr/bin/time's own fork and exec added
+  # 1-2 ms, a third of a small chart's process.
+  local start end
   start=$EPOCHREALTIME
-  /usr/bin/time -o "$tmp" -f '%M' "$@" >"$out" 2>/dev/null || true
+  "$@" >"$out" 2>/dev/null || true
   end=$EPOCHREALTIME
+  echo "$end - $start" | bc
+}
+peak() { # prints the command's peak memory in KiB, from one more run
+  local rss
+  /usr/bin/time -o "$tmp" -f '%M' "$@" >/dev/null 2>&1 || true
   rss=$(tail -1 "$tmp")
-  echo "$(echo "$end - $start" | bc) ${rss:-0}"
+  echo "${rss:-0}"
 }
 ht=0; ft=0; hm=0; fm=0
 kh=0; kf=0; kn=0 # charts whose output holds generated PEM keys or certificates (plain or base64)
 runs=${RUNS:-1}
 median_of() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+case ${STAT:-median} in
+  median) runs_of() { median_of; } ;;
+  min) runs_of() { sort -g | head -1; } ;;
+  *) echo "STAT must be median or min" >&2; exit 1 ;;
+esac
 for c in "$@"; do
-  hts=""; fts=""; m=0; m2=0
+  hts=""; fts=""
   for _ in $(seq "$runs"); do
-    read -r t1 r1 < <(measure "$helm" template rel "$c")
-    read -r t3 r3 < <(measure "$ours" chart template rel "$c")
-    hts="$hts$t1"$'\n'; fts="$fts$t3"$'\n'
-    [ "$r1" -gt "$m" ] && m=$r1; [ "$r3" -gt "$m2" ] && m2=$r3
+    hts="$hts$(measure "$helm" template rel "$c")"$'\n'
+    fts="$fts$(measure "$ours" chart template rel "$c")"$'\n'
   done
-  t=$(printf '%s' "$hts" | median_of); t2=$(printf '%s' "$fts" | median_of)
+  m=$(peak "$helm" template rel "$c"); m2=$(peak "$ours" chart template rel "$c")
+  t=$(printf '%s' "$hts" | runs_of); t2=$(printf '%s' "$fts" | runs_of)
   ht=$(echo "$ht + $t" | bc); [ "$m" -gt "$hm" ] && hm=$m
   ft=$(echo "$ft + $t2" | bc); [ "$m2" -gt "$fm" ] && fm=$m2
   mark=""
