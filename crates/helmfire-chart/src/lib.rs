@@ -12,7 +12,8 @@ pub mod archive;
 pub mod ignore;
 pub mod metadata;
 pub mod reference;
-pub mod semver;
+/// The one Masterminds semver (helm v4.1.4's v3.4.0), shared with the template functions.
+pub use helmfire_template::semver;
 pub mod source;
 pub mod values;
 

@@ -320,7 +320,7 @@ impl Metadata {
         if self.version.is_empty() {
             return Err("validation: chart.metadata.version is required".into());
         }
-        if Version::parse(&self.version).is_none() {
+        if Version::parse(&self.version).is_err() {
             return Err(format!(
                 "validation: chart.metadata.version {} is invalid",
                 go_quote(&self.version)
@@ -407,8 +407,9 @@ impl Metadata {
         m.insert("Tags".into(), s(&self.tags));
         m.insert("AppVersion".into(), s(&self.app_version));
         m.insert("Deprecated".into(), Value::Bool(self.deprecated));
+        // Absent annotations are a nil `map[string]string`: `map[]`, `index` gives "".
         let annotations = if self.annotations.is_empty() {
-            Value::Nil
+            Value::Map(MapRef::nil(), MapType::String)
         } else {
             let a: Map = self.annotations.iter().map(|(k, v)| (k.clone(), s(v))).collect();
             Value::Map(MapRef::new(a), MapType::String)

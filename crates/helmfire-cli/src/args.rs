@@ -79,7 +79,7 @@ pub struct GlobalArgs {
     /// Use only the chart cache: never download (fails when something is missing)
     #[arg(long, global = true)]
     pub offline: bool,
-    /// Re-resolve charts whose helmfire.lock entry no longer matches the state file, and rewrite the lock
+    /// Re-resolve charts whose lock entry no longer matches the state file, and rewrite the lock
     #[arg(long, global = true)]
     pub update_lock: bool,
     /// Work against embedded sandbox clusters whose state is kept in DIR, one per kube context (DIR/context-NAME for a named one)
@@ -133,7 +133,7 @@ pub enum Command {
         #[arg(long)]
         skip_tests: bool,
     },
-    /// Resolve every selected release's remote chart and write helmfire.lock
+    /// Resolve every selected release's remote chart and write the state file's lock (foo.yaml → foo.lock)
     Deps,
     /// Download every chart the selected releases need into the cache (for air-gapped use)
     Fetch {

@@ -1,5 +1,5 @@
 //! Chart sources on the command line: resolving the selected releases' remote charts (and
-//! their unvendored dependencies) before rendering, honouring `helmfire.lock`, `--offline` and
+//! their unvendored dependencies) before rendering, honouring the state file's lock, `--offline` and
 //! `--update-lock`; the commands `deps`, `fetch` and `chart push`.
 
 use std::path::{Path, PathBuf};

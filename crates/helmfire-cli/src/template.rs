@@ -141,7 +141,7 @@ pub fn run_template(req: &TemplateRequest) -> Result<String, String> {
         lookup: None,
     };
     let rendered = render::render_release(&render).map_err(|error| match error {
-        RenderError::Template { .. } | RenderError::Yaml { .. } => {
+        RenderError::Template { .. } | RenderError::Yaml { .. } | RenderError::KubeVersion { .. } => {
             format!("{error}\n\nUse --debug flag to render out invalid YAML")
         }
         // helm prints only its summary; the reason (a path escaping the chart, a file over the
@@ -257,6 +257,8 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
             }
         };
     let mut request = args.request();
+    // One render, then exit: what the render built is left to the exit, not freed.
+    render::exiting_after_this_render();
     // Helm rejects a bad --kube-version before it looks for the chart, let alone downloads it.
     let checked = Capabilities::offline(request.kube_version.as_deref(), &request.api_versions)
         .map(|_| ())

@@ -301,7 +301,7 @@ impl<'a, 's> State<'a, 's> {
             }
             Value::Map(m, t) => {
                 let entries: Vec<(String, Value)> = m.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                let iface = *t == MapType::Interface;
+                let iface = t.holds_interfaces();
                 for (k, v) in entries {
                     ran = true;
                     let elem = Rv { v, iface };
@@ -543,21 +543,44 @@ impl<'a, 's> State<'a, 's> {
             Value::Nil => Err(self.errorf(format!("nil pointer evaluating {typ}.{name}"))),
             Value::Object(o) => {
                 if o.has_method(name) {
-                    let mut argv = Vec::new();
-                    for a in args.iter().skip(1) {
-                        argv.push(self.eval_arg(dot, Param::Any, a)?.v);
-                    }
-                    if let Some(f) = final_ {
-                        argv.push(f.v);
-                    }
-                    self.at = At::Arg(node);
-                    return match o.call_method(name, &argv) {
-                        Ok(v) => Ok(Rv::val(v)),
-                        Err(e) => Err(self.error(Cause::Call {
-                            function: name.to_string(),
-                            error: FuncError::Plain(e),
-                        })),
+                    let argv = match o.method_params(name) {
+                        Some(params) => {
+                            let params: Vec<Param> = params.iter().map(|t| Param::from_go_name(t)).collect();
+                            self.method_args(dot, name, &params, args, final_)?
+                        }
+                        None => {
+                            let mut argv = Vec::new();
+                            for a in args.iter().skip(1) {
+                                argv.push(self.eval_arg(dot, Param::Any, a)?.v);
+                            }
+                            if let Some(f) = final_ {
+                                argv.push(f.v);
+                            }
+                            argv
+                        }
                     };
+                    // Go's evalCall points at the node only when the call fails; other errors
+                    // keep the last evaluated argument's position.
+                    return o
+                        .call_method(name, &argv)
+                        .map(Rv::val)
+                        .map_err(|e| self.method_error(node, name, e));
+                }
+                // A map-kinded object (`engine.files`) answers fields as Go's maps do.
+                if o.kind() == "map" {
+                    if has_args {
+                        return Err(self.errorf(format!("{name} is not a method but has arguments")));
+                    }
+                    return match o.field(name) {
+                        Some(v) => Ok(Rv::val(v)),
+                        None if self.options().strict => {
+                            Err(self.errorf(format!("map has no entry for key {}", super::fmt::quote_go(name))))
+                        }
+                        None => Ok(Rv::val(o.missing_key())),
+                    };
+                }
+                if o.unexported_field(name) {
+                    return Err(self.errorf(format!("{name} is an unexported field of struct type {typ}")));
                 }
                 match o.field(name) {
                     Some(v) => {
@@ -569,6 +592,18 @@ impl<'a, 's> State<'a, 's> {
                     None => Err(self.errorf(format!("can't evaluate field {name} in type {typ}"))),
                 }
             }
+            Value::Map(m, MapType::Values) if let Some(params) = super::named::values_method(name) => {
+                let argv = self.method_args(dot, name, params, args, final_)?;
+                super::named::call_values_method(m, name, &argv)
+                    .map(Rv::val)
+                    .map_err(|e| self.method_error(node, name, e))
+            }
+            Value::List(l, ListType::VersionSet) if let Some(params) = super::named::version_set_method(name) => {
+                let argv = self.method_args(dot, name, params, args, final_)?;
+                super::named::call_version_set_method(l, name, &argv)
+                    .map(Rv::val)
+                    .map_err(|e| self.method_error(node, name, e))
+            }
             Value::Map(m, t) => {
                 if has_args {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
@@ -577,14 +612,14 @@ impl<'a, 's> State<'a, 's> {
                 match got {
                     Some(v) => Ok(Rv {
                         v,
-                        iface: *t == MapType::Interface,
+                        iface: t.holds_interfaces(),
                     }),
                     None => {
                         if self.options().strict {
                             return Err(self.errorf(format!("map has no entry for key {}", super::fmt::quote_go(name))));
                         }
                         match t {
-                            MapType::Interface => Ok(Rv {
+                            MapType::Interface | MapType::Values => Ok(Rv {
                                 v: Value::Nil,
                                 iface: true,
                             }),
@@ -595,6 +630,43 @@ impl<'a, 's> State<'a, 's> {
             }
             _ => Err(self.errorf(format!("can't evaluate field {name} in type {typ}"))),
         }
+    }
+
+    /// A method call that failed: Go points at the node (`error calling <name>: …`).
+    fn method_error(&mut self, node: &'a Arg, name: &str, error: String) -> TemplateError {
+        self.at = At::Arg(node);
+        self.error(Cause::Call {
+            function: name.to_string(),
+            error: FuncError::Plain(error),
+        })
+    }
+
+    /// Go's `evalCall` argument handling for a method with fixed parameters: the count, then
+    /// each argument converted to its parameter type (literal and assignability errors).
+    fn method_args(
+        &mut self,
+        dot: &Rv,
+        name: &str,
+        params: &[Param],
+        args: &'a [Arg],
+        final_: Option<Rv>,
+    ) -> EResult<Vec<Value>> {
+        let args = args.get(1..).unwrap_or(&[]);
+        let num_in = args.len() + usize::from(final_.is_some());
+        if num_in != params.len() {
+            return Err(self.errorf(format!(
+                "wrong number of args for {name}: want {} got {num_in}",
+                params.len()
+            )));
+        }
+        let mut argv = Vec::with_capacity(num_in);
+        for (a, p) in args.iter().zip(params) {
+            argv.push(self.eval_arg(dot, *p, a)?.v);
+        }
+        if let Some(f) = final_ {
+            argv.push(self.validate_type(f, params[num_in - 1])?.v);
+        }
+        Ok(argv)
     }
 
     fn eval_function(
@@ -716,7 +788,9 @@ impl<'a, 's> State<'a, 's> {
         if value.is_invalid() {
             return match typ {
                 Param::Any | Param::Reflect => Ok(value),
-                Param::List | Param::Map | Param::StrList => Ok(Rv::val(Value::Nil)),
+                // Go's zero value of the parameter type: a nil map for maps.
+                Param::Map => Ok(Rv::val(Value::nil_map())),
+                Param::List | Param::StrList | Param::Named(_) => Ok(Rv::val(Value::Nil)),
                 _ => Err(self.errorf(format!("invalid value; expected {}", typ.go_name()))),
             };
         }
@@ -741,7 +815,8 @@ impl<'a, 's> State<'a, 's> {
             Arg::Dot(_) => return self.validate_type(dot.clone(), typ),
             Arg::Nil(_) => {
                 return match typ {
-                    Param::Any | Param::Reflect | Param::List | Param::Map | Param::StrList => Ok(Rv::invalid()),
+                    Param::Map => Ok(Rv::val(Value::nil_map())),
+                    Param::Any | Param::Reflect | Param::List | Param::StrList | Param::Named(_) => Ok(Rv::invalid()),
                     _ => Err(self.errorf(format!("cannot assign nil to {}", typ.go_name()))),
                 };
             }
@@ -955,6 +1030,7 @@ fn node_pos(n: &Node) -> usize {
 fn printable(v: &Rv) -> std::borrow::Cow<'_, str> {
     match &v.v {
         Value::String(s) => std::borrow::Cow::Borrowed(s),
+        Value::Object(o) if let Some(s) = o.addressable_string() => std::borrow::Cow::Owned(s),
         _ if v.is_invalid() => std::borrow::Cow::Borrowed("<no value>"),
         other => std::borrow::Cow::Owned(sprint_value(other)),
     }

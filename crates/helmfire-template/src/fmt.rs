@@ -97,10 +97,13 @@ pub fn type_name(v: &Value) -> String {
             ListType::Interface => "[]interface {}".into(),
             ListType::String => "[]string".into(),
             ListType::Int => "[]int".into(),
+            ListType::InterfaceLists => "[][]interface {}".into(),
+            ListType::VersionSet => "common.VersionSet".into(),
         },
         Value::Map(_, t) => match t {
             MapType::Interface => "map[string]interface {}".into(),
             MapType::String => "map[string]string".into(),
+            MapType::Values => "common.Values".into(),
         },
         Value::Object(o) => o.type_name().to_string(),
     }

@@ -106,6 +106,24 @@ fn is_alnum(c: char) -> bool {
     c == '_' || c.is_alphabetic() || c.is_numeric()
 }
 
+/// Where `cc` (two copies of `c`: the `{{` delimiter) first occurs: a byte search, instead of
+/// setting up a substring searcher for every stretch of text. The searches here are memchr's
+/// portable word-at-a-time ones: its SIMD ones first detect the CPU's features, which costs
+/// more in a virtual machine (`cpuid` traps) than a small chart's searches save.
+fn find_pair(s: &[u8], c: u8) -> Option<usize> {
+    let finder = memchr::arch::all::memchr::One::new(c);
+    let mut from = 0;
+    while let Some(i) = finder.find(&s[from..]) {
+        let at = from + i;
+        match s.get(at + 1) {
+            Some(&next) if next == c => return Some(at),
+            Some(_) => from = at + 1,
+            None => return None,
+        }
+    }
+    None
+}
+
 fn has_left_trim(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 2 && b[0] == b'-' && is_space(b[1] as char)
@@ -159,10 +177,7 @@ impl<'a> Lexer<'a> {
             self.line_pos = 0;
             self.line = 1;
         }
-        self.line += self.input.as_bytes()[self.line_pos..pos]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
+        self.line += memchr::arch::all::memchr::One::new(b'\n').count(&self.input.as_bytes()[self.line_pos..pos]);
         self.line_pos = pos;
         self.line
     }
@@ -238,7 +253,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_text(&mut self) -> State {
-        if let Some(x) = self.rest().find(LEFT) {
+        if let Some(x) = find_pair(self.rest().as_bytes(), b'{') {
             if x > 0 {
                 self.pos += x;
                 let delim_end = self.pos + LEFT.len();

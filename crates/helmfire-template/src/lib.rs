@@ -17,7 +17,9 @@ mod exec;
 pub mod fmt;
 pub mod functions;
 mod lexer;
+pub mod named;
 mod parser;
+pub mod semver;
 
 use std::sync::Arc;
 
@@ -64,8 +66,9 @@ pub struct TemplateSet {
     funcs: Arc<Functions>,
     tpl_cache: Arc<std::sync::Mutex<functions::NameMap<functions::TplParse>>>,
     /// Every text parsed into this set and its trees, so an identical file under another name
-    /// (the same library chart vendored into several subcharts) is not parsed again.
-    parsed: std::collections::HashMap<Arc<str>, Vec<Arc<Tree>>, std::hash::BuildHasherDefault<functions::NameHasher>>,
+    /// (the same library chart vendored into several subcharts) is not parsed again. Keyed by
+    /// [`fingerprint`]: hashing every byte of every template cost more than the lookups save.
+    parsed: std::collections::HashMap<u64, Vec<Vec<Arc<Tree>>>, std::hash::BuildHasherDefault<functions::NameHasher>>,
     pub options: Options,
 }
 
@@ -107,24 +110,133 @@ impl TemplateSet {
         let trees = match self.reparse(name, text) {
             Some(trees) => trees,
             None => {
-                let funcs = &self.funcs;
-                let trees: Vec<Arc<Tree>> = parser::parse(name, text, &|n| funcs.get(n).is_some())?
-                    .into_iter()
-                    .map(Arc::new)
-                    .collect();
-                if let Some(first) = trees.first() {
-                    self.parsed.insert(first.source.text.clone(), trees.clone());
-                }
+                let trees = self.parse_fresh(name, text)?;
+                self.remember(text, &trees);
                 trees
             }
         };
+        self.add(trees);
+        Ok(())
+    }
+
+    /// [`parse`](Self::parse) of every `(name, text)` in order, with the same result (the first
+    /// error in order is returned, with its index), but the distinct texts are parsed on up to
+    /// `threads()` threads first: parsing is most of a small chart's work, and helm's own parse
+    /// is single-threaded. `threads` is asked only when there is enough text to share (finding
+    /// out the machine's parallelism reads cgroup files).
+    pub fn parse_all(
+        &mut self,
+        files: &[(&str, &str)],
+        threads: impl FnOnce() -> usize,
+    ) -> Result<(), (usize, ParseError)> {
+        // The first file of each distinct text not parsed before is parsed ahead. Keyed by
+        // [`fingerprint`]: hashing whole texts cost more than the parse cache saves.
+        let mut first_of: std::collections::HashMap<
+            u64,
+            Vec<usize>,
+            std::hash::BuildHasherDefault<functions::NameHasher>,
+        > = Default::default();
+        let mut ahead: Vec<usize> = Vec::new();
+        for (i, (_, text)) in files.iter().enumerate() {
+            if self.reparse("", text).is_some() {
+                continue;
+            }
+            let same = first_of.entry(fingerprint(text)).or_default();
+            if !same.iter().any(|&j| files[j].1 == *text) {
+                same.push(i);
+                ahead.push(i);
+            }
+        }
+        let total: usize = ahead.iter().map(|&i| files[i].1.len()).sum();
+        // Starting a thread costs about as much as parsing a few kilobytes.
+        let threads = if total < 32 * 1024 {
+            1
+        } else {
+            threads().clamp(1, ahead.len().max(1))
+        };
+        let parsed = self.parse_each(files, &ahead, threads);
+        let mut parsed: std::collections::HashMap<usize, Parsed> = ahead.into_iter().zip(parsed).collect();
+        for (i, (name, text)) in files.iter().enumerate() {
+            let trees = match parsed.remove(&i) {
+                Some(Ok(trees)) => {
+                    self.remember(text, &trees);
+                    trees
+                }
+                Some(Err(e)) => return Err((i, e)),
+                None => match self.reparse(name, text) {
+                    Some(trees) => trees,
+                    // Renaming the earlier parse would not give a fresh parse's names.
+                    None => {
+                        let trees = self.parse_fresh(name, text).map_err(|e| (i, e))?;
+                        self.remember(text, &trees);
+                        trees
+                    }
+                },
+            };
+            self.add(trees);
+        }
+        Ok(())
+    }
+
+    /// Parses `files[i]` for every `i` of `which`, on `threads` threads, results in order.
+    fn parse_each(&self, files: &[(&str, &str)], which: &[usize], threads: usize) -> Vec<Parsed> {
+        if threads <= 1 {
+            return which
+                .iter()
+                .map(|&i| self.parse_fresh(files[i].0, files[i].1))
+                .collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let slots: Vec<std::sync::Mutex<Option<Parsed>>> = which.iter().map(|_| std::sync::Mutex::new(None)).collect();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = which.get(k) else { break };
+                        let result = self.parse_fresh(files[i].0, files[i].1);
+                        *slots[k].lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(result);
+                    }
+                });
+            }
+        });
+        slots
+            .into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .unwrap_or_else(|| {
+                        Err(ParseError {
+                            name: String::new(),
+                            line: 0,
+                            message: "template: a parse thread stopped".into(),
+                        })
+                    })
+            })
+            .collect()
+    }
+
+    fn parse_fresh(&self, name: &str, text: &str) -> Parsed {
+        let funcs = &self.funcs;
+        Ok(parser::parse(name, text, &|n| funcs.get(n).is_some())?
+            .into_iter()
+            .map(Arc::new)
+            .collect())
+    }
+
+    fn remember(&mut self, text: &str, trees: &[Arc<Tree>]) {
+        if !trees.is_empty() {
+            self.parsed.entry(fingerprint(text)).or_default().push(trees.to_vec());
+        }
+    }
+
+    fn add(&mut self, trees: Vec<Arc<Tree>>) {
         for tree in trees {
             if tree.is_empty() && self.trees.contains_key(&tree.name) {
                 continue;
             }
             self.trees.insert(tree.name.clone(), tree);
         }
-        Ok(())
     }
 
     /// The trees of a text this set already parsed under another name, renamed: the same nodes
@@ -132,7 +244,11 @@ impl TemplateSet {
     /// when the text is new, or when the names would not come out as a fresh parse would (the
     /// file's own tree was replaced by a `define` of its name, or a `define` carries the new name).
     fn reparse(&self, name: &str, text: &str) -> Option<Vec<Arc<Tree>>> {
-        let cached = self.parsed.get(text)?;
+        let cached = self
+            .parsed
+            .get(&fingerprint(text))?
+            .iter()
+            .find(|trees| trees.first().is_some_and(|t| &*t.source.text == text))?;
         let first = cached.first()?;
         if first.is_definition || cached[1..].iter().any(|t| t.name == name) {
             return None;
@@ -180,6 +296,21 @@ impl TemplateSet {
     pub fn execute_helm(&self, name: &str, data: &Value, ctx: &mut Context) -> Result<String, TemplateError> {
         self.execute(name, data, ctx).map(|s| s.replace("<no value>", ""))
     }
+}
+
+/// One text's trees, or why it did not parse.
+type Parsed = Result<Vec<Arc<Tree>>, ParseError>;
+
+/// A text's length and its first and last 64 bytes, hashed: texts with equal fingerprints are
+/// compared in full.
+fn fingerprint(text: &str) -> u64 {
+    use std::hash::Hasher;
+    let bytes = text.as_bytes();
+    let mut hasher = functions::NameHasher::default();
+    hasher.write_usize(bytes.len());
+    hasher.write(&bytes[..bytes.len().min(64)]);
+    hasher.write(&bytes[bytes.len().saturating_sub(64)..]);
+    hasher.finish()
 }
 
 #[cfg(test)]
@@ -248,6 +379,56 @@ mod tests {
             err.starts_with("template: c/charts/sub/charts/lib/templates/_x.tpl:1:"),
             "{err}"
         );
+    }
+
+    /// `parse_all` on several threads ends where `parse` file by file ends: the same templates,
+    /// the same definitions winning, the first error in order.
+    #[test]
+    fn parsing_in_parallel_gives_the_sequential_result() {
+        let big = format!(
+            "{{{{ define \"lib.x\" }}}}{}{{{{ end }}}}",
+            "{{ .a }} text ".repeat(4000)
+        );
+        let mut files: Vec<(String, String)> = (0..12)
+            .map(|i| {
+                (
+                    format!("c/templates/f{i}.yaml"),
+                    format!("{{{{ define \"d{}\" }}}}{i}{{{{ end }}}}{big}", i % 3),
+                )
+            })
+            .collect();
+        files.push(("c/charts/a/templates/_lib.tpl".into(), big.clone()));
+        files.push(("c/charts/b/templates/_lib.tpl".into(), big.clone()));
+        files.push(("a".into(), "{{ define \"a\" }}A{{ end }}".into()));
+        files.push(("b".into(), "{{ define \"a\" }}A{{ end }}".into()));
+        let refs: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let mut one = TemplateSet::default();
+        for (name, text) in &refs {
+            one.parse(name, text).unwrap();
+        }
+        let mut all = TemplateSet::default();
+        all.parse_all(&refs, || 4).unwrap();
+        let mut names: Vec<&String> = one.trees.keys().collect();
+        names.sort();
+        let mut parallel: Vec<&String> = all.trees.keys().collect();
+        parallel.sort();
+        assert_eq!(names, parallel);
+        let mut ctx = Context::default();
+        for name in names {
+            assert_eq!(one.trees[name].source.name, all.trees[name].source.name, "{name}");
+            assert_eq!(
+                one.execute(name, &Value::Nil, &mut ctx).ok(),
+                all.execute(name, &Value::Nil, &mut ctx).ok(),
+                "{name}"
+            );
+        }
+        let mut broken = refs.clone();
+        broken[3].1 = "{{ if }}";
+        broken[9].1 = "{{ end }}";
+        let mut set = TemplateSet::default();
+        let (i, e) = set.parse_all(&broken, || 4).unwrap_err();
+        assert_eq!(i, 3);
+        assert_eq!(e.to_string(), "template: c/templates/f3.yaml:1: missing value for if");
     }
 
     #[test]

@@ -619,6 +619,8 @@ pub fn unquote_go(s: &str) -> Option<String> {
             }
             Some(inner.replace('\r', ""))
         }
+        // Nothing to decode: Go's `strconv.Unquote` returns such a string as it is.
+        b'"' if !inner.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) => Some(inner.to_string()),
         b'"' | b'\'' => {
             let mut out = String::new();
             let mut rest = inner;

@@ -24,6 +24,7 @@ pub fn to_json(value: &Value) -> Result<Json, JsonError> {
         Value::String(s) => Json::String(s.to_string()),
         Value::Bytes(b) => Json::String(base64::engine::general_purpose::STANDARD.encode(b)),
         Value::List(items, _) => Json::Array(items.iter().map(to_json).collect::<Result<_, _>>()?),
+        Value::Map(map, _) if map.is_nil() => Json::Null,
         Value::Map(map, _) => Json::Object(
             map.read()
                 .iter()

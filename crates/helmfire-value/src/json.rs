@@ -143,6 +143,7 @@ impl Encoder<'_> {
                 }
                 self.out.push(']');
             }
+            Value::Map(map, _) if map.is_nil() => self.out.push_str("null"),
             Value::Map(map, _) => {
                 let map = map.read();
                 self.out.push('{');
@@ -163,7 +164,28 @@ impl Encoder<'_> {
                 }
                 self.out.push('}');
             }
-            Value::Object(object) => self.child(&object.to_plain(), depth + 1)?,
+            Value::Object(object) => match object.json_fields() {
+                Some(fields) => {
+                    self.out.push('{');
+                    for (i, (key, item)) in fields.iter().enumerate() {
+                        if i > 0 {
+                            self.out.push(',');
+                        }
+                        self.newline(depth + 1);
+                        self.string(key);
+                        self.out.push(':');
+                        if self.indent {
+                            self.out.push(' ');
+                        }
+                        self.child(item, depth + 1)?;
+                    }
+                    if !fields.is_empty() {
+                        self.newline(depth);
+                    }
+                    self.out.push('}');
+                }
+                None => self.child(&object.to_plain(), depth + 1)?,
+            },
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ pub mod yaml;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, LazyLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Keys iterate in byte order, as Go's templates and encoders sort map keys.
 pub type Map = BTreeMap<String, Value>;
@@ -27,9 +27,24 @@ pub type Map = BTreeMap<String, Value>;
 #[derive(Clone, Default)]
 pub struct MapRef(Arc<RwLock<Map>>);
 
+/// The one nil map (see [`MapRef::nil`]); nothing may write to it.
+static NIL_MAP: LazyLock<MapRef> = LazyLock::new(|| MapRef::new(Map::new()));
+
 impl MapRef {
     pub fn new(map: Map) -> Self {
         MapRef(Arc::new(RwLock::new(map)))
+    }
+
+    /// Go's nil map of a map type (a `map[string]interface{}` parameter given no value): empty
+    /// when read, printed `map[]`, encoded as `null`, and an error to assign to. Writers check
+    /// [`MapRef::is_nil`] first.
+    pub fn nil() -> MapRef {
+        NIL_MAP.clone()
+    }
+
+    /// Whether this is the nil map.
+    pub fn is_nil(&self) -> bool {
+        self.same(&NIL_MAP)
     }
 
     pub fn read(&self) -> RwLockReadGuard<'_, Map> {
@@ -72,19 +87,36 @@ pub enum IntType {
     Uint64,
 }
 
-/// The Go element type of a slice: `[]interface {}` from YAML, `[]string` from `splitList`, …
+/// The Go type of a slice: `[]interface {}` from YAML, `[]string` from `splitList`, …
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ListType {
     Interface,
     String,
     Int,
+    /// `[][]interface {}` (Sprig's `chunk`).
+    InterfaceLists,
+    /// Helm's `common.VersionSet` (`.Capabilities.APIVersions`): a named `[]string` with a
+    /// `Has` method, accepted wherever a `[]string` or any slice is.
+    VersionSet,
 }
 
-/// The Go value type of a map: `map[string]interface {}` almost always, `map[string]string` from `split`.
+/// The Go type of a map: `map[string]interface {}` almost always, `map[string]string` from
+/// `split`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum MapType {
     Interface,
     String,
+    /// Helm's `common.Values` (`.Values`, `.Template`): a named `map[string]interface {}` with
+    /// methods (`AsMap`, `YAML`, `Table`, `PathValue`, `Encode`), assignable to
+    /// `map[string]interface {}` parameters.
+    Values,
+}
+
+impl MapType {
+    /// Whether the elements are `interface {}` (a missing key is a nil interface).
+    pub fn holds_interfaces(self) -> bool {
+        matches!(self, MapType::Interface | MapType::Values)
+    }
 }
 
 /// A value a template can see. Cloning is cheap: strings, lists and maps are shared.
@@ -119,6 +151,12 @@ pub trait Object: Send + Sync + fmt::Debug {
     /// `time.Time`), used by toYaml/toJson.
     fn to_plain(&self) -> Value;
 
+    /// A struct's fields as `encoding/json` writes them: JSON names in declaration order
+    /// (`toJson` keeps that order; YAML sorts keys). `None` encodes [`Object::to_plain`].
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        None
+    }
+
     /// Go's `fmt.Stringer`/`error`: what `%v` and template output print, when the type has one.
     fn string(&self) -> Option<String> {
         None
@@ -136,9 +174,23 @@ pub trait Object: Send + Sync + fmt::Debug {
         }
     }
 
+    /// What an action prints for the object when it is addressable and only its pointer type
+    /// is a `fmt.Stringer` (Go's `printableValue` takes the address); `None` when printing does
+    /// not depend on that. A copy, such as a function argument, prints [`Object::string`].
+    fn addressable_string(&self) -> Option<String> {
+        None
+    }
+
     /// Whether the type has a method `name` (methods win over fields in templates).
     fn has_method(&self, _name: &str) -> bool {
         false
+    }
+
+    /// The Go types of method `name`'s parameters (`string`, `*semver.Version`, `io.Writer`),
+    /// so the executor checks the count and converts the arguments as Go does; `None` leaves
+    /// that to [`Object::call_method`].
+    fn method_params(&self, _name: &str) -> Option<&'static [&'static str]> {
+        None
     }
 
     /// Calls method `name` with already evaluated arguments; the error is Go's error text.
@@ -149,6 +201,18 @@ pub trait Object: Send + Sync + fmt::Debug {
     /// Go's `reflect.Kind` name as Sprig's `kindOf` prints it (`struct`, `ptr`).
     fn kind(&self) -> &str {
         "struct"
+    }
+
+    /// For a struct: whether `name` is one of its unexported fields (templates refuse them
+    /// with their own error).
+    fn unexported_field(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// For a map-kinded object: the zero value of its element type, which a template reads
+    /// for a missing key ([`Object::field`] gives the present ones).
+    fn missing_key(&self) -> Value {
+        Value::Nil
     }
 
     /// Downcasting for functions that need the concrete type (dates, semver).
@@ -175,6 +239,11 @@ impl Value {
     /// A fresh `map[string]interface {}`.
     pub fn map(map: Map) -> Value {
         Value::Map(MapRef::new(map), MapType::Interface)
+    }
+
+    /// A nil `map[string]interface {}` ([`MapRef::nil`]).
+    pub fn nil_map() -> Value {
+        Value::Map(MapRef::nil(), MapType::Interface)
     }
 
     pub fn as_str(&self) -> Option<&str> {
@@ -205,6 +274,8 @@ impl Value {
     /// A copy that shares nothing mutable with `self` (Sprig's `deepCopy`, Helm's value isolation).
     pub fn deep_copy(&self) -> Value {
         match self {
+            // copystructure keeps a nil map nil.
+            Value::Map(m, _) if m.is_nil() => self.clone(),
             Value::Map(m, t) => {
                 let copied = m.read().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect();
                 Value::Map(MapRef::new(copied), *t)

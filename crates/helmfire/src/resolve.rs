@@ -94,7 +94,7 @@ pub async fn resolve_charts(
     mode: LockMode,
 ) -> Result<Resolutions, ResolveError> {
     let sources = Sources::for_declared(&state.repositories, settings.options());
-    let lock_path = LockFile::path_in(&state.base_dir);
+    let lock_path = LockFile::path_for(&state.path);
     let mut lock = LockFile::read(&lock_path)?;
     let update = mode == LockMode::Refresh || settings.update_lock;
     let mut requests = Vec::new();

@@ -2,6 +2,11 @@
 //! repository's TLS settings (custom CA, client certificate, `insecureSkipTLSVerify`), basic
 //! auth sent only where Helm sends it, redirects followed, bodies size-capped. It knows nothing
 //! of indexes, charts or registries.
+//!
+//! Two places follow Go's client rather than rustls' defaults, because helm accepts what they
+//! would refuse: a server certificate that *is* one of the `caFile` certificates is trusted even
+//! when it is marked `CA:TRUE` (what `openssl req -x509` makes), and a connection closed without
+//! a TLS `close_notify` ends a body instead of failing it.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -10,7 +15,7 @@ use std::time::Duration;
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -224,24 +229,7 @@ impl Client {
                 continue;
             }
             let headers = response.headers().clone();
-            let body = Limited::new(response.into_body(), MAX_BODY);
-            let body = tokio::time::timeout(self.timeout, body.collect())
-                .await
-                .map_err(|_| HttpError::Timeout { url: url.clone() })?
-                .map_err(|e| {
-                    if e.downcast_ref::<LengthLimitError>().is_some() {
-                        HttpError::TooLarge {
-                            url: url.clone(),
-                            limit: MAX_BODY,
-                        }
-                    } else {
-                        HttpError::Body {
-                            url: url.clone(),
-                            source: e,
-                        }
-                    }
-                })?
-                .to_bytes();
+            let body = read_body(response.into_body(), status, &url, self.timeout).await?;
             return Ok(Response {
                 url,
                 status,
@@ -251,6 +239,65 @@ impl Client {
         }
         Err(HttpError::TooManyRedirects { url: spec.url.clone() })
     }
+}
+
+/// Reads a response body (at most [`MAX_BODY`] bytes, within `timeout`). A body cut short is
+/// an error, except where Go's client does not see one: a TLS connection closed without
+/// `close_notify` at the end of a close-delimited body (crypto/tls reports a clean EOF), and
+/// anything after the status of a failed request (helm reports the status and never reads
+/// the body), so a 401 stays a 401.
+async fn read_body(
+    mut body: hyper::body::Incoming,
+    status: StatusCode,
+    url: &str,
+    timeout: Duration,
+) -> Result<Bytes, HttpError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut data = bytes::BytesMut::new();
+    loop {
+        let frame = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .map_err(|_| HttpError::Timeout { url: url.to_string() })?;
+        match frame {
+            None => break,
+            Some(Ok(frame)) => {
+                if let Ok(chunk) = frame.into_data() {
+                    if data.len() + chunk.len() > MAX_BODY {
+                        return Err(HttpError::TooLarge {
+                            url: url.to_string(),
+                            limit: MAX_BODY,
+                        });
+                    }
+                    data.extend_from_slice(&chunk);
+                }
+            }
+            Some(Err(_)) if !status.is_success() => break,
+            Some(Err(e)) if unclean_tls_close(&e) => break,
+            Some(Err(e)) => {
+                return Err(HttpError::Body {
+                    url: url.to_string(),
+                    source: Box::new(e),
+                });
+            }
+        }
+    }
+    Ok(data.freeze())
+}
+
+/// Whether `error` is rustls' end of stream without `close_notify` (not a short
+/// Content-Length body, which hyper reports with its own message).
+fn unclean_tls_close(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::UnexpectedEof
+            && io.to_string().contains("close_notify")
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// `host[:port]` of a URI, as credentials are scoped.
@@ -324,8 +371,8 @@ fn read(path: &Path) -> Result<Vec<u8>, HttpError> {
 }
 
 fn build_tls_config(tls: &TlsSettings) -> Result<rustls::ClientConfig, HttpError> {
+    use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -340,21 +387,31 @@ fn build_tls_config(tls: &TlsSettings) -> Result<rustls::ClientConfig, HttpError
         match &tls.ca_file {
             Some(path) => {
                 let pem = read(path)?;
-                let mut count = 0;
+                let mut anchors = Vec::new();
                 for cert in CertificateDer::pem_slice_iter(&pem) {
                     let cert = cert.map_err(|e| HttpError::Tls {
                         message: format!("`{}` is not a PEM certificate bundle ({e})", path.display()),
                     })?;
-                    roots.add(cert).map_err(|e| HttpError::Tls {
+                    roots.add(cert.clone()).map_err(|e| HttpError::Tls {
                         message: format!("`{}`: {e}", path.display()),
                     })?;
-                    count += 1;
+                    anchors.push(cert);
                 }
-                if count == 0 {
+                if anchors.is_empty() {
                     return Err(HttpError::Tls {
                         message: format!("`{}` contains no PEM certificate", path.display()),
                     });
                 }
+                let inner =
+                    rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .build()
+                        .map_err(|e| HttpError::Tls { message: e.to_string() })?;
+                return finish_tls_config(
+                    builder
+                        .dangerous()
+                        .with_custom_certificate_verifier(Arc::new(CaFileVerifier { inner, anchors })),
+                    tls,
+                );
             }
             None => {
                 let native = rustls_native_certs_roots();
@@ -363,6 +420,17 @@ fn build_tls_config(tls: &TlsSettings) -> Result<rustls::ClientConfig, HttpError
         }
         builder.with_root_certificates(roots)
     };
+    finish_tls_config(builder, tls)
+}
+
+/// The client identity part of the TLS configuration.
+fn finish_tls_config(
+    builder: rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>,
+    tls: &TlsSettings,
+) -> Result<rustls::ClientConfig, HttpError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
     let config = match (&tls.cert_file, &tls.key_file) {
         (Some(cert), Some(key)) => {
             let cert_pem = read(cert)?;
@@ -399,6 +467,132 @@ pub fn rustls_native_certs_roots() -> Vec<rustls::pki_types::CertificateDer<'sta
     ROOTS
         .get_or_init(|| rustls_native_certs::load_native_certs().certs)
         .clone()
+}
+
+/// A `caFile` verifier: rustls' own checks, plus Go's acceptance of a server certificate that
+/// is itself one of the trusted certificates although marked `CA:TRUE` (webpki refuses a CA
+/// as an end entity). For that certificate the host name and validity period are still
+/// checked, and the handshake signature proves the server holds its key.
+#[derive(Debug)]
+struct CaFileVerifier {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    /// The exact certificates of `caFile`.
+    anchors: Vec<rustls::pki_types::CertificateDer<'static>>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for CaFileVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        match self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)))
+                if other.0.downcast_ref::<webpki::Error>() == Some(&webpki::Error::CaUsedAsEndEntity)
+                    && self.anchors.iter().any(|a| a.as_ref() == end_entity.as_ref()) =>
+            {
+                let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+                rustls::client::verify_server_name(&parsed, server_name)?;
+                check_validity(end_entity.as_ref(), now)?;
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Refuses a certificate outside its `notBefore`..`notAfter` window (webpki keeps the parsed
+/// validity to itself).
+fn check_validity(der: &[u8], now: rustls::pki_types::UnixTime) -> Result<(), rustls::Error> {
+    let (not_before, not_after) =
+        validity(der).ok_or(rustls::Error::InvalidCertificate(rustls::CertificateError::BadEncoding))?;
+    let now = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    if now < not_before {
+        return Err(rustls::CertificateError::NotValidYet.into());
+    }
+    if now > not_after {
+        return Err(rustls::CertificateError::Expired.into());
+    }
+    Ok(())
+}
+
+/// `notBefore` and `notAfter` (Unix seconds) of a DER certificate: `Certificate ::= SEQUENCE {
+/// tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer, validity
+/// SEQUENCE { Time, Time }, … }, … }`.
+fn validity(der: &[u8]) -> Option<(i64, i64)> {
+    /// One TLV at the start of `input`: (tag, contents, rest).
+    fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = input.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n].iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+            (len, &rest[n..])
+        };
+        (rest.len() >= len).then(|| (tag, &rest[..len], &rest[len..]))
+    }
+    /// UTCTime (`YYMMDDHHMMSSZ`, years 1950–2049) or GeneralizedTime (`YYYYMMDDHHMMSSZ`).
+    fn time(tag: u8, text: &[u8]) -> Option<i64> {
+        let text = std::str::from_utf8(text).ok()?.strip_suffix('Z')?;
+        let (year, rest) = match tag {
+            0x17 if text.len() == 12 => {
+                let yy: i64 = text[..2].parse().ok()?;
+                (if yy < 50 { 2000 + yy } else { 1900 + yy }, &text[2..])
+            }
+            0x18 if text.len() == 14 => (text[..4].parse().ok()?, &text[4..]),
+            _ => return None,
+        };
+        let field = |i: usize| rest.get(i..i + 2)?.parse::<u32>().ok();
+        let days = helmfire_value::time::days_from_civil(year, field(0)?, field(2)?);
+        Some(days * 86_400 + i64::from(field(4)?) * 3_600 + i64::from(field(6)?) * 60 + i64::from(field(8)?))
+    }
+    let (_, certificate, _) = tlv(der)?;
+    let (_, mut tbs, _) = tlv(certificate)?;
+    if tbs.first() == Some(&0xa0) {
+        tbs = tlv(tbs)?.2;
+    }
+    // serialNumber, signature, issuer, then validity.
+    for _ in 0..3 {
+        tbs = tlv(tbs)?.2;
+    }
+    let (_, validity, _) = tlv(tbs)?;
+    let (tag, not_before, rest) = tlv(validity)?;
+    let not_before = time(tag, not_before)?;
+    let (tag, not_after, _) = tlv(rest)?;
+    Some((not_before, time(tag, not_after)?))
 }
 
 /// `insecureSkipTLSVerify`: any server certificate is accepted (signatures are still checked
@@ -471,6 +665,31 @@ mod tests {
         let h = c.basic_header();
         assert!(h.is_sensitive());
         assert_eq!(h.to_str().unwrap(), "Basic dTpw");
+    }
+
+    /// `openssl ca -selfsign -startdate 20200101000000Z -enddate 20510101000000Z`: a UTCTime
+    /// and a GeneralizedTime.
+    #[test]
+    fn certificate_validity_is_read_from_der() {
+        use rustls::pki_types::pem::PemObject;
+        let pem = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/tls/self-signed-ca-2020-2051.pem"
+        );
+        let cert = rustls::pki_types::CertificateDer::from_pem_file(pem).unwrap();
+        assert_eq!(validity(cert.as_ref()), Some((1_577_836_800, 2_556_144_000)));
+        let at = |s: u64| rustls::pki_types::UnixTime::since_unix_epoch(Duration::from_secs(s));
+        assert!(check_validity(cert.as_ref(), at(1_700_000_000)).is_ok());
+        assert_eq!(
+            check_validity(cert.as_ref(), at(1_500_000_000)),
+            Err(rustls::CertificateError::NotValidYet.into())
+        );
+        assert_eq!(
+            check_validity(cert.as_ref(), at(2_600_000_000)),
+            Err(rustls::CertificateError::Expired.into())
+        );
+        assert_eq!(validity(&cert.as_ref()[..40]), None);
+        assert_eq!(validity(b""), None);
     }
 
     #[test]

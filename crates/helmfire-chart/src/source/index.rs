@@ -5,10 +5,9 @@
 //!
 //! The index is machine-written YAML (or JSON), often many megabytes: it goes through a serde
 //! YAML decoder (libyaml-based, an order of magnitude faster than the Go-exact `value::yaml`),
-//! or serde_json when it is JSON. Entries Helm would skip (no parsable version, no URL) are
-//! skipped here too.
+//! or serde_json when it is JSON. Entries Helm would skip (no version, one `NewVersion` rejects,
+//! no URL) are skipped here too, so an exact-string query can never select them.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -249,7 +248,9 @@ impl Index {
         }
         let mut entries = BTreeMap::new();
         for (name, list) in raw.entries.unwrap_or_default() {
-            let mut versions: Vec<(Option<Version>, IndexEntry)> = list
+            // Helm's `loadIndex` drops an entry whose version `NewVersion` rejects (with a
+            // warning) before sorting newest first.
+            let mut versions: Vec<(Version, IndexEntry)> = list
                 .0
                 .into_iter()
                 .filter_map(|e| {
@@ -257,22 +258,19 @@ impl Index {
                     if e.urls.0.is_empty() {
                         return None;
                     }
-                    Some(IndexEntry {
-                        name: e.name.0.unwrap_or_else(|| name.clone()),
-                        version,
-                        urls: e.urls.0,
-                        digest: e.digest.0.unwrap_or_default().to_ascii_lowercase(),
-                    })
+                    let parsed = Version::parse(&version).ok()?;
+                    Some((
+                        parsed,
+                        IndexEntry {
+                            name: e.name.0.unwrap_or_else(|| name.clone()),
+                            version,
+                            urls: e.urls.0,
+                            digest: e.digest.0.unwrap_or_default().to_ascii_lowercase(),
+                        },
+                    ))
                 })
-                .map(|e| (Version::parse(&e.version), e))
                 .collect();
-            // Newest first; unparsable versions last (Helm's `ChartVersions.Less`).
-            versions.sort_by(|(a, _), (b, _)| match (a, b) {
-                (Some(a), Some(b)) => b.compare(a),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => Ordering::Equal,
-            });
+            versions.sort_by(|(a, _), (b, _)| b.compare(a));
             entries.insert(name, versions.into_iter().map(|(_, e)| e).collect());
         }
         Ok(Index { entries })
@@ -288,8 +286,8 @@ impl Index {
                 similar: self.similar_names(chart),
             })?;
         let text = constraint.unwrap_or("").trim();
-        if !text.is_empty() && Constraints::parse(text).is_none() {
-            return Err(LookupError::InvalidConstraint);
+        if !text.is_empty() {
+            Constraints::parse(text).map_err(LookupError::InvalidConstraint)?;
         }
         select(versions.iter().map(|e| (e.version.as_str(), e)), text).ok_or_else(|| LookupError::NoVersion {
             nearest: nearest(versions.iter().map(|e| e.version.as_str()), text),
@@ -311,20 +309,20 @@ impl Index {
 pub enum LookupError {
     NoChart { similar: Vec<String> },
     NoVersion { nearest: Vec<String> },
-    InvalidConstraint,
+    InvalidConstraint(crate::semver::Error),
 }
 
 /// Helm's selection among `candidates` (newest first): an exact version string wins, then the
 /// first (newest) version satisfying the constraint; no constraint means `*` (no pre-releases).
 pub fn select<'a, T>(candidates: impl Iterator<Item = (&'a str, T)> + Clone, constraint: &str) -> Option<T> {
-    let parsed = Constraints::parse(if constraint.is_empty() { "*" } else { constraint })?;
+    let parsed = Constraints::parse(if constraint.is_empty() { "*" } else { constraint }).ok()?;
     if !constraint.is_empty()
         && let Some((_, t)) = candidates.clone().find(|(v, _)| *v == constraint)
     {
         return Some(t);
     }
     candidates
-        .filter(|(v, _)| Version::parse(v).is_some_and(|v| parsed.check(&v)))
+        .filter(|(v, _)| Version::parse(v).is_ok_and(|v| parsed.check(&v)))
         .map(|(_, t)| t)
         .next()
 }
@@ -334,7 +332,7 @@ pub fn select<'a, T>(candidates: impl Iterator<Item = (&'a str, T)> + Clone, con
 pub fn nearest<'a>(versions: impl Iterator<Item = &'a str>, constraint: &str) -> Vec<String> {
     let target = constraint
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '+'))
-        .find_map(|t| Version::parse(t.trim_start_matches('v')))
+        .find_map(|t| Version::parse(t.trim_start_matches('v')).ok())
         .or_else(|| {
             // `1.x`, `2`: the digits before the first wildcard.
             let digits: String = constraint
@@ -342,15 +340,17 @@ pub fn nearest<'a>(versions: impl Iterator<Item = &'a str>, constraint: &str) ->
                 .skip_while(|c| !c.is_ascii_digit())
                 .take_while(|c| c.is_ascii_digit() || *c == '.')
                 .collect();
-            Version::parse(digits.trim_end_matches('.'))
+            Version::parse(digits.trim_end_matches('.')).ok()
         });
-    let mut parsed: Vec<(Version, &str)> = versions.filter_map(|v| Version::parse(v).map(|p| (p, v))).collect();
+    let mut parsed: Vec<(Version, &str)> = versions
+        .filter_map(|v| Version::parse(v).ok().map(|p| (p, v)))
+        .collect();
     if let Some(target) = target {
         let distance = |v: &Version| {
             (
-                v.major.abs_diff(target.major),
-                v.minor.abs_diff(target.minor),
-                v.patch.abs_diff(target.patch),
+                v.major().abs_diff(target.major()),
+                v.minor().abs_diff(target.minor()),
+                v.patch().abs_diff(target.patch()),
             )
         };
         parsed.sort_by(|(a, _), (b, _)| distance(a).cmp(&distance(b)).then(b.compare(a)));
@@ -383,6 +383,12 @@ entries:
     version: not-semver
     urls: [x.tgz]
   - name: app
+    version: 1.x
+    urls: [x.tgz]
+  - name: app
+    version: 01.4.0
+    urls: [z.tgz]
+  - name: app
     version: 0.9.0
   - just a string
   - name: app
@@ -399,8 +405,8 @@ generated: "2024-01-01T00:00:00Z"
     fn parses_and_sorts_newest_first_skipping_invalid_entries() {
         let index = Index::parse(INDEX.as_bytes()).unwrap();
         let versions: Vec<&str> = index.entries["app"].iter().map(|e| e.version.as_str()).collect();
-        assert_eq!(versions, ["2.0.0-rc.1", "1.10.0", "1.2.0", "not-semver"]);
-        assert_eq!(index.entries["app"][2].digest, "abcdef");
+        assert_eq!(versions, ["2.0.0-rc.1", "1.10.0", "01.4.0", "1.2.0"]);
+        assert_eq!(index.entries["app"][3].digest, "abcdef");
     }
 
     #[test]
@@ -445,14 +451,19 @@ generated: "2024-01-01T00:00:00Z"
         assert_eq!(get(Some("^1.2")).unwrap(), "1.10.0");
         assert_eq!(get(Some("~1.2.0")).unwrap(), "1.2.0");
         assert_eq!(get(Some("1.2.x")).unwrap(), "1.2.0");
-        assert_eq!(get(Some("< 1.5 || >= 3")).unwrap(), "1.2.0");
+        assert_eq!(get(Some("< 1.5 || >= 3")).unwrap(), "01.4.0");
         assert_eq!(get(Some(">= 2.0.0-0")).unwrap(), "2.0.0-rc.1");
         assert_eq!(get(Some("2.0.0-rc.1")).unwrap(), "2.0.0-rc.1");
-        // Helm parses the constraint before looking for an exact string.
+        // Helm parses the constraint before looking for an exact string, and dropped the
+        // entries it cannot parse, so `1.x` is a range here, not the entry named `1.x`.
         assert_eq!(
             index.get("app", Some("not-semver")),
-            Err(LookupError::InvalidConstraint)
+            Err(LookupError::InvalidConstraint(
+                crate::semver::Error::ImproperConstraint("not-semver".into())
+            ))
         );
+        assert_eq!(get(Some("1.x")).unwrap(), "1.10.0");
+        assert_eq!(get(Some("1.4.0")).unwrap(), "01.4.0");
         match index.get("app", Some("^5")) {
             Err(LookupError::NoVersion { nearest }) => assert_eq!(nearest[0], "2.0.0-rc.1"),
             other => panic!("{other:?}"),

@@ -1,6 +1,8 @@
-//! `helmfire.lock`: what `helmfire deps` resolved for each release (chart, constraint, source,
-//! version, archive digest), next to the state file. Later runs pin to it; an entry that no
-//! longer matches the state file is stale and is refused unless the caller updates the lock.
+//! The lock file: what `helmfire deps` resolved for each release (chart, constraint, source,
+//! version, archive digest), next to the state file and named after it (`helmfire.yaml` →
+//! `helmfire.lock`, `prod.yaml` → `prod.lock`, as helmfile names its locks), so two state files
+//! in one directory keep separate locks. Later runs pin to it; an entry that no longer matches
+//! the state file is stale and is refused unless the caller updates the lock.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,9 +12,6 @@ use serde::Deserialize;
 
 use super::Pin;
 use super::cache::{is_sha256_hex, write_atomic};
-
-/// The lock file's name, in the state file's directory.
-pub const FILE_NAME: &str = "helmfire.lock";
 
 /// One locked release.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -99,9 +98,18 @@ pub enum Staleness {
 }
 
 impl LockFile {
-    /// The lock file next to a state file's directory.
-    pub fn path_in(base_dir: &Path) -> PathBuf {
-        base_dir.join(FILE_NAME)
+    /// The lock file of `state_file`: in its directory, its name without `.gotmpl` and then
+    /// `.yaml`, `.yml` or `.toml`, plus `.lock` (helmfile's rule, which trims `.gotmpl`,
+    /// `.yaml` and `.yml` in that order).
+    pub fn path_for(state_file: &Path) -> PathBuf {
+        let name = state_file.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+        let name = name.strip_suffix(".gotmpl").unwrap_or(&name);
+        let stem = [".yaml", ".yml", ".toml"]
+            .iter()
+            .find_map(|ext| name.strip_suffix(ext))
+            .unwrap_or(name);
+        let stem = if stem.is_empty() { "helmfire" } else { stem };
+        state_file.with_file_name(format!("{stem}.lock"))
     }
 
     /// Reads a lock file; `Ok(None)` when there is none.
@@ -139,7 +147,7 @@ impl LockFile {
     pub fn render(&self) -> String {
         let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
         let mut out = String::from(
-            "# helmfire.lock: chart versions resolved by `helmfire deps`. Commit it with the state file;\n# `--update-lock` (or `helmfire deps`) rewrites it.\nversion: 1\nreleases:\n",
+            "# helmfire lock: chart versions resolved by `helmfire deps`. Commit it with the state file;\n# `--update-lock` (or `helmfire deps`) rewrites it.\nversion: 1\nreleases:\n",
         );
         if self.releases.is_empty() {
             out.truncate(out.len() - 1);
@@ -213,7 +221,7 @@ mod tests {
     #[test]
     fn round_trips_and_detects_staleness() {
         let dir = tempfile::tempdir().unwrap();
-        let path = LockFile::path_in(dir.path());
+        let path = LockFile::path_for(&dir.path().join("helmfire.yaml"));
         assert_eq!(LockFile::read(&path).unwrap(), None);
         let mut lock = LockFile {
             version: 1,
@@ -255,9 +263,23 @@ mod tests {
     }
 
     #[test]
+    fn locks_are_named_after_their_state_file() {
+        let lock = |state: &str| LockFile::path_for(Path::new(state)).display().to_string();
+        assert_eq!(lock("/d/helmfire.yaml"), "/d/helmfire.lock");
+        assert_eq!(lock("/d/helmfire.toml"), "/d/helmfire.lock");
+        assert_eq!(lock("/d/prod.yaml"), "/d/prod.lock");
+        assert_eq!(lock("/d/prod.yml"), "/d/prod.lock");
+        assert_eq!(lock("/d/helmfile.yaml.gotmpl"), "/d/helmfile.lock");
+        assert_eq!(lock("/d/helmfire.1.yaml"), "/d/helmfire.1.lock");
+        assert_eq!(lock("/d/foo.yaml.yml"), "/d/foo.yaml.lock");
+        assert_eq!(lock("state"), "state.lock");
+        assert_eq!(lock("relative/dev.yaml"), "relative/dev.lock");
+    }
+
+    #[test]
     fn invalid_lock_files_are_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(FILE_NAME);
+        let path = dir.path().join("helmfire.lock");
         std::fs::write(&path, "releases: [").unwrap();
         assert!(matches!(LockFile::read(&path), Err(LockError::Invalid { .. })));
         std::fs::write(

@@ -188,7 +188,11 @@ pub enum SourceErrorKind {
         nearest: Vec<String>,
     },
     #[error("`{constraint}` is not a valid version constraint")]
-    InvalidConstraint { constraint: String },
+    InvalidConstraint {
+        constraint: String,
+        #[source]
+        source: crate::semver::Error,
+    },
     #[error("digest mismatch for `{url}`: expected sha256:{expected}, got sha256:{actual}")]
     DigestMismatch {
         url: String,
@@ -646,8 +650,9 @@ impl Sources {
                 constraint: wanted.unwrap_or("*").to_string(),
                 nearest,
             },
-            LookupError::InvalidConstraint => SourceErrorKind::InvalidConstraint {
+            LookupError::InvalidConstraint(source) => SourceErrorKind::InvalidConstraint {
                 constraint: wanted.unwrap_or_default().to_string(),
+                source,
             },
         })?;
         let url = http::join_url(&repo.index_url(), &entry.urls[0]);
@@ -781,13 +786,18 @@ impl Sources {
             (Some(oci::tag_to_version(tag)), tag.clone())
         } else if let Some(pin) = pin {
             (Some(pin.version.clone()), oci::version_to_tag(&pin.version))
-        } else if let Some(exact) = constraint.filter(|c| oci::is_strict_semver(c)) {
+        } else if let Some(exact) = constraint.filter(|c| crate::semver::Version::parse(c).is_ok()) {
+            // Helm's `ValidateReference`: a version `NewVersion` accepts (`1.2`, `v1.2.3`) is the
+            // tag itself, with no tag listing.
             (Some(exact.to_string()), oci::version_to_tag(exact))
         } else {
             let text = constraint.unwrap_or("").trim();
-            if !text.is_empty() && crate::semver::Constraints::parse(text).is_none() {
+            if !text.is_empty()
+                && let Err(source) = crate::semver::Constraints::parse(text)
+            {
                 return Err(SourceErrorKind::InvalidConstraint {
                     constraint: text.to_string(),
+                    source,
                 });
             }
             let versions = registry.versions(reference).await?;

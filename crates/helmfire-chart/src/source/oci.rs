@@ -320,8 +320,7 @@ impl Registry {
         let mut versions: Vec<(crate::semver::Version, String)> = all
             .iter()
             .map(|t| tag_to_version(t))
-            .filter(|v| is_strict_semver(v))
-            .filter_map(|v| crate::semver::Version::parse(&v).map(|p| (p, v)))
+            .filter_map(|v| crate::semver::Version::parse_strict(&v).ok().map(|p| (p, v)))
             .collect();
         versions.sort_by(|(a, _), (b, _)| b.compare(a));
         Ok(versions.into_iter().map(|(_, v)| v).collect())
@@ -586,12 +585,6 @@ fn encode(text: &str) -> String {
     out
 }
 
-/// Masterminds `StrictNewVersion`: exactly three numbers, no `v`.
-pub fn is_strict_semver(v: &str) -> bool {
-    let core = v.split(['-', '+']).next().unwrap_or("");
-    core.split('.').count() == 3 && !v.starts_with('v') && crate::semver::Version::parse(v).is_some()
-}
-
 /// The config blob Helm pushes: `json.Marshal(chart.Metadata)` with Go's field order and
 /// `omitempty` rules.
 pub fn config_json(metadata: &crate::Metadata) -> Vec<u8> {
@@ -732,10 +725,6 @@ mod tests {
     fn tags_and_versions_convert() {
         assert_eq!(version_to_tag("1.0.0+build.1"), "1.0.0_build.1");
         assert_eq!(tag_to_version("1.0.0_build.1"), "1.0.0+build.1");
-        assert!(is_strict_semver("1.0.0-rc.1+b"));
-        assert!(!is_strict_semver("1.0"));
-        assert!(!is_strict_semver("v1.0.0"));
-        assert!(!is_strict_semver("latest"));
     }
 
     #[test]

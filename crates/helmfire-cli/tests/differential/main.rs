@@ -12,6 +12,7 @@ mod codec_helm;
 mod render_charts;
 mod sandbox_helm;
 mod sandbox_kubectl;
+mod semver_helm;
 mod storage_helm;
 mod storage_sql_helm;
 mod template_cases;

@@ -17,6 +17,8 @@ const FIXTURES: &[&str] = &[
     "tpl-include",
     "kind-order",
     "template-error",
+    "kube-version-incompatible",
+    "kube-version-leading-zero",
 ];
 
 fn root() -> PathBuf {

@@ -24,7 +24,7 @@ fn cases_match_recorded_helm_output() {
             ));
             continue;
         };
-        let got = render_helmfire(&case.template, &case.values);
+        let got = case.render_helmfire();
         if got != expected {
             failures.push(format!("{}:\n  expected {expected:?}\n       got {got:?}", case.name));
         }
@@ -54,11 +54,11 @@ fn cases_match_live_helm() {
                     chunk
                         .iter()
                         .map(|c| {
-                            let helm = render_helm(&c.template, &c.values);
+                            let helm = c.render_helm();
                             if record {
                                 c.record(&helm);
                             }
-                            (c.name.clone(), helm, render_helmfire(&c.template, &c.values))
+                            (c.name.clone(), helm, c.render_helmfire())
                         })
                         .collect::<Vec<_>>()
                 })

@@ -174,7 +174,7 @@ fn fifty_releases_over_ten_repositories_and_two_registries() {
             kube_context: None,
         })
         .unwrap();
-        let lock = LockFile::read(&LockFile::path_in(&state_dir)).unwrap().unwrap();
+        let lock = LockFile::read(&LockFile::path_for(&state)).unwrap().unwrap();
         let start = Instant::now();
         let sources = Sources::for_declared(
             &loaded.repositories,

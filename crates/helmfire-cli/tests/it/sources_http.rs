@@ -43,9 +43,14 @@ impl Fixture {
 
     /// A state file in its own directory; returns the state file.
     fn state(&self, name: &str, text: &str) -> PathBuf {
-        let dir = self.path(name);
+        self.state_named(name, "helmfire.yaml", text)
+    }
+
+    /// A state file `file` in directory `dir`.
+    fn state_named(&self, dir: &str, file: &str, text: &str) -> PathBuf {
+        let dir = self.path(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("helmfire.yaml");
+        let file = dir.join(file);
         std::fs::write(&file, text).unwrap();
         file
     }
@@ -832,4 +837,162 @@ fn chart_template_fetches_repository_charts_like_helm_template() {
         assert!(!ok);
         assert_eq!(stderr.lines().next(), helm_stderr.lines().next(), "{args:?}");
     }
+}
+
+/// Two state files in one directory: each lock is named after its state file (helmfile's
+/// rule), so neither overwrites the other; `helmfire.yaml` keeps `helmfire.lock`.
+#[test]
+fn each_state_file_has_its_own_lock() {
+    let f = Fixture::new();
+    let server = Server::start(&f.repo, None, None);
+    let pinned = f.state_named(
+        "two",
+        "pinned.yaml",
+        &state_text(&server.base, "", "- {name: web, chart: charts/app, version: 1.0.0}\n"),
+    );
+    let newest = f.state_named(
+        "two",
+        "newest.yml",
+        &state_text(&server.base, "", "- {name: web, chart: charts/app, version: ^1}\n"),
+    );
+    let default = f.state_named(
+        "two",
+        "helmfire.yaml",
+        &state_text(&server.base, "", "- {name: tools, chart: charts/other}\n"),
+    );
+    for state in [&pinned, &newest, &default] {
+        let (ok, _, stderr) = f.helmfire(state, &["deps"]);
+        assert!(ok, "{stderr}");
+    }
+    let read = |name: &str| std::fs::read_to_string(f.path("two").join(name)).unwrap();
+    assert!(read("pinned.lock").contains("\"1.0.0\""), "{}", read("pinned.lock"));
+    assert!(read("newest.lock").contains("\"1.1.0\""), "{}", read("newest.lock"));
+    assert!(read("helmfire.lock").contains("\"0.1.0\""), "{}", read("helmfire.lock"));
+    assert!(!read("helmfire.lock").contains("charts/app"));
+
+    // Each run pins to its own lock: a newer 1.x does not move the `^1` release.
+    let chart = write_chart(&f.path("src/1.2.0"), "app", "1.2.0", "");
+    package(&f.home, &chart, &f.repo);
+    index(&f.home, &f.repo);
+    let (ok, stdout, stderr) = f.helmfire(&newest, &["template"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("version: \"1.1.0\""), "{stdout}");
+    let (ok, stdout, stderr) = f.helmfire(&pinned, &["template"]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("version: \"1.0.0\""), "{stdout}");
+
+    // A stale lock names its own file.
+    std::fs::write(&newest, std::fs::read_to_string(&newest).unwrap().replace("^1", "~1.2")).unwrap();
+    let (ok, _, stderr) = f.helmfire(&newest, &["template"]);
+    assert!(!ok);
+    assert!(stderr.contains("newest.lock"), "{stderr}");
+}
+
+/// `helm template <chart> --repo URL` with TLS files and basic auth: whether helm accepts the
+/// server, and its error.
+fn helm_accepts(f: &Fixture, base: &str, ca: &Path) -> (bool, String) {
+    let (ok, _, stderr) = run(helm_command(&f.home).args([
+        "template",
+        "web",
+        "app",
+        "--repo",
+        base,
+        "--version",
+        "1.0.0",
+        "--ca-file",
+        ca.to_str().unwrap(),
+        "--username",
+        "alice",
+        "--password",
+        "s3cret",
+    ]));
+    (ok, stderr)
+}
+
+/// The certificate most people make, `openssl req -x509` (self-signed and `CA:TRUE`), serving
+/// a repository whose `caFile` names it: helm accepts it, so helmfire does; a wrong host name
+/// or an expired certificate is still refused, by both.
+#[test]
+fn an_openssl_self_signed_certificate_named_in_ca_file_is_trusted() {
+    let f = Fixture::new();
+    let release = "- {name: web, chart: charts/app, version: 1.0.0}\n";
+    let auth = |cert: &Path| format!("  caFile: {}\n  username: alice\n  password: s3cret\n", cert.display());
+    let dir = f.path("openssl");
+
+    let good = SelfSigned::openssl(&dir, "good", "IP:127.0.0.1,DNS:localhost");
+    let server = Server::start(&f.repo, Some(good.server_config.clone()), Some(("alice", "s3cret")));
+    let state = f.state(
+        "openssl-good",
+        &state_text(&server.base, &auth(&good.cert_pem), release),
+    );
+    let (ok, stdout, stderr) = f.helmfire(&state, &["template"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, f.helm_template("web", "default", "app", "1.0.0"));
+    let (helm_ok, helm_err) = helm_accepts(&f, &server.base, &good.cert_pem);
+    assert!(helm_ok, "helm refused the certificate: {helm_err}");
+
+    // The certificate names another host: refused.
+    let other = SelfSigned::openssl(&dir, "other", "DNS:other.example");
+    let server = Server::start(&f.repo, Some(other.server_config.clone()), Some(("alice", "s3cret")));
+    let state = f.state(
+        "openssl-other",
+        &state_text(&server.base, &auth(&other.cert_pem), release),
+    );
+    let (ok, _, stderr) = f.helmfire(&state, &["template"]);
+    assert!(!ok, "a certificate for another host was accepted");
+    assert!(stderr.contains("not valid for name"), "{stderr}");
+    assert!(
+        !helm_accepts(&f, &server.base, &other.cert_pem).0,
+        "helm accepted another host"
+    );
+
+    // The certificate expired in 2020: refused.
+    let expired = SelfSigned::openssl_expired(&dir, "expired");
+    let server = Server::start(&f.repo, Some(expired.server_config.clone()), Some(("alice", "s3cret")));
+    let state = f.state(
+        "openssl-expired",
+        &state_text(&server.base, &auth(&expired.cert_pem), release),
+    );
+    let (ok, _, stderr) = f.helmfire(&state, &["template"]);
+    assert!(!ok, "an expired certificate was accepted");
+    assert!(stderr.contains("expired"), "{stderr}");
+    assert!(
+        !helm_accepts(&f, &server.base, &expired.cert_pem).0,
+        "helm accepted an expired certificate"
+    );
+}
+
+/// A server whose bodies end by closing the connection without a TLS close_notify (no
+/// Content-Length): a 401 is reported as the 401 of that repository, and a 200 body read to
+/// that close is complete, as Go's client treats it.
+#[test]
+fn bodies_ended_by_an_unclean_tls_close_keep_their_status() {
+    let f = Fixture::new();
+    let tls = Tls::generate(&f.path("tls"));
+    let server = Server::start(&f.repo, Some(tls.server_config.clone()), Some(("alice", "s3cret")));
+    server.set_close_delimited(true);
+    let release = "- {name: web, chart: charts/app, version: 1.0.0}\n";
+    let ca = tls.ca_pem.display();
+
+    let anonymous = f.state(
+        "unclean-anon",
+        &state_text(&server.base, &format!("  caFile: {ca}\n"), release),
+    );
+    let (ok, _, stderr) = f.helmfire(&anonymous, &["template"]);
+    assert!(!ok);
+    assert!(stderr.contains("401"), "{stderr}");
+    assert!(stderr.contains("`charts`"), "{stderr}");
+    assert!(!stderr.contains("close_notify"), "{stderr}");
+
+    let good = f.state(
+        "unclean-good",
+        &state_text(
+            &server.base,
+            &format!("  caFile: {ca}\n  username: alice\n  password: s3cret\n"),
+            release,
+        ),
+    );
+    let (ok, stdout, stderr) = f.helmfire(&good, &["template"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout, f.helm_template("web", "default", "app", "1.0.0"));
 }

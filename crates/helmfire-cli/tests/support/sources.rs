@@ -1,6 +1,7 @@
 //! Test infrastructure for chart sources: a small HTTP/1.1 file server on loopback (plain or
-//! TLS, optional basic auth, ETag revalidation, per-path overrides, a request log), TLS
-//! material from a throwaway CA, charts packaged and indexed by the real helm, and a real
+//! TLS, optional basic auth, ETag revalidation, per-path overrides, a request log, bodies
+//! delimited by closing the connection), TLS material from a throwaway CA or from
+//! `openssl req -x509`, charts packaged and indexed by the real helm, and a real
 //! `docker-registry` process.
 
 use std::collections::HashMap;
@@ -158,6 +159,132 @@ impl Tls {
     }
 }
 
+/// A self-signed certificate as most people make one, `openssl req -x509 -newkey rsa:2048
+/// -nodes` (OpenSSL marks it `CA:TRUE`), used as the server's own certificate.
+pub struct SelfSigned {
+    pub cert_pem: PathBuf,
+    pub key_pem: PathBuf,
+    pub server_config: Arc<rustls::ServerConfig>,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl runs (apt-get install -y openssl)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl SelfSigned {
+    /// `openssl req -x509 -days 30` for `CN=127.0.0.1` with the given subject alternative
+    /// names (`IP:127.0.0.1,DNS:localhost`).
+    pub fn openssl(dir: &Path, name: &str, san: &str) -> SelfSigned {
+        std::fs::create_dir_all(dir).unwrap();
+        let (cert, key) = (format!("{name}.pem"), format!("{name}-key.pem"));
+        let san = format!("subjectAltName={san}");
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-days",
+                "30",
+                "-addext",
+                &san,
+                "-keyout",
+                &key,
+                "-out",
+                &cert,
+            ],
+        );
+        SelfSigned::load(dir.join(cert), dir.join(key))
+    }
+
+    /// The same certificate (self-signed, `CA:TRUE`, `IP:127.0.0.1`) valid only in January
+    /// 2020: `openssl req -x509` cannot backdate, so `openssl ca -selfsign` signs it.
+    pub fn openssl_expired(dir: &Path, name: &str) -> SelfSigned {
+        let dir = dir.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("index.txt"), "").unwrap();
+        std::fs::write(dir.join("serial"), "01\n").unwrap();
+        std::fs::write(
+            dir.join("ca.cnf"),
+            "[ca]\ndefault_ca = d\n[d]\ndir = .\ndatabase = ./index.txt\nnew_certs_dir = .\nserial = ./serial\n\
+             default_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n\
+             [ext]\nbasicConstraints = critical,CA:TRUE\nsubjectAltName = IP:127.0.0.1\n",
+        )
+        .unwrap();
+        openssl(
+            &dir,
+            &[
+                "req",
+                "-new",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "req.csr",
+            ],
+        );
+        openssl(
+            &dir,
+            &[
+                "ca",
+                "-batch",
+                "-config",
+                "ca.cnf",
+                "-selfsign",
+                "-keyfile",
+                "key.pem",
+                "-in",
+                "req.csr",
+                "-out",
+                "cert.pem",
+                "-startdate",
+                "20200101000000Z",
+                "-enddate",
+                "20200102000000Z",
+                "-extensions",
+                "ext",
+                "-notext",
+            ],
+        );
+        SelfSigned::load(dir.join("cert.pem"), dir.join("key.pem"))
+    }
+
+    fn load(cert_pem: PathBuf, key_pem: PathBuf) -> SelfSigned {
+        use rustls::pki_types::pem::PemObject;
+        let cert = rustls::pki_types::CertificateDer::from_pem_file(&cert_pem).unwrap();
+        let key = rustls::pki_types::PrivateKeyDer::from_pem_file(&key_pem).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let server_config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap();
+        SelfSigned {
+            cert_pem,
+            key_pem,
+            server_config: Arc::new(server_config),
+        }
+    }
+}
+
 /// One logged request.
 #[derive(Clone, Debug)]
 pub struct Logged {
@@ -183,6 +310,7 @@ pub struct Server {
     log: Arc<Mutex<Vec<Logged>>>,
     overrides: Arc<Mutex<HashMap<String, Override>>>,
     stop: Arc<AtomicBool>,
+    close_delimited: Arc<AtomicBool>,
 }
 
 impl Server {
@@ -217,6 +345,7 @@ impl Server {
         let log = Arc::new(Mutex::new(Vec::new()));
         let overrides: Arc<Mutex<HashMap<String, Override>>> = Arc::new(Mutex::new(HashMap::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let close_delimited = Arc::new(AtomicBool::new(false));
         let expected_auth = auth.map(|(u, p)| {
             format!(
                 "Basic {}",
@@ -228,6 +357,7 @@ impl Server {
             let log = log.clone();
             let overrides = overrides.clone();
             let stop = stop.clone();
+            let close_delimited = close_delimited.clone();
             std::thread::spawn(move || {
                 for stream in listener.incoming() {
                     if stop.load(Ordering::Relaxed) {
@@ -240,6 +370,7 @@ impl Server {
                     let tls = tls.clone();
                     let expected_auth = expected_auth.clone();
                     let bearer = bearer.clone();
+                    let close_delimited = close_delimited.load(Ordering::Relaxed);
                     std::thread::spawn(move || {
                         let ctx = Ctx {
                             root,
@@ -247,6 +378,7 @@ impl Server {
                             overrides,
                             expected_auth,
                             bearer,
+                            close_delimited,
                         };
                         match tls {
                             Some(config) => {
@@ -271,7 +403,14 @@ impl Server {
             log,
             overrides,
             stop,
+            close_delimited,
         }
+    }
+
+    /// From now on, answer without `Content-Length`: the body ends when the connection
+    /// closes, which over TLS happens without a `close_notify` alert (as many servers do).
+    pub fn set_close_delimited(&self, on: bool) {
+        self.close_delimited.store(on, Ordering::Relaxed);
     }
 
     pub fn log(&self) -> Vec<Logged> {
@@ -316,6 +455,8 @@ struct Ctx {
     expected_auth: Option<String>,
     /// (token, realm URL) in bearer mode.
     bearer: Option<(String, String)>,
+    /// No `Content-Length`: the body is delimited by closing the connection.
+    close_delimited: bool,
 }
 
 fn serve<S: Read + Write>(stream: &mut S, ctx: &Ctx) -> std::io::Result<()> {
@@ -402,12 +543,17 @@ fn serve<S: Read + Write>(stream: &mut S, ctx: &Ctx) -> std::io::Result<()> {
     } else {
         body
     };
+    let length = if ctx.close_delimited {
+        String::new()
+    } else {
+        format!("Content-Length: {}\r\n", body.len())
+    };
     write!(
         stream,
-        "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
-        body.len()
+        "HTTP/1.1 {status} {reason}\r\n{length}Connection: close\r\n{extra}\r\n"
     )?;
     stream.write_all(&body)?;
+    // Dropping the stream closes TCP without a TLS close_notify.
     stream.flush()
 }
 

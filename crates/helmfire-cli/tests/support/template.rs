@@ -1,14 +1,15 @@
 //! Shared harness for the template tests: builds the same two-file chart for helm and for
 //! helmfire, runs both, and compares. A case's template lives in `_case.tpl` and is rendered
 //! through `a.yaml` = `{{ include "c/templates/_case.tpl" . | b64enc }}`, so helm's manifest
-//! post-processing cannot alter the bytes and errors exercise the include chain.
+//! post-processing cannot alter the bytes and errors exercise the include chain. A case's
+//! `files/` directory is copied into the chart root, so `.Files` sees it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine;
 use helmfire_template::{Context, TemplateSet};
-use helmfire_value::{Map, Value};
+use helmfire_value::{Map, MapRef, MapType, Value};
 
 pub const WRAPPER: &str = "out: {{ include \"c/templates/_case.tpl\" . | b64enc }}";
 pub const CASE_NAME: &str = "c/templates/_case.tpl";
@@ -49,10 +50,61 @@ fn str_map(pairs: &[(&str, Value)]) -> Value {
     Value::map(m)
 }
 
-/// The top-level data `helm template c` gives a root chart file (the parts cases use).
+const CHART_YAML: &str = "apiVersion: v2\nname: c\nversion: 0.1.0\n";
+
+/// The files of a case's `files/` directory, by their path in the chart.
+pub fn extra_files(case_dir: Option<&Path>) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else if let (Ok(rel), Ok(data)) = (path.strip_prefix(root), std::fs::read(&path)) {
+                out.push((rel.to_string_lossy().replace('\\', "/"), data));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(dir) = case_dir {
+        let root = dir.join("files");
+        walk(&root, &root, &mut out);
+    }
+    out.sort();
+    out
+}
+
+/// The top-level data `helm template c` gives a root chart file: `.Values` and `.Template`
+/// as `common.Values`, `.Release`, `.Capabilities` (helm's offline defaults), `.Chart`, `.Files`
+/// and `.Subcharts`.
 pub fn render_data(values_json: &str) -> Value {
+    render_data_with_files(values_json, &[])
+}
+
+pub fn render_data_with_files(values_json: &str, files: &[(String, Vec<u8>)]) -> Value {
     let values: serde_json::Value =
         serde_json::from_str(values_json).unwrap_or_else(|e| panic!("bad values.json: {e}"));
+    let mut chart_files = vec![helmfire_chart::LoadedFile {
+        name: "Chart.yaml".into(),
+        data: CHART_YAML.as_bytes().to_vec(),
+    }];
+    chart_files.extend(files.iter().map(|(name, data)| helmfire_chart::LoadedFile {
+        name: name.clone(),
+        data: data.clone(),
+    }));
+    let chart = helmfire_chart::load_files(chart_files).expect("the case chart loads");
+    let meta = chart.metadata.to_template_value();
+    if let Some(m) = meta.as_map() {
+        m.write().insert("IsRoot".into(), Value::Bool(true));
+    }
+    let chart_files = helmfire::render::Files {
+        entries: chart.files.iter().map(|f| (f.name.clone(), f.data.clone())).collect(),
+    };
+    let capabilities = helmfire::render::Capabilities::offline(None, &[]).expect("default capabilities");
+    let values = match json_to_value(&values) {
+        Value::Map(m, _) => Value::Map(m, MapType::Values),
+        _ => Value::Map(MapRef::new(Map::new()), MapType::Values),
+    };
     let release = str_map(&[
         ("Name", Value::from("c")),
         ("Namespace", Value::from("default")),
@@ -61,21 +113,30 @@ pub fn render_data(values_json: &str) -> Value {
         ("IsUpgrade", Value::Bool(false)),
         ("Revision", Value::Int(1, helmfire_value::IntType::Int)),
     ]);
+    let template = match str_map(&[
+        ("Name", Value::from(WRAPPER_NAME)),
+        ("BasePath", Value::from("c/templates")),
+    ]) {
+        Value::Map(m, _) => Value::Map(m, MapType::Values),
+        other => other,
+    };
     str_map(&[
-        ("Values", json_to_value(&values)),
+        ("Values", values),
         ("Release", release),
-        (
-            "Template",
-            str_map(&[
-                ("Name", Value::from(WRAPPER_NAME)),
-                ("BasePath", Value::from("c/templates")),
-            ]),
-        ),
+        ("Template", template),
+        ("Chart", meta),
+        ("Files", Value::Object(std::sync::Arc::new(chart_files))),
+        ("Capabilities", Value::Object(std::sync::Arc::new(capabilities))),
+        ("Subcharts", Value::map(Map::new())),
     ])
 }
 
 /// Renders a case with helmfire exactly as helm would.
 pub fn render_helmfire(template: &str, values_json: &str) -> Outcome {
+    render_helmfire_with_files(template, values_json, &[])
+}
+
+pub fn render_helmfire_with_files(template: &str, values_json: &str, files: &[(String, Vec<u8>)]) -> Outcome {
     let mut set = TemplateSet::default();
     // Helm parses same-depth files in reverse lexical order: a.yaml, then _case.tpl.
     for (name, text) in [(WRAPPER_NAME, WRAPPER), (CASE_NAME, template)] {
@@ -89,7 +150,7 @@ pub fn render_helmfire(template: &str, values_json: &str) -> Outcome {
         }
     }
     let mut ctx = Context::with_seed(1);
-    match set.execute_helm(WRAPPER_NAME, &render_data(values_json), &mut ctx) {
+    match set.execute_helm(WRAPPER_NAME, &render_data_with_files(values_json, files), &mut ctx) {
         Ok(out) => {
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(out.trim().trim_start_matches("out:").trim())
@@ -102,6 +163,10 @@ pub fn render_helmfire(template: &str, values_json: &str) -> Outcome {
 
 /// Renders a case with the real helm binary.
 pub fn render_helm(template: &str, values_json: &str) -> Outcome {
+    render_helm_with_files(template, values_json, &[])
+}
+
+pub fn render_helm_with_files(template: &str, values_json: &str, files: &[(String, Vec<u8>)]) -> Outcome {
     let dir = std::env::temp_dir().join(format!(
         "helmfire-case-{}-{}",
         std::process::id(),
@@ -112,7 +177,12 @@ pub fn render_helm(template: &str, values_json: &str) -> Outcome {
     ));
     let chart = dir.join("c");
     std::fs::create_dir_all(chart.join("templates")).expect("temp dir");
-    std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: c\nversion: 0.1.0\n").expect("write");
+    std::fs::write(chart.join("Chart.yaml"), CHART_YAML).expect("write");
+    for (name, data) in files {
+        let path = chart.join(name);
+        std::fs::create_dir_all(path.parent().expect("a file in the chart")).expect("dir");
+        std::fs::write(path, data).expect("write");
+    }
     std::fs::write(chart.join("values.yaml"), values_json).expect("write");
     std::fs::write(chart.join("templates/a.yaml"), WRAPPER).expect("write");
     std::fs::write(chart.join("templates/_case.tpl"), template).expect("write");
@@ -159,6 +229,19 @@ pub struct Case {
 }
 
 impl Case {
+    /// The case's `files/`, placed in the chart root.
+    pub fn files(&self) -> Vec<(String, Vec<u8>)> {
+        extra_files(Some(&self.dir))
+    }
+
+    pub fn render_helmfire(&self) -> Outcome {
+        render_helmfire_with_files(&self.template, &self.values, &self.files())
+    }
+
+    pub fn render_helm(&self) -> Outcome {
+        render_helm_with_files(&self.template, &self.values, &self.files())
+    }
+
     pub fn expected(&self) -> Option<Outcome> {
         if let Ok(s) = std::fs::read_to_string(self.dir.join("expected.txt")) {
             return Some(Outcome::Output(s));

@@ -56,8 +56,17 @@ fn eval_args(args: &[Value]) -> String {
     sprint(&shown)
 }
 
+/// Go's `len` and `index` see a map- or slice-kinded object (helm's `engine.files`) through
+/// reflection, as its plain value.
+fn reflected(v: &Value) -> std::borrow::Cow<'_, Value> {
+    match v {
+        Value::Object(o) if matches!(o.kind(), "map" | "slice") => std::borrow::Cow::Owned(o.to_plain()),
+        other => std::borrow::Cow::Borrowed(other),
+    }
+}
+
 fn length(v: &Value) -> Result<Value, FuncError> {
-    let n = match v {
+    let n = match &*reflected(v) {
         Value::Nil => return Err(FuncError::msg("len of nil pointer")),
         Value::String(s) => s.len(),
         Value::Bytes(b) => b.len(),
@@ -94,7 +103,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, FuncError> {
     if item.is_nil() {
         return Err(FuncError::msg("index of untyped nil"));
     }
-    let mut item = item.clone();
+    let mut item = reflected(item).into_owned();
     for idx in indexes {
         item = match &item {
             Value::Nil => return Err(FuncError::msg("index of nil pointer")),
@@ -135,7 +144,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, FuncError> {
                 match m.read().get(&key) {
                     Some(v) => v.clone(),
                     None => match t {
-                        MapType::Interface => Value::Nil,
+                        MapType::Interface | MapType::Values => Value::Nil,
                         MapType::String => Value::from(""),
                     },
                 }

@@ -1,16 +1,23 @@
 //! Sprig's dict functions (dict.go): dict, get, set, unset, hasKey, pluck, keys, values, pick,
 //! omit, merge/mergeOverwrite (mergo semantics, mutating the destination), deepCopy, dig.
-
-use std::sync::Arc;
+//!
+//! A `map[string]interface {}` parameter given no value (`(index .Values "missing")`, `nil`)
+//! receives Go's nil map ([`MapRef::nil`]): readable and empty, never written. The functions
+//! that return their map argument return it as `map[string]interface {}`, even a `.Values`.
 
 use super::{Functions, Param, arg_str, str_list, strval};
 use crate::error::FuncError;
 use crate::fmt::type_name;
 use Param::*;
-use helmfire_value::{ListType, Map, MapType, Value};
+use helmfire_value::{Map, MapRef, MapType, Value};
 
-fn map_of(v: &Value) -> Option<&helmfire_value::MapRef> {
+fn map_of(v: &Value) -> Option<&MapRef> {
     v.as_map()
+}
+
+/// The map argument as the function's `map[string]interface {}` result.
+fn as_plain_map(m: &MapRef) -> Value {
+    Value::Map(m.clone(), MapType::Interface)
 }
 
 fn new_map(m: Map) -> Value {
@@ -37,7 +44,7 @@ pub fn merge_into(dst: &helmfire_value::MapRef, src: &helmfire_value::MapRef, ov
             continue;
         }
         match (&sv, &dv) {
-            (Value::Map(sm, _), Some(Value::Map(dm, _))) => {
+            (Value::Map(sm, _), Some(Value::Map(dm, _))) if !dm.is_nil() => {
                 merge_into(dm, sm, overwrite, depth + 1);
                 if !mergo_empty(&Value::Map(dm.clone(), MapType::Interface)) {
                     continue;
@@ -110,17 +117,20 @@ pub fn register(f: &mut Functions) {
             .unwrap_or_else(|| Value::from("")))
     });
     f.pure("set", &[Map, Str, Any], None, |a| match map_of(&a[0]) {
-        Some(m) => {
+        Some(m) if !m.is_nil() => {
             m.write().insert(arg_str(&a[1]).to_string(), a[2].clone());
-            Ok(a[0].clone())
+            Ok(as_plain_map(m))
         }
-        None => Err(FuncError::msg("assignment to entry in nil map")),
+        _ => Err(FuncError::msg("assignment to entry in nil map")),
     });
-    f.pure("unset", &[Map, Str], None, |a| {
-        if let Some(m) = map_of(&a[0]) {
-            m.write().remove(arg_str(&a[1]));
+    f.pure("unset", &[Map, Str], None, |a| match map_of(&a[0]) {
+        Some(m) => {
+            if !m.is_nil() {
+                m.write().remove(arg_str(&a[1]));
+            }
+            Ok(as_plain_map(m))
         }
-        Ok(a[0].clone())
+        None => Ok(Value::nil_map()),
     });
     f.pure("hasKey", &[Map, Str], None, |a| {
         Ok(Value::Bool(
@@ -180,25 +190,29 @@ pub fn register(f: &mut Functions) {
         ("mustMergeOverwrite", true),
     ] {
         f.pure(name, &[Map], Some(Map), move |a| {
-            let Some(dst) = map_of(&a[0]) else {
-                // mergo refuses a nil destination map.
-                if name.starts_with("must") {
-                    return Err(FuncError::msg("src and dst must be of same type"));
+            let mut dst = map_of(&a[0]).cloned().unwrap_or_else(MapRef::nil);
+            for src in a[1..].iter().filter_map(map_of) {
+                // mergo gives a nil destination a fresh map before the first non-nil source,
+                // so `merge (index .Values "missing") $defaults` is a copy of the defaults.
+                if src.is_nil() {
+                    continue;
                 }
-                return Ok(Value::from(""));
-            };
-            for src in &a[1..] {
-                if let Some(s) = map_of(src) {
-                    merge_into(dst, s, overwrite, 0);
+                if dst.is_nil() {
+                    dst = MapRef::new(Map::new());
                 }
+                merge_into(&dst, src, overwrite, 0);
             }
-            Ok(a[0].clone())
+            Ok(as_plain_map(&dst))
         });
     }
     for name in ["deepCopy", "mustDeepCopy"] {
-        f.pure(name, &[Any], None, |a| Ok(a[0].deep_copy()));
+        f.pure(name, &[Any], None, |a| {
+            // copystructure.Copy(nil) asks the type of the zero reflect.Value.
+            if a[0].is_nil() {
+                return Err(FuncError::msg("reflect: call of reflect.Value.Type on zero Value"));
+            }
+            Ok(a[0].deep_copy())
+        });
     }
     f.pure("dig", &[], Some(Any), |a| dig(&a));
-    let _ = ListType::Interface;
-    let _ = Arc::new(0);
 }

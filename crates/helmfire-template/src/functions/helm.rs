@@ -103,7 +103,8 @@ pub fn register_codecs(f: &mut Functions) {
     f.pure("mustToRawJson", &[Any], None, json_fn(json::JsonStyle::Raw, true));
     f.pure("fromJson", &[Str], None, |a| {
         Ok(match json::decode_map(arg_str(&a[0])) {
-            Ok(m) => Value::map(m.unwrap_or_default()),
+            // `json.Unmarshal` of `null` leaves Go's map nil.
+            Ok(m) => m.map_or_else(Value::nil_map, Value::map),
             Err(e) => error_map(e.message),
         })
     });

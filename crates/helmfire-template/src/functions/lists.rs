@@ -106,7 +106,7 @@ pub fn register(f: &mut Functions) {
         }
         let size = size as usize;
         let chunks: Vec<Value> = l.chunks(size).map(|c| list(c.to_vec())).collect();
-        Ok(Value::List(Arc::new(chunks), ListType::Interface))
+        Ok(Value::List(Arc::new(chunks), ListType::InterfaceLists))
     });
     register_pair(f, &["last", "mustLast"], &[Any], None, |a| {
         let l = items(&a[0], "find last on")?;

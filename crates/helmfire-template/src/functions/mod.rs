@@ -30,7 +30,7 @@ pub use super::exec::State;
 use helmfire_value::{IntType, ListType, MapType, Value};
 
 pub use dates::{FixedClock, SystemClock, Time};
-pub use semver::Version;
+pub use semver::{VERSION_POINTER_TYPE, VersionObject};
 
 /// A Go parameter type, as far as argument checking can tell them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +56,9 @@ pub enum Param {
     Time,
     /// Sprig's `certificate` struct (genSignedCert's CA).
     Certificate,
+    /// Any other Go type, by the name `%T` prints (`*semver.Version`, `io.Writer`): only an
+    /// object of that type is assignable.
+    Named(&'static str),
 }
 
 impl Param {
@@ -74,6 +77,18 @@ impl Param {
             Param::StrList => "[]string",
             Param::Time => "time.Time",
             Param::Certificate => certs::CERTIFICATE_TYPE,
+            Param::Named(name) => name,
+        }
+    }
+
+    /// The parameter of a method whose Go type is `name` (see `Object::method_params`).
+    pub fn from_go_name(name: &'static str) -> Param {
+        match name {
+            "string" => Param::Str,
+            "int" => Param::Int,
+            "bool" => Param::Bool,
+            "interface {}" => Param::Any,
+            other => Param::Named(other),
         }
     }
 
@@ -87,10 +102,12 @@ impl Param {
             Param::Float => matches!(v, Value::Float(_)),
             Param::Bool => matches!(v, Value::Bool(_)),
             Param::List => matches!(v, Value::List(_, ListType::Interface)),
-            Param::Map => matches!(v, Value::Map(_, MapType::Interface)),
-            Param::StrList => matches!(v, Value::List(_, ListType::String)),
+            // A named type is assignable to its unnamed underlying type.
+            Param::Map => matches!(v, Value::Map(_, MapType::Interface | MapType::Values)),
+            Param::StrList => matches!(v, Value::List(_, ListType::String | ListType::VersionSet)),
             Param::Time => matches!(v, Value::Object(o) if o.type_name() == "time.Time"),
             Param::Certificate => matches!(v, Value::Object(o) if o.type_name() == certs::CERTIFICATE_TYPE),
+            Param::Named(name) => matches!(v, Value::Object(o) if o.type_name() == name),
         }
     }
 }

@@ -291,6 +291,7 @@ fn to_node_here(value: &Value, depth: usize) -> Result<emit::Node, YamlError> {
                 .map(|item| to_node(item, depth + 1))
                 .collect::<Result<_, _>>()?,
         ),
+        Value::Map(map, _) if map.is_nil() => Node::Scalar(Text::Static("null"), Style::Plain),
         Value::Map(map, _) => {
             let map = map.read();
             let entries = sorted_entries(&map, false);

@@ -2,9 +2,6 @@
 //! `SortManifests`, `kind_sorter.go`) and the exact stdout of `helm template` (`pkg/cmd/template.go`).
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
-
-use regex::Regex;
 
 use super::{RenderError, Rendered};
 use helmfire_value::Value;
@@ -100,18 +97,62 @@ const HOOK_EVENTS: &[&str] = &[
     "test",
 ];
 
-/// Helm's `(?:^|\s*\n)---\s*`, where Go's `\s` is ASCII `[\t\n\f\r ]` (Rust's would be
-/// Unicode white space, and costlier to compile).
-static SEP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("constant regex"));
+/// Go's `\s`: ASCII `[\t\n\f\r ]`.
+fn is_go_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
+}
+
+/// The matches of helm's separator `(?:^|\s*\n)---\s*`, leftmost first, as byte ranges. A match
+/// away from the start is a run of white space ending in a newline, then `---`, then white
+/// space; scanning from the left, it starts where that run starts. Hand-written: compiling the
+/// expression cost every process a few hundred microseconds.
+fn separators(text: &str) -> Vec<(usize, usize)> {
+    let s = text.as_bytes();
+    let trailing = |mut i: usize| {
+        while i < s.len() && is_go_space(s[i]) {
+            i += 1;
+        }
+        i
+    };
+    let mut out = Vec::new();
+    if s.starts_with(b"---") {
+        out.push((0, trailing(3)));
+    }
+    let mut i = out.last().map_or(0, |m| m.1);
+    while i < s.len() {
+        if !is_go_space(s[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut end = start;
+        while end < s.len() && is_go_space(s[end]) {
+            end += 1;
+        }
+        if s[end - 1] == b'\n' && s[end..].starts_with(b"---") {
+            let stop = trailing(end + 3);
+            out.push((start, stop));
+            i = stop;
+        } else {
+            i = end;
+        }
+    }
+    out
+}
 
 /// Helm's `SplitManifests`: the non-empty documents of `text`, trimmed, in order.
 pub fn split_manifests(text: &str) -> Vec<String> {
-    SEP.split(text.trim())
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(str::to_string)
-        .collect()
+    let text = text.trim();
+    let mut documents = Vec::new();
+    let mut from = 0;
+    for (start, end) in separators(text).into_iter().chain([(text.len(), text.len())]) {
+        let document = text[from..start].trim();
+        if !document.is_empty() {
+            documents.push(document.to_string());
+        }
+        from = end;
+    }
+    documents
 }
 
 /// Go's `strings.TrimSpace` (Unicode white space).
@@ -412,6 +453,27 @@ pub fn go_path_match(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hand-written separator against helm's expression on generated streams.
+    #[test]
+    fn separators_match_helms_expression() {
+        let sep = regex::Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").unwrap();
+        const PIECES: &[&str] = &[
+            "---", "--", "-", "\n", " ", "\t", "\r", "a", "b: 1", "\u{b}", "# x", "\n---\n",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..100_000 {
+            let text: String = (0..next(10)).map(|_| PIECES[next(PIECES.len())]).collect();
+            let expected: Vec<(usize, usize)> = sep.find_iter(&text).map(|m| (m.start(), m.end())).collect();
+            assert_eq!(separators(&text), expected, "{text:?}");
+        }
+    }
 
     #[test]
     fn splits_like_helm() {

@@ -21,7 +21,7 @@ use helmfire_value::{Map, MapRef, MapType, Value};
 pub use manifest::{Hook, Manifest, OutputOptions, Sorted, sort_manifests, template_output};
 pub use objects::{Capabilities, Files};
 pub use release::{ReleaseRender, RenderedRelease, UserValues, render_release, render_with_values};
-pub use retire::retire;
+pub use retire::{exiting_after_this_render, retire};
 
 /// Why rendering failed. `Display` is Helm's text (what follows `Error: `).
 #[derive(Debug, thiserror::Error)]
@@ -100,16 +100,18 @@ pub fn render_chart(
     caps: &Capabilities,
     ctx: &mut Context,
 ) -> Result<Rendered, RenderError> {
+    // helm checks the normalized `vM.m.p` but names the version as given.
     if !chart.metadata.kube_version.is_empty()
-        && !helmfire_chart::semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
+        && !helmfire_template::semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
     {
         return Err(RenderError::KubeVersion {
             constraint: chart.metadata.kube_version.clone(),
-            version: caps.kube_version.normalized.clone(),
+            version: caps.kube_version.version.clone(),
         });
     }
     let mut top = Map::new();
-    top.insert("Values".into(), Value::map(values.clone()));
+    // `.Values` is a `common.Values`, with its methods (`.Values.AsMap`, `.Values.Table "x"`).
+    top.insert("Values".into(), values_object(MapRef::new(values.clone())));
     top.insert("Release".into(), release.to_value());
     top.insert("Capabilities".into(), Value::Object(Arc::new(caps.clone())));
     let mut templates = BTreeMap::new();
@@ -124,16 +126,16 @@ pub fn render_chart(
     });
 
     let mut set = TemplateSet::new(FUNCTIONS.clone());
-    for key in &keys {
-        let r = &templates[*key];
-        if let Err(e) = set.parse(key, &r.text) {
-            let e = TemplateError::Parse(e);
-            return Err(RenderError::Template {
-                file: key.to_string(),
-                message: e.helm_message(key),
-                source: Box::new(e),
-            });
-        }
+    let files: Vec<(&str, &str)> = keys.iter().map(|k| (k.as_str(), &*templates[*k].text)).collect();
+    let threads = || std::thread::available_parallelism().map_or(1, usize::from);
+    if let Err((i, e)) = set.parse_all(&files, threads) {
+        let key = files[i].0;
+        let e = TemplateError::Parse(e);
+        return Err(RenderError::Template {
+            file: key.to_string(),
+            message: e.helm_message(key),
+            source: Box::new(e),
+        });
     }
     let mut rendered = Rendered::new();
     for key in &keys {
@@ -144,7 +146,7 @@ pub fn render_chart(
         let mut t = Map::new();
         t.insert("Name".into(), Value::from(key.to_string()));
         t.insert("BasePath".into(), Value::from(r.base_path.clone()));
-        r.vals.write().insert("Template".into(), Value::map(t));
+        r.vals.write().insert("Template".into(), values_object(MapRef::new(t)));
         let data = Value::Map(r.vals.clone(), MapType::Interface);
         match set.execute_helm(key, &data, ctx) {
             Ok(out) => {
@@ -183,16 +185,22 @@ fn collect(
     let files = Files {
         entries: chart.files.iter().map(|f| (f.name.clone(), f.data.clone())).collect(),
     };
+    // helm's `values.Table("Values.<name>")`: the subchart's table as `common.Values` (the
+    // same map), or an empty one.
     let values = if is_root {
-        parent.get("Values").cloned().unwrap_or_else(|| Value::map(Map::new()))
+        parent
+            .get("Values")
+            .cloned()
+            .unwrap_or_else(|| values_object(MapRef::new(Map::new())))
     } else {
-        match parent.get("Values") {
+        let table = match parent.get("Values") {
             Some(Value::Map(m, _)) => match m.read().get(chart.name()) {
-                Some(v @ Value::Map(_, MapType::Interface)) => v.clone(),
-                _ => Value::map(Map::new()),
+                Some(Value::Map(table, t)) if t.holds_interfaces() => Some(table.clone()),
+                _ => None,
             },
-            _ => Value::map(Map::new()),
-        }
+            _ => None,
+        };
+        values_object(table.unwrap_or_else(|| MapRef::new(Map::new())))
     };
     let mut next = Map::new();
     next.insert("Chart".into(), meta);
@@ -222,7 +230,7 @@ fn collect(
         templates.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                text: Arc::from(String::from_utf8_lossy(&t.data).as_ref()),
+                text: Arc::from(utf8_text(&t.data).as_ref()),
                 vals: next.clone(),
                 base_path: format!("{full_path}/templates"),
             },
@@ -231,27 +239,13 @@ fn collect(
     next
 }
 
-/// Helm's function library, with Go's `len` and `index` also seeing through the map- and
-/// slice-kinded objects of this module (`.Files`, `.Capabilities.APIVersions`), as Go's
-/// reflection does for `engine.files` and `common.VersionSet`.
-static FUNCTIONS: LazyLock<Arc<Functions>> = LazyLock::new(|| {
-    let mut f = Functions::helm();
-    for name in ["len", "index"] {
-        let Some(orig) = f.get(name).cloned() else { continue };
-        let inner = orig.call.clone();
-        let mut wrapped = orig;
-        wrapped.call = Arc::new(move |st, mut args: Vec<Value>| {
-            if let Some(Value::Object(o)) = args.first()
-                && matches!(o.kind(), "map" | "slice")
-            {
-                args[0] = o.to_plain();
-            }
-            inner(st, args)
-        });
-        f.insert(name, wrapped);
-    }
-    Arc::new(f)
-});
+/// A `common.Values` over `map`.
+fn values_object(map: MapRef) -> Value {
+    Value::Map(map, MapType::Values)
+}
+
+/// Helm's function library, built once per process.
+static FUNCTIONS: LazyLock<Arc<Functions>> = LazyLock::new(|| Arc::new(Functions::helm()));
 
 fn base_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
@@ -298,4 +292,14 @@ pub fn parallel_map<T: Sync, R: Send>(items: &[T], workers: usize, work: impl Fn
         .into_iter()
         .map(|slot| slot.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()))
         .collect()
+}
+
+/// `data` as text, invalid UTF-8 replaced as Go's `string([]byte)` then printing would show it
+/// (U+FFFD). Valid text, nearly always, is checked a word at a time; the lossy decoder's own
+/// check goes a byte at a time.
+pub(crate) fn utf8_text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(data),
+    }
 }

@@ -1,12 +1,13 @@
 //! The Go objects templates see besides plain maps: `.Files` (Helm's `engine.files`) and
-//! `.Capabilities` (`*common.Capabilities` with its `KubeVersion`, `VersionSet` and `BuildInfo`).
+//! `.Capabilities` (`*common.Capabilities` with its `KubeVersion` and `BuildInfo`; its
+//! `APIVersions` is a `common.VersionSet` list, see `helmfire_template::named`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine as _;
 
-use helmfire_value::{Map, Object, Value};
+use helmfire_value::{ListType, Map, Object, Value};
 
 /// Helm's `engine.files`: a `map[string][]byte` with methods.
 #[derive(Debug, Clone, Default)]
@@ -123,8 +124,14 @@ impl Object for Files {
         "engine.files"
     }
 
-    fn field(&self, _name: &str) -> Option<Value> {
-        None
+    /// `.Files.name` indexes the map (only a name without dots can be written so).
+    fn field(&self, name: &str) -> Option<Value> {
+        self.get(name).map(|data| Value::Bytes(data.clone()))
+    }
+
+    /// A missing name reads as a nil `[]byte` (printed `[]`).
+    fn missing_key(&self) -> Value {
+        Value::Bytes(Arc::from(Vec::new()))
     }
 
     fn to_plain(&self) -> Value {
@@ -176,6 +183,13 @@ impl Object for Files {
         matches!(name, "Get" | "GetBytes" | "Glob" | "Lines" | "AsConfig" | "AsSecrets")
     }
 
+    fn method_params(&self, name: &str) -> Option<&'static [&'static str]> {
+        Some(match name {
+            "AsConfig" | "AsSecrets" => &[],
+            _ => &["string"],
+        })
+    }
+
     fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         let want = match name {
             "AsConfig" | "AsSecrets" => 0,
@@ -207,7 +221,7 @@ impl Object for Files {
             "Glob" => Ok(Value::Object(Arc::new(self.glob(&arg()?)))),
             "Lines" => {
                 let Some(data) = self.get(&arg()?) else {
-                    return Ok(Value::list(Vec::new()));
+                    return Ok(Value::List(Arc::new(Vec::new()), ListType::String));
                 };
                 let mut s = String::from_utf8_lossy(data).into_owned();
                 match s.as_bytes().last() {
@@ -218,7 +232,10 @@ impl Object for Files {
                     }
                     Some(_) => {}
                 }
-                Ok(Value::list(s.split('\n').map(Value::from).collect()))
+                Ok(Value::List(
+                    Arc::new(s.split('\n').map(Value::from).collect()),
+                    ListType::String,
+                ))
             }
             "AsConfig" => Ok(Value::from(self.yaml_of(|b| String::from_utf8_lossy(b).into_owned()))),
             "AsSecrets" => Ok(Value::from(
@@ -326,12 +343,38 @@ impl Object for KubeVersion {
         Value::map(m)
     }
 
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("Version", Value::from(self.version.clone())),
+            ("Major", Value::from(self.major.clone())),
+            ("Minor", Value::from(self.minor.clone())),
+        ])
+    }
+
+    /// A copy is not a Stringer (`String` has a pointer receiver): fmt prints the fields,
+    /// the unexported normalized version included.
     fn string(&self) -> Option<String> {
+        Some(format!(
+            "{{{} {} {} {}}}",
+            self.version, self.normalized, self.major, self.minor
+        ))
+    }
+
+    /// `{{ .Capabilities.KubeVersion }}` prints `String()`: the normalized version.
+    fn addressable_string(&self) -> Option<String> {
         Some(self.normalized.clone())
+    }
+
+    fn unexported_field(&self, name: &str) -> bool {
+        name == "normalizedVersion"
     }
 
     fn has_method(&self, name: &str) -> bool {
         matches!(name, "GitVersion" | "String")
+    }
+
+    fn method_params(&self, _name: &str) -> Option<&'static [&'static str]> {
+        Some(&[])
     }
 
     fn call_method(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
@@ -340,47 +383,6 @@ impl Object for KubeVersion {
             "String" => Ok(Value::from(self.normalized.clone())),
             _ => Err(format!("can't call method {name}")),
         }
-    }
-}
-
-/// `.Capabilities.APIVersions` (`common.VersionSet`, a `[]string` with `Has`).
-#[derive(Debug, Clone)]
-pub struct VersionSet(pub Vec<String>);
-
-impl Object for VersionSet {
-    fn type_name(&self) -> &str {
-        "common.VersionSet"
-    }
-
-    fn field(&self, _name: &str) -> Option<Value> {
-        None
-    }
-
-    fn to_plain(&self) -> Value {
-        Value::list(self.0.iter().map(|s| Value::from(s.clone())).collect())
-    }
-
-    fn string(&self) -> Option<String> {
-        Some(format!("[{}]", self.0.join(" ")))
-    }
-
-    fn has_method(&self, name: &str) -> bool {
-        name == "Has"
-    }
-
-    fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
-        match (name, args) {
-            ("Has", [Value::String(s)]) => Ok(Value::Bool(self.0.iter().any(|v| v.as_str() == s.as_ref()))),
-            ("Has", [other]) => Err(format!(
-                "wrong type for value; expected string; got {}",
-                helmfire_template::fmt::type_name(other)
-            )),
-            _ => Err(format!("wrong number of args for {name}: want 1 got {}", args.len())),
-        }
-    }
-
-    fn kind(&self) -> &str {
-        "slice"
     }
 }
 
@@ -416,6 +418,10 @@ impl Object for HelmVersion {
         Value::map(m)
     }
 
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(HELM_BUILD.iter().map(|(_, json, v)| (*json, Value::from(*v))).collect())
+    }
+
     fn string(&self) -> Option<String> {
         let vals: Vec<&str> = HELM_BUILD.iter().map(|(_, _, v)| *v).collect();
         Some(format!("{{{}}}", vals.join(" ")))
@@ -426,10 +432,12 @@ impl Object for HelmVersion {
 #[derive(Debug, Clone)]
 pub struct Capabilities {
     pub kube_version: KubeVersion,
-    pub api_versions: VersionSet,
+    /// `.APIVersions`: a `common.VersionSet` (built once; templates share it).
+    api_versions: Value,
 }
 
-/// Helm v4.1.4's `DefaultVersionSet`: the client-go v0.35 scheme plus apiextensions.
+/// Helm v4.1.4's `DefaultVersionSet`, in its order (client-go v0.35's
+/// `PrioritizedVersionsAllGroups` plus apiextensions): `first`, `last` and `range` see it.
 pub const DEFAULT_API_VERSIONS: &[&str] = &[
     "v1",
     "admissionregistration.k8s.io/v1",
@@ -451,11 +459,11 @@ pub const DEFAULT_API_VERSIONS: &[&str] = &[
     "batch/v1",
     "batch/v1beta1",
     "certificates.k8s.io/v1",
-    "certificates.k8s.io/v1alpha1",
     "certificates.k8s.io/v1beta1",
-    "coordination.k8s.io/v1",
+    "certificates.k8s.io/v1alpha1",
     "coordination.k8s.io/v1alpha2",
     "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
     "discovery.k8s.io/v1",
     "discovery.k8s.io/v1beta1",
     "events.k8s.io/v1",
@@ -473,21 +481,21 @@ pub const DEFAULT_API_VERSIONS: &[&str] = &[
     "policy/v1",
     "policy/v1beta1",
     "rbac.authorization.k8s.io/v1",
-    "rbac.authorization.k8s.io/v1alpha1",
     "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
     "resource.k8s.io/v1",
-    "resource.k8s.io/v1alpha3",
-    "resource.k8s.io/v1beta1",
     "resource.k8s.io/v1beta2",
-    "scheduling.k8s.io/v1",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
     "scheduling.k8s.io/v1alpha1",
     "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
     "storage.k8s.io/v1",
     "storage.k8s.io/v1alpha1",
-    "storage.k8s.io/v1beta1",
     "storagemigration.k8s.io/v1beta1",
-    "apiextensions.k8s.io/v1",
     "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
 ];
 
 impl Capabilities {
@@ -503,11 +511,13 @@ impl Capabilities {
                 normalized: "v1.35.0".into(),
             },
         };
-        let mut api = VersionSet(DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect());
-        api.0.extend(extra_api_versions.iter().cloned());
+        let api = DEFAULT_API_VERSIONS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(extra_api_versions.iter().cloned());
         Ok(Capabilities {
             kube_version,
-            api_versions: api,
+            api_versions: helmfire_template::named::version_set(api),
         })
     }
 }
@@ -520,7 +530,7 @@ impl Object for Capabilities {
     fn field(&self, name: &str) -> Option<Value> {
         match name {
             "KubeVersion" => Some(Value::Object(Arc::new(self.kube_version.clone()))),
-            "APIVersions" => Some(Value::Object(Arc::new(self.api_versions.clone()))),
+            "APIVersions" => Some(self.api_versions.clone()),
             "HelmVersion" => Some(Value::Object(Arc::new(HelmVersion))),
             _ => None,
         }
@@ -529,9 +539,33 @@ impl Object for Capabilities {
     fn to_plain(&self) -> Value {
         let mut m = Map::new();
         m.insert("KubeVersion".into(), self.kube_version.to_plain());
-        m.insert("APIVersions".into(), self.api_versions.to_plain());
+        m.insert("APIVersions".into(), self.api_versions.clone());
         m.insert("HelmVersion".into(), HelmVersion.to_plain());
         Value::map(m)
+    }
+
+    fn json_fields(&self) -> Option<Vec<(&'static str, Value)>> {
+        Some(vec![
+            ("KubeVersion", Value::Object(Arc::new(self.kube_version.clone()))),
+            ("APIVersions", self.api_versions.clone()),
+            ("HelmVersion", Value::Object(Arc::new(HelmVersion))),
+        ])
+    }
+
+    fn has_method(&self, name: &str) -> bool {
+        name == "Copy"
+    }
+
+    fn method_params(&self, _name: &str) -> Option<&'static [&'static str]> {
+        Some(&[])
+    }
+
+    /// `Copy`: a new `*common.Capabilities` with the same fields.
+    fn call_method(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
+        match name {
+            "Copy" => Ok(Value::Object(Arc::new(self.clone()))),
+            _ => Err(format!("can't call method {name}")),
+        }
     }
 
     fn kind(&self) -> &str {

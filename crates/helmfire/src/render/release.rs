@@ -135,7 +135,7 @@ pub fn render_with_values(request: &ReleaseRender, config: Map) -> Result<Render
     let crds = chart
         .crd_objects(chart.name())
         .into_iter()
-        .map(|(path, file)| (path, String::from_utf8_lossy(&file.data).into_owned()))
+        .map(|(path, file)| (path, super::utf8_text(&file.data).into_owned()))
         .collect();
     Ok(RenderedRelease {
         chart: Arc::new(chart),

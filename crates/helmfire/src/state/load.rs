@@ -16,8 +16,8 @@ use super::name::{Namespace, ReleaseId, ReleaseName};
 use super::raw::{MissingFileHandler, RawDefaults, RawIgnoreRule, RawRelease, RawState, RawStorage, RawValues};
 use super::source::{SourceFile, Span};
 use super::suggest::{did_you_mean, hint_for};
-use super::version::VersionConstraint;
 use super::{toml, yaml};
+use helmfire_template::semver::Constraints;
 
 /// Names of the state file looked for when `--file` is not given, in order.
 pub const DEFAULT_FILES: [&str; 3] = ["helmfire.yaml", "helmfire.yml", "helmfire.toml"];
@@ -517,10 +517,13 @@ impl Loader<'_> {
         let version = match &release.version {
             Some(field) => {
                 let text = self.interpolate(field, &variables)?;
-                match VersionConstraint::parse(&text) {
+                // helm trims `--version`, and an empty one means the newest release.
+                match Constraints::parse(&text) {
+                    _ if text.trim().is_empty() => None,
                     Ok(constraint) => Some(constraint),
-                    Err(message) => {
-                        self.error(message, field.span).hint = Some(
+                    Err(e) => {
+                        self.error(format!("invalid version constraint `{text}`: {e}"), field.span)
+                            .hint = Some(
                             "use a version (`1.2.3`) or a constraint such as `^1.2`, `~1.2.3` or `>=1, <2`".into(),
                         );
                         None
@@ -1074,6 +1077,30 @@ mod tests {
     }
 
     const REPO: &str = "repositories: [{name: r, url: 'https://charts.example.com'}]\n";
+
+    /// `version:` goes through the semver that selects chart versions, so the state file
+    /// accepts exactly what resolution (and helm) accepts.
+    #[test]
+    fn versions_are_checked_by_the_resolution_semver() {
+        let version = |v: &str| {
+            load_yaml(&format!("{REPO}releases:\n- {{name: a, chart: r/a, version: '{v}'}}\n"))
+                .map(|s| s.releases[0].version.as_ref().map(|c| c.as_str().to_string()))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(version("1.x.3"), Ok(Some("1.x.3".into())));
+        assert_eq!(version(">=01.2"), Ok(Some(">=01.2".into())));
+        // helm trims `--version`; an empty one means the newest release.
+        assert_eq!(version(""), Ok(None));
+        assert_eq!(version("  "), Ok(None));
+        assert_eq!(
+            version(">=1.2,"),
+            Err("invalid version constraint `>=1.2,`: improper constraint: >=1.2,".into())
+        );
+        assert_eq!(
+            version("1.2.3-01"),
+            Err("invalid version constraint `1.2.3-01`: constraint parser error".into())
+        );
+    }
 
     #[test]
     fn templates_merge_maps_append_lists_and_release_fields_win() {

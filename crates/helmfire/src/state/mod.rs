@@ -15,7 +15,6 @@ mod selector;
 mod source;
 mod suggest;
 mod toml;
-mod version;
 mod yaml;
 
 pub use error::{Diagnostic, StateError};
@@ -25,7 +24,6 @@ pub use name::{Namespace, ReleaseId, ReleaseName};
 pub use selector::Selector;
 pub use source::Location;
 pub use suggest::did_you_mean;
-pub use version::{Version, VersionConstraint};
 
 /// The JSON Schema of the state file, generated from the raw types.
 pub fn json_schema() -> serde_json::Value {

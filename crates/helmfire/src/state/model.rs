@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::name::ReleaseId;
 use super::source::Location;
-use super::version::VersionConstraint;
 pub use helmfire_chart::reference::{ChartRef, Repository, RepositoryKind, Secret};
+use helmfire_template::semver::Constraints;
 
 #[derive(Debug)]
 pub struct DesiredState {
@@ -105,7 +105,8 @@ pub struct ReleaseSpec {
     /// The chart as written in the state file (after expressions), for display and selectors.
     pub chart_text: String,
     pub chart: ChartRef,
-    pub version: Option<VersionConstraint>,
+    /// The state file's `version:`, checked by the same semver that selects chart versions.
+    pub version: Option<Constraints>,
     pub values: Vec<ValuesSource>,
     /// `--set` equivalents in file order.
     pub set: Vec<(String, serde_json::Value)>,

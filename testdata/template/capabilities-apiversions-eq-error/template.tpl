@@ -1,0 +1,1 @@
+{{ eq .Capabilities.APIVersions .Capabilities.APIVersions }}

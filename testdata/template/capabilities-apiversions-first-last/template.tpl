@@ -1,0 +1,1 @@
+{{ first .Capabilities.APIVersions }} {{ last .Capabilities.APIVersions }} {{ mustFirst .Capabilities.APIVersions }} {{ mustLast .Capabilities.APIVersions }} {{ index .Capabilities.APIVersions 5 }} {{ len .Capabilities.APIVersions }}

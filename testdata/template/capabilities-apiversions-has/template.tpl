@@ -1,0 +1,1 @@
+{{ has "apps/v1" .Capabilities.APIVersions }} {{ has "monitoring.coreos.com/v1/ServiceMonitor" .Capabilities.APIVersions }} {{ mustHas "v1" .Capabilities.APIVersions }} {{ .Capabilities.APIVersions.Has "batch/v1" }} {{ .Capabilities.APIVersions.Has "nope/v1" }} {{ has 1 .Capabilities.APIVersions }}

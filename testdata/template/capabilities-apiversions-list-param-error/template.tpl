@@ -1,0 +1,1 @@
+{{ genSelfSignedCert "x" .Capabilities.APIVersions nil 1 }}

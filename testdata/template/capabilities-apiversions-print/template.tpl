@@ -1,0 +1,1 @@
+{{ slice .Capabilities.APIVersions 0 3 }} {{ print (slice .Capabilities.APIVersions 0 2) }} {{ printf "%v %q %d" (slice .Capabilities.APIVersions 0 2) (slice .Capabilities.APIVersions 0 2) (len .Capabilities.APIVersions) }} {{ toJson (slice .Capabilities.APIVersions 0 2) }}

@@ -1,0 +1,1 @@
+{{ range $i, $v := .Capabilities.APIVersions }}{{ if lt $i 3 }}{{ $i }}={{ $v }} {{ typeOf $v }};{{ end }}{{ end }}{{ range .Capabilities.APIVersions }}{{ if eq . "apps/v1" }}found{{ end }}{{ end }}

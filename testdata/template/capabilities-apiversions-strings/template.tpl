@@ -1,0 +1,1 @@
+{{ $a := .Capabilities.APIVersions }}{{ first (sortAlpha $a) }} {{ typeOf (sortAlpha $a) }} {{ slice $a 0 3 | join "," }} {{ join ";" (slice $a 0 2) }} {{ typeOf (toStrings $a) }} {{ len (toStrings $a) }} {{ len (join "," $a) }} {{ splitList "," (join "," $a) | len }}

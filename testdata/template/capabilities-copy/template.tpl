@@ -1,0 +1,1 @@
+{{ typeOf .Capabilities.Copy }} {{ .Capabilities.Copy.KubeVersion.Version }} {{ has "v1" .Capabilities.Copy.APIVersions }}

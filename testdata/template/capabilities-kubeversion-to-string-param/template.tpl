@@ -1,0 +1,1 @@
+{{ semverCompare ">=1.30-0" .Capabilities.KubeVersion }}

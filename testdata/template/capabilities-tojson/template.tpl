@@ -1,0 +1,1 @@
+{{ toJson .Capabilities.HelmVersion }} {{ toJson .Capabilities | trunc 120 }} {{ toPrettyJson .Capabilities.KubeVersion }} {{ toYaml .Capabilities.KubeVersion }} {{ .Capabilities.HelmVersion }}

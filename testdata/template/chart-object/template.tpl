@@ -1,0 +1,1 @@
+{{ typeOf .Chart }} {{ .Chart.Name }} {{ .Chart.IsRoot }} {{ .Chart.Annotations }} {{ index .Chart.Annotations "x" }}| {{ len .Chart.Annotations }} {{ toYaml .Chart.Annotations }} {{ typeOf .Chart.Annotations }} {{ .Chart.Keywords }} {{ typeOf .Chart.Maintainers }} {{ .Chart.name }}| {{ .Chart.Version }} {{ .Chart.APIVersion }} {{ toJson .Chart.Dependencies }}

@@ -1,0 +1,1 @@
+{{ set (fromJson "null") "a" 1 }}

@@ -1,0 +1,1 @@
+{{ $n := fromJson "null" }}{{ $n }}|{{ toYaml $n }}|{{ toJson $n }}|{{ typeOf $n }}|{{ merge $n (dict "a" 1) }}|{{ hasKey $n "a" }}|{{ unset $n "a" }}|{{ len $n }}

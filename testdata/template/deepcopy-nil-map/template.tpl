@@ -1,0 +1,1 @@
+{{ $m := deepCopy (merge (index .Values "nope")) }}{{ $m }}|{{ toJson $m }}|{{ typeOf $m }}

@@ -1,0 +1,1 @@
+{{ $c := deepCopy .Values }}{{ typeOf $c }} {{ $c.AsMap.name }} {{ $_ := set $c.map "a" 9 }}{{ .Values.map.a }}

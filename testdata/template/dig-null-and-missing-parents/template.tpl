@@ -1,0 +1,1 @@
+{{ dig "nul" "d" .Values.AsMap }}|{{ typeOf (dig "nul" "d" .Values.AsMap) }}|{{ dig "nope" "x" "d" .Values.AsMap }}|{{ dig "nested" "a" "zz" "d" .Values.AsMap }}|{{ dig "nested" "a" "b" "d" .Values.AsMap }}|{{ dig "emptymap" "k" "d" .Values.AsMap }}

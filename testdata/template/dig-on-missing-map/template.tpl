@@ -1,0 +1,1 @@
+{{ dig "a" "d" (index .Values "nope") }}

@@ -1,0 +1,1 @@
+{{ dig "list" "x" "d" .Values.AsMap }}

@@ -1,0 +1,1 @@
+{{ dig "nul" "x" "d" .Values.AsMap }}

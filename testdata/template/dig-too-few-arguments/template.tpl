@@ -1,0 +1,1 @@
+{{ dig "a" .Values.AsMap }}

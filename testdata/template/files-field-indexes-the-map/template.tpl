@@ -1,0 +1,1 @@
+{{ .Files.missing }}|{{ typeOf .Files.missing }}|{{ len .Files.missing }}|{{ .Files.README }}|{{ toString .Files.README }}|{{ (.Files.Glob "conf/*").README }}

@@ -1,0 +1,1 @@
+{{ (.Files.Glob "conf/*").AsConfig }}|{{ (.Files.Glob "none/*").AsConfig }}|{{ (.Files.Glob "conf/*").AsSecrets }}|{{ len (.Files.Glob "**") }}|{{ .Files.Get "conf/b.ini" }}|{{ typeOf (.Files.GetBytes "conf/b.ini") }}

@@ -1,0 +1,1 @@
+{{ typeOf (.Files.Lines "a.txt") }} {{ .Files.Lines "a.txt" }} {{ typeOf (.Files.Lines "missing") }} {{ len (.Files.Lines "missing") }} {{ join "+" (.Files.Lines "a.txt") }} {{ range .Files.Lines "a.txt" }}<{{ . }}>{{ end }}

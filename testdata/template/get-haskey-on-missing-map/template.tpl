@@ -1,0 +1,1 @@
+{{ get (index .Values "nope") "a" }}|{{ hasKey (index .Values "nope") "a" }}|{{ hasKey nil "a" }}|{{ get nil "a" }}|{{ typeOf (get nil "a") }}

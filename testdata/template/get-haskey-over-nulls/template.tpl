@@ -1,0 +1,1 @@
+{{ get .Values.map "zz" }}|{{ get .Values.AsMap "nul" }}|{{ typeOf (get .Values.AsMap "nul") }}|{{ hasKey .Values "nul" }}|{{ hasKey .Values.AsMap "nope" }}|{{ hasKey .Values.nested.a "b" }}

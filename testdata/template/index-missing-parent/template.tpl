@@ -1,0 +1,1 @@
+{{ index .Values "missing" "a" }}

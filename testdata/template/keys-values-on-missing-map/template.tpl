@@ -1,0 +1,1 @@
+{{ keys (index .Values "nope") }} {{ typeOf (keys (index .Values "nope")) }} {{ values (index .Values "nope") }} {{ typeOf (values nil) }} {{ keys (index .Values "nope") .Values.map | sortAlpha }} {{ toYaml (keys nil) }} {{ toJson (values nil) }}

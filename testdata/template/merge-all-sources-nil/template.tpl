@@ -1,0 +1,1 @@
+{{ $m := merge (index .Values "nope") (index .Values "nope2") }}{{ $m }}|{{ toYaml $m }}|{{ toJson $m }}|{{ typeOf $m }}|{{ len $m }}|{{ empty $m }}|{{ kindIs "map" $m }}|{{ $n := merge (index .Values "nope") }}{{ toJson $n }}

@@ -1,0 +1,1 @@
+{{ toJson (merge (index .Values "nope") (dict)) }} {{ toJson (merge (index .Values "nope") .Values.emptymap) }}

@@ -1,0 +1,1 @@
+{{ merge (index .Values "nope") (dict "q" 1) .Values.map }} {{ typeOf (merge (index .Values "nope") (dict "q" 1)) }} {{ toYaml (merge (index .Values "nope") (dict "q" 1)) }}

@@ -1,0 +1,1 @@
+{{ $d := merge (dict) .Values.b }}{{ $_ := set $d.e "new" 1 }}{{ toJson .Values.b.e }} {{ $o := mergeOverwrite (dict "e" (dict "own" 1)) .Values.b }}{{ $_ := set $o.e "own2" 2 }}{{ toJson .Values.b.e }}

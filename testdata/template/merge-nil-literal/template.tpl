@@ -1,0 +1,1 @@
+{{ merge nil (dict "a" 1) }} {{ merge (dict "a" 1) nil }} {{ mergeOverwrite (dict "a" 1) nil (dict "b" 2) }} {{ toJson (merge nil nil) }}

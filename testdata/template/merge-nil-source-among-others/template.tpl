@@ -1,0 +1,1 @@
+{{ merge (dict "a" 1) (index .Values "nope") (dict "b" 2) }} {{ mergeOverwrite (dict "a" 1) (index .Values "nope") (dict "a" 2) }}

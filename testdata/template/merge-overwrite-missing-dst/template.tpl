@@ -1,0 +1,1 @@
+{{ mergeOverwrite (index .Values "nope") (dict "a" 1) (dict "a" 2 "b" 3) }} {{ mustMerge (index .Values "nope") .Values.map }} {{ mustMergeOverwrite (index .Values "nope") (dict "z" 1) }} {{ toJson (mustMergeOverwrite (index .Values "nope") (index .Values "nope")) }}

@@ -1,0 +1,1 @@
+{{ $x := index .Values "nope" }}{{ merge $x (dict "a" 1) }} {{ $y := .Values.nope }}{{ hasKey $y "a" }}

@@ -1,0 +1,1 @@
+{{ pick (index .Values "nope") "a" }} {{ omit (index .Values "nope") "a" }} {{ toYaml (pick (index .Values "nope") "a") }} {{ toYaml (omit nil "a") }} {{ typeOf (pick nil) }}

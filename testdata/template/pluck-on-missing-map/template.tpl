@@ -1,0 +1,1 @@
+{{ pluck "a" (index .Values "nope") .Values.map (dict "a" 9) }} {{ pluck "zz" nil }} {{ typeOf (pluck "zz" nil) }} {{ toJson (pluck "zz" nil) }}

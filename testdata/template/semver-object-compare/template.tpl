@@ -1,0 +1,1 @@
+{{ $a := semver "1.2.3" }}{{ $b := semver "v1.3.0-rc.1+b" }}{{ $a.Compare $b }} {{ $b.Compare $a }} {{ $a.Compare (semver "1.2.3+x") }} {{ $a.LessThan $b }} {{ $a.LessThanEqual $a }} {{ $b.GreaterThan $a }} {{ $b.GreaterThanEqual $b }} {{ $a.Equal (semver "1.2.3+x") }} {{ $a.Equal $b }} {{ $a.Equal nil }} {{ typeOf ($a.Compare $b) }}

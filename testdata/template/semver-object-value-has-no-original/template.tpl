@@ -1,0 +1,1 @@
+{{ (semver "v1.2.3").IncMajor.Original }}

@@ -1,0 +1,1 @@
+{{ set (index .Values "nope") "a" 1 }}

@@ -1,0 +1,1 @@
+{{ typeOf .Template }} {{ .Template.Name }} {{ .Template.BasePath }} {{ .Template.AsMap }} {{ .Template.YAML }}|{{ .Template.Table "x" }}

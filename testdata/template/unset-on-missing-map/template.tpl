@@ -1,0 +1,1 @@
+{{ $u := unset (index .Values "nope") "a" }}{{ $u }}|{{ toYaml $u }}|{{ typeOf $u }}|{{ unset nil "a" }}

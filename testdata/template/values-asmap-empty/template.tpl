@@ -1,0 +1,1 @@
+{{ .Values.AsMap }} {{ len .Values.AsMap }} {{ typeOf .Values.AsMap }} {{ dig "k" "d" .Values.AsMap }} {{ toYaml .Values.AsMap }} {{ .Values.YAML }}|

@@ -1,0 +1,1 @@
+{{ typeOf .Values }} {{ typeOf .Values.AsMap }} {{ len .Values.AsMap }} {{ dig "nested" "a" "b" "c" "x" .Values.AsMap }} {{ kindOf .Values }} {{ kindOf .Values.AsMap }}

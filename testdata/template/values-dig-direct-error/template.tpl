@@ -1,0 +1,1 @@
+{{ dig "name" "" .Values }}

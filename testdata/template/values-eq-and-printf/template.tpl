@@ -1,0 +1,1 @@
+{{ printf "%T %v" .Values .Values.map }} {{ deepEqual .Values .Values.AsMap }} {{ deepEqual .Values.AsMap .Values.AsMap }}

@@ -1,0 +1,1 @@
+{{ index .Values "AsMap" }} {{ len .Values.AsMap }} {{ index .Values "Table" }} {{ .Values.Table "Table" }}

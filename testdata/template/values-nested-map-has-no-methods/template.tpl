@@ -1,0 +1,1 @@
+{{ .Values.nested.AsMap }}|{{ typeOf .Values.nested }}

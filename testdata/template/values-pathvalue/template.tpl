@@ -1,0 +1,1 @@
+{{ .Values.PathValue "nested.a.b.c" }} {{ .Values.PathValue "name" }} {{ .Values.PathValue "list" }} {{ .Values.PathValue "nul" }}| {{ .Values.PathValue "emptylist" }} {{ typeOf (.Values.PathValue "i") }}

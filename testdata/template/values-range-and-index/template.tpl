@@ -1,0 +1,1 @@
+{{ range $k, $v := .Values.map }}{{ $k }}={{ $v }};{{ end }} {{ range $k, $v := .Values }}{{ $k }},{{ end }} {{ index .Values "name" }} {{ index .Values "nope" }}| {{ .Values.nope }}|

@@ -1,0 +1,1 @@
+{{ .Values.Table "nested.a" }} {{ (.Values.Table "nested").AsMap }} {{ typeOf (.Values.Table "nested") }} {{ (.Values.Table "nested.a").YAML }}| {{ (.Values.Table "nested").Table "a.b" }} {{ (.Values.Table "emptymap").AsMap }}

@@ -1,0 +1,1 @@
+{{ define "x" }}{{ typeOf .Values }} {{ .Values.AsMap.name }}{{ end }}{{ include "x" . }} {{ with .Values }}{{ typeOf . }} {{ .AsMap.name }}{{ end }} {{ $v := .Values }}{{ typeOf $v }} {{ ($v.Table "map").AsMap.a }} {{ tpl "{{ .Values.AsMap.name }}" . }}

@@ -1,0 +1,1 @@
+{{ .Values.YAML }}|{{ typeOf .Values.YAML }}
