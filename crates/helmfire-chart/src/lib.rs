@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod ignore;
 pub mod metadata;
+pub mod plugin;
 pub mod reference;
 pub mod semver;
 pub mod source;
