@@ -47,6 +47,7 @@ fn desired(chart_dir: &Path, name: &str, namespace: &str) -> DesiredRelease {
         capabilities: Capabilities::offline(None, &[]).expect("caps"),
         skip_schema_validation: false,
         lookup: None,
+        post_renderers: Vec::new(),
     };
     DesiredRelease::new(name, namespace, render::render_release(&request).expect("render"))
 }

@@ -209,6 +209,7 @@ fn render_request(
         capabilities: capabilities.clone(),
         skip_schema_validation: false,
         lookup: occasion.lookup.clone(),
+        post_renderers: release.post_renderers.clone(),
     }
 }
 

@@ -508,6 +508,13 @@ impl Loader<'_> {
             .flatten()
             .map(|rule| self.ignore_rule(rule))
             .collect();
+        let post_renderer_items: Vec<_> = defaults
+            .and_then(|d| d.post_renderers.as_ref())
+            .into_iter()
+            .chain(release.post_renderers.as_ref())
+            .flatten()
+            .collect();
+        let post_renderers = super::post_render::steps(&post_renderer_items, self);
 
         if self.diagnostics.len() > errors_before {
             return None;
@@ -547,6 +554,7 @@ impl Loader<'_> {
                 false,
             ),
             ignore_differences,
+            post_renderers,
             kube_context,
             location: self.location(name_field.span),
             id,
@@ -876,6 +884,7 @@ fn overlay(base: RawRelease, over: &RawRelease) -> RawRelease {
         inherit: None,
         drift_correction: over.drift_correction.or(base.drift_correction),
         ignore_differences: append(base.ignore_differences, &over.ignore_differences),
+        post_renderers: append(base.post_renderers, &over.post_renderers),
     }
 }
 
@@ -1040,5 +1049,19 @@ mod tests {
             errors[0].hint.as_deref(),
             Some("write `namespace/name`: one of `a/db`, `b/db`")
         );
+    }
+}
+
+impl super::post_render::Context for Loader<'_> {
+    fn error(&mut self, message: String, span: Span) -> &mut Diagnostic {
+        Loader::error(self, message, span)
+    }
+
+    fn location(&self, span: Span) -> super::source::Location {
+        Loader::location(self, span)
+    }
+
+    fn base_dir(&self) -> &Path {
+        &self.base_dir
     }
 }

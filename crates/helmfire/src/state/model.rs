@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::name::ReleaseId;
 use super::source::Location;
 use super::version::VersionConstraint;
+pub use crate::render::postrender::PostRenderStep;
 pub use helmfire_chart::reference::{ChartRef, Repository, RepositoryKind, Secret};
 
 #[derive(Debug)]
@@ -118,6 +119,8 @@ pub struct ReleaseSpec {
     pub drift_correction: bool,
     /// Differences that are not drift: `defaults`' rules, then templates', then the release's.
     pub ignore_differences: Vec<IgnoreRule>,
+    /// Post-renderers, in order: `defaults`' first, then templates', then the release's.
+    pub post_renderers: Vec<PostRenderStep>,
     pub kube_context: Option<String>,
     /// Where the release is defined.
     pub location: Location,

@@ -46,7 +46,11 @@ fn is_nil_or_empty(node: &Node) -> bool {
 
 /// `GetValue`: the scalar text, `""` for null.
 fn value_of(node: &Node) -> String {
-    if is_null(node) { String::new() } else { node.value.clone() }
+    if is_null(node) {
+        String::new()
+    } else {
+        node.value.clone()
+    }
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -64,10 +68,7 @@ fn expect_mapping(node: &Node) -> Result<(), String> {
     if is_null(node) || node.kind == Kind::Mapping {
         return Ok(());
     }
-    let mut message = format!(
-        "wrong node kind: expected MappingNode but got {}",
-        kind_name(node.kind)
-    );
+    let mut message = format!("wrong node kind: expected MappingNode but got {}", kind_name(node.kind));
     if let Ok(text) = node_string(node) {
         message.push_str(&format!(": node contents:\n{text}"));
     }
@@ -222,7 +223,13 @@ pub fn set_label(document: &mut Node, key: &str, value: &str) -> Result<(), Stri
     set_metadata_entry(document, "labels", key, value, false)
 }
 
-fn set_metadata_entry(document: &mut Node, field: &str, key: &str, value: &str, clear_first: bool) -> Result<(), String> {
+fn set_metadata_entry(
+    document: &mut Node,
+    field: &str,
+    key: &str,
+    value: &str,
+    clear_first: bool,
+) -> Result<(), String> {
     let mut string = Node::string(value);
     string.style = Style::SINGLE_QUOTED;
     if clear_first {
@@ -346,7 +353,9 @@ pub fn string_all(nodes: &[Node]) -> Result<String, String> {
             .get(BARE_SEQ_NODE_WRAPPING_KEY)
             .filter(|v| !is_nil_or_empty(v))
             .cloned();
-        encoder.encode(wrapped.as_ref().unwrap_or(&node)).map_err(|e| e.message)?;
+        encoder
+            .encode(wrapped.as_ref().unwrap_or(&node))
+            .map_err(|e| e.message)?;
     }
     encoder.finish().map_err(|e| e.message)
 }
@@ -415,6 +424,9 @@ mod tests {
     #[test]
     fn scalar_documents_are_refused_like_kyaml() {
         let err = parse_all("just text\n").unwrap_err();
-        assert!(err.starts_with("wrong node kind: expected MappingNode but got ScalarNode"), "{err}");
+        assert!(
+            err.starts_with("wrong node kind: expected MappingNode but got ScalarNode"),
+            "{err}"
+        );
     }
 }

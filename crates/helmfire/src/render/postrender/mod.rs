@@ -1,0 +1,450 @@
+//! Stage ⑤c: post-rendering, as helm v4.1.4 does it (`pkg/action/action.go`
+//! `renderResources`, `annotateAndMerge`, `splitAndDeannotate`), with helmfire's built-in
+//! renderers in the same pipeline. Runs inside [`super::render_release`], so `template`,
+//! `diff`, `apply` and `chart template` all see the post-rendered manifests.
+//!
+//! # What helm does (and so what this does)
+//!
+//! 1. After the templates are executed and `NOTES.txt` files removed, **every** rendered file
+//!    goes to the post-renderer — hooks included (helm 3 left hooks out; helm 4 does not).
+//!    `crds/` files never do: they are stored and installed raw.
+//! 2. `annotateAndMerge`: files in byte order of their path, partials (`_*`) and blank files
+//!    skipped; a `---` glued to the next line (`---apiVersion:`) gets its newline back; each
+//!    file read by kyaml's `kio.ParseAll` (empty, comment-only and `null` documents vanish, a
+//!    lone `kind: List` is unwrapped into its items); every document gets the annotation
+//!    `postrenderer.helm.sh/postrender-filename: '<path>'` (creating `metadata` and
+//!    `annotations` at the end when missing) and all are written by `kio.StringAll` — go-yaml
+//!    v3's encoder, indent 2, compact sequences, `---` between documents, no `# Source:` lines.
+//! 3. The renderer gets that stream on stdin and writes the result on stdout. Output that is
+//!    empty or white space is an error (`post-renderer "x" produced empty output`).
+//! 4. `splitAndDeannotate`: the output is read by `kio.ParseAll` again; each document goes back
+//!    to the file its annotation names (the annotation is removed), or to
+//!    `generated-by-postrender-<i>.yaml` (`i`: 0-based index in the output) when it has none;
+//!    each file's documents are written by `kio.StringAll`.
+//! 5. Helm's normal sorting follows: hooks are recognised on the post-rendered documents (a
+//!    renderer can add or remove hook annotations), files in path order, kinds in install
+//!    order; the release manifest is framed with `# Source: <file>` lines from these names.
+//!
+//! Because every document is re-emitted by go-yaml v3 twice, even a `cat` renderer changes the
+//! stored manifest (sequences compact, blank lines gone, comments re-spaced, `annotations: {}`
+//! dropped). [`kio`] reproduces that with the v3 node round trip of
+//! [`helmfire_value::yaml::v3`]. Nothing in the release record says a post-renderer ran:
+//! `chart.templates` stay the raw templates, `manifest` and `hooks[].manifest` are the
+//! post-rendered documents, `hooks[].path` the file they were split back to.
+//!
+//! # Renderers
+//!
+//! A release lists [`PostRenderStep`]s, run in order on one merged stream: merge once, run
+//! every step, split once. A single `postrenderer/v1` plugin therefore gives exactly what
+//! `helm install --post-renderer` stores.
+//! - [`PostRenderer::Plugin`]: a helm 4 `postrenderer/v1` plugin, found and started as helm
+//!   does (see [`helmfire_chart::plugin`]): environment = ours plus `HELM_PLUGIN_NAME` and
+//!   `HELM_PLUGIN_DIR`, arguments = the plugin's command, its `args` (with `$VAR` expanded),
+//!   then the extra arguments verbatim. Unlike helm, its stderr is shown when it fails.
+//! - [`PostRenderer::Exec`]: helm 3's executable contract (all manifests on stdin, the result
+//!   on stdout), run in this same helm 4 pipeline — it receives the annotated stream and its
+//!   output is split by annotation (helm 3 stored an exec renderer's output verbatim and never
+//!   showed it hooks; that is not reproduced).
+//! - [`PostRenderer::Builtin`]: strategic merge `patches`, RFC 6902 `jsonPatches`, `images`,
+//!   `commonLabels`/`commonAnnotations` ([`builtin`]), applied to the documents as kyaml read
+//!   them, without a process or a text round trip. The filename annotation is visible to them
+//!   as it is to a plugin.
+//!
+//! Each plugin or exec renderer is started once per release, with every document of the
+//! release on its stdin. After the last step every document must still be an object helm can
+//! install (`apiVersion`, `kind`, `metadata.name`) and no two objects may share an identity;
+//! helm finds out only when the API server refuses them, helmfire says which renderer did it.
+//!
+//! This module never prints; errors name the step (its state-file location or flag).
+
+pub mod builtin;
+pub mod kio;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use helmfire_chart::plugin::{self, PluginError};
+use helmfire_value::yaml::v3::Node;
+
+use super::Rendered;
+
+pub use builtin::Builtin;
+
+/// The annotation helm uses to send documents back to their files.
+pub const FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
+
+/// One renderer.
+#[derive(Clone, Debug)]
+pub enum PostRenderer {
+    /// A helm 4 `postrenderer/v1` plugin by name, with extra arguments (`--post-renderer-args`).
+    Plugin { name: String, args: Vec<String> },
+    /// An executable (an absolute path, or a name looked up on `PATH`) and its arguments.
+    Exec { command: PathBuf, args: Vec<String> },
+    /// A built-in transformation.
+    Builtin(Builtin),
+}
+
+/// A renderer and where it was asked for, for errors.
+#[derive(Clone, Debug)]
+pub struct PostRenderStep {
+    pub renderer: PostRenderer,
+    /// `helmfire.yaml:12:7` (a state file position) or `--post-renderer`.
+    pub origin: String,
+}
+
+impl PostRenderStep {
+    /// How errors name this step: ``plugin `x` (helmfire.yaml:3:5)``.
+    pub fn describe(&self) -> String {
+        let what = match &self.renderer {
+            PostRenderer::Plugin { name, .. } => format!("post-renderer plugin `{name}`"),
+            PostRenderer::Exec { command, .. } => format!("post-renderer `{}`", command.display()),
+            PostRenderer::Builtin(builtin) => format!("built-in post-renderer `{}`", builtin.kind_name()),
+        };
+        format!("{what} ({})", self.origin)
+    }
+}
+
+/// Why post-rendering failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PostRenderError {
+    /// The rendered files could not be merged (helm: `error merging manifests: …`).
+    #[error("error merging manifests: {0}")]
+    Merge(String),
+    /// The plugin could not be found or loaded.
+    #[error("{step}")]
+    Plugin {
+        step: String,
+        #[source]
+        source: PluginError,
+    },
+    /// A renderer process failed (exit status, start failure), with its stderr.
+    #[error("error while running post render on files: {step} failed")]
+    Run {
+        step: String,
+        #[source]
+        source: PluginError,
+    },
+    /// A renderer printed nothing.
+    #[error("error while running post render on files: {step} produced empty output")]
+    Empty { step: String },
+    /// What a renderer printed is not YAML kyaml reads.
+    #[error("error while parsing post rendered output of {step}: error parsing YAML: {message}")]
+    Parse { step: String, message: String },
+    /// A built-in renderer failed (a target that matched nothing, a JSON patch that does not
+    /// apply); the message names the patch and its state-file location.
+    #[error("{step}: {message}")]
+    Builtin { step: String, message: String },
+    /// The documents could not be split back into files.
+    #[error("error while parsing post rendered output: {0}")]
+    Split(String),
+    /// The result holds something helm cannot install.
+    #[error("{step} produced {problem}")]
+    Refused { step: String, problem: String },
+}
+
+/// helm's `fixDocSeparators`: a `---` at a line start followed by a non-blank character gets a
+/// newline after it.
+fn fix_doc_separators(content: &str) -> String {
+    let mut out = String::with_capacity(content.len() + 8);
+    let mut remaining = content;
+    while let Some(index) = remaining.find("---") {
+        let at_line_start = index == 0 || remaining.as_bytes()[index - 1] == b'\n';
+        out.push_str(&remaining[..index + 3]);
+        remaining = &remaining[index + 3..];
+        if at_line_start
+            && let Some(&next) = remaining.as_bytes().first()
+            && !matches!(next, b'\n' | b'\r' | b' ' | b'\t')
+        {
+            out.push('\n');
+        }
+    }
+    out.push_str(remaining);
+    out
+}
+
+/// helm's `annotateAndMerge` up to the nodes: every document of every file, annotated with its
+/// file name.
+fn annotate(files: &Rendered) -> Result<Vec<Node>, String> {
+    let mut combined = Vec::new();
+    for (name, content) in files {
+        let base = name.rsplit('/').next().unwrap_or(name);
+        if base.starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        let content = fix_doc_separators(content);
+        let manifests = kio::parse_all(&content).map_err(|e| format!("parsing {name}: {e}"))?;
+        for mut manifest in manifests {
+            kio::set_annotation(&mut manifest, FILENAME_ANNOTATION, name)
+                .map_err(|e| format!("annotating {name}: {e}"))?;
+            combined.push(manifest);
+        }
+    }
+    Ok(combined)
+}
+
+/// helm's `splitAndDeannotate` from the nodes `kio.ParseAll` read.
+fn split(manifests: Vec<Node>) -> Result<Rendered, String> {
+    let mut by_file: BTreeMap<String, Vec<Node>> = BTreeMap::new();
+    for (i, mut manifest) in manifests.into_iter().enumerate() {
+        let (meta, missing) = kio::get_meta(&manifest);
+        if missing {
+            return Err("getting metadata: missing Resource metadata".to_string());
+        }
+        let name = match meta.annotations.get(FILENAME_ANNOTATION) {
+            Some(name) if !name.is_empty() => name.clone(),
+            _ => format!("generated-by-postrender-{i}.yaml"),
+        };
+        kio::clear_annotation(&mut manifest, FILENAME_ANNOTATION)
+            .map_err(|e| format!("clearing filename annotation: {e}"))?;
+        by_file.entry(name).or_default().push(manifest);
+    }
+    let mut files = Rendered::new();
+    for (name, documents) in by_file {
+        let text = kio::string_all(&documents).map_err(|e| format!("re-writing {name}: {e}"))?;
+        files.insert(name, text);
+    }
+    Ok(files)
+}
+
+/// The stream between steps: the text a process wrote, or documents a built-in holds.
+enum Stream {
+    Text(String),
+    Nodes(Vec<Node>),
+}
+
+/// Runs `steps` over the rendered files (NOTES already removed) and returns the files helm's
+/// sorter continues with. No steps: the files unchanged.
+pub fn post_render(
+    files: Rendered,
+    steps: &[PostRenderStep],
+    release_namespace: &str,
+) -> Result<Rendered, PostRenderError> {
+    if steps.is_empty() {
+        return Ok(files);
+    }
+    let mut stream = Stream::Nodes(annotate(&files).map_err(PostRenderError::Merge)?);
+    let mut last_step = &steps[0];
+    for step in steps {
+        last_step = step;
+        stream = match &step.renderer {
+            PostRenderer::Builtin(builtin) => {
+                let mut nodes = match stream {
+                    Stream::Nodes(nodes) => nodes,
+                    Stream::Text(text) => read_output(&text, step)?,
+                };
+                clear_reader_annotations(&mut nodes).map_err(|message| PostRenderError::Builtin {
+                    step: step.describe(),
+                    message,
+                })?;
+                builtin
+                    .apply(&mut nodes, release_namespace)
+                    .map_err(|message| PostRenderError::Builtin {
+                        step: step.describe(),
+                        message,
+                    })?;
+                Stream::Nodes(nodes)
+            }
+            PostRenderer::Plugin { name, args } => {
+                let input = stream_text(stream)?;
+                Stream::Text(run_plugin(step, name, args, input.as_bytes())?)
+            }
+            PostRenderer::Exec { command, args } => {
+                let input = stream_text(stream)?;
+                let name = command.display().to_string();
+                let finished =
+                    plugin::execute(&name, command, args, None, Some(input.as_bytes())).map_err(|source| {
+                        PostRenderError::Run {
+                            step: step.describe(),
+                            source,
+                        }
+                    })?;
+                Stream::Text(non_empty(step, finished)?)
+            }
+        };
+    }
+    let nodes = match stream {
+        Stream::Nodes(nodes) => nodes,
+        Stream::Text(text) => read_output(&text, last_step)?,
+    };
+    check_objects(&nodes, last_step)?;
+    split(nodes).map_err(PostRenderError::Split)
+}
+
+/// What `kio.ParseAll` reads from a renderer's output.
+fn read_output(text: &str, step: &PostRenderStep) -> Result<Vec<Node>, PostRenderError> {
+    kio::parse_all(text).map_err(|message| PostRenderError::Parse {
+        step: step.describe(),
+        message,
+    })
+}
+
+/// The documents of `text` as a built-in renderer receives them (tests of the built-ins).
+#[cfg(test)]
+pub(crate) fn read_for_builtins(text: &str) -> Vec<Node> {
+    let mut nodes = kio::parse_all(text).expect("test documents parse");
+    clear_reader_annotations(&mut nodes).expect("test documents are objects");
+    nodes
+}
+
+/// The reader's index annotations, as `kio.StringAll` clears them, so built-ins see the
+/// documents a process would have received.
+fn clear_reader_annotations(nodes: &mut [Node]) -> Result<(), String> {
+    for node in nodes {
+        for key in [
+            "internal.config.kubernetes.io/index",
+            "config.kubernetes.io/index",
+            "internal.config.kubernetes.io/seqindent",
+        ] {
+            kio::clear_annotation(node, key)?;
+        }
+        kio::clear_empty_annotations(node)?;
+    }
+    Ok(())
+}
+
+/// The text a process renderer receives.
+fn stream_text(stream: Stream) -> Result<String, PostRenderError> {
+    match stream {
+        Stream::Text(text) => Ok(text),
+        Stream::Nodes(nodes) => kio::string_all(&nodes).map_err(PostRenderError::Merge),
+    }
+}
+
+/// Finds and runs a `postrenderer/v1` plugin over `input`, once.
+fn run_plugin(step: &PostRenderStep, name: &str, args: &[String], input: &[u8]) -> Result<String, PostRenderError> {
+    let plugin_error = |source| PostRenderError::Plugin {
+        step: step.describe(),
+        source,
+    };
+    let found = plugin::find(&plugin::post_renderer_dirs(), name, "postrenderer/v1").map_err(plugin_error)?;
+    let env = plugin::plugin_env(&found, &[]);
+    let (program, argv) =
+        plugin::prepare_command(&found, &found.platform_command, true, args, &env).map_err(plugin_error)?;
+    let finished = plugin::execute(
+        &found.name,
+        std::path::Path::new(&program),
+        &argv,
+        Some(&env),
+        Some(input),
+    )
+    .map_err(|source| PostRenderError::Run {
+        step: step.describe(),
+        source,
+    })?;
+    non_empty(step, finished)
+}
+
+/// A renderer's stdout, which must not be blank.
+fn non_empty(step: &PostRenderStep, finished: plugin::Finished) -> Result<String, PostRenderError> {
+    let output = String::from_utf8_lossy(&finished.stdout).into_owned();
+    if output.trim().is_empty() {
+        return Err(PostRenderError::Empty { step: step.describe() });
+    }
+    Ok(output)
+}
+
+/// Every document an installable object, every identity once.
+fn check_objects(nodes: &[Node], step: &PostRenderStep) -> Result<(), PostRenderError> {
+    let mut seen: BTreeMap<(String, String, String, String), usize> = BTreeMap::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let (meta, _) = kio::get_meta(node);
+        let file = meta
+            .annotations
+            .get(FILENAME_ANNOTATION)
+            .cloned()
+            .unwrap_or_else(|| format!("generated-by-postrender-{i}.yaml"));
+        let refuse = |problem: String| PostRenderError::Refused {
+            step: step.describe(),
+            problem,
+        };
+        for (field, value) in [
+            ("apiVersion", &meta.api_version),
+            ("kind", &meta.kind),
+            ("metadata.name", &meta.name),
+        ] {
+            if value.is_empty() {
+                return Err(refuse(format!(
+                    "document {} (for `{file}`) without `{field}`, which helm cannot install",
+                    i + 1
+                )));
+            }
+        }
+        let group = meta.api_version.split_once('/').map_or("", |(g, _)| g).to_string();
+        let key = (group, meta.kind.clone(), meta.namespace.clone(), meta.name.clone());
+        if let Some(first) = seen.insert(key, i) {
+            return Err(refuse(format!(
+                "two objects `{}/{}` (documents {} and {}), which helm cannot install",
+                meta.kind,
+                meta.name,
+                first + 1,
+                i + 1
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glued_separators_are_split() {
+        assert_eq!(
+            fix_doc_separators("a: 1\n---apiVersion: v1\n"),
+            "a: 1\n---\napiVersion: v1\n"
+        );
+        assert_eq!(fix_doc_separators("x: a---b\n---\n"), "x: a---b\n---\n");
+    }
+
+    #[test]
+    fn merge_and_split_round_trip_through_annotations() {
+        let mut files = Rendered::new();
+        files.insert(
+            "c/templates/b.yaml".into(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  list:\n    - x\n".into(),
+        );
+        files.insert(
+            "c/templates/a.yaml".into(),
+            "# only a comment\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n".into(),
+        );
+        files.insert("c/templates/_helpers.tpl".into(), "{{ define }}".into());
+        let merged = kio::string_all(&annotate(&files).expect("merges")).expect("writes");
+        assert_eq!(
+            merged,
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/a.yaml'\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/b.yaml'\ndata:\n  list:\n  - x\n"
+        );
+        let output = format!("{merged}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\n");
+        let split = split(kio::parse_all(&output).expect("parses")).expect("splits");
+        assert_eq!(
+            split.keys().collect::<Vec<_>>(),
+            vec![
+                "c/templates/a.yaml",
+                "c/templates/b.yaml",
+                "generated-by-postrender-2.yaml"
+            ]
+        );
+        assert_eq!(
+            split["c/templates/b.yaml"],
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata:\n  list:\n  - x\n"
+        );
+    }
+
+    #[test]
+    fn refuses_objects_without_identity_or_twice() {
+        let step = PostRenderStep {
+            renderer: PostRenderer::Exec {
+                command: "x".into(),
+                args: Vec::new(),
+            },
+            origin: "test".into(),
+        };
+        let nodes = kio::parse_all("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+            .expect("parses");
+        let err = check_objects(&nodes, &step).unwrap_err().to_string();
+        assert!(err.contains("two objects `ConfigMap/a`"), "{err}");
+        let nodes = kio::parse_all("apiVersion: v1\nkind: ConfigMap\n").expect("parses");
+        let err = check_objects(&nodes, &step).unwrap_err().to_string();
+        assert!(err.contains("without `metadata.name`"), "{err}");
+    }
+}
