@@ -140,6 +140,8 @@ struct Occasion {
     revision: i64,
     is_upgrade: bool,
     lookup: Option<Arc<dyn Lookup>>,
+    /// Rendering for a cluster (diff, apply): post-rendered documents must be installable.
+    install: bool,
 }
 
 impl Occasion {
@@ -149,6 +151,7 @@ impl Occasion {
             revision: 1,
             is_upgrade: false,
             lookup: None,
+            install: false,
         }
     }
 }
@@ -210,6 +213,7 @@ fn render_request(
         skip_schema_validation: false,
         lookup: occasion.lookup.clone(),
         post_renderers: release.post_renderers.clone(),
+        check_objects: occasion.install,
     }
 }
 
@@ -548,6 +552,7 @@ pub async fn plan(
                 revision: i64::from(history.last().map_or(0, |record| record.version)) + 1,
                 is_upgrade: history.deployed().is_some(),
                 lookup: Some(lookup.clone()),
+                install: true,
             };
             let request = chart_of(&mut charts, index, release).map(|chart| {
                 (

@@ -61,6 +61,10 @@ pub struct ReleaseRender {
     /// Post-renderers run over the rendered files, in order (none: helm without
     /// `--post-renderer`).
     pub post_renderers: Vec<PostRenderStep>,
+    /// Refuse post-rendered documents helm could not install (no `kind`, no name, one object
+    /// twice): set when rendering for a cluster; `template` prints what the renderers made, as
+    /// `helm template` does.
+    pub check_objects: bool,
 }
 
 /// A rendered release: what `template` prints and what `apply` installs.
@@ -133,7 +137,12 @@ pub fn render_with_values(request: &ReleaseRender, config: Map) -> Result<Render
         &mut context,
     )?;
     let notes = split_notes(&mut rendered, chart.name());
-    let rendered = postrender::post_render(rendered, &request.post_renderers, &request.release.namespace)?;
+    let rendered = postrender::post_render(
+        rendered,
+        &request.post_renderers,
+        &request.release.namespace,
+        request.check_objects,
+    )?;
     let sorted = manifest::sort_manifests(&rendered)?;
     retire(rendered);
     let release_manifest = manifest::release_manifest(&sorted, &[]);

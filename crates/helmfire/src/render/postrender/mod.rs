@@ -51,9 +51,11 @@
 //!   as it is to a plugin.
 //!
 //! Each plugin or exec renderer is started once per release, with every document of the
-//! release on its stdin. After the last step every document must still be an object helm can
-//! install (`apiVersion`, `kind`, `metadata.name`) and no two objects may share an identity;
-//! helm finds out only when the API server refuses them, helmfire says which renderer did it.
+//! release on its stdin. When rendering for a cluster (`diff`, `apply`), every document must
+//! still be an object helm can install (`apiVersion`, `kind`, `metadata.name`) and no two
+//! objects may share an identity: helm finds out only when the API server refuses them,
+//! helmfire says which renderer did it. `template` prints whatever the renderers made, as
+//! `helm template` does.
 //!
 //! This module never prints; errors name the step (its state-file location or flag).
 
@@ -102,6 +104,25 @@ impl PostRenderStep {
         };
         format!("{what} ({})", self.origin)
     }
+
+    /// The renderer as helm quotes it (`"name"`).
+    fn quoted(&self) -> String {
+        match &self.renderer {
+            PostRenderer::Plugin { name, .. } => format!("{name:?}"),
+            PostRenderer::Exec { command, .. } => format!("{:?}", command.display().to_string()),
+            PostRenderer::Builtin(builtin) => format!("{:?}", builtin.kind_name()),
+        }
+    }
+
+    /// Where the step comes from, after helm's text; nothing for helm's own flag, so that
+    /// `chart template --post-renderer` fails with helm's words.
+    fn from_where(&self) -> String {
+        if self.origin == "--post-renderer" {
+            String::new()
+        } else {
+            format!(" (post-renderer at {})", self.origin)
+        }
+    }
 }
 
 /// Why post-rendering failed.
@@ -118,18 +139,19 @@ pub enum PostRenderError {
         source: PluginError,
     },
     /// A renderer process failed (exit status, start failure), with its stderr.
-    #[error("error while running post render on files: {step} failed")]
+    #[error("error while running post render on files: failed to invoke post-renderer {what}{from_where}")]
     Run {
-        step: String,
+        what: String,
+        from_where: String,
         #[source]
         source: PluginError,
     },
     /// A renderer printed nothing.
-    #[error("error while running post render on files: {step} produced empty output")]
-    Empty { step: String },
+    #[error("error while running post render on files: post-renderer {quoted} produced empty output{from_where}")]
+    Empty { quoted: String, from_where: String },
     /// What a renderer printed is not YAML kyaml reads.
-    #[error("error while parsing post rendered output of {step}: error parsing YAML: {message}")]
-    Parse { step: String, message: String },
+    #[error("error while parsing post rendered output: error parsing YAML: {message}{from_where}")]
+    Parse { message: String, from_where: String },
     /// A built-in renderer failed (a target that matched nothing, a JSON patch that does not
     /// apply); the message names the patch and its state-file location.
     #[error("{step}: {message}")]
@@ -213,11 +235,13 @@ enum Stream {
 }
 
 /// Runs `steps` over the rendered files (NOTES already removed) and returns the files helm's
-/// sorter continues with. No steps: the files unchanged.
+/// sorter continues with. No steps: the files unchanged. `check_objects`: refuse what helm
+/// could not install (see the module docs).
 pub fn post_render(
     files: Rendered,
     steps: &[PostRenderStep],
     release_namespace: &str,
+    check_objects: bool,
 ) -> Result<Rendered, PostRenderError> {
     if steps.is_empty() {
         return Ok(files);
@@ -254,7 +278,8 @@ pub fn post_render(
                 let finished =
                     plugin::execute(&name, command, args, None, Some(input.as_bytes())).map_err(|source| {
                         PostRenderError::Run {
-                            step: step.describe(),
+                            what: format!("command {}", step.quoted()),
+                            from_where: step.from_where(),
                             source,
                         }
                     })?;
@@ -266,15 +291,17 @@ pub fn post_render(
         Stream::Nodes(nodes) => nodes,
         Stream::Text(text) => read_output(&text, last_step)?,
     };
-    check_objects(&nodes, last_step)?;
+    if check_objects {
+        installable(&nodes, last_step)?;
+    }
     split(nodes).map_err(PostRenderError::Split)
 }
 
 /// What `kio.ParseAll` reads from a renderer's output.
 fn read_output(text: &str, step: &PostRenderStep) -> Result<Vec<Node>, PostRenderError> {
     kio::parse_all(text).map_err(|message| PostRenderError::Parse {
-        step: step.describe(),
         message,
+        from_where: step.from_where(),
     })
 }
 
@@ -328,7 +355,8 @@ fn run_plugin(step: &PostRenderStep, name: &str, args: &[String], input: &[u8]) 
         Some(input),
     )
     .map_err(|source| PostRenderError::Run {
-        step: step.describe(),
+        what: format!("plugin {}", step.quoted()),
+        from_where: step.from_where(),
         source,
     })?;
     non_empty(step, finished)
@@ -338,13 +366,16 @@ fn run_plugin(step: &PostRenderStep, name: &str, args: &[String], input: &[u8]) 
 fn non_empty(step: &PostRenderStep, finished: plugin::Finished) -> Result<String, PostRenderError> {
     let output = String::from_utf8_lossy(&finished.stdout).into_owned();
     if output.trim().is_empty() {
-        return Err(PostRenderError::Empty { step: step.describe() });
+        return Err(PostRenderError::Empty {
+            quoted: step.quoted(),
+            from_where: step.from_where(),
+        });
     }
     Ok(output)
 }
 
 /// Every document an installable object, every identity once.
-fn check_objects(nodes: &[Node], step: &PostRenderStep) -> Result<(), PostRenderError> {
+fn installable(nodes: &[Node], step: &PostRenderStep) -> Result<(), PostRenderError> {
     let mut seen: BTreeMap<(String, String, String, String), usize> = BTreeMap::new();
     for (i, node) in nodes.iter().enumerate() {
         let (meta, _) = kio::get_meta(node);
@@ -441,10 +472,10 @@ mod tests {
         };
         let nodes = kio::parse_all("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
             .expect("parses");
-        let err = check_objects(&nodes, &step).unwrap_err().to_string();
+        let err = installable(&nodes, &step).unwrap_err().to_string();
         assert!(err.contains("two objects `ConfigMap/a`"), "{err}");
         let nodes = kio::parse_all("apiVersion: v1\nkind: ConfigMap\n").expect("parses");
-        let err = check_objects(&nodes, &step).unwrap_err().to_string();
+        let err = installable(&nodes, &step).unwrap_err().to_string();
         assert!(err.contains("without `metadata.name`"), "{err}");
     }
 }
