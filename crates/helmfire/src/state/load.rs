@@ -314,6 +314,22 @@ impl Loader<'_> {
                 RepositoryKind::Oci
             } else if url.value.starts_with("https://") || url.value.starts_with("http://") {
                 RepositoryKind::Http
+            } else if let Some(scheme) = helmfire_chart::source::getter::plugin_scheme(&url.value) {
+                // An index repository served by a helm getter plugin (`s3://…`).
+                match helmfire_chart::source::getter::getter_for(scheme) {
+                    Ok(Some(_)) => RepositoryKind::Http,
+                    Ok(None) => {
+                        self.error(format!("no getter plugin serves `{scheme}://` URLs"), url.span).hint = Some(format!(
+                            "install a helm getter plugin for `{scheme}` (a `getter/v1` plugin, or a helm 3 plugin with `downloaders`) in `{}`",
+                            helmfire_chart::plugin::plugins_directory()
+                        ));
+                        continue;
+                    }
+                    Err(e) => {
+                        self.error(format!("the getter plugins cannot be loaded: {e}"), url.span);
+                        continue;
+                    }
+                }
             } else {
                 self.error(format!("invalid repository url `{}`", url.value), url.span)
                     .hint = Some("expected `https://…` for a chart repository or `oci://…` for a registry".into());
