@@ -28,6 +28,16 @@ pub(super) fn apply(patch: &StrategicPatch, documents: &mut Vec<Node>, release_n
             let Some(document) = patch.patches.first() else {
                 return Ok(());
             };
+            // kustomize gives the patch the object's apiVersion and restores the kind, name and
+            // namespace after merging: what the patch says of them never lands.
+            let mut document = document.clone();
+            for field in ["apiVersion", "kind"] {
+                let body = document.body_mut();
+                if let Some(index) = body.field_index(field) {
+                    body.content.drain(index..index + 2);
+                }
+            }
+            let document = &document;
             for index in selected {
                 if !merge_resource(&mut documents[index], document).map_err(|e| at(&patch.location, e))? {
                     deleted.push(index);
