@@ -319,10 +319,10 @@ impl Loader<'_> {
                 match helmfire_chart::source::getter::getter_for(scheme) {
                     Ok(Some(_)) => RepositoryKind::Http,
                     Ok(None) => {
-                        self.error(format!("no getter plugin serves `{scheme}://` URLs"), url.span).hint = Some(format!(
-                            "install a helm getter plugin for `{scheme}` (a `getter/v1` plugin, or a helm 3 plugin with `downloaders`) in `{}`",
-                            helmfire_chart::plugin::plugins_directory()
-                        ));
+                        self.error(format!("no getter plugin serves `{scheme}://` URLs"), url.span).hint = Some(
+                            "expected `https://…` for a chart repository, `oci://…` for a registry, or a scheme a helm getter plugin serves (installed where helm finds plugins, `$HELM_PLUGINS`)"
+                                .into(),
+                        );
                         continue;
                     }
                     Err(e) => {
