@@ -106,7 +106,11 @@ fn helm_settings() -> Vec<(String, String)> {
 /// Runs the plugin serving `url`'s scheme and returns what it printed. `with_credentials`:
 /// pass the repository's username and password (helm does for indexes, and for archives only
 /// when both are set).
-pub(super) async fn fetch(repo: &RepositoryConfig, url: &str, with_credentials: bool) -> Result<Bytes, SourceErrorKind> {
+pub(super) async fn fetch(
+    repo: &RepositoryConfig,
+    url: &str,
+    with_credentials: bool,
+) -> Result<Bytes, SourceErrorKind> {
     let scheme = plugin_scheme(url).unwrap_or_default().to_string();
     let url = url.to_string();
     let repo = repo.clone();
@@ -115,15 +119,22 @@ pub(super) async fn fetch(repo: &RepositoryConfig, url: &str, with_credentials: 
         .map_err(|_| SourceErrorKind::Task)?
 }
 
-fn fetch_blocking(repo: &RepositoryConfig, url: &str, scheme: &str, with_credentials: bool) -> Result<Bytes, SourceErrorKind> {
+fn fetch_blocking(
+    repo: &RepositoryConfig,
+    url: &str,
+    scheme: &str,
+    with_credentials: bool,
+) -> Result<Bytes, SourceErrorKind> {
     let getter_error = |source| SourceErrorKind::Getter {
         url: url.to_string(),
         source,
     };
-    let found = getter_for(scheme).map_err(getter_error)?.ok_or_else(|| SourceErrorKind::NoGetter {
-        scheme: scheme.to_string(),
-        url: url.to_string(),
-    })?;
+    let found = getter_for(scheme)
+        .map_err(getter_error)?
+        .ok_or_else(|| SourceErrorKind::NoGetter {
+            scheme: scheme.to_string(),
+            url: url.to_string(),
+        })?;
     let command = found
         .protocol_commands
         .iter()

@@ -125,7 +125,11 @@ fn both(plugins: &Plugins, chart_name: &str, flags: &[&str]) -> (Output, Output)
     let helm_out = plugins.command(&helm(), "helm").args(&args).output().expect("run helm");
     let mut ours = vec!["chart"];
     ours.extend_from_slice(&args);
-    let hf_out = plugins.command(&helmfire(), "hf").args(&ours).output().expect("run helmfire");
+    let hf_out = plugins
+        .command(&helmfire(), "hf")
+        .args(&ours)
+        .output()
+        .expect("run helmfire");
     (helm_out, hf_out)
 }
 
@@ -133,30 +137,100 @@ fn both(plugins: &Plugins, chart_name: &str, flags: &[&str]) -> (Output, Output)
 fn template_output_and_plugin_input_match_helm() {
     let plugins = Plugins::new();
     let cases: &[(&str, &[&str])] = &[
-        ("post-render-yaml", &["--post-renderer", "pr", "--post-renderer-args", "cat"]),
-        ("post-render-yaml", &["--post-renderer", "pr", "--post-renderer-args", "cat", "--include-crds"]),
-        ("post-render-yaml", &["--post-renderer-args", "reverse", "--post-renderer", "pr"]),
-        ("post-render-yaml", &["--post-renderer", "pr", "--post-renderer-args", "drop", "--post-renderer-args", "two words"]),
+        (
+            "post-render-yaml",
+            &["--post-renderer", "pr", "--post-renderer-args", "cat"],
+        ),
+        (
+            "post-render-yaml",
+            &["--post-renderer", "pr", "--post-renderer-args", "cat", "--include-crds"],
+        ),
+        (
+            "post-render-yaml",
+            &["--post-renderer-args", "reverse", "--post-renderer", "pr"],
+        ),
+        (
+            "post-render-yaml",
+            &[
+                "--post-renderer",
+                "pr",
+                "--post-renderer-args",
+                "drop",
+                "--post-renderer-args",
+                "two words",
+            ],
+        ),
         ("ten-objects", &["--post-renderer", "pr", "--post-renderer-args", "sed"]),
-        ("ten-objects", &["--post-renderer", "pr", "--post-renderer-args", "append"]),
-        ("ten-objects", &["--post-renderer", "pr", "--post-renderer-args", "drop", "--no-hooks"]),
-        ("hooks-weights", &["--post-renderer", "pr", "--post-renderer-args", "reverse"]),
-        ("subchart-globals", &["--post-renderer", "pr", "--post-renderer-args", "cat"]),
-        ("kind-order", &["--post-renderer", "pr", "--post-renderer-args", "reverse"]),
-        ("show-only", &["--post-renderer", "pr", "--post-renderer-args", "cat", "-s", "templates/b.yaml"]),
-        ("crds-include", &["--post-renderer", "pr", "--post-renderer-args", "cat", "--include-crds"]),
+        (
+            "ten-objects",
+            &["--post-renderer", "pr", "--post-renderer-args", "append"],
+        ),
+        (
+            "ten-objects",
+            &["--post-renderer", "pr", "--post-renderer-args", "drop", "--no-hooks"],
+        ),
+        (
+            "hooks-weights",
+            &["--post-renderer", "pr", "--post-renderer-args", "reverse"],
+        ),
+        (
+            "subchart-globals",
+            &["--post-renderer", "pr", "--post-renderer-args", "cat"],
+        ),
+        (
+            "kind-order",
+            &["--post-renderer", "pr", "--post-renderer-args", "reverse"],
+        ),
+        (
+            "show-only",
+            &[
+                "--post-renderer",
+                "pr",
+                "--post-renderer-args",
+                "cat",
+                "-s",
+                "templates/b.yaml",
+            ],
+        ),
+        (
+            "crds-include",
+            &["--post-renderer", "pr", "--post-renderer-args", "cat", "--include-crds"],
+        ),
         ("notes", &["--post-renderer", "pr", "--post-renderer-args", "cat"]),
-        ("ten-objects", &["--post-renderer", "", "--post-renderer-args", "ignored"]),
+        (
+            "ten-objects",
+            &["--post-renderer", "", "--post-renderer-args", "ignored"],
+        ),
     ];
     for (chart_name, flags) in cases {
         let (helm_out, hf_out) = both(&plugins, chart_name, flags);
         let what = format!("{chart_name} {flags:?}");
-        assert!(helm_out.status.success(), "{what}: helm failed:\n{}", text(&helm_out.stderr));
-        assert!(hf_out.status.success(), "{what}: helmfire failed:\n{}", text(&hf_out.stderr));
-        assert_eq!(text(&hf_out.stdout), text(&helm_out.stdout), "{what}: output differs from helm's");
+        assert!(
+            helm_out.status.success(),
+            "{what}: helm failed:\n{}",
+            text(&helm_out.stderr)
+        );
+        assert!(
+            hf_out.status.success(),
+            "{what}: helmfire failed:\n{}",
+            text(&hf_out.stderr)
+        );
+        assert_eq!(
+            text(&hf_out.stdout),
+            text(&helm_out.stdout),
+            "{what}: output differs from helm's"
+        );
         if flags[1] == "pr" || flags[3] == "pr" {
-            assert_eq!(plugins.read("hf.in"), plugins.read("helm.in"), "{what}: the plugin's stdin differs");
-            assert_eq!(plugins.read("hf.meta"), plugins.read("helm.meta"), "{what}: arguments or environment differ");
+            assert_eq!(
+                plugins.read("hf.in"),
+                plugins.read("helm.in"),
+                "{what}: the plugin's stdin differs"
+            );
+            assert_eq!(
+                plugins.read("hf.meta"),
+                plugins.read("helm.meta"),
+                "{what}: arguments or environment differ"
+            );
         }
     }
 }
@@ -166,26 +240,41 @@ fn renderer_failures_are_reported_like_helm_with_the_renderers_words() {
     let plugins = Plugins::new();
     // Empty and unparsable output: helm's exact words.
     for mode in ["empty", "invalid"] {
-        let (helm_out, hf_out) = both(&plugins, "ten-objects", &["--post-renderer", "pr", "--post-renderer-args", mode]);
+        let (helm_out, hf_out) = both(
+            &plugins,
+            "ten-objects",
+            &["--post-renderer", "pr", "--post-renderer-args", mode],
+        );
         assert_eq!(helm_out.status.code(), Some(1), "{mode}");
         assert_eq!(hf_out.status.code(), Some(1), "{mode}");
         assert_eq!(text(&hf_out.stderr), text(&helm_out.stderr), "{mode}");
     }
     // A failing renderer: helm's words, and what the renderer said (helm hides that).
-    let (helm_out, hf_out) = both(&plugins, "ten-objects", &["--post-renderer", "pr", "--post-renderer-args", "fail"]);
+    let (helm_out, hf_out) = both(
+        &plugins,
+        "ten-objects",
+        &["--post-renderer", "pr", "--post-renderer-args", "fail"],
+    );
     assert_eq!(helm_out.status.code(), Some(1));
     assert_eq!(hf_out.status.code(), Some(1));
     let helm_err = text(&helm_out.stderr);
     let ours = text(&hf_out.stderr);
     assert!(
-        helm_err.starts_with("Error: error while running post render on files: failed to invoke post-renderer plugin \"pr\""),
+        helm_err.starts_with(
+            "Error: error while running post render on files: failed to invoke post-renderer plugin \"pr\""
+        ),
         "{helm_err}"
     );
     assert!(
-        ours.starts_with("Error: error while running post render on files: failed to invoke post-renderer plugin \"pr\""),
+        ours.starts_with(
+            "Error: error while running post render on files: failed to invoke post-renderer plugin \"pr\""
+        ),
         "{ours}"
     );
-    assert!(ours.contains("exit code 3") && ours.contains("renderer broke on purpose"), "{ours}");
+    assert!(
+        ours.contains("exit code 3") && ours.contains("renderer broke on purpose"),
+        "{ours}"
+    );
     // A plugin that does not exist, and one of the wrong runtime.
     let (helm_out, hf_out) = both(&plugins, "ten-objects", &["--post-renderer", "nope"]);
     assert_eq!(helm_out.status.code(), Some(1));
@@ -197,7 +286,11 @@ fn renderer_failures_are_reported_like_helm_with_the_renderers_words() {
         "{ours}"
     );
     // Twice the flag.
-    let (helm_out, hf_out) = both(&plugins, "ten-objects", &["--post-renderer", "pr", "--post-renderer", "pr"]);
+    let (helm_out, hf_out) = both(
+        &plugins,
+        "ten-objects",
+        &["--post-renderer", "pr", "--post-renderer", "pr"],
+    );
     assert_eq!(hf_out.status.code(), helm_out.status.code());
     assert_eq!(text(&hf_out.stderr), text(&helm_out.stderr));
     // A Wasm plugin: found, and refused.
@@ -205,7 +298,10 @@ fn renderer_failures_are_reported_like_helm_with_the_renderers_words() {
     let (_, hf_out) = both(&plugins, "ten-objects", &["--post-renderer", "wasm"]);
     assert_eq!(hf_out.status.code(), Some(1));
     let ours = text(&hf_out.stderr);
-    assert!(ours.contains("Wasm runtime (extism/v1), which helmfire does not support"), "{ours}");
+    assert!(
+        ours.contains("Wasm runtime (extism/v1), which helmfire does not support"),
+        "{ours}"
+    );
 }
 
 /// `helm get manifest` / `helm get hooks` of a release, with its namespace made neutral.
@@ -307,7 +403,9 @@ fn a_chart_served_by_a_getter_plugin_renders_like_helm() {
         "--password",
         "p",
     ]));
-    let helm_out = run(plugins.command(&helm(), "x").args(["template", "rel", "s3repo/ten-objects"]));
+    let helm_out = run(plugins
+        .command(&helm(), "x")
+        .args(["template", "rel", "s3repo/ten-objects"]));
     let helm_log = std::fs::read_to_string(plugins.path("getter.log")).expect("log");
     std::fs::write(plugins.path("getter.log"), "").expect("reset log");
     let ours = run(plugins
@@ -316,7 +414,10 @@ fn a_chart_served_by_a_getter_plugin_renders_like_helm() {
     let our_log = std::fs::read_to_string(plugins.path("getter.log")).expect("log");
     assert_eq!(text(&ours.stdout), text(&helm_out.stdout));
     assert_eq!(our_log, helm_log);
-    assert!(helm_log.contains("[s3://bucket/index.yaml]") && helm_log.contains("user=u pass=p"), "{helm_log}");
+    assert!(
+        helm_log.contains("[s3://bucket/index.yaml]") && helm_log.contains("user=u pass=p"),
+        "{helm_log}"
+    );
 
     // The same repository in a state file, and a scheme nothing serves.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -346,5 +447,8 @@ fn a_chart_served_by_a_getter_plugin_renders_like_helm() {
         .expect("run");
     assert_eq!(output.status.code(), Some(1));
     let err = text(&output.stderr);
-    assert!(err.contains("helmfire.yaml:3:8") && err.contains("no getter plugin serves `gs://` URLs"), "{err}");
+    assert!(
+        err.contains("helmfire.yaml:3:8") && err.contains("no getter plugin serves `gs://` URLs"),
+        "{err}"
+    );
 }

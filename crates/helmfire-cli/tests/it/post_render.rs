@@ -138,7 +138,11 @@ fn failures_fail_their_release_only_and_say_why() {
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(stdout.matches("\nkind: Deployment\n").count(), 1, "only `good` renders:\n{stdout}");
+    assert_eq!(
+        stdout.matches("\nkind: Deployment\n").count(),
+        1,
+        "only `good` renders:\n{stdout}"
+    );
     let state = state.display().to_string();
     for expected in [
         "failed to render release `default/fails`".to_string(),

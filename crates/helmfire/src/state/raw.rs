@@ -276,6 +276,7 @@ pub struct RawPatch {
 
 /// A patch given inline as a map or as YAML text.
 #[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[serde(untagged)]
 #[schemars(rename = "PatchBody")]
 pub enum RawPatchBody {
     Map(serde_json::Map<String, serde_json::Value>),
@@ -318,6 +319,7 @@ pub struct RawJsonPatch {
 
 /// JSON patch operations given inline or as text.
 #[derive(Clone, Debug, JsonSchema)]
+#[serde(untagged)]
 #[schemars(rename = "JsonPatchOperations")]
 pub enum RawJsonOperations {
     List(Vec<Spanned<RawJsonOperation>>),
