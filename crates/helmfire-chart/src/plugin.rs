@@ -81,7 +81,7 @@ pub enum PluginError {
         plugin_type: String,
         dirs: Vec<PathBuf>,
         /// Plugin files that failed to load, with why (helm only logs these).
-        skipped: Vec<(PathBuf, String)>,
+        skipped: Vec<Skipped>,
     },
     /// helm's `detectDuplicates`.
     #[error("two plugins claim the name `{name}` at {} and {}", first.display(), second.display())]
@@ -126,7 +126,7 @@ fn display_dirs(dirs: &[PathBuf]) -> String {
         .join(", ")
 }
 
-fn skipped_note(skipped: &[(PathBuf, String)]) -> String {
+fn skipped_note(skipped: &[Skipped]) -> String {
     skipped
         .iter()
         .map(|(path, why)| format!("; skipped {}: {why}", path.display()))
@@ -185,9 +185,12 @@ pub fn getter_dirs() -> Vec<PathBuf> {
     vec![PathBuf::from(plugins_directory())]
 }
 
+/// A plugin file that could not be loaded, and why (helm only logs these).
+pub type Skipped = (PathBuf, String);
+
 /// Every loadable plugin under `dir` (sorted by path, as Go's `Glob`), and the plugin files that
 /// failed to load with why. Two plugins with one name is an error, as helm's `LoadAllDir`.
-pub fn load_all(dir: &Path) -> Result<(Vec<Plugin>, Vec<(PathBuf, String)>), PluginError> {
+pub fn load_all(dir: &Path) -> Result<(Vec<Plugin>, Vec<Skipped>), PluginError> {
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)

@@ -158,7 +158,7 @@ pub fn run_template(req: &TemplateRequest) -> Result<String, String> {
         // A renderer's own words (its stderr) are in the causes; helm hides them, we show them.
         RenderError::PostRender(e) => format!(
             "{:#}\n\nUse --debug flag to render out invalid YAML",
-            helmfire::error::Chain(&e)
+            helmfire::error::Chain(e.as_ref())
         ),
         other => other.to_string(),
     })?;

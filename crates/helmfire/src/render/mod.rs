@@ -54,9 +54,16 @@ pub enum RenderError {
     /// A rendered document's head is not YAML Helm can read.
     #[error("YAML parse error on {file}: {message}")]
     Yaml { file: String, message: String },
-    /// A post-renderer failed or produced what helm cannot use.
+    /// A post-renderer failed or produced what helm cannot use (boxed: render results stay
+    /// small).
     #[error(transparent)]
-    PostRender(#[from] postrender::PostRenderError),
+    PostRender(Box<postrender::PostRenderError>),
+}
+
+impl From<postrender::PostRenderError> for RenderError {
+    fn from(error: postrender::PostRenderError) -> RenderError {
+        RenderError::PostRender(Box::new(error))
+    }
 }
 
 /// `.Release`.

@@ -945,6 +945,20 @@ fn normalize(path: &Path) -> PathBuf {
     }
 }
 
+impl super::post_render::Context for Loader<'_> {
+    fn error(&mut self, message: String, span: Span) -> &mut Diagnostic {
+        Loader::error(self, message, span)
+    }
+
+    fn location(&self, span: Span) -> super::source::Location {
+        Loader::location(self, span)
+    }
+
+    fn base_dir(&self) -> &Path {
+        &self.base_dir
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1065,19 +1079,5 @@ mod tests {
             errors[0].hint.as_deref(),
             Some("write `namespace/name`: one of `a/db`, `b/db`")
         );
-    }
-}
-
-impl super::post_render::Context for Loader<'_> {
-    fn error(&mut self, message: String, span: Span) -> &mut Diagnostic {
-        Loader::error(self, message, span)
-    }
-
-    fn location(&self, span: Span) -> super::source::Location {
-        Loader::location(self, span)
-    }
-
-    fn base_dir(&self) -> &Path {
-        &self.base_dir
     }
 }

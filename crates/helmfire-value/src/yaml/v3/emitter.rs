@@ -941,11 +941,9 @@ impl Emitter {
                             block_indicators = true;
                         }
                     }
-                    b'-' => {
-                        if followed_by_whitespace {
-                            flow_indicators = true;
-                            block_indicators = true;
-                        }
+                    b'-' if followed_by_whitespace => {
+                        flow_indicators = true;
+                        block_indicators = true;
                     }
                     _ => {}
                 }
@@ -958,11 +956,9 @@ impl Emitter {
                             block_indicators = true;
                         }
                     }
-                    b'#' => {
-                        if preceded_by_whitespace {
-                            flow_indicators = true;
-                            block_indicators = true;
-                        }
+                    b'#' if preceded_by_whitespace => {
+                        flow_indicators = true;
+                        block_indicators = true;
                     }
                     _ => {}
                 }
@@ -1060,11 +1056,7 @@ impl Emitter {
             self.tail_comment = event.tail_comment.clone();
         }
         match event.typ {
-            EventType::Alias => {
-                if !self.analyze_anchor(&event.anchor, true) {
-                    return false;
-                }
-            }
+            EventType::Alias if !self.analyze_anchor(&event.anchor, true) => return false,
             EventType::Scalar => {
                 if !event.anchor.is_empty() && !self.analyze_anchor(&event.anchor, false) {
                     return false;

@@ -1351,9 +1351,8 @@ impl Parser {
                     s.push(b'\'');
                     self.skip();
                     self.skip();
-                } else if single && c == b'\'' {
-                    break;
-                } else if !single && c == b'"' {
+                } else if (single && c == b'\'') || (!single && c == b'"') {
+                    // The closing quote.
                     break;
                 } else if !single && c == b'\\' && is_break(&self.buffer, self.buffer_pos + 1) {
                     self.skip();

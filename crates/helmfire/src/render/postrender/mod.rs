@@ -116,7 +116,7 @@ impl PostRenderStep {
 
     /// Where the step comes from, after helm's text; nothing for helm's own flag, so that
     /// `chart template --post-renderer` fails with helm's words.
-    fn from_where(&self) -> String {
+    fn origin_note(&self) -> String {
         if self.origin == "--post-renderer" {
             String::new()
         } else {
@@ -136,7 +136,7 @@ pub enum PostRenderError {
     Plugin {
         step: String,
         #[source]
-        source: PluginError,
+        source: Box<PluginError>,
     },
     /// A renderer process failed (exit status, start failure), with its stderr.
     #[error("error while running post render on files: failed to invoke post-renderer {what}{from_where}")]
@@ -144,7 +144,7 @@ pub enum PostRenderError {
         what: String,
         from_where: String,
         #[source]
-        source: PluginError,
+        source: Box<PluginError>,
     },
     /// A renderer printed nothing.
     #[error("error while running post render on files: post-renderer {quoted} produced empty output{from_where}")]
@@ -279,8 +279,8 @@ pub fn post_render(
                     plugin::execute(&name, command, args, None, Some(input.as_bytes())).map_err(|source| {
                         PostRenderError::Run {
                             what: format!("command {}", step.quoted()),
-                            from_where: step.from_where(),
-                            source,
+                            from_where: step.origin_note(),
+                            source: Box::new(source),
                         }
                     })?;
                 Stream::Text(non_empty(step, finished)?)
@@ -301,7 +301,7 @@ pub fn post_render(
 fn read_output(text: &str, step: &PostRenderStep) -> Result<Vec<Node>, PostRenderError> {
     kio::parse_all(text).map_err(|message| PostRenderError::Parse {
         message,
-        from_where: step.from_where(),
+        from_where: step.origin_note(),
     })
 }
 
@@ -341,7 +341,7 @@ fn stream_text(stream: Stream) -> Result<String, PostRenderError> {
 fn run_plugin(step: &PostRenderStep, name: &str, args: &[String], input: &[u8]) -> Result<String, PostRenderError> {
     let plugin_error = |source| PostRenderError::Plugin {
         step: step.describe(),
-        source,
+        source: Box::new(source),
     };
     let found = plugin::find(&plugin::post_renderer_dirs(), name, "postrenderer/v1").map_err(plugin_error)?;
     let env = plugin::plugin_env(&found, &[]);
@@ -356,8 +356,8 @@ fn run_plugin(step: &PostRenderStep, name: &str, args: &[String], input: &[u8]) 
     )
     .map_err(|source| PostRenderError::Run {
         what: format!("plugin {}", step.quoted()),
-        from_where: step.from_where(),
-        source,
+        from_where: step.origin_note(),
+        source: Box::new(source),
     })?;
     non_empty(step, finished)
 }
@@ -368,7 +368,7 @@ fn non_empty(step: &PostRenderStep, finished: plugin::Finished) -> Result<String
     if output.trim().is_empty() {
         return Err(PostRenderError::Empty {
             quoted: step.quoted(),
-            from_where: step.from_where(),
+            from_where: step.origin_note(),
         });
     }
     Ok(output)

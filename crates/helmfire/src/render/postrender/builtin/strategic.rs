@@ -500,7 +500,7 @@ fn walk_associative(
             Walked::KeepNull(node) => Some(node),
             Walked::Clear => None,
         };
-        let Some(mut value) = value.filter(|v| !is_null(v) && !(v.kind == Kind::Mapping && v.content.is_empty()))
+        let Some(mut value) = value.filter(|v| !(is_null(v) || (v.kind == Kind::Mapping && v.content.is_empty())))
         else {
             element_setter(&mut dest, None, &vk, &vv)?;
             continue;
