@@ -18,7 +18,7 @@ use helmfire_value::Map;
 
 use super::manifest::{self, Hook, Sorted};
 use super::postrender::{self, PostRenderStep};
-use super::{Capabilities, ReleaseInfo, RenderError, render_chart, retire, split_notes};
+use super::{Capabilities, ReleaseInfo, RenderError, render_chart, split_notes};
 
 /// The values a user gives a release: helm's `-f` files and `--set*` flags. Inline maps of a
 /// state file are served as files under synthetic names (`inline`), so they go through exactly
@@ -137,14 +137,12 @@ pub fn render_with_values(request: &ReleaseRender, config: Map) -> Result<Render
         &mut context,
     )?;
     let notes = split_notes(&mut rendered, chart.name());
-    let rendered = postrender::post_render(
+    let sorted = postrender::render_documents(
         rendered,
         &request.post_renderers,
         &request.release.namespace,
         request.check_objects,
     )?;
-    let sorted = manifest::sort_manifests(&rendered)?;
-    retire(rendered);
     let release_manifest = manifest::release_manifest(&sorted, &[]);
     let crds = chart
         .crd_objects(chart.name())

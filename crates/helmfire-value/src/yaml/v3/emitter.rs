@@ -189,11 +189,11 @@ impl Emitter {
     pub(super) fn emit(&mut self, event: Event) -> bool {
         self.events.push(event);
         while !self.need_more_events() {
-            let event = std::mem::take(&mut self.events[self.events_head]);
+            let mut event = std::mem::take(&mut self.events[self.events_head]);
             // The analysis and the state machine look at the queue (check_empty_*), so the
             // event stays in place (as a stub of the same type) while it is processed.
             self.events[self.events_head].typ = event.typ;
-            if !self.analyze_event(&event) {
+            if !self.analyze_event(&mut event) {
                 return false;
             }
             if !self.state_machine(&event) {
@@ -895,8 +895,9 @@ impl Emitter {
         true
     }
 
-    fn analyze_scalar(&mut self, value: &[u8]) {
-        self.scalar.value = value.to_vec();
+    fn analyze_scalar(&mut self, value: Vec<u8>) {
+        self.scalar.value = value;
+        let value = &self.scalar.value;
         if value.is_empty() {
             self.scalar.multiline = false;
             self.scalar.flow_plain_allowed = false;
@@ -1038,22 +1039,23 @@ impl Emitter {
         }
     }
 
-    fn analyze_event(&mut self, event: &Event) -> bool {
+    /// Takes the event's comments and scalar value (nothing reads them from the event later).
+    fn analyze_event(&mut self, event: &mut Event) -> bool {
         self.anchor = None;
         self.tag_handle.clear();
         self.tag_suffix.clear();
         self.scalar.value.clear();
         if !event.head_comment.is_empty() {
-            self.head_comment = event.head_comment.clone();
+            self.head_comment = std::mem::take(&mut event.head_comment);
         }
         if !event.line_comment.is_empty() {
-            self.line_comment = event.line_comment.clone();
+            self.line_comment = std::mem::take(&mut event.line_comment);
         }
         if !event.foot_comment.is_empty() {
-            self.foot_comment = event.foot_comment.clone();
+            self.foot_comment = std::mem::take(&mut event.foot_comment);
         }
         if !event.tail_comment.is_empty() {
-            self.tail_comment = event.tail_comment.clone();
+            self.tail_comment = std::mem::take(&mut event.tail_comment);
         }
         match event.typ {
             EventType::Alias if !self.analyze_anchor(&event.anchor, true) => return false,
@@ -1064,7 +1066,7 @@ impl Emitter {
                 if !event.tag.is_empty() && !event.implicit && !event.quoted_implicit && !self.analyze_tag(&event.tag) {
                     return false;
                 }
-                self.analyze_scalar(&event.value);
+                self.analyze_scalar(std::mem::take(&mut event.value));
             }
             EventType::SequenceStart | EventType::MappingStart => {
                 if !event.anchor.is_empty() && !self.analyze_anchor(&event.anchor, false) {
@@ -1162,6 +1164,20 @@ impl Emitter {
     fn write_plain_scalar(&mut self, value: &[u8], allow_breaks: bool) {
         if !value.is_empty() && !self.whitespace {
             self.put(b' ');
+        }
+        // Lines never fold (the width is unlimited), so text without line breaks is written
+        // as it is: one column per character.
+        if self.best_width >= (1 << 31) - 1 && !(0..value.len()).any(|i| is_break(value, i)) {
+            self.out.extend_from_slice(value);
+            self.column += value.iter().filter(|&&b| b & 0xC0 != 0x80).count() as i64;
+            if !value.is_empty() {
+                self.whitespace = false;
+            }
+            self.indention = false;
+            if self.root_context {
+                self.open_ended = true;
+            }
+            return;
         }
         let mut spaces = false;
         let mut breaks = false;

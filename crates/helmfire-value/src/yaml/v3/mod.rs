@@ -19,7 +19,9 @@ mod parser;
 pub mod resolve;
 mod scanner;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::YamlError;
 
@@ -37,10 +39,10 @@ pub const MERGE_TAG: &str = "!!merge";
 const LONG_TAG_PREFIX: &str = "tag:yaml.org,2002:";
 
 /// `shortTag`: `tag:yaml.org,2002:str` → `!!str`.
-pub fn short_tag(tag: &str) -> String {
+pub fn short_tag(tag: &str) -> Cow<'_, str> {
     match tag.strip_prefix(LONG_TAG_PREFIX) {
-        Some(rest) => format!("!!{rest}"),
-        None => tag.to_string(),
+        Some(rest) => Cow::Owned(format!("!!{rest}")),
+        None => Cow::Borrowed(tag),
     }
 }
 
@@ -112,7 +114,8 @@ impl std::ops::BitOrAssign for Style {
 pub struct Node {
     pub kind: Kind,
     pub style: Style,
-    pub tag: String,
+    /// The short tag (`!!str`, `!custom`); empty when made in code and left to resolution.
+    pub tag: Cow<'static, str>,
     pub value: String,
     pub anchor: String,
     pub alias: Option<Box<Node>>,
@@ -146,7 +149,7 @@ impl Node {
         };
         Node {
             kind: Kind::Scalar,
-            tag: STR_TAG.to_string(),
+            tag: Cow::Borrowed(STR_TAG),
             value,
             style,
             ..Node::default()
@@ -183,7 +186,7 @@ impl Node {
                 Kind::Document => String::new(),
             };
         }
-        short_tag(&self.tag)
+        short_tag(&self.tag).into_owned()
     }
 
     fn indicated_string(&self) -> bool {
@@ -409,6 +412,26 @@ enum State {
     End,
 }
 
+/// Token numbers are small distinct integers: they hash as themselves.
+#[derive(Default)]
+struct TokenNumberHasher(u64);
+
+impl Hasher for TokenNumberHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = n as u64;
+    }
+}
+
 /// `yaml_parser_t`: scanner and parser state.
 #[derive(Default)]
 struct Parser {
@@ -439,7 +462,7 @@ struct Parser {
     indents: Vec<i64>,
     simple_key_allowed: bool,
     simple_keys: Vec<SimpleKey>,
-    simple_keys_by_tok: HashMap<usize, usize>,
+    simple_keys_by_tok: HashMap<usize, usize, BuildHasherDefault<TokenNumberHasher>>,
     state: State,
     states: Vec<State>,
     marks: Vec<Mark>,
@@ -595,7 +618,7 @@ impl Encoder {
     fn node(&mut self, node: &Node, tail: &str) -> Result<(), YamlError> {
         // If the tag was not explicitly requested, and dropping it won't change the implicit
         // tag of the value, don't include it in the presentation.
-        let mut tag = node.tag.clone();
+        let mut tag: Cow<'_, str> = Cow::Borrowed(&node.tag);
         let stag = short_tag(&tag);
         let mut force_quoting = false;
         if !tag.is_empty() && !node.style.contains(Style::TAGGED) {
@@ -605,13 +628,13 @@ impl Encoder {
                         .style
                         .contains(Style::SINGLE_QUOTED | Style::DOUBLE_QUOTED | Style::LITERAL | Style::FOLDED)
                 {
-                    tag.clear();
+                    tag = Cow::Borrowed("");
                 } else {
                     let rtag = resolve::resolve_tag(&node.value);
                     if rtag == stag {
-                        tag.clear();
+                        tag = Cow::Borrowed("");
                     } else if stag == STR_TAG {
-                        tag.clear();
+                        tag = Cow::Borrowed("");
                         force_quoting = true;
                     }
                 }
@@ -622,7 +645,7 @@ impl Encoder {
                     _ => "",
                 };
                 if rtag == stag {
-                    tag.clear();
+                    tag = Cow::Borrowed("");
                 }
             }
         }

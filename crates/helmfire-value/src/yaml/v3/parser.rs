@@ -1,6 +1,8 @@
 //! go-yaml v3's parser (`parserc.go`): tokens to events, with v3's comment placement, and the
 //! node composer of `decode.go` (`parser.parse`): events to a [`Node`] tree.
 
+use std::borrow::Cow;
+
 use super::{
     ErrorKind, Event, EventType, Kind, Mark, Node, Parser, ScalarStyle, State, Style, TagDirective, TokenType,
 };
@@ -68,17 +70,14 @@ impl Parser {
     }
 
     /// `yaml_parser_parse`: the next event, `None` on error.
-    pub(super) fn parse_event(&mut self) -> Option<Event> {
+    /// `yaml_parser_parse` into `event` (reset first); `false` on error.
+    pub(super) fn parse_event(&mut self, event: &mut Event) -> bool {
+        *event = Event::default();
         if self.stream_end_produced || self.error != ErrorKind::None || self.state == State::End {
-            return Some(Event::default());
+            return true;
         }
         self.compact_tokens();
-        let mut event = Event::default();
-        if self.state_machine(&mut event) {
-            Some(event)
-        } else {
-            None
-        }
+        self.state_machine(event)
     }
 
     fn set_parser_error(&mut self, problem: &str, problem_mark: Mark) -> bool {
@@ -409,8 +408,8 @@ impl Parser {
             } else if tag.is_empty() {
                 quoted_implicit = true;
             }
-            let value = token.value.clone();
             let style = token.style;
+            let value = std::mem::take(&mut self.tokens[t].value);
             self.pop_state();
             *event = Event {
                 typ: EventType::Scalar,
@@ -987,41 +986,32 @@ impl Composer {
         format!("yaml: {where_}{msg}")
     }
 
-    fn peek(&mut self) -> Result<EventType, String> {
-        if let Some(event) = &self.event {
-            return Ok(event.typ);
-        }
-        match self.parser.parse_event() {
-            Some(event) if self.parser.error == ErrorKind::None => {
-                let typ = event.typ;
-                self.event = Some(event);
-                Ok(typ)
+    /// The next event, parsed into the lookahead slot when it is empty.
+    fn fill(&mut self) -> Result<&mut Event, String> {
+        if self.event.is_none() {
+            let slot = self.event.insert(Event::default());
+            if !self.parser.parse_event(slot) || self.parser.error != ErrorKind::None {
+                self.event = None;
+                return Err(self.fail());
             }
-            _ => Err(self.fail()),
         }
+        Ok(self.event.as_mut().expect("just filled"))
+    }
+
+    fn peek(&mut self) -> Result<EventType, String> {
+        Ok(self.fill()?.typ)
     }
 
     fn expect(&mut self, typ: EventType) -> Result<Event, String> {
-        if self.event.is_none() {
-            match self.parser.parse_event() {
-                Some(event) if self.parser.error == ErrorKind::None => self.event = Some(event),
-                _ => return Err(self.fail()),
-            }
-        }
-        let event = self.event.take().unwrap_or_default();
-        if event.typ == EventType::StreamEnd {
+        let found = self.fill()?.typ;
+        if found == EventType::StreamEnd {
             return Err("yaml: attempted to go past the end of stream; corrupted value?".to_string());
         }
-        if event.typ != typ {
-            self.parser.problem = format!("expected {} event but got {}", typ.name(), event.typ.name());
+        if found != typ {
+            self.parser.problem = format!("expected {} event but got {}", typ.name(), found.name());
             return Err(self.fail());
         }
-        Ok(event)
-    }
-
-    fn current(&self) -> &Event {
-        static EMPTY: std::sync::OnceLock<Event> = std::sync::OnceLock::new();
-        self.event.as_ref().unwrap_or_else(|| EMPTY.get_or_init(Event::default))
+        Ok(self.event.take().unwrap_or_default())
     }
 
     /// `parser.parse`: the next document node, `None` at the end of the stream.
@@ -1034,33 +1024,38 @@ impl Composer {
     }
 
     fn parse_at(&mut self, depth: usize) -> Result<Option<Node>, String> {
+        if self.peek()? == EventType::StreamEnd {
+            return Ok(None);
+        }
+        self.parse_node(depth).map(Some)
+    }
+
+    fn parse_node(&mut self, depth: usize) -> Result<Node, String> {
         if depth > MAX_NODE_DEPTH {
             return Err(format!("yaml: exceeded max depth of {MAX_NODE_DEPTH}"));
         }
-        Ok(Some(match self.peek()? {
-            EventType::Scalar => self.scalar()?,
-            EventType::Alias => self.alias()?,
-            EventType::MappingStart => self.mapping(depth)?,
-            EventType::SequenceStart => self.sequence(depth)?,
-            EventType::DocumentStart => self.document(depth)?,
-            EventType::StreamEnd => return Ok(None),
-            other => return Err(format!("yaml: internal error: unexpected {} event", other.name())),
-        }))
+        match self.peek()? {
+            EventType::Scalar => self.scalar(),
+            EventType::Alias => self.alias(),
+            EventType::MappingStart => self.mapping(depth),
+            EventType::SequenceStart => self.sequence(depth),
+            EventType::DocumentStart => self.document(depth),
+            other => Err(format!("yaml: internal error: unexpected {} event", other.name())),
+        }
     }
 
-    fn node(&self, kind: Kind, default_tag: &str, tag: &[u8], value: String) -> Node {
-        let event = self.current();
+    /// `parser.node`: a node from `event` (its tag, position and comments taken from it).
+    fn node(event: &mut Event, kind: Kind, default_tag: &'static str, value: String) -> Node {
         let mut style = Style::empty();
-        let tag = String::from_utf8_lossy(tag).into_owned();
-        let tag = if !tag.is_empty() && tag != "!" {
+        let tag: Cow<'static, str> = if !event.tag.is_empty() && event.tag != b"!" {
             style = Style::TAGGED;
-            super::short_tag(&tag).to_string()
+            Cow::Owned(super::short_tag(&text(std::mem::take(&mut event.tag))).into_owned())
         } else if !default_tag.is_empty() {
-            default_tag.to_string()
+            Cow::Borrowed(default_tag)
         } else if kind == Kind::Scalar {
-            super::resolve::resolve_tag(&value).to_string()
+            Cow::Borrowed(super::resolve::resolve_tag(&value))
         } else {
-            String::new()
+            Cow::Borrowed("")
         };
         Node {
             kind,
@@ -1069,49 +1064,41 @@ impl Composer {
             value,
             line: event.start_mark.line + 1,
             column: event.start_mark.column + 1,
-            head_comment: String::from_utf8_lossy(&event.head_comment).into_owned(),
-            line_comment: String::from_utf8_lossy(&event.line_comment).into_owned(),
-            foot_comment: String::from_utf8_lossy(&event.foot_comment).into_owned(),
+            head_comment: text(std::mem::take(&mut event.head_comment)),
+            line_comment: text(std::mem::take(&mut event.line_comment)),
+            foot_comment: text(std::mem::take(&mut event.foot_comment)),
             ..Node::default()
         }
     }
 
     fn parse_child(&mut self, parent: &mut Node, depth: usize) -> Result<usize, String> {
-        let child = self.parse_at(depth + 1)?.unwrap_or_default();
+        let child = self.parse_node(depth + 1)?;
         parent.content.push(child);
         Ok(parent.content.len() - 1)
     }
 
     fn document(&mut self, depth: usize) -> Result<Node, String> {
-        let mut n = self.node(Kind::Document, "", b"", String::new());
-        self.expect(EventType::DocumentStart)?;
+        let mut start = self.expect(EventType::DocumentStart)?;
+        let mut n = Self::node(&mut start, Kind::Document, "", String::new());
         self.parse_child(&mut n, depth)?;
-        if self.peek()? == EventType::DocumentEnd {
-            n.foot_comment = String::from_utf8_lossy(&self.current().foot_comment).into_owned();
-        }
-        self.expect(EventType::DocumentEnd)?;
+        let end = self.expect(EventType::DocumentEnd)?;
+        n.foot_comment = text(end.foot_comment);
         Ok(n)
     }
 
     fn alias(&mut self) -> Result<Node, String> {
-        let anchor = String::from_utf8_lossy(&self.current().anchor).into_owned();
-        let mut n = self.node(Kind::Alias, "", b"", anchor);
+        let mut event = self.expect(EventType::Alias)?;
+        let anchor = text(std::mem::take(&mut event.anchor));
+        let mut n = Self::node(&mut event, Kind::Alias, "", anchor);
         match self.anchors.get(&n.value) {
             Some(target) => n.alias = Some(Box::new(target.clone())),
             None => return Err(format!("yaml: unknown anchor '{}' referenced", n.value)),
         }
-        self.expect(EventType::Alias)?;
         Ok(n)
     }
 
-    fn remember_anchor(&mut self, n: &mut Node, anchor: &[u8]) {
-        if !anchor.is_empty() {
-            n.anchor = String::from_utf8_lossy(anchor).into_owned();
-        }
-    }
-
     fn scalar(&mut self) -> Result<Node, String> {
-        let event = self.current();
+        let mut event = self.expect(EventType::Scalar)?;
         let node_style = match event.scalar_style {
             ScalarStyle::DoubleQuoted => Style::DOUBLE_QUOTED,
             ScalarStyle::SingleQuoted => Style::SINGLE_QUOTED,
@@ -1119,60 +1106,52 @@ impl Composer {
             ScalarStyle::Folded => Style::FOLDED,
             _ => Style::empty(),
         };
-        let value = String::from_utf8_lossy(&event.value).into_owned();
-        let tag = event.tag.clone();
-        let anchor = event.anchor.clone();
+        let value = text(std::mem::take(&mut event.value));
         let default_tag = if node_style.is_empty() {
             if value == "<<" { super::MERGE_TAG } else { "" }
         } else {
             super::STR_TAG
         };
-        let mut n = self.node(Kind::Scalar, default_tag, &tag, value);
+        let anchor = std::mem::take(&mut event.anchor);
+        let mut n = Self::node(&mut event, Kind::Scalar, default_tag, value);
         n.style |= node_style;
-        self.remember_anchor(&mut n, &anchor);
-        self.expect(EventType::Scalar)?;
-        if !n.anchor.is_empty() {
+        if !anchor.is_empty() {
+            n.anchor = text(anchor);
             self.anchors.insert(n.anchor.clone(), n.clone());
         }
         Ok(n)
     }
 
     fn sequence(&mut self, depth: usize) -> Result<Node, String> {
-        let event = self.current();
-        let tag = event.tag.clone();
-        let anchor = event.anchor.clone();
+        let mut event = self.expect(EventType::SequenceStart)?;
         let flow = event.flow;
-        let mut n = self.node(Kind::Sequence, super::SEQ_TAG, &tag, String::new());
+        let anchor = std::mem::take(&mut event.anchor);
+        let mut n = Self::node(&mut event, Kind::Sequence, super::SEQ_TAG, String::new());
         if flow {
             n.style |= Style::FLOW;
         }
-        self.remember_anchor(&mut n, &anchor);
-        self.expect(EventType::SequenceStart)?;
         while self.peek()? != EventType::SequenceEnd {
             self.parse_child(&mut n, depth)?;
         }
-        let end = self.current();
-        n.line_comment = String::from_utf8_lossy(&end.line_comment).into_owned();
-        n.foot_comment = String::from_utf8_lossy(&end.foot_comment).into_owned();
-        self.expect(EventType::SequenceEnd)?;
-        if !n.anchor.is_empty() {
+        let end = self.expect(EventType::SequenceEnd)?;
+        n.line_comment = text(end.line_comment);
+        n.foot_comment = text(end.foot_comment);
+        if !anchor.is_empty() {
+            n.anchor = text(anchor);
             self.anchors.insert(n.anchor.clone(), n.clone());
         }
         Ok(n)
     }
 
     fn mapping(&mut self, depth: usize) -> Result<Node, String> {
-        let event = self.current();
-        let tag = event.tag.clone();
-        let anchor = event.anchor.clone();
+        let mut event = self.expect(EventType::MappingStart)?;
         let flow = event.flow;
-        let mut n = self.node(Kind::Mapping, super::MAP_TAG, &tag, String::new());
+        let anchor = std::mem::take(&mut event.anchor);
+        let mut n = Self::node(&mut event, Kind::Mapping, super::MAP_TAG, String::new());
         let block = !flow;
         if flow {
             n.style |= Style::FLOW;
         }
-        self.remember_anchor(&mut n, &anchor);
-        self.expect(EventType::MappingStart)?;
         while self.peek()? != EventType::MappingEnd {
             let k = self.parse_child(&mut n, depth)?;
             if block && !n.content[k].foot_comment.is_empty() {
@@ -1189,24 +1168,29 @@ impl Composer {
                 n.content[k].foot_comment = foot;
             }
             if self.peek()? == EventType::TailComment {
+                let tail = self.expect(EventType::TailComment)?;
                 if n.content[k].foot_comment.is_empty() {
-                    n.content[k].foot_comment = String::from_utf8_lossy(&self.current().foot_comment).into_owned();
+                    n.content[k].foot_comment = text(tail.foot_comment);
                 }
-                self.expect(EventType::TailComment)?;
             }
         }
-        let end = self.current();
-        n.line_comment = String::from_utf8_lossy(&end.line_comment).into_owned();
-        n.foot_comment = String::from_utf8_lossy(&end.foot_comment).into_owned();
+        let end = self.expect(EventType::MappingEnd)?;
+        n.line_comment = text(end.line_comment);
+        n.foot_comment = text(end.foot_comment);
         if !n.style.contains(Style::FLOW) && !n.foot_comment.is_empty() && n.content.len() > 1 {
             let foot = std::mem::take(&mut n.foot_comment);
             let index = n.content.len() - 2;
             n.content[index].foot_comment = foot;
         }
-        self.expect(EventType::MappingEnd)?;
-        if !n.anchor.is_empty() {
+        if !anchor.is_empty() {
+            n.anchor = text(anchor);
             self.anchors.insert(n.anchor.clone(), n.clone());
         }
         Ok(n)
     }
+}
+
+/// Bytes the scanner collected as text (they are UTF-8 unless an escape made them otherwise).
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }

@@ -120,6 +120,10 @@ impl Parser {
         if !is_blank(&self.buffer, self.buffer_pos) {
             self.newlines = 0;
         }
+        if s.capacity() == 0 {
+            // Go allocates 32 bytes for a new string: scalars rarely grow past that.
+            s.reserve(32);
+        }
         let w = width(self.cur()).max(1);
         let end = (self.buffer_pos + w).min(self.buffer.len());
         s.extend_from_slice(&self.buffer[self.buffer_pos..end]);

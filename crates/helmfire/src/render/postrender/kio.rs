@@ -8,7 +8,6 @@
 //! `kind: List` file is unwrapped. Error texts are kyaml's. One known gap: kyaml writes a lone
 //! document annotated with a `*.json` `config.kubernetes.io/path` as JSON; this writes YAML.
 
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use helmfire_value::yaml::v3::{Decoder, Encoder, Kind, Node, STR_TAG, Style};
@@ -23,16 +22,9 @@ const LEGACY_ID_ANNOTATION: &str = "config.k8s.io/id";
 const SEQ_INDENT_ANNOTATION: &str = "internal.config.kubernetes.io/seqindent";
 const BARE_SEQ_NODE_WRAPPING_KEY: &str = "bareSeqNodeWrappingKey";
 
-/// `yaml.ResourceMeta` as `GetMeta` fills it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Meta {
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    pub namespace: String,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
-}
+/// `yaml.ResourceMeta` as `GetMeta` fills it: the fields of the head helm reads for sorting
+/// (one type, so a document's head read for sorting serves the built-ins' targets too).
+pub type Meta = crate::render::manifest::Head;
 
 /// kyaml's `IsMissingOrNull` for a present node: tagged `!!null`.
 fn is_null(node: &Node) -> bool {
@@ -82,6 +74,11 @@ pub fn node_string(node: &Node) -> Result<String, String> {
     encoder.finish().map_err(|e| e.message)
 }
 
+/// A field kyaml's `GetMeta` reads: present and not null or empty.
+fn meta_field<'n>(node: &'n Node, name: &str) -> Option<&'n Node> {
+    node.get(name).filter(|v| !is_nil_or_empty(v))
+}
+
 /// `GetMeta`: `Err` carries `missing Resource metadata` (kyaml's `ErrMissingMetadata`).
 pub fn get_meta(document: &Node) -> (Meta, bool) {
     let node = document.body();
@@ -90,28 +87,27 @@ pub fn get_meta(document: &Node) -> (Meta, bool) {
         return (meta, false);
     }
     let mut missing = true;
-    let field = |n: &Node, name: &str| n.get(name).filter(|v| !is_nil_or_empty(v)).cloned();
-    if let Some(v) = field(node, "apiVersion") {
-        meta.api_version = value_of(&v);
+    if let Some(v) = meta_field(node, "apiVersion") {
+        meta.api_version = value_of(v);
         missing = false;
     }
-    if let Some(v) = field(node, "kind") {
-        meta.kind = value_of(&v);
+    if let Some(v) = meta_field(node, "kind") {
+        meta.kind = value_of(v);
         missing = false;
     }
-    let Some(metadata) = field(node, "metadata") else {
+    let Some(metadata) = meta_field(node, "metadata") else {
         return (meta, missing);
     };
-    if let Some(v) = field(&metadata, "name") {
+    if let Some(v) = meta_field(metadata, "name") {
         meta.name = v.value.clone();
         missing = false;
     }
-    if let Some(v) = field(&metadata, "namespace") {
-        meta.namespace = value_of(&v);
+    if let Some(v) = meta_field(metadata, "namespace") {
+        meta.namespace = value_of(v);
         missing = false;
     }
     for (target, name) in [(&mut meta.labels, "labels"), (&mut meta.annotations, "annotations")] {
-        if let Some(map) = field(&metadata, name) {
+        if let Some(map) = meta_field(metadata, name) {
             for pair in map.content.chunks(2) {
                 if let [key, value] = pair {
                     target.insert(value_of(key), value_of(value));
@@ -340,10 +336,9 @@ pub fn parse_all(text: &str) -> Result<Vec<Node>, String> {
 
 /// `kio.StringAll(nodes)`: reader annotations cleared, empty metadata dropped, each document
 /// encoded by one go-yaml v3 encoder (indent 2, compact sequences), `---` between documents.
-pub fn string_all(nodes: &[Node]) -> Result<String, String> {
+pub fn string_all(nodes: Vec<Node>) -> Result<String, String> {
     let mut encoder = Encoder::new(2, true);
-    for node in nodes {
-        let mut node = node.clone();
+    for mut node in nodes {
         for key in [INDEX_ANNOTATION, LEGACY_INDEX_ANNOTATION, SEQ_INDENT_ANNOTATION] {
             clear_annotation(&mut node, key)?;
         }
@@ -372,7 +367,7 @@ mod tests {
     use super::*;
 
     fn round_trip(text: &str) -> String {
-        string_all(&parse_all(text).expect("parses")).expect("writes")
+        string_all(parse_all(text).expect("parses")).expect("writes")
     }
 
     #[test]
@@ -413,7 +408,7 @@ mod tests {
         let mut nodes = parse_all("kind: A\nmetadata:\n  name: a\n").expect("parses");
         set_annotation(&mut nodes[0], "x/y", "f.yaml").expect("sets");
         assert_eq!(
-            string_all(&nodes).expect("writes"),
+            string_all(nodes.clone()).expect("writes"),
             "kind: A\nmetadata:\n  name: a\n  annotations:\n    x/y: 'f.yaml'\n"
         );
         let (meta, missing) = get_meta(&nodes[0]);

@@ -47,14 +47,23 @@
 //!   showed it hooks; that is not reproduced).
 //! - [`PostRenderer::Builtin`]: strategic merge `patches`, RFC 6902 `jsonPatches`, `images`,
 //!   `commonLabels`/`commonAnnotations` ([`builtin`]), applied to the documents as kyaml read
-//!   them, without a process or a text round trip. The filename annotation is visible to them
-//!   as it is to a plugin.
+//!   them, without a process or a text round trip.
+//!
+//! When every step of a release is a built-in there is no helm behaviour to match (helm has
+//! no built-ins), and [`render_documents`] skips the merge and split: each document's head
+//! (read anyway for sorting) decides which steps touch it; only those documents are parsed
+//! (go-yaml v3) and written anew as `kio.StringAll` writes one (so an emptied `annotations`
+//! goes, as in kustomize's output); every other document keeps its rendered text, and every
+//! document stays in its file. The filename annotation does not exist there. In a chain that
+//! also has a plugin or an exec renderer, the built-ins run inside helm's pipeline and see the
+//! annotation as a plugin does (a patch that replaces `metadata.annotations` then sends the
+//! document to `generated-by-postrender-<i>.yaml`).
 //!
 //! Each plugin or exec renderer is started once per release, with every document of the
-//! release on its stdin. When rendering for a cluster (`diff`, `apply`), every document must
-//! still be an object helm can install (`apiVersion`, `kind`, `metadata.name`) and no two
-//! objects may share an identity: helm finds out only when the API server refuses them,
-//! helmfire says which renderer did it. `template` prints whatever the renderers made, as
+//! release on its stdin. When rendering for a cluster (`diff`, `apply`), every document a
+//! renderer changed (all of them, after a plugin or exec renderer) must still be an object helm
+//! can install (`apiVersion`, `kind`, `metadata.name`) whose identity no other document shares:
+//! helm finds out only when the API server refuses them, helmfire says which renderer did it. `template` prints whatever the renderers made, as
 //! `helm template` does.
 //!
 //! This module never prints; errors name the step (its state-file location or flag).
@@ -62,15 +71,17 @@
 pub mod builtin;
 pub mod kio;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use helmfire_chart::plugin::{self, PluginError};
 use helmfire_value::yaml::v3::Node;
 
-use super::Rendered;
+use super::manifest::{self, Sorted};
+use super::{RenderError, Rendered};
 
 pub use builtin::Builtin;
+use builtin::Doc;
 
 /// The annotation helm uses to send documents back to their files.
 pub const FILENAME_ANNOTATION: &str = "postrenderer.helm.sh/postrender-filename";
@@ -222,7 +233,7 @@ fn split(manifests: Vec<Node>) -> Result<Rendered, String> {
     }
     let mut files = Rendered::new();
     for (name, documents) in by_file {
-        let text = kio::string_all(&documents).map_err(|e| format!("re-writing {name}: {e}"))?;
+        let text = kio::string_all(documents).map_err(|e| format!("re-writing {name}: {e}"))?;
         files.insert(name, text);
     }
     Ok(files)
@@ -260,13 +271,19 @@ pub fn post_render(
                     step: step.describe(),
                     message,
                 })?;
+                let mut docs: Vec<Doc> = nodes.into_iter().map(Doc::from_node).collect();
                 builtin
-                    .apply(&mut nodes, release_namespace)
+                    .apply(&mut docs, release_namespace)
                     .map_err(|message| PostRenderError::Builtin {
                         step: step.describe(),
                         message,
                     })?;
-                Stream::Nodes(nodes)
+                Stream::Nodes(
+                    docs.into_iter()
+                        .filter(|d| !d.deleted)
+                        .filter_map(Doc::into_node)
+                        .collect(),
+                )
             }
             PostRenderer::Plugin { name, args } => {
                 let input = stream_text(stream)?;
@@ -292,9 +309,102 @@ pub fn post_render(
         Stream::Text(text) => read_output(&text, last_step)?,
     };
     if check_objects {
-        installable(&nodes, last_step)?;
+        let metas: Vec<(kio::Meta, String)> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| {
+                let (meta, _) = kio::get_meta(node);
+                let file = meta
+                    .annotations
+                    .get(FILENAME_ANNOTATION)
+                    .cloned()
+                    .unwrap_or_else(|| format!("generated-by-postrender-{i}.yaml"));
+                (meta, file)
+            })
+            .collect();
+        installable(metas.iter().map(|(m, f)| (m, f.as_str(), true)), last_step)?;
     }
     split(nodes).map_err(PostRenderError::Split)
+}
+
+/// What [`super::render_release`] calls between removing NOTES and framing the manifest: the
+/// post-renderers, then helm's sorting into hooks and manifests.
+///
+/// When every step is a built-in, they work on the documents in place: each document's head
+/// (already read for sorting) decides whether a step touches it, only those are parsed, and
+/// only those the steps changed are written anew (by go-yaml v3, as kyaml writes them); the
+/// others keep their rendered text, and no merge and split takes place. A chain with a plugin
+/// or an exec renderer goes through helm's pipeline ([`post_render`]).
+pub fn render_documents(
+    files: Rendered,
+    steps: &[PostRenderStep],
+    release_namespace: &str,
+    check_objects: bool,
+) -> Result<Sorted, RenderError> {
+    if steps.is_empty() {
+        let sorted = manifest::sort_manifests(&files)?;
+        super::retire(files);
+        return Ok(sorted);
+    }
+    if !steps.iter().all(|s| matches!(s.renderer, PostRenderer::Builtin(_))) {
+        let files = post_render(files, steps, release_namespace, check_objects)?;
+        let sorted = manifest::sort_manifests(&files)?;
+        super::retire(files);
+        return Ok(sorted);
+    }
+    let documents = manifest::split_files(&files, true)?;
+    super::retire(files);
+    let mut files = Vec::with_capacity(documents.len());
+    let mut docs = Vec::with_capacity(documents.len());
+    for document in documents {
+        docs.push(Doc::from_text(document.text, document.head));
+        files.push(document.file);
+    }
+    for step in steps {
+        let PostRenderer::Builtin(builtin) = &step.renderer else {
+            continue;
+        };
+        builtin
+            .apply(&mut docs, release_namespace)
+            .map_err(|message| PostRenderError::Builtin {
+                step: step.describe(),
+                message,
+            })?;
+    }
+    let last_step = &steps[steps.len() - 1];
+    if check_objects && docs.iter().any(|d| d.changed) {
+        installable(
+            docs.iter()
+                .zip(&files)
+                .filter(|(d, _)| !d.deleted)
+                .map(|(d, file)| (&d.meta, file.as_str(), d.changed)),
+            last_step,
+        )?;
+    }
+    let mut out = Vec::with_capacity(docs.len());
+    for (doc, file) in docs.into_iter().zip(files) {
+        if doc.deleted {
+            continue;
+        }
+        let changed = doc.changed;
+        let (head, node, text) = doc.into_parts();
+        if !changed {
+            out.push(manifest::Document { file, text, head });
+            continue;
+        }
+        // Written as kyaml writes a document (`kio.StringAll`): an emptied `annotations` or
+        // `metadata` map goes, as it does in helm's split and in kustomize's output.
+        let text = kio::string_all(vec![node.unwrap_or_default()]).map_err(|message| PostRenderError::Builtin {
+            step: last_step.describe(),
+            message,
+        })?;
+        out.push(manifest::Document {
+            file,
+            text: text.trim().to_string(),
+            head,
+        });
+    }
+    Ok(manifest::sort_documents(out))
 }
 
 /// What `kio.ParseAll` reads from a renderer's output.
@@ -333,7 +443,7 @@ fn clear_reader_annotations(nodes: &mut [Node]) -> Result<(), String> {
 fn stream_text(stream: Stream) -> Result<String, PostRenderError> {
     match stream {
         Stream::Text(text) => Ok(text),
-        Stream::Nodes(nodes) => kio::string_all(&nodes).map_err(PostRenderError::Merge),
+        Stream::Nodes(nodes) => kio::string_all(nodes).map_err(PostRenderError::Merge),
     }
 }
 
@@ -374,41 +484,58 @@ fn non_empty(step: &PostRenderStep, finished: plugin::Finished) -> Result<String
     Ok(output)
 }
 
-/// Every document an installable object, every identity once.
-fn installable(nodes: &[Node], step: &PostRenderStep) -> Result<(), PostRenderError> {
-    let mut seen: BTreeMap<(String, String, String, String), usize> = BTreeMap::new();
-    for (i, node) in nodes.iter().enumerate() {
-        let (meta, _) = kio::get_meta(node);
-        let file = meta
-            .annotations
-            .get(FILENAME_ANNOTATION)
-            .cloned()
-            .unwrap_or_else(|| format!("generated-by-postrender-{i}.yaml"));
-        let refuse = |problem: String| PostRenderError::Refused {
-            step: step.describe(),
-            problem,
-        };
-        for (field, value) in [
-            ("apiVersion", &meta.api_version),
-            ("kind", &meta.kind),
-            ("metadata.name", &meta.name),
-        ] {
-            if value.is_empty() {
-                return Err(refuse(format!(
-                    "document {} (for `{file}`) without `{field}`, which helm cannot install",
-                    i + 1
-                )));
+/// Every document a renderer changed is an object helm can install, and shares its identity
+/// with no other document (what the chart rendered untouched is helm's business, as without a
+/// post-renderer). Items: the head, the file, and whether a renderer changed it.
+fn installable<'a>(
+    items: impl Iterator<Item = (&'a kio::Meta, &'a str, bool)>,
+    step: &PostRenderStep,
+) -> Result<(), PostRenderError> {
+    type Identity<'m> = (&'m str, &'m str, &'m str, &'m str);
+    let refuse = |problem: String| PostRenderError::Refused {
+        step: step.describe(),
+        problem,
+    };
+    let mut all: Vec<(Option<Identity<'a>>, &'a kio::Meta)> = Vec::new();
+    // The changed documents by identity: a built-in usually changes a few of many.
+    let mut changed_at: HashMap<Identity<'a>, Vec<usize>> = HashMap::new();
+    for (i, (meta, file, changed)) in items.enumerate() {
+        if changed {
+            for (field, value) in [
+                ("apiVersion", &meta.api_version),
+                ("kind", &meta.kind),
+                ("metadata.name", &meta.name),
+            ] {
+                if value.is_empty() {
+                    return Err(refuse(format!(
+                        "document {} (for `{file}`) without `{field}`, which helm cannot install",
+                        i + 1
+                    )));
+                }
             }
         }
-        let group = meta.api_version.split_once('/').map_or("", |(g, _)| g).to_string();
-        let key = (group, meta.kind.clone(), meta.namespace.clone(), meta.name.clone());
-        if let Some(first) = seen.insert(key, i) {
+        let identity = (!meta.kind.is_empty() && !meta.name.is_empty()).then(|| {
+            let group = meta.api_version.split_once('/').map_or("", |(g, _)| g);
+            (group, meta.kind.as_str(), meta.namespace.as_str(), meta.name.as_str())
+        });
+        if changed && let Some(identity) = identity {
+            changed_at.entry(identity).or_default().push(i);
+        }
+        all.push((identity, meta));
+    }
+    if changed_at.is_empty() {
+        return Ok(());
+    }
+    for (i, (identity, meta)) in all.iter().enumerate() {
+        let Some(identity) = identity else { continue };
+        // The first pair in document order: `i` is the earlier document when the other comes later.
+        if let Some(&other) = changed_at.get(identity).and_then(|at| at.iter().find(|&&j| j != i)) {
             return Err(refuse(format!(
                 "two objects `{}/{}` (documents {} and {}), which helm cannot install",
                 meta.kind,
                 meta.name,
-                first + 1,
-                i + 1
+                i.min(other) + 1,
+                i.max(other) + 1
             )));
         }
     }
@@ -440,7 +567,7 @@ mod tests {
             "# only a comment\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n".into(),
         );
         files.insert("c/templates/_helpers.tpl".into(), "{{ define }}".into());
-        let merged = kio::string_all(&annotate(&files).expect("merges")).expect("writes");
+        let merged = kio::string_all(annotate(&files).expect("merges")).expect("writes");
         assert_eq!(
             merged,
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: a\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/a.yaml'\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n  annotations:\n    postrenderer.helm.sh/postrender-filename: 'c/templates/b.yaml'\ndata:\n  list:\n  - x\n"
@@ -470,12 +597,37 @@ mod tests {
             },
             origin: "test".into(),
         };
-        let nodes = kio::parse_all("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
-            .expect("parses");
-        let err = installable(&nodes, &step).unwrap_err().to_string();
+        let metas = |text: &str| -> Vec<kio::Meta> {
+            kio::parse_all(text)
+                .expect("parses")
+                .iter()
+                .map(|n| kio::get_meta(n).0)
+                .collect()
+        };
+        let twice = metas(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        );
+        let err = installable(twice.iter().map(|m| (m, "f", true)), &step)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("two objects `ConfigMap/a`"), "{err}");
-        let nodes = kio::parse_all("apiVersion: v1\nkind: ConfigMap\n").expect("parses");
-        let err = installable(&nodes, &step).unwrap_err().to_string();
+        let nameless = metas("apiVersion: v1\nkind: ConfigMap\n");
+        let err = installable(nameless.iter().map(|m| (m, "f", true)), &step)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("without `metadata.name`"), "{err}");
+        // What the chart rendered and no renderer touched is not the renderer's fault.
+        assert!(installable(twice.iter().map(|m| (m, "f", false)), &step).is_ok());
+        assert!(installable(nameless.iter().map(|m| (m, "f", false)), &step).is_ok());
+        // A changed document that collides with an untouched one is, whichever comes first.
+        let three = metas(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        );
+        for changed in [1, 2] {
+            let err = installable(three.iter().enumerate().map(|(i, m)| (m, "f", i == changed)), &step)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("two objects `ConfigMap/a` (documents 2 and 3)"), "{err}");
+        }
     }
 }

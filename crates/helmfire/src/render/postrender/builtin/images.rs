@@ -6,8 +6,6 @@
 use helmfire_value::yaml::v3::{Kind, Node};
 use regex::Regex;
 
-use super::kio;
-
 /// One `images` entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImageRewrite {
@@ -102,13 +100,25 @@ fn split(image: &str) -> (String, String, String) {
     }
 }
 
-/// Applies every entry, in order, to one document.
-pub(super) fn apply(images: &[ImageRewrite], document: &mut Node) {
-    let (meta, _) = kio::get_meta(document);
-    for image in images {
-        let Some(matcher) = image.matcher() else { continue };
-        if meta.kind != "CustomResourceDefinition" {
-            containers_anywhere(document.body_mut(), image, &matcher);
+/// The entries with their name patterns, compiled once per renderer run.
+pub(super) struct Matchers<'i> {
+    entries: Vec<(&'i ImageRewrite, Regex)>,
+}
+
+impl<'i> Matchers<'i> {
+    pub(super) fn new(images: &'i [ImageRewrite]) -> Matchers<'i> {
+        Matchers {
+            entries: images.iter().filter_map(|i| Some((i, i.matcher()?))).collect(),
+        }
+    }
+}
+
+/// Applies every entry, in order, to one document of `kind`; whether an image changed.
+pub(super) fn apply(matchers: &Matchers<'_>, kind: &str, document: &mut Node) -> bool {
+    let mut changed = false;
+    for (image, matcher) in &matchers.entries {
+        if kind != "CustomResourceDefinition" {
+            changed |= containers_anywhere(document.body_mut(), image, matcher);
         }
         // The field specs' image volumes (`spec/volumes[]/image/reference`, also under
         // `spec/template`); their container paths were covered above.
@@ -120,14 +130,16 @@ pub(super) fn apply(images: &[ImageRewrite], document: &mut Node) {
                         .get_mut("image")
                         .and_then(|i| i.get_mut("reference"))
                         .filter(|r| r.kind == Kind::Scalar)
-                        && let Some(new) = image.rewrite(&matcher, &reference.value)
+                        && let Some(new) = image.rewrite(matcher, &reference.value)
                     {
+                        changed |= reference.value != new;
                         reference.value = new;
                     }
                 }
             }
         }
     }
+    changed
 }
 
 fn lookup<'n>(node: &'n mut Node, path: &[&str]) -> Option<&'n mut Node> {
@@ -138,20 +150,23 @@ fn lookup<'n>(node: &'n mut Node, path: &[&str]) -> Option<&'n mut Node> {
     Some(current)
 }
 
-/// kustomize's legacy filter: every `containers`/`initContainers` sequence, at any depth.
-fn containers_anywhere(node: &mut Node, image: &ImageRewrite, matcher: &Regex) {
+/// kustomize's legacy filter: every `containers`/`initContainers` sequence, at any depth;
+/// whether an image changed.
+fn containers_anywhere(node: &mut Node, image: &ImageRewrite, matcher: &Regex) -> bool {
+    let mut changed = false;
     match node.kind {
         Kind::Mapping => {
             let mut i = 0;
             while i + 1 < node.content.len() {
                 let is_containers = matches!(node.content[i].value.as_str(), "containers" | "initContainers");
                 let value = &mut node.content[i + 1];
-                containers_anywhere(value, image, matcher);
+                changed |= containers_anywhere(value, image, matcher);
                 if is_containers && value.kind == Kind::Sequence {
                     for container in &mut value.content {
                         if let Some(field) = container.get_mut("image").filter(|f| f.kind == Kind::Scalar)
                             && let Some(new) = image.rewrite(matcher, &field.value)
                         {
+                            changed |= field.value != new;
                             field.value = new;
                         }
                     }
@@ -161,11 +176,12 @@ fn containers_anywhere(node: &mut Node, image: &ImageRewrite, matcher: &Regex) {
         }
         Kind::Sequence => {
             for element in &mut node.content {
-                containers_anywhere(element, image, matcher);
+                changed |= containers_anywhere(element, image, matcher);
             }
         }
         _ => {}
     }
+    changed
 }
 
 #[cfg(test)]

@@ -254,7 +254,7 @@ mod tests {
             })
             .collect();
         apply(&operations, docs[0].body_mut())?;
-        Ok(kio::string_all(&docs).expect("writes"))
+        Ok(kio::string_all(docs).expect("writes"))
     }
 
     #[test]

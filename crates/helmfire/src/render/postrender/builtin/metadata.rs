@@ -221,24 +221,26 @@ pub struct CommonMetadata {
 }
 
 impl CommonMetadata {
-    /// Labels first (kustomize's transformer order), then annotations.
-    pub(super) fn apply(&self, document: &mut Node) -> Result<(), String> {
+    /// Labels first (kustomize's transformer order), then annotations, on a document whose
+    /// head is `meta`.
+    pub(super) fn apply(&self, document: &mut Node, meta: &kio::Meta) -> Result<(), String> {
         if !self.labels.is_empty() {
-            set_entries(document, &self.labels, &label_specs())?;
+            set_entries(document, meta, &self.labels, &label_specs())?;
         }
         if !self.annotations.is_empty() {
-            set_entries(document, &self.annotations, &annotation_specs())?;
+            set_entries(document, meta, &self.annotations, &annotation_specs())?;
         }
         Ok(())
     }
 }
 
-fn set_entries(document: &mut Node, entries: &[(String, String)], specs: &[FieldSpec]) -> Result<(), String> {
-    let (meta, _) = kio::get_meta(document);
-    let (group, version) = match meta.api_version.split_once('/') {
-        Some((g, v)) => (g, v),
-        None => ("", meta.api_version.as_str()),
-    };
+fn set_entries(
+    document: &mut Node,
+    meta: &kio::Meta,
+    entries: &[(String, String)],
+    specs: &[FieldSpec],
+) -> Result<(), String> {
+    let (group, version) = super::group_version(&meta.api_version);
     for (key, value) in entries {
         for spec in specs {
             if spec.kind.is_some_and(|k| k != meta.kind)
@@ -319,9 +321,10 @@ mod tests {
             annotations: vec![("owner".into(), "on".into())],
         };
         for doc in &mut docs {
-            common.apply(doc).expect("applies");
+            let (meta, _) = kio::get_meta(doc);
+            common.apply(doc, &meta).expect("applies");
         }
-        kio::string_all(&docs).expect("writes")
+        kio::string_all(docs).expect("writes")
     }
 
     #[test]

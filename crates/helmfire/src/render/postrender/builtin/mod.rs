@@ -112,7 +112,7 @@ impl Target {
         format!("{{{}}}", parts.join(", "))
     }
 
-    fn matches(&self, object: &Object) -> bool {
+    fn matches(&self, meta: &kio::Meta, release_namespace: &str) -> bool {
         let pattern = |p: &Option<Pattern>, value: &str| p.as_ref().is_none_or(|p| p.matches(value));
         let selector = |s: &Option<Selector>, map: &BTreeMap<String, String>| {
             s.as_ref().is_none_or(|s| {
@@ -120,13 +120,30 @@ impl Target {
                 s.selector.matches(&pairs)
             })
         };
-        pattern(&self.group, &object.group)
-            && pattern(&self.version, &object.version)
-            && pattern(&self.kind, &object.meta.kind)
-            && pattern(&self.name, &object.meta.name)
-            && pattern(&self.namespace, &object.namespace)
-            && selector(&self.label_selector, &object.meta.labels)
-            && selector(&self.annotation_selector, &object.meta.annotations)
+        let (group, version) = group_version(&meta.api_version);
+        pattern(&self.group, group)
+            && pattern(&self.version, version)
+            && pattern(&self.kind, &meta.kind)
+            && pattern(&self.name, &meta.name)
+            && pattern(&self.namespace, effective_namespace(meta, release_namespace))
+            && selector(&self.label_selector, &meta.labels)
+            && selector(&self.annotation_selector, &meta.annotations)
+    }
+}
+
+/// `apps/v1` → (`apps`, `v1`); `v1` → (``, `v1`).
+fn group_version(api_version: &str) -> (&str, &str) {
+    api_version.split_once('/').unwrap_or(("", api_version))
+}
+
+/// The namespace an object lands in: its own, else the release's; none when cluster-scoped.
+fn effective_namespace<'m>(meta: &'m kio::Meta, release_namespace: &'m str) -> &'m str {
+    if !crate::manifest::is_namespaced(&meta.kind) {
+        ""
+    } else if meta.namespace.is_empty() {
+        release_namespace
+    } else {
+        &meta.namespace
     }
 }
 
@@ -157,34 +174,74 @@ pub enum Builtin {
     Metadata(CommonMetadata),
 }
 
-/// What the selection looks at, read once per document.
-struct Object {
-    group: String,
-    version: String,
-    namespace: String,
-    meta: kio::Meta,
+/// A document as the built-ins see it: what targets select by, and its node, parsed from its
+/// text only when a renderer has to change it (so a patch of one object in a hundred reads
+/// one).
+#[derive(Debug)]
+pub struct Doc {
+    pub meta: kio::Meta,
+    node: Option<Node>,
+    text: String,
+    /// A renderer changed it: its text must be written anew.
+    pub changed: bool,
+    /// A `$patch: delete` removed it.
+    pub deleted: bool,
 }
 
-impl Object {
-    fn read(node: &Node, release_namespace: &str) -> Object {
-        let (meta, _) = kio::get_meta(node);
-        let (group, version) = match meta.api_version.split_once('/') {
-            Some((g, v)) => (g.to_string(), v.to_string()),
-            None => (String::new(), meta.api_version.clone()),
-        };
-        let namespace = if !crate::manifest::is_namespaced(&meta.kind) {
-            String::new()
-        } else if meta.namespace.is_empty() {
-            release_namespace.to_string()
-        } else {
-            meta.namespace.clone()
-        };
-        Object {
-            group,
-            version,
-            namespace,
+impl Doc {
+    /// A parsed document.
+    pub fn from_node(node: Node) -> Doc {
+        let (meta, _) = kio::get_meta(&node);
+        Doc {
             meta,
+            node: Some(node),
+            text: String::new(),
+            changed: false,
+            deleted: false,
         }
+    }
+
+    /// A document known by its text and head.
+    pub fn from_text(text: String, meta: kio::Meta) -> Doc {
+        Doc {
+            meta,
+            node: None,
+            text,
+            changed: false,
+            deleted: false,
+        }
+    }
+
+    /// The node, parsed from the text on first use (go-yaml v3, as kyaml reads documents).
+    fn node_mut(&mut self) -> Result<&mut Node, String> {
+        if self.node.is_none() {
+            let parsed = helmfire_value::yaml::v3::Decoder::new(&self.text)
+                .next_document()
+                .map_err(|e| format!("a document of `{}` cannot be read: {}", self.meta.name, e.message))?;
+            self.node = Some(parsed.unwrap_or_else(|| Node {
+                tag: "!!null".into(),
+                ..Node::default()
+            }));
+        }
+        Ok(self.node.as_mut().expect("just parsed"))
+    }
+
+    /// Records a change: the head is read again from the node.
+    fn touched(&mut self) {
+        self.changed = true;
+        if let Some(node) = &self.node {
+            self.meta = kio::get_meta(node).0;
+        }
+    }
+
+    /// The node, when parsed.
+    pub fn into_node(self) -> Option<Node> {
+        self.node
+    }
+
+    /// The head, the node (when parsed) and the original text.
+    pub fn into_parts(self) -> (kio::Meta, Option<Node>, String) {
+        (self.meta, self.node, self.text)
     }
 }
 
@@ -199,8 +256,8 @@ impl Builtin {
         }
     }
 
-    /// Applies the renderer to `documents` (which may lose documents: `$patch: delete`).
-    pub fn apply(&self, documents: &mut Vec<Node>, release_namespace: &str) -> Result<(), String> {
+    /// Applies the renderer to `documents` (marking what it changes or deletes).
+    pub fn apply(&self, documents: &mut [Doc], release_namespace: &str) -> Result<(), String> {
         match self {
             Builtin::Patches(patches) => {
                 for patch in patches {
@@ -214,19 +271,34 @@ impl Builtin {
                         return Err(no_match(&patch.target, &patch.location));
                     }
                     for index in selected {
-                        json_patch::apply(&patch.operations, documents[index].body_mut())
+                        let doc = &mut documents[index];
+                        json_patch::apply(&patch.operations, doc.node_mut()?.body_mut())
                             .map_err(|e| format!("JSON patch at {}: {e}", patch.location))?;
+                        doc.touched();
                     }
                 }
             }
             Builtin::Images(images) => {
-                for document in documents.iter_mut() {
-                    images::apply(images, document);
+                let matchers = images::Matchers::new(images);
+                for doc in documents.iter_mut().filter(|d| !d.deleted) {
+                    // Only text that names an image can hold one to rewrite.
+                    if doc.node.is_none() && !doc.text.contains("image") {
+                        continue;
+                    }
+                    let kind = doc.meta.kind.clone();
+                    if images::apply(&matchers, &kind, doc.node_mut()?) {
+                        doc.touched();
+                    }
                 }
             }
             Builtin::Metadata(common) => {
-                for document in documents.iter_mut() {
-                    common.apply(document)?;
+                for doc in documents.iter_mut().filter(|d| !d.deleted) {
+                    let meta = doc.meta.clone();
+                    let node = doc.node_mut()?;
+                    if node.body().kind == Kind::Mapping {
+                        common.apply(node, &meta)?;
+                        doc.touched();
+                    }
                 }
             }
         }
@@ -241,12 +313,12 @@ fn no_match(target: &Target, location: &str) -> String {
     )
 }
 
-/// Indices of the documents `target` selects.
-fn select(documents: &[Node], target: &Target, release_namespace: &str) -> Vec<usize> {
+/// Indices of the (not deleted) documents `target` selects.
+fn select(documents: &[Doc], target: &Target, release_namespace: &str) -> Vec<usize> {
     documents
         .iter()
         .enumerate()
-        .filter(|(_, node)| target.matches(&Object::read(node, release_namespace)))
+        .filter(|(_, doc)| !doc.deleted && target.matches(&doc.meta, release_namespace))
         .map(|(i, _)| i)
         .collect()
 }
@@ -257,7 +329,7 @@ fn select(documents: &[Node], target: &Target, release_namespace: &str) -> Vec<u
 pub fn node_from_json(value: &serde_json::Value) -> Node {
     match value {
         serde_json::Value::Null => Node {
-            tag: "!!null".to_string(),
+            tag: "!!null".into(),
             value: "null".to_string(),
             ..Node::default()
         },
@@ -330,6 +402,17 @@ fn is_yaml11_non_string(value: &str) -> bool {
     if value.is_empty() || value.contains('\n') {
         return false;
     }
+    // A word that starts with a letter no YAML 1.1 boolean or null starts with, and holds no
+    // `: ` or ` #`, is a string without asking the decoder.
+    let first = value.as_bytes()[0];
+    if first.is_ascii_alphabetic()
+        && !b"yYnNtTfFoO".contains(&first)
+        && !value.contains(": ")
+        && !value.ends_with(':')
+        && !value.contains(" #")
+    {
+        return false;
+    }
     !matches!(
         helmfire_value::yaml::decode(value),
         Ok(helmfire_value::Value::String(_)) | Err(_)
@@ -366,9 +449,10 @@ mod tests {
 
     #[test]
     fn targets_select_like_kustomize() {
-        let docs = crate::render::postrender::read_for_builtins(
+        let nodes = crate::render::postrender::read_for_builtins(
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: web}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: other\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n",
         );
+        let docs: Vec<Doc> = nodes.into_iter().map(Doc::from_node).collect();
         let target = |kind: Option<&str>, namespace: Option<&str>, labels: Option<&str>| Target {
             kind: kind.map(|k| Pattern::new(k).expect("regex")),
             namespace: namespace.map(|n| Pattern::new(n).expect("regex")),

@@ -14,11 +14,10 @@
 use helmfire_schema::{self as schema, ListType, Node as Shape};
 use helmfire_value::yaml::v3::{Kind, Node, Style};
 
-use super::{StrategicPatch, kio, no_match, select};
+use super::{Doc, StrategicPatch, effective_namespace, kio, no_match, select};
 
 /// Applies one `patches` entry to the documents it selects.
-pub(super) fn apply(patch: &StrategicPatch, documents: &mut Vec<Node>, release_namespace: &str) -> Result<(), String> {
-    let mut deleted = Vec::new();
+pub(super) fn apply(patch: &StrategicPatch, documents: &mut [Doc], release_namespace: &str) -> Result<(), String> {
     match &patch.target {
         Some(target) => {
             let selected = select(documents, target, release_namespace);
@@ -37,47 +36,49 @@ pub(super) fn apply(patch: &StrategicPatch, documents: &mut Vec<Node>, release_n
                     body.content.drain(index..index + 2);
                 }
             }
-            let document = &document;
             for index in selected {
-                if !merge_resource(&mut documents[index], document).map_err(|e| at(&patch.location, e))? {
-                    deleted.push(index);
-                }
+                merge_into(&mut documents[index], &document).map_err(|e| at(&patch.location, e))?;
             }
         }
         None => {
             for document in &patch.patches {
-                let wanted = super::Object::read(document, release_namespace);
+                let (wanted, _) = kio::get_meta(document);
+                let wanted_namespace = effective_namespace(&wanted, release_namespace).to_string();
                 let matching: Vec<usize> = documents
                     .iter()
                     .enumerate()
-                    .filter(|(_, node)| {
-                        let object = super::Object::read(node, release_namespace);
-                        object.meta.kind == wanted.meta.kind
-                            && object.meta.name == wanted.meta.name
-                            && object.namespace == wanted.namespace
-                            && (wanted.meta.api_version.is_empty()
-                                || object.meta.api_version == wanted.meta.api_version)
+                    .filter(|(_, doc)| {
+                        !doc.deleted
+                            && doc.meta.kind == wanted.kind
+                            && doc.meta.name == wanted.name
+                            && effective_namespace(&doc.meta, release_namespace) == wanted_namespace
+                            && (wanted.api_version.is_empty() || doc.meta.api_version == wanted.api_version)
                     })
                     .map(|(i, _)| i)
                     .collect();
                 if matching.is_empty() {
                     return Err(format!(
                         "the strategic merge patch for `{}/{}` at {} matched no object",
-                        wanted.meta.kind, wanted.meta.name, patch.location
+                        wanted.kind, wanted.name, patch.location
                     ));
                 }
                 for index in matching {
-                    if !merge_resource(&mut documents[index], document).map_err(|e| at(&patch.location, e))? {
-                        deleted.push(index);
-                    }
+                    merge_into(&mut documents[index], document).map_err(|e| at(&patch.location, e))?;
                 }
             }
         }
     }
-    deleted.sort_unstable();
-    deleted.dedup();
-    for index in deleted.into_iter().rev() {
-        documents.remove(index);
+    Ok(())
+}
+
+/// Merges `patch` into one document, recording the change or the deletion.
+fn merge_into(doc: &mut Doc, patch: &Node) -> Result<(), String> {
+    let kept = merge_resource(doc.node_mut()?, patch)?;
+    if kept {
+        doc.touched();
+    } else {
+        doc.deleted = true;
+        doc.changed = true;
     }
     Ok(())
 }
@@ -360,7 +361,10 @@ fn walk_map(dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut 
     names.dedup();
     for name in names {
         let child_shape = schema::field(shape, &name);
-        let dest_value = result.get(&name).cloned();
+        // The object's value moves out and back (kyaml merges it in place); the patch's is read.
+        let dest_index = result.field_index(&name);
+        let dest_value = dest_index.map(|i| std::mem::take(&mut result.content[i + 1]));
+        let dest_style = dest_value.as_ref().map(|v| v.style);
         let (origin_value, origin_key_style) = match origin.as_ref().and_then(|o| o.field_index(&name).map(|i| (o, i)))
         {
             Some((o, i)) => (Some(o.content[i + 1].clone()), o.content[i].style),
@@ -369,9 +373,30 @@ fn walk_map(dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut 
         path.push(name.clone());
         let value = walk(dest_value, origin_value, &child_shape, path)?;
         path.pop();
-        set_field(&mut result, &name, value, origin_key_style);
+        match (dest_index, dest_style) {
+            (Some(index), Some(style)) => put_back(&mut result, index, style, value),
+            _ => set_field(&mut result, &name, value, origin_key_style),
+        }
     }
     Ok(Walked::Node(result, from_dest))
+}
+
+/// `FieldSetter` for a field the object had, whose value was moved out to be walked: cleared,
+/// or set back in place with the style the object's value had.
+fn put_back(map: &mut Node, index: usize, style: Style, value: Walked) {
+    match value {
+        Walked::Node(node, _) if !is_null(&node) => {
+            map.content[index + 1] = node;
+            map.content[index + 1].style = style;
+        }
+        Walked::KeepNull(node) => {
+            map.content[index + 1] = node;
+            map.content[index + 1].style = style;
+        }
+        Walked::Node(..) | Walked::Clear => {
+            map.content.drain(index..index + 2);
+        }
+    }
 }
 
 /// kyaml's `FieldSetter` for a walked value.
@@ -688,7 +713,7 @@ mod tests {
         let mut docs = crate::render::postrender::read_for_builtins(object);
         let patch = crate::render::postrender::read_for_builtins(patch).remove(0);
         assert!(merge_resource(&mut docs[0], &patch).expect("merges"));
-        kio::string_all(&docs).expect("writes")
+        kio::string_all(docs).expect("writes")
     }
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: a:1\n      - name: b\n        image: b:1\n      - name: c\n        image: c:1\n";
