@@ -547,6 +547,95 @@ mod tests {
     use super::*;
 
     #[test]
+    fn built_ins_alone_rewrite_only_what_they_change_and_keep_files() {
+        let mut files = Rendered::new();
+        files.insert(
+            "c/templates/a.yaml".into(),
+            "# a comment the chart wrote\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata:\n  list:\n    - x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: change\n  annotations:\n    gone: x\ndata:\n  list:\n    - x\n".into(),
+        );
+        files.insert(
+            "c/templates/hook.yaml".into(),
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hook\n  annotations:\n    helm.sh/hook: pre-install\n"
+                .into(),
+        );
+        let patch = |target: builtin::Target, patch: &str| PostRenderStep {
+            renderer: PostRenderer::Builtin(Builtin::Patches(vec![builtin::StrategicPatch {
+                target: Some(target),
+                patches: read_for_builtins(patch),
+                location: "test".into(),
+            }])),
+            origin: "test".into(),
+        };
+        let named = |name: &str| builtin::Target {
+            name: Some(builtin::Pattern::new(name).expect("regex")),
+            ..builtin::Target::default()
+        };
+        // An emptied `annotations` goes; `y` is quoted as kustomize quotes YAML 1.1 lookalikes.
+        let steps = [
+            patch(
+                named("change"),
+                "metadata:\n  annotations:\n    gone: null\ndata:\n  added: y\n",
+            ),
+            // Removing the hook annotation makes the hook an ordinary manifest.
+            patch(named("hook"), "metadata:\n  annotations:\n    helm.sh/hook: null\n"),
+        ];
+        let sorted = render_documents(files, &steps, "default", true).expect("renders");
+        assert!(sorted.hooks.is_empty());
+        let manifests: Vec<(&str, &str)> = sorted
+            .manifests
+            .iter()
+            .map(|m| (m.name.as_str(), m.content.as_str()))
+            .collect();
+        assert_eq!(
+            manifests,
+            [
+                (
+                    "c/templates/a.yaml",
+                    "# a comment the chart wrote\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep\ndata:\n  list:\n    - x"
+                ),
+                (
+                    "c/templates/a.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: change\ndata:\n  list:\n  - x\n  added: \"y\""
+                ),
+                (
+                    "c/templates/hook.yaml",
+                    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: hook"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn built_ins_alone_leave_blank_documents_alone() {
+        let mut files = Rendered::new();
+        files.insert("c/templates/blank.yaml".into(), "# nothing here\n".into());
+        files.insert(
+            "c/templates/cm.yaml".into(),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n".into(),
+        );
+        let everything_in_default = PostRenderStep {
+            renderer: PostRenderer::Builtin(Builtin::Patches(vec![builtin::StrategicPatch {
+                target: Some(builtin::Target {
+                    namespace: Some(builtin::Pattern::new("default").expect("regex")),
+                    ..builtin::Target::default()
+                }),
+                patches: read_for_builtins("data:\n  x: z\n"),
+                location: "test".into(),
+            }])),
+            origin: "test".into(),
+        };
+        let sorted = render_documents(files, &[everything_in_default], "default", true).expect("renders");
+        let contents: Vec<&str> = sorted.manifests.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(
+            contents,
+            [
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  x: z",
+                "# nothing here"
+            ]
+        );
+    }
+
+    #[test]
     fn glued_separators_are_split() {
         assert_eq!(
             fix_doc_separators("a: 1\n---apiVersion: v1\n"),

@@ -186,6 +186,9 @@ pub struct Doc {
     pub changed: bool,
     /// A `$patch: delete` removed it.
     pub deleted: bool,
+    /// Empty, comment-only or `null`: not an object, invisible to the renderers (kyaml's reader
+    /// drops such documents before a renderer sees them).
+    blank: bool,
 }
 
 impl Doc {
@@ -198,18 +201,26 @@ impl Doc {
             text: String::new(),
             changed: false,
             deleted: false,
+            blank: false,
         }
     }
 
     /// A document known by its text and head.
     pub fn from_text(text: String, meta: kio::Meta) -> Doc {
+        let blank = meta == kio::Meta::default() && is_blank(&text);
         Doc {
             meta,
             node: None,
             text,
             changed: false,
             deleted: false,
+            blank,
         }
+    }
+
+    /// Still a document the renderers see: not deleted, not blank.
+    fn live(&self) -> bool {
+        !self.deleted && !self.blank
     }
 
     /// The node, parsed from the text on first use (go-yaml v3, as kyaml reads documents).
@@ -280,7 +291,7 @@ impl Builtin {
             }
             Builtin::Images(images) => {
                 let matchers = images::Matchers::new(images);
-                for doc in documents.iter_mut().filter(|d| !d.deleted) {
+                for doc in documents.iter_mut().filter(|d| d.live()) {
                     // Only text that names an image can hold one to rewrite.
                     if doc.node.is_none() && !doc.text.contains("image") {
                         continue;
@@ -292,7 +303,7 @@ impl Builtin {
                 }
             }
             Builtin::Metadata(common) => {
-                for doc in documents.iter_mut().filter(|d| !d.deleted) {
+                for doc in documents.iter_mut().filter(|d| d.live()) {
                     let meta = doc.meta.clone();
                     let node = doc.node_mut()?;
                     if node.body().kind == Kind::Mapping {
@@ -313,12 +324,20 @@ fn no_match(target: &Target, location: &str) -> String {
     )
 }
 
-/// Indices of the (not deleted) documents `target` selects.
+/// A document with nothing but comments, blank lines or a null.
+fn is_blank(text: &str) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#') || matches!(line, "null" | "~" | "Null" | "NULL" | "---")
+    })
+}
+
+/// Indices of the live documents `target` selects.
 fn select(documents: &[Doc], target: &Target, release_namespace: &str) -> Vec<usize> {
     documents
         .iter()
         .enumerate()
-        .filter(|(_, doc)| !doc.deleted && target.matches(&doc.meta, release_namespace))
+        .filter(|(_, doc)| doc.live() && target.matches(&doc.meta, release_namespace))
         .map(|(i, _)| i)
         .collect()
 }

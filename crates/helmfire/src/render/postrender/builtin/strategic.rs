@@ -48,7 +48,7 @@ pub(super) fn apply(patch: &StrategicPatch, documents: &mut [Doc], release_names
                     .iter()
                     .enumerate()
                     .filter(|(_, doc)| {
-                        !doc.deleted
+                        doc.live()
                             && doc.meta.kind == wanted.kind
                             && doc.meta.name == wanted.name
                             && effective_namespace(&doc.meta, release_namespace) == wanted_namespace
