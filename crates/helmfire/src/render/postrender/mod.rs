@@ -334,7 +334,8 @@ pub fn post_render(
 /// (already read for sorting) decides whether a step touches it, only those are parsed, and
 /// only those the steps changed are written anew (by go-yaml v3, as kyaml writes them); the
 /// others keep their rendered text, and no merge and split takes place. A chain with a plugin
-/// or an exec renderer goes through helm's pipeline ([`post_render`]).
+/// or an exec renderer, or a release rendering a `kind: List`, goes through helm's pipeline
+/// ([`post_render`]).
 pub fn render_documents(
     files: Rendered,
     steps: &[PostRenderStep],
@@ -346,13 +347,24 @@ pub fn render_documents(
         super::retire(files);
         return Ok(sorted);
     }
-    if !steps.iter().all(|s| matches!(s.renderer, PostRenderer::Builtin(_))) {
+    let pipeline = |files: Rendered| -> Result<Sorted, RenderError> {
         let files = post_render(files, steps, release_namespace, check_objects)?;
         let sorted = manifest::sort_manifests(&files)?;
         super::retire(files);
-        return Ok(sorted);
+        Ok(sorted)
+    };
+    if !steps.iter().all(|s| matches!(s.renderer, PostRenderer::Builtin(_))) {
+        return pipeline(files);
     }
     let documents = manifest::split_files(&files, true)?;
+    // A `kind: List` reaches renderers as its items, which only kyaml's reader makes.
+    if documents
+        .iter()
+        .any(|d| matches!(d.head.kind.as_str(), "List" | "ResourceList"))
+    {
+        drop(documents);
+        return pipeline(files);
+    }
     super::retire(files);
     let mut files = Vec::with_capacity(documents.len());
     let mut docs = Vec::with_capacity(documents.len());
@@ -632,6 +644,29 @@ mod tests {
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  x: z",
                 "# nothing here"
             ]
+        );
+    }
+
+    #[test]
+    fn built_ins_see_the_items_of_a_list() {
+        let mut files = Rendered::new();
+        files.insert(
+            "c/templates/list.yaml".into(),
+            "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: a\n"
+                .into(),
+        );
+        let step = PostRenderStep {
+            renderer: PostRenderer::Builtin(Builtin::Metadata(builtin::CommonMetadata {
+                labels: vec![("team".into(), "a".into())],
+                annotations: Vec::new(),
+            })),
+            origin: "test".into(),
+        };
+        let sorted = render_documents(files, &[step], "default", true).expect("renders");
+        let contents: Vec<&str> = sorted.manifests.iter().map(|m| m.content.as_str()).collect();
+        assert_eq!(
+            contents,
+            ["apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n    team: a"]
         );
     }
 
