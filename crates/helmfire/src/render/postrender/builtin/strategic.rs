@@ -539,7 +539,8 @@ fn walk_associative(
     }
     if !values_list.is_empty() {
         // appendListNode(itemsToBeAdded, dest, keys): the object's elements go back in.
-        let dest_elements = dest.content.clone();
+        // `dest` becomes `items` below: its elements move.
+        let dest_elements = std::mem::take(&mut dest.content);
         for element in dest_elements {
             if valid_keys.first().is_some_and(String::is_empty) {
                 let value = element.value.clone();
@@ -652,6 +653,8 @@ fn element_setter(list: &mut Node, element: Option<Node>, keys: &[String], value
     let mapping_setter = !keys[0].is_empty() && values.first().is_some_and(|v| !v.is_empty());
     let mut content = Vec::with_capacity(list.content.len() + 1);
     let mut found_any = false;
+    // Where `element` goes (it moves into the last place, copies fill the others).
+    let mut places = Vec::new();
     for existing in std::mem::take(&mut list.content) {
         if is_null(&existing) || (existing.kind == Kind::Mapping && existing.content.is_empty()) {
             continue;
@@ -691,16 +694,21 @@ fn element_setter(list: &mut Node, element: Option<Node>, keys: &[String], value
             continue;
         }
         found_any = true;
-        if let Some(element) = &element {
-            content.push(element.clone());
+        if element.is_some() {
+            places.push(content.len());
+            content.push(Node::default());
         }
     }
     list.content = content;
-    if let Some(element) = element
-        && !is_null(&element)
-        && !found_any
-    {
-        list.content.push(element);
+    if let Some(element) = element {
+        if let Some((&last, others)) = places.split_last() {
+            for &place in others {
+                list.content[place] = element.clone();
+            }
+            list.content[last] = element;
+        } else if !is_null(&element) && !found_any {
+            list.content.push(element);
+        }
     }
     Ok(())
 }
