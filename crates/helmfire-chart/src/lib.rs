@@ -11,6 +11,7 @@
 pub mod archive;
 pub mod ignore;
 pub mod metadata;
+pub mod plugin;
 pub mod reference;
 /// The one Masterminds semver (helm v4.1.4's v3.4.0), shared with the template functions.
 pub use helmfire_template::semver;

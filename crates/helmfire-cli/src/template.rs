@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
+use helmfire::render::postrender::{PostRenderStep, PostRenderer};
 use helmfire::render::{self, Capabilities, OutputOptions, ReleaseInfo, ReleaseRender, RenderError, UserValues};
 use helmfire_chart::ChartError;
 use helmfire_chart::values::ValueOptions;
@@ -98,6 +99,13 @@ pub struct ChartTemplateArgs {
     /// cache; unlike helm, the chart directory is left as it is)
     #[arg(long = "dependency-update")]
     pub dependency_update: bool,
+    /// The name of a postrenderer/v1 plugin to pipe the rendered manifests through (found in
+    /// $HELM_PLUGINS, as helm finds it)
+    #[arg(long = "post-renderer", value_name = "NAME")]
+    pub post_renderer: Vec<String>,
+    /// An argument to the post-renderer (can specify multiple)
+    #[arg(long = "post-renderer-args", value_name = "ARG", allow_hyphen_values = true)]
+    pub post_renderer_args: Vec<String>,
 }
 
 /// The request for one `chart template` render, independent of clap.
@@ -116,6 +124,8 @@ pub struct TemplateRequest {
     pub skip_schema_validation: bool,
     /// Chart.yaml dependencies missing from `charts/`, fetched by `--dependency-update`.
     pub dependency_charts: Vec<PathBuf>,
+    /// `--post-renderer` with its `--post-renderer-args`.
+    pub post_renderers: Vec<PostRenderStep>,
 }
 
 /// Renders a located chart (a path) as `helm template`; the error string is what helm prints
@@ -139,6 +149,8 @@ pub fn run_template(req: &TemplateRequest) -> Result<String, String> {
         capabilities,
         skip_schema_validation: req.skip_schema_validation,
         lookup: None,
+        post_renderers: req.post_renderers.clone(),
+        check_objects: false,
     };
     let rendered = render::render_release(&render).map_err(|error| match error {
         RenderError::Template { .. } | RenderError::Yaml { .. } | RenderError::KubeVersion { .. } => {
@@ -153,6 +165,11 @@ pub fn run_template(req: &TemplateRequest) -> Result<String, String> {
                 .unwrap_or_default();
             format!("{error}\n  caused by: {source}{entry}")
         }
+        // A renderer's own words (its stderr) are in the causes; helm hides them, we show them.
+        RenderError::PostRender(e) => format!(
+            "{:#}\n\nUse --debug flag to render out invalid YAML",
+            helmfire::error::Chain(e.as_ref())
+        ),
         other => other.to_string(),
     })?;
     let mut output = req.output.clone();
@@ -242,7 +259,33 @@ impl ChartTemplateArgs {
             output_dir: self.output_dir.clone(),
             skip_schema_validation: self.skip_schema_validation,
             dependency_charts: Vec::new(),
+            post_renderers: Vec::new(),
         }
+    }
+
+    /// helm's `--post-renderer` handling: at most one (an empty name is no renderer), the
+    /// plugin looked up when the flag is read (a missing one fails before anything renders),
+    /// `--post-renderer-args` passed verbatim and ignored without a renderer.
+    fn post_renderers(&self) -> Result<Vec<PostRenderStep>, String> {
+        let names: Vec<&String> = self.post_renderer.iter().filter(|n| !n.is_empty()).collect();
+        let Some(name) = names.first() else {
+            return Ok(Vec::new());
+        };
+        if names.len() > 1 {
+            return Err(format!(
+                "invalid argument {:?} for \"--post-renderer\" flag: cannot specify --post-renderer flag more than once",
+                names[1]
+            ));
+        }
+        helmfire_chart::plugin::find(&helmfire_chart::plugin::post_renderer_dirs(), name, "postrenderer/v1")
+            .map_err(|e| format!("invalid argument {name:?} for \"--post-renderer\" flag: {e}"))?;
+        Ok(vec![PostRenderStep {
+            renderer: PostRenderer::Plugin {
+                name: name.to_string(),
+                args: self.post_renderer_args.clone(),
+            },
+            origin: "--post-renderer".to_string(),
+        }])
     }
 }
 
@@ -259,9 +302,11 @@ pub fn chart_template_main(argv: Vec<String>) -> i32 {
     let mut request = args.request();
     // One render, then exit: what the render built is left to the exit, not freed.
     render::exiting_after_this_render();
+    // Helm reads (and looks up) --post-renderer with the flags, before anything else.
+    let checked = args.post_renderers().map(|steps| request.post_renderers = steps);
     // Helm rejects a bad --kube-version before it looks for the chart, let alone downloads it.
-    let checked = Capabilities::offline(request.kube_version.as_deref(), &request.api_versions)
-        .map(|_| ())
+    let checked = checked
+        .and_then(|()| Capabilities::offline(request.kube_version.as_deref(), &request.api_versions).map(|_| ()))
         .and_then(|()| {
             request.release = release_name(&args)?;
             if let (true, Some(dir)) = (args.release_name, &request.output_dir) {

@@ -301,7 +301,8 @@ impl Api {
     }
 
     fn list(&self, request: &Request, target: &Target) -> Result<Reply, ApiError> {
-        let labels = LabelSelector::parse(request.param("labelSelector").unwrap_or_default())?;
+        let labels =
+            LabelSelector::parse(request.param("labelSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
         let fields = FieldSelector::parse(request.param("fieldSelector").unwrap_or_default())?;
         let limit: usize = match request.param("limit") {
             None | Some("") => 0,
@@ -387,7 +388,8 @@ impl Api {
     }
 
     fn watch(&self, request: &Request, target: &Target) -> Result<Reply, ApiError> {
-        let labels = LabelSelector::parse(request.param("labelSelector").unwrap_or_default())?;
+        let labels =
+            LabelSelector::parse(request.param("labelSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
         let fields = FieldSelector::parse(request.param("fieldSelector").unwrap_or_default())?;
         let send_initial = request.flag("sendInitialEvents");
         if send_initial && request.param("resourceVersionMatch") != Some("NotOlderThan") {
@@ -946,7 +948,8 @@ impl Api {
     }
 
     fn delete_collection(&self, request: &Request, target: &Target) -> Result<Reply, ApiError> {
-        let labels = LabelSelector::parse(request.param("labelSelector").unwrap_or_default())?;
+        let labels =
+            LabelSelector::parse(request.param("labelSelector").unwrap_or_default()).map_err(ApiError::bad_request)?;
         let fields = FieldSelector::parse(request.param("fieldSelector").unwrap_or_default())?;
         let dry_run = request.dry_run()?;
         let mut state = self.store.lock();

@@ -27,7 +27,8 @@ mod persist;
 mod protobuf;
 mod request;
 mod resources;
-mod schema;
+/// Object shapes live in their own crate, shared with the estate library's post-renderers.
+use helmfire_schema as schema;
 mod selector;
 mod status;
 mod store;

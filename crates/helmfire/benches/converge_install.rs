@@ -47,6 +47,8 @@ fn desired(chart_dir: &Path, name: &str, namespace: &str) -> DesiredRelease {
         capabilities: Capabilities::offline(None, &[]).expect("caps"),
         skip_schema_validation: false,
         lookup: None,
+        post_renderers: Vec::new(),
+        check_objects: false,
     };
     DesiredRelease::new(name, namespace, render::render_release(&request).expect("render"))
 }

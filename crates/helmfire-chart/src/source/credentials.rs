@@ -50,19 +50,25 @@ struct RawHelmRepository {
     pass_credentials_all: bool,
 }
 
-fn config_home() -> Option<PathBuf> {
+/// helm's `helmpath.ConfigPath(elem)`: `$HELM_CONFIG_HOME/elem`, else
+/// `${XDG_CONFIG_HOME:-~/.config}/helm/elem`.
+fn config_path(elem: &str) -> Option<PathBuf> {
+    if let Some(base) = std::env::var_os("HELM_CONFIG_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(base).join(elem));
+    }
     std::env::var_os("XDG_CONFIG_HOME")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|c| c.join("helm").join(elem))
 }
 
-/// `$HELM_REPOSITORY_CONFIG`, else `$XDG_CONFIG_HOME/helm/repositories.yaml`.
+/// `$HELM_REPOSITORY_CONFIG`, else helm's config path `repositories.yaml`.
 pub fn helm_repository_config() -> Option<PathBuf> {
     std::env::var_os("HELM_REPOSITORY_CONFIG")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .or_else(|| config_home().map(|c| c.join("helm").join("repositories.yaml")))
+        .or_else(|| config_path("repositories.yaml"))
 }
 
 /// The repositories helm knows, or none when the file is absent or unreadable.
@@ -124,13 +130,13 @@ struct DockerAuth {
 }
 
 /// Registry config files in the order they are consulted: helm's own
-/// (`$HELM_REGISTRY_CONFIG`, else `$XDG_CONFIG_HOME/helm/registry/config.json`), then docker's
+/// (`$HELM_REGISTRY_CONFIG`, else helm's config path `registry/config.json`), then docker's
 /// (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`).
 pub fn registry_configs() -> Vec<PathBuf> {
     let mut out = Vec::new();
     match std::env::var_os("HELM_REGISTRY_CONFIG").filter(|d| !d.is_empty()) {
         Some(p) => out.push(PathBuf::from(p)),
-        None => out.extend(config_home().map(|c| c.join("helm").join("registry").join("config.json"))),
+        None => out.extend(config_path("registry/config.json")),
     }
     match std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
         Some(p) => out.push(PathBuf::from(p).join("config.json")),

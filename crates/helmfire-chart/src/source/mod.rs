@@ -4,12 +4,17 @@
 //! concurrently, archives are verified (sha256, then the chart loader's archive checks) before
 //! they enter the cache, and [`lock`] pins what was resolved.
 //!
+//! Repositories whose URL scheme is not `http(s)` or `oci` (`s3://…`, `gs://…`) are read
+//! through helm's `getter/v1` plugins ([`getter`]), for index files and archives alike, and
+//! cached like any other.
+//!
 //! This module downloads and verifies; it never renders, never coalesces values, and never
 //! prints (callers read [`Stats`] or the results).
 
 pub mod cache;
 pub mod credentials;
 pub mod dependencies;
+pub mod getter;
 pub mod http;
 pub mod index;
 pub mod lock;
@@ -221,6 +226,16 @@ pub enum SourceErrorKind {
     LockOutOfSync { chart: String },
     #[error("background task failed")]
     Task,
+    /// A URL whose scheme no `getter/v1` plugin declares.
+    #[error("no getter plugin serves `{scheme}://` URLs (for `{url}`)")]
+    NoGetter { scheme: String, url: String },
+    /// A getter plugin failed (helm: `plugin "x" failed to invoke`).
+    #[error("`{url}` could not be fetched through a getter plugin")]
+    Getter {
+        url: String,
+        #[source]
+        source: crate::plugin::PluginError,
+    },
 }
 
 fn known_list(known: &[String]) -> String {
@@ -523,6 +538,21 @@ impl Sources {
                 .ok_or_else(|| SourceErrorKind::Offline { what: url.to_string() })?;
             return self.decode_index(url, &body).map(Arc::new);
         }
+        if getter::plugin_scheme(url).is_some() {
+            // helm passes the repository's credentials when it fetches an index.
+            self.inner.stats.index_requests.fetch_add(1, Ordering::Relaxed);
+            let body = getter::fetch(repo, url, true).await?;
+            let index = self.decode_index(url, &body)?;
+            cache.put_index(
+                &body,
+                &IndexMeta {
+                    url: url.to_string(),
+                    etag: None,
+                    last_modified: None,
+                },
+            )?;
+            return Ok(Arc::new(index));
+        }
         // One process refreshes an index at a time; the others then revalidate cheaply.
         let lock_cache = cache.clone();
         let lock_url = url.to_string();
@@ -686,11 +716,21 @@ impl Sources {
             .acquire()
             .await
             .map_err(|_| SourceErrorKind::Task)?;
+        self.inner.stats.downloads.fetch_add(1, Ordering::Relaxed);
+        if getter::plugin_scheme(&url).is_some() {
+            // helm's chart downloader passes credentials only when both are set.
+            let with_credentials = repo
+                .credentials
+                .as_ref()
+                .is_some_and(|c| !c.username.is_empty() && !c.password.0.is_empty());
+            let body = getter::fetch(repo, &url, with_credentials).await?;
+            let (digest, path) = self.store_archive(&url, &body, &expected)?;
+            return Ok(resolved(digest, path));
+        }
         let mut spec = RequestSpec::get(url.clone());
         spec.credentials = repo.credentials.clone();
         spec.auth_host = http::url_authority(&repo.url);
         spec.pass_credentials = repo.pass_credentials;
-        self.inner.stats.downloads.fetch_add(1, Ordering::Relaxed);
         let response = self.client(&repo.tls).send(&spec).await?;
         check_status(response.status, &url)?;
         let (digest, path) = self.store_archive(&url, &response.body, &expected)?;

@@ -9,6 +9,8 @@ mod support;
 mod chart_load;
 mod codec_corpus;
 mod codec_helm;
+mod post_render_helm;
+mod post_render_kustomize;
 mod render_charts;
 mod sandbox_helm;
 mod sandbox_kubectl;

@@ -47,6 +47,8 @@ fn desired(chart: &str, name: &str, namespace: &str, set: &[&str]) -> DesiredRel
         capabilities: Capabilities::offline(None, &[]).expect("capabilities"),
         skip_schema_validation: false,
         lookup: None,
+        post_renderers: Vec::new(),
+        check_objects: false,
     };
     DesiredRelease::new(name, namespace, render::render_release(&request).expect("renders"))
 }

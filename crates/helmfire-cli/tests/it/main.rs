@@ -20,6 +20,7 @@ mod codec_roundtrip;
 mod converge_engine;
 mod error_output;
 mod fuzz_inputs;
+mod post_render;
 mod sandbox_durability;
 mod sandbox_kube;
 mod sandbox_protocol;

@@ -121,6 +121,21 @@ const CASES: &[Case] = &[
         args: &[],
     },
     Case {
+        name: "post-renderer-bad-json-pointer",
+        file: "invalid/post-renderer-bad-json-pointer.yaml",
+        args: &[],
+    },
+    Case {
+        name: "post-renderer-two-kinds",
+        file: "invalid/post-renderer-two-kinds.yaml",
+        args: &[],
+    },
+    Case {
+        name: "post-renderer-bad-patches",
+        file: "invalid/post-renderer-bad-patches.yaml",
+        args: &[],
+    },
+    Case {
         name: "bad-timeout",
         file: "invalid/bad-timeout.yaml",
         args: &[],

@@ -10,6 +10,7 @@ mod decode;
 mod emit;
 mod pretty;
 mod resolve;
+pub mod v3;
 
 use std::fmt;
 

@@ -7,7 +7,7 @@
 
 /// What a scalar resolves to, as go-yaml v2's `resolve` returns it for an untagged plain scalar.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Resolved {
+pub enum Resolved {
     Null,
     Bool(bool),
     Int(i64),
@@ -144,7 +144,7 @@ fn parse_digits(s: &str, base: u32) -> Option<u64> {
 }
 
 /// `strconv.ParseUint(s, 0, 64)` (underscores already removed by the caller).
-fn parse_go_uint(s: &str) -> Option<u64> {
+pub(crate) fn parse_go_uint(s: &str) -> Option<u64> {
     let (base, digits) = if let Some(r) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         (16, r)
     } else if let Some(r) = s.strip_prefix("0o").or_else(|| s.strip_prefix("0O")) {
@@ -181,7 +181,7 @@ pub(crate) fn parse_go_int(s: &str) -> Option<i64> {
 
 /// `strconv.ParseFloat(s, 64)` for the decimal forms YAML can reach; out of range is an error
 /// (Go returns `±Inf` with `ErrRange`, which go-yaml treats as "not a float").
-fn parse_go_float(s: &str) -> Option<f64> {
+pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     let b = s.as_bytes();
     let mut i = 0;
     if matches!(b.first(), Some(b'-' | b'+')) {

@@ -223,6 +223,7 @@ pub async fn plan(
                 revision: i64::from(history.last().map_or(0, |record| record.version)) + 1,
                 is_upgrade: history.deployed().is_some(),
                 lookup: Some(lookup.clone()),
+                install: true,
             };
             let request = chart_of(&mut charts, index, release).map(|chart| {
                 (

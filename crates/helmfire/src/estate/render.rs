@@ -41,6 +41,8 @@ pub(super) struct Occasion {
     pub(super) revision: i64,
     pub(super) is_upgrade: bool,
     pub(super) lookup: Option<Arc<dyn Lookup>>,
+    /// Rendering for a cluster (diff, apply): post-rendered documents must be installable.
+    pub(super) install: bool,
 }
 
 impl Occasion {
@@ -50,6 +52,7 @@ impl Occasion {
             revision: 1,
             is_upgrade: false,
             lookup: None,
+            install: false,
         }
     }
 }
@@ -102,6 +105,8 @@ pub(super) fn render_request(
         capabilities: capabilities.clone(),
         skip_schema_validation: false,
         lookup: occasion.lookup.clone(),
+        post_renderers: release.post_renderers.clone(),
+        check_objects: occasion.install,
     }
 }
 

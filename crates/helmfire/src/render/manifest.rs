@@ -169,10 +169,41 @@ static HEAD_SHAPE: Shape = Shape::Fields(&[
     ),
 ]);
 
-struct Head {
-    kind: String,
-    name: String,
-    annotations: BTreeMap<String, String>,
+/// The head with what post-renderer targets select by: namespace and labels too.
+static FULL_HEAD_SHAPE: Shape = Shape::Fields(&[
+    ("apiVersion", Shape::String),
+    ("kind", Shape::String),
+    (
+        "metadata",
+        Shape::Fields(&[
+            ("name", Shape::String),
+            ("namespace", Shape::String),
+            ("labels", Shape::Map(&Shape::String)),
+            ("annotations", Shape::Map(&Shape::String)),
+        ]),
+    ),
+]);
+
+/// What helm reads of a document before sorting it (its `SimpleHead`), plus the namespace and
+/// labels when asked for.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Head {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// One document of a rendered file and its head.
+#[derive(Clone, Debug)]
+pub struct Document {
+    /// The file it belongs to (`chart/templates/x.yaml`).
+    pub file: String,
+    /// The trimmed document.
+    pub text: String,
+    pub head: Head,
 }
 
 fn str_field(v: Option<&Value>) -> String {
@@ -182,21 +213,23 @@ fn str_field(v: Option<&Value>) -> String {
     }
 }
 
-fn parse_head(doc: &str) -> Result<Head, String> {
-    let v = helmfire_value::yaml::decode_shaped(doc, &HEAD_SHAPE).map_err(|e| e.message)?;
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    match v {
+        Some(Value::Map(m, _)) => m.read().iter().map(|(k, v)| (k.clone(), str_field(Some(v)))).collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+fn parse_head(doc: &str, full: bool) -> Result<Head, String> {
+    let shape = if full { &FULL_HEAD_SHAPE } else { &HEAD_SHAPE };
+    let v = helmfire_value::yaml::decode_shaped(doc, shape).map_err(|e| e.message)?;
     let type_err = |kind: &str| {
         format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type util.SimpleHead"
         )
     };
     let map = match &v {
-        Value::Nil => {
-            return Ok(Head {
-                kind: String::new(),
-                name: String::new(),
-                annotations: BTreeMap::new(),
-            });
-        }
+        Value::Nil => return Ok(Head::default()),
         Value::Map(m, _) => m.read().clone(),
         Value::List(..) => return Err(type_err("array")),
         Value::String(_) => return Err(type_err("string")),
@@ -204,18 +237,16 @@ fn parse_head(doc: &str) -> Result<Head, String> {
         _ => return Err(type_err("number")),
     };
     let mut head = Head {
+        api_version: str_field(map.get("apiVersion")),
         kind: str_field(map.get("kind")),
-        name: String::new(),
-        annotations: BTreeMap::new(),
+        ..Head::default()
     };
     if let Some(Value::Map(meta, _)) = map.get("metadata") {
         let meta = meta.read();
         head.name = str_field(meta.get("name"));
-        if let Some(Value::Map(a, _)) = meta.get("annotations") {
-            for (k, v) in a.read().iter() {
-                head.annotations.insert(k.clone(), str_field(Some(v)));
-            }
-        }
+        head.namespace = str_field(meta.get("namespace"));
+        head.labels = string_map(meta.get("labels"));
+        head.annotations = string_map(meta.get("annotations"));
     }
     Ok(head)
 }
@@ -254,57 +285,77 @@ fn kind_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// Helm's `SortManifests` with `InstallOrder`: files in path order, documents in file order,
 /// hooks separated, both stable-sorted by kind.
 pub fn sort_manifests(files: &Rendered) -> Result<Sorted, RenderError> {
-    let mut sorted = Sorted::default();
+    Ok(sort_documents(split_files(files, false)?))
+}
+
+/// The documents of every file (partials and blank files skipped) in path order, each with its
+/// head; `full`: also read the namespace and labels (for post-renderer targets).
+pub fn split_files(files: &Rendered, full: bool) -> Result<Vec<Document>, RenderError> {
+    let mut documents = Vec::new();
     for (path, content) in files {
         if path.rsplit('/').next().unwrap_or(path).starts_with('_') || go_trim(content).is_empty() {
             continue;
         }
         for doc in split_manifests(content) {
-            let head = parse_head(&doc).map_err(|message| RenderError::Yaml {
+            let head = parse_head(&doc, full).map_err(|message| RenderError::Yaml {
                 file: path.clone(),
                 message,
             })?;
-            let Some(hook_types) = head.annotations.get("helm.sh/hook") else {
-                sorted.manifests.push(Manifest {
-                    name: path.clone(),
-                    content: doc,
-                    kind: head.kind,
-                });
-                continue;
-            };
-            let events = comma_list(hook_types);
-            let events: Option<Vec<String>> = events
-                .into_iter()
-                .map(|e| {
-                    let e = if e == "test-success" { "test".to_string() } else { e };
-                    HOOK_EVENTS.contains(&e.as_str()).then_some(e)
-                })
-                .collect();
-            // Helm drops a document with any unknown hook type (it only logs).
-            let Some(events) = events else { continue };
-            sorted.hooks.push(Hook {
-                name: head.name,
-                kind: head.kind,
-                path: path.clone(),
-                manifest: doc,
-                events,
-                weight: head.annotations.get("helm.sh/hook-weight").map_or(0, |w| atoi(w)),
-                delete_policies: head
-                    .annotations
-                    .get("helm.sh/hook-delete-policy")
-                    .map(|p| comma_list(p))
-                    .unwrap_or_default(),
-                output_log_policies: head
-                    .annotations
-                    .get("helm.sh/hook-output-log-policy")
-                    .map(|p| comma_list(p))
-                    .unwrap_or_default(),
+            documents.push(Document {
+                file: path.clone(),
+                text: doc,
+                head,
             });
         }
     }
+    Ok(documents)
+}
+
+/// The second half of `SortManifests`: hooks recognised by their annotation, both lists
+/// stable-sorted by kind.
+pub fn sort_documents(documents: Vec<Document>) -> Sorted {
+    let mut sorted = Sorted::default();
+    for Document { file, text, head } in documents {
+        let Some(hook_types) = head.annotations.get("helm.sh/hook") else {
+            sorted.manifests.push(Manifest {
+                name: file,
+                content: text,
+                kind: head.kind,
+            });
+            continue;
+        };
+        let events = comma_list(hook_types);
+        let events: Option<Vec<String>> = events
+            .into_iter()
+            .map(|e| {
+                let e = if e == "test-success" { "test".to_string() } else { e };
+                HOOK_EVENTS.contains(&e.as_str()).then_some(e)
+            })
+            .collect();
+        // Helm drops a document with any unknown hook type (it only logs).
+        let Some(events) = events else { continue };
+        sorted.hooks.push(Hook {
+            name: head.name,
+            kind: head.kind,
+            path: file,
+            manifest: text,
+            events,
+            weight: head.annotations.get("helm.sh/hook-weight").map_or(0, |w| atoi(w)),
+            delete_policies: head
+                .annotations
+                .get("helm.sh/hook-delete-policy")
+                .map(|p| comma_list(p))
+                .unwrap_or_default(),
+            output_log_policies: head
+                .annotations
+                .get("helm.sh/hook-output-log-policy")
+                .map(|p| comma_list(p))
+                .unwrap_or_default(),
+        });
+    }
     sorted.manifests.sort_by(|a, b| kind_cmp(&a.kind, &b.kind));
     sorted.hooks.sort_by(|a, b| kind_cmp(&a.kind, &b.kind));
-    Ok(sorted)
+    sorted
 }
 
 /// The `helm template` flags that shape its output.

@@ -4,10 +4,11 @@
 //! template set, executes the non-partials with per-chart built-in objects and strips
 //! `<no value>`; [`manifest::sort_manifests`] splits the files into documents, separates hooks
 //! and orders both by kind; [`manifest::template_output`] frames them exactly as `helm template`
-//! prints them. This module never prints and never touches a cluster.
+//! prints them. In between, [`postrender`] runs the release's post-renderers over the files. This module never prints and never touches a cluster.
 
 pub mod manifest;
 pub mod objects;
+pub mod postrender;
 mod release;
 mod retire;
 
@@ -53,6 +54,16 @@ pub enum RenderError {
     /// A rendered document's head is not YAML Helm can read.
     #[error("YAML parse error on {file}: {message}")]
     Yaml { file: String, message: String },
+    /// A post-renderer failed or produced what helm cannot use (boxed: render results stay
+    /// small).
+    #[error(transparent)]
+    PostRender(Box<postrender::PostRenderError>),
+}
+
+impl From<postrender::PostRenderError> for RenderError {
+    fn from(error: postrender::PostRenderError) -> RenderError {
+        RenderError::PostRender(Box::new(error))
+    }
 }
 
 /// `.Release`.

@@ -2,7 +2,7 @@
 //! reaches a cluster: the user values merged, the chart loaded (with the dependencies chart
 //! sources fetched attached as subcharts, as `helm dependency build` would vendor them), values
 //! prepared (dependencies, coalescing, schema), every template executed, NOTES split off,
-//! documents sorted into manifests and hooks, and the release manifest framed as helm stores it.
+//! the post-renderers run ([`super::postrender`]), documents sorted into manifests and hooks, and the release manifest framed as helm stores it.
 //!
 //! This is the only render path: `helmfire template`, `diff`, `apply`, `status`, `chart
 //! template`, the tests and the benchmarks all call [`render_release`], and differ only in the
@@ -17,7 +17,8 @@ use helmfire_template::{Context, Lookup};
 use helmfire_value::Map;
 
 use super::manifest::{self, Hook, Sorted};
-use super::{Capabilities, ReleaseInfo, RenderError, render_chart, retire, split_notes};
+use super::postrender::{self, PostRenderStep};
+use super::{Capabilities, ReleaseInfo, RenderError, render_chart, split_notes};
 
 /// The values a user gives a release: helm's `-f` files and `--set*` flags. Inline maps of a
 /// state file are served as files under synthetic names (`inline`), so they go through exactly
@@ -57,6 +58,13 @@ pub struct ReleaseRender {
     pub skip_schema_validation: bool,
     /// helm's `lookup` against a cluster; `None` finds nothing, as `helm template` does.
     pub lookup: Option<Arc<dyn Lookup>>,
+    /// Post-renderers run over the rendered files, in order (none: helm without
+    /// `--post-renderer`).
+    pub post_renderers: Vec<PostRenderStep>,
+    /// Refuse post-rendered documents helm could not install (no `kind`, no name, one object
+    /// twice): set when rendering for a cluster; `template` prints what the renderers made, as
+    /// `helm template` does.
+    pub check_objects: bool,
 }
 
 /// A rendered release: what `template` prints and what `apply` installs.
@@ -129,8 +137,12 @@ pub fn render_with_values(request: &ReleaseRender, config: Map) -> Result<Render
         &mut context,
     )?;
     let notes = split_notes(&mut rendered, chart.name());
-    let sorted = manifest::sort_manifests(&rendered)?;
-    retire(rendered);
+    let sorted = postrender::render_documents(
+        rendered,
+        &request.post_renderers,
+        &request.release.namespace,
+        request.check_objects,
+    )?;
     let release_manifest = manifest::release_manifest(&sorted, &[]);
     let crds = chart
         .crd_objects(chart.name())

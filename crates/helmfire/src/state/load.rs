@@ -407,6 +407,22 @@ impl Loader<'_> {
                 RepositoryKind::Oci
             } else if url.value.starts_with("https://") || url.value.starts_with("http://") {
                 RepositoryKind::Http
+            } else if let Some(scheme) = helmfire_chart::source::getter::plugin_scheme(&url.value) {
+                // An index repository served by a helm getter plugin (`s3://…`).
+                match helmfire_chart::source::getter::getter_for(scheme) {
+                    Ok(Some(_)) => RepositoryKind::Http,
+                    Ok(None) => {
+                        self.error(format!("no getter plugin serves `{scheme}://` URLs"), url.span).hint = Some(
+                            "expected `https://…` for a chart repository, `oci://…` for a registry, or a scheme a helm getter plugin serves (installed where helm finds plugins, `$HELM_PLUGINS`)"
+                                .into(),
+                        );
+                        continue;
+                    }
+                    Err(e) => {
+                        self.error(format!("the getter plugins cannot be loaded: {e}"), url.span);
+                        continue;
+                    }
+                }
             } else {
                 self.error(format!("invalid repository url `{}`", url.value), url.span)
                     .hint = Some("expected `https://…` for a chart repository or `oci://…` for a registry".into());
@@ -619,6 +635,13 @@ impl Loader<'_> {
             .flatten()
             .map(|rule| self.ignore_rule(rule))
             .collect();
+        let post_renderer_items: Vec<_> = defaults
+            .and_then(|d| d.post_renderers.as_ref())
+            .into_iter()
+            .chain(release.post_renderers.as_ref())
+            .flatten()
+            .collect();
+        let post_renderers = super::post_render::steps(&post_renderer_items, self);
 
         if self.diagnostics.len() > errors_before {
             return None;
@@ -658,6 +681,7 @@ impl Loader<'_> {
                 false,
             ),
             ignore_differences,
+            post_renderers,
             kube_context,
             location: self.location(name_field.span),
             id,
@@ -1020,6 +1044,7 @@ fn overlay(base: RawRelease, over: &RawRelease) -> RawRelease {
         inherit: None,
         drift_correction: over.drift_correction.or(base.drift_correction),
         ignore_differences: append(base.ignore_differences, &over.ignore_differences),
+        post_renderers: append(base.post_renderers, &over.post_renderers),
     }
 }
 
@@ -1061,6 +1086,20 @@ fn normalize(path: &Path) -> PathBuf {
         PathBuf::from(".")
     } else {
         out
+    }
+}
+
+impl super::post_render::Context for Loader<'_> {
+    fn error(&mut self, message: String, span: Span) -> &mut Diagnostic {
+        Loader::error(self, message, span)
+    }
+
+    fn location(&self, span: Span) -> super::source::Location {
+        Loader::location(self, span)
+    }
+
+    fn base_dir(&self) -> &Path {
+        &self.base_dir
     }
 }
 

@@ -10,6 +10,7 @@ mod load;
 mod model;
 mod name;
 mod node;
+mod post_render;
 pub mod raw;
 mod selector;
 mod source;

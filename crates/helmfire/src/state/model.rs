@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::name::ReleaseId;
 use super::source::Location;
+pub use crate::render::postrender::PostRenderStep;
 pub use helmfire_chart::reference::{ChartRef, Repository, RepositoryKind, Secret};
 use helmfire_template::semver::Constraints;
 
@@ -133,6 +134,8 @@ pub struct ReleaseSpec {
     pub drift_correction: bool,
     /// Differences that are not drift: `defaults`' rules, then templates', then the release's.
     pub ignore_differences: Vec<IgnoreRule>,
+    /// Post-renderers, in order: `defaults`' first, then templates', then the release's.
+    pub post_renderers: Vec<PostRenderStep>,
     pub kube_context: Option<String>,
     /// Where the release is defined.
     pub location: Location,

@@ -148,6 +148,8 @@ pub struct RawDefaults {
     pub drift_correction: Option<bool>,
     /// Differences that are not drift (Argo CD's shape); every release's list starts with these.
     pub ignore_differences: Option<Vec<Spanned<RawIgnoreRule>>>,
+    /// Post-renderers every release runs first (before those of its templates and its own).
+    pub post_renderers: Option<Vec<Spanned<RawPostRenderer>>>,
 }
 
 /// Differences that are not drift, for the objects a rule matches (Argo CD's `ignoreDifferences`).
@@ -228,6 +230,182 @@ pub struct RawRelease {
     pub drift_correction: Option<bool>,
     /// Differences that are not drift, added to those of `defaults` and templates.
     pub ignore_differences: Option<Vec<Spanned<RawIgnoreRule>>>,
+    /// Post-renderers run over the rendered manifests, in order, after those of `defaults` and
+    /// templates: each item is one renderer of one kind.
+    pub post_renderers: Option<Vec<Spanned<RawPostRenderer>>>,
+}
+
+/// One post-renderer: exactly one of `plugin`, `exec`, `patches`, `jsonPatches`, `images`, or
+/// `commonLabels`/`commonAnnotations` (which may go together).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "PostRenderer")]
+pub struct RawPostRenderer {
+    /// A helm 4 `postrenderer/v1` plugin by name, found where helm finds plugins
+    /// (`HELM_PLUGINS`, else helm's data directory).
+    pub plugin: Option<Spanned<String>>,
+    /// Extra arguments for the plugin (helm's `--post-renderer-args`).
+    pub args: Option<Vec<String>>,
+    /// An executable that reads all manifests on stdin and writes the result on stdout (helm
+    /// 3's contract); a relative path is relative to the state file.
+    pub exec: Option<Spanned<RawExec>>,
+    /// Strategic merge patches (kustomize's `patches`).
+    pub patches: Option<Vec<Spanned<RawPatch>>>,
+    /// RFC 6902 JSON patches.
+    pub json_patches: Option<Vec<Spanned<RawJsonPatch>>>,
+    /// New names, tags or digests for container images.
+    pub images: Option<Vec<Spanned<RawImage>>>,
+    /// Labels added to every object, its pod templates and its selectors (kustomize's
+    /// `commonLabels`).
+    pub common_labels: Option<BTreeMap<String, Spanned<String>>>,
+    /// Annotations added to every object and its pod templates.
+    pub common_annotations: Option<BTreeMap<String, Spanned<String>>>,
+}
+
+/// An executable post-renderer.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "ExecPostRenderer")]
+pub struct RawExec {
+    /// The program: a path (relative to the state file) or a name looked up on `PATH`.
+    pub command: Option<Spanned<String>>,
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// Which objects a patch applies to (kustomize's selector). `group`, `version`, `kind`,
+/// `name` and `namespace` are regular expressions matched against the whole value; an object
+/// without a namespace is in the release's namespace.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "PatchTarget")]
+pub struct RawTarget {
+    pub group: Option<Spanned<String>>,
+    pub version: Option<Spanned<String>>,
+    pub kind: Option<Spanned<String>>,
+    pub name: Option<Spanned<String>>,
+    pub namespace: Option<Spanned<String>>,
+    /// A Kubernetes label selector (`app=web,tier in (a,b)`).
+    pub label_selector: Option<Spanned<String>>,
+    /// A label selector over annotations.
+    pub annotation_selector: Option<Spanned<String>>,
+}
+
+/// A strategic merge patch.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "StrategicMergePatch")]
+pub struct RawPatch {
+    /// The objects to patch; without it the patch names its object by `kind` and
+    /// `metadata.name`. A target that matches nothing is an error.
+    pub target: Option<Spanned<RawTarget>>,
+    /// The patch: a map, or a string of YAML (several documents only without `target`).
+    pub patch: Option<Spanned<RawPatchBody>>,
+}
+
+/// A patch given inline as a map or as YAML text.
+#[derive(Clone, Debug, PartialEq, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "PatchBody")]
+pub enum RawPatchBody {
+    Map(serde_json::Map<String, serde_json::Value>),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawPatchBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct BodyVisitor;
+        impl<'de> Visitor<'de> for BodyVisitor {
+            type Value = RawPatchBody;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a patch: a map or a string of YAML")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawPatchBody, E> {
+                Ok(RawPatchBody::Text(text.to_string()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawPatchBody, A::Error> {
+                let mut values = serde_json::Map::new();
+                while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+                    values.insert(key, value);
+                }
+                Ok(RawPatchBody::Map(values))
+            }
+        }
+        deserializer.deserialize_any(BodyVisitor)
+    }
+}
+
+/// An RFC 6902 JSON patch.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "JsonPatch")]
+pub struct RawJsonPatch {
+    /// The objects to patch (required); a target that matches nothing is an error.
+    pub target: Option<Spanned<RawTarget>>,
+    /// The operations: a list, or a string of YAML or JSON.
+    pub patch: Option<Spanned<RawJsonOperations>>,
+}
+
+/// JSON patch operations given inline or as text.
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "JsonPatchOperations")]
+pub enum RawJsonOperations {
+    List(Vec<Spanned<RawJsonOperation>>),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawJsonOperations {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OperationsVisitor;
+        impl<'de> Visitor<'de> for OperationsVisitor {
+            type Value = RawJsonOperations;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of JSON patch operations or a string of YAML or JSON")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawJsonOperations, E> {
+                Ok(RawJsonOperations::Text(text.to_string()))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawJsonOperations, A::Error> {
+                let mut operations = Vec::new();
+                while let Some(operation) = seq.next_element::<Spanned<RawJsonOperation>>()? {
+                    operations.push(operation);
+                }
+                Ok(RawJsonOperations::List(operations))
+            }
+        }
+        deserializer.deserialize_any(OperationsVisitor)
+    }
+}
+
+/// One JSON patch operation.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "JsonPatchOperation")]
+pub struct RawJsonOperation {
+    /// `add`, `remove`, `replace`, `move`, `copy` or `test`.
+    pub op: Option<Spanned<String>>,
+    /// An RFC 6901 pointer, e.g. `/metadata/labels/team` (`/` in a key is `~1`).
+    pub path: Option<Spanned<String>>,
+    /// The source pointer of `move` and `copy`.
+    pub from: Option<Spanned<String>>,
+    /// The value of `add`, `replace` and `test`.
+    pub value: Option<serde_json::Value>,
+}
+
+/// A container image rewrite (kustomize's `images`).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(rename = "ImageRewrite")]
+pub struct RawImage {
+    /// The image name to match, without tag or digest (e.g. `nginx`, `registry:5000/app`).
+    pub name: Option<Spanned<String>>,
+    /// A new name (registry and repository).
+    pub new_name: Option<Spanned<String>>,
+    /// A new tag; quote it (`"1.27"`) so YAML keeps it a string.
+    pub new_tag: Option<Spanned<String>>,
+    /// A new digest (`sha256:…`).
+    pub digest: Option<Spanned<String>>,
 }
 
 /// A values source: a file path or an inline map.

@@ -1,7 +1,18 @@
-//! Object shapes: which fields exist, which lists are maps keyed by which fields, sets or atomic,
-//! and which structs are atomic. Built-in kinds come from `schema.json` (generated from the
-//! Kubernetes OpenAPI by `scripts/gen-sandbox-schema.py`); CRs from their CRD's openAPIV3Schema.
-//! Only describes; merging lives in `patch` and `apply`.
+//! Kubernetes object shapes: which fields exist, which lists are maps keyed by which fields,
+//! sets or atomic, which structs are atomic, and each list's strategic-merge-patch strategy and
+//! merge key. Built-in kinds come from `schema.json` (generated from the Kubernetes OpenAPI by
+//! `scripts/gen-sandbox-schema.py`); CRs from their CRD's openAPIV3Schema. Only describes;
+//! merging lives with whoever merges. Also label selectors ([`selector`]), which the same two
+//! layers match objects with.
+//!
+//! A crate of its own because two layers read the same table and neither may depend on the
+//! other: the sandbox (server-side apply, strategic merge patch, field validation) and the
+//! estate library's built-in post-renderer `patches` (kustomize-style strategic merge). One
+//! generated table, one reader: a second copy of the merge keys would drift.
+
+#![forbid(unsafe_code)]
+
+pub mod selector;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};

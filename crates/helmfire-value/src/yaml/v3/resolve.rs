@@ -1,0 +1,133 @@
+//! go-yaml v3's implicit tag resolution (`resolve.go`): what a plain scalar means under v3's
+//! rules (YAML 1.2 booleans and nulls, `0o`/`0b` integers, 1.1 octals, timestamps).
+
+pub use crate::yaml::resolve::Resolved;
+use crate::yaml::resolve::{parse_go_float, parse_go_int, parse_go_uint, parse_timestamp};
+
+/// `resolve("", value)`: the value a plain scalar stands for.
+pub fn resolve(value: &str) -> Resolved {
+    let hint = match value.as_bytes().first() {
+        None => b'N',
+        Some(b'+' | b'-') => b'S',
+        Some(b'0'..=b'9') => b'D',
+        Some(b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~') => b'M',
+        Some(b'.') => b'.',
+        Some(_) => 0,
+    };
+    if hint == 0 {
+        return Resolved::Str;
+    }
+    match value {
+        "true" | "True" | "TRUE" => return Resolved::Bool(true),
+        "false" | "False" | "FALSE" => return Resolved::Bool(false),
+        "" | "~" | "null" | "Null" | "NULL" => return Resolved::Null,
+        ".nan" | ".NaN" | ".NAN" => return Resolved::Float(f64::NAN),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Resolved::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
+        _ => {}
+    }
+    match hint {
+        b'.' => {
+            if let Some(f) = parse_go_float(value) {
+                return Resolved::Float(f);
+            }
+        }
+        b'D' | b'S' => {
+            if parse_timestamp(value) {
+                return Resolved::Timestamp;
+            }
+            let plain = value.replace('_', "");
+            if let Some(i) = parse_go_int(&plain) {
+                return Resolved::Int(i);
+            }
+            if let Some(u) = parse_go_uint(&plain) {
+                return Resolved::Uint(u);
+            }
+            if yaml_style_float(&plain)
+                && let Some(f) = parse_go_float(&plain)
+            {
+                return Resolved::Float(f);
+            }
+            // `-0b…`/`-0o…` are covered by ParseInt's base prefixes above.
+        }
+        _ => {}
+    }
+    Resolved::Str
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+fn yaml_style_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if matches!(b.first(), Some(b'-' | b'+')) {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - start
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// The short tag `resolve` gives a plain scalar (`!!str`, `!!int`, …).
+pub fn resolve_tag(value: &str) -> &'static str {
+    match resolve(value) {
+        Resolved::Null => super::NULL_TAG,
+        Resolved::Bool(_) => super::BOOL_TAG,
+        Resolved::Int(_) | Resolved::Uint(_) => super::INT_TAG,
+        Resolved::Float(_) => super::FLOAT_TAG,
+        Resolved::Timestamp => super::TIMESTAMP_TAG,
+        Resolved::Str => super::STR_TAG,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_tag;
+
+    #[test]
+    fn v3_resolves_yaml_1_2_words_and_go_numbers() {
+        assert_eq!(resolve_tag("yes"), "!!str");
+        assert_eq!(resolve_tag("on"), "!!str");
+        assert_eq!(resolve_tag("True"), "!!bool");
+        assert_eq!(resolve_tag("~"), "!!null");
+        assert_eq!(resolve_tag(""), "!!null");
+        assert_eq!(resolve_tag("0777"), "!!int");
+        assert_eq!(resolve_tag("0o17"), "!!int");
+        assert_eq!(resolve_tag("-0b101"), "!!int");
+        assert_eq!(resolve_tag("1_000"), "!!int");
+        assert_eq!(resolve_tag("1.5"), "!!float");
+        assert_eq!(resolve_tag(".5"), "!!float");
+        assert_eq!(resolve_tag("1e3"), "!!float");
+        assert_eq!(resolve_tag("2001-12-14"), "!!timestamp");
+        assert_eq!(resolve_tag("1.2.3"), "!!str");
+        assert_eq!(resolve_tag("<<"), "!!str");
+        assert_eq!(resolve_tag("99999999999999999999"), "!!float");
+    }
+}

@@ -1,0 +1,773 @@
+//! Strategic merge patches as kustomize applies them: kyaml's `merge2.Merge` with
+//! `ListIncreaseDirection: Prepend` (`yaml/merge2`, `yaml/walk`, `smpdirective.go`), then the
+//! resource keeps its kind, name and namespace (`Resource.ApplySmPatch`).
+//!
+//! Ported walk by walk, including kyaml's peculiarities: fields are visited in sorted order and
+//! new ones appended in that order; associative lists put the patch's elements first, then the
+//! object's (multi-key lists re-append the object's elements after the new ones); null and `{}`
+//! elements of a merged list disappear; `$patch: delete|replace|merge` is honoured on maps and
+//! as a list's `{$patch: …}` element, and nothing else (`$setElementOrder`, `$retainKeys` are
+//! plain keys here, as there). A list is associative when the object's schema gives it the
+//! `merge` patch strategy ([`helmfire_schema`]); its keys are the list-map keys, else the merge
+//! key, else it is a list of scalars merged by value.
+
+use helmfire_schema::{self as schema, ListType, Node as Shape};
+use helmfire_value::yaml::v3::{Kind, Node, Style};
+
+use super::{Doc, StrategicPatch, effective_namespace, kio, no_match, select};
+
+/// Applies one `patches` entry to the documents it selects.
+pub(super) fn apply(patch: &StrategicPatch, documents: &mut [Doc], release_namespace: &str) -> Result<(), String> {
+    match &patch.target {
+        Some(target) => {
+            let selected = select(documents, target, release_namespace);
+            if selected.is_empty() {
+                return Err(no_match(target, &patch.location));
+            }
+            let Some(document) = patch.patches.first() else {
+                return Ok(());
+            };
+            // kustomize gives the patch the object's apiVersion and restores the kind, name and
+            // namespace after merging: what the patch says of them never lands.
+            let mut document = document.clone();
+            for field in ["apiVersion", "kind"] {
+                let body = document.body_mut();
+                if let Some(index) = body.field_index(field) {
+                    body.content.drain(index..index + 2);
+                }
+            }
+            for index in selected {
+                merge_into(&mut documents[index], &document).map_err(|e| at(&patch.location, e))?;
+            }
+        }
+        None => {
+            for document in &patch.patches {
+                let (wanted, _) = kio::get_meta(document);
+                let wanted_namespace = effective_namespace(&wanted, release_namespace).to_string();
+                let matching: Vec<usize> = documents
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, doc)| {
+                        doc.live()
+                            && doc.meta.kind == wanted.kind
+                            && doc.meta.name == wanted.name
+                            && effective_namespace(&doc.meta, release_namespace) == wanted_namespace
+                            && (wanted.api_version.is_empty() || doc.meta.api_version == wanted.api_version)
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if matching.is_empty() {
+                    return Err(format!(
+                        "the strategic merge patch for `{}/{}` at {} matched no object",
+                        wanted.kind, wanted.name, patch.location
+                    ));
+                }
+                for index in matching {
+                    merge_into(&mut documents[index], document).map_err(|e| at(&patch.location, e))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Merges `patch` into one document, recording the change or the deletion.
+fn merge_into(doc: &mut Doc, patch: &Node) -> Result<(), String> {
+    let kept = merge_resource(doc.node_mut()?, patch)?;
+    if kept {
+        doc.touched();
+    } else {
+        doc.deleted = true;
+        doc.changed = true;
+    }
+    Ok(())
+}
+
+fn at(location: &str, message: String) -> String {
+    format!("strategic merge patch at {location}: {message}")
+}
+
+/// Merges `patch` into one object; `false` when the patch deleted it.
+fn merge_resource(document: &mut Node, patch: &Node) -> Result<bool, String> {
+    let (meta, _) = kio::get_meta(document);
+    let (group, version) = match meta.api_version.split_once('/') {
+        Some((g, v)) => (g, v),
+        None => ("", meta.api_version.as_str()),
+    };
+    let shape = schema::builtin_kind(group, version, &meta.kind);
+    let body = std::mem::take(document.body_mut());
+    let merged = walk(Some(body), Some(patch.body().clone()), &shape, &mut Vec::new())?;
+    let merged = match merged {
+        Walked::Node(node, _) | Walked::KeepNull(node) => node,
+        Walked::Clear => return Ok(false),
+    };
+    if is_null(&merged) || (merged.kind == Kind::Mapping && merged.content.is_empty()) {
+        return Ok(false);
+    }
+    *document.body_mut() = merged;
+    restore_identity(document, &meta);
+    Ok(true)
+}
+
+/// `ApplySmPatch` puts back the kind, name and namespace the object had.
+fn restore_identity(document: &mut Node, meta: &kio::Meta) {
+    let body = document.body_mut();
+    set_if_changed(body, "kind", &meta.kind);
+    if let Some(metadata) = body.get_mut("metadata").filter(|m| m.kind == Kind::Mapping) {
+        set_if_changed(metadata, "name", &meta.name);
+        if meta.namespace.is_empty() {
+            if let Some(index) = metadata.field_index("namespace") {
+                metadata.content.drain(index..index + 2);
+            }
+        } else {
+            set_if_changed(metadata, "namespace", &meta.namespace);
+        }
+    }
+}
+
+fn set_if_changed(map: &mut Node, key: &str, value: &str) {
+    if value.is_empty() || map.get(key).is_some_and(|v| v.value == value) {
+        return;
+    }
+    super::set_scalar_field(map, key, Node::scalar(value));
+}
+
+/// What a walk returns: a node (and whether it is the destination node itself, merged in
+/// place — kyaml's pointer identity), a null kyaml keeps (`MakePersistentNullNode`), or
+/// "clear this field".
+enum Walked {
+    Node(Node, bool),
+    KeepNull(Node),
+    Clear,
+}
+
+fn is_null(node: &Node) -> bool {
+    node.tag == "!!null"
+}
+
+fn missing_or_null(node: &Option<Node>) -> bool {
+    node.as_ref().is_none_or(is_null)
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Document => "DocumentNode",
+        Kind::Sequence => "SequenceNode",
+        Kind::Mapping => "MappingNode",
+        Kind::Scalar => "ScalarNode",
+        Kind::Alias => "AliasNode",
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Directive {
+    Merge,
+    Replace,
+    Delete,
+}
+
+/// `determineSmpDirective`, eliding the directive from `patch` as kyaml does.
+fn directive(patch: &mut Option<Node>) -> Result<Directive, String> {
+    let Some(node) = patch.as_mut() else {
+        return Ok(Directive::Merge);
+    };
+    let parse = |value: &str| match value {
+        "delete" => Ok(Directive::Delete),
+        "replace" => Ok(Directive::Replace),
+        "merge" => Ok(Directive::Merge),
+        other => Err(format!("unknown patch strategy '{other}'")),
+    };
+    match node.kind {
+        Kind::Mapping => {
+            let Some(index) = node.field_index("$patch") else {
+                return Ok(Directive::Merge);
+            };
+            let directive = parse(&node.content[index + 1].value)?;
+            node.content.drain(index..index + 2);
+            Ok(directive)
+        }
+        Kind::Sequence => {
+            let Some(position) = node
+                .content
+                .iter()
+                .position(|e| e.kind == Kind::Mapping && e.field_index("$patch").is_some())
+            else {
+                return Ok(Directive::Merge);
+            };
+            if node.content[position].content.len() > 2 {
+                return Ok(Directive::Merge);
+            }
+            let value = node.content[position]
+                .get("$patch")
+                .map(|v| v.value.clone())
+                .unwrap_or_default();
+            let directive = parse(&value)?;
+            node.content.retain(|e| {
+                !(e.kind == Kind::Mapping && e.content.len() == 2 && e.get("$patch").is_some_and(|v| v.value == value))
+            });
+            Ok(directive)
+        }
+        _ => Err(format!(
+            "no implemented strategic merge patch strategy for '{}' ('{}')",
+            node.short_tag(),
+            kio::node_string(node).unwrap_or_default().trim_end()
+        )),
+    }
+}
+
+/// kyaml's `SetComments` and `SetStyle` on a visit.
+fn adopt_comments_and_style(dest: &mut Option<Node>, origin: &Option<Node>) {
+    let (Some(dest), Some(origin)) = (dest.as_mut(), origin.as_ref()) else {
+        return;
+    };
+    if !origin.foot_comment.is_empty() {
+        dest.foot_comment = origin.foot_comment.clone();
+    }
+    if !origin.head_comment.is_empty() {
+        dest.head_comment = origin.head_comment.clone();
+    }
+    if !origin.line_comment.is_empty() {
+        dest.line_comment = origin.line_comment.clone();
+    }
+    if dest.kind != Kind::Scalar && dest.content.is_empty() {
+        dest.style = origin.style;
+    }
+}
+
+/// `Walker.Walk` over `[dest, origin]`.
+fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut Vec<String>) -> Result<Walked, String> {
+    if path.len() > 200 {
+        return Err("patch nested too deeply".to_string());
+    }
+    let kind = [&dest, &origin]
+        .into_iter()
+        .flatten()
+        .find(|n| !is_null(n))
+        .map(|n| n.kind);
+    let check = |expected: Kind, dest: &Option<Node>, origin: &Option<Node>| -> Result<(), String> {
+        for node in [dest, origin].into_iter().flatten() {
+            if !is_null(node) && node.kind != expected {
+                return Err(format!(
+                    "wrong node kind at `{}`: expected {} but got {}",
+                    path.join("."),
+                    kind_name(expected),
+                    kind_name(node.kind)
+                ));
+            }
+        }
+        Ok(())
+    };
+    match kind {
+        Some(Kind::Mapping) => {
+            check(Kind::Mapping, &dest, &origin)?;
+            walk_map(dest, origin, shape, path)
+        }
+        Some(Kind::Sequence) => {
+            check(Kind::Sequence, &dest, &origin)?;
+            match associative(shape) {
+                Some(keys) => walk_associative(dest, origin, shape, keys, path),
+                None => {
+                    adopt_comments_and_style(&mut dest, &origin);
+                    Ok(match (origin, dest) {
+                        (Some(origin), _) => Walked::Node(origin, false),
+                        (None, Some(dest)) => Walked::Node(dest, true),
+                        (None, None) => Walked::Clear,
+                    })
+                }
+            }
+        }
+        Some(Kind::Scalar) | Some(Kind::Alias) | Some(Kind::Document) => {
+            if kind == Some(Kind::Scalar) {
+                check(Kind::Scalar, &dest, &origin)?;
+            }
+            adopt_comments_and_style(&mut dest, &origin);
+            Ok(match (origin, dest) {
+                (Some(origin), _) => Walked::Node(origin, false),
+                (None, Some(dest)) => Walked::Node(dest, true),
+                (None, None) => Walked::Clear,
+            })
+        }
+        None => walk_map(dest, origin, shape, path),
+    }
+}
+
+/// The merge keys of an associative list (`Some(vec![])` for a list of scalars), `None` when
+/// the list is replaced.
+fn associative(shape: &Shape) -> Option<Vec<String>> {
+    let Shape::List(list) = shape else { return None };
+    let strategy = list.patch_strategy.as_deref()?;
+    if !strategy.split(',').any(|s| s == "merge") {
+        return None;
+    }
+    Some(match (&list.list_type, &list.merge_key) {
+        (ListType::Map(keys), _) if !keys.is_empty() => keys.clone(),
+        (_, Some(key)) => vec![key.clone()],
+        _ => Vec::new(),
+    })
+}
+
+fn list_items(shape: &Shape) -> Shape {
+    match shape {
+        Shape::List(list) => list.items.clone(),
+        _ => Shape::Any,
+    }
+}
+
+/// `Merger.VisitMap`; also returns the patch as the visit left it (directive elided).
+fn visit_map(mut dest: Option<Node>, mut origin: Option<Node>) -> Result<(Walked, Option<Node>), String> {
+    adopt_comments_and_style(&mut dest, &origin);
+    if missing_or_null(&dest) {
+        let directive = directive(&mut origin).unwrap_or(Directive::Merge);
+        if directive == Directive::Delete {
+            return Ok((Walked::Clear, origin));
+        }
+        if origin.is_none()
+            && let Some(dest) = dest
+            && !dest.value.is_empty()
+        {
+            return Ok((Walked::KeepNull(dest), origin));
+        }
+        return Ok((origin.clone().map_or(Walked::Clear, |o| Walked::Node(o, false)), origin));
+    }
+    if origin.as_ref().is_some_and(is_null) {
+        return Ok((Walked::Clear, origin));
+    }
+    let walked = match directive(&mut origin)? {
+        Directive::Delete => Walked::Clear,
+        Directive::Replace => origin.clone().map_or(Walked::Clear, |o| Walked::Node(o, false)),
+        Directive::Merge => dest.map_or(Walked::Clear, |d| Walked::Node(d, true)),
+    };
+    Ok((walked, origin))
+}
+
+/// `walkMap`: visit, then every field of either side in sorted order, set on the result.
+fn walk_map(dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut Vec<String>) -> Result<Walked, String> {
+    let (visited, origin) = visit_map(dest, origin)?;
+    let (mut result, from_dest) = match visited {
+        Walked::Node(node, from_dest) => (node, from_dest),
+        other => return Ok(other),
+    };
+    // Sources after kyaml's setDestNode: the result, and the patch (itself when it replaced).
+    let origin = if from_dest { origin } else { Some(result.clone()) };
+    let mut names: Vec<String> = Vec::new();
+    for node in [Some(&result), origin.as_ref()].into_iter().flatten() {
+        if node.kind == Kind::Mapping {
+            for pair in node.content.chunks(2) {
+                names.push(pair[0].value.clone());
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    for name in names {
+        let child_shape = schema::field(shape, &name);
+        // The object's value moves out and back (kyaml merges it in place); the patch's is read.
+        let dest_index = result.field_index(&name);
+        let dest_value = dest_index.map(|i| std::mem::take(&mut result.content[i + 1]));
+        let dest_style = dest_value.as_ref().map(|v| v.style);
+        let (origin_value, origin_key_style) = match origin.as_ref().and_then(|o| o.field_index(&name).map(|i| (o, i)))
+        {
+            Some((o, i)) => (Some(o.content[i + 1].clone()), o.content[i].style),
+            None => (None, Style::empty()),
+        };
+        path.push(name.clone());
+        let value = walk(dest_value, origin_value, &child_shape, path)?;
+        path.pop();
+        match (dest_index, dest_style) {
+            (Some(index), Some(style)) => put_back(&mut result, index, style, value),
+            _ => set_field(&mut result, &name, value, origin_key_style),
+        }
+    }
+    Ok(Walked::Node(result, from_dest))
+}
+
+/// `FieldSetter` for a field the object had, whose value was moved out to be walked: cleared,
+/// or set back in place with the style the object's value had.
+fn put_back(map: &mut Node, index: usize, style: Style, value: Walked) {
+    match value {
+        Walked::Node(node, _) if !is_null(&node) => {
+            map.content[index + 1] = node;
+            map.content[index + 1].style = style;
+        }
+        Walked::KeepNull(node) => {
+            map.content[index + 1] = node;
+            map.content[index + 1].style = style;
+        }
+        Walked::Node(..) | Walked::Clear => {
+            map.content.drain(index..index + 2);
+        }
+    }
+}
+
+/// kyaml's `FieldSetter` for a walked value.
+fn set_field(map: &mut Node, name: &str, value: Walked, key_style: Style) {
+    let value = match value {
+        Walked::Clear => None,
+        Walked::Node(node, _) if is_null(&node) => None,
+        Walked::Node(node, _) | Walked::KeepNull(node) => Some(node),
+    };
+    let Some(mut value) = value else {
+        if let Some(index) = map.field_index(name) {
+            map.content.drain(index..index + 2);
+        }
+        return;
+    };
+    if value.kind == Kind::Scalar
+        && super::is_string_node(&value)
+        && value.style.is_empty()
+        && super::is_yaml11_non_string(&value.value)
+    {
+        value.style = Style::DOUBLE_QUOTED;
+    }
+    match map.field_index(name) {
+        Some(index) => {
+            let existing = &mut map.content[index + 1];
+            value.style = existing.style;
+            *existing = value;
+        }
+        None => {
+            let mut key = Node::scalar(name);
+            key.style = key_style;
+            map.content.push(key);
+            map.content.push(value);
+        }
+    }
+}
+
+/// `Merger.VisitList` for an associative list; also returns the patch as the visit left it.
+fn visit_associative_list(mut dest: Option<Node>, mut origin: Option<Node>) -> Result<(Walked, Option<Node>), String> {
+    adopt_comments_and_style(&mut dest, &origin);
+    if missing_or_null(&dest) {
+        return Ok((origin.clone().map_or(Walked::Clear, |o| Walked::Node(o, false)), origin));
+    }
+    if origin.as_ref().is_some_and(is_null) {
+        return Ok((Walked::Clear, origin));
+    }
+    let walked = match directive(&mut origin)? {
+        Directive::Delete => Walked::Clear,
+        Directive::Replace => origin.clone().map_or(Walked::Clear, |o| Walked::Node(o, false)),
+        Directive::Merge => dest.map_or(Walked::Clear, |d| Walked::Node(d, true)),
+    };
+    Ok((walked, origin))
+}
+
+/// `walkAssociativeSequence` with `setAssociativeSequenceElements` and `appendListNode`.
+fn walk_associative(
+    dest: Option<Node>,
+    origin: Option<Node>,
+    shape: &Shape,
+    keys: Vec<String>,
+    path: &mut Vec<String>,
+) -> Result<Walked, String> {
+    let (visited, origin) = visit_associative_list(dest, origin)?;
+    // Sources after kyaml's setDestNode: the result, and the patch (itself when it replaced).
+    let (mut dest, origin, from_dest) = match visited {
+        Walked::Node(node, true) => (node, origin, true),
+        Walked::Node(node, false) => (node.clone(), Some(node), false),
+        other => return Ok(other),
+    };
+    let items_shape = list_items(shape);
+
+    let primitive = keys.is_empty();
+    let keys = if primitive { vec![String::new()] } else { keys };
+    // Element key values, patch first (Prepend), then the object's.
+    let mut values_list: Vec<Vec<String>> = Vec::new();
+    for source in [origin.as_ref(), Some(&dest)].into_iter().flatten() {
+        for element in &source.content {
+            let values: Vec<String> = if primitive {
+                vec![element.value.clone()]
+            } else {
+                keys.iter()
+                    .map(|k| {
+                        element
+                            .get(k)
+                            .filter(|v| !is_nil_or_empty(v))
+                            .map(|v| v.value.clone())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            };
+            if (!primitive && values.is_empty()) || values_list.contains(&values) {
+                continue;
+            }
+            values_list.push(values);
+        }
+    }
+    if keys.len() > 1 {
+        merge_values(&mut values_list);
+    }
+
+    let mut items = Node::sequence();
+    let mut valid_keys = keys.clone();
+    for values in values_list.clone() {
+        if values.is_empty() {
+            continue;
+        }
+        let (vk, vv) = validate_keys(&values_list, &values, &keys);
+        valid_keys = vk.clone();
+        let (element_keys, element_values) = validate_keys(std::slice::from_ref(&vv), &vv, &vk);
+        let dest_position = element_position(&dest, &element_keys, &element_values);
+        let dest_element = dest_position.map(|i| dest.content[i].clone());
+        let origin_element = origin
+            .as_ref()
+            .and_then(|o| element_position(o, &element_keys, &element_values).map(|i| o.content[i].clone()));
+        path.push(format!("[{}]", vv.join(",")));
+        let walked = walk(dest_element, origin_element, &items_shape, path)?;
+        path.pop();
+        let value = match walked {
+            Walked::Node(node, from_dest) => {
+                if from_dest && let Some(i) = dest_position {
+                    // kyaml merged the object's element in place.
+                    dest.content[i] = node.clone();
+                }
+                Some(node)
+            }
+            Walked::KeepNull(node) => Some(node),
+            Walked::Clear => None,
+        };
+        let Some(mut value) = value.filter(|v| !(is_null(v) || (v.kind == Kind::Mapping && v.content.is_empty())))
+        else {
+            element_setter(&mut dest, None, &vk, &vv)?;
+            continue;
+        };
+        for (i, key) in vk.iter().enumerate() {
+            if !primitive && value.kind == Kind::Mapping && value.get(key).is_none() && !vv[i].is_empty() {
+                super::set_scalar_field(&mut value, key, Node::scalar(vv[i].clone()));
+            }
+        }
+        element_setter(&mut items, Some(value), &vk, &vv)?;
+    }
+    if !values_list.is_empty() {
+        // appendListNode(itemsToBeAdded, dest, keys): the object's elements go back in.
+        // `dest` becomes `items` below: its elements move.
+        let dest_elements = std::mem::take(&mut dest.content);
+        for element in dest_elements {
+            if valid_keys.first().is_some_and(String::is_empty) {
+                let value = element.value.clone();
+                element_setter(&mut items, Some(element), &[String::new()], &[value])?;
+                continue;
+            }
+            let mut values = Vec::new();
+            for key in &valid_keys {
+                match element.get(key) {
+                    Some(v) => values.push(v.value.clone()),
+                    None => items.content.push(element.clone()),
+                }
+            }
+            if valid_keys.len() > 1 {
+                element_setter(&mut items, None, &valid_keys, &values)?;
+            }
+            element_setter(&mut items, Some(element), &valid_keys, &values)?;
+        }
+        dest = items;
+    }
+    Ok(Walked::Node(dest, from_dest))
+}
+
+fn is_nil_or_empty(node: &Node) -> bool {
+    is_null(node) || (matches!(node.kind, Kind::Mapping | Kind::Sequence) && node.content.is_empty())
+}
+
+/// kyaml's `validateKeys`.
+fn validate_keys(values_list: &[Vec<String>], values: &[String], keys: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut valid = std::collections::BTreeSet::new();
+    for values in values_list {
+        for (i, v) in values.iter().enumerate() {
+            if !v.is_empty()
+                && let Some(key) = keys.get(i)
+            {
+                valid.insert(key.clone());
+            }
+        }
+    }
+    if valid.is_empty() {
+        return (keys.to_vec(), values.to_vec());
+    }
+    let valid_keys = keys.iter().filter(|k| valid.contains(*k)).cloned().collect();
+    let valid_values = values
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| !v.is_empty() || keys.get(*i).is_some_and(|k| valid.contains(k)))
+        .map(|(_, v)| v.clone())
+        .collect();
+    (valid_keys, valid_values)
+}
+
+/// kyaml's `mergeValues`: key tuples that agree where both are set become one.
+fn merge_values(values_list: &mut [Vec<String>]) {
+    for i in 0..values_list.len() {
+        for j in 0..values_list.len() {
+            let (a, b) = (&values_list[i], &values_list[j]);
+            if a.len() != b.len() {
+                continue;
+            }
+            let mut common = false;
+            let mut merged = Vec::with_capacity(a.len());
+            let mut conflict = false;
+            for (x, y) in a.iter().zip(b) {
+                if x == y {
+                    common = true;
+                    merged.push(x.clone());
+                } else if !x.is_empty() && !y.is_empty() {
+                    conflict = true;
+                    break;
+                } else if !x.is_empty() {
+                    merged.push(x.clone());
+                } else {
+                    merged.push(y.clone());
+                }
+            }
+            if !conflict && common {
+                values_list[i] = merged.clone();
+                values_list[j] = merged;
+            }
+        }
+    }
+}
+
+/// kyaml's `ElementMatcher` with `MatchField`: the first mapping element whose `keys` have
+/// exactly `values` (a key `""` matches scalar elements by value).
+fn element_position(list: &Node, keys: &[String], values: &[String]) -> Option<usize> {
+    if keys.is_empty() || keys[0].is_empty() {
+        let wanted = values.first().map(String::as_str).unwrap_or("");
+        return list.content.iter().position(|e| e.value == wanted);
+    }
+    list.content.iter().position(|element| {
+        element.kind == Kind::Mapping
+            && keys.len() == values.len()
+            && keys
+                .iter()
+                .zip(values)
+                .all(|(k, v)| element.get(k).is_some_and(|field| field.value == *v))
+    })
+}
+
+/// kyaml's `ElementSetter`: drops null and `{}` elements, then replaces the element matching
+/// `keys`/`values` with `element` (removes it when `None`), appending when nothing matched.
+fn element_setter(list: &mut Node, element: Option<Node>, keys: &[String], values: &[String]) -> Result<(), String> {
+    let keys: Vec<String> = if keys.is_empty() {
+        vec![String::new()]
+    } else {
+        keys.to_vec()
+    };
+    let mapping_setter = !keys[0].is_empty() && values.first().is_some_and(|v| !v.is_empty());
+    let mut content = Vec::with_capacity(list.content.len() + 1);
+    let mut found_any = false;
+    // Where `element` goes (it moves into the last place, copies fill the others).
+    let mut places = Vec::new();
+    for existing in std::mem::take(&mut list.content) {
+        if is_null(&existing) || (existing.kind == Kind::Mapping && existing.content.is_empty()) {
+            continue;
+        }
+        if existing.kind != Kind::Mapping && mapping_setter {
+            content.push(existing);
+            continue;
+        }
+        // Go's loop leaves the match of the last compared key in place when there are fewer
+        // values than keys, and finds nothing when there are none.
+        let mut found = !values.is_empty();
+        for (j, key) in keys.iter().enumerate() {
+            let Some(value) = values.get(j) else { continue };
+            let matched = if key.is_empty() {
+                if existing.kind != Kind::Scalar {
+                    return Err(format!(
+                        "wrong node kind: expected ScalarNode but got {}",
+                        kind_name(existing.kind)
+                    ));
+                }
+                existing.value == *value
+            } else {
+                existing.kind == Kind::Mapping
+                    && existing
+                        .get(key)
+                        .is_some_and(|field| value.is_empty() || field.value == *value)
+            };
+            if !matched {
+                found = false;
+                break;
+            }
+        }
+        if !found {
+            if !values.is_empty() {
+                content.push(existing);
+            }
+            continue;
+        }
+        found_any = true;
+        if element.is_some() {
+            places.push(content.len());
+            content.push(Node::default());
+        }
+    }
+    list.content = content;
+    if let Some(element) = element {
+        if let Some((&last, others)) = places.split_last() {
+            for &place in others {
+                list.content[place] = element.clone();
+            }
+            list.content[last] = element;
+        } else if !is_null(&element) && !found_any {
+            list.content.push(element);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn merge(object: &str, patch: &str) -> String {
+        let mut docs = crate::render::postrender::read_for_builtins(object);
+        let patch = crate::render::postrender::read_for_builtins(patch).remove(0);
+        assert!(merge_resource(&mut docs[0], &patch).expect("merges"));
+        kio::string_all(docs).expect("writes")
+    }
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: a:1\n      - name: b\n        image: b:1\n      - name: c\n        image: c:1\n";
+
+    #[test]
+    fn containers_merge_by_name_patch_first() {
+        let out = merge(
+            DEPLOYMENT,
+            "spec:\n  template:\n    spec:\n      containers:\n      - name: new1\n        image: n:1\n      - name: b\n        image: b:2\n      - name: c\n        $patch: delete\n",
+        );
+        assert!(
+            out.ends_with("containers:\n      - name: new1\n        image: n:1\n      - name: b\n        image: b:2\n      - name: a\n        image: a:1\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn null_deletes_and_replace_replaces() {
+        let out = merge(DEPLOYMENT, "spec:\n  template: null\n");
+        assert_eq!(
+            out,
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec: {}\n"
+        );
+        let out = merge(DEPLOYMENT, "spec:\n  $patch: replace\n  replicas: 2\n");
+        assert_eq!(
+            out,
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n"
+        );
+    }
+
+    #[test]
+    fn identity_is_restored_and_new_fields_sorted() {
+        let out = merge(
+            DEPLOYMENT,
+            "metadata:\n  name: other\n  labels: {z: \"1\"}\n  annotations: {a: b}\n",
+        );
+        // New fields come in sorted order, in the style the patch wrote them.
+        assert!(out.starts_with("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations: {a: b}\n  labels: {z: \"1\"}\n"), "{out}");
+    }
+
+    #[test]
+    fn custom_resource_lists_are_replaced() {
+        let out = merge(
+            "apiVersion: x.io/v1\nkind: Thing\nmetadata:\n  name: t\nspec:\n  items:\n  - name: a\n  - name: b\n",
+            "spec:\n  items:\n  - name: c\n",
+        );
+        assert!(out.ends_with("spec:\n  items:\n  - name: c\n"), "{out}");
+    }
+}

@@ -1,0 +1,1 @@
+{{- define "post-render-yaml.name" -}}{{ .Chart.Name }}{{- end -}}
