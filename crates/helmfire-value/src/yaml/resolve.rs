@@ -7,7 +7,7 @@
 
 /// What a scalar resolves to, as go-yaml v2's `resolve` returns it for an untagged plain scalar.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Resolved {
+pub enum Resolved {
     Null,
     Bool(bool),
     Int(i64),
@@ -19,7 +19,7 @@ pub(crate) enum Resolved {
 }
 
 /// `resolve("", in)` of go-yaml v2.
-pub(crate) fn resolve_plain(input: &str) -> Resolved {
+pub fn resolve_plain(input: &str) -> Resolved {
     let Some(&first) = input.as_bytes().first() else {
         return Resolved::Null;
     };

@@ -1,5 +1,6 @@
-//! YAML state files → [`Node`] trees, with YAML 1.2 core-schema scalars, anchors, aliases and
-//! `<<` merge keys (which helmfile users rely on for DRY state files).
+//! YAML state files → [`Node`] trees, with YAML 1.2 core-schema scalars (helmfire's own files)
+//! or go-yaml v2's YAML 1.1 scalars (helmfile's files), anchors, aliases and `<<` merge keys
+//! (which helmfile users rely on for DRY state files).
 
 use std::collections::HashMap;
 
@@ -15,19 +16,41 @@ pub struct YamlSyntaxError {
     pub offset: usize,
 }
 
+/// How plain scalars are typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schema {
+    /// YAML 1.2's core schema: `yes` is a string.
+    Core,
+    /// YAML 1.1 as go-yaml v2 resolves it (helmfile): `yes`/`on` are booleans, `0777` is octal.
+    GoYamlV2,
+}
+
 pub fn parse(source: &SourceFile) -> Result<Node, YamlSyntaxError> {
     let mut builder = Builder {
         source,
         parser: Parser::new_from_str(&source.text),
         anchors: HashMap::new(),
+        schema: Schema::Core,
     };
     builder.document()
+}
+
+/// Every document of a stream, in order (an empty stream has none; an empty document is null).
+pub fn parse_documents(source: &SourceFile, schema: Schema) -> Result<Vec<Node>, YamlSyntaxError> {
+    let mut builder = Builder {
+        source,
+        parser: Parser::new_from_str(&source.text),
+        anchors: HashMap::new(),
+        schema,
+    };
+    builder.documents()
 }
 
 struct Builder<'a> {
     source: &'a SourceFile,
     parser: Parser<'a, saphyr_parser::StrInput<'a>>,
     anchors: HashMap<usize, Node>,
+    schema: Schema,
 }
 
 impl<'a> Builder<'a> {
@@ -101,12 +124,41 @@ impl<'a> Builder<'a> {
         })
     }
 
+    fn documents(&mut self) -> Result<Vec<Node>, YamlSyntaxError> {
+        let mut documents = Vec::new();
+        loop {
+            let (event, span) = self.next()?;
+            match event {
+                Event::StreamStart | Event::Nothing | Event::DocumentEnd => continue,
+                Event::StreamEnd => return Ok(documents),
+                Event::DocumentStart(_) => {
+                    let (event, span) = self.next()?;
+                    let root = match event {
+                        Event::DocumentEnd => Node::new(NodeKind::Null, span),
+                        event => self.node(event, span)?,
+                    };
+                    documents.push(root);
+                    self.anchors.clear();
+                }
+                _ => {
+                    return Err(YamlSyntaxError {
+                        message: "expected a YAML document".into(),
+                        offset: span.start,
+                    });
+                }
+            }
+        }
+    }
+
     fn node(&mut self, event: Event<'a>, span: Span) -> Result<Node, YamlSyntaxError> {
         match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let kind = if style == ScalarStyle::Plain && !forced_string {
-                    resolve_plain(&text)
+                    match self.schema {
+                        Schema::Core => resolve_plain(&text),
+                        Schema::GoYamlV2 => resolve_yaml11(&text),
+                    }
                 } else {
                     NodeKind::String(text.into_owned())
                 };
@@ -232,6 +284,20 @@ fn scalar_key(node: &Node) -> Option<String> {
     }
 }
 
+/// go-yaml v2's YAML 1.1 resolution for plain scalars (timestamps stay strings, as they do in
+/// an `interface{}`).
+fn resolve_yaml11(text: &str) -> NodeKind {
+    use helmfire_value::yaml::Resolved;
+    match helmfire_value::yaml::resolve_plain(text) {
+        Resolved::Null => NodeKind::Null,
+        Resolved::Bool(b) => NodeKind::Bool(b),
+        Resolved::Int(i) => NodeKind::Int(i),
+        Resolved::Uint(u) => i64::try_from(u).map_or(NodeKind::Float(u as f64), NodeKind::Int),
+        Resolved::Float(f) => NodeKind::Float(f),
+        Resolved::Timestamp | Resolved::Str => NodeKind::String(text.to_string()),
+    }
+}
+
 /// YAML 1.2 core schema for plain scalars.
 fn resolve_plain(text: &str) -> NodeKind {
     match text {
@@ -341,6 +407,22 @@ mod tests {
     fn syntax_errors_carry_an_offset() {
         let error = parse_text("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(error.offset > 0, "{error:?}");
+    }
+
+    #[test]
+    fn yaml11_scalars_and_several_documents() {
+        let source = SourceFile::new("t.yaml", "a: yes\nb: 0777\n---\nc: on\n---\n");
+        let docs = parse_documents(&source, Schema::GoYamlV2).unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0].get("a").unwrap().kind, NodeKind::Bool(true));
+        assert_eq!(docs[0].get("b").unwrap().kind, NodeKind::Int(511));
+        assert_eq!(docs[1].get("c").unwrap().kind, NodeKind::Bool(true));
+        assert_eq!(docs[2].kind, NodeKind::Null);
+        assert!(
+            parse_documents(&SourceFile::new("t.yaml", ""), Schema::GoYamlV2)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
