@@ -9,6 +9,7 @@ mod support;
 mod chart_load;
 mod codec_corpus;
 mod codec_helm;
+mod helmfile;
 mod render_charts;
 mod sandbox_helm;
 mod sandbox_kubectl;

@@ -4,6 +4,7 @@
 
 pub mod codec;
 pub mod deploy;
+pub mod helmfile;
 pub mod oracle;
 pub mod sandbox;
 pub mod sources;

@@ -298,6 +298,12 @@ fn resolve_yaml11(text: &str) -> NodeKind {
     }
 }
 
+/// Whether a plain scalar reads as a string under the YAML 1.2 core schema (what helmfire's own
+/// state files use), for writers that must quote everything else.
+pub(crate) fn core_is_string(text: &str) -> bool {
+    matches!(resolve_plain(text), NodeKind::String(_))
+}
+
 /// YAML 1.2 core schema for plain scalars.
 fn resolve_plain(text: &str) -> NodeKind {
     match text {

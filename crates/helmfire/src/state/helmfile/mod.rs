@@ -12,6 +12,7 @@
 
 mod env;
 mod files;
+pub mod import;
 mod loader;
 mod raw;
 mod release;

@@ -920,24 +920,27 @@ impl Converter<'_> {
             .cloned()
             .unwrap_or(Spanned::new(String::new(), entry.span));
         let chart = self.chart(&chart_field, &base_dir);
+        let is_local = matches!(chart, Some(ChartRef::Local(_)));
         let version = match release.version.spanned() {
-            Some(version) if !matches!(chart, Some(ChartRef::Local(_))) => {
-                match VersionConstraint::parse(&version.value) {
-                    Ok(constraint) => Some(constraint),
-                    Err(message) => {
-                        self.error(
-                            version.span,
-                            message,
-                            "use a version (`1.2.3`) or a constraint such as `^1.2` or `~1.2.3`",
-                        );
-                        None
-                    }
+            Some(version) => match VersionConstraint::parse(&version.value) {
+                Ok(constraint) => Some(constraint),
+                // helm ignores the version of a local chart, whatever it says.
+                Err(_) if is_local => {
+                    notes.push(format!(
+                        "`version: {}` is ignored for a local chart, as helm ignores it",
+                        version.value
+                    ));
+                    None
                 }
-            }
-            Some(_) => {
-                notes.push("`version` is ignored for a local chart, as helm ignores it".to_string());
-                None
-            }
+                Err(message) => {
+                    self.error(
+                        version.span,
+                        message,
+                        "use a version (`1.2.3`) or a constraint such as `^1.2` or `~1.2.3`",
+                    );
+                    None
+                }
+            },
             None => None,
         };
 
