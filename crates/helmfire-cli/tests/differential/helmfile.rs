@@ -14,11 +14,13 @@ use crate::support::helmfile::{
 };
 use crate::support::oracle;
 
-/// A fixture directory, the `-f` argument (`None`: the default lookup) and its environments.
+/// A fixture directory, the `-f` argument (`None`: the default lookup), its environments, and
+/// those in which `helmfile build` can run offline (it pulls OCI charts that are installed).
 struct Case {
     dir: &'static str,
     file: Option<&'static str>,
     environments: &'static [&'static str],
+    build: &'static [&'static str],
 }
 
 /// Variables the fixtures read through `env`/`requiredEnv`.
@@ -27,11 +29,38 @@ const ENV: &[(&str, &str)] = &[
     ("HELMFIRE_FIXTURE_TOKEN", "t0k3n"),
 ];
 
-const CASES: &[Case] = &[Case {
-    dir: "environments-gotmpl-values",
-    file: Some("helmfile.yaml"),
-    environments: &["default", "prod"],
-}];
+const CASES: &[Case] = &[
+    Case {
+        dir: "environments-gotmpl-values",
+        file: Some("helmfile.yaml"),
+        environments: &["default", "prod"],
+        build: &["default", "prod"],
+    },
+    Case {
+        dir: "bases-parts-templates",
+        file: Some("helmfile.yaml"),
+        environments: &["default", "staging"],
+        build: &["default"],
+    },
+    Case {
+        dir: "helmfile-d-directory",
+        file: None,
+        environments: &["default", "prod"],
+        build: &["default", "prod"],
+    },
+    Case {
+        dir: "sub-helmfiles",
+        file: Some("helmfile.yaml"),
+        environments: &["default", "prod"],
+        build: &["default", "prod"],
+    },
+    Case {
+        dir: "template-functions",
+        file: None,
+        environments: &["default"],
+        build: &["default"],
+    },
+];
 
 fn fixture(dir: &str) -> PathBuf {
     oracle::root().join("testdata/helmfile").join(dir)
@@ -240,7 +269,7 @@ fn helmfire_import_deploys_what_helmfile_build_says() {
     let oracle = Helmfile::new();
     for case in CASES {
         let dir = fixture(case.dir);
-        for environment in case.environments {
+        for environment in case.build {
             let what = format!("{} -e {environment}", case.dir);
             let enabled = helmfile_rows(&stdout(
                 &oracle.run(

@@ -23,6 +23,9 @@ pub enum Schema {
     Core,
     /// YAML 1.1 as go-yaml v2 resolves it (helmfile): `yes`/`on` are booleans, `0777` is octal.
     GoYamlV2,
+    /// [`Schema::GoYamlV2`] in go-yaml's strict mode (helmfile's state files): a key that a `<<`
+    /// merge sets cannot be set again, by the map or by another merged map.
+    GoYamlV2Strict,
 }
 
 pub fn parse(source: &SourceFile) -> Result<Node, YamlSyntaxError> {
@@ -157,7 +160,7 @@ impl<'a> Builder<'a> {
                 let kind = if style == ScalarStyle::Plain && !forced_string {
                     match self.schema {
                         Schema::Core => resolve_plain(&text),
-                        Schema::GoYamlV2 => resolve_yaml11(&text),
+                        Schema::GoYamlV2 | Schema::GoYamlV2Strict => resolve_yaml11(&text),
                     }
                 } else {
                     NodeKind::String(text.into_owned())
@@ -216,8 +219,18 @@ impl<'a> Builder<'a> {
                 // Explicit keys win over merged ones, as in YAML's merge-key spec.
                 for (key, value) in merged {
                     let key_text = scalar_key(&key);
-                    if !entries.iter().any(|(k, _)| scalar_key(k) == key_text) {
-                        entries.push((key, value));
+                    match entries.iter().find(|(k, _)| scalar_key(k) == key_text) {
+                        Some((explicit, _)) if self.schema == Schema::GoYamlV2Strict => {
+                            return Err(YamlSyntaxError {
+                                message: format!(
+                                    "key `{}` already set in map: a `<<` merge sets it too, which go-yaml's strict mode (helmfile's) refuses",
+                                    key_text.unwrap_or_default()
+                                ),
+                                offset: explicit.span.start,
+                            });
+                        }
+                        Some(_) => {}
+                        None => entries.push((key, value)),
                     }
                 }
                 let node = Node::new(
@@ -251,6 +264,14 @@ impl<'a> Builder<'a> {
                     let key_text = scalar_key(key);
                     if !into.iter().any(|(k, _)| scalar_key(k) == key_text) {
                         into.push((key.clone(), item.clone()));
+                    } else if self.schema == Schema::GoYamlV2Strict {
+                        return Err(YamlSyntaxError {
+                            message: format!(
+                                "key `{}` already set in map: two maps of a `<<` merge set it, which go-yaml's strict mode (helmfile's) refuses",
+                                key_text.unwrap_or_default()
+                            ),
+                            offset: value.span.start,
+                        });
                     }
                 }
                 Ok(())

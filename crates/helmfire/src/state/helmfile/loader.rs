@@ -363,7 +363,9 @@ impl Loader {
         overrode: Option<&Env>,
         base_dir: &Path,
     ) -> Option<Env> {
-        let (base, documents) = self.parse_rendered(original, first_line, part, sanitized).ok()?;
+        let (base, documents) = self
+            .parse_rendered(original, first_line, part, sanitized, Schema::GoYamlV2)
+            .ok()?;
         let _ = base;
         let mut spec = FirstPass::default();
         for document in &documents {
@@ -399,10 +401,11 @@ impl Loader {
         first_line: usize,
         template: &str,
         rendered: &str,
+        schema: Schema,
     ) -> Result<(usize, Vec<Node>), Diagnostic> {
         let base = self.sources.add(original, first_line, template, rendered);
         let local = SourceFile::new(&original.path, rendered.to_string());
-        let mut documents = yaml::parse_documents(&local, Schema::GoYamlV2).map_err(|error| {
+        let mut documents = yaml::parse_documents(&local, schema).map_err(|error| {
             let span = Span {
                 start: base + error.offset,
                 end: base + error.offset,
@@ -513,7 +516,7 @@ impl Loader {
         template: &str,
         rendered: &str,
     ) -> Result<RawHelmfile, Diagnostic> {
-        let (_, documents) = self.parse_rendered(original, first_line, template, rendered)?;
+        let (_, documents) = self.parse_rendered(original, first_line, template, rendered, Schema::GoYamlV2Strict)?;
         let mut spec = RawHelmfile::default();
         for document in &documents {
             if matches!(document.kind, NodeKind::Null) {

@@ -91,15 +91,23 @@ pub(super) fn convert(loader: &mut Loader, kube_context: Option<&str>) -> Result
     let mut disabled = Vec::new();
     for item in &templated {
         let state = &converter.loader.states[item.state];
-        let release = &item.release;
+        let mut release = item.release.clone();
         if let Some(selectors) = &state.selectors
             && !selectors.is_empty()
-            && !selectors
+        {
+            if !selectors
                 .iter()
                 .any(|s| selector_matches(s, &release.value, &state.spec))
-        {
-            continue;
+            {
+                continue;
+            }
+            // helmfile's selection writes the implicit labels into the release's own labels,
+            // and `helmfile list` shows them; so does helmfire.
+            for (key, value) in implicit_labels(&release.value) {
+                release.value.labels.insert(key, Spanned::new(value, release.span));
+            }
         }
+        let release = &release;
         match condition_enabled(&release.value, &state.rendered_values) {
             Ok(true) => {}
             Ok(false) => {
@@ -625,12 +633,7 @@ fn selector_matches(selector: &str, release: &RawRelease, spec: &RawHelmfile) ->
         .iter()
         .map(|(k, v)| (k.clone(), v.value.clone()))
         .collect();
-    labels.insert("name".into(), release.name.text().to_string());
-    labels.insert("namespace".into(), release.namespace.text().to_string());
-    labels.insert(
-        "chart".into(),
-        release.chart.text().rsplit('/').next().unwrap_or("").to_string(),
-    );
+    labels.extend(implicit_labels(release));
     for (k, v) in &spec.common_labels {
         labels.insert(k.clone(), v.value.clone());
     }
@@ -643,6 +646,18 @@ fn selector_matches(selector: &str, release: &RawRelease, spec: &RawHelmfile) ->
             false
         }
     })
+}
+
+/// The labels helmfile's selectors add: `name`, `namespace` and the chart's last path segment.
+fn implicit_labels(release: &RawRelease) -> [(String, String); 3] {
+    [
+        ("name".into(), release.name.text().to_string()),
+        ("namespace".into(), release.namespace.text().to_string()),
+        (
+            "chart".into(),
+            release.chart.text().rsplit('/').next().unwrap_or("").to_string(),
+        ),
+    ]
 }
 
 /// Turns templated releases into [`ReleaseSpec`]s, collecting every problem.
