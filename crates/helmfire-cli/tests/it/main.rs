@@ -14,6 +14,7 @@ mod cli_state;
 mod cli_status;
 mod codec_roundtrip;
 mod converge_engine;
+mod helmfile_errors;
 mod sandbox_kube;
 mod sandbox_protocol;
 mod sources_bench;

@@ -67,6 +67,8 @@ pub(super) struct Loader {
     visiting: Vec<PathBuf>,
     /// No notices while rendering helmfile's first pass (it reads everything twice).
     quiet: bool,
+    /// State files skipped because they do not define the environment.
+    pub skipped: Vec<PathBuf>,
 }
 
 /// The keys helmfile's first pass reads: it parses leniently and only wants the environment.
@@ -90,6 +92,7 @@ impl Loader {
             states: Vec::new(),
             visiting: Vec::new(),
             quiet: false,
+            skipped: Vec::new(),
         }
     }
 
@@ -152,6 +155,7 @@ impl Loader {
         let mut state = match self.load_file(None, overrode, &base_dir, file, true) {
             Ok(state) => state,
             Err(Stop::UndefinedEnvironment) => {
+                self.skipped.push(file.to_path_buf());
                 self.notice(
                     NoticeLevel::Info,
                     format!(
@@ -524,8 +528,15 @@ impl Loader {
             }
             let current: RawHelmfile = de::from_node(document, &self.sources.text).map_err(|error| {
                 let location = error.span.map(|span| self.sources.location(span));
+                let hint = match error.message.as_str() {
+                    "unknown field `setString`" => Some(
+                        "helmfile v0.166 has no release `setString` (v0.171 added it); write `set:` entries, whose values helm types like `--set`".to_string(),
+                    ),
+                    "unknown field `isDir`" => None,
+                    _ => error.hint,
+                };
                 let mut diagnostic = Diagnostic::new(error.message, location);
-                diagnostic.hint = error.hint;
+                diagnostic.hint = hint;
                 diagnostic
             })?;
             spec.mergo(current, APPEND);

@@ -51,8 +51,8 @@ pub struct Reading {
 }
 
 /// Whether `path` is read as a helmfile: a directory, a `.gotmpl` file, a file named
-/// `helmfile*`, or a file in a `helmfile.d` directory. A helmfire file (`helmfire.*`, any
-/// `.toml`) never is.
+/// `helmfile*`, a file in a `helmfile.d` directory, or one that uses what only helmfile has. A
+/// helmfire file (`helmfire.*`, any `.toml`) never is.
 pub fn is_helmfile(path: &Path) -> bool {
     if path.is_dir() {
         return true;
@@ -73,26 +73,79 @@ pub fn is_helmfile(path: &Path) -> bool {
         || looks_like_helmfile(path)
 }
 
-/// A state file of another name is a helmfile when it uses keys or syntax only helmfile has.
+/// A state file of another name is a helmfile when it uses syntax or keys only helmfile has
+/// (more of them than keys only helmfire has): template actions, `---` parts, `helmDefaults`,
+/// `bases`, release `secrets`, `set:` as a list, ….
 fn looks_like_helmfile(path: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(path) else {
         return false;
     };
-    const HELMFILE_ONLY: [&str; 9] = [
+    const HELMFILE_ONLY: [&str; 30] = [
         "helmDefaults:",
         "bases:",
         "helmfiles:",
         "commonLabels:",
-        "values:",
         "hooks:",
-        "missingFileHandler:",
+        "missingFileHandlerConfig:",
         "apiVersions:",
+        "kubeVersion:",
         "lockFilePath:",
+        "helmBinary:",
+        "kustomizeBinary:",
+        "charts:",
+        "secrets:",
+        "strategicMergePatches:",
+        "jsonPatches:",
+        "transformers:",
+        "dependencies:",
+        "setTemplate:",
+        "valuesTemplate:",
+        "postRenderer:",
+        "installedTemplate:",
+        "waitTemplate:",
+        "chartPath:",
+        "directory:",
+        "forceNamespace:",
+        "recreatePods:",
+        "valuesPathPrefix:",
+        "suppressDiff:",
+        "skipDeps:",
+        "keyring:",
     ];
-    text.contains("{{")
-        || text
-            .lines()
-            .any(|line| HELMFILE_ONLY.iter().any(|key| line.starts_with(key)))
+    const HELMFIRE_ONLY: [&str; 9] = [
+        "defaults:",
+        "driftCorrection:",
+        "ignoreDifferences:",
+        "takeOwnership:",
+        "serverSide:",
+        "forceConflicts:",
+        "disableHooks:",
+        "skipCrds:",
+        "plainHttp:",
+    ];
+    let mut helmfile = 0;
+    let mut helmfire = 0;
+    let mut previous = "";
+    for line in text.lines() {
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        // helmfire's own expressions are `${{ … }}`; a bare `{{` is a Go template action.
+        let go_action = line.match_indices("{{").any(|(i, _)| !line[..i].ends_with('$'));
+        if go_action || line.trim_end() == "---" {
+            helmfile += 1;
+        }
+        if HELMFILE_ONLY.iter().any(|key| trimmed.starts_with(key)) {
+            helmfile += 1;
+        }
+        if HELMFIRE_ONLY.iter().any(|key| trimmed.starts_with(key)) {
+            helmfire += 1;
+        }
+        // helmfile's `set:` is a list of `{name, value}`; helmfire's is a map.
+        if previous.trim() == "set:" && line.trim_start().starts_with("- name:") {
+            helmfile += 1;
+        }
+        previous = line;
+    }
+    helmfile > helmfire
 }
 
 /// helmfile's default lookup in `dir`: `helmfile.yaml`, `helmfile.yaml.gotmpl` or `helmfile.d/`.
@@ -108,6 +161,17 @@ pub fn read(options: &Options<'_>) -> Result<Reading, StateError> {
     };
     let mut loader = loader::Loader::new(&environment);
     loader.visit(options.path, None, None)?;
+    if loader.states.is_empty() && !loader.skipped.is_empty() {
+        let files: Vec<String> = loader.skipped.iter().map(|p| format!("`{}`", p.display())).collect();
+        return Err(Diagnostic::new(
+            format!("environment `{environment}` is not defined in {}", files.join(", ")),
+            None,
+        )
+        .with_hint(
+            "list it under `environments:` (helmfile skips every state file that does not define the environment)",
+        )
+        .into());
+    }
     let converted = release::convert(&mut loader, options.kube_context)?;
     if converted.releases.is_empty() && converted.disabled.is_empty() {
         loader.notices.push(Notice {

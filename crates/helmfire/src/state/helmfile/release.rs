@@ -1380,7 +1380,11 @@ impl Converter<'_> {
                 match target {
                     Some(target) if ids.contains(&target) => {
                         if target == release.id {
-                            self.error(need.span, format!("release `{}` needs itself", release.id), "remove it from `needs`");
+                            self.error(
+                                need.span,
+                                format!("release `{}` needs itself", release.id),
+                                "remove it from `needs`",
+                            );
                         } else if !resolved.contains(&target) {
                             resolved.push(target);
                         }
@@ -1388,14 +1392,24 @@ impl Converter<'_> {
                     _ if disabled.iter().any(|d| d == name) => {
                         self.notice(
                             NoticeLevel::Info,
-                            format!("release `{}` needs `{}`, which its condition disables; the need is ignored", release.id, need.value),
+                            format!(
+                                "release `{}` needs `{}`, which its condition disables; the need is ignored",
+                                release.id, need.value
+                            ),
                         );
                     }
-                    _ => self.error(
-                        need.span,
-                        format!("release `{}` needs unknown release `{}`", release.id, need.value),
-                        "helmfile writes needs as `[kubecontext/][namespace/]name`; no release of the helmfiles read has that namespace and name",
-                    ),
+                    _ => {
+                        let known: Vec<String> = ids.iter().map(ToString::to_string).collect();
+                        let hint = match crate::state::suggest::did_you_mean(&need.value, known.iter().map(String::as_str)) {
+                            Some(suggestion) => format!("did you mean `{suggestion}`?"),
+                            None => "helmfile writes needs as `[kubecontext/][namespace/]name`; no release of the helmfiles read has that namespace and name".to_string(),
+                        };
+                        self.error(
+                            need.span,
+                            format!("release `{}` needs unknown release `{}`", release.id, need.value),
+                            hint,
+                        );
+                    }
                 }
             }
             resolved_all.push(resolved);
