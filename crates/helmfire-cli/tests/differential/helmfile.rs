@@ -296,3 +296,66 @@ fn helmfire_import_deploys_what_helmfile_build_says() {
         }
     }
 }
+
+/// Copies `testdata/helmfile/<dir>` and the charts it uses into a scratch directory (the
+/// imported file is written next to the helmfile, where its relative paths hold).
+fn scratch_copy(dir: &str) -> (tempfile::TempDir, PathBuf) {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    copy(&fixture("charts"), &scratch.path().join("charts"));
+    copy(&fixture(dir), &scratch.path().join(dir));
+    let path = scratch.path().join(dir);
+    (scratch, path)
+}
+
+/// The migration promise: deploy with the real helmfile (and its helm), import, and helmfire's
+/// diff of the imported native file — and of the helmfile itself — finds nothing to change.
+#[test]
+fn imported_file_diffs_clean_against_what_helmfile_deployed() {
+    let oracle = Helmfile::new();
+    for dir in ["sub-helmfiles", "template-functions"] {
+        let cluster = crate::support::sandbox::Cluster::start();
+        let (_scratch, path) = scratch_copy(dir);
+        let kubeconfig = cluster.kubeconfig.to_string_lossy().into_owned();
+        let mut env: Vec<(&str, &str)> = ENV.to_vec();
+        env.push(("KUBECONFIG", &kubeconfig));
+        stdout(&oracle.run(&path, &["sync"], &env), &format!("helmfile sync ({dir})"));
+
+        let imported = stdout(&helmfire(&path, &["import"], &env), &format!("helmfire import ({dir})"));
+        std::fs::write(path.join("helmfire.yaml"), &imported).unwrap();
+        let helmfile = if dir == "template-functions" {
+            "helmfile.yaml.gotmpl"
+        } else {
+            "helmfile.yaml"
+        };
+        for file in ["helmfire.yaml", helmfile] {
+            let args = ["-f", file, "diff", "--no-live", "--detailed-exitcode"];
+            let output = helmfire(&path, &args, &env);
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{dir}: helmfire {args:?} found changes:\n{text}\n{imported}"
+            );
+            assert!(
+                text.contains("0 to install, 0 to upgrade, 0 to uninstall"),
+                "{dir}: {text}"
+            );
+        }
+    }
+}
