@@ -93,7 +93,8 @@ pub fn glob(pattern: &Path) -> Vec<PathBuf> {
         current = next;
     }
     let mut found: Vec<PathBuf> = current.into_iter().filter(|p| p.symlink_metadata().is_ok()).collect();
-    found.sort();
+    // Go sorts the matched paths as strings (`a-b/x` before `a/x`), not component-wise.
+    found.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
     found
 }
 
@@ -172,6 +173,13 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert!(found[0].ends_with("apps/one/helmfile.yaml"));
         assert!(glob(&dir.path().join("apps/*/none.yaml")).is_empty());
+        std::fs::create_dir_all(dir.path().join("apps/one-more")).unwrap();
+        std::fs::write(dir.path().join("apps/one-more/helmfile.yaml"), "").unwrap();
+        let found = glob(&dir.path().join("apps/*/helmfile.yaml"));
+        assert!(
+            found[0].ends_with("apps/one-more/helmfile.yaml"),
+            "byte order, as Go sorts: {found:?}"
+        );
         assert_eq!(glob(&dir.path().join("apps/one")).len(), 1);
     }
 

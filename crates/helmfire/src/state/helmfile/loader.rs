@@ -7,8 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Deserialize;
-
 use helmfire_template::{Cause, TemplateError};
 use helmfire_value::{Map, Value};
 
@@ -72,13 +70,10 @@ pub(super) struct Loader {
 }
 
 /// The keys helmfile's first pass reads: it parses leniently and only wants the environment.
-#[derive(Default, Deserialize)]
+#[derive(Default)]
 struct FirstPass {
-    #[serde(default)]
     values: Vec<Spanned<Any>>,
-    #[serde(default)]
     environments: std::collections::BTreeMap<String, Spanned<Option<RawEnvironment>>>,
-    #[serde(default)]
     bases: Vec<Spanned<Any>>,
 }
 
@@ -188,7 +183,8 @@ impl Loader {
         sub: &Spanned<RawSubHelmfile>,
         selectors: &Option<Vec<String>>,
     ) -> Result<(PathBuf, Option<Env>, Option<Vec<String>>), StateError> {
-        let target = files::join(&parent.base_dir, &sub.value.path);
+        // Already expanded against the parent's directory (`expand_helmfiles`).
+        let target = PathBuf::from(&sub.value.path);
         let own = files::normalize(&std::path::absolute(&parent.path).unwrap_or_else(|_| parent.path.clone()));
         let target_abs = files::normalize(&std::path::absolute(&target).unwrap_or_else(|_| target.clone()));
         if target_abs == own || sub.value.path == "." {
@@ -373,12 +369,28 @@ impl Loader {
         let _ = base;
         let mut spec = FirstPass::default();
         for document in &documents {
-            let current: FirstPass = de::from_node(document, &self.sources.text).ok()?;
-            spec.values.extend(current.values);
-            for (name, env) in current.environments {
-                spec.environments.entry(name).or_insert(env);
+            // Lenient, as helmfile's first pass: only these keys are read, the rest ignored.
+            let NodeKind::Map(entries) = &document.kind else {
+                continue;
+            };
+            for (key, value) in entries {
+                match key.as_str() {
+                    Some("values") => spec
+                        .values
+                        .extend(de::from_node::<Vec<Spanned<Any>>>(value, &self.sources.text).ok()?),
+                    Some("environments") => {
+                        let environments: std::collections::BTreeMap<String, Spanned<Option<RawEnvironment>>> =
+                            de::from_node(value, &self.sources.text).ok()?;
+                        for (name, env) in environments {
+                            spec.environments.entry(name).or_insert(env);
+                        }
+                    }
+                    Some("bases") => spec
+                        .bases
+                        .extend(de::from_node::<Vec<Spanned<Any>>>(value, &self.sources.text).ok()?),
+                    _ => {}
+                }
             }
-            spec.bases.extend(current.bases);
         }
         if !spec.bases.is_empty() {
             // helmfile's first pass refuses `bases:` ("nested base helmfile is unsupported").

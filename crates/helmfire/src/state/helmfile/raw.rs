@@ -217,6 +217,12 @@ macro_rules! merge_struct {
     };
 }
 
+/// go-yaml v2 decodes `null` into a slice, map or struct as its zero value (`helmfiles: ` with
+/// nothing rendered after it is an empty list).
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(deserializer: D) -> Result<T, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
 /// Any YAML value as go-yaml v2 decodes it into `interface{}` (ints stay ints), with map keys
 /// that must be strings, as helmfile's `maputil.CastKeysToStrings` requires.
 #[derive(Clone, Debug, Default)]
@@ -325,21 +331,21 @@ pub(super) struct RawHelmfile {
     pub helm_binary: Scalar<String>,
     #[serde(default)]
     pub kustomize_binary: Scalar<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub values: Vec<Spanned<Any>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub environments: BTreeMap<String, Spanned<Option<RawEnvironment>>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub bases: Vec<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub helm_defaults: RawHelmDefaults,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub helmfiles: Vec<Spanned<RawSubHelmfile>>,
     /// v0's spelling of `helmDefaults.kubeContext`.
     #[serde(default)]
     pub context: Scalar<String>,
     /// v0's spelling of `releases`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub charts: Vec<Spanned<RawRelease>>,
     /// Overrides every release's kube context.
     #[serde(default)]
@@ -350,19 +356,19 @@ pub(super) struct RawHelmfile {
     /// Overrides every release's chart.
     #[serde(default)]
     pub chart: Scalar<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub repositories: Vec<Spanned<RawRepository>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub common_labels: BTreeMap<String, Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub releases: Vec<Spanned<RawRelease>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub api_versions: Vec<Spanned<String>>,
     #[serde(default)]
     pub kube_version: Scalar<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub hooks: Vec<Spanned<Any>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub templates: BTreeMap<String, Spanned<RawRelease>>,
     /// Only for `helmfiles:` globs that match nothing: `Error` fails, anything else warns.
     #[serde(default)]
@@ -418,9 +424,9 @@ impl<T> Merge for Option<Spanned<T>> {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(super) struct RawEnvironment {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub values: Vec<Spanned<Any>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub secrets: Vec<Spanned<String>>,
     #[serde(default)]
     pub kube_context: Scalar<String>,
@@ -438,11 +444,11 @@ pub(super) struct RawEnvironment {
 pub(super) struct RawHelmDefaults {
     #[serde(default)]
     pub kube_context: Scalar<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub args: Vec<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub diff_args: Vec<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub sync_args: Vec<Spanned<String>>,
     #[serde(default)]
     pub verify: Scalar<bool>,
@@ -476,11 +482,11 @@ pub(super) struct RawHelmDefaults {
     pub reuse_values: Scalar<bool>,
     #[serde(default)]
     pub post_renderer: Pointer<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub post_renderer_args: Vec<Spanned<String>>,
     #[serde(default)]
     pub cascade: Pointer<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub suppress_output_line_regex: Vec<Spanned<String>>,
     #[serde(default)]
     pub disable_validation: Pointer<bool>,
@@ -546,7 +552,7 @@ impl<'de> Deserialize<'de> for RawSubHelmfile {
             selectors: Option<Vec<String>>,
             #[serde(default)]
             selectors_inherited: Option<bool>,
-            #[serde(default)]
+            #[serde(default, deserialize_with = "nullable")]
             values: Vec<Spanned<Any>>,
         }
         struct SubVisitor;
@@ -634,7 +640,7 @@ pub(super) struct RawSetValue {
     pub value: String,
     #[serde(default)]
     pub file: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub values: Vec<String>,
 }
 
@@ -644,7 +650,7 @@ pub(super) struct RawSetValue {
 pub(super) struct RawInherit {
     #[serde(default)]
     pub template: Scalar<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub except: Vec<Spanned<String>>,
 }
 
@@ -735,31 +741,31 @@ pub(super) struct RawRelease {
     pub disable_validation_on_install: Pointer<bool>,
     #[serde(default)]
     pub missing_file_handler: Pointer<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub needs: Vec<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub hooks: Vec<Spanned<Any>>,
     #[serde(default)]
     pub name: Scalar<String>,
     #[serde(default)]
     pub namespace: Scalar<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub labels: BTreeMap<String, Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub values: Vec<Spanned<Any>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub secrets: Vec<Spanned<Any>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub set: Vec<Spanned<RawSetValue>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub values_template: Vec<Spanned<Any>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub set_template: Vec<Spanned<RawSetValue>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub api_versions: Vec<Spanned<String>>,
     #[serde(default)]
     pub kube_version: Scalar<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub env: Vec<Spanned<RawSetValue>>,
     #[serde(default)]
     pub values_path_prefix: Scalar<String>,
@@ -773,15 +779,15 @@ pub(super) struct RawRelease {
     pub wait_template: Pointer<String>,
     #[serde(default)]
     pub installed_template: Pointer<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub dependencies: Vec<Spanned<Any>>,
-    #[serde(default, rename = "jsonPatches")]
+    #[serde(default, rename = "jsonPatches", deserialize_with = "nullable")]
     pub json_patches: Vec<Spanned<Any>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub strategic_merge_patches: Vec<Spanned<Any>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub transformers: Vec<Spanned<Any>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub adopt: Vec<Spanned<String>>,
     #[serde(default)]
     pub force_go_getter: Scalar<bool>,
@@ -791,13 +797,13 @@ pub(super) struct RawRelease {
     pub skip_deps: Pointer<bool>,
     #[serde(default)]
     pub post_renderer: Pointer<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub post_renderer_args: Vec<Spanned<String>>,
     #[serde(default)]
     pub cascade: Pointer<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub suppress_output_line_regex: Vec<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "nullable")]
     pub inherit: Inherits,
     #[serde(default)]
     pub suppress_diff: Pointer<bool>,
@@ -930,6 +936,13 @@ mod tests {
         let state = parse("releases:\n- name: 0777\n  version: 1.10\n");
         assert_eq!(state.releases[0].value.name.text(), "0777");
         assert_eq!(state.releases[0].value.version.text(), "1.10");
+    }
+
+    #[test]
+    fn null_lists_maps_and_structs_are_empty_as_in_go() {
+        let state = parse("helmfiles:\nreleases:\n- name: a\n  values:\n  labels:\nhelmDefaults:\n");
+        assert!(state.helmfiles.is_empty());
+        assert!(state.releases[0].value.values.is_empty());
     }
 
     #[test]

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Reads real-world helmfiles (the repositories in scripts/helmfile-corpus.txt, fetched at run time,
+# never committed) and helmfile's own no-network snapshot inputs with both helmfile v0.166.0 and
+# helmfire, and reports how many (file, environment) pairs read identically and which keys
+# helmfire refused. Offline, point HELMFIRE_CORPUS_MIRROR at bare clones named OWNER+NAME/repo.
+# Usage: scripts/compare-helmfiles.sh [WORK_DIR]   (default: target/helmfile-corpus)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+work=${1:-target/helmfile-corpus}
+bin=$(scripts/install-helmfile.sh)
+cargo build --release --quiet -p helmfire-cli
+exec python3 scripts/compare-helmfiles.py \
+  --helmfire "$PWD/target/release/helmfire" \
+  --helmfile "$bin/helmfile" --helm "$bin/helm" \
+  --work "$work"
