@@ -118,6 +118,51 @@ const CASES: &[Case] = &[
         located: true,
     },
     Case {
+        name: "chartify-and-helm-flags",
+        args: &[],
+        located: true,
+    },
+    Case {
+        name: "verified-repository",
+        args: &[],
+        located: true,
+    },
+    Case {
+        name: "remote-sub-helmfile",
+        args: &[],
+        located: true,
+    },
+    Case {
+        name: "fetch-secret-value",
+        args: &[],
+        located: true,
+    },
+    Case {
+        name: "remote-environment-values",
+        args: &[],
+        located: true,
+    },
+    Case {
+        name: "missing-base",
+        args: &[],
+        located: true,
+    },
+    Case {
+        name: "invalid-missing-file-handler",
+        args: &[],
+        located: true,
+    },
+    Case {
+        name: "selectors-inherited-conflict",
+        args: &[],
+        located: true,
+    },
+    Case {
+        name: "self-reference",
+        args: &[],
+        located: true,
+    },
+    Case {
         name: "nested-base",
         args: &[],
         located: false,
@@ -246,4 +291,20 @@ fn helmfile_environment_variable_picks_the_environment() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("\"tier\": \"prod\""), "{stdout}");
     assert!(stdout.contains("ops/monitoring"), "prod enables monitoring: {stdout}");
+}
+
+#[test]
+fn a_file_wide_refusal_is_reported_once_and_every_release_still_gets_its_own() {
+    let dir = crate::support::oracle::root().join("testdata/helmfile/invalid");
+    let (code, _, stderr) = helmfire(&dir, &["-f", "helmfile-chartify-and-helm-flags.yaml", "lint"]);
+    assert_eq!(code, 1, "stderr:\n{stderr}");
+    assert_eq!(stderr.matches("`helmDefaults.args`").count(), 1, "{stderr}");
+    // Releases after the first still have their own refusals reported.
+    for key in [
+        "remote values file",
+        "vals secret reference",
+        "invalid OCI chart reference",
+    ] {
+        assert!(stderr.contains(key), "no `{key}` in\n{stderr}");
+    }
 }

@@ -676,9 +676,13 @@ impl Converter<'_> {
         Diagnostic::new(message, Some(self.loader.sources.location(span)))
     }
 
+    /// Records an error once: a file-wide refusal (such as `helmDefaults.args`) is checked for
+    /// every release but reported at its key only once.
     fn error(&mut self, span: Span, message: impl Into<String>, hint: impl Into<String>) {
         let diagnostic = self.loader_located(span, message).with_hint(hint);
-        self.diagnostics.push(diagnostic);
+        if !self.diagnostics.contains(&diagnostic) {
+            self.diagnostics.push(diagnostic);
+        }
     }
 
     fn notice(&mut self, level: NoticeLevel, message: String) {
