@@ -2,7 +2,8 @@
 //! on the fixtures of `testdata/helmfile/`: for every case and environment, `helmfile list
 //! --skip-charts --output json` against `helmfire list -o json`, and `helmfile build
 //! --embed-values` (values, set, needs and helm flags of every release) against the native file
-//! `helmfire import` writes.
+//! `helmfire import` writes, and `helmfile template` (its helm v3.15) against `helmfire template`
+//! where every chart is local.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,13 +15,15 @@ use crate::support::helmfile::{
 };
 use crate::support::oracle;
 
-/// A fixture directory, the `-f` argument (`None`: the default lookup), its environments, and
-/// those in which `helmfile build` can run offline (it pulls OCI charts that are installed).
+/// A fixture directory, the `-f` argument (`None`: the default lookup), its environments, those
+/// in which `helmfile build` can run offline (it pulls OCI charts that are installed), and those
+/// in which every chart is local, so `helmfile template` runs offline.
 struct Case {
     dir: &'static str,
     file: Option<&'static str>,
     environments: &'static [&'static str],
     build: &'static [&'static str],
+    template: &'static [&'static str],
 }
 
 /// Variables the fixtures read through `env`/`requiredEnv`.
@@ -35,30 +38,35 @@ const CASES: &[Case] = &[
         file: Some("helmfile.yaml"),
         environments: &["default", "prod"],
         build: &["default", "prod"],
+        template: &["default", "prod"],
     },
     Case {
         dir: "bases-parts-templates",
         file: Some("helmfile.yaml"),
         environments: &["default", "staging"],
         build: &["default"],
+        template: &[],
     },
     Case {
         dir: "helmfile-d-directory",
         file: None,
         environments: &["default", "prod"],
         build: &["default", "prod"],
+        template: &[],
     },
     Case {
         dir: "sub-helmfiles",
         file: Some("helmfile.yaml"),
         environments: &["default", "prod"],
         build: &["default", "prod"],
+        template: &["default", "prod"],
     },
     Case {
         dir: "template-functions",
         file: None,
         environments: &["default"],
         build: &["default"],
+        template: &["default"],
     },
 ];
 
@@ -295,6 +303,46 @@ fn helmfire_import_deploys_what_helmfile_build_says() {
             );
         }
     }
+}
+
+/// The YAML documents of a multi-document stream, trimmed and sorted: helmfile templates
+/// releases concurrently and ends each document with a blank line, helmfire follows the graph.
+fn manifest_documents(stream: &str) -> Vec<String> {
+    let mut documents: Vec<String> = format!("\n{stream}\n")
+        .split("\n---\n")
+        .map(|d| d.trim().to_string())
+        .filter(|d| !d.is_empty())
+        .collect();
+    documents.sort();
+    documents
+}
+
+#[test]
+fn helmfire_template_renders_what_helmfile_template_renders() {
+    let oracle = Helmfile::new();
+    let mut compared = 0;
+    for case in CASES {
+        let dir = fixture(case.dir);
+        for environment in case.template {
+            let what = format!("{} -e {environment}", case.dir);
+            // `--skip-deps`: no `helm repo add` or `helm dependency build` (the charts are local).
+            let expected = manifest_documents(&stdout(
+                &oracle.run(&dir, &args(case, environment, &["template", "--skip-deps"]), ENV),
+                &format!("helmfile template ({what})"),
+            ));
+            let actual = manifest_documents(&stdout(
+                &helmfire(&dir, &args(case, environment, &["template"]), ENV),
+                &format!("helmfire template ({what})"),
+            ));
+            assert!(!expected.is_empty(), "{what}: helmfile rendered nothing");
+            assert_eq!(
+                actual, expected,
+                "{what}: helmfire template differs from helmfile template"
+            );
+            compared += expected.len();
+        }
+    }
+    assert!(compared >= 10, "only {compared} documents compared");
 }
 
 /// Copies `testdata/helmfile/<dir>` and the charts it uses into a scratch directory (the
