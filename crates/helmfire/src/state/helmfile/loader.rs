@@ -52,7 +52,16 @@ impl From<Diagnostic> for Stop {
     }
 }
 
+impl From<Box<Diagnostic>> for Stop {
+    fn from(diagnostic: Box<Diagnostic>) -> Stop {
+        Stop::Error(StateError::from(*diagnostic))
+    }
+}
+
 type Loaded<T> = Result<T, Stop>;
+
+/// A sub-helmfile to visit: its path, the values its entry passes, and its selectors.
+type SubHelmfile = (PathBuf, Option<Env>, Option<Vec<String>>);
 
 /// The loader's state across every file of a run.
 pub(super) struct Loader {
@@ -182,7 +191,7 @@ impl Loader {
         parent: &LoadedState,
         sub: &Spanned<RawSubHelmfile>,
         selectors: &Option<Vec<String>>,
-    ) -> Result<(PathBuf, Option<Env>, Option<Vec<String>>), StateError> {
+    ) -> Result<SubHelmfile, StateError> {
         // Already expanded against the parent's directory (`expand_helmfiles`).
         let target = PathBuf::from(&sub.value.path);
         let own = files::normalize(&std::path::absolute(&parent.path).unwrap_or_else(|_| parent.path.clone()));
@@ -199,13 +208,15 @@ impl Loader {
             None
         } else {
             let caller_env = Env::new(&self.environment);
-            let values = self.values_entries(
-                Some("Error"),
-                &sub.value.values,
-                &caller_env,
-                &parent.base_dir,
-                "environment values",
-            )?;
+            let values = self
+                .values_entries(
+                    Some("Error"),
+                    &sub.value.values,
+                    &caller_env,
+                    &parent.base_dir,
+                    "environment values",
+                )
+                .map_err(|diagnostic| StateError::from(*diagnostic))?;
             Some(Env {
                 name: self.environment.clone(),
                 values,
@@ -418,7 +429,7 @@ impl Loader {
         template: &str,
         rendered: &str,
         schema: Schema,
-    ) -> Result<(usize, Vec<Node>), Diagnostic> {
+    ) -> Result<(usize, Vec<Node>), Box<Diagnostic>> {
         let base = self.sources.add(original, first_line, template, rendered);
         let local = SourceFile::new(&original.path, rendered.to_string());
         let mut documents = yaml::parse_documents(&local, schema).map_err(|error| {
@@ -531,7 +542,7 @@ impl Loader {
         first_line: usize,
         template: &str,
         rendered: &str,
-    ) -> Result<RawHelmfile, Diagnostic> {
+    ) -> Result<RawHelmfile, Box<Diagnostic>> {
         let (_, documents) = self.parse_rendered(original, first_line, template, rendered, Schema::GoYamlV2Strict)?;
         let mut spec = RawHelmfile::default();
         for document in &documents {
@@ -555,10 +566,12 @@ impl Loader {
         }
         if !spec.charts.is_empty() {
             if !spec.releases.is_empty() {
-                return Err(self.located(
-                    spec.charts[0].span,
-                    "you can't specify both `charts` and `releases` sections",
-                ));
+                return Err(self
+                    .located(
+                        spec.charts[0].span,
+                        "you can't specify both `charts` and `releases` sections",
+                    )
+                    .into());
             }
             spec.releases = std::mem::take(&mut spec.charts);
         }
@@ -618,7 +631,7 @@ impl Loader {
         context: Option<&Env>,
         overrode: Option<&Env>,
         base_dir: &Path,
-    ) -> Result<Env, Diagnostic> {
+    ) -> Result<Env, Box<Diagnostic>> {
         let render_env = context.cloned().unwrap_or_else(|| Env::new(&self.environment));
         let mut values = Map::new();
         let mut kube_context = String::new();
@@ -659,7 +672,7 @@ impl Loader {
         render_env: &Env,
         base_dir: &Path,
         what: &str,
-    ) -> Result<Map, Diagnostic> {
+    ) -> Result<Map, Box<Diagnostic>> {
         let mut result = Map::new();
         for entry in entries {
             match &entry.value.0 {
@@ -668,7 +681,7 @@ impl Loader {
                     if files::is_remote(path) {
                         return Err(self
                             .located(entry.span, format!("remote {what} file `{path}` is fetched by go-getter, which helmfire does not support"))
-                            .with_hint("download the file into the repository and refer to it by a relative path"));
+                            .with_hint("download the file into the repository and refer to it by a relative path").into());
                     }
                     let matches = files::glob(&files::join(base_dir, path));
                     if matches.is_empty() {
@@ -676,7 +689,7 @@ impl Loader {
                             "Error" => {
                                 return Err(self
                                     .located(entry.span, format!("{what} file matching `{path}` does not exist in `{}`", base_dir.display()))
-                                    .with_hint("paths are relative to the helmfile; set `missingFileHandler: Warn` on the environment to skip missing files"));
+                                    .with_hint("paths are relative to the helmfile; set `missingFileHandler: Warn` on the environment to skip missing files").into());
                             }
                             "Warn" => self.notice(
                                 NoticeLevel::Warning,
@@ -691,7 +704,7 @@ impl Loader {
                                 return Err(self.located(
                                     entry.span,
                                     format!("invalid missing file handler `{other}`: it must be one of Error, Warn, Info, Debug"),
-                                ));
+                                ).into());
                             }
                         }
                         continue;
@@ -703,7 +716,8 @@ impl Loader {
                                     entry.span,
                                     format!("HCL {what} file `{}` is not supported by helmfire", file.display()),
                                 )
-                                .with_hint("convert it to YAML"));
+                                .with_hint("convert it to YAML")
+                                .into());
                         }
                         let map = self.values_file(&file, render_env, entry.span)?;
                         merge_values(&mut result, &map);
@@ -715,13 +729,15 @@ impl Loader {
                 }
                 Value::Nil => {}
                 other => {
-                    return Err(self.located(
-                        entry.span,
-                        format!(
-                            "unexpected type of value: expected a file path or a map, found {}",
-                            helmfire_template::fmt::type_name(other)
-                        ),
-                    ));
+                    return Err(self
+                        .located(
+                            entry.span,
+                            format!(
+                                "unexpected type of value: expected a file path or a map, found {}",
+                                helmfire_template::fmt::type_name(other)
+                            ),
+                        )
+                        .into());
                 }
             }
         }
@@ -730,7 +746,7 @@ impl Loader {
 
     /// An environment values file: rendered when it ends in `.gotmpl` (with `.Values` empty, as
     /// helmfile does), then read as go-yaml v2 reads it.
-    fn values_file(&mut self, file: &Path, render_env: &Env, span: Span) -> Result<Map, Diagnostic> {
+    fn values_file(&mut self, file: &Path, render_env: &Env, span: Span) -> Result<Map, Box<Diagnostic>> {
         let text = std::fs::read_to_string(file)
             .map_err(|e| self.located(span, format!("failed to read `{}`: {e}", file.display())))?;
         let is_template = file.to_string_lossy().rsplit('.').next() == Some("gotmpl");
@@ -760,13 +776,16 @@ impl Loader {
                 }
                 None => Location::file(file),
             };
-            Diagnostic::new(format!("invalid values file: {}", error.message), Some(location))
+            Box::new(Diagnostic::new(
+                format!("invalid values file: {}", error.message),
+                Some(location),
+            ))
         })
     }
 
     /// `ExpandedHelmfiles`: globs relative to the file, sorted; no match warns (or fails with
     /// `missingFileHandler: Error`).
-    fn expand_helmfiles(&mut self, state: &LoadedState) -> Result<Vec<Spanned<RawSubHelmfile>>, Diagnostic> {
+    fn expand_helmfiles(&mut self, state: &LoadedState) -> Result<Vec<Spanned<RawSubHelmfile>>, Box<Diagnostic>> {
         let mut expanded = Vec::new();
         for entry in &state.spec.helmfiles {
             if files::is_remote(&entry.value.path) {
@@ -778,12 +797,15 @@ impl Loader {
                             entry.value.path
                         ),
                     )
-                    .with_hint("check the helmfile into the repository and refer to it by a relative path"));
+                    .with_hint("check the helmfile into the repository and refer to it by a relative path")
+                    .into());
             }
             let matches = files::glob(&files::join(&state.base_dir, &entry.value.path));
             if matches.is_empty() {
                 if state.spec.missing_file_handler.text() == "Error" {
-                    return Err(self.located(entry.span, format!("no matches for path: {}", entry.value.path)));
+                    return Err(self
+                        .located(entry.span, format!("no matches for path: {}", entry.value.path))
+                        .into());
                 }
                 self.notice(
                     NoticeLevel::Warning,

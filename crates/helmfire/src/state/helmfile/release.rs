@@ -72,7 +72,7 @@ pub(super) fn convert(loader: &mut Loader, kube_context: Option<&str>) -> Result
     for index in 0..loader.states.len() {
         match execute_templates(loader, index) {
             Ok(releases) => templated.extend(releases.into_iter().map(|release| Templated { state: index, release })),
-            Err(diagnostic) => diagnostics.push(diagnostic),
+            Err(diagnostic) => diagnostics.push(*diagnostic),
         }
     }
     if !diagnostics.is_empty() {
@@ -236,7 +236,7 @@ fn credentials(name: &str, username: &str, password: &str) -> (Option<String>, O
 }
 
 /// `ExecuteTemplates` + `GetReleasesWithOverrides` for one state.
-fn execute_templates(loader: &mut Loader, index: usize) -> Result<Vec<Spanned<RawRelease>>, Diagnostic> {
+fn execute_templates(loader: &mut Loader, index: usize) -> Result<Vec<Spanned<RawRelease>>, Box<Diagnostic>> {
     let state = &loader.states[index];
     let spec = &state.spec;
     let environment = state.env.template_value();
@@ -281,7 +281,8 @@ fn execute_templates(loader: &mut Loader, index: usize) -> Result<Vec<Spanned<Ra
                     "failed executing templates in release `{}`: recursive references can't be resolved",
                     entry.value.name.text()
                 ),
-            ));
+            )
+            .into());
         };
         bool_templates(loader, &mut release)?;
         let state = &loader.states[index];
@@ -315,7 +316,8 @@ fn execute_templates(loader: &mut Loader, index: usize) -> Result<Vec<Spanned<Ra
                     "encountered empty chart while reading release `{}`",
                     release.name.text()
                 ),
-            ));
+            )
+            .into());
         }
         out.push(Spanned::new(release, entry.span));
     }
@@ -334,7 +336,7 @@ fn inherit(
     release: &RawRelease,
     span: Span,
     path: &mut Vec<String>,
-) -> Result<RawRelease, Diagnostic> {
+) -> Result<RawRelease, Box<Diagnostic>> {
     let templates = &loader.states[index].spec.templates;
     let mut merged = RawRelease::default();
     for item in &release.inherit.0 {
@@ -348,7 +350,8 @@ fn inherit(
                 loader,
                 here,
                 format!("cyclic inheritance detected: {}", path.join("->")),
-            ));
+            )
+            .into());
         }
         let Some(template) = templates.get(name) else {
             let defined: Vec<&str> = templates.keys().map(String::as_str).collect();
@@ -360,7 +363,8 @@ fn inherit(
                     release.name.text()
                 ),
             )
-            .with_hint(crate::state::suggest::hint_for(name, &defined, "defined templates:")));
+            .with_hint(crate::state::suggest::hint_for(name, &defined, "defined templates:"))
+            .into());
         };
         path.push(name.clone());
         let mut source = inherit(loader, index, &template.value, template.span, path)?;
@@ -380,7 +384,7 @@ fn inherit(
                         format!(
                             "`{other}` is not allowed under `inherit`: allowed are set, setTemplate, values, valuesTemplate, secrets and labels"
                         ),
-                    ));
+                    ).into());
                 }
             }
         }
@@ -422,16 +426,16 @@ fn render_release(
     release: &RawRelease,
     data: &Value,
     span: Span,
-) -> Result<RawRelease, Diagnostic> {
+) -> Result<RawRelease, Box<Diagnostic>> {
     let base_dir = loader.states[index].base_dir.clone();
     let name = release.name.text().to_string();
-    let render = |text: &str, field: &str, at: Span| -> Result<String, Diagnostic> {
+    let render = |text: &str, field: &str, at: Span| -> Result<String, Box<Diagnostic>> {
         loader
             .renderer
             .render_if_templated(text, &base_dir, data)
-            .map_err(|failure| field_error(loader, &name, field, at, &failure.error))
+            .map_err(|failure| Box::new(field_error(loader, &name, field, at, &failure.error)))
     };
-    let render_scalar = |scalar: &mut Scalar<String>, field: &str| -> Result<(), Diagnostic> {
+    let render_scalar = |scalar: &mut Scalar<String>, field: &str| -> Result<(), Box<Diagnostic>> {
         if let Some(value) = &mut scalar.0 {
             value.value = render(&value.value, field, value.span)?;
         }
@@ -542,7 +546,7 @@ fn fingerprint(release: &RawRelease) -> Vec<String> {
 
 /// `updateBoolTemplatedValues`: `installedTemplate`, `waitTemplate` and `verifyTemplate` read
 /// as YAML booleans into `installed`, `wait` and `verify`.
-fn bool_templates(loader: &Loader, release: &mut RawRelease) -> Result<(), Diagnostic> {
+fn bool_templates(loader: &Loader, release: &mut RawRelease) -> Result<(), Box<Diagnostic>> {
     for (field, template, target) in [
         (
             "installedTemplate",
@@ -560,7 +564,8 @@ fn bool_templates(loader: &Loader, release: &mut RawRelease) -> Result<(), Diagn
                     loader,
                     template.span,
                     format!("{field}: `{}` is not a boolean", template.value.trim()),
-                ));
+                )
+                .into());
             }
         };
         target.0 = Some(Spanned::new(value, template.span));
@@ -1451,8 +1456,10 @@ mod tests {
     fn conditions_walk_values() {
         let values = helmfire_value::yaml::decode_go_map("a: {enabled: true}\nb: {enabled: 1}\nc: 3\n").unwrap();
         let with = |condition: &str| {
-            let mut release = RawRelease::default();
-            release.condition = Scalar(Some(Spanned::new(condition.to_string(), Span::default())));
+            let release = RawRelease {
+                condition: Scalar(Some(Spanned::new(condition.to_string(), Span::default()))),
+                ..RawRelease::default()
+            };
             condition_enabled(&release, &values)
         };
         assert_eq!(with("a.enabled"), Ok(true));
@@ -1464,9 +1471,11 @@ mod tests {
 
     #[test]
     fn selectors_see_implicit_labels() {
-        let mut release = RawRelease::default();
-        release.name = Scalar(Some(Spanned::new("web".into(), Span::default())));
-        release.chart = Scalar(Some(Spanned::new("bitnami/nginx".into(), Span::default())));
+        let mut release = RawRelease {
+            name: Scalar(Some(Spanned::new("web".into(), Span::default()))),
+            chart: Scalar(Some(Spanned::new("bitnami/nginx".into(), Span::default()))),
+            ..RawRelease::default()
+        };
         release
             .labels
             .insert("tier".into(), Spanned::new("front".into(), Span::default()));

@@ -44,8 +44,11 @@ pub(super) const TEMPLATE_NAME: &str = "stringTemplate";
 #[derive(Default)]
 pub(super) struct Renderer {
     libraries: Mutex<HashMap<(PathBuf, Pass), Arc<Functions>>>,
-    helpers: Mutex<HashMap<PathBuf, Arc<Vec<(PathBuf, String)>>>>,
+    helpers: Mutex<HashMap<PathBuf, Helpers>>,
 }
+
+/// The `_*.tpl` files of a directory: path and content.
+type Helpers = Arc<Vec<(PathBuf, String)>>;
 
 impl Renderer {
     /// Renders `text` with `data`; `base_dir` is where relative paths and `_*.tpl` helpers are.
@@ -98,7 +101,7 @@ impl Renderer {
             .clone()
     }
 
-    fn helpers(&self, base_dir: &Path) -> Result<Arc<Vec<(PathBuf, String)>>, RenderError> {
+    fn helpers(&self, base_dir: &Path) -> Result<Helpers, RenderError> {
         let mut cache = self.helpers.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(found) = cache.get(base_dir) {
             return Ok(found.clone());
