@@ -5,8 +5,11 @@ Sources, fetched at run time and never committed: the public repositories listed
 scripts/helmfile-corpus.txt, and helmfile's own snapshot test inputs (v0.166.0) that need no
 network. For every state file found and every environment it declares, `helmfile list
 --skip-charts --output json` is compared with `helmfire list -o json` (releases a `condition`
-disables are left out of both; a release without a namespace is in `default`). Prints the
-counts and the keys helmfire refused; writes sources.tsv and pairs.tsv into the work directory.
+disables are left out of both; a release without a namespace is in `default`). Where the lists
+agree, the values each release deploys with are compared too: `helmfile build --embed-values`
+against the native file `helmfire import` writes (skipped where a `prepare` hook could run).
+Prints the counts and the keys helmfire refused; writes sources.tsv and pairs.tsv into the work
+directory.
 
 Called by scripts/compare-helmfiles.sh, which installs the oracle and builds helmfire.
 """
@@ -20,6 +23,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 # helmfile's snapshot cases that need neither network nor a cluster, with the environment
 # their config.yaml selects.
@@ -161,6 +166,88 @@ def refused_key(stderr):
     return None
 
 
+def normalize(value):
+    """Numbers as floats (YAML writers differ on `3` vs `3.0`), recursively; an empty file is {}."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): normalize(v) for k, v in value.items()}
+    return value
+
+
+def first_document(text):
+    for document in yaml.safe_load_all(text):
+        if document is not None:
+            return document
+    return {}
+
+
+def values_helmfile(build, ids):
+    """Release id -> its values list, from `helmfile build --embed-values`."""
+    out = {}
+    for state in yaml.safe_load_all(build):
+        for release in (state or {}).get("releases") or []:
+            release_id = f"{release.get('namespace') or 'default'}/{release.get('name')}"
+            if release_id in ids:
+                out[release_id] = [normalize(v if v is not None else {}) for v in release.get("values") or []]
+    return out
+
+
+def values_helmfire(imported):
+    """Release id -> its values list, from `helmfire import` (files read where it says they are)."""
+    base = re.search(r"^# Paths are relative to `(.*)`\.$", imported, re.M)
+    base = Path(base.group(1)) if base else Path(".")
+    out = {}
+    for release in (yaml.safe_load(imported) or {}).get("releases") or []:
+        values = []
+        for entry in release.get("values") or []:
+            if isinstance(entry, str):
+                entry = first_document((base / entry).read_text())
+            values.append(normalize(entry if entry is not None else {}))
+        out[f"{release['namespace']}/{release['name']}"] = values
+    return out
+
+
+def may_run_hooks(path):
+    """Whether `helmfile build` could run a `prepare` hook from this repository (it would)."""
+    # The repository's whole tree (bases and sub-helmfiles may live anywhere in it); a snapshot
+    # case's own directory.
+    root = path.parent
+    if path.name != "input.yaml":
+        while root.parent != root and "+" not in root.name:
+            root = root.parent
+    for file in root.rglob("*"):
+        if file.is_file() and file.suffix in (".yaml", ".yml", ".gotmpl", ".tpl"):
+            try:
+                if "prepare" in file.read_text(errors="replace"):
+                    return True
+            except OSError:
+                continue
+    return False
+
+
+def compare_values(helmfile, helmfire, args, path, env, rows):
+    """(verdict, detail) for the values of the releases both tools list."""
+    if may_run_hooks(path):
+        return "not compared", "a `prepare` hook could run"
+    code_b, out_b, err_b = run(helmfile + args + ["build", "--embed-values"], path.parent, env)
+    if code_b != 0:
+        return "not compared", "helmfile build: " + (err_b.strip().splitlines() or [""])[-1][:120]
+    code_i, out_i, err_i = run(helmfire + args + ["import"], path.parent, env)
+    if code_i != 0:
+        return "helmfire import failed", (err_i.strip().splitlines() or [""])[0][:160]
+    ids = {f"{r['namespace']}/{r['name']}" for r in rows}
+    expected, actual = values_helmfile(out_b, ids), values_helmfire(out_i)
+    differing = sorted(i for i in ids if expected.get(i) != actual.get(i))
+    if differing:
+        return "values differ", ", ".join(differing[:3])
+    return "values identical", f"{len(ids)} releases"
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--helmfire", required=True)
@@ -217,6 +304,7 @@ def main():
             out.write(f"{repo}\t{commit}\t{count}\n")
 
     verdicts = collections.Counter()
+    values = collections.Counter()
     refused = collections.Counter()
     other_errors = collections.Counter()
     files_identical = collections.defaultdict(lambda: True)
@@ -263,6 +351,9 @@ def main():
                         expected, actual = rows_helmfile(out_o), rows_helmfire(out_h)
                         if expected == actual:
                             verdict, detail = "identical", f"{len(actual)} releases"
+                            value_verdict, value_detail = compare_values(helmfile, helmfire, args, path, env_used, actual)
+                            values[value_verdict] += 1
+                            detail += f"; {value_verdict}: {value_detail}"
                         else:
                             verdict = "different"
                             missing = [f"{r['namespace']}/{r['name']}" for r in expected if r not in actual]
@@ -282,6 +373,9 @@ def main():
     print(f"sources: {len(sources)} ({sum(c for _, _, c in sources)} state files); see {work}/sources.tsv")
     print(f"(state file, environment) pairs helmfile v0.166.0 lists: {accepted}")
     print(f"  read identically by helmfire: {verdicts['identical']}")
+    print(f"    of which the values every release deploys with are identical: {values['values identical']},"
+          f" differ: {values['values differ']}, helmfire import failed: {values['helmfire import failed']},"
+          f" not compared: {values['not compared']} (helmfile build fails offline, or a prepare hook could run)")
     print(f"  refused by helmfire (unsupported, with file:line): {verdicts['refused (unsupported)']}")
     print(f"  failing in both once release values are read (`helmfile build --embed-values` fails too): {verdicts['both fail on values']}")
     print(f"  other helmfire errors: {verdicts['helmfire error']}")
