@@ -62,6 +62,13 @@ const CASES: &[Case] = &[
         template: &["default", "prod"],
     },
     Case {
+        dir: "block-scalar-ends",
+        file: None,
+        environments: &["default"],
+        build: &["default"],
+        template: &["default"],
+    },
+    Case {
         dir: "template-functions",
         file: None,
         environments: &["default"],

@@ -163,7 +163,17 @@ impl<'a> Builder<'a> {
                         Schema::GoYamlV2 | Schema::GoYamlV2Strict => resolve_yaml11(&text),
                     }
                 } else {
-                    NodeKind::String(text.into_owned())
+                    let mut text = text.into_owned();
+                    // A block scalar that ends the input without a final line break has none to
+                    // keep (`a: |\n  x` is "x"); saphyr-parser adds one, libyaml and go-yaml do not.
+                    if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                        && span.end == self.source.text.len()
+                        && !self.source.text.ends_with('\n')
+                        && text.ends_with('\n')
+                    {
+                        text.pop();
+                    }
+                    NodeKind::String(text)
                 };
                 let node = Node::new(kind, span);
                 self.remember(anchor, &node);
@@ -390,6 +400,17 @@ mod tests {
 
     fn parse_text(text: &str) -> Result<Node, YamlSyntaxError> {
         parse(&SourceFile::new("t.yaml", text))
+    }
+
+    #[test]
+    fn a_block_scalar_at_the_end_of_input_keeps_no_line_break_it_does_not_have() {
+        let string = |text: &str| parse_text(text).unwrap().get("a").unwrap().kind.clone();
+        assert_eq!(string("a: |\n  x\n  y"), NodeKind::String("x\ny".into()));
+        assert_eq!(string("a: |+\n  x\n  y"), NodeKind::String("x\ny".into()));
+        assert_eq!(string("a: >\n  x\n  y"), NodeKind::String("x y".into()));
+        assert_eq!(string("a: |-\n  x\n  y"), NodeKind::String("x\ny".into()));
+        assert_eq!(string("a: |\n  x\n  y\n"), NodeKind::String("x\ny\n".into()));
+        assert_eq!(string("a: |\n  x\nb: 1"), NodeKind::String("x\n".into()));
     }
 
     #[test]
