@@ -31,18 +31,15 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// State file [default: ./helmfire.yaml, else ./helmfire.yml, else ./helmfire.toml]
+    /// State file: a helmfire file, or a helmfile (`helmfile.yaml`, `*.gotmpl`, a `helmfile.d/`
+    /// directory) [default: ./helmfire.yaml, ./helmfire.yml, ./helmfire.toml, else helmfile's
+    /// ./helmfile.yaml, ./helmfile.yaml.gotmpl, ./helmfile.d/]
     #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
     pub file: Option<PathBuf>,
-    /// Environment to use (must be listed under `environments`, except `default`)
-    #[arg(
-        short = 'e',
-        long = "environment",
-        global = true,
-        default_value = "default",
-        value_name = "NAME"
-    )]
-    pub environment: String,
+    /// Environment to use (must be listed under `environments`, except `default`; for a
+    /// helmfile, `$HELMFILE_ENVIRONMENT` when not given). `import` takes it several times
+    #[arg(short = 'e', long = "environment", global = true, value_name = "NAME")]
+    pub environment: Vec<String>,
     /// Select releases: `key=value,key2!=value2` (ANDed); repeat the flag to OR. Keys: name, namespace, chart, or a label
     #[arg(short = 'l', long = "selector", global = true, value_name = "SELECTOR")]
     pub selector: Vec<String>,
@@ -200,6 +197,17 @@ pub enum Command {
     Completion {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+    /// Write a helmfile as a native helmfire state file (YAML, or TOML with `--toml`) on
+    /// stdout: the same releases and values, with a comment wherever a judgement was made.
+    /// `-e` may be given several times; environments that differ become `${{ }}` expressions
+    Import {
+        /// The helmfile (or `helmfile.d/`) [default: `-f`, else helmfile's default lookup]
+        #[arg(value_name = "HELMFILE")]
+        helmfile: Option<PathBuf>,
+        /// Write TOML instead of YAML
+        #[arg(long)]
+        toml: bool,
     },
     /// Print helmfire's version
     Version,

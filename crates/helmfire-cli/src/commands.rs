@@ -37,7 +37,11 @@ pub fn run(command: Command, settings: &Settings, painter: &Painter) -> CommandR
                 .into(),
         );
     }
+    if settings.environments.len() > 1 && !matches!(command, Command::Import { .. }) {
+        return Err("`-e/--environment` is given several times; only `import` takes several environments".into());
+    }
     match command {
+        Command::Import { helmfile, toml } => import(settings, helmfile, toml),
         Command::Lint => lint(settings, painter),
         Command::List { output } => list(settings, painter, output),
         Command::Graph { output } => graph_command(settings, painter, output),
@@ -137,6 +141,25 @@ fn load_selected(settings: &Settings, painter: &Painter) -> Result<Estate, State
         }
     }
     Ok(estate)
+}
+
+/// `helmfire import`: the helmfile written as a native state file on stdout.
+fn import(settings: &Settings, helmfile: Option<std::path::PathBuf>, toml: bool) -> CommandResult {
+    use helmfire::state::helmfile::import::{Format, ImportOptions};
+    let cwd = std::env::current_dir()?;
+    let path = match helmfile.or_else(|| settings.load.file.clone()) {
+        Some(path) => path,
+        None => state::helmfile::default_path(&cwd)?.ok_or(
+            "no helmfile found: give its path (`helmfire import helmfile.yaml`), or run in a directory with helmfile.yaml, helmfile.yaml.gotmpl or helmfile.d/",
+        )?,
+    };
+    let text = state::helmfile::import::import(&ImportOptions {
+        path: &path,
+        environments: settings.environments.clone(),
+        format: if toml { Format::Toml } else { Format::Yaml },
+        relative_to: cwd,
+    })?;
+    write_stdout(&text)
 }
 
 fn lint(settings: &Settings, painter: &Painter) -> CommandResult {

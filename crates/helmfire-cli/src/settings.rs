@@ -20,6 +20,8 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 
 pub struct Settings {
     pub load: LoadOptions,
+    /// Every `-e` given, in order (only `import` takes more than one).
+    pub environments: Vec<String>,
     pub selector: Selector,
     pub needs: NeedsMode,
     /// `--kubeconfig`, else `$KUBECONFIG` (kube's own lookup when neither is set).
@@ -110,9 +112,10 @@ impl Settings {
         Ok(Settings {
             load: LoadOptions {
                 file: args.file.clone(),
-                environment: args.environment.clone(),
+                environment: args.environment.last().cloned().unwrap_or_else(|| "default".into()),
                 kube_context: args.kube_context.clone(),
             },
+            environments: args.environment.clone(),
             selector,
             needs,
             kubeconfig: args

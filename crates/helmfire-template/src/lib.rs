@@ -292,6 +292,31 @@ impl TemplateSet {
         Ok(out)
     }
 
+    /// [`execute`](Self::execute) into `out`, which keeps what was written before a failure, as
+    /// Go's `Execute` leaves it in its writer (helmfile's first rendering pass reads that
+    /// partial output).
+    pub fn execute_into(
+        &self,
+        name: &str,
+        data: &Value,
+        ctx: &mut Context,
+        out: &mut String,
+    ) -> Result<(), TemplateError> {
+        let scope = Scope {
+            set: self,
+            overlays: Vec::new(),
+        };
+        let Some(tree) = scope.lookup(name) else {
+            return Err(TemplateError::NoTemplate {
+                name: name.into(),
+                set: self.name.clone(),
+            });
+        };
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+            State::run(&scope, &tree, Rv::val(data.clone()), ctx, out)
+        })
+    }
+
     /// What Helm keeps of a file's output: [`execute`](Self::execute) minus every `<no value>`.
     pub fn execute_helm(&self, name: &str, data: &Value, ctx: &mut Context) -> Result<String, TemplateError> {
         self.execute(name, data, ctx).map(|s| s.replace("<no value>", ""))
@@ -322,6 +347,16 @@ mod tests {
         set.parse("t", src).map_err(|e| e.to_string())?;
         let mut ctx = Context::default();
         set.execute("t", &data, &mut ctx).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn execute_into_keeps_the_output_written_before_a_failure() {
+        let mut set = TemplateSet::default();
+        set.parse("t", "a: 1\n{{ fail \"stop\" }}\nb: 2\n").unwrap();
+        let mut out = String::new();
+        let result = set.execute_into("t", &Value::Nil, &mut Context::default(), &mut out);
+        assert!(result.is_err());
+        assert_eq!(out, "a: 1\n");
     }
 
     #[test]

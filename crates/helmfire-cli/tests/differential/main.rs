@@ -11,6 +11,7 @@ mod codec_corpus;
 mod codec_helm;
 mod post_render_helm;
 mod post_render_kustomize;
+mod helmfile;
 mod render_charts;
 mod sandbox_helm;
 mod sandbox_kubectl;

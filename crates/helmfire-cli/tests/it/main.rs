@@ -22,6 +22,7 @@ mod error_output;
 mod fuzz_inputs;
 mod post_render;
 mod sandbox_durability;
+mod helmfile_errors;
 mod sandbox_kube;
 mod sandbox_protocol;
 mod sources_bench;

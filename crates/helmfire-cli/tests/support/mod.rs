@@ -5,6 +5,7 @@
 
 pub mod codec;
 pub mod deploy;
+pub mod helmfile;
 pub mod oracle;
 pub mod postgres;
 pub mod sandbox;

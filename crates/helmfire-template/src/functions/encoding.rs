@@ -30,21 +30,81 @@ pub fn adler32(data: &[u8]) -> u32 {
     (b << 16) | a
 }
 
-/// Go's `base64.StdEncoding.DecodeString` error position for invalid input.
+/// Go's `base64.StdEncoding.DecodeString`, error positions included: a port of
+/// `encoding/base64`'s `decodeQuantum` loop (padding required, `\r`/`\n` skipped but counted).
 fn b64_decode(s: &str) -> Result<Vec<u8>, String> {
-    let stripped: String = s.chars().filter(|&c| c != '\r' && c != '\n').collect();
-    match base64::engine::general_purpose::STANDARD.decode(stripped.as_bytes()) {
-        Ok(v) => Ok(v),
-        Err(e) => {
-            let pos = match e {
-                base64::DecodeError::InvalidByte(i, _) => i,
-                base64::DecodeError::InvalidLength(l) => l - l % 4,
-                base64::DecodeError::InvalidLastSymbol(i, _) => i,
-                base64::DecodeError::InvalidPadding => stripped.find('=').unwrap_or(stripped.len()),
-            };
-            Err(format!("illegal base64 data at input byte {pos}"))
+    let src = s.as_bytes();
+    let corrupt = |at: usize| format!("illegal base64 data at input byte {at}");
+    let decode = |c: u8| -> Option<u8> {
+        match c {
+            b'A'..=b'Z' => Some(c - b'A'),
+            b'a'..=b'z' => Some(c - b'a' + 26),
+            b'0'..=b'9' => Some(c - b'0' + 52),
+            b'+' => Some(62),
+            b'/' => Some(63),
+            _ => None,
+        }
+    };
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let mut si = 0;
+    while si < src.len() {
+        let mut quantum = [0u8; 4];
+        let mut len = 4;
+        let mut trailing = None;
+        let mut j = 0;
+        while j < 4 {
+            if si == src.len() {
+                if j == 0 {
+                    return Ok(out);
+                }
+                return Err(corrupt(si - j));
+            }
+            let c = src[si];
+            si += 1;
+            if let Some(v) = decode(c) {
+                quantum[j] = v;
+                j += 1;
+                continue;
+            }
+            if c == b'\n' || c == b'\r' {
+                continue;
+            }
+            if c != b'=' || j < 2 {
+                return Err(corrupt(si - 1));
+            }
+            if j == 2 {
+                // "==" is expected; the first `=` is consumed.
+                while si < src.len() && matches!(src[si], b'\n' | b'\r') {
+                    si += 1;
+                }
+                if si == src.len() {
+                    return Err(corrupt(src.len()));
+                }
+                if src[si] != b'=' {
+                    return Err(corrupt(si - 1));
+                }
+                si += 1;
+            }
+            while si < src.len() && matches!(src[si], b'\n' | b'\r') {
+                si += 1;
+            }
+            if si < src.len() {
+                trailing = Some(corrupt(si));
+            }
+            len = j;
+            break;
+        }
+        let value = (u32::from(quantum[0]) << 18)
+            | (u32::from(quantum[1]) << 12)
+            | (u32::from(quantum[2]) << 6)
+            | u32::from(quantum[3]);
+        let bytes = [(value >> 16) as u8, (value >> 8) as u8, value as u8];
+        out.extend_from_slice(&bytes[..len - 1]);
+        if let Some(error) = trailing {
+            return Err(error);
         }
     }
+    Ok(out)
 }
 
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -142,4 +202,28 @@ pub fn register(f: &mut Functions) {
     f.pure("adler32sum", &[Str], None, |a| {
         Ok(Value::from(adler32(arg_str(&a[0]).as_bytes()).to_string()))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::b64_decode;
+
+    #[test]
+    fn base64_decoding_reports_gos_error_positions() {
+        assert_eq!(b64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(b64_decode("aGVs\nbG8=\n").unwrap(), b"hello");
+        assert_eq!(b64_decode("aG==").unwrap(), b"h");
+        assert_eq!(b64_decode("").unwrap(), b"");
+        let at = |s: &str| b64_decode(s).unwrap_err();
+        // Each checked against helm (Go's encoding/base64 through Sprig's b64dec).
+        assert_eq!(at("placeholder"), "illegal base64 data at input byte 8");
+        assert_eq!(at("abc"), "illegal base64 data at input byte 0");
+        assert_eq!(at("abcde"), "illegal base64 data at input byte 4");
+        assert_eq!(at("ab!d"), "illegal base64 data at input byte 2");
+        assert_eq!(at("aGVsbG8"), "illegal base64 data at input byte 4");
+        assert_eq!(at("aGVsbG8=x"), "illegal base64 data at input byte 8");
+        assert_eq!(at("a==="), "illegal base64 data at input byte 1");
+        assert_eq!(at("aG=x"), "illegal base64 data at input byte 2");
+        assert_eq!(at("aG="), "illegal base64 data at input byte 3");
+    }
 }

@@ -1669,6 +1669,99 @@ fn wrap_yaml_error(mut e: YamlError) -> YamlError {
     e
 }
 
+/// go-yaml v2's `yaml.Unmarshal(text, &v)` with `v interface{}` and every map's keys cast to
+/// strings (helmfile's `maputil.CastKeysToStrings`): only the first document counts.
+pub(crate) fn decode_first_go(text: &str) -> Result<Value, YamlError> {
+    let documents = parse_first_document(text)?;
+    let Some(doc) = documents.first() else {
+        return Ok(Value::Nil);
+    };
+    // The target map's own keys are Go strings: go-yaml stores a scalar key's text there.
+    let mut spelled: Vec<(Raw, String)> = Vec::new();
+    if let Some(Node::Mapping(children, _)) = doc.nodes.get(doc.root) {
+        for key in children.iter().step_by(2) {
+            if let Some(Node::Scalar {
+                value,
+                plain: true,
+                tag: None,
+            }) = doc.nodes.get(*key)
+            {
+                let resolved = from_resolved(resolve_plain(value), value);
+                if !matches!(resolved, Raw::Str(_)) {
+                    spelled.push((resolved, value.clone()));
+                }
+            }
+        }
+    }
+    match decode_document(doc)? {
+        Raw::Map(entries) => {
+            let entries = entries
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = match spelled.iter().find(|(resolved, _)| same_key(resolved, &k)) {
+                        Some((_, text)) => Raw::Str(Arc::from(text.as_str())),
+                        None => k,
+                    };
+                    (key, v)
+                })
+                .collect();
+            go_value(Raw::Map(entries), 0)
+        }
+        other => go_value(other, 0),
+    }
+}
+
+/// A go-yaml v2 value as Go holds it, without the JSON round trip: `int`s stay integers.
+fn go_value(raw: Raw, depth: usize) -> Result<Value, YamlError> {
+    crate::deep::segmented(depth, || go_value_here(raw, depth))
+        .unwrap_or_else(|| Err(error(format!("yaml: exceeded max depth of {MAX_DEPTH}"), None)))
+}
+
+fn go_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
+    Ok(match raw {
+        Raw::Nil => Value::Nil,
+        Raw::Bool(b) => Value::Bool(b),
+        Raw::Int(i) => Value::Int(i, crate::IntType::Int),
+        Raw::Uint(u) => match i64::try_from(u) {
+            Ok(i) => Value::Int(i, crate::IntType::Int),
+            Err(_) => Value::Int(u as i64, crate::IntType::Uint64),
+        },
+        Raw::Float(f) => Value::Float(f),
+        Raw::Str(s) => Value::String(s),
+        Raw::Binary(b) => Value::String(Arc::from(go_lossy_utf8(&b))),
+        Raw::Seq(items) => Value::List(
+            Arc::new(
+                items
+                    .into_iter()
+                    .map(|item| go_value(item, depth + 1))
+                    .collect::<Result<_, _>>()?,
+            ),
+            ListType::Interface,
+        ),
+        Raw::Map(entries) => {
+            let mut map = Map::new();
+            for (k, v) in entries {
+                let key = match k {
+                    Raw::Str(s) => s.to_string(),
+                    Raw::Binary(b) => go_lossy_utf8(&b),
+                    other => {
+                        return Err(error(
+                            format!(
+                                "unexpected type of key in map: expected string, got {}: value={}",
+                                go_type_name(&other),
+                                go_sharp_v(&other)
+                            ),
+                            None,
+                        ));
+                    }
+                };
+                map.insert(key, go_value(v, depth + 1)?);
+            }
+            Value::Map(MapRef::new(map), MapType::Interface)
+        }
+    })
+}
+
 /// `sigs.k8s.io/yaml.Unmarshal(text, &v)` with `v interface{}`: only the first document counts.
 pub(crate) fn decode_first(text: &str, shape: &Shape) -> Result<Value, YamlError> {
     let documents = parse_first_document(text).map_err(wrap_yaml_error)?;

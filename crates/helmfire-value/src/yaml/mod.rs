@@ -17,7 +17,8 @@ use std::fmt;
 use crate::json::{self, JsonError};
 use crate::{Map, Value};
 use emit::Text;
-use resolve::{Resolved, is_base60_float, resolve_plain};
+use resolve::is_base60_float;
+pub use resolve::{Resolved, resolve_plain};
 
 /// A YAML failure with Go's exact message text (what `helm` prints after its own prefix) and,
 /// when the parser knows it, where in the input it happened (1-based).
@@ -126,6 +127,31 @@ pub enum Shape {
 /// caller's own type (and reporting JSON type mismatches) is the caller's part.
 pub fn decode_shaped(text: &str, shape: &Shape) -> Result<Value, YamlError> {
     decode::decode_first(text, shape)
+}
+
+/// go-yaml v2's own `yaml.Unmarshal(text, &m)` with `m map[string]interface{}`, followed by
+/// helmfile's `maputil.CastKeysToStrings`: no JSON round trip, so integers stay Go `int`s
+/// (`1000000` prints as `1000000`, not `1e+06`) and nested maps are `map[string]interface{}`.
+/// A nested key that is not a string (`on:` is a boolean in YAML 1.1, `1:` an integer) is an
+/// error, as in helmfile; keys of the document's own map keep their spelling (`yes: 1` has the
+/// key `"yes"`), as go-yaml decodes them into a Go `string`. `null` or an empty document gives
+/// an empty map.
+pub fn decode_go_map(text: &str) -> Result<Map, YamlError> {
+    match decode::decode_first_go(text)? {
+        Value::Nil => Ok(Map::new()),
+        Value::Map(m, _) => Ok(m.read().clone()),
+        other => Err(YamlError {
+            message: format!(
+                "cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                match other {
+                    Value::List(..) => "!!seq",
+                    _ => "!!str",
+                }
+            ),
+            line: None,
+            column: None,
+        }),
+    }
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal(text, &m)` with `m map[string]interface{}`: how Helm reads each
@@ -493,6 +519,22 @@ fn natural_order_chars<C: Copy + Into<char>>(a: &[C], b: &[C], v3: bool) -> std:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_decoding_keeps_integers_and_refuses_non_string_keys() {
+        let map = decode_go_map("big: 1000000\nf: 1.5\nyes: [on, 0777]\nn: {a: ~}\n").unwrap();
+        assert!(matches!(map["big"], Value::Int(1_000_000, crate::IntType::Int)));
+        assert!(matches!(map["f"], Value::Float(f) if f == 1.5));
+        let list = map["yes"].as_list().unwrap();
+        assert!(matches!(list[0], Value::Bool(true)));
+        assert!(matches!(list[1], Value::Int(511, _)));
+        let error = decode_go_map("a:\n  on: 1\n").unwrap_err();
+        assert_eq!(
+            error.message,
+            "unexpected type of key in map: expected string, got bool: value=true"
+        );
+        assert!(decode_go_map("").unwrap().is_empty());
+    }
 
     fn yaml(text: &str) -> String {
         encode(&decode(text).expect("decodes")).expect("encodes")

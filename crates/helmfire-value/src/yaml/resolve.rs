@@ -19,7 +19,7 @@ pub enum Resolved {
 }
 
 /// `resolve("", in)` of go-yaml v2.
-pub(crate) fn resolve_plain(input: &str) -> Resolved {
+pub fn resolve_plain(input: &str) -> Resolved {
     let Some(&first) = input.as_bytes().first() else {
         return Resolved::Null;
     };

@@ -35,24 +35,36 @@ pub struct LoadOptions {
     pub kube_context: Option<String>,
 }
 
-/// Finds the state file: the given one, or the first default name present in `dir`.
+/// Finds the state file: the given one, else the first default name present in `dir`, else
+/// helmfile's defaults (`helmfile.yaml`, `helmfile.yaml.gotmpl`, `helmfile.d/`).
 pub fn locate(file: Option<&Path>, dir: &Path) -> Result<PathBuf, StateError> {
     if let Some(file) = file {
         return Ok(file.to_path_buf());
     }
     let candidates: Vec<PathBuf> = DEFAULT_FILES.iter().map(|name| dir.join(name)).collect();
-    candidates
-        .iter()
-        .find(|path| path.is_file())
-        .cloned()
-        .ok_or(StateError::NotFound {
-            searched: DEFAULT_FILES.iter().map(PathBuf::from).collect(),
-        })
+    if let Some(found) = candidates.iter().find(|path| path.is_file()) {
+        return Ok(found.clone());
+    }
+    if let Some(found) = super::helmfile::default_path(dir)? {
+        return Ok(found);
+    }
+    let mut searched: Vec<PathBuf> = DEFAULT_FILES.iter().map(PathBuf::from).collect();
+    searched.extend(super::helmfile::DEFAULT_FILES.iter().map(PathBuf::from));
+    searched.push(PathBuf::from(format!("{}/", super::helmfile::DEFAULT_DIRECTORY)));
+    Err(StateError::NotFound { searched })
 }
 
+/// Loads the state file (a helmfire file or a helmfile) into a [`DesiredState`].
 pub fn load(options: &LoadOptions) -> Result<DesiredState, StateError> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let path = locate(options.file.as_deref(), &cwd)?;
+    if super::helmfile::is_helmfile(&path) {
+        return super::helmfile::load(&super::helmfile::Options {
+            path: &path,
+            environment: &options.environment,
+            kube_context: options.kube_context.as_deref(),
+        });
+    }
     let text = read_limited(&path)?;
     load_str(&path, text, options)
 }
@@ -62,7 +74,7 @@ pub const MAX_FILE_SIZE: u64 = 32 * 1024 * 1024;
 
 /// Reads a state or values file, refusing more than [`MAX_FILE_SIZE`] bytes without reading
 /// them all (the path may be a pipe or a device).
-fn read_limited(path: &Path) -> Result<String, StateError> {
+pub(crate) fn read_limited(path: &Path) -> Result<String, StateError> {
     use std::io::Read as _;
     let read_error = |source| StateError::Read {
         path: path.to_path_buf(),

@@ -1,4 +1,6 @@
 //! ① The desired-state file: YAML or TOML → spanned raw structs → a validated [`DesiredState`].
+//! A helmfile (`helmfile.yaml`, `.gotmpl`, `helmfile.d/`) is read by [`helmfile`] into the same
+//! [`DesiredState`].
 //!
 //! Knows nothing of charts, clusters or the dependency graph; every error names the file, line
 //! and column of the problem.
@@ -6,6 +8,7 @@
 mod de;
 mod error;
 mod expr;
+pub mod helmfile;
 mod load;
 mod model;
 mod name;

@@ -1,5 +1,6 @@
-//! YAML state files → [`Node`] trees, with YAML 1.2 core-schema scalars, anchors, aliases and
-//! `<<` merge keys (which helmfile users rely on for DRY state files).
+//! YAML state files → [`Node`] trees, with YAML 1.2 core-schema scalars (helmfire's own files)
+//! or go-yaml v2's YAML 1.1 scalars (helmfile's files), anchors, aliases and `<<` merge keys
+//! (which helmfile users rely on for DRY state files).
 //!
 //! Aliases are expanded here, so the same limits as values files apply: go-yaml's alias budget
 //! ([`AliasBudget`]: a 400-byte "billion laughs" must not expand into gigabytes) and a nesting
@@ -23,6 +24,18 @@ pub struct YamlSyntaxError {
 /// How deeply maps and lists may nest in a state file (a real one needs a dozen levels).
 pub const MAX_DEPTH: usize = 256;
 
+/// How plain scalars are typed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Schema {
+    /// YAML 1.2's core schema: `yes` is a string.
+    Core,
+    /// YAML 1.1 as go-yaml v2 resolves it (helmfile): `yes`/`on` are booleans, `0777` is octal.
+    GoYamlV2,
+    /// [`Schema::GoYamlV2`] in go-yaml's strict mode (helmfile's state files): a key that a `<<`
+    /// merge sets cannot be set again, by the map or by another merged map.
+    GoYamlV2Strict,
+}
+
 pub fn parse(source: &SourceFile) -> Result<Node, YamlSyntaxError> {
     let mut builder = Builder {
         source,
@@ -30,8 +43,22 @@ pub fn parse(source: &SourceFile) -> Result<Node, YamlSyntaxError> {
         anchors: HashMap::new(),
         budget: AliasBudget::default(),
         depth: 0,
+        schema: Schema::Core,
     };
     builder.document()
+}
+
+/// Every document of a stream, in order (an empty stream has none; an empty document is null).
+pub fn parse_documents(source: &SourceFile, schema: Schema) -> Result<Vec<Node>, YamlSyntaxError> {
+    let mut builder = Builder {
+        source,
+        parser: Parser::new_from_str(&source.text),
+        anchors: HashMap::new(),
+        budget: AliasBudget::default(),
+        depth: 0,
+        schema,
+    };
+    builder.documents()
 }
 
 struct Builder<'a> {
@@ -41,6 +68,7 @@ struct Builder<'a> {
     anchors: HashMap<usize, (Node, usize)>,
     budget: AliasBudget,
     depth: usize,
+    schema: Schema,
 }
 
 impl<'a> Builder<'a> {
@@ -141,6 +169,33 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    fn documents(&mut self) -> Result<Vec<Node>, YamlSyntaxError> {
+        let mut documents = Vec::new();
+        loop {
+            let (event, span) = self.next()?;
+            match event {
+                Event::StreamStart | Event::Nothing | Event::DocumentEnd => continue,
+                Event::StreamEnd => return Ok(documents),
+                Event::DocumentStart(_) => {
+                    let (event, span) = self.next()?;
+                    let root = match event {
+                        Event::DocumentEnd => Node::new(NodeKind::Null, span),
+                        event => self.node(event, span)?,
+                    };
+                    documents.push(root);
+                    self.anchors.clear();
+                    self.budget = AliasBudget::default();
+                }
+                _ => {
+                    return Err(YamlSyntaxError {
+                        message: "expected a YAML document".into(),
+                        offset: span.start,
+                    });
+                }
+            }
+        }
+    }
+
     fn node(&mut self, event: Event<'a>, span: Span) -> Result<Node, YamlSyntaxError> {
         let before = self.budget.decoded();
         match event {
@@ -148,9 +203,22 @@ impl<'a> Builder<'a> {
                 self.count(1, false, span)?;
                 let forced_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let kind = if style == ScalarStyle::Plain && !forced_string {
-                    resolve_plain(&text)
+                    match self.schema {
+                        Schema::Core => resolve_plain(&text),
+                        Schema::GoYamlV2 | Schema::GoYamlV2Strict => resolve_yaml11(&text),
+                    }
                 } else {
-                    NodeKind::String(text.into_owned())
+                    let mut text = text.into_owned();
+                    // A block scalar that ends the input without a final line break has none to
+                    // keep (`a: |\n  x` is "x"); saphyr-parser adds one, libyaml and go-yaml do not.
+                    if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                        && span.end == self.source.text.len()
+                        && !self.source.text.ends_with('\n')
+                        && text.ends_with('\n')
+                    {
+                        text.pop();
+                    }
+                    NodeKind::String(text)
                 };
                 let node = Node::new(kind, span);
                 self.remember(anchor, &node, before);
@@ -211,8 +279,18 @@ impl<'a> Builder<'a> {
                 // Explicit keys win over merged ones, as in YAML's merge-key spec.
                 for (key, value) in merged {
                     let key_text = scalar_key(&key);
-                    if !entries.iter().any(|(k, _)| scalar_key(k) == key_text) {
-                        entries.push((key, value));
+                    match entries.iter().find(|(k, _)| scalar_key(k) == key_text) {
+                        Some((explicit, _)) if self.schema == Schema::GoYamlV2Strict => {
+                            return Err(YamlSyntaxError {
+                                message: format!(
+                                    "key `{}` already set in map: a `<<` merge sets it too, which go-yaml's strict mode (helmfile's) refuses",
+                                    key_text.unwrap_or_default()
+                                ),
+                                offset: explicit.span.start,
+                            });
+                        }
+                        Some(_) => {}
+                        None => entries.push((key, value)),
                     }
                 }
                 self.depth -= 1;
@@ -251,6 +329,14 @@ impl<'a> Builder<'a> {
                     let key_text = scalar_key(key);
                     if !into.iter().any(|(k, _)| scalar_key(k) == key_text) {
                         into.push((key.clone(), item.clone()));
+                    } else if self.schema == Schema::GoYamlV2Strict {
+                        return Err(YamlSyntaxError {
+                            message: format!(
+                                "key `{}` already set in map: two maps of a `<<` merge set it, which go-yaml's strict mode (helmfile's) refuses",
+                                key_text.unwrap_or_default()
+                            ),
+                            offset: value.span.start,
+                        });
                     }
                 }
                 Ok(())
@@ -284,6 +370,26 @@ fn scalar_key(node: &Node) -> Option<String> {
         NodeKind::Null => Some("null".into()),
         _ => None,
     }
+}
+
+/// go-yaml v2's YAML 1.1 resolution for plain scalars (timestamps stay strings, as they do in
+/// an `interface{}`).
+fn resolve_yaml11(text: &str) -> NodeKind {
+    use helmfire_value::yaml::Resolved;
+    match helmfire_value::yaml::resolve_plain(text) {
+        Resolved::Null => NodeKind::Null,
+        Resolved::Bool(b) => NodeKind::Bool(b),
+        Resolved::Int(i) => NodeKind::Int(i),
+        Resolved::Uint(u) => i64::try_from(u).map_or(NodeKind::Float(u as f64), NodeKind::Int),
+        Resolved::Float(f) => NodeKind::Float(f),
+        Resolved::Timestamp | Resolved::Str => NodeKind::String(text.to_string()),
+    }
+}
+
+/// Whether a plain scalar reads as a string under the YAML 1.2 core schema (what helmfire's own
+/// state files use), for writers that must quote everything else.
+pub(crate) fn core_is_string(text: &str) -> bool {
+    matches!(resolve_plain(text), NodeKind::String(_))
 }
 
 /// YAML 1.2 core schema for plain scalars.
@@ -354,6 +460,17 @@ mod tests {
     }
 
     #[test]
+    fn a_block_scalar_at_the_end_of_input_keeps_no_line_break_it_does_not_have() {
+        let string = |text: &str| parse_text(text).unwrap().get("a").unwrap().kind.clone();
+        assert_eq!(string("a: |\n  x\n  y"), NodeKind::String("x\ny".into()));
+        assert_eq!(string("a: |+\n  x\n  y"), NodeKind::String("x\ny".into()));
+        assert_eq!(string("a: >\n  x\n  y"), NodeKind::String("x y".into()));
+        assert_eq!(string("a: |-\n  x\n  y"), NodeKind::String("x\ny".into()));
+        assert_eq!(string("a: |\n  x\n  y\n"), NodeKind::String("x\ny\n".into()));
+        assert_eq!(string("a: |\n  x\nb: 1"), NodeKind::String("x\n".into()));
+    }
+
+    #[test]
     fn scalars_resolve_with_the_core_schema() {
         let node = parse_text("a: 1\nb: 1.5\nc: true\nd: ~\ne: '1'\nf: yes\ng: 0x1f\n").unwrap();
         assert_eq!(node.get("a").unwrap().kind, NodeKind::Int(1));
@@ -418,6 +535,22 @@ mod tests {
         assert!(
             (4..=6).contains(&line),
             "points at the alias that tipped it: line {line}"
+        );
+    }
+
+    #[test]
+    fn yaml11_scalars_and_several_documents() {
+        let source = SourceFile::new("t.yaml", "a: yes\nb: 0777\n---\nc: on\n---\n");
+        let docs = parse_documents(&source, Schema::GoYamlV2).unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0].get("a").unwrap().kind, NodeKind::Bool(true));
+        assert_eq!(docs[0].get("b").unwrap().kind, NodeKind::Int(511));
+        assert_eq!(docs[1].get("c").unwrap().kind, NodeKind::Bool(true));
+        assert_eq!(docs[2].kind, NodeKind::Null);
+        assert!(
+            parse_documents(&SourceFile::new("t.yaml", ""), Schema::GoYamlV2)
+                .unwrap()
+                .is_empty()
         );
     }
 

@@ -1,0 +1,4 @@
+{{- define "labels" -}}
+team: {{ .team }}
+managed-by: helmfile
+{{- end -}}
