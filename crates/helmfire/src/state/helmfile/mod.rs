@@ -196,6 +196,7 @@ pub fn read(options: &Options<'_>) -> Result<Reading, StateError> {
             name: environment,
             values: environment_values,
             kube_context: first.map(|s| s.env.kube_context.clone()).filter(|c| !c.is_empty()),
+            storage: None,
         },
         repositories: converted.repositories,
         releases: converted.releases,

@@ -21,7 +21,7 @@ use crate::state::model::{
 };
 use crate::state::name::{Namespace, ReleaseId, ReleaseName};
 use crate::state::source::{SourceFile, Span};
-use crate::state::version::VersionConstraint;
+use helmfire_template::semver::Constraints;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 const DEFAULT_HISTORY_MAX: u32 = 10;
@@ -124,6 +124,14 @@ pub(super) fn convert(loader: &mut Loader, kube_context: Option<&str>) -> Result
             releases.push(spec);
             origins.push(origin);
             pending.push(needs);
+        }
+    }
+    // Several clusters: ids carry the context, as in helmfire's own files (helmfile's release
+    // ids are `[context/][namespace/]name` too).
+    let contexts: HashSet<Option<&String>> = releases.iter().map(|release| release.kube_context.as_ref()).collect();
+    if contexts.len() > 1 {
+        for release in &mut releases {
+            release.id.context = release.kube_context.clone();
         }
     }
     converter.check_duplicates(&releases);
@@ -937,7 +945,11 @@ impl Converter<'_> {
                 return None;
             }
         };
-        let id = ReleaseId { namespace, name };
+        let id = ReleaseId {
+            namespace,
+            name,
+            context: None,
+        };
         let chart_field = release
             .chart
             .spanned()
@@ -946,7 +958,7 @@ impl Converter<'_> {
         let chart = self.chart(&chart_field, &base_dir);
         let is_local = matches!(chart, Some(ChartRef::Local(_)));
         let version = match release.version.spanned() {
-            Some(version) => match VersionConstraint::parse(&version.value) {
+            Some(version) => match Constraints::parse(&version.value) {
                 Ok(constraint) => Some(constraint),
                 // helm ignores the version of a local chart, whatever it says.
                 Err(_) if is_local => {
@@ -956,10 +968,10 @@ impl Converter<'_> {
                     ));
                     None
                 }
-                Err(message) => {
+                Err(error) => {
                     self.error(
                         version.span,
-                        message,
+                        format!("invalid version constraint `{}`: {error}", version.value),
                         "use a version (`1.2.3`) or a constraint such as `^1.2` or `~1.2.3`",
                     );
                     None
@@ -1056,6 +1068,7 @@ impl Converter<'_> {
             force_conflicts: false,
             drift_correction: false,
             ignore_differences: Vec::new(),
+            post_renderers: Vec::new(),
             kube_context,
             location: self.loader.sources.location(name_span),
             id,
@@ -1366,9 +1379,10 @@ impl Converter<'_> {
     }
 
     /// helmfile's canonical `needs` ids matched against the releases (namespace `default` for
-    /// releases without one; the kube context is not part of a helmfire release id).
+    /// releases without one; the kube context only when the releases span several).
     fn resolve_needs(&mut self, releases: &mut [ReleaseSpec], pending: Vec<PendingNeeds>, disabled: &[String]) {
         let ids: HashSet<ReleaseId> = releases.iter().map(|r| r.id.clone()).collect();
+        let several_contexts = releases.iter().any(|r| r.id.context.is_some());
         let mut resolved_all = Vec::new();
         for (release, needs) in releases.iter().zip(pending) {
             let mut resolved = Vec::new();
@@ -1382,10 +1396,20 @@ impl Converter<'_> {
                         namespace => namespace,
                     },
                 };
-                let target = ReleaseName::parse(name)
-                    .ok()
-                    .zip(Namespace::parse(namespace).ok())
-                    .map(|(name, namespace)| ReleaseId { namespace, name });
+                let context = match components.len() {
+                    _ if !several_contexts => None,
+                    0..=2 => None,
+                    n => Some(components[..n - 2].join("/")).filter(|c| !c.is_empty()),
+                };
+                let target =
+                    ReleaseName::parse(name)
+                        .ok()
+                        .zip(Namespace::parse(namespace).ok())
+                        .map(|(name, namespace)| ReleaseId {
+                            namespace,
+                            name,
+                            context,
+                        });
                 match target {
                     Some(target) if ids.contains(&target) => {
                         if target == release.id {
