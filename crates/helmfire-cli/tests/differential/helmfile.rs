@@ -75,6 +75,13 @@ const CASES: &[Case] = &[
         build: &["default"],
         template: &["default"],
     },
+    Case {
+        dir: "two-contexts",
+        file: None,
+        environments: &["default"],
+        build: &["default"],
+        template: &[],
+    },
 ];
 
 fn fixture(dir: &str) -> PathBuf {
@@ -144,7 +151,14 @@ struct Deployed {
 /// `helmfile build --embed-values`, reduced to what each enabled release deploys with.
 fn helmfile_deployed(build: &str, enabled: &[Row], environment: &str) -> Vec<Deployed> {
     let mut out = Vec::new();
-    for state in yaml_documents(build) {
+    // helmfire ids (and so its needs) carry the kube context only when releases span several.
+    let documents = yaml_documents(build);
+    let contexts: std::collections::BTreeSet<String> = documents
+        .iter()
+        .flat_map(|state| state["releases"].as_array().cloned().unwrap_or_default())
+        .map(|release| release["kubeContext"].as_str().unwrap_or("").to_string())
+        .collect();
+    for state in documents {
         let defaults = &state["helmDefaults"];
         for release in state["releases"].as_array().cloned().unwrap_or_default() {
             let namespace = release["namespace"]
@@ -198,7 +212,12 @@ fn helmfile_deployed(build: &str, enabled: &[Row], environment: &str) -> Vec<Dep
                         } else {
                             "default"
                         };
-                        format!("{namespace}/{name}")
+                        match parts.len() {
+                            3.. if contexts.len() > 1 => {
+                                format!("{}/{namespace}/{name}", parts[..parts.len() - 2].join("/"))
+                            }
+                            _ => format!("{namespace}/{name}"),
+                        }
                     })
                     .collect(),
                 wait: flag("wait"),

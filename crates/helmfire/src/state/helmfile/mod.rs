@@ -77,7 +77,9 @@ pub fn is_helmfile(path: &Path) -> bool {
 /// (more of them than keys only helmfire has): template actions, `---` parts, `helmDefaults`,
 /// `bases`, release `secrets`, `set:` as a list, ….
 fn looks_like_helmfile(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    // A file too large for a state file (or endless, `/dev/zero`) is left to the native loader,
+    // which refuses it with the limit; never read more than that.
+    let Ok(text) = crate::state::load::read_limited(path) else {
         return false;
     };
     const HELMFILE_ONLY: [&str; 30] = [
@@ -112,8 +114,9 @@ fn looks_like_helmfile(path: &Path) -> bool {
         "skipDeps:",
         "keyring:",
     ];
-    const HELMFIRE_ONLY: [&str; 9] = [
+    const HELMFIRE_ONLY: [&str; 10] = [
         "defaults:",
+        "postRenderers:",
         "driftCorrection:",
         "ignoreDifferences:",
         "takeOwnership:",
@@ -126,8 +129,21 @@ fn looks_like_helmfile(path: &Path) -> bool {
     let mut helmfile = 0;
     let mut helmfire = 0;
     let mut previous = "";
+    // Inside helmfire's `postRenderers:` (the indentation of its key), whose built-ins share
+    // names with helmfile keys (`jsonPatches`, `commonLabels`).
+    let mut post_renderers: Option<usize> = None;
     for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
         let trimmed = line.trim_start().trim_start_matches("- ");
+        if post_renderers.is_some_and(|key| indent <= key && !trimmed.is_empty() && !trimmed.starts_with('#')) {
+            post_renderers = None;
+        }
+        if trimmed.starts_with("postRenderers:") {
+            post_renderers = Some(indent);
+        } else if post_renderers.is_some() {
+            previous = line;
+            continue;
+        }
         // helmfire's own expressions are `${{ … }}`; a bare `{{` is a Go template action.
         let go_action = line.match_indices("{{").any(|(i, _)| !line[..i].ends_with('$'));
         if go_action || line.trim_end() == "---" {
@@ -213,4 +229,30 @@ pub fn read(options: &Options<'_>) -> Result<Reading, StateError> {
 /// Reads a helmfile into a [`DesiredState`].
 pub fn load(options: &Options<'_>) -> Result<DesiredState, StateError> {
     read(options).map(|reading| reading.state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sniff(text: &str) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.yaml");
+        std::fs::write(&path, text).unwrap();
+        is_helmfile(&path)
+    }
+
+    #[test]
+    fn helmfires_post_renderers_do_not_read_as_helmfile_keys() {
+        let native = "releases:\n  - name: web\n    chart: ./c\n    postRenderers:\n      - jsonPatches:\n          - target: {kind: Service}\n      - commonLabels: {team: a}\n  - name: api\n    chart: ./c\n";
+        assert!(!sniff(native));
+        let helmfile = "helmDefaults:\n  wait: true\nreleases:\n  - name: web\n    chart: ./c\n    jsonPatches:\n      - target: {kind: Service}\n";
+        assert!(sniff(helmfile));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_file_is_left_to_the_native_loader() {
+        assert!(!is_helmfile(Path::new("/dev/zero")));
+    }
 }
