@@ -2,7 +2,7 @@
 //! rules (YAML 1.2 booleans and nulls, `0o`/`0b` integers, 1.1 octals, timestamps).
 
 pub use crate::yaml::resolve::Resolved;
-use crate::yaml::resolve::{parse_go_float, parse_go_int, parse_go_uint, parse_timestamp};
+use crate::yaml::resolve::{is_yaml_style_float, parse_go_float, parse_go_int, parse_go_uint, parse_timestamp};
 
 /// `resolve("", value)`: the value a plain scalar stands for.
 pub fn resolve(value: &str) -> Resolved {
@@ -43,7 +43,7 @@ pub fn resolve(value: &str) -> Resolved {
             if let Some(u) = parse_go_uint(&plain) {
                 return Resolved::Uint(u);
             }
-            if yaml_style_float(&plain)
+            if is_yaml_style_float(&plain)
                 && let Some(f) = parse_go_float(&plain)
             {
                 return Resolved::Float(f);
@@ -53,46 +53,6 @@ pub fn resolve(value: &str) -> Resolved {
         _ => {}
     }
     Resolved::Str
-}
-
-/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
-fn yaml_style_float(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    if matches!(b.first(), Some(b'-' | b'+')) {
-        i += 1;
-    }
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while *i < b.len() && b[*i].is_ascii_digit() {
-            *i += 1;
-        }
-        *i - start
-    };
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    } else {
-        if digits(&mut i) == 0 {
-            return false;
-        }
-        if b.get(i) == Some(&b'.') {
-            i += 1;
-            digits(&mut i);
-        }
-    }
-    if matches!(b.get(i), Some(b'e' | b'E')) {
-        i += 1;
-        if matches!(b.get(i), Some(b'-' | b'+')) {
-            i += 1;
-        }
-        if digits(&mut i) == 0 {
-            return false;
-        }
-    }
-    i == b.len()
 }
 
 /// The short tag `resolve` gives a plain scalar (`!!str`, `!!int`, …).
