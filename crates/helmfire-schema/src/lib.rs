@@ -15,7 +15,7 @@
 pub mod selector;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -73,7 +73,11 @@ pub struct List {
 
 struct Table {
     kinds: HashMap<String, String>,
-    types: HashMap<String, Arc<Struct>>,
+    /// Every type as generated, turned into a [`Struct`] the first time it is looked up: a
+    /// patch of one Deployment needs a dozen of the table's types, and converting all of them
+    /// cost every process that patches milliseconds.
+    raw_types: serde_json::Map<String, Value>,
+    types: Mutex<HashMap<String, Arc<Struct>>>,
 }
 
 fn table() -> &'static Table {
@@ -81,7 +85,7 @@ fn table() -> &'static Table {
     TABLE.get_or_init(|| {
         // The table is generated and checked in; a parse failure is a build defect that the
         // unit tests below catch, so an empty table is a safe fallback at run time.
-        let raw: Value = serde_json::from_str(include_str!("schema.json")).unwrap_or(Value::Null);
+        let mut raw: Value = serde_json::from_str(include_str!("schema.json")).unwrap_or(Value::Null);
         let kinds = raw["kinds"]
             .as_object()
             .map(|m| {
@@ -90,31 +94,42 @@ fn table() -> &'static Table {
                     .collect()
             })
             .unwrap_or_default();
-        let types = raw["types"]
+        let raw_types = match raw.get_mut("types").map(Value::take) {
+            Some(Value::Object(types)) => types,
+            _ => serde_json::Map::new(),
+        };
+        Table {
+            kinds,
+            raw_types,
+            types: Mutex::new(HashMap::new()),
+        }
+    })
+}
+
+impl Table {
+    /// A named built-in struct type.
+    fn get(&self, name: &str) -> Option<Arc<Struct>> {
+        let cached = |types: &HashMap<String, Arc<Struct>>| types.get(name).cloned();
+        if let Some(found) = cached(&self.types.lock().unwrap_or_else(|p| p.into_inner())) {
+            return Some(found);
+        }
+        let raw = self.raw_types.get(name)?;
+        let fields = raw["f"]
             .as_object()
-            .map(|m| {
-                m.iter()
-                    .map(|(name, t)| {
-                        let fields = t["f"]
-                            .as_object()
-                            .map(|f| {
-                                f.iter()
-                                    .map(|(field, node)| (field.clone(), from_table_node(node)))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        let s = Struct {
-                            fields,
-                            atomic: t["atomic"].as_bool().unwrap_or(false),
-                            open: t["any"].as_bool().unwrap_or(false),
-                        };
-                        (name.clone(), Arc::new(s))
-                    })
+            .map(|f| {
+                f.iter()
+                    .map(|(field, node)| (field.clone(), from_table_node(node)))
                     .collect()
             })
             .unwrap_or_default();
-        Table { kinds, types }
-    })
+        let converted = Arc::new(Struct {
+            fields,
+            atomic: raw["atomic"].as_bool().unwrap_or(false),
+            open: raw["any"].as_bool().unwrap_or(false),
+        });
+        let mut types = self.types.lock().unwrap_or_else(|p| p.into_inner());
+        Some(types.entry(name.to_string()).or_insert(converted).clone())
+    }
 }
 
 fn from_table_node(node: &Value) -> Node {
@@ -222,7 +237,7 @@ fn convert(schema: &Value) -> Node {
 /// A struct view of a node, resolving references.
 pub fn as_struct(node: &Node) -> Option<Arc<Struct>> {
     match node {
-        Node::Ref(name) => table().types.get(name.as_ref()).cloned(),
+        Node::Ref(name) => table().get(name),
         Node::Struct(s) => Some(s.clone()),
         _ => None,
     }
@@ -360,6 +375,34 @@ fn walk_types(value: &Value, node: &Node, path: String, out: &mut Vec<(String, &
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_kind_and_every_referenced_type_resolves() {
+        let table = table();
+        assert!(
+            table.kinds.len() > 30 && table.raw_types.len() > 100,
+            "the generated table parses"
+        );
+        fn refs(node: &Node, out: &mut Vec<String>) {
+            match node {
+                Node::Ref(name) => out.push(name.to_string()),
+                Node::Map(inner) => refs(inner, out),
+                Node::List(list) => refs(&list.items, out),
+                _ => {}
+            }
+        }
+        for (kind, name) in &table.kinds {
+            assert!(table.get(name).is_some(), "{kind} -> {name}");
+        }
+        for name in table.raw_types.keys() {
+            let found = table.get(name).expect("converts");
+            let mut named = Vec::new();
+            found.fields.values().for_each(|node| refs(node, &mut named));
+            for inner in named {
+                assert!(table.get(&inner).is_some(), "{name} refers to missing {inner}");
+            }
+        }
+    }
 
     #[test]
     fn containers_are_a_map_keyed_by_name() {
