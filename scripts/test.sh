@@ -34,4 +34,7 @@ helmfile_bin=$(scripts/install-helmfile.sh)
 export HELMFIRE_HELMFILE="$helmfile_bin/helmfile"
 echo "helmfile oracle: $("$HELMFIRE_HELMFILE" --version)"
 
+# Most integration tests wait on sandbox controllers, Leases and processes rather than the CPU:
+# four test threads on two cores take the `it` binary from 124 s to 84 s (differential: 57 to 48 s).
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}
 cargo test --locked "$@"
