@@ -43,12 +43,12 @@ pub(crate) enum Style {
 }
 
 #[derive(Default)]
-struct Analysis {
-    multiline: bool,
-    flow_plain_allowed: bool,
-    block_plain_allowed: bool,
-    single_quoted_allowed: bool,
-    block_allowed: bool,
+pub(crate) struct Analysis {
+    pub(crate) multiline: bool,
+    pub(crate) flow_plain_allowed: bool,
+    pub(crate) block_plain_allowed: bool,
+    pub(crate) single_quoted_allowed: bool,
+    pub(crate) block_allowed: bool,
 }
 
 pub(crate) struct Emitter {
@@ -129,7 +129,7 @@ fn is_bom(b: &[u8]) -> bool {
 
 /// `yaml_emitter_analyze_scalar`; `v3` adds go-yaml v3's separate handling of tabs, which
 /// rule out plain and single-quoted styles but still allow a literal block.
-fn analyze(value: &[u8], v3: bool) -> Analysis {
+pub(crate) fn analyze(value: &[u8], v3: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,

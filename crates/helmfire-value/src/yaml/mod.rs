@@ -7,7 +7,7 @@
 
 mod block;
 mod decode;
-mod emit;
+pub(crate) mod emit;
 mod pretty;
 mod resolve;
 pub mod v3;

@@ -895,148 +895,16 @@ impl Emitter {
         true
     }
 
+    /// libyaml's scalar analysis, the one go-yaml v2's emitter runs too (with v3's tab rule).
     fn analyze_scalar(&mut self, value: Vec<u8>) {
-        self.scalar.value = value;
-        let value = &self.scalar.value;
-        if value.is_empty() {
-            self.scalar.multiline = false;
-            self.scalar.flow_plain_allowed = false;
-            self.scalar.block_plain_allowed = true;
-            self.scalar.single_quoted_allowed = true;
-            self.scalar.block_allowed = false;
-            return;
-        }
-        let mut block_indicators = false;
-        let mut flow_indicators = false;
-        let mut line_breaks = false;
-        let mut special_characters = false;
-        let mut tab_characters = false;
-        let mut leading_space = false;
-        let mut leading_break = false;
-        let mut trailing_space = false;
-        let mut trailing_break = false;
-        let mut break_space = false;
-        let mut space_break = false;
-        let mut previous_space = false;
-        let mut previous_break = false;
-
-        if value.len() >= 3 && (value.starts_with(b"---") || value.starts_with(b"...")) {
-            block_indicators = true;
-            flow_indicators = true;
-        }
-        let mut preceded_by_whitespace = true;
-        let mut i = 0;
-        while i < value.len() {
-            let w = width(value[i]).max(1);
-            let followed_by_whitespace = i + w >= value.len() || is_blank(value, i + w);
-            if i == 0 {
-                match value[i] {
-                    b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"'
-                    | b'%' | b'@' | b'`' => {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
-                    b'?' | b':' => {
-                        flow_indicators = true;
-                        if followed_by_whitespace {
-                            block_indicators = true;
-                        }
-                    }
-                    b'-' if followed_by_whitespace => {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
-                    _ => {}
-                }
-            } else {
-                match value[i] {
-                    b',' | b'?' | b'[' | b']' | b'{' | b'}' => flow_indicators = true,
-                    b':' => {
-                        flow_indicators = true;
-                        if followed_by_whitespace {
-                            block_indicators = true;
-                        }
-                    }
-                    b'#' if preceded_by_whitespace => {
-                        flow_indicators = true;
-                        block_indicators = true;
-                    }
-                    _ => {}
-                }
-            }
-            if value[i] == b'\t' {
-                tab_characters = true;
-            } else if !is_printable(value, i) {
-                special_characters = true;
-            }
-            if is_space(value, i) {
-                if i == 0 {
-                    leading_space = true;
-                }
-                if i + w == value.len() {
-                    trailing_space = true;
-                }
-                if previous_break {
-                    break_space = true;
-                }
-                previous_space = true;
-                previous_break = false;
-            } else if is_break(value, i) {
-                line_breaks = true;
-                if i == 0 {
-                    leading_break = true;
-                }
-                if i + w == value.len() {
-                    trailing_break = true;
-                }
-                if previous_space {
-                    space_break = true;
-                }
-                previous_space = false;
-                previous_break = true;
-            } else {
-                previous_space = false;
-                previous_break = false;
-            }
-            preceded_by_whitespace = is_blankz(value, i);
-            i += w;
-        }
+        let analysis = crate::yaml::emit::analyze(&value, true);
         let s = &mut self.scalar;
-        s.multiline = line_breaks;
-        s.flow_plain_allowed = true;
-        s.block_plain_allowed = true;
-        s.single_quoted_allowed = true;
-        s.block_allowed = true;
-        if leading_space || leading_break || trailing_space || trailing_break {
-            s.flow_plain_allowed = false;
-            s.block_plain_allowed = false;
-        }
-        if trailing_space {
-            s.block_allowed = false;
-        }
-        if break_space {
-            s.flow_plain_allowed = false;
-            s.block_plain_allowed = false;
-            s.single_quoted_allowed = false;
-        }
-        if space_break || tab_characters || special_characters {
-            s.flow_plain_allowed = false;
-            s.block_plain_allowed = false;
-            s.single_quoted_allowed = false;
-        }
-        if space_break || special_characters {
-            s.block_allowed = false;
-        }
-        if line_breaks {
-            s.flow_plain_allowed = false;
-            s.block_plain_allowed = false;
-        }
-        if flow_indicators {
-            s.flow_plain_allowed = false;
-        }
-        if block_indicators {
-            s.block_plain_allowed = false;
-        }
+        s.value = value;
+        s.multiline = analysis.multiline;
+        s.flow_plain_allowed = analysis.flow_plain_allowed;
+        s.block_plain_allowed = analysis.block_plain_allowed;
+        s.single_quoted_allowed = analysis.single_quoted_allowed;
+        s.block_allowed = analysis.block_allowed;
     }
 
     /// Takes the event's comments and scalar value (nothing reads them from the event later).
