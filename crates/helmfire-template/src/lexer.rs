@@ -134,27 +134,65 @@ fn has_right_trim(s: &str) -> bool {
     b.len() >= 2 && is_space(b[0] as char) && b[1] == b'-'
 }
 
-/// Lexes the whole input; the last item is `Eof` or `Error`.
+/// Lexes the whole input; the last item is `Eof` or `Error` (tests; the parser pulls [`Items`]).
+#[cfg(test)]
 pub fn lex(input: &str) -> Vec<Item<'_>> {
-    let mut l = Lexer {
-        input,
-        pos: 0,
-        start: 0,
-        // Charts average a token per 5-10 bytes of template text.
-        items: Vec::with_capacity(input.len() / 8 + 4),
-        paren_depth: 0,
-        line_pos: 0,
-        line: 1,
-    };
-    l.run();
-    l.items
+    Items::new(input).collect()
+}
+
+/// The items of a template, lexed as the parser asks for them, as Go's lexer hands them over
+/// one at a time: a template's items are never all held at once. (A vector of them all was the
+/// largest allocation of a small chart's render, a fifth of its page faults.)
+pub struct Items<'a> {
+    lexer: Lexer<'a>,
+    state: State,
+}
+
+impl<'a> Items<'a> {
+    pub fn new(input: &'a str) -> Items<'a> {
+        Items {
+            lexer: Lexer {
+                input,
+                pos: 0,
+                start: 0,
+                // A state emits at most a few items before the parser takes them.
+                items: std::collections::VecDeque::with_capacity(4),
+                paren_depth: 0,
+                line_pos: 0,
+                line: 1,
+            },
+            state: State::Text,
+        }
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Item<'a>;
+
+    /// The next item; `None` after the `Eof` or `Error` item.
+    fn next(&mut self) -> Option<Item<'a>> {
+        loop {
+            if let Some(item) = self.lexer.items.pop_front() {
+                return Some(item);
+            }
+            let l = &mut self.lexer;
+            self.state = match self.state {
+                State::Text => l.lex_text(),
+                State::LeftDelim => l.lex_left_delim(),
+                State::Comment => l.lex_comment(),
+                State::RightDelim => l.lex_right_delim(),
+                State::InsideAction => l.lex_inside_action(),
+                State::Done => return None,
+            };
+        }
+    }
 }
 
 struct Lexer<'a> {
     input: &'a str,
     pos: usize,
     start: usize,
-    items: Vec<Item<'a>>,
+    items: std::collections::VecDeque<Item<'a>>,
     paren_depth: i32,
     /// The line of `line_pos`: items are emitted in order, so each line number is counted on
     /// from the previous one instead of from the start of the input.
@@ -162,6 +200,7 @@ struct Lexer<'a> {
     line: usize,
 }
 
+#[derive(Clone, Copy)]
 enum State {
     Text,
     LeftDelim,
@@ -189,7 +228,7 @@ impl<'a> Lexer<'a> {
             val: std::borrow::Cow::Borrowed(&self.input[self.start..self.pos]),
             line: self.line_at(self.start),
         };
-        self.items.push(item);
+        self.items.push_back(item);
         self.start = self.pos;
     }
 
@@ -200,7 +239,7 @@ impl<'a> Lexer<'a> {
             val: std::borrow::Cow::Owned(msg),
             line: self.line_at(self.start),
         };
-        self.items.push(item);
+        self.items.push_back(item);
         State::Done
     }
 
@@ -236,20 +275,6 @@ impl<'a> Lexer<'a> {
 
     fn accept_run(&mut self, valid: &str) {
         while self.accept(valid) {}
-    }
-
-    fn run(&mut self) {
-        let mut state = State::Text;
-        loop {
-            state = match state {
-                State::Text => self.lex_text(),
-                State::LeftDelim => self.lex_left_delim(),
-                State::Comment => self.lex_comment(),
-                State::RightDelim => self.lex_right_delim(),
-                State::InsideAction => self.lex_inside_action(),
-                State::Done => return,
-            };
-        }
     }
 
     fn lex_text(&mut self) -> State {

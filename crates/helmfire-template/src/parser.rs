@@ -4,13 +4,13 @@
 //! `parse.Parse` does. Function names are checked at parse time (`function "x" not defined`),
 //! so the caller supplies the set of known names. Execution semantics live in `exec`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::ast::*;
 use super::error::ParseError;
 use super::fmt::quote_go;
-use super::lexer::{Item, ItemType, lex};
+use super::lexer::{Item, ItemType, Items};
 
 enum Term {
     End,
@@ -19,10 +19,17 @@ enum Term {
 
 struct Parser<'a> {
     name: &'a str,
-    items: Vec<Item<'a>>,
+    lexer: Items<'a>,
+    /// The items lexed and still within reach of a backup: `window[0]` is item `base`.
+    window: VecDeque<Item<'a>>,
+    base: usize,
+    /// The last item lexed (`Eof` or `Error` once the lexer is done).
+    last: Option<(usize, usize)>,
     cursor: usize,
-    /// Index of the furthest item read: Go reports errors at the line of `token[0]`.
+    /// Index of the furthest item read, and its line: Go reports errors at the line of
+    /// `token[0]`.
     furthest: usize,
+    furthest_line: usize,
     vars: Vec<String>,
     range_depth: usize,
     action_line: usize,
@@ -34,6 +41,10 @@ struct Parser<'a> {
 }
 
 type PResult<T> = Result<T, ParseError>;
+
+/// How many items behind the cursor stay readable: the parser backs up at most three (a
+/// `{{ define` it looks ahead for, a declaration it turns out not to be).
+const BEHIND: usize = 6;
 
 /// Parses `text` as template `name`; returns the file's tree first, then its definitions.
 pub fn parse<'a>(
@@ -47,9 +58,13 @@ pub fn parse<'a>(
     });
     let mut p = Parser {
         name,
-        items: lex(text),
+        lexer: Items::new(text),
+        window: VecDeque::with_capacity(BEHIND + 4),
+        base: 0,
+        last: None,
         cursor: 0,
         furthest: 0,
+        furthest_line: 1,
         vars: vec!["$".into()],
         range_depth: 0,
         action_line: 0,
@@ -104,16 +119,26 @@ impl<'a> Parser<'a> {
         ident
     }
 
-    fn item(&self, i: usize) -> Item<'a> {
-        match self.items.get(i) {
+    /// Item `i`, lexing up to it; past the end, an `Eof` at the last item.
+    fn item(&mut self, i: usize) -> Item<'a> {
+        while self.base + self.window.len() <= i {
+            match self.lexer.next() {
+                Some(item) => {
+                    self.last = Some((item.pos, item.line));
+                    self.window.push_back(item);
+                }
+                None => break,
+            }
+        }
+        match self.window.get(i - self.base) {
             Some(it) => it.clone(),
             None => {
-                let last = self.items.last();
+                let (pos, line) = self.last.unwrap_or((0, 1));
                 Item {
                     typ: ItemType::Eof,
-                    pos: last.map_or(0, |l| l.pos),
+                    pos,
                     val: std::borrow::Cow::Borrowed(""),
-                    line: last.map_or(1, |l| l.line),
+                    line,
                 }
             }
         }
@@ -122,9 +147,16 @@ impl<'a> Parser<'a> {
     fn next(&mut self) -> Item<'a> {
         let it = self.item(self.cursor);
         if self.cursor > self.furthest || self.furthest == 0 {
-            self.furthest = self.cursor.min(self.items.len().saturating_sub(1));
+            // Past the end this is the last item (its line is the synthesised Eof's).
+            self.furthest = self.cursor;
+            self.furthest_line = it.line;
         }
         self.cursor += 1;
+        // Items further back than any backup reaches are done with.
+        while self.base + BEHIND < self.cursor && !self.window.is_empty() {
+            self.window.pop_front();
+            self.base += 1;
+        }
         it
     }
 
@@ -156,7 +188,7 @@ impl<'a> Parser<'a> {
     fn errorf(&self, msg: String) -> ParseError {
         ParseError {
             name: self.name.to_string(),
-            line: self.item(self.furthest).line,
+            line: self.furthest_line,
             message: msg,
         }
     }
