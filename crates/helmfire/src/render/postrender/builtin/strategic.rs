@@ -239,6 +239,12 @@ fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut 
     if path.len() > 200 {
         return Err("patch nested too deeply".to_string());
     }
+    if origin.is_none()
+        && !general_walk_only()
+        && let Some(node) = dest.take_if(|d| !is_null(d))
+    {
+        return walk_unpatched(node, shape, path);
+    }
     let kind = [&dest, &origin]
         .into_iter()
         .flatten()
@@ -289,6 +295,102 @@ fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut 
         }
         None => walk_map(dest, origin, shape, path),
     }
+}
+
+/// `walk` of a part of the object the patch does not reach, in place. kyaml walks it all the
+/// same, and that changes little: fields holding an empty null go, and so do null and `{}`
+/// elements of associative lists. Lists whose elements are all distinct by one key (or distinct
+/// scalars) keep their order and are walked element by element here; the general walk, which
+/// copies every element twice to merge patch and object, remains for the rest (elements sharing
+/// a key, several keys, elements without their key).
+fn walk_unpatched(mut dest: Node, shape: &Shape, path: &mut Vec<String>) -> Result<Walked, String> {
+    match dest.kind {
+        Kind::Mapping => {
+            let mut i = 0;
+            while i + 1 < dest.content.len() {
+                let name = dest.content[i].value.clone();
+                let child_shape = schema::field(shape, &name);
+                let value = std::mem::take(&mut dest.content[i + 1]);
+                let style = value.style;
+                path.push(name);
+                let walked = walk(Some(value), None, &child_shape, path)?;
+                path.pop();
+                let before = dest.content.len();
+                put_back(&mut dest, i, style, walked);
+                if dest.content.len() == before {
+                    i += 2;
+                }
+            }
+            Ok(Walked::Node(dest, true))
+        }
+        Kind::Sequence => match associative(shape) {
+            None => Ok(Walked::Node(dest, true)),
+            Some(keys) if distinct_by(&dest, &keys) => {
+                let items_shape = list_items(shape);
+                let mut kept = Vec::with_capacity(dest.content.len());
+                for element in std::mem::take(&mut dest.content) {
+                    let value = element_value(&element, &keys).to_string();
+                    path.push(format!("[{value}]"));
+                    let walked = walk(Some(element), None, &items_shape, path)?;
+                    path.pop();
+                    if let Walked::Node(node, _) | Walked::KeepNull(node) = walked
+                        && !(is_null(&node) || (node.kind == Kind::Mapping && node.content.is_empty()))
+                    {
+                        kept.push(node);
+                    }
+                }
+                dest.content = kept;
+                Ok(Walked::Node(dest, true))
+            }
+            Some(keys) => walk_associative(Some(dest), None, shape, keys, path),
+        },
+        _ => Ok(Walked::Node(dest, true)),
+    }
+}
+
+#[cfg(not(test))]
+fn general_walk_only() -> bool {
+    false
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests compare [`walk_unpatched`] with the general walk it stands in for.
+    static GENERAL_WALK_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(test)]
+fn general_walk_only() -> bool {
+    GENERAL_WALK_ONLY.with(std::cell::Cell::get)
+}
+
+/// The value an element of an associative list is known by: its one key's, or its own.
+fn element_value<'n>(element: &'n Node, keys: &[String]) -> &'n str {
+    match keys.first() {
+        None => &element.value,
+        Some(key) => element.get(key).map_or("", |v| v.value.as_str()),
+    }
+}
+
+/// Whether every element of an associative list has a value of its own under at most one key
+/// (non-empty, not null, not shared with another element), so that kyaml's merge of the list
+/// with nothing keeps every element where it is.
+fn distinct_by(list: &Node, keys: &[String]) -> bool {
+    if keys.len() > 1 {
+        return false;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(list.content.len());
+    list.content.iter().all(|element| {
+        let value = match keys.first() {
+            None => (element.kind == Kind::Scalar && !is_null(element)).then_some(element.value.as_str()),
+            Some(key) => (element.kind == Kind::Mapping && !element.content.is_empty())
+                .then(|| element.get(key))
+                .flatten()
+                .filter(|v| v.kind == Kind::Scalar && !is_null(v))
+                .map(|v| v.value.as_str()),
+        };
+        value.is_some_and(|v| !v.is_empty() && seen.insert(v))
+    })
 }
 
 /// The merge keys of an associative list (`Some(vec![])` for a list of scalars), `None` when
@@ -722,6 +824,37 @@ mod tests {
         let patch = crate::render::postrender::read_for_builtins(patch).remove(0);
         assert!(merge_resource(&mut docs[0], &patch).expect("merges"));
         kio::string_all(docs).expect("writes")
+    }
+
+    /// The parts of an object a patch does not reach come out of the in-place walk as they come
+    /// out of kyaml's general walk: empty nulls dropped, `~` kept, null and `{}` elements of
+    /// associative lists dropped, elements sharing a key folded, lists with several keys and
+    /// elements without their key left to the general walk.
+    #[test]
+    fn unpatched_parts_walk_as_the_general_walk_does() {
+        let objects = [
+            DEPLOYMENT,
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {a: b, c: ~, d: }\n  finalizers: [x, y, x, ~, '']\nspec:\n  empty:\n  tilde: ~\n  template:\n    spec:\n      containers:\n      - name: a\n        env:\n        - {name: A, value: '1'}\n        - {name: A, value: '2'}\n        - null\n        - {}\n        - {value: nameless}\n        ports:\n        - {containerPort: 80, protocol: TCP}\n        - {containerPort: 80, protocol: UDP}\n        - {containerPort: 81}\n      - {}\n      - ~\n      - name: b\n        args: [a, a, ~]\n        resources: {limits: {cpu: ~}, requests: {}}\n      volumes:\n      - name: v\n        configMap: {name: c, items: [{key: k, path: p}]}\n      - name: v\n        secret: {secretName: s}\n",
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\nspec:\n  ports:\n  - {port: 80, protocol: TCP}\n  - {port: 80, protocol: UDP}\n  - {port: 80}\n  selector: {app: ~}\n",
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  list: [{name: a}, {name: a}, ~]\n  nested: {a: {b: ~, c: }}\n",
+        ];
+        let patches = [
+            "metadata:\n  annotations: {patched: 'yes'}\n",
+            "spec:\n  template:\n    metadata:\n      labels: {x: y}\n",
+            "spec:\n  template:\n    spec:\n      containers:\n      - name: b\n        image: b:2\n",
+            "spec:\n  replicas: 2\n",
+        ];
+        for object in objects {
+            for patch in patches {
+                let general = {
+                    GENERAL_WALK_ONLY.with(|g| g.set(true));
+                    let out = merge(object, patch);
+                    GENERAL_WALK_ONLY.with(|g| g.set(false));
+                    out
+                };
+                assert_eq!(merge(object, patch), general, "{object}\npatched with\n{patch}");
+            }
+        }
     }
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: a:1\n      - name: b\n        image: b:1\n      - name: c\n        image: c:1\n";
