@@ -13,8 +13,7 @@ count=${1:-200}
 # HELMFIRE_BIN: use this binary instead of building the dist one.
 bin=${HELMFIRE_BIN:-}
 if [[ -z $bin ]]; then
-  cargo build --profile dist --quiet
-  bin=$PWD/target/dist/helmfire
+  bin=$PWD/$(scripts/build-dist.sh)
 fi
 chart=$PWD/testdata/charts/ten-objects
 work=$(mktemp -d)

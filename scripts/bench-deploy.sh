@@ -14,8 +14,7 @@ large=${2:-1000}
 # HELMFIRE_BIN: use this binary instead of building a release one (to try the script quickly).
 bin=${HELMFIRE_BIN:-}
 if [[ -z $bin ]]; then
-  cargo build --profile dist --quiet
-  bin=$PWD/target/dist/helmfire
+  bin=$PWD/$(scripts/build-dist.sh)
 fi
 helm=${HELMFIRE_HELM:-$(command -v helm || echo "$(bash scripts/install-oracles.sh)/helm")}
 chart=$PWD/testdata/charts/ten-objects

@@ -14,8 +14,7 @@ large=${2:-1000}
 # HELMFIRE_BIN: use this binary instead of building the dist one.
 bin=${HELMFIRE_BIN:-}
 if [[ -z $bin ]]; then
-  cargo build --profile dist --quiet
-  bin=$PWD/target/dist/helmfire
+  bin=$PWD/$(scripts/build-dist.sh)
 fi
 oracles=$(bash scripts/install-oracles.sh)
 helm=${HELMFIRE_HELM:-$oracles/helm}

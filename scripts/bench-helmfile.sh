@@ -13,14 +13,14 @@ per_team=${2:-10}
 runs=${3:-5}
 
 bin=$(scripts/install-helmfile.sh)
-cargo build --profile dist --quiet -p helmfire-cli
+bin=$PWD/$(scripts/build-dist.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 scripts/gen-helmfile-estate.py "$work/estate" "$teams" "$per_team"
 home="$work/home"
 mkdir -p "$home"
 helmfile=("$bin/helmfile" --helm-binary "$bin/helm")
-helmfire=("$PWD/target/dist/helmfire" -q)
+helmfire=("$bin" -q)
 export HOME="$home" HELM_CACHE_HOME="$home/c" HELM_CONFIG_HOME="$home/cfg" HELM_DATA_HOME="$home/d" \
   HELMFILE_CACHE_HOME="$home/hc" HELMFILE_UPGRADE_NOTICE_DISABLED=1 HELMFILE_DISABLE_RUNNER_UNIQUE_ID=1
 

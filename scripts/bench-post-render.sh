@@ -12,7 +12,7 @@
 # Prints seconds per render (mean of RUNS) and the ratio. The in-process cost of the built-ins
 # alone is `cargo bench -p helmfire --bench post_render`.
 # Usage: scripts/bench-post-render.sh [RUNS]   (RUNS defaults to 10)
-# Build first: cargo build --profile dist (HELMFIRE_BIN overrides the binary).
+# Build first: scripts/build-dist.sh (HELMFIRE_BIN overrides the binary).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-10}
@@ -22,8 +22,9 @@ kubectl=${HELMFIRE_KUBECTL:-$(command -v kubectl || echo $oracles/kubectl)}
 for tool in "$helm" "$kubectl"; do
   [ -x "$tool" ] || { echo "$tool not found: run scripts/install-oracles.sh" >&2; exit 1; }
 done
-ours=${HELMFIRE_BIN:-$root/target/dist/helmfire}
-[ -x "$ours" ] || { echo "no dist binary: cargo build --profile dist (or set HELMFIRE_BIN)" >&2; exit 1; }
+ours=${HELMFIRE_BIN:-$root/target/x86_64-unknown-linux-gnu/dist/helmfire}
+[ -x "$ours" ] || ours=$root/target/dist/helmfire
+[ -x "$ours" ] || { echo "no dist binary: scripts/build-dist.sh (or set HELMFIRE_BIN)" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export HELM_DATA_HOME=$work/data HELM_CONFIG_HOME=$work/config HELM_CACHE_HOME=$work/cache

@@ -7,12 +7,13 @@
 # loaded machine moves single runs by tens of percent); STAT=min keeps the fastest run instead
 # (on a shared machine, a few-millisecond process loses proportionally more to waiting for a
 # core than helm's 50 ms, so the minimum is closer to what each tool costs).
-# Build first: cargo build --profile dist (HELMFIRE_BIN overrides the binary).
+# Build first: scripts/build-dist.sh (HELMFIRE_BIN overrides the binary).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 helm=${HELMFIRE_HELM:-$(command -v helm || echo /root/.cache/helmfire/oracles/kubectl-v34-2.2.2/bin/helm)}
 [ -x "$helm" ] || { echo "helm not found: run scripts/install-oracles.sh" >&2; exit 1; }
-ours=${HELMFIRE_BIN:-$root/target/dist/helmfire}
+ours=${HELMFIRE_BIN:-$root/target/x86_64-unknown-linux-gnu/dist/helmfire}
+[ -x "$ours" ] || ours=$root/target/dist/helmfire
 [ -x "$ours" ] || ours=$root/target/debug/helmfire
 [ $# -gt 0 ] || { echo "usage: $0 CHART_DIR..." >&2; exit 1; }
 tmp=$(mktemp)

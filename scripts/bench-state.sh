@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-5000}
-cargo build --profile dist --quiet
+bin=$PWD/$(scripts/build-dist.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 scripts/gen-state.py "$count" 42 "$work/helmfire.yaml"
@@ -14,10 +14,10 @@ for command in lint "graph --output json" "list --output json"; do
   best=999999
   for _ in 1 2 3 4 5; do
     start=$(date +%s%N)
-    ./target/dist/helmfire -q -f "$work/helmfire.yaml" -e bench $command >/dev/null
+    "$bin" -q -f "$work/helmfire.yaml" -e bench $command >/dev/null
     elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
     (( elapsed < best )) && best=$elapsed
   done
-  peak=$( { /usr/bin/time -f '%M' ./target/dist/helmfire -q -f "$work/helmfire.yaml" -e bench $command >/dev/null; } 2>&1 | tail -n1)
+  peak=$( { /usr/bin/time -f '%M' "$bin" -q -f "$work/helmfire.yaml" -e bench $command >/dev/null; } 2>&1 | tail -n1)
   printf '%-22s best of 5: %5d ms   peak RSS: %6.1f MB\n' "helmfire $command" "$best" "$(echo "$peak / 1024" | bc -l)"
 done

@@ -4,15 +4,16 @@
 # Usage: scripts/bench-template-state.sh [RELEASES] [CHART_DIR]
 #   RELEASES defaults to 200; CHART_DIR to testdata/bench/template-heavy. The state comes from
 #   scripts/gen-deploy-state.py (seed 42): every release sets its own values and needs 0-3 others.
-# Build first: cargo build --profile dist (HELMFIRE_BIN overrides the binary).
+# Build first: scripts/build-dist.sh (HELMFIRE_BIN overrides the binary).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 releases=${1:-200}
 chart=$(cd "${2:-$root/testdata/bench/template-heavy}" && pwd)
 helm=${HELMFIRE_HELM:-$(command -v helm || echo /root/.cache/helmfire/oracles/kubectl-v34-2.2.2/bin/helm)}
 [ -x "$helm" ] || { echo "helm not found: run scripts/install-oracles.sh" >&2; exit 1; }
-ours=${HELMFIRE_BIN:-$root/target/dist/helmfire}
-[ -x "$ours" ] || { echo "no dist binary: cargo build --profile dist" >&2; exit 1; }
+ours=${HELMFIRE_BIN:-$root/target/x86_64-unknown-linux-gnu/dist/helmfire}
+[ -x "$ours" ] || ours=$root/target/dist/helmfire
+[ -x "$ours" ] || { echo "no dist binary: scripts/build-dist.sh" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 "$root/scripts/gen-deploy-state.py" "$releases" 42 "$chart" "$work/helmfire.yaml" "$work/helm.txt"
