@@ -201,10 +201,13 @@ impl Functions {
 
     /// Go's builtins only.
     pub fn go_builtins() -> Functions {
-        let mut f = Functions::default();
-        builtins::register(&mut f);
-        compare::register(&mut f);
-        f
+        Functions::default().with_go_builtins()
+    }
+
+    fn with_go_builtins(mut self) -> Functions {
+        builtins::register(&mut self);
+        compare::register(&mut self);
+        self
     }
 
     /// Everything a Helm v4.1.4 template can call (offline: `lookup` returns an empty map
@@ -214,9 +217,8 @@ impl Functions {
         // doubling, a visible share of a small chart's start-up.
         let mut f = Functions {
             map: NameMap::with_capacity_and_hasher(384, Default::default()),
-        };
-        builtins::register(&mut f);
-        compare::register(&mut f);
+        }
+        .with_go_builtins();
         strings::register(&mut f);
         defaults::register(&mut f);
         url::register(&mut f);
