@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The shape of one value.
 #[derive(Debug, Clone)]
@@ -72,11 +73,13 @@ pub struct List {
 }
 
 struct Table {
-    kinds: HashMap<String, String>,
-    /// Every type as generated, turned into a [`Struct`] the first time it is looked up: a
-    /// patch of one Deployment needs a dozen of the table's types, and converting all of them
-    /// cost every process that patches milliseconds.
-    raw_types: serde_json::Map<String, Value>,
+    /// `group/version/Kind` → the name of its type (a JSON string).
+    kinds: HashMap<&'static str, &'static RawValue>,
+    /// Every type's JSON as generated, unparsed: a type is read and turned into a [`Struct`]
+    /// the first time it is looked up. A patch of one Deployment needs a dozen of the table's
+    /// types, and reading all of the 75 KB table into JSON values cost every process that
+    /// patches about a millisecond; finding where each type's text lies costs a tenth of that.
+    raw_types: HashMap<&'static str, &'static RawValue>,
     types: Mutex<HashMap<String, Arc<Struct>>>,
 }
 
@@ -85,22 +88,11 @@ fn table() -> &'static Table {
     TABLE.get_or_init(|| {
         // The table is generated and checked in; a parse failure is a build defect that the
         // unit tests below catch, so an empty table is a safe fallback at run time.
-        let mut raw: Value = serde_json::from_str(include_str!("schema.json")).unwrap_or(Value::Null);
-        let kinds = raw["kinds"]
-            .as_object()
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let raw_types = match raw.get_mut("types").map(Value::take) {
-            Some(Value::Object(types)) => types,
-            _ => serde_json::Map::new(),
-        };
+        type Sections = HashMap<&'static str, HashMap<&'static str, &'static RawValue>>;
+        let mut raw: Sections = serde_json::from_str(include_str!("schema.json")).unwrap_or_default();
         Table {
-            kinds,
-            raw_types,
+            kinds: raw.remove("kinds").unwrap_or_default(),
+            raw_types: raw.remove("types").unwrap_or_default(),
             types: Mutex::new(HashMap::new()),
         }
     })
@@ -113,7 +105,7 @@ impl Table {
         if let Some(found) = cached(&self.types.lock().unwrap_or_else(|p| p.into_inner())) {
             return Some(found);
         }
-        let raw = self.raw_types.get(name)?;
+        let raw: Value = serde_json::from_str(self.raw_types.get(name)?.get()).ok()?;
         let fields = raw["f"]
             .as_object()
             .map(|f| {
@@ -162,8 +154,12 @@ fn from_table_node(node: &Value) -> Node {
 
 /// The schema of a built-in kind, or `Any` when the table does not know it.
 pub fn builtin_kind(group: &str, version: &str, kind: &str) -> Node {
-    match table().kinds.get(&format!("{group}/{version}/{kind}")) {
-        Some(name) => Node::Ref(Arc::from(name.as_str())),
+    let name = table()
+        .kinds
+        .get(format!("{group}/{version}/{kind}").as_str())
+        .and_then(|raw| serde_json::from_str::<&str>(raw.get()).ok());
+    match name {
+        Some(name) => Node::Ref(Arc::from(name)),
         None => Node::Any,
     }
 }
@@ -392,6 +388,7 @@ mod tests {
             }
         }
         for (kind, name) in &table.kinds {
+            let name: &str = serde_json::from_str(name.get()).expect("a type name");
             assert!(table.get(name).is_some(), "{kind} -> {name}");
         }
         for name in table.raw_types.keys() {
