@@ -239,6 +239,15 @@ pub fn as_struct(node: &Node) -> Option<Arc<Struct>> {
     }
 }
 
+/// `node` with a reference to a built-in type resolved, so that looking up many of its fields
+/// resolves the reference once (an unknown reference is `Any`, as its fields would be).
+pub fn resolved(node: &Node) -> Node {
+    match node {
+        Node::Ref(_) => as_struct(node).map_or(Node::Any, Node::Struct),
+        other => other.clone(),
+    }
+}
+
 /// The shape of a named field of a struct node (`Any` when unknown or open).
 pub fn field(node: &Node, name: &str) -> Node {
     match node {

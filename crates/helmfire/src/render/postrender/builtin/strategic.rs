@@ -306,10 +306,11 @@ fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut 
 fn walk_unpatched(mut dest: Node, shape: &Shape, path: &mut Vec<String>) -> Result<Walked, String> {
     match dest.kind {
         Kind::Mapping => {
+            let shape = schema::resolved(shape);
             let mut i = 0;
             while i + 1 < dest.content.len() {
                 let name = dest.content[i].value.clone();
-                let child_shape = schema::field(shape, &name);
+                let child_shape = schema::field(&shape, &name);
                 let value = std::mem::take(&mut dest.content[i + 1]);
                 let style = value.style;
                 path.push(name);
@@ -461,8 +462,9 @@ fn walk_map(dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut 
     }
     names.sort();
     names.dedup();
+    let shape = schema::resolved(shape);
     for name in names {
-        let child_shape = schema::field(shape, &name);
+        let child_shape = schema::field(&shape, &name);
         // The object's value moves out and back (kyaml merges it in place); the patch's is read.
         let dest_index = result.field_index(&name);
         let dest_value = dest_index.map(|i| std::mem::take(&mut result.content[i + 1]));
