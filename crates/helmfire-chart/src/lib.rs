@@ -336,13 +336,15 @@ impl DirWalker<'_> {
     /// Helm's `sympath.Walk` does.
     fn walk_dir(&mut self, dir: &Path, rel: &str) -> Result<(), ChartError> {
         let read = std::fs::read_dir(dir).map_err(|e| io_error("open", dir, &e))?;
-        let mut names: Vec<std::ffi::OsString> = Vec::new();
+        // The directory says each entry's type (without a system call per entry, where the
+        // file system records it); the size is read from the open file.
+        let mut entries: Vec<(std::ffi::OsString, Option<std::fs::FileType>)> = Vec::new();
         for entry in read {
             let entry = entry.map_err(|e| io_error("readdirent", dir, &e))?;
-            names.push(entry.file_name());
+            entries.push((entry.file_name(), entry.file_type().ok()));
         }
-        names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
-        for name in names {
+        entries.sort_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
+        for (name, file_type) in entries {
             let path = dir.join(&name);
             let name = name.to_string_lossy();
             let rel = if rel.is_empty() {
@@ -350,14 +352,21 @@ impl DirWalker<'_> {
             } else {
                 format!("{rel}/{name}")
             };
-            self.visit(&path, &rel)?;
+            self.visit(&path, &rel, file_type)?;
         }
         Ok(())
     }
 
-    fn visit(&mut self, path: &Path, rel: &str) -> Result<(), ChartError> {
-        let mut meta = std::fs::symlink_metadata(path).map_err(|e| io_error("lstat", path, &e))?;
-        if meta.file_type().is_symlink() {
+    fn visit(&mut self, path: &Path, rel: &str, file_type: Option<std::fs::FileType>) -> Result<(), ChartError> {
+        let file_type = match file_type {
+            Some(known) => known,
+            None => std::fs::symlink_metadata(path)
+                .map_err(|e| io_error("lstat", path, &e))?
+                .file_type(),
+        };
+        // What a symlink resolves to: a directory, or a regular file and its size.
+        let mut linked: Option<std::fs::Metadata> = None;
+        if file_type.is_symlink() {
             let resolved = std::fs::canonicalize(path).map_err(|e| {
                 ChartError::Helm(format!(
                     "error evaluating symlink {}: {}",
@@ -384,9 +393,13 @@ impl DirWalker<'_> {
                     ),
                 });
             }
-            meta = std::fs::metadata(&resolved).map_err(|e| io_error("lstat", &resolved, &e))?;
+            linked = Some(std::fs::metadata(&resolved).map_err(|e| io_error("lstat", &resolved, &e))?);
         }
-        if meta.is_dir() {
+        let (is_dir, is_file) = match &linked {
+            Some(meta) => (meta.is_dir(), meta.is_file()),
+            None => (file_type.is_dir(), file_type.is_file()),
+        };
+        if is_dir {
             if self.rules.ignore(rel, true) {
                 return Ok(());
             }
@@ -395,13 +408,25 @@ impl DirWalker<'_> {
         if self.rules.ignore(rel, false) {
             return Ok(());
         }
-        if !meta.is_file() {
+        if !is_file {
             return Err(ChartError::Irregular {
                 chart: self.chart.to_string(),
                 path: path.display().to_string(),
             });
         }
-        if meta.len() > archive::MAX_DECOMPRESSED_FILE_SIZE {
+        let reading = |e: std::io::Error| {
+            ChartError::Helm(format!(
+                "error reading {rel}: open {}: {}",
+                path.display(),
+                go_io_message(&e)
+            ))
+        };
+        let mut file = std::fs::File::open(path).map_err(reading)?;
+        let len = match linked {
+            Some(meta) => meta.len(),
+            None => file.metadata().map_err(|e| io_error("lstat", path, &e))?.len(),
+        };
+        if len > archive::MAX_DECOMPRESSED_FILE_SIZE {
             let base = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -416,13 +441,9 @@ impl DirWalker<'_> {
                 ),
             });
         }
-        let mut data = std::fs::read(path).map_err(|e| {
-            ChartError::Helm(format!(
-                "error reading {rel}: open {}: {}",
-                path.display(),
-                go_io_message(&e)
-            ))
-        })?;
+        let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+        // Through `take`: `File`'s own `read_to_end` asks the file system for the size again.
+        std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, u64::MAX), &mut data).map_err(reading)?;
         if data.starts_with(b"\xEF\xBB\xBF") {
             data.drain(..3);
         }
