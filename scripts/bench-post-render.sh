@@ -30,78 +30,8 @@ trap 'rm -rf "$work"' EXIT
 export HELM_DATA_HOME=$work/data HELM_CONFIG_HOME=$work/config HELM_CACHE_HOME=$work/cache
 export HELM_PLUGINS=$work/plugins BENCH_KUBECTL=$kubectl NO_COLOR=1
 
-# The chart: the same objects as the cargo bench writes.
-mkdir -p "$work/hundred/templates"
-printf 'apiVersion: v2\nname: hundred\nversion: 1.0.0\n' >"$work/hundred/Chart.yaml"
-printf 'count: 25\nimage: nginx:1.25\nreplicas: 2\n' >"$work/hundred/values.yaml"
-cat >"$work/hundred/templates/objects.yaml" <<'EOF'
-{{- range $i := until (int .Values.count) }}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ $.Release.Name }}-app-{{ $i }}
-  labels:
-    app.kubernetes.io/name: app-{{ $i }}
-    app.kubernetes.io/instance: {{ $.Release.Name }}
-spec:
-  replicas: {{ $.Values.replicas }}
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: app-{{ $i }}
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: app-{{ $i }}
-    spec:
-      containers:
-        - name: app
-          image: {{ $.Values.image }}
-          ports:
-            - containerPort: 8080
-              protocol: TCP
-          env:
-            - name: INDEX
-              value: "{{ $i }}"
-            - name: MODE
-              value: production
-          resources:
-            limits: {cpu: 500m, memory: 256Mi}
-            requests: {cpu: 100m, memory: 128Mi}
-          readinessProbe:
-            httpGet: {path: /healthz, port: 8080}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: {{ $.Release.Name }}-app-{{ $i }}
-  labels:
-    app.kubernetes.io/name: app-{{ $i }}
-spec:
-  selector:
-    app.kubernetes.io/name: app-{{ $i }}
-  ports:
-    - name: http
-      port: 80
-      targetPort: 8080
-      protocol: TCP
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ $.Release.Name }}-config-{{ $i }}
-data:
-  settings.yaml: |
-    index: {{ $i }}
-    feature: enabled
-  mode: production
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: {{ $.Release.Name }}-sa-{{ $i }}
-{{- end }}
-EOF
+# The chart the cargo bench renders too: 25 each of Deployment, Service, ConfigMap, ServiceAccount.
+cp -r "$root/testdata/charts/hundred-objects" "$work/hundred"
 
 # Two postrenderer/v1 plugins: `cat`, and `kubectl kustomize` over the kustomization that
 # $BENCH_KUSTOMIZATION names (the environment reaches a post-renderer through helm and helmfire).

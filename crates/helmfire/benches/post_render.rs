@@ -1,5 +1,6 @@
-//! What post-rendering costs a render: a generated 100-object chart (25 Deployments, Services,
-//! ConfigMaps and ServiceAccounts) rendered through the one render path without post-renderers,
+//! What post-rendering costs a render: a 100-object chart (`testdata/charts/hundred-objects`: 25
+//! Deployments, Services, ConfigMaps and ServiceAccounts) rendered through the one render path
+//! without post-renderers,
 //! then with each built-in (a strategic merge patch of one Deployment, of all 25, a JSON patch
 //! of every Service, an image rewrite, common labels and annotations on everything), all of them
 //! together, and an exec renderer (`cat`, started once per release, so every document goes
@@ -17,92 +18,6 @@ use helmfire::render::postrender::{PostRenderStep, PostRenderer};
 use helmfire::render::{self, Capabilities, ReleaseInfo, ReleaseRender, UserValues};
 
 const ROUNDS: usize = 101;
-
-/// Writes a chart rendering `4 * per_kind` objects.
-fn write_chart(dir: &Path, per_kind: usize) {
-    std::fs::create_dir_all(dir.join("templates")).expect("mkdir");
-    std::fs::write(
-        dir.join("Chart.yaml"),
-        "apiVersion: v2\nname: hundred\nversion: 1.0.0\n",
-    )
-    .expect("Chart.yaml");
-    std::fs::write(
-        dir.join("values.yaml"),
-        format!("count: {per_kind}\nimage: nginx:1.25\nreplicas: 2\n"),
-    )
-    .expect("values");
-    std::fs::write(
-        dir.join("templates/objects.yaml"),
-        r#"{{- range $i := until (int .Values.count) }}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ $.Release.Name }}-app-{{ $i }}
-  labels:
-    app.kubernetes.io/name: app-{{ $i }}
-    app.kubernetes.io/instance: {{ $.Release.Name }}
-spec:
-  replicas: {{ $.Values.replicas }}
-  selector:
-    matchLabels:
-      app.kubernetes.io/name: app-{{ $i }}
-  template:
-    metadata:
-      labels:
-        app.kubernetes.io/name: app-{{ $i }}
-    spec:
-      containers:
-        - name: app
-          image: {{ $.Values.image }}
-          ports:
-            - containerPort: 8080
-              protocol: TCP
-          env:
-            - name: INDEX
-              value: "{{ $i }}"
-            - name: MODE
-              value: production
-          resources:
-            limits: {cpu: 500m, memory: 256Mi}
-            requests: {cpu: 100m, memory: 128Mi}
-          readinessProbe:
-            httpGet: {path: /healthz, port: 8080}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: {{ $.Release.Name }}-app-{{ $i }}
-  labels:
-    app.kubernetes.io/name: app-{{ $i }}
-spec:
-  selector:
-    app.kubernetes.io/name: app-{{ $i }}
-  ports:
-    - name: http
-      port: 80
-      targetPort: 8080
-      protocol: TCP
----
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ $.Release.Name }}-config-{{ $i }}
-data:
-  settings.yaml: |
-    index: {{ $i }}
-    feature: enabled
-  mode: production
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: {{ $.Release.Name }}-sa-{{ $i }}
-{{- end }}
-"#,
-    )
-    .expect("template");
-}
 
 fn step(builtin: Builtin) -> PostRenderStep {
     PostRenderStep {
@@ -201,9 +116,9 @@ fn medians(plain: &ReleaseRender, case: &ReleaseRender) -> (Duration, Duration, 
 }
 
 fn main() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let chart = dir.path().join("hundred");
-    write_chart(&chart, 25);
+    // 25 each of Deployment, Service, ConfigMap and ServiceAccount (scripts/bench-post-render.sh
+    // renders it too).
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/charts/hundred-objects");
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
 
     let plain_request = request(&chart, Vec::new());
