@@ -7,8 +7,18 @@
 //! document markers, tabs, unusual line breaks, odd indentation, and every error. The caller then
 //! runs the full parser, which owns all of libyaml's error reporting. A unit test checks that
 //! both readers build identical arenas wherever this one answers.
+//!
+//! Given a [`Shape::Fields`] (the few fields a caller reads, such as a manifest's head), it also
+//! leaves out of the arena the entries such a struct drops: their text is still read and
+//! checked, but nothing is stored for them. It does so only where dropping them cannot change
+//! the decoded value or its errors (see [`Reader::check_key`] and [`Reader::check_value`]), and
+//! gives up otherwise.
 
-use super::decode::{Document, Node, hex_escape_len, simple_escape};
+use std::borrow::Cow;
+
+use super::Shape;
+use super::decode::{Document, Node, field_shape, hex_escape_len, simple_escape};
+use super::resolve::{Resolved, resolve_plain};
 
 /// Deeper nesting than this goes to the full parser (which enforces the real limit).
 const MAX_DEPTH: usize = 256;
@@ -35,15 +45,34 @@ enum Step {
     End(usize),
 }
 
-struct Reader<'t> {
+struct Reader<'t, 's> {
     text: &'t str,
     lines: Vec<Line>,
     nodes: Vec<Node>,
     depth: usize,
+    /// The shape the collection being read decodes into.
+    shape: &'s Shape,
+    /// Reading a value the shape drops: checked, not stored (its nodes are [`SKIPPED`]).
+    skipping: bool,
+}
+
+/// The index standing for a node that was read but not stored.
+const SKIPPED: usize = usize::MAX;
+
+/// A mapping key as written: its text (borrowed when plain) and whether it is plain.
+struct Key<'t> {
+    value: Cow<'t, str>,
+    plain: bool,
 }
 
 /// The document in `text` if it lies in the block subset; `None` sends it to the full parser.
 pub(super) fn parse(text: &str) -> Option<Vec<Document>> {
+    parse_shaped(text, &Shape::Any)
+}
+
+/// [`parse`] for a document decoded into `shape`: the entries of a [`Shape::Fields`] struct
+/// that it drops are left out of the arena.
+pub(super) fn parse_shaped(text: &str, shape: &Shape) -> Option<Vec<Document>> {
     if !admissible(text) {
         return None;
     }
@@ -52,6 +81,8 @@ pub(super) fn parse(text: &str) -> Option<Vec<Document>> {
         lines: split_lines(text)?,
         nodes: Vec::new(),
         depth: 0,
+        shape,
+        skipping: false,
     };
     let first = reader.next_content(0)?;
     if reader.lines[first].indent != 0 {
@@ -161,7 +192,7 @@ fn is_dash(rest: &[u8]) -> bool {
     rest.first() == Some(&b'-') && rest.get(1).is_none_or(|&b| b == b' ')
 }
 
-impl<'t> Reader<'t> {
+impl<'t, 's> Reader<'t, 's> {
     fn bytes(&self, line: usize) -> &'t [u8] {
         let l = self.lines[line];
         &self.text.as_bytes()[l.start..l.end]
@@ -178,10 +209,21 @@ impl<'t> Reader<'t> {
     }
 
     fn push(&mut self, node: Node) -> usize {
+        if self.skipping {
+            return SKIPPED;
+        }
         self.nodes.push(node);
         self.nodes.len() - 1
     }
 
+    /// Replaces the placeholder a collection pushed before reading its entries.
+    fn set(&mut self, index: usize, node: Node) {
+        if index != SKIPPED {
+            self.nodes[index] = node;
+        }
+    }
+
+    /// A quoted or block scalar: always a string.
     fn scalar(&mut self, value: String, plain: bool) -> usize {
         self.push(Node::Scalar {
             value,
@@ -190,29 +232,99 @@ impl<'t> Reader<'t> {
         })
     }
 
+    /// A plain scalar in value position; `None` when leaving it out could change the outcome.
+    fn plain_value(&mut self, text: Cow<'t, str>) -> Option<usize> {
+        if self.skipping {
+            check_value(&text)?;
+            return Some(SKIPPED);
+        }
+        Some(self.scalar(text.into_owned(), true))
+    }
+
+    /// A mapping key; `None` when leaving it out could change the outcome.
+    fn key_node(&mut self, key: Key<'t>) -> Option<usize> {
+        if self.skipping {
+            check_key(&key)?;
+            return Some(SKIPPED);
+        }
+        Some(self.scalar(key.value.into_owned(), key.plain))
+    }
+
+    /// The shape of the value of `key` in a mapping read into the current shape, and whether
+    /// the value is dropped: when the mapping is a [`Shape::Fields`] struct and the key decodes
+    /// to a string that names none of its fields. A merge key (`<<`) there gives up (`None`),
+    /// as its entries could stand in for dropped ones.
+    fn value_shape(&self, key: &Key<'_>) -> Option<(bool, &'s Shape)> {
+        let shape: &'s Shape = self.shape;
+        Some(match shape {
+            _ if self.skipping => (true, shape),
+            Shape::Fields(fields) => {
+                if key.plain && key.value == "<<" {
+                    return None;
+                }
+                let string = !key.plain || matches!(resolve_plain(&key.value), Resolved::Str | Resolved::Timestamp);
+                match field_shape(fields, &key.value) {
+                    Some(field) => (false, field),
+                    None => (string, &Shape::Any),
+                }
+            }
+            Shape::Struct(fields) => (false, field_shape(fields, &key.value).unwrap_or(&Shape::Any)),
+            Shape::Map(values) => (false, *values),
+            _ => (false, &Shape::Any),
+        })
+    }
+
+    /// Runs `read` in `shape`, skipping when `skip`.
+    fn within<T>(&mut self, shape: &'s Shape, skip: bool, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        let saved = (self.shape, self.skipping);
+        (self.shape, self.skipping) = (shape, skip);
+        let result = read(self);
+        (self.shape, self.skipping) = saved;
+        result
+    }
+
+    /// Reads the elements of a sequence with `read`, in their shape.
+    fn elements<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
+        let shape = match self.shape {
+            Shape::List(element) => element,
+            _ => &Shape::Any,
+        };
+        self.within(shape, self.skipping, read)
+    }
+
     /// A block collection whose first entry starts at column `col` of `line`. Returns the
     /// node and the line after it.
     fn block(&mut self, line: usize, col: usize) -> Option<(usize, usize)> {
+        let rest = &self.bytes(line)[col..];
+        if is_dash(rest) {
+            return self.nested(|reader| reader.sequence(line, col, false));
+        }
+        let key = self.key(line, col)?;
+        self.nested(|reader| reader.mapping(line, col, key))
+    }
+
+    /// Runs `read` one level deeper; `None` beyond [`MAX_DEPTH`].
+    fn nested<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
         }
-        let rest = &self.bytes(line)[col..];
-        let result = if is_dash(rest) {
-            self.sequence(line, col, false)
-        } else if self.key(line, col).is_some() {
-            self.mapping(line, col)
-        } else {
-            None
-        };
+        let result = read(self);
         self.depth -= 1;
         result
     }
 
     /// A block sequence with its dashes in column `col`; `indentless` when it is the value of a
     /// mapping key in the same column.
-    fn sequence(&mut self, mut line: usize, col: usize, indentless: bool) -> Option<(usize, usize)> {
+    fn sequence(&mut self, line: usize, col: usize, indentless: bool) -> Option<(usize, usize)> {
         let index = self.push(Node::Sequence(Vec::new(), false));
+        let (children, line) = self.elements(|reader| reader.sequence_entries(line, col, indentless))?;
+        self.set(index, Node::Sequence(children, false));
+        Some((index, line))
+    }
+
+    /// The entries of [`Reader::sequence`]: their nodes and the line after them.
+    fn sequence_entries(&mut self, mut line: usize, col: usize, indentless: bool) -> Option<(Vec<usize>, usize)> {
         let mut children = Vec::new();
         loop {
             let bytes = self.bytes(line);
@@ -221,13 +333,17 @@ impl<'t> Reader<'t> {
                 self.nested_or_empty(line, col)?
             } else {
                 let rest = &bytes[at..];
-                if is_dash(rest) || self.key(line, at).is_some() {
+                if is_dash(rest) {
                     self.block(line, at)?
+                } else if let Some(key) = self.key(line, at) {
+                    self.nested(|reader| reader.mapping(line, at, key))?
                 } else {
                     self.inline(line, at, col)?
                 }
             };
-            children.push(child);
+            if child != SKIPPED {
+                children.push(child);
+            }
             match self.next_entry(after, col)? {
                 Step::End(end) => {
                     line = end;
@@ -244,37 +360,48 @@ impl<'t> Reader<'t> {
                 Step::Entry(next) => line = next,
             }
         }
-        self.nodes[index] = Node::Sequence(children, false);
-        Some((index, line))
+        Some((children, line))
     }
 
     /// A block mapping whose keys start in column `col`, the first one on `line`.
-    fn mapping(&mut self, mut line: usize, col: usize) -> Option<(usize, usize)> {
+    fn mapping(&mut self, mut line: usize, col: usize, first: (Key<'t>, usize)) -> Option<(usize, usize)> {
         let index = self.push(Node::Mapping(Vec::new(), false));
         let mut children = Vec::new();
+        let mut first = Some(first);
         loop {
-            let (key, colon) = self.key(line, col)?;
-            let key = self.push(key);
-            children.push(key);
+            let (key, colon) = match first.take() {
+                Some(first) => first,
+                None => self.key(line, col)?,
+            };
+            let (skip, shape) = self.value_shape(&key)?;
+            // A dropped value takes its key (a string) with it.
+            let key = match skip && !self.skipping {
+                true => SKIPPED,
+                false => self.key_node(key)?,
+            };
             let bytes = self.bytes(line);
             let at = colon + bytes[colon..].iter().take_while(|&&b| b == b' ').count();
-            let (value, after) = if ends_line(bytes, at) {
-                match self.next_content(line + 1) {
-                    Some(next) if self.lines[next].indent == col && is_dash(&self.bytes(next)[col..]) => {
-                        self.depth += 1;
-                        if self.depth > MAX_DEPTH {
+            let (value, after) = self.within(shape, skip, |reader| {
+                if !ends_line(bytes, at) {
+                    return reader.inline(line, at, col);
+                }
+                match reader.next_content(line + 1) {
+                    Some(next) if reader.lines[next].indent == col && is_dash(&reader.bytes(next)[col..]) => {
+                        reader.depth += 1;
+                        if reader.depth > MAX_DEPTH {
                             return None;
                         }
-                        let seq = self.sequence(next, col, true);
-                        self.depth -= 1;
-                        seq?
+                        let seq = reader.sequence(next, col, true);
+                        reader.depth -= 1;
+                        seq
                     }
-                    _ => self.nested_or_empty(line, col)?,
+                    _ => reader.nested_or_empty(line, col),
                 }
-            } else {
-                self.inline(line, at, col)?
-            };
-            children.push(value);
+            })?;
+            if key != SKIPPED {
+                children.push(key);
+                children.push(value);
+            }
             match self.next_entry(after, col)? {
                 Step::End(end) => {
                     line = end;
@@ -284,7 +411,7 @@ impl<'t> Reader<'t> {
                 Step::Entry(next) => line = next,
             }
         }
-        self.nodes[index] = Node::Mapping(children, false);
+        self.set(index, Node::Mapping(children, false));
         Some((index, line))
     }
 
@@ -314,19 +441,18 @@ impl<'t> Reader<'t> {
         }
     }
 
-    /// A mapping key at column `col` of `line`: the key node and the column after its `:`.
-    fn key(&self, line: usize, col: usize) -> Option<(Node, usize)> {
+    /// A mapping key at column `col` of `line`: the key and the column after its `:`.
+    fn key(&self, line: usize, col: usize) -> Option<(Key<'t>, usize)> {
         let bytes = self.bytes(line);
         let rest = &bytes[col..];
-        let (node, after) = match rest.first()? {
+        let (key, after) = match rest.first()? {
             b'"' | b'\'' => {
                 let (value, len) = quoted(self.str_at(line, col, bytes.len()))?;
-                let node = Node::Scalar {
-                    value,
+                let key = Key {
+                    value: Cow::Owned(value),
                     plain: false,
-                    tag: None,
                 };
-                (node, col + len)
+                (key, col + len)
             }
             _ if plain_start(rest) => {
                 let end = plain_end(rest);
@@ -338,12 +464,11 @@ impl<'t> Reader<'t> {
                 if key_end == 0 {
                     return None;
                 }
-                let node = Node::Scalar {
-                    value: self.str_at(line, col, col + key_end).to_owned(),
+                let key = Key {
+                    value: Cow::Borrowed(self.str_at(line, col, col + key_end)),
                     plain: true,
-                    tag: None,
                 };
-                (node, col + key_end)
+                (key, col + key_end)
             }
             _ => return None,
         };
@@ -352,8 +477,7 @@ impl<'t> Reader<'t> {
         }
         let spaces = bytes[after..].iter().take_while(|&&b| b == b' ').count();
         let colon = after + spaces;
-        (bytes.get(colon) == Some(&b':') && bytes.get(colon + 1).is_none_or(|&b| b == b' '))
-            .then_some((node, colon + 1))
+        (bytes.get(colon) == Some(&b':') && bytes.get(colon + 1).is_none_or(|&b| b == b' ')).then_some((key, colon + 1))
     }
 
     /// A scalar (or `[]`/`{}`) starting at column `at` of `line`, inside a collection at column
@@ -379,12 +503,12 @@ impl<'t> Reader<'t> {
                 if text.ends_with(b":") || text.windows(2).any(|w| w == b": ") {
                     return None;
                 }
-                let mut value = self.str_at(line, at, at + end).to_owned();
+                let mut value = Cow::Borrowed(self.str_at(line, at, at + end));
                 let mut after = line + 1;
                 if ends_line(bytes, at + end) && !bytes[at + end..].contains(&b'#') {
                     after = self.plain_continuation(line + 1, parent, &mut value)?;
                 }
-                Some((self.scalar(value, true), after))
+                Some((self.plain_value(value)?, after))
             }
             _ => None,
         }
@@ -393,7 +517,7 @@ impl<'t> Reader<'t> {
     /// Continues a multi-line plain scalar onto the lines from `line` that are indented deeper
     /// than `parent`: a single line break folds into a space, each blank line into a `\n`.
     /// Returns the first line after the scalar.
-    fn plain_continuation(&self, mut line: usize, parent: usize, value: &mut String) -> Option<usize> {
+    fn plain_continuation(&self, mut line: usize, parent: usize, value: &mut Cow<'t, str>) -> Option<usize> {
         let mut blank = 0;
         while let Some(&l) = self.lines.get(line) {
             let len = l.end - l.start;
@@ -411,6 +535,7 @@ impl<'t> Reader<'t> {
             if text.ends_with(b":") || text.windows(2).any(|w| w == b": ") {
                 return None;
             }
+            let value = value.to_mut();
             if blank == 0 {
                 value.push(' ');
             }
@@ -448,7 +573,7 @@ impl<'t> Reader<'t> {
             i += 1;
         } else {
             loop {
-                let (entry, end) = self.flow_scalar_or_collection(line, i)?;
+                let (entry, end) = self.flow_scalar_or_collection(line, i, mapping)?;
                 children.push(entry);
                 i = skip(end);
                 if mapping {
@@ -457,7 +582,7 @@ impl<'t> Reader<'t> {
                         return None;
                     }
                     i = skip(i + 1);
-                    let (value, end) = self.flow_scalar_or_collection(line, i)?;
+                    let (value, end) = self.flow_scalar_or_collection(line, i, false)?;
                     children.push(value);
                     i = skip(end);
                 }
@@ -478,19 +603,28 @@ impl<'t> Reader<'t> {
             }
         }
         self.depth -= 1;
-        self.nodes[index] = if mapping {
-            Node::Mapping(children, true)
-        } else {
-            Node::Sequence(children, true)
-        };
+        if self.skipping {
+            return Some((SKIPPED, i));
+        }
+        self.set(
+            index,
+            if mapping {
+                Node::Mapping(children, true)
+            } else {
+                Node::Sequence(children, true)
+            },
+        );
         Some((index, i))
     }
 
-    /// One entry of a flow collection at column `at` of `line`: the node and the column after it.
-    fn flow_scalar_or_collection(&mut self, line: usize, at: usize) -> Option<(usize, usize)> {
+    /// One entry of a flow collection at column `at` of `line` (a mapping's key when `key`):
+    /// the node and the column after it.
+    fn flow_scalar_or_collection(&mut self, line: usize, at: usize, key: bool) -> Option<(usize, usize)> {
         let bytes = self.bytes(line);
         let rest = &bytes[at..];
         match *rest.first()? {
+            // A collection as a key is an error go-yaml reports.
+            b'[' | b'{' if key && self.skipping => None,
             b'[' | b'{' => self.flow(line, at),
             b'"' | b'\'' => {
                 let (value, len) = quoted(self.str_at(line, at, bytes.len()))?;
@@ -516,8 +650,12 @@ impl<'t> Reader<'t> {
                 if end == 0 || !matches!(rest.get(stop), Some(b',' | b']' | b'}' | b':')) {
                     return None;
                 }
-                let value = self.str_at(line, at, at + end).to_owned();
-                Some((self.scalar(value, true), at + end))
+                let value = Cow::Borrowed(self.str_at(line, at, at + end));
+                let node = match key {
+                    true => self.key_node(Key { value, plain: true })?,
+                    false => self.plain_value(value)?,
+                };
+                Some((node, at + end))
             }
             _ => None,
         }
@@ -570,14 +708,18 @@ impl<'t> Reader<'t> {
             if l.indent < indent {
                 break;
             }
-            if leading_break {
+            end += 1;
+            let joined = std::mem::replace(&mut leading_break, l.broken);
+            // A dropped scalar is only read to its end.
+            if self.skipping {
+                continue;
+            }
+            if joined {
                 value.push('\n');
             }
             value.extend(std::iter::repeat_n('\n', trailing));
             trailing = 0;
             value.push_str(&self.text[l.start + indent..l.end]);
-            leading_break = l.broken;
-            end += 1;
         }
         if keep.is_none_or(|keep| keep) && leading_break {
             value.push('\n');
@@ -586,6 +728,29 @@ impl<'t> Reader<'t> {
             value.extend(std::iter::repeat_n('\n', trailing));
         }
         Some((self.scalar(value, false), end))
+    }
+}
+
+/// A plain value left out of the arena must be one the JSON encoding accepts: not one of YAML's
+/// infinities or NaN (`json: unsupported value`). `None` gives up.
+fn check_value(text: &str) -> Option<()> {
+    match resolve_plain(text) {
+        Resolved::Float(f) if !f.is_finite() => None,
+        _ => Some(()),
+    }
+}
+
+/// A key left out of the arena must be one sigs.k8s.io/yaml turns into a JSON key (a string,
+/// number or boolean; not null or a uint64), and not a merge key (`<<`), whose value go-yaml
+/// checks and whose entries could displace others. `None` gives up.
+fn check_key(key: &Key<'_>) -> Option<()> {
+    if !key.plain {
+        return Some(());
+    }
+    match resolve_plain(&key.value) {
+        Resolved::Null | Resolved::Uint(_) => None,
+        _ if key.value == "<<" => None,
+        _ => Some(()),
     }
 }
 
@@ -785,6 +950,107 @@ mod tests {
         assert!(answered > 300, "only {answered} random texts answered");
     }
 
+    /// A manifest's head with labels and annotations, as helmfire reads it before sorting.
+    static HEAD: Shape = Shape::Fields(&[
+        ("apiVersion", Shape::String),
+        ("kind", Shape::String),
+        (
+            "metadata",
+            Shape::Fields(&[
+                ("name", Shape::String),
+                ("namespace", Shape::String),
+                ("labels", Shape::Map(&Shape::String)),
+                ("annotations", Shape::Map(&Shape::String)),
+            ]),
+        ),
+    ]);
+
+    /// A struct with a list of structs that read one field each.
+    static NESTED: Shape = Shape::Struct(&[("items", Shape::List(&Shape::Fields(&[("name", Shape::String)])))]);
+
+    /// Decoding into `shape` with the dropped entries left out of the arena gives the same value,
+    /// or the same error, as decoding the whole arena.
+    fn same_when_pruned(text: &str, shape: &Shape) {
+        let pruned = super::super::decode::decode_first(text, shape);
+        let whole = super::super::decode::decode_first_unpruned(text, shape);
+        match (&pruned, &whole) {
+            (Ok(p), Ok(w)) => assert_eq!(format!("{p:?}"), format!("{w:?}"), "values differ for {text:?}"),
+            (Err(p), Err(w)) => assert_eq!(p.message, w.message, "errors differ for {text:?}"),
+            _ => panic!("{text:?}: pruned {pruned:?}, whole {whole:?}"),
+        }
+    }
+
+    #[test]
+    fn pruned_reads_agree_with_whole_reads() {
+        let cases = [
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels: {a: b}\ndata:\n  k: v\n",
+            // Values the JSON encoding refuses, in dropped entries and in kept ones.
+            "kind: A\nspec:\n  replicas: .inf\n",
+            "kind: A\nspec: [1, -.Inf]\n",
+            "kind: A\nspec: {x: .NaN}\n",
+            "kind: A\nmetadata:\n  name: .nan\n",
+            "kind: A\nmetadata:\n  other: .nan\n",
+            "kind: A\nspec:\n  big: 1e999\n  n: 0x1F\n  m: -12\n",
+            // Keys that do not become JSON keys.
+            "kind: A\nspec:\n  ~: 1\n",
+            "kind: A\nspec:\n  null: 1\n",
+            "kind: A\nspec: {null: 1}\n",
+            "kind: A\nspec: {[a]: 1}\n",
+            "kind: A\nspec:\n  18446744073709551615: x\n",
+            "kind: A\nspec:\n  1: x\n  true: y\n  1.5: z\n",
+            "~: 1\nkind: A\n",
+            "1: x\nkind: A\n",
+            "yes: 1\nkind: A\n",
+            // Merge keys.
+            "kind: A\nspec:\n  <<: {a: 1}\n",
+            "kind: A\nspec:\n  <<: 1\n",
+            "<<: {kind: B}\nkind: A\n",
+            "kind: A\nmetadata:\n  <<: {name: m}\n  spec: x\n",
+            // Keys matched case-insensitively, quoted keys, duplicates.
+            "Kind: A\nMETADATA:\n  Name: x\n",
+            "\"kind\": A\n'spec': {a: .inf}\n",
+            "kind: A\nkind: B\nspec: 1\nspec: .inf\n",
+            "metadata:\n  name: a\nmetadata:\n  name: b\n",
+            // Block scalars and multi-line plain scalars in dropped entries.
+            "kind: A\ndata:\n  f: |\n    one\n\n    two\n  g: |-\n    x\n  h: plain\n    continued\n",
+            "kind: A\nspec:\n  - a: 1\n    b: [x, {c: d}]\n  -\n  - - 1\n",
+            // Not a mapping.
+            "- a\n- b\n",
+            "kind: [A]\nmetadata: x\n",
+            "metadata:\n  labels:\n    a: 1\n    b: true\n    c: 1.50\n    d: ~\n",
+        ];
+        for text in cases {
+            same_when_pruned(text, &HEAD);
+            same_when_pruned(text, &NESTED);
+            same_when_pruned(text, &Shape::Any);
+        }
+        same_when_pruned("items:\n- name: a\n  x: .inf\n- name: b\n  y: 1\n", &NESTED);
+        same_when_pruned("items:\n- name: a\n  ~: 1\n", &NESTED);
+    }
+
+    /// Random texts: pruned and whole reads agree.
+    #[test]
+    fn random_texts_agree_when_pruned() {
+        const PIECES: &[&str] = &[
+            "kind", "metadata", "name", "spec", ": ", "- ", "\n", "\n  ", "\n    ", " ", "~", ".nan", "-.inf", "1",
+            "0x1", "<<", "[", "]", "{", "}", ", ", "'", "\"", "|", "|-", "x", "null", "yes", "# c", "labels",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..30_000 {
+            let len = (next() % 28) as usize;
+            let text: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            same_when_pruned(&text, &HEAD);
+        }
+    }
+
     /// Every YAML file under testdata/ (and under `HELMFIRE_YAML_CORPUS`, e.g. a fetched chart
     /// repository, when set): the reader must agree with the full parser wherever it answers,
     /// and it must answer for most documents (it is the fast path for real files).
@@ -808,6 +1074,7 @@ mod tests {
                     // Rendered outputs hold several documents; check each one as helm splits them.
                     for doc in text.split("\n---") {
                         let doc = doc.strip_prefix('\n').unwrap_or(doc);
+                        same_when_pruned(doc, &HEAD);
                         if parse_first_document_fully(doc).is_ok() {
                             seen += 1;
                             answered += usize::from(agree(doc));

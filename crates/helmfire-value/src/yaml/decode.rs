@@ -1554,7 +1554,7 @@ fn as_string_target(raw: Raw) -> Raw {
 }
 
 /// The target of a struct field: exact JSON name first, then a case-insensitive match.
-fn field_shape<'s>(fields: &'s [(&'static str, Shape)], key: &str) -> Option<&'s Shape> {
+pub(super) fn field_shape<'s>(fields: &'s [(&'static str, Shape)], key: &str) -> Option<&'s Shape> {
     fields
         .iter()
         .find(|(name, _)| *name == key)
@@ -1763,8 +1763,22 @@ fn go_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
 }
 
 /// `sigs.k8s.io/yaml.Unmarshal(text, &v)` with `v interface{}`: only the first document counts.
-pub(crate) fn decode_first(text: &str, shape: &Shape) -> Result<Value, YamlError> {
+/// [`decode_first`] with every entry kept in the arena: what the pruned read must agree with.
+#[cfg(test)]
+pub(super) fn decode_first_unpruned(text: &str, shape: &Shape) -> Result<Value, YamlError> {
     let documents = parse_first_document(text).map_err(wrap_yaml_error)?;
+    match documents.first() {
+        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, shape, 0),
+        None => Ok(Value::Nil),
+    }
+}
+
+pub(crate) fn decode_first(text: &str, shape: &Shape) -> Result<Value, YamlError> {
+    // The block reader leaves out what a `Shape::Fields` struct drops.
+    let documents = match super::block::parse_shaped(text, shape) {
+        Some(documents) => documents,
+        None => parse_first_document_fully(text).map_err(wrap_yaml_error)?,
+    };
     match documents.first() {
         Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, shape, 0),
         None => Ok(Value::Nil),

@@ -63,7 +63,10 @@ fn resolve_number(input: &str) -> Resolved {
     if parse_timestamp(input) {
         return Resolved::Timestamp;
     }
-    let plain: String = input.chars().filter(|&c| c != '_').collect();
+    let plain: std::borrow::Cow<str> = match input.contains('_') {
+        true => input.chars().filter(|&c| c != '_').collect::<String>().into(),
+        false => input.into(),
+    };
     if let Some(i) = parse_go_int(&plain) {
         return Resolved::Int(i);
     }

@@ -230,7 +230,7 @@ fn parse_head(doc: &str, full: bool) -> Result<Head, String> {
     };
     let map = match &v {
         Value::Nil => return Ok(Head::default()),
-        Value::Map(m, _) => m.read().clone(),
+        Value::Map(m, _) => m.read(),
         Value::List(..) => return Err(type_err("array")),
         Value::String(_) => return Err(type_err("string")),
         Value::Bool(_) => return Err(type_err("bool")),
