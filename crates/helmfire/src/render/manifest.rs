@@ -169,8 +169,22 @@ static HEAD_SHAPE: Shape = Shape::Fields(&[
     ),
 ]);
 
-/// The head with what post-renderer targets select by: namespace and labels too.
-static FULL_HEAD_SHAPE: Shape = Shape::Fields(&[
+/// The head with what post-renderer targets select by: the namespace too.
+static TARGET_HEAD_SHAPE: Shape = Shape::Fields(&[
+    ("apiVersion", Shape::String),
+    ("kind", Shape::String),
+    (
+        "metadata",
+        Shape::Fields(&[
+            ("name", Shape::String),
+            ("namespace", Shape::String),
+            ("annotations", Shape::Map(&Shape::String)),
+        ]),
+    ),
+]);
+
+/// The head with what label selectors read too.
+static LABELLED_HEAD_SHAPE: Shape = Shape::Fields(&[
     ("apiVersion", Shape::String),
     ("kind", Shape::String),
     (
@@ -185,7 +199,7 @@ static FULL_HEAD_SHAPE: Shape = Shape::Fields(&[
 ]);
 
 /// What helm reads of a document before sorting it (its `SimpleHead`), plus the namespace and
-/// labels when asked for.
+/// labels when asked for ([`HeadFields`]).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Head {
     pub api_version: String,
@@ -220,8 +234,23 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     }
 }
 
-fn parse_head(doc: &str, full: bool) -> Result<Head, String> {
-    let shape = if full { &FULL_HEAD_SHAPE } else { &HEAD_SHAPE };
+/// How much of each document's head [`split_files`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadFields {
+    /// What helm sorts by: apiVersion, kind, name and annotations.
+    Sort,
+    /// The namespace too, for post-renderer targets.
+    Target,
+    /// The namespace and labels, for targets with a label selector.
+    Labelled,
+}
+
+fn parse_head(doc: &str, fields: HeadFields) -> Result<Head, String> {
+    let shape = match fields {
+        HeadFields::Sort => &HEAD_SHAPE,
+        HeadFields::Target => &TARGET_HEAD_SHAPE,
+        HeadFields::Labelled => &LABELLED_HEAD_SHAPE,
+    };
     let v = helmfire_value::yaml::decode_shaped(doc, shape).map_err(|e| e.message)?;
     let type_err = |kind: &str| {
         format!(
@@ -285,19 +314,19 @@ fn kind_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// Helm's `SortManifests` with `InstallOrder`: files in path order, documents in file order,
 /// hooks separated, both stable-sorted by kind.
 pub fn sort_manifests(files: &Rendered) -> Result<Sorted, RenderError> {
-    Ok(sort_documents(split_files(files, false)?))
+    Ok(sort_documents(split_files(files, HeadFields::Sort)?))
 }
 
 /// The documents of every file (partials and blank files skipped) in path order, each with its
-/// head; `full`: also read the namespace and labels (for post-renderer targets).
-pub fn split_files(files: &Rendered, full: bool) -> Result<Vec<Document>, RenderError> {
+/// head as far as `fields` asks.
+pub fn split_files(files: &Rendered, fields: HeadFields) -> Result<Vec<Document>, RenderError> {
     let mut documents = Vec::new();
     for (path, content) in files {
         if path.rsplit('/').next().unwrap_or(path).starts_with('_') || go_trim(content).is_empty() {
             continue;
         }
         for doc in split_manifests(content) {
-            let head = parse_head(&doc, full).map_err(|message| RenderError::Yaml {
+            let head = parse_head(&doc, fields).map_err(|message| RenderError::Yaml {
                 file: path.clone(),
                 message,
             })?;

@@ -356,7 +356,15 @@ pub fn render_documents(
     if !steps.iter().all(|s| matches!(s.renderer, PostRenderer::Builtin(_))) {
         return pipeline(files);
     }
-    let documents = manifest::split_files(&files, true)?;
+    // Labels are read only for a step that selects by them.
+    let fields = match steps
+        .iter()
+        .any(|s| matches!(&s.renderer, PostRenderer::Builtin(b) if b.selects_by_labels()))
+    {
+        true => manifest::HeadFields::Labelled,
+        false => manifest::HeadFields::Target,
+    };
+    let documents = manifest::split_files(&files, fields)?;
     // A `kind: List` reaches renderers as its items, which only kyaml's reader makes.
     if documents
         .iter()

@@ -267,6 +267,17 @@ impl Builtin {
         }
     }
 
+    /// Whether a target of this renderer selects objects by their labels.
+    pub fn selects_by_labels(&self) -> bool {
+        match self {
+            Builtin::Patches(patches) => patches
+                .iter()
+                .any(|p| p.target.as_ref().is_some_and(|t| t.label_selector.is_some())),
+            Builtin::JsonPatches(patches) => patches.iter().any(|p| p.target.label_selector.is_some()),
+            Builtin::Images(_) | Builtin::Metadata(_) => false,
+        }
+    }
+
     /// Applies the renderer to `documents` (marking what it changes or deletes).
     pub fn apply(&self, documents: &mut [Doc], release_namespace: &str) -> Result<(), String> {
         match self {
