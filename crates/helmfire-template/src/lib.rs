@@ -188,17 +188,22 @@ impl TemplateSet {
         }
         let next = std::sync::atomic::AtomicUsize::new(0);
         let slots: Vec<std::sync::Mutex<Option<Parsed>>> = which.iter().map(|_| std::sync::Mutex::new(None)).collect();
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| {
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&i) = which.get(k) else { break };
-                        let result = self.parse_fresh(files[i].0, files[i].1);
-                        *slots[k].lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(result);
-                    }
-                });
+        let work = || {
+            loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&i) = which.get(k) else { break };
+                let result = self.parse_fresh(files[i].0, files[i].1);
+                *slots[k].lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(result);
             }
+        };
+        // The calling thread is one of the workers: one thread fewer to start, and its trees
+        // come from the main heap, which grows in large steps, rather than from a new thread's
+        // arena, which glibc grows a page at a time (an `mprotect` each).
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(work);
+            }
+            work();
         });
         slots
             .into_iter()
