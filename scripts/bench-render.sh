@@ -19,16 +19,28 @@ ours=${HELMFIRE_BIN:-$root/target/x86_64-unknown-linux-gnu/dist/helmfire}
 tmp=$(mktemp)
 out=$(mktemp)
 ratios=$(mktemp)
-trap 'rm -f "$tmp" "$out" "$ratios"' EXIT
-measure() { # prints "<seconds>"; the command's stdout goes to $out
-  # bash's clock, not two `date` processes: those added ~3 ms to every measurement, a fifth of a
-  # small chart's render. Nothing wraps the command: /usr/bin/time's own fork and exec added
-  # 1-2 ms, a third of a small chart's process.
-  local start end
-  start=$EPOCHREALTIME
-  "$@" >"$out" 2>/dev/null || true
-  end=$EPOCHREALTIME
-  echo "$end - $start" | bc
+helm_out=$(mktemp)
+trap 'rm -f "$tmp" "$out" "$ratios" "$helm_out"' EXIT
+# Times both tools on one chart, alternating, RUNS times each, every process spawned directly
+# from Python: a bash fork and exec (the first harness) added about 1 ms to each process of both
+# tools, a fifth of a small chart's render and 2% of helm's. Prints "<helm s> <helmfire s>" (the
+# median or minimum of the runs, per STAT); helmfire's last output is left in $out.
+time_both() {
+  python3 - "$runs" "${STAT:-median}" "$helm_out" "$out" "$helm" "$ours" "$1" <<'EOF'
+import statistics, subprocess, sys, time
+runs, stat, helm_out, ours_out, helm, ours, chart = sys.argv[1:]
+def timed(cmd, path):
+    with open(path, "wb") as sink:
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=sink, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - start
+pick = min if stat == "min" else statistics.median
+h, f = [], []
+for _ in range(int(runs)):
+    h.append(timed([helm, "template", "rel", chart], helm_out))
+    f.append(timed([ours, "chart", "template", "rel", chart], ours_out))
+print(pick(h), pick(f))
+EOF
 }
 peak() { # prints the command's peak memory in KiB, from one more run
   local rss
@@ -41,18 +53,12 @@ kh=0; kf=0; kn=0 # charts whose output holds generated PEM keys or certificates 
 runs=${RUNS:-1}
 median_of() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 case ${STAT:-median} in
-  median) runs_of() { median_of; } ;;
-  min) runs_of() { sort -g | head -1; } ;;
+  median | min) ;;
   *) echo "STAT must be median or min" >&2; exit 1 ;;
 esac
 for c in "$@"; do
-  hts=""; fts=""
-  for _ in $(seq "$runs"); do
-    hts="$hts$(measure "$helm" template rel "$c")"$'\n'
-    fts="$fts$(measure "$ours" chart template rel "$c")"$'\n'
-  done
+  read -r t t2 < <(time_both "$c")
   m=$(peak "$helm" template rel "$c"); m2=$(peak "$ours" chart template rel "$c")
-  t=$(printf '%s' "$hts" | runs_of); t2=$(printf '%s' "$fts" | runs_of)
   ht=$(echo "$ht + $t" | bc); [ "$m" -gt "$hm" ] && hm=$m
   ft=$(echo "$ft + $t2" | bc); [ "$m2" -gt "$fm" ] && fm=$m2
   mark=""
