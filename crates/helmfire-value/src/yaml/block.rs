@@ -918,6 +918,28 @@ mod tests {
         }
     }
 
+    /// `count` texts of up to `max_pieces` random `pieces` each (xorshift from `seed`).
+    fn random_texts(
+        pieces: &'static [&'static str],
+        seed: u64,
+        max_pieces: u64,
+        count: usize,
+    ) -> impl Iterator<Item = String> {
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count).map(move |_| {
+            let len = next() % max_pieces;
+            (0..len)
+                .map(|_| pieces[(next() % pieces.len() as u64) as usize])
+                .collect()
+        })
+    }
+
     /// Random texts over YAML's significant characters: the reader never panics, and wherever it
     /// answers, the full parser accepts the text and builds the same arena.
     #[test]
@@ -927,19 +949,8 @@ mod tests {
             "|-", "|+", ">", "[", "]", "{", "}", ", ", "k: v", "~", ".nan", "1", "x y", "é", "&a", "*a", "!t", "?",
             "---", "\t",
         ];
-        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         let mut answered = 0;
-        for _ in 0..30_000 {
-            let len = (next() % 24) as usize;
-            let text: String = (0..len)
-                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
-                .collect();
+        for text in random_texts(PIECES, 0x9e37_79b9_7f4a_7c15, 24, 30_000) {
             if let Some(fast) = parse(&text) {
                 let full = parse_first_document_fully(&text)
                     .unwrap_or_else(|e| panic!("the reader accepted {text:?}, the full parser did not: {e}"));
@@ -1035,18 +1046,7 @@ mod tests {
             "kind", "metadata", "name", "spec", ": ", "- ", "\n", "\n  ", "\n    ", " ", "~", ".nan", "-.inf", "1",
             "0x1", "<<", "[", "]", "{", "}", ", ", "'", "\"", "|", "|-", "x", "null", "yes", "# c", "labels",
         ];
-        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..30_000 {
-            let len = (next() % 28) as usize;
-            let text: String = (0..len)
-                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
-                .collect();
+        for text in random_texts(PIECES, 0x2545_f491_4f6c_dd1d, 28, 30_000) {
             same_when_pruned(&text, &HEAD);
         }
     }
