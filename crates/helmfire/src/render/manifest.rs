@@ -160,42 +160,30 @@ fn go_trim(s: &str) -> &str {
     s.trim()
 }
 
+const NAME: (&str, Shape) = ("name", Shape::String);
+const NAMESPACE: (&str, Shape) = ("namespace", Shape::String);
+const LABELS: (&str, Shape) = ("labels", Shape::Map(&Shape::String));
+const ANNOTATIONS: (&str, Shape) = ("annotations", Shape::Map(&Shape::String));
+
+/// What helm's sorting reads: apiVersion, kind, name and annotations.
 static HEAD_SHAPE: Shape = Shape::Fields(&[
     ("apiVersion", Shape::String),
     ("kind", Shape::String),
-    (
-        "metadata",
-        Shape::Fields(&[("name", Shape::String), ("annotations", Shape::Map(&Shape::String))]),
-    ),
+    ("metadata", Shape::Fields(&[NAME, ANNOTATIONS])),
 ]);
 
 /// The head with what post-renderer targets select by: the namespace too.
 static TARGET_HEAD_SHAPE: Shape = Shape::Fields(&[
     ("apiVersion", Shape::String),
     ("kind", Shape::String),
-    (
-        "metadata",
-        Shape::Fields(&[
-            ("name", Shape::String),
-            ("namespace", Shape::String),
-            ("annotations", Shape::Map(&Shape::String)),
-        ]),
-    ),
+    ("metadata", Shape::Fields(&[NAME, NAMESPACE, ANNOTATIONS])),
 ]);
 
 /// The head with what label selectors read too.
 static LABELLED_HEAD_SHAPE: Shape = Shape::Fields(&[
     ("apiVersion", Shape::String),
     ("kind", Shape::String),
-    (
-        "metadata",
-        Shape::Fields(&[
-            ("name", Shape::String),
-            ("namespace", Shape::String),
-            ("labels", Shape::Map(&Shape::String)),
-            ("annotations", Shape::Map(&Shape::String)),
-        ]),
-    ),
+    ("metadata", Shape::Fields(&[NAME, NAMESPACE, LABELS, ANNOTATIONS])),
 ]);
 
 /// What helm reads of a document before sorting it (its `SimpleHead`), plus the namespace and
