@@ -11,8 +11,8 @@
 //! Given a [`Shape::Fields`] (the few fields a caller reads, such as a manifest's head), it also
 //! leaves out of the arena the entries such a struct drops: their text is still read and
 //! checked, but nothing is stored for them. It does so only where dropping them cannot change
-//! the decoded value or its errors (see [`Reader::check_key`] and [`Reader::check_value`]), and
-//! gives up otherwise.
+//! the decoded value or its errors (see [`check_key`] and [`check_value`]), and gives up
+//! otherwise.
 
 use std::borrow::Cow;
 
@@ -387,13 +387,7 @@ impl<'t, 's> Reader<'t, 's> {
                 }
                 match reader.next_content(line + 1) {
                     Some(next) if reader.lines[next].indent == col && is_dash(&reader.bytes(next)[col..]) => {
-                        reader.depth += 1;
-                        if reader.depth > MAX_DEPTH {
-                            return None;
-                        }
-                        let seq = reader.sequence(next, col, true);
-                        reader.depth -= 1;
-                        seq
+                        reader.nested(|reader| reader.sequence(next, col, true))
                     }
                     _ => reader.nested_or_empty(line, col),
                 }
