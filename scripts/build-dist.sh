@@ -17,7 +17,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ] && [ -z "${HELMFIRE_DYNAMIC:-}" ]; then
   # --target keeps these flags off build scripts and proc macros, which must stay dynamic.
-  # rustc links with lld on this target; names missing from the binary are skipped.
+  # rustc links with lld on this target; names missing from the binary are skipped. Cargo does
+  # not track files named in link arguments: after the order changes, remove the linked binaries
+  # so that cargo links them again.
+  order=scripts/dist-symbol-order.txt
+  for bin in target/x86_64-unknown-linux-gnu/dist/helmfire target/x86_64-unknown-linux-gnu/dist/deps/helmfire-*; do
+    if [ -x "$bin" ] && [ ! -d "$bin" ] && [ "$order" -nt "$bin" ]; then rm -f "$bin"; fi
+  done
   RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static \
     -C link-arg=-Wl,--symbol-ordering-file=$PWD/scripts/dist-symbol-order.txt \
     -C link-arg=-Wl,--no-warn-symbol-ordering" \
