@@ -223,7 +223,8 @@ impl<'t, 's> Reader<'t, 's> {
         }
     }
 
-    /// A quoted or block scalar: always a string.
+    /// A scalar node, stored unless skipping. Plain text that a skipped read must check goes
+    /// through [`Reader::plain_value`] or [`Reader::key_node`] instead.
     fn scalar(&mut self, value: String, plain: bool) -> usize {
         self.push(Node::Scalar {
             value,

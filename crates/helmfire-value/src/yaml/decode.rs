@@ -1762,23 +1762,24 @@ fn go_value_here(raw: Raw, depth: usize) -> Result<Value, YamlError> {
     })
 }
 
-/// `sigs.k8s.io/yaml.Unmarshal(text, &v)` with `v interface{}`: only the first document counts.
 /// [`decode_first`] with every entry kept in the arena: what the pruned read must agree with.
 #[cfg(test)]
 pub(super) fn decode_first_unpruned(text: &str, shape: &Shape) -> Result<Value, YamlError> {
-    let documents = parse_first_document(text).map_err(wrap_yaml_error)?;
-    match documents.first() {
-        Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, shape, 0),
-        None => Ok(Value::Nil),
-    }
+    first_into(parse_first_document(text).map_err(wrap_yaml_error)?, shape)
 }
 
+/// `sigs.k8s.io/yaml.Unmarshal(text, &v)` into `shape`: only the first document counts. The
+/// block reader leaves out of the arena what a `Shape::Fields` struct drops.
 pub(crate) fn decode_first(text: &str, shape: &Shape) -> Result<Value, YamlError> {
-    // The block reader leaves out what a `Shape::Fields` struct drops.
     let documents = match super::block::parse_shaped(text, shape) {
         Some(documents) => documents,
         None => parse_first_document_fully(text).map_err(wrap_yaml_error)?,
     };
+    first_into(documents, shape)
+}
+
+/// The first of `documents` decoded into `shape` (nothing when there is none).
+fn first_into(documents: Vec<Document>, shape: &Shape) -> Result<Value, YamlError> {
     match documents.first() {
         Some(doc) => to_value(decode_document(doc).map_err(wrap_yaml_error)?, shape, 0),
         None => Ok(Value::Nil),
