@@ -175,7 +175,10 @@ pub fn load_archive_files(data: &[u8], chart: &str) -> Result<Vec<LoadedFile>, C
         if buf.starts_with(UTF8_BOM) {
             buf.drain(..3);
         }
-        files.push(LoadedFile { name: n, data: buf });
+        files.push(LoadedFile {
+            name: n,
+            data: buf.into(),
+        });
     }
     if files.is_empty() {
         return Err(ChartError::Helm("no files in chart archive".into()));

@@ -30,7 +30,118 @@ use helmfire_value::{Map, Value};
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChartFile {
     pub name: String,
-    pub data: Arc<[u8]>,
+    pub data: FileData,
+}
+
+/// The bytes of a chart file. A large file of a chart directory that only `.Files`, CRDs or a
+/// release record can ask for (READMEs, dashboards, `crds/`, test suites: most of the bytes of
+/// many charts) is read when first asked for: `helm template` of such a chart never looks at
+/// them, and reading them was a quarter of some charts' render. The loader has opened it and
+/// checked its size, as Helm's does, so what Helm refuses at load is still refused at load.
+#[derive(Clone)]
+pub struct FileData(Arc<Contents>);
+
+struct Contents {
+    /// Where to read a file left unread: its path and the name errors give it.
+    deferred: Option<(std::path::PathBuf, String)>,
+    bytes: std::sync::OnceLock<Result<Arc<[u8]>, String>>,
+}
+
+impl FileData {
+    fn deferred(path: std::path::PathBuf, name: String) -> FileData {
+        FileData(Arc::new(Contents {
+            deferred: Some((path, name)),
+            bytes: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// The bytes, read now if they were left unread. The error is the loader's text
+    /// (`error reading crds/a.yaml: open /charts/x/crds/a.yaml: permission denied`).
+    pub fn get(&self) -> Result<&Arc<[u8]>, String> {
+        self.0
+            .bytes
+            .get_or_init(|| match &self.0.deferred {
+                Some((path, name)) => read_chart_file(path, name).map(Arc::from),
+                None => Ok(Arc::from(Vec::new())),
+            })
+            .as_ref()
+            .map_err(String::clone)
+    }
+
+    /// Why reading the bytes failed, if they were asked for and could not be read.
+    pub fn failure(&self) -> Option<&str> {
+        match self.0.bytes.get() {
+            Some(Err(message)) => Some(message),
+            _ => None,
+        }
+    }
+
+    /// Whether the bytes are in memory (tests of what the loader defers).
+    pub fn is_read(&self) -> bool {
+        self.0.bytes.get().is_some()
+    }
+}
+
+impl From<Arc<[u8]>> for FileData {
+    fn from(bytes: Arc<[u8]>) -> FileData {
+        FileData(Arc::new(Contents {
+            deferred: None,
+            bytes: std::sync::OnceLock::from(Ok(bytes)),
+        }))
+    }
+}
+
+impl From<Vec<u8>> for FileData {
+    fn from(bytes: Vec<u8>) -> FileData {
+        FileData::from(Arc::<[u8]>::from(bytes))
+    }
+}
+
+impl From<&[u8]> for FileData {
+    fn from(bytes: &[u8]) -> FileData {
+        FileData::from(Arc::<[u8]>::from(bytes))
+    }
+}
+
+impl PartialEq for FileData {
+    fn eq(&self, other: &FileData) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.get() == other.get()
+    }
+}
+
+impl std::fmt::Debug for FileData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.0.bytes.get(), &self.0.deferred) {
+            (Some(Ok(bytes)), _) => write!(f, "{} bytes", bytes.len()),
+            (Some(Err(message)), _) => write!(f, "unreadable: {message}"),
+            (None, Some((path, _))) => write!(f, "unread: {}", path.display()),
+            (None, None) => f.write_str("empty"),
+        }
+    }
+}
+
+/// A file's bytes as the loader keeps them: at most Helm's size limit, a leading UTF-8 BOM
+/// removed. Errors are Helm's `error reading NAME: open PATH: …`.
+fn read_chart_file(path: &Path, name: &str) -> Result<Vec<u8>, String> {
+    let reading = |e: std::io::Error| format!("error reading {name}: open {}: {}", path.display(), go_io_message(&e));
+    let file = std::fs::File::open(path).map_err(reading)?;
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, archive::MAX_DECOMPRESSED_FILE_SIZE + 1),
+        &mut data,
+    )
+    .map_err(reading)?;
+    if data.len() as u64 > archive::MAX_DECOMPRESSED_FILE_SIZE {
+        return Err(format!(
+            "chart file {} is larger than the maximum file size {}",
+            metadata::go_quote(name.rsplit('/').next().unwrap_or(name)),
+            archive::MAX_DECOMPRESSED_FILE_SIZE
+        ));
+    }
+    if data.starts_with(b"\xEF\xBB\xBF") {
+        data.drain(..3);
+    }
+    Ok(data)
 }
 
 /// A loaded chart and, recursively, its subcharts.
@@ -197,7 +308,7 @@ fn io_error(op: &'static str, path: &Path, e: &std::io::Error) -> ChartError {
 #[derive(Clone, Debug)]
 pub struct LoadedFile {
     pub name: String,
-    pub data: Vec<u8>,
+    pub data: FileData,
 }
 
 /// Loads a chart directory or `.tgz` archive as `helm template/install` does (Helm's generic
@@ -284,7 +395,7 @@ pub fn load_file(path: &Path) -> Result<Chart, ChartError> {
             "unable to detect chart version, no Chart.yaml found".into(),
         ));
     };
-    let version = check_api_version(&chart_yaml.data)?;
+    let version = check_api_version(bytes(&chart_yaml.data)?)?;
     let chart = load_files(files)?;
     if version == ApiVersion::V3 {
         return Err(ChartError::Helm("invalid chart apiVersion".into()));
@@ -441,6 +552,13 @@ impl DirWalker<'_> {
                 ),
             });
         }
+        if len >= DEFER_FROM && !needed_at_load(rel) {
+            self.files.push(LoadedFile {
+                name: rel.to_string(),
+                data: FileData::deferred(path.to_path_buf(), rel.to_string()),
+            });
+            return Ok(());
+        }
         let mut data = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
         // Through `take`: `File`'s own `read_to_end` asks the file system for the size again.
         std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, u64::MAX), &mut data).map_err(reading)?;
@@ -449,10 +567,43 @@ impl DirWalker<'_> {
         }
         self.files.push(LoadedFile {
             name: rel.to_string(),
-            data,
+            data: data.into(),
         });
         Ok(())
     }
+}
+
+/// The size from which a chart directory's file that loading does not need is left unread
+/// until asked for: below it, reading it while it is open costs less than opening it again.
+const DEFER_FROM: u64 = 8 * 1024;
+
+/// Whether loading reads the file at `rel` (a path from the top chart): the metadata, values,
+/// schema and lock files and the templates of the chart or of a subchart directory, and
+/// subchart archives. Every other file goes to `.Files`.
+fn needed_at_load(rel: &str) -> bool {
+    if rel.ends_with(".tgz") {
+        return true;
+    }
+    let mut inner = rel;
+    while let Some((_, rest)) = inner.strip_prefix("charts/").and_then(|r| r.split_once('/')) {
+        inner = rest;
+    }
+    inner.starts_with("templates/")
+        || matches!(
+            inner,
+            "Chart.yaml"
+                | "Chart.lock"
+                | "values.yaml"
+                | "values.schema.json"
+                | "requirements.yaml"
+                | "requirements.lock"
+        )
+}
+
+/// A file's bytes where loading needs them: read at load, so never an error but for a file
+/// read later.
+fn bytes(data: &FileData) -> Result<&[u8], ChartError> {
+    data.get().map(|b| &**b).map_err(ChartError::Helm)
 }
 
 fn decode_yaml(data: &[u8]) -> Result<Value, String> {
@@ -496,7 +647,7 @@ pub fn load_files(files: Vec<LoadedFile>) -> Result<Chart, ChartError> {
             .into_iter()
             .map(|f| ChartFile {
                 name: f.name,
-                data: Arc::from(f.data),
+                data: f.data,
             })
             .collect(),
     )
@@ -511,7 +662,8 @@ fn load_shared(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
         chart.raw.push(f.clone());
         if f.name == "Chart.yaml" {
             have_metadata = true;
-            let doc = decode_yaml(&f.data).map_err(|e| ChartError::Helm(format!("cannot load Chart.yaml: {e}")))?;
+            let doc =
+                decode_yaml(bytes(&f.data)?).map_err(|e| ChartError::Helm(format!("cannot load Chart.yaml: {e}")))?;
             chart
                 .metadata
                 .apply(&doc)
@@ -527,7 +679,8 @@ fn load_shared(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
         match name {
             "Chart.yaml" => {}
             "Chart.lock" | "requirements.lock" => {
-                let doc = decode_yaml(&f.data).map_err(|e| ChartError::Helm(format!("cannot load {name}: {e}")))?;
+                let doc =
+                    decode_yaml(bytes(&f.data)?).map_err(|e| ChartError::Helm(format!("cannot load {name}: {e}")))?;
                 chart.lock = Some(doc);
                 if name == "requirements.lock" {
                     have_metadata = true;
@@ -537,13 +690,13 @@ fn load_shared(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
                 }
             }
             "values.yaml" => {
-                chart.values =
-                    load_values(&f.data).map_err(|e| ChartError::Helm(format!("cannot load values.yaml: {e}")))?;
+                chart.values = load_values(bytes(&f.data)?)
+                    .map_err(|e| ChartError::Helm(format!("cannot load values.yaml: {e}")))?;
             }
-            "values.schema.json" => chart.schema = Some(f.data.clone()),
+            "values.schema.json" => chart.schema = Some(f.data.get().map_err(ChartError::Helm)?.clone()),
             "requirements.yaml" => {
                 have_metadata = true;
-                let doc = decode_yaml(&f.data)
+                let doc = decode_yaml(bytes(&f.data)?)
                     .map_err(|e| ChartError::Helm(format!("cannot load requirements.yaml: {e}")))?;
                 chart
                     .metadata
@@ -586,7 +739,7 @@ fn load_shared(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
                     file.name
                 )));
             }
-            load_archive(&file.data, &format!("{}/charts/{n}", chart.name()))
+            load_archive(bytes(&file.data)?, &format!("{}/charts/{n}", chart.name()))
         } else {
             let files: Vec<ChartFile> = files
                 .into_iter()
@@ -611,4 +764,135 @@ fn load_shared(files: Vec<ChartFile>) -> Result<Chart, ChartError> {
         }
     }
     Ok(chart)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chart directory under the system temp dir, removed on drop.
+    struct TempChart(std::path::PathBuf);
+
+    impl TempChart {
+        fn new(name: &str, files: &[(&str, &[u8])]) -> TempChart {
+            let dir = std::env::temp_dir().join(format!("helmfire-chart-lib-{}-{name}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            for (path, data) in files {
+                let path = dir.join(path);
+                std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+                std::fs::write(path, data).expect("write");
+            }
+            TempChart(dir)
+        }
+    }
+
+    impl Drop for TempChart {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn file<'c>(files: &'c [ChartFile], name: &str) -> &'c ChartFile {
+        files.iter().find(|f| f.name == name).expect(name)
+    }
+
+    #[test]
+    fn large_files_only_files_see_are_read_when_asked_for() {
+        let big = "x".repeat(DEFER_FROM as usize);
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(big.as_bytes());
+        let values = format!("big: {big}\n");
+        let template = format!("# {big}\n");
+        let dir = TempChart::new(
+            "defer",
+            &[
+                ("Chart.yaml", b"apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+                ("values.yaml", values.as_bytes()),
+                ("templates/a.yaml", template.as_bytes()),
+                ("README.md", big.as_bytes()),
+                ("crds/bom.yaml", &bom),
+                ("small.txt", b"small"),
+                ("charts/d/Chart.yaml", b"apiVersion: v2\nname: d\nversion: 0.1.0\n"),
+                ("charts/d/templates/b.yaml", template.as_bytes()),
+                ("charts/d/files/big.txt", big.as_bytes()),
+            ],
+        );
+        let chart = load(&dir.0).expect("loads");
+        // Loading needs the values and templates, of the chart and of its subchart.
+        assert_eq!(chart.values.get("big").and_then(Value::as_str), Some(big.as_str()));
+        assert!(file(&chart.templates, "templates/a.yaml").data.is_read());
+        assert!(
+            file(&chart.dependencies[0].templates, "templates/b.yaml")
+                .data
+                .is_read()
+        );
+        assert!(file(&chart.files, "small.txt").data.is_read());
+        // The rest waits, and reads as the loader would have read it (a BOM removed).
+        for (files, name) in [
+            (&chart.files, "README.md"),
+            (&chart.files, "crds/bom.yaml"),
+            (&chart.dependencies[0].files, "files/big.txt"),
+        ] {
+            let data = &file(files, name).data;
+            assert!(!data.is_read(), "{name} was read at load");
+            assert_eq!(&**data.get().expect("reads"), big.as_bytes(), "{name}");
+            assert!(data.is_read());
+        }
+        // `raw` shares the bytes, read once.
+        assert!(file(&chart.raw, "README.md").data.is_read());
+        assert!(needed_at_load("charts/a/charts/b/values.yaml"));
+        assert!(needed_at_load("charts/b-1.0.0.tgz"));
+        assert!(!needed_at_load("charts/a/files/values.yaml"));
+        assert!(!needed_at_load("docs/templates.md"));
+    }
+
+    #[test]
+    fn a_file_gone_before_it_is_read_is_an_error_naming_it() {
+        let big = vec![b'y'; DEFER_FROM as usize];
+        let dir = TempChart::new(
+            "gone",
+            &[
+                ("Chart.yaml", b"apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+                ("files/big.txt", &big),
+            ],
+        );
+        let chart = load(&dir.0).expect("loads");
+        let path = dir.0.join("files/big.txt");
+        std::fs::remove_file(&path).expect("rm");
+        let data = &file(&chart.files, "files/big.txt").data;
+        let expected = format!(
+            "error reading files/big.txt: open {}: no such file or directory",
+            path.display()
+        );
+        assert_eq!(data.get(), Err(expected.clone()));
+        assert_eq!(data.failure(), Some(expected.as_str()));
+        assert_ne!(
+            chart.files[0],
+            ChartFile {
+                name: "files/big.txt".into(),
+                data: FileData::from(big),
+            }
+        );
+    }
+
+    #[test]
+    fn a_file_grown_past_the_limit_before_it_is_read_is_refused() {
+        let dir = TempChart::new(
+            "grown",
+            &[
+                ("Chart.yaml", b"apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+                ("files/big.txt", &[b'z'; 9000]),
+            ],
+        );
+        let chart = load(&dir.0).expect("loads");
+        let grown = std::fs::File::create(dir.0.join("files/big.txt")).expect("open");
+        grown.set_len(archive::MAX_DECOMPRESSED_FILE_SIZE + 1).expect("grow");
+        assert_eq!(
+            file(&chart.files, "files/big.txt").data.get(),
+            Err(format!(
+                "chart file \"big.txt\" is larger than the maximum file size {}",
+                archive::MAX_DECOMPRESSED_FILE_SIZE
+            ))
+        );
+    }
 }

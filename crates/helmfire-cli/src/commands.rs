@@ -298,7 +298,16 @@ fn template_command(
             Ok(rendered) => {
                 let mut output = output.clone();
                 if include_crds {
-                    output.crds = rendered.crds.clone();
+                    match rendered.crds() {
+                        Ok(crds) => output.crds = crds,
+                        Err(source) => {
+                            errors.push(std::sync::Arc::new(helmfire::error::ReleaseError::Render {
+                                release: release.id.to_string(),
+                                source,
+                            }));
+                            continue;
+                        }
+                    }
                 }
                 let text = match &output_dir {
                     Some(dir) => {

@@ -174,7 +174,7 @@ pub fn run_template(req: &TemplateRequest) -> Result<String, String> {
     })?;
     let mut output = req.output.clone();
     if req.include_crds {
-        output.crds = rendered.crds.clone();
+        output.crds = rendered.crds().map_err(|e| e.to_string())?;
     }
     let stdout = match &req.output_dir {
         None => render::template_output(&rendered.sorted, &output).map_err(|e| e.to_string()),

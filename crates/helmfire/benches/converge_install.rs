@@ -50,7 +50,7 @@ fn desired(chart_dir: &Path, name: &str, namespace: &str) -> DesiredRelease {
         post_renderers: Vec::new(),
         check_objects: false,
     };
-    DesiredRelease::new(name, namespace, render::render_release(&request).expect("render"))
+    DesiredRelease::new(name, namespace, render::render_release(&request).expect("render")).expect("chart files read")
 }
 
 fn summary(label: &str, mut samples: Vec<Duration>) {

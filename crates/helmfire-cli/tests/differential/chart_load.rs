@@ -209,7 +209,7 @@ fn directory_classification_and_nested_archives() {
         names(&c.files),
         ["README.md", "charts/sub-1.0.0.tgz.prov", "crds/crd.yaml"]
     );
-    assert_eq!(&*c.files[0].data, b"readme");
+    assert_eq!(&**c.files[0].data.get().expect("read"), b"readme");
     assert_eq!(
         helmfire_value::json::encode(
             &helmfire_value::Value::map(c.values.clone()),
@@ -257,7 +257,7 @@ fn symlinks_must_stay_inside_the_chart() {
     std::fs::write(root.join("inside.txt"), b"fine").expect("w");
     std::os::unix::fs::symlink(root.join("inside.txt"), root.join("templates/in.yaml")).expect("link");
     let c = chart::load(&root).expect("inside links load");
-    assert_eq!(&*c.templates[0].data, b"fine");
+    assert_eq!(&**c.templates[0].data.get().expect("read"), b"fine");
     std::os::unix::fs::symlink(dir.join("outside.txt"), root.join("escape.txt")).expect("link");
     let err = chart::load(&root).expect_err("outside link");
     assert_eq!(err.entry(), Some(("linked", "escape.txt")));
@@ -503,5 +503,99 @@ fn archive_traversal_fixtures() {
         };
         assert_eq!(source.to_string(), cause, "{file}");
         assert_eq!(err.entry().map(|(_, e)| e), Some(entry), "{file}");
+    }
+}
+
+/// Large files that only `.Files` and CRDs reach are read when asked for (see
+/// `helmfire_chart::FileData`): every way a template reads them, a subchart's, BOMs and CRDs
+/// with `--include-crds`, against the real helm.
+#[test]
+fn files_read_on_demand_render_like_helm() {
+    let dir = temp_dir("on-demand");
+    let root = dir.join("c");
+    let line = "0123456789abcdefghijklmnopqrstuvwxyz\n";
+    let big = line.repeat(400);
+    let write = |path: &str, data: &[u8]| {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, data).expect("write");
+    };
+    write("Chart.yaml", b"apiVersion: v2\nname: c\nversion: 1.0.0\n");
+    write(
+        "templates/files.yaml",
+        concat!(
+            "get: {{ .Files.Get \"files/big.txt\" | sha256sum }}\n",
+            "bytes: {{ .Files.GetBytes \"files/bom.txt\" | len }}\n",
+            "bom: {{ .Files.Get \"files/bom.txt\" | trunc 10 | quote }}\n",
+            "lines: {{ .Files.Lines \"files/big.txt\" | len }}\n",
+            "glob: {{ range $path, $_ := .Files.Glob \"files/*\" }}{{ $path }} {{ end }}\n",
+            "config: {{ .Files.Glob \"files/big.txt\" | toYaml | sha256sum }}\n",
+            "{{ (.Files.Glob \"files/big.txt\").AsConfig | sha256sum | printf \"asconfig: %s\" }}\n",
+            "{{ (.Files.Glob \"files/big.txt\").AsSecrets | sha256sum | printf \"assecrets: %s\" }}\n",
+            "field: {{ index .Files \"files/big.txt\" | len }}\n",
+            "missing: {{ .Files.Get \"files/none.txt\" | quote }}\n",
+        )
+        .as_bytes(),
+    );
+    write("files/big.txt", big.as_bytes());
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(big.as_bytes());
+    write("files/bom.txt", &bom);
+    write("README.md", big.as_bytes());
+    let description = format!("description: {:?}\n", big);
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  {description}"
+    );
+    write("crds/widgets.yaml", crd.as_bytes());
+    write("charts/d/Chart.yaml", b"apiVersion: v2\nname: d\nversion: 0.1.0\n");
+    write(
+        "charts/d/templates/a.yaml",
+        b"sub: {{ .Files.Get \"files/big.txt\" | sha256sum }}\n",
+    );
+    write("charts/d/files/big.txt", big.replace('0', "_").as_bytes());
+    write(
+        "charts/d/crds/gadgets.yaml",
+        crd.replace("widgets", "gadgets").as_bytes(),
+    );
+    for args in [&[][..], &["--include-crds"][..]] {
+        let helm_out = Command::new(helm())
+            .args(["template", "r"])
+            .arg(&root)
+            .args(args)
+            .output()
+            .expect("run helm");
+        let ours = Command::new(crate::support::oracle::helmfire())
+            .args(["chart", "template", "r"])
+            .arg(&root)
+            .args(args)
+            .output()
+            .expect("run helmfire");
+        assert!(
+            helm_out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&helm_out.stderr)
+        );
+        let helm_text = String::from_utf8_lossy(&helm_out.stdout);
+        for expected in [
+            "lines: 400\n",
+            "bytes: 14800\n",
+            "field: 14800\n",
+            "bom: \"0123456789\"\n",
+        ] {
+            assert!(
+                helm_text.contains(expected),
+                "helm printed no {expected:?}:\n{helm_text}"
+            );
+        }
+        assert_eq!(
+            helm_text.matches("kind: CustomResourceDefinition").count(),
+            2 * args.len()
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ours.stdout),
+            String::from_utf8_lossy(&helm_out.stdout),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&ours.stderr)
+        );
     }
 }

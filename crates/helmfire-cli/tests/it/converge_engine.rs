@@ -50,7 +50,7 @@ fn desired(chart: &str, name: &str, namespace: &str, set: &[&str]) -> DesiredRel
         post_renderers: Vec::new(),
         check_objects: false,
     };
-    DesiredRelease::new(name, namespace, render::render_release(&request).expect("renders"))
+    DesiredRelease::new(name, namespace, render::render_release(&request).expect("renders")).expect("chart files read")
 }
 
 struct Harness {

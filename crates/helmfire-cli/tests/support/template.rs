@@ -86,11 +86,11 @@ pub fn render_data_with_files(values_json: &str, files: &[(String, Vec<u8>)]) ->
         serde_json::from_str(values_json).unwrap_or_else(|e| panic!("bad values.json: {e}"));
     let mut chart_files = vec![helmfire_chart::LoadedFile {
         name: "Chart.yaml".into(),
-        data: CHART_YAML.as_bytes().to_vec(),
+        data: CHART_YAML.as_bytes().into(),
     }];
     chart_files.extend(files.iter().map(|(name, data)| helmfire_chart::LoadedFile {
         name: name.clone(),
-        data: data.clone(),
+        data: data.clone().into(),
     }));
     let chart = helmfire_chart::load_files(chart_files).expect("the case chart loads");
     let meta = chart.metadata.to_template_value();

@@ -68,9 +68,21 @@ pub struct DesiredRelease {
 }
 
 impl DesiredRelease {
-    /// The release `namespace/name` as `rendered`.
-    pub fn new(name: &str, namespace: &str, rendered: crate::render::RenderedRelease) -> DesiredRelease {
-        DesiredRelease {
+    /// The release `namespace/name` as `rendered`. The chart's files are read now (the loader
+    /// leaves large ones unread until asked for), as the record stores them and an install
+    /// applies the CRDs: a file that cannot be read fails the release before anything changes.
+    pub fn new(
+        name: &str,
+        namespace: &str,
+        rendered: crate::render::RenderedRelease,
+    ) -> Result<DesiredRelease, crate::render::RenderError> {
+        let crds = rendered.crds()?;
+        for file in rendered.chart.templates.iter().chain(&rendered.chart.files) {
+            file.data
+                .get()
+                .map_err(|m| crate::render::RenderError::Load(helmfire_chart::ChartError::Helm(m)))?;
+        }
+        Ok(DesiredRelease {
             name: name.to_string(),
             namespace: namespace.to_string(),
             chart: rendered.chart,
@@ -79,8 +91,8 @@ impl DesiredRelease {
             manifest: rendered.manifest,
             hooks: rendered.sorted.hooks,
             notes: rendered.notes,
-            crds: rendered.crds,
-        }
+            crds,
+        })
     }
 }
 
@@ -306,6 +318,59 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The chart files a record stores and the CRDs an install applies are read when the
+    /// release is wanted; a file that went missing after loading fails it there, before the
+    /// cluster or the storage is touched.
+    #[test]
+    fn a_desired_release_reads_the_files_it_stores() {
+        use crate::render::{self, Capabilities, ReleaseInfo, ReleaseRender, UserValues};
+        let dir = std::env::temp_dir().join(format!("helmfire-desired-files-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("templates")).expect("mkdir");
+        std::fs::create_dir_all(dir.join("crds")).expect("mkdir");
+        std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: c\nversion: 1.0.0\n").expect("write");
+        std::fs::write(dir.join("templates/cm.yaml"), "kind: ConfigMap\n").expect("write");
+        let big = "# a long README\n".repeat(1000);
+        std::fs::write(dir.join("README.md"), &big).expect("write");
+        let crd = format!("kind: CustomResourceDefinition\n{big}");
+        std::fs::write(dir.join("crds/crd.yaml"), &crd).expect("write");
+        let request = ReleaseRender {
+            release: ReleaseInfo {
+                name: "r".into(),
+                namespace: "default".into(),
+                revision: 1,
+                is_upgrade: false,
+            },
+            chart: dir.clone(),
+            dependency_charts: Vec::new(),
+            values: UserValues::default(),
+            capabilities: Capabilities::offline(None, &[]).expect("caps"),
+            skip_schema_validation: false,
+            lookup: None,
+            post_renderers: Vec::new(),
+            check_objects: true,
+        };
+        let desired = DesiredRelease::new("r", "default", render::render_release(&request).expect("renders"))
+            .expect("files read");
+        assert_eq!(desired.crds, vec![("c/crds/crd.yaml".to_string(), crd)]);
+        let record = crate::storage::chart_record(&desired.chart);
+        let readme = record
+            .files
+            .iter()
+            .flatten()
+            .find(|f| f.name == "README.md")
+            .expect("stored");
+        assert_eq!(readme.data.as_deref(), Some(big.as_bytes()));
+
+        let rendered = render::render_release(&request).expect("renders");
+        std::fs::remove_file(dir.join("README.md")).expect("rm");
+        let error = DesiredRelease::new("r", "default", rendered).expect_err("README.md is gone");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            error.to_string().starts_with("error reading README.md: open "),
+            "{error}"
+        );
+    }
 
     #[test]
     fn steps_read_as_sentences() {

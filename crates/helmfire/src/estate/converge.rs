@@ -95,17 +95,28 @@ pub async fn converge(
                 let correct = entry.correct_drift.then(|| release.ignore_differences.clone());
                 match (wanted, entry.rendered) {
                     (true, Some(rendered)) => {
+                        let desired = match DesiredRelease::new(
+                            release.id.name.as_str(),
+                            release.id.namespace.as_str(),
+                            rendered,
+                        ) {
+                            Ok(desired) => desired,
+                            Err(source) => {
+                                let error = ReleaseError::Render {
+                                    release: release.id.to_string(),
+                                    source,
+                                };
+                                tasks.insert(entry.index, Task::Broken { error: Arc::new(error) });
+                                continue;
+                            }
+                        };
                         let mut options = action_options(release);
                         // Drifted fields other managers took are taken back by the upgrade.
                         options.force_conflicts |= correct.is_some();
                         tasks.insert(
                             entry.index,
                             Task::Converge {
-                                desired: Box::new(DesiredRelease::new(
-                                    release.id.name.as_str(),
-                                    release.id.namespace.as_str(),
-                                    rendered,
-                                )),
+                                desired: Box::new(desired),
                                 options,
                                 upgrade: entry.present,
                                 force: settings.force,

@@ -173,7 +173,21 @@ pub fn render_chart(
         }
     }
     retire((set, templates));
+    // A file left unread at load that `.Files` could not read: the render read it as empty.
+    if let Some(message) = read_failure(chart) {
+        return Err(RenderError::Load(helmfire_chart::ChartError::Helm(message)));
+    }
     Ok(rendered)
+}
+
+/// The first chart file (of `chart` or a subchart) that was asked for and could not be read.
+fn read_failure(chart: &Chart) -> Option<String> {
+    chart
+        .templates
+        .iter()
+        .chain(&chart.files)
+        .find_map(|f| f.data.failure().map(str::to_string))
+        .or_else(|| chart.dependencies.iter().find_map(read_failure))
 }
 
 /// Helm's `recAllTpls`: builds this chart's context map, recurses into subcharts (each visible
@@ -241,7 +255,7 @@ fn collect(
         templates.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                text: Arc::from(utf8_text(&t.data).as_ref()),
+                text: Arc::from(utf8_text(t.data.get().map_or(&[][..], |b| &**b)).as_ref()),
                 vals: next.clone(),
                 base_path: format!("{full_path}/templates"),
             },

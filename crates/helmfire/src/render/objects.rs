@@ -7,17 +7,24 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 
+use helmfire_chart::FileData;
 use helmfire_value::{ListType, Map, Object, Value};
 
 /// Helm's `engine.files`: a `map[string][]byte` with methods.
 #[derive(Debug, Clone, Default)]
 pub struct Files {
-    pub entries: BTreeMap<String, Arc<[u8]>>,
+    pub entries: BTreeMap<String, FileData>,
+}
+
+/// A file's bytes, read now if the loader left them unread. One that cannot be read reads as
+/// empty here, and the render then fails with the reason (`render_chart` asks the chart).
+fn bytes(data: &FileData) -> Arc<[u8]> {
+    data.get().cloned().unwrap_or_else(|_| Arc::from(Vec::new()))
 }
 
 impl Files {
-    fn get(&self, path: &str) -> Option<&Arc<[u8]>> {
-        self.entries.get(path)
+    fn get(&self, path: &str) -> Option<Arc<[u8]>> {
+        self.entries.get(path).map(bytes)
     }
 
     fn glob(&self, pattern: &str) -> Files {
@@ -39,7 +46,7 @@ impl Files {
         let mut m = Map::new();
         for (k, v) in &self.entries {
             let base = k.rsplit('/').next().unwrap_or(k);
-            m.insert(base.to_string(), Value::from(encode(v)));
+            m.insert(base.to_string(), Value::from(encode(&bytes(v))));
         }
         match helmfire_value::yaml::encode(&Value::map(m)) {
             Ok(s) => s.trim_end_matches('\n').to_string(),
@@ -126,7 +133,7 @@ impl Object for Files {
 
     /// `.Files.name` indexes the map (only a name without dots can be written so).
     fn field(&self, name: &str) -> Option<Value> {
-        self.get(name).map(|data| Value::Bytes(data.clone()))
+        self.get(name).map(Value::Bytes)
     }
 
     /// A missing name reads as a nil `[]byte` (printed `[]`).
@@ -138,7 +145,7 @@ impl Object for Files {
         let m: Map = self
             .entries
             .iter()
-            .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+            .map(|(k, v)| (k.clone(), Value::Bytes(bytes(v))))
             .collect();
         Value::map(m)
     }
@@ -152,10 +159,11 @@ impl Object for Files {
     }
 
     fn write_string(&self, out: &mut String) -> bool {
-        let size: usize = self.entries.iter().map(|(k, v)| k.len() + 4 * v.len() + 4).sum();
+        let entries: Vec<(&String, Arc<[u8]>)> = self.entries.iter().map(|(k, v)| (k, bytes(v))).collect();
+        let size: usize = entries.iter().map(|(k, v)| k.len() + 4 * v.len() + 4).sum();
         out.reserve(size + 5);
         out.push_str("map[");
-        for (i, (k, v)) in self.entries.iter().enumerate() {
+        for (i, (k, v)) in entries.iter().enumerate() {
             if i > 0 {
                 out.push(' ');
             }
@@ -212,18 +220,16 @@ impl Object for Files {
         match name {
             "Get" => Ok(Value::from(
                 self.get(&arg()?)
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
                     .unwrap_or_default(),
             )),
-            "GetBytes" => Ok(Value::Bytes(
-                self.get(&arg()?).cloned().unwrap_or_else(|| Arc::from(Vec::new())),
-            )),
+            "GetBytes" => Ok(Value::Bytes(self.get(&arg()?).unwrap_or_else(|| Arc::from(Vec::new())))),
             "Glob" => Ok(Value::Object(Arc::new(self.glob(&arg()?)))),
             "Lines" => {
                 let Some(data) = self.get(&arg()?) else {
                     return Ok(Value::List(Arc::new(Vec::new()), ListType::String));
                 };
-                let mut s = String::from_utf8_lossy(data).into_owned();
+                let mut s = String::from_utf8_lossy(&data).into_owned();
                 match s.as_bytes().last() {
                     // Helm indexes `s[len(s)-1]` without a length check.
                     None => return Err("runtime error: index out of range [-1]".into()),
@@ -593,8 +599,8 @@ mod tests {
     #[test]
     fn files_print_as_gos_map_of_byte_slices() {
         let mut entries = BTreeMap::new();
-        entries.insert("b".to_string(), Arc::from(&[0u8, 9, 10, 99, 100, 255][..]));
-        entries.insert("a".to_string(), Arc::from(&[][..]));
+        entries.insert("b".to_string(), FileData::from(&[0u8, 9, 10, 99, 100, 255][..]));
+        entries.insert("a".to_string(), FileData::from(&[][..]));
         let files = Files { entries };
         assert_eq!(files.string().as_deref(), Some("map[a:[] b:[0 9 10 99 100 255]]"));
         assert_eq!(

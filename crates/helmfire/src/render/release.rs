@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use helmfire_chart::values::{self, PrepareOptions, ValueOptions};
-use helmfire_chart::{self as chart, Chart};
+use helmfire_chart::{self as chart, Chart, ChartError};
 use helmfire_template::{Context, Lookup};
 use helmfire_value::Map;
 
@@ -81,14 +81,25 @@ pub struct RenderedRelease {
     pub manifest: String,
     /// The rendered NOTES.txt of the root chart.
     pub notes: Option<String>,
-    /// `(path, raw content)` of every `crds/` file, in helm's order.
-    pub crds: Vec<(String, String)>,
 }
 
 impl RenderedRelease {
     /// `name-version`, as helm's `chart` column shows it.
     pub fn chart_label(&self) -> String {
         format!("{}-{}", self.chart.metadata.name, self.chart.metadata.version)
+    }
+
+    /// `(path, raw content)` of every `crds/` file, in helm's order: read now, as only
+    /// `--include-crds` and installs ask for them.
+    pub fn crds(&self) -> Result<Vec<(String, String)>, RenderError> {
+        self.chart
+            .crd_objects(self.chart.name())
+            .into_iter()
+            .map(|(path, file)| {
+                let data = file.data.get().map_err(|m| RenderError::Load(ChartError::Helm(m)))?;
+                Ok((path, super::utf8_text(data).into_owned()))
+            })
+            .collect()
     }
 
     /// The hooks, in kind order.
@@ -144,11 +155,6 @@ pub fn render_with_values(request: &ReleaseRender, config: Map) -> Result<Render
         request.check_objects,
     )?;
     let release_manifest = manifest::release_manifest(&sorted, &[]);
-    let crds = chart
-        .crd_objects(chart.name())
-        .into_iter()
-        .map(|(path, file)| (path, super::utf8_text(&file.data).into_owned()))
-        .collect();
     Ok(RenderedRelease {
         chart: Arc::new(chart),
         config,
@@ -156,7 +162,6 @@ pub fn render_with_values(request: &ReleaseRender, config: Map) -> Result<Render
         sorted,
         manifest: release_manifest,
         notes,
-        crds,
     })
 }
 
@@ -185,5 +190,44 @@ mod tests {
         assert!(!valid_release_name("Bad_Name"));
         assert!(!valid_release_name("-a"));
         assert!(!valid_release_name(&"a".repeat(54)));
+    }
+
+    /// A file the loader left unread and that is gone when a template asks for it fails the
+    /// render with the loader's error, instead of rendering as empty.
+    #[test]
+    fn a_chart_file_unreadable_when_asked_for_fails_the_render() {
+        let dir = std::env::temp_dir().join(format!("helmfire-render-unread-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("templates")).expect("mkdir");
+        std::fs::create_dir_all(dir.join("files")).expect("mkdir");
+        std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: c\nversion: 1.0.0\n").expect("write");
+        std::fs::write(
+            dir.join("templates/a.yaml"),
+            "size: {{ .Files.Get \"files/big.txt\" | len }}\n",
+        )
+        .expect("write");
+        std::fs::write(dir.join("files/big.txt"), "b".repeat(64 * 1024)).expect("write");
+        let chart = chart::load(&dir).expect("loads");
+        let release = ReleaseInfo {
+            name: "r".into(),
+            namespace: "default".into(),
+            revision: 1,
+            is_upgrade: false,
+        };
+        let caps = Capabilities::offline(None, &[]).expect("caps");
+        let render = |chart: &Chart| render_chart(chart, &Map::new(), &release, &caps, &mut Context::default());
+        let rendered = render(&chart.clone()).expect("renders");
+        assert_eq!(rendered["c/templates/a.yaml"], "size: 65536\n");
+
+        let chart = chart::load(&dir).expect("loads");
+        std::fs::remove_file(dir.join("files/big.txt")).expect("rm");
+        let error = render(&chart).expect_err("the file is gone");
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "error reading files/big.txt: open {}: no such file or directory",
+                dir.join("files/big.txt").display()
+            )
+        );
     }
 }

@@ -26,10 +26,12 @@ fn json_value(value: &Value) -> Json {
         .unwrap_or(Json::Null)
 }
 
+/// A file's record; its bytes were read before (see `DesiredRelease::new`), so an unreadable
+/// file is never stored.
 fn file_record(file: &ChartFile) -> FileRecord {
     FileRecord {
         name: file.name.clone(),
-        data: Some(file.data.to_vec()),
+        data: file.data.get().ok().map(|bytes| bytes.to_vec()),
         modtime: None,
     }
 }
