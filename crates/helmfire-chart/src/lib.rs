@@ -1,5 +1,5 @@
 //! Charts, from where they are declared to the values a render sees: chart references and
-//! repositories ([`reference`]), fetching them from HTTP repositories and OCI registries with a
+//! repositories ([`mod@reference`]), fetching them from HTTP repositories and OCI registries with a
 //! lock file and a shared cache ([`source`]), loading chart directories and `.tgz` archives as
 //! Helm v4.1.4's `pkg/chart/v2/loader` does (Chart.yaml, values.yaml, templates/, charts/,
 //! crds/, `.helmignore`, every other file kept for `.Files`), and Helm's values pipeline

@@ -461,3 +461,73 @@ fn a_revision_left_pending_by_a_killed_run_is_planned_and_recovered() {
     assert_eq!(statuses, ["1:superseded", "2:failed", "3:deployed"]);
     deploy.expect(&state, &["diff", "--detailed-exitcode"], 0);
 }
+
+/// A chart whose large files the loader leaves unread until asked for (a CRD, a file a
+/// template reads, a README only the record stores) templates with `--include-crds`, applies
+/// its CRD and stores the release like any other.
+#[test]
+fn large_chart_files_are_read_where_template_and_apply_need_them() {
+    let deploy = Deploy::start();
+    let chart = deploy.dir.path().join("big-files");
+    let big = "# padding line of a large chart file\n".repeat(400);
+    for (path, text) in [
+        ("Chart.yaml", "apiVersion: v2\nname: big-files\nversion: 1.0.0\n".to_string()),
+        (
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-files\ndata:\n  size: {{ .Files.Get \"files/big.txt\" | len | quote }}\n".to_string(),
+        ),
+        ("files/big.txt", big.clone()),
+        ("README.md", big.clone()),
+        (
+            "crds/widgets.yaml",
+            format!(
+                "{big}apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}\n  scope: Namespaced\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}\n"
+            ),
+        ),
+    ] {
+        let path = chart.join(path);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    let state = deploy.state(
+        "helmfire.yaml",
+        &format!(
+            "releases:\n  - {{name: big, namespace: default, chart: {}}}\n",
+            chart.display()
+        ),
+    );
+    let (template, _) = deploy.expect(&state, &["template", "--include-crds"], 0);
+    assert!(template.contains("name: widgets.example.com"), "{template}");
+    assert!(template.contains(&format!("size: \"{}\"", big.len())), "{template}");
+    deploy.expect(&state, &["apply"], 0);
+    let crd = deploy
+        .cluster
+        .kubectl(&["get", "crd", "widgets.example.com", "-o", "jsonpath={.spec.group}"]);
+    assert_eq!(crd, "example.com");
+    let size = deploy
+        .cluster
+        .kubectl(&["get", "configmap", "big-files", "-o", "jsonpath={.data.size}"]);
+    assert_eq!(size, big.len().to_string());
+    // The record stores every chart file, the ones no template read too (as helm does).
+    use base64::Engine as _;
+    let secret = deploy.cluster.kubectl(&[
+        "get",
+        "secret",
+        "sh.helm.release.v1.big.v1",
+        "-o",
+        "jsonpath={.data.release}",
+    ]);
+    let body = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim())
+        .expect("base64");
+    let record = helmfire::storage::codec::decode(&String::from_utf8(body).expect("utf-8")).expect("a record");
+    let stored: Vec<(String, usize)> = record
+        .chart
+        .files
+        .iter()
+        .flatten()
+        .map(|f| (f.name.clone(), f.data.as_ref().map_or(0, Vec::len)))
+        .collect();
+    assert!(stored.contains(&("README.md".to_string(), big.len())), "{stored:?}");
+    assert!(stored.contains(&("files/big.txt".to_string(), big.len())), "{stored:?}");
+}

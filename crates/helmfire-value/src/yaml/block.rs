@@ -2,7 +2,7 @@
 //! almost always written in: block mappings and sequences (indentless ones too), single-line
 //! plain and quoted scalars, literal block scalars, `[]`, `{}` and comments.
 //!
-//! It builds the same node arena as the full parser ([`super::decode`]) and gives up (`None`) on
+//! It builds the same node arena as the full parser ([`mod@super::decode`]) and gives up (`None`) on
 //! anything else — flow collections, anchors, aliases, tags, folded or multi-line scalars,
 //! document markers, tabs, unusual line breaks, odd indentation, and every error. The caller then
 //! runs the full parser, which owns all of libyaml's error reporting. A unit test checks that
