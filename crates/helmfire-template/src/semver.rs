@@ -6,7 +6,7 @@
 //!
 //! The library matches versions and constraints with regular expressions; compiling them costs
 //! a millisecond in every process that loads a chart (Chart.yaml's version is checked), so this
-//! module scans by hand instead (see [`scan`]). Their grammar leaves the scanner no choice to
+//! module scans by hand instead (see `scan`). Their grammar leaves the scanner no choice to
 //! make: each optional part starts with its own character (`.`, `-`, `+`), an operator is the
 //! whole run of operator characters, and what follows a version is whitespace, a separator or
 //! the end. A test checks the scanner against the library's expressions (with Go's `\s`, exactly

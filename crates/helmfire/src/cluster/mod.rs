@@ -6,7 +6,7 @@
 //! Every request has a deadline ([`ClusterConfig::request_timeout`], 30 s by default: the
 //! client's connect and per-read timeouts, and a deadline around each attempt) and retries stay
 //! within [`RetryPolicy::budget`]; exec credential plugins run with the same deadline
-//! ([`credentials`]). A request that gets no answer names the server and the context.
+//! (`credentials`). A request that gets no answer names the server and the context.
 
 mod credentials;
 mod discovery;

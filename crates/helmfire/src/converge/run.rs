@@ -1,5 +1,5 @@
 //! Whole-state orchestration: runs one task per release over the dependency graph with
-//! per-node scheduling ([`graph::Scheduler`]: a release starts the moment everything it waits
+//! per-node scheduling ([`crate::graph::Scheduler`]: a release starts the moment everything it waits
 //! for has finished, never in layers), at most `concurrency` at once. A failed release marks
 //! everything that waits on it skipped (with the reason) while independent branches go on.
 //! Cancellation starts nothing new and lets running releases finish, so no release is left

@@ -13,14 +13,14 @@
 //!    the dependency graph ([`crate::graph`]).
 //! 2. [`resolve_charts`] fetches remote charts and unvendored dependencies into the cache,
 //!    pinned by the lock file ([`crate::resolve`]).
-//! 3. [`render_releases`] renders every selected release with [`render::render_release`], the
+//! 3. [`render_releases`] renders every selected release with [`crate::render::render_release`], the
 //!    one render path, on one worker per core.
 //! 4. [`crate::observe`] reads what the cluster holds (release records).
 //! 5. [`plan`] compares desired and deployed ([`crate::plan`]) release by release.
 //! 6. [`converge`] runs installs, upgrades and uninstalls over the graph ([`crate::converge`]),
 //!    each recorded by [`crate::storage`] in helm's format; [`destroy`] uninstalls.
 //!
-//! Nothing here prints or knows the command line: progress goes to a [`Reporter`], results come
+//! Nothing here prints or knows the command line: progress goes to a [`Reporter`](crate::converge::run::Reporter), results come
 //! back as values, failures as typed [`ReleaseError`]s per release.
 
 mod converge;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::drift::{ChangedBy, FieldChange, FieldDrift, ObjectDrift, ObjectState, ReleaseDrift};
 use super::{Action, Change, ObjectChange, Plan, ReleasePlan};
 
-/// The `schemaVersion` of [`json`]; bumped only on incompatible changes.
+/// The `schemaVersion` of [`fn@json`]; bumped only on incompatible changes.
 pub const JSON_SCHEMA_VERSION: u32 = 1;
 
 const RED: &str = "\x1b[31m";

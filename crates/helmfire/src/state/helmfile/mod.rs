@@ -1,14 +1,14 @@
 //! helmfile's state files, read as helmfile v0.166.0 reads them, into the same
 //! [`DesiredState`] a helmfire state file gives — so every command works on them unchanged.
 //!
-//! The pipeline mirrors helmfile's: [`files`] finds the state files (`helmfile.yaml`,
-//! `helmfile.yaml.gotmpl`, `helmfile.d/`), [`loader`] splits each into parts, renders them in
-//! two passes with helmfile's template functions ([`template`]) and environment ([`env`]), decodes
-//! them strictly ([`raw`]) and merges parts, bases and sub-helmfiles; [`release`] runs helmfile's
+//! The pipeline mirrors helmfile's: `files` finds the state files (`helmfile.yaml`,
+//! `helmfile.yaml.gotmpl`, `helmfile.d/`), `loader` splits each into parts, renders them in
+//! two passes with helmfile's template functions (`template`) and environment (`env`), decodes
+//! them strictly (`raw`) and merges parts, bases and sub-helmfiles; `release` runs helmfile's
 //! release templating and maps every release onto a [`ReleaseSpec`](crate::state::ReleaseSpec).
 //! What helmfire cannot do (sops secrets, `ref+` values, go-getter, chartify) is refused with
 //! the file and line — never dropped. Every error points at the helmfile line the rendered text
-//! came from ([`source`]). Nothing here prints.
+//! came from (`source`). Nothing here prints.
 
 mod env;
 mod files;
