@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use helmfire::cluster::{Cluster, ClusterConfig};
 use helmfire::converge::{ActionOptions, DesiredRelease, Engine, NoProgress};
-use helmfire::render::{self, Capabilities, ReleaseInfo, ReleaseRender, UserValues};
+use helmfire::render::{self, ReleaseRender};
 use helmfire::storage::{Driver, Store};
 use helmfire_sandbox::{Sandbox, SandboxConfig};
 
@@ -35,20 +35,8 @@ fn helm() -> PathBuf {
 /// Renders the chart through the one render path, as `apply` does.
 fn desired(chart_dir: &Path, name: &str, namespace: &str) -> DesiredRelease {
     let request = ReleaseRender {
-        release: ReleaseInfo {
-            name: name.into(),
-            namespace: namespace.into(),
-            revision: 1,
-            is_upgrade: false,
-        },
-        chart: chart_dir.to_path_buf(),
-        dependency_charts: Vec::new(),
-        values: UserValues::default(),
-        capabilities: Capabilities::offline(None, &[]).expect("caps"),
-        skip_schema_validation: false,
-        lookup: None,
-        post_renderers: Vec::new(),
         check_objects: false,
+        ..ReleaseRender::install(name, namespace, chart_dir.to_path_buf())
     };
     DesiredRelease::new(name, namespace, render::render_release(&request).expect("render")).expect("chart files read")
 }

@@ -15,7 +15,7 @@ use helmfire::render::postrender::builtin::{
     node_from_json,
 };
 use helmfire::render::postrender::{PostRenderStep, PostRenderer};
-use helmfire::render::{self, Capabilities, ReleaseInfo, ReleaseRender, UserValues};
+use helmfire::render::{self, ReleaseRender};
 
 const ROUNDS: usize = 101;
 
@@ -79,20 +79,8 @@ fn metadata() -> Builtin {
 
 fn request(chart: &Path, post_renderers: Vec<PostRenderStep>) -> ReleaseRender {
     ReleaseRender {
-        release: ReleaseInfo {
-            name: "bench".into(),
-            namespace: "default".into(),
-            revision: 1,
-            is_upgrade: false,
-        },
-        chart: chart.to_path_buf(),
-        dependency_charts: Vec::new(),
-        values: UserValues::default(),
-        capabilities: Capabilities::offline(None, &[]).expect("caps"),
-        skip_schema_validation: false,
-        lookup: None,
         post_renderers,
-        check_objects: true,
+        ..ReleaseRender::install("bench", "default", chart.to_path_buf())
     }
 }
 

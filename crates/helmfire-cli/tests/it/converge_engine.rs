@@ -13,7 +13,7 @@ use helmfire::converge::{
     ActionOptions, ConvergeError, Converged, DesiredRelease, Engine, LeaseSettings, NoProgress, Progress, Step,
     UninstallOptions,
 };
-use helmfire::render::{self, Capabilities, ReleaseInfo, ReleaseRender, UserValues};
+use helmfire::render::{self, ReleaseRender, UserValues};
 use helmfire::storage::{Driver, ReleaseRecord, Status, Store};
 use helmfire_chart::values::ValueOptions;
 use helmfire_sandbox::{FaultSpec, SandboxConfig};
@@ -29,14 +29,6 @@ fn chart_dir(name: &str) -> PathBuf {
 /// Renders a test chart as the deploy pipeline does.
 fn desired(chart: &str, name: &str, namespace: &str, set: &[&str]) -> DesiredRelease {
     let request = ReleaseRender {
-        release: ReleaseInfo {
-            name: name.to_string(),
-            namespace: namespace.to_string(),
-            revision: 1,
-            is_upgrade: false,
-        },
-        chart: chart_dir(chart),
-        dependency_charts: Vec::new(),
         values: UserValues {
             options: ValueOptions {
                 set: set.iter().map(|s| s.to_string()).collect(),
@@ -44,11 +36,8 @@ fn desired(chart: &str, name: &str, namespace: &str, set: &[&str]) -> DesiredRel
             },
             inline: Vec::new(),
         },
-        capabilities: Capabilities::offline(None, &[]).expect("capabilities"),
-        skip_schema_validation: false,
-        lookup: None,
-        post_renderers: Vec::new(),
         check_objects: false,
+        ..ReleaseRender::install(name, namespace, chart_dir(chart))
     };
     DesiredRelease::new(name, namespace, render::render_release(&request).expect("renders")).expect("chart files read")
 }

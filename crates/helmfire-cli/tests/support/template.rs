@@ -100,7 +100,7 @@ pub fn render_data_with_files(values_json: &str, files: &[(String, Vec<u8>)]) ->
     let chart_files = helmfire::render::Files {
         entries: chart.files.iter().map(|f| (f.name.clone(), f.data.clone())).collect(),
     };
-    let capabilities = helmfire::render::Capabilities::offline(None, &[]).expect("default capabilities");
+    let capabilities = helmfire::render::Capabilities::helm_defaults();
     let values = match json_to_value(&values) {
         Value::Map(m, _) => Value::Map(m, MapType::Values),
         _ => Value::Map(MapRef::new(Map::new()), MapType::Values),

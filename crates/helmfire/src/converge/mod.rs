@@ -324,7 +324,7 @@ mod tests {
     /// cluster or the storage is touched.
     #[test]
     fn a_desired_release_reads_the_files_it_stores() {
-        use crate::render::{self, Capabilities, ReleaseInfo, ReleaseRender, UserValues};
+        use crate::render::{self, ReleaseRender};
         let dir = std::env::temp_dir().join(format!("helmfire-desired-files-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("templates")).expect("mkdir");
         std::fs::create_dir_all(dir.join("crds")).expect("mkdir");
@@ -334,22 +334,7 @@ mod tests {
         std::fs::write(dir.join("README.md"), &big).expect("write");
         let crd = format!("kind: CustomResourceDefinition\n{big}");
         std::fs::write(dir.join("crds/crd.yaml"), &crd).expect("write");
-        let request = ReleaseRender {
-            release: ReleaseInfo {
-                name: "r".into(),
-                namespace: "default".into(),
-                revision: 1,
-                is_upgrade: false,
-            },
-            chart: dir.clone(),
-            dependency_charts: Vec::new(),
-            values: UserValues::default(),
-            capabilities: Capabilities::offline(None, &[]).expect("caps"),
-            skip_schema_validation: false,
-            lookup: None,
-            post_renderers: Vec::new(),
-            check_objects: true,
-        };
+        let request = ReleaseRender::install("r", "default", dir.clone());
         let desired = DesiredRelease::new("r", "default", render::render_release(&request).expect("renders"))
             .expect("files read");
         assert_eq!(desired.crds, vec![("c/crds/crd.yaml".to_string(), crd)]);

@@ -510,22 +510,40 @@ impl Capabilities {
     pub fn offline(kube_version: Option<&str>, extra_api_versions: &[String]) -> Result<Capabilities, String> {
         let kube_version = match kube_version {
             Some(v) => KubeVersion::parse(v).map_err(|e| format!("invalid kube version '{v}': {e}"))?,
-            None => KubeVersion {
-                version: "v1.35.0".into(),
-                major: "1".into(),
-                minor: "35".into(),
-                normalized: "v1.35.0".into(),
-            },
+            None => default_kube_version(),
         };
-        let api = DEFAULT_API_VERSIONS
-            .iter()
-            .map(|s| s.to_string())
-            .chain(extra_api_versions.iter().cloned());
         Ok(Capabilities {
             kube_version,
-            api_versions: helmfire_template::named::version_set(api),
+            api_versions: api_versions(extra_api_versions),
         })
     }
+
+    /// Helm's offline defaults with no flags: what `helm template` sees without
+    /// `--kube-version` or `--api-versions`.
+    pub fn helm_defaults() -> Capabilities {
+        Capabilities {
+            kube_version: default_kube_version(),
+            api_versions: api_versions(&[]),
+        }
+    }
+}
+
+fn default_kube_version() -> KubeVersion {
+    KubeVersion {
+        version: "v1.35.0".into(),
+        major: "1".into(),
+        minor: "35".into(),
+        normalized: "v1.35.0".into(),
+    }
+}
+
+/// Helm's default API versions and `extra`, as `.Capabilities.APIVersions`.
+fn api_versions(extra: &[String]) -> Value {
+    let api = DEFAULT_API_VERSIONS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(extra.iter().cloned());
+    helmfire_template::named::version_set(api)
 }
 
 impl Object for Capabilities {

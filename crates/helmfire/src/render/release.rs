@@ -67,6 +67,30 @@ pub struct ReleaseRender {
     pub check_objects: bool,
 }
 
+impl ReleaseRender {
+    /// A first install of `chart` as `namespace/name` with no values, helm's offline
+    /// capabilities, no post-renderers, and objects checked as for a cluster; callers change
+    /// what they need with struct update syntax.
+    pub fn install(name: &str, namespace: &str, chart: PathBuf) -> ReleaseRender {
+        ReleaseRender {
+            release: ReleaseInfo {
+                name: name.to_string(),
+                namespace: namespace.to_string(),
+                revision: 1,
+                is_upgrade: false,
+            },
+            chart,
+            dependency_charts: Vec::new(),
+            values: UserValues::default(),
+            capabilities: Capabilities::helm_defaults(),
+            skip_schema_validation: false,
+            lookup: None,
+            post_renderers: Vec::new(),
+            check_objects: true,
+        }
+    }
+}
+
 /// A rendered release: what `template` prints and what `apply` installs.
 #[derive(Clone, Debug)]
 pub struct RenderedRelease {
@@ -213,7 +237,7 @@ mod tests {
             revision: 1,
             is_upgrade: false,
         };
-        let caps = Capabilities::offline(None, &[]).expect("caps");
+        let caps = Capabilities::helm_defaults();
         let render = |chart: &Chart| render_chart(chart, &Map::new(), &release, &caps, &mut Context::default());
         let rendered = render(&chart.clone()).expect("renders");
         assert_eq!(rendered["c/templates/a.yaml"], "size: 65536\n");
