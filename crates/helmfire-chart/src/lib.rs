@@ -533,7 +533,7 @@ impl DirWalker<'_> {
             ))
         };
         let mut file = std::fs::File::open(path).map_err(reading)?;
-        let len = match linked {
+        let len = match &linked {
             Some(meta) => meta.len(),
             None => file.metadata().map_err(|e| io_error("lstat", path, &e))?.len(),
         };
@@ -552,7 +552,9 @@ impl DirWalker<'_> {
                 ),
             });
         }
-        if len >= DEFER_FROM && !needed_at_load(rel) {
+        // A link is read now: its target was checked to lie inside the chart, and reading it
+        // later would follow the link again.
+        if len >= DEFER_FROM && linked.is_none() && !needed_at_load(rel) {
             self.files.push(LoadedFile {
                 name: rel.to_string(),
                 data: FileData::deferred(path.to_path_buf(), rel.to_string()),
@@ -817,7 +819,10 @@ mod tests {
                 ("charts/d/files/big.txt", big.as_bytes()),
             ],
         );
+        std::os::unix::fs::symlink(dir.0.join("README.md"), dir.0.join("linked.md")).expect("symlink");
         let chart = load(&dir.0).expect("loads");
+        // A link is read at load, where its target was checked to lie inside the chart.
+        assert!(file(&chart.files, "linked.md").data.is_read());
         // Loading needs the values and templates, of the chart and of its subchart.
         assert_eq!(chart.values.get("big").and_then(Value::as_str), Some(big.as_str()));
         assert!(file(&chart.templates, "templates/a.yaml").data.is_read());
