@@ -164,6 +164,8 @@ pub fn render_chart(
                 rendered.insert(key.to_string(), out);
             }
             Err(e) => {
+                // The template may have failed on what an unreadable file read as.
+                read_failure(chart)?;
                 return Err(RenderError::Template {
                     file: key.to_string(),
                     message: e.helm_message(key),
@@ -173,21 +175,25 @@ pub fn render_chart(
         }
     }
     retire((set, templates));
-    // A file left unread at load that `.Files` could not read: the render read it as empty.
-    if let Some(message) = read_failure(chart) {
-        return Err(RenderError::Load(helmfire_chart::ChartError::Helm(message)));
-    }
+    read_failure(chart)?;
     Ok(rendered)
 }
 
-/// The first chart file (of `chart` or a subchart) that was asked for and could not be read.
-fn read_failure(chart: &Chart) -> Option<String> {
-    chart
-        .templates
-        .iter()
-        .chain(&chart.files)
-        .find_map(|f| f.data.failure().map(str::to_string))
-        .or_else(|| chart.dependencies.iter().find_map(read_failure))
+/// The first chart file (of `chart` or a subchart) that a template asked for and that could
+/// not be read (`.Files` read it as empty), as the render's error.
+fn read_failure(chart: &Chart) -> Result<(), RenderError> {
+    fn first(chart: &Chart) -> Option<String> {
+        chart
+            .templates
+            .iter()
+            .chain(&chart.files)
+            .find_map(|f| f.data.failure().map(str::to_string))
+            .or_else(|| chart.dependencies.iter().find_map(first))
+    }
+    match first(chart) {
+        Some(message) => Err(RenderError::Load(helmfire_chart::ChartError::Helm(message))),
+        None => Ok(()),
+    }
 }
 
 /// Helm's `recAllTpls`: builds this chart's context map, recurses into subcharts (each visible

@@ -217,7 +217,8 @@ mod tests {
     }
 
     /// A file the loader left unread and that is gone when a template asks for it fails the
-    /// render with the loader's error, instead of rendering as empty.
+    /// render with the loader's error, instead of rendering as empty — also where a template
+    /// then fails on the empty text.
     #[test]
     fn a_chart_file_unreadable_when_asked_for_fails_the_render() {
         let dir = std::env::temp_dir().join(format!("helmfire-render-unread-{}", std::process::id()));
@@ -231,6 +232,7 @@ mod tests {
         .expect("write");
         std::fs::write(dir.join("files/big.txt"), "b".repeat(64 * 1024)).expect("write");
         let chart = chart::load(&dir).expect("loads");
+        let required = "b: {{ required \"files/big.txt is empty\" (.Files.Get \"files/big.txt\") | len }}\n";
         let release = ReleaseInfo {
             name: "r".into(),
             namespace: "default".into(),
@@ -242,16 +244,20 @@ mod tests {
         let rendered = render(&chart.clone()).expect("renders");
         assert_eq!(rendered["c/templates/a.yaml"], "size: 65536\n");
 
-        let chart = chart::load(&dir).expect("loads");
-        std::fs::remove_file(dir.join("files/big.txt")).expect("rm");
-        let error = render(&chart).expect_err("the file is gone");
-        let _ = std::fs::remove_dir_all(&dir);
-        assert_eq!(
-            error.to_string(),
-            format!(
-                "error reading files/big.txt: open {}: no such file or directory",
-                dir.join("files/big.txt").display()
-            )
+        let expected = format!(
+            "error reading files/big.txt: open {}: no such file or directory",
+            dir.join("files/big.txt").display()
         );
+        for with_required in [false, true] {
+            if with_required {
+                std::fs::write(dir.join("files/big.txt"), "b".repeat(64 * 1024)).expect("write");
+                std::fs::write(dir.join("templates/b.yaml"), required).expect("write");
+            }
+            let chart = chart::load(&dir).expect("loads");
+            std::fs::remove_file(dir.join("files/big.txt")).expect("rm");
+            let error = render(&chart).expect_err("the file is gone");
+            assert_eq!(error.to_string(), expected, "with required: {with_required}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
