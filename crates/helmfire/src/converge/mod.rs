@@ -78,9 +78,7 @@ impl DesiredRelease {
     ) -> Result<DesiredRelease, crate::render::RenderError> {
         let crds = rendered.crds()?;
         for file in rendered.chart.templates.iter().chain(&rendered.chart.files) {
-            file.data
-                .get()
-                .map_err(|m| crate::render::RenderError::Load(helmfire_chart::ChartError::Helm(m)))?;
+            file.data.get().map_err(crate::render::RenderError::unreadable)?;
         }
         Ok(DesiredRelease {
             name: name.to_string(),

@@ -60,6 +60,14 @@ pub enum RenderError {
     PostRender(Box<postrender::PostRenderError>),
 }
 
+impl RenderError {
+    /// A chart file the loader left unread that could not be read when asked for (the
+    /// loader's `error reading NAME: open PATH: …`).
+    pub(crate) fn unreadable(message: String) -> RenderError {
+        RenderError::Load(helmfire_chart::ChartError::Helm(message))
+    }
+}
+
 impl From<postrender::PostRenderError> for RenderError {
     fn from(error: postrender::PostRenderError) -> RenderError {
         RenderError::PostRender(Box::new(error))
@@ -191,7 +199,7 @@ fn read_failure(chart: &Chart) -> Result<(), RenderError> {
             .or_else(|| chart.dependencies.iter().find_map(first))
     }
     match first(chart) {
-        Some(message) => Err(RenderError::Load(helmfire_chart::ChartError::Helm(message))),
+        Some(message) => Err(RenderError::unreadable(message)),
         None => Ok(()),
     }
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use helmfire_chart::values::{self, PrepareOptions, ValueOptions};
-use helmfire_chart::{self as chart, Chart, ChartError};
+use helmfire_chart::{self as chart, Chart};
 use helmfire_template::{Context, Lookup};
 use helmfire_value::Map;
 
@@ -120,7 +120,7 @@ impl RenderedRelease {
             .crd_objects(self.chart.name())
             .into_iter()
             .map(|(path, file)| {
-                let data = file.data.get().map_err(|m| RenderError::Load(ChartError::Helm(m)))?;
+                let data = file.data.get().map_err(RenderError::unreadable)?;
                 Ok((path, super::utf8_text(data).into_owned()))
             })
             .collect()
