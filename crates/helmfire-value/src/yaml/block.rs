@@ -8,6 +8,9 @@
 //! runs the full parser, which owns all of libyaml's error reporting. A unit test checks that
 //! both readers build identical arenas wherever this one answers.
 //!
+//! The reader is generic over what it builds ([`Build`]): the value decoder's arena here, and
+//! go-yaml v3 nodes for the post-renderers ([`super::v3`]), which give up on comments as well.
+//!
 //! Given a [`Shape::Fields`] (the few fields a caller reads, such as a manifest's head), it also
 //! leaves out of the arena the entries such a struct drops: their text is still read and
 //! checked, but nothing is stored for them. It does so only where dropping them cannot change
@@ -45,10 +48,82 @@ enum Step {
     End(usize),
 }
 
-struct Reader<'t, 's> {
+/// How a scalar was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Written {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+}
+
+/// Where a node starts: its 0-based line and byte column.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct At {
+    pub(super) line: usize,
+    pub(super) column: usize,
+}
+
+/// What a [`Reader`] builds from what it reads, node by node in document order.
+pub(super) trait Build<'t> {
+    /// A built node, or what stands for one a shaped read left out ([`Build::skipped`]).
+    type Node;
+    /// A collection whose entries are being read.
+    type Open;
+    fn scalar(&mut self, value: Cow<'t, str>, written: Written, at: At) -> Self::Node;
+    fn open(&mut self, mapping: bool, flow: bool, at: At) -> Self::Open;
+    fn close(&mut self, open: Self::Open, children: Vec<Self::Node>) -> Self::Node;
+    /// The stand-in for a node that was read but not built.
+    fn skipped() -> Self::Node;
+    fn is_skipped(node: &Self::Node) -> bool;
+}
+
+/// The value decoder's node arena.
+struct Arena(Vec<Node>);
+
+impl<'t> Build<'t> for Arena {
+    type Node = usize;
+    type Open = usize;
+
+    fn scalar(&mut self, value: Cow<'t, str>, written: Written, _: At) -> usize {
+        self.0.push(Node::Scalar {
+            value: value.into_owned(),
+            plain: written == Written::Plain,
+            tag: None,
+        });
+        self.0.len() - 1
+    }
+
+    /// A placeholder, so that the collection precedes its entries in the arena.
+    fn open(&mut self, mapping: bool, flow: bool, _: At) -> usize {
+        self.0.push(match mapping {
+            true => Node::Mapping(Vec::new(), flow),
+            false => Node::Sequence(Vec::new(), flow),
+        });
+        self.0.len() - 1
+    }
+
+    fn close(&mut self, open: usize, children: Vec<usize>) -> usize {
+        match &mut self.0[open] {
+            Node::Mapping(c, _) | Node::Sequence(c, _) => *c = children,
+            _ => unreachable!("open pushed a collection"),
+        }
+        open
+    }
+
+    fn skipped() -> usize {
+        SKIPPED
+    }
+
+    fn is_skipped(node: &usize) -> bool {
+        *node == SKIPPED
+    }
+}
+
+pub(super) struct Reader<'t, 's, B: Build<'t>> {
     text: &'t str,
     lines: Vec<Line>,
-    nodes: Vec<Node>,
+    build: B,
     depth: usize,
     /// The shape the collection being read decodes into.
     shape: &'s Shape,
@@ -59,10 +134,16 @@ struct Reader<'t, 's> {
 /// The index standing for a node that was read but not stored.
 const SKIPPED: usize = usize::MAX;
 
-/// A mapping key as written: its text (borrowed when plain) and whether it is plain.
+/// A mapping key as written: its text (borrowed when plain) and how it was written.
 struct Key<'t> {
     value: Cow<'t, str>,
-    plain: bool,
+    written: Written,
+}
+
+impl Key<'_> {
+    fn plain(&self) -> bool {
+        self.written == Written::Plain
+    }
 }
 
 /// The document in `text` if it lies in the block subset; `None` sends it to the full parser.
@@ -73,13 +154,20 @@ pub(super) fn parse(text: &str) -> Option<Vec<Document>> {
 /// [`parse`] for a document decoded into `shape`: the entries of a [`Shape::Fields`] struct
 /// that it drops are left out of the arena.
 pub(super) fn parse_shaped(text: &str, shape: &Shape) -> Option<Vec<Document>> {
+    let (root, arena) = read(text, shape, Arena(Vec::new()))?;
+    Some(vec![Document { nodes: arena.0, root }])
+}
+
+/// The one document of `text`, built by `build`, if it lies in the block subset: its root
+/// node (a block collection at column 0) and the builder.
+pub(super) fn read<'t, B: Build<'t>>(text: &'t str, shape: &Shape, build: B) -> Option<(B::Node, B)> {
     if !admissible(text) {
         return None;
     }
     let mut reader = Reader {
         text,
         lines: split_lines(text)?,
-        nodes: Vec::new(),
+        build,
         depth: 0,
         shape,
         skipping: false,
@@ -92,10 +180,7 @@ pub(super) fn parse_shaped(text: &str, shape: &Shape) -> Option<Vec<Document>> {
     if reader.next_content(next).is_some() {
         return None;
     }
-    Some(vec![Document {
-        nodes: reader.nodes,
-        root,
-    }])
+    Some((root, reader.build))
 }
 
 /// No tab, carriage return, control character, byte order mark or YAML 1.1 line break: those
@@ -192,7 +277,7 @@ fn is_dash(rest: &[u8]) -> bool {
     rest.first() == Some(&b'-') && rest.get(1).is_none_or(|&b| b == b' ')
 }
 
-impl<'t, 's> Reader<'t, 's> {
+impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
     fn bytes(&self, line: usize) -> &'t [u8] {
         let l = self.lines[line];
         &self.text.as_bytes()[l.start..l.end]
@@ -208,47 +293,44 @@ impl<'t, 's> Reader<'t, 's> {
         (from..self.lines.len()).find(|&i| !self.lines[i].blank)
     }
 
-    fn push(&mut self, node: Node) -> usize {
-        if self.skipping {
-            return SKIPPED;
-        }
-        self.nodes.push(node);
-        self.nodes.len() - 1
+    /// A collection opened, unless skipping (`None`).
+    fn open(&mut self, mapping: bool, flow: bool, at: At) -> Option<B::Open> {
+        (!self.skipping).then(|| self.build.open(mapping, flow, at))
     }
 
-    /// Replaces the placeholder a collection pushed before reading its entries.
-    fn set(&mut self, index: usize, node: Node) {
-        if index != SKIPPED {
-            self.nodes[index] = node;
+    /// The collection [`Reader::open`] opened, with its entries.
+    fn close(&mut self, open: Option<B::Open>, children: Vec<B::Node>) -> B::Node {
+        match open {
+            Some(open) => self.build.close(open, children),
+            None => B::skipped(),
         }
     }
 
-    /// A scalar node, stored unless skipping. Plain text that a skipped read must check goes
+    /// A scalar node, built unless skipping. Plain text that a skipped read must check goes
     /// through [`Reader::plain_value`] or [`Reader::key_node`] instead.
-    fn scalar(&mut self, value: String, plain: bool) -> usize {
-        self.push(Node::Scalar {
-            value,
-            plain,
-            tag: None,
-        })
+    fn scalar(&mut self, value: Cow<'t, str>, written: Written, at: At) -> B::Node {
+        match self.skipping {
+            true => B::skipped(),
+            false => self.build.scalar(value, written, at),
+        }
     }
 
     /// A plain scalar in value position; `None` when leaving it out could change the outcome.
-    fn plain_value(&mut self, text: Cow<'t, str>) -> Option<usize> {
+    fn plain_value(&mut self, text: Cow<'t, str>, at: At) -> Option<B::Node> {
         if self.skipping {
             check_value(&text)?;
-            return Some(SKIPPED);
+            return Some(B::skipped());
         }
-        Some(self.scalar(text.into_owned(), true))
+        Some(self.build.scalar(text, Written::Plain, at))
     }
 
     /// A mapping key; `None` when leaving it out could change the outcome.
-    fn key_node(&mut self, key: Key<'t>) -> Option<usize> {
+    fn key_node(&mut self, key: Key<'t>, at: At) -> Option<B::Node> {
         if self.skipping {
             check_key(&key)?;
-            return Some(SKIPPED);
+            return Some(B::skipped());
         }
-        Some(self.scalar(key.value.into_owned(), key.plain))
+        Some(self.build.scalar(key.value, key.written, at))
     }
 
     /// The shape of the value of `key` in a mapping read into the current shape, and whether
@@ -260,10 +342,10 @@ impl<'t, 's> Reader<'t, 's> {
         Some(match shape {
             _ if self.skipping => (true, shape),
             Shape::Fields(fields) => {
-                if key.plain && key.value == "<<" {
+                if key.plain() && key.value == "<<" {
                     return None;
                 }
-                let string = !key.plain || matches!(resolve_plain(&key.value), Resolved::Str | Resolved::Timestamp);
+                let string = !key.plain() || matches!(resolve_plain(&key.value), Resolved::Str | Resolved::Timestamp);
                 match field_shape(fields, &key.value) {
                     Some(field) => (false, field),
                     None => (string, &Shape::Any),
@@ -295,7 +377,7 @@ impl<'t, 's> Reader<'t, 's> {
 
     /// A block collection whose first entry starts at column `col` of `line`. Returns the
     /// node and the line after it.
-    fn block(&mut self, line: usize, col: usize) -> Option<(usize, usize)> {
+    fn block(&mut self, line: usize, col: usize) -> Option<(B::Node, usize)> {
         let rest = &self.bytes(line)[col..];
         if is_dash(rest) {
             return self.nested(|reader| reader.sequence(line, col, false));
@@ -317,21 +399,20 @@ impl<'t, 's> Reader<'t, 's> {
 
     /// A block sequence with its dashes in column `col`; `indentless` when it is the value of a
     /// mapping key in the same column.
-    fn sequence(&mut self, line: usize, col: usize, indentless: bool) -> Option<(usize, usize)> {
-        let index = self.push(Node::Sequence(Vec::new(), false));
+    fn sequence(&mut self, line: usize, col: usize, indentless: bool) -> Option<(B::Node, usize)> {
+        let open = self.open(false, false, At { line, column: col });
         let (children, line) = self.elements(|reader| reader.sequence_entries(line, col, indentless))?;
-        self.set(index, Node::Sequence(children, false));
-        Some((index, line))
+        Some((self.close(open, children), line))
     }
 
     /// The entries of [`Reader::sequence`]: their nodes and the line after them.
-    fn sequence_entries(&mut self, mut line: usize, col: usize, indentless: bool) -> Option<(Vec<usize>, usize)> {
+    fn sequence_entries(&mut self, mut line: usize, col: usize, indentless: bool) -> Option<(Vec<B::Node>, usize)> {
         let mut children = Vec::new();
         loop {
             let bytes = self.bytes(line);
             let at = col + 1 + bytes[col + 1..].iter().take_while(|&&b| b == b' ').count();
             let (child, after) = if ends_line(bytes, at) {
-                self.nested_or_empty(line, col)?
+                self.nested_or_empty(line, col, At { line, column: col + 1 })?
             } else {
                 let rest = &bytes[at..];
                 if is_dash(rest) {
@@ -342,7 +423,7 @@ impl<'t, 's> Reader<'t, 's> {
                     self.inline(line, at, col)?
                 }
             };
-            if child != SKIPPED {
+            if !B::is_skipped(&child) {
                 children.push(child);
             }
             match self.next_entry(after, col)? {
@@ -365,8 +446,8 @@ impl<'t, 's> Reader<'t, 's> {
     }
 
     /// A block mapping whose keys start in column `col`, the first one on `line`.
-    fn mapping(&mut self, mut line: usize, col: usize, first: (Key<'t>, usize)) -> Option<(usize, usize)> {
-        let index = self.push(Node::Mapping(Vec::new(), false));
+    fn mapping(&mut self, mut line: usize, col: usize, first: (Key<'t>, usize)) -> Option<(B::Node, usize)> {
+        let open = self.open(true, false, At { line, column: col });
         let mut children = Vec::new();
         let mut first = Some(first);
         loop {
@@ -377,8 +458,8 @@ impl<'t, 's> Reader<'t, 's> {
             let (skip, shape) = self.value_shape(&key)?;
             // A dropped value takes its key (a string) with it.
             let key = match skip && !self.skipping {
-                true => SKIPPED,
-                false => self.key_node(key)?,
+                true => B::skipped(),
+                false => self.key_node(key, At { line, column: col })?,
             };
             let bytes = self.bytes(line);
             let at = colon + bytes[colon..].iter().take_while(|&&b| b == b' ').count();
@@ -390,10 +471,10 @@ impl<'t, 's> Reader<'t, 's> {
                     Some(next) if reader.lines[next].indent == col && is_dash(&reader.bytes(next)[col..]) => {
                         reader.nested(|reader| reader.sequence(next, col, true))
                     }
-                    _ => reader.nested_or_empty(line, col),
+                    _ => reader.nested_or_empty(line, col, At { line, column: colon }),
                 }
             })?;
-            if key != SKIPPED {
+            if !B::is_skipped(&key) {
                 children.push(key);
                 children.push(value);
             }
@@ -406,8 +487,7 @@ impl<'t, 's> Reader<'t, 's> {
                 Step::Entry(next) => line = next,
             }
         }
-        self.set(index, Node::Mapping(children, false));
-        Some((index, line))
+        Some((self.close(open, children), line))
     }
 
     /// Where a collection in column `col` goes on after an entry that ended before line `after`:
@@ -425,14 +505,15 @@ impl<'t, 's> Reader<'t, 's> {
     }
 
     /// The value of an entry whose line ends after its indicator: a collection on the following
-    /// lines, indented deeper than `col`, or an empty scalar.
-    fn nested_or_empty(&mut self, line: usize, col: usize) -> Option<(usize, usize)> {
+    /// lines, indented deeper than `col`, or an empty scalar (`empty` is where the indicator
+    /// ends).
+    fn nested_or_empty(&mut self, line: usize, col: usize, empty: At) -> Option<(B::Node, usize)> {
         match self.next_content(line + 1) {
             Some(next) if self.lines[next].indent > col => {
                 let indent = self.lines[next].indent;
                 self.block(next, indent)
             }
-            _ => Some((self.scalar(String::new(), true), line + 1)),
+            _ => Some((self.scalar(Cow::Borrowed(""), Written::Plain, empty), line + 1)),
         }
     }
 
@@ -445,7 +526,7 @@ impl<'t, 's> Reader<'t, 's> {
                 let (value, len) = quoted(self.str_at(line, col, bytes.len()))?;
                 let key = Key {
                     value: Cow::Owned(value),
-                    plain: false,
+                    written: quote_style(rest[0]),
                 };
                 (key, col + len)
             }
@@ -461,7 +542,7 @@ impl<'t, 's> Reader<'t, 's> {
                 }
                 let key = Key {
                     value: Cow::Borrowed(self.str_at(line, col, col + key_end)),
-                    plain: true,
+                    written: Written::Plain,
                 };
                 (key, col + key_end)
             }
@@ -477,14 +558,17 @@ impl<'t, 's> Reader<'t, 's> {
 
     /// A scalar (or `[]`/`{}`) starting at column `at` of `line`, inside a collection at column
     /// `parent`; it must end the line.
-    fn inline(&mut self, line: usize, at: usize, parent: usize) -> Option<(usize, usize)> {
+    fn inline(&mut self, line: usize, at: usize, parent: usize) -> Option<(B::Node, usize)> {
         let bytes = self.bytes(line);
         let rest = &bytes[at..];
         match rest[0] {
             b'"' | b'\'' => {
                 let (value, len) = quoted(self.str_at(line, at, bytes.len()))?;
                 ends_line(bytes, at + len).then_some(())?;
-                Some((self.scalar(value, false), line + 1))
+                Some((
+                    self.scalar(Cow::Owned(value), quote_style(rest[0]), At { line, column: at }),
+                    line + 1,
+                ))
             }
             b'|' => self.literal(line, at, parent),
             b'[' | b'{' => {
@@ -503,7 +587,7 @@ impl<'t, 's> Reader<'t, 's> {
                 if ends_line(bytes, at + end) && !bytes[at + end..].contains(&b'#') {
                     after = self.plain_continuation(line + 1, parent, &mut value)?;
                 }
-                Some((self.plain_value(value)?, after))
+                Some((self.plain_value(value, At { line, column: at })?, after))
             }
             _ => None,
         }
@@ -548,7 +632,7 @@ impl<'t, 's> Reader<'t, 's> {
     /// A flow collection that opens at column `at` of `line` and closes on the same line:
     /// the node and the column after its closing bracket. Entries are quoted or plain scalars
     /// and nested flow collections; mappings hold `key: value` pairs.
-    fn flow(&mut self, line: usize, at: usize) -> Option<(usize, usize)> {
+    fn flow(&mut self, line: usize, at: usize) -> Option<(B::Node, usize)> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return None;
@@ -556,11 +640,7 @@ impl<'t, 's> Reader<'t, 's> {
         let bytes = self.bytes(line);
         let mapping = bytes[at] == b'{';
         let close = if mapping { b'}' } else { b']' };
-        let index = self.push(if mapping {
-            Node::Mapping(Vec::new(), true)
-        } else {
-            Node::Sequence(Vec::new(), true)
-        });
+        let open = self.open(mapping, true, At { line, column: at });
         let mut children = Vec::new();
         let skip = |i: usize| i + bytes[i..].iter().take_while(|&&b| b == b' ').count();
         let mut i = skip(at + 1);
@@ -598,23 +678,12 @@ impl<'t, 's> Reader<'t, 's> {
             }
         }
         self.depth -= 1;
-        if self.skipping {
-            return Some((SKIPPED, i));
-        }
-        self.set(
-            index,
-            if mapping {
-                Node::Mapping(children, true)
-            } else {
-                Node::Sequence(children, true)
-            },
-        );
-        Some((index, i))
+        Some((self.close(open, children), i))
     }
 
     /// One entry of a flow collection at column `at` of `line` (a mapping's key when `key`):
     /// the node and the column after it.
-    fn flow_scalar_or_collection(&mut self, line: usize, at: usize, key: bool) -> Option<(usize, usize)> {
+    fn flow_scalar_or_collection(&mut self, line: usize, at: usize, key: bool) -> Option<(B::Node, usize)> {
         let bytes = self.bytes(line);
         let rest = &bytes[at..];
         match *rest.first()? {
@@ -623,7 +692,10 @@ impl<'t, 's> Reader<'t, 's> {
             b'[' | b'{' => self.flow(line, at),
             b'"' | b'\'' => {
                 let (value, len) = quoted(self.str_at(line, at, bytes.len()))?;
-                Some((self.scalar(value, false), at + len))
+                Some((
+                    self.scalar(Cow::Owned(value), quote_style(rest[0]), At { line, column: at }),
+                    at + len,
+                ))
             }
             _ if plain_start(rest) && !matches!(rest[0], b'-' | b'?' | b':') => {
                 // Plain scalars in flow context stop at `,[]{}`, `: ` and ` #`; `:` before a
@@ -646,9 +718,16 @@ impl<'t, 's> Reader<'t, 's> {
                     return None;
                 }
                 let value = Cow::Borrowed(self.str_at(line, at, at + end));
+                let start = At { line, column: at };
                 let node = match key {
-                    true => self.key_node(Key { value, plain: true })?,
-                    false => self.plain_value(value)?,
+                    true => self.key_node(
+                        Key {
+                            value,
+                            written: Written::Plain,
+                        },
+                        start,
+                    )?,
+                    false => self.plain_value(value, start)?,
                 };
                 Some((node, at + end))
             }
@@ -658,7 +737,7 @@ impl<'t, 's> Reader<'t, 's> {
 
     /// A literal block scalar (`|`, `|-`, `|+`) whose indicator is at column `at` of `line`,
     /// inside a collection at column `parent`. Returns the node and the line after it.
-    fn literal(&mut self, line: usize, at: usize, parent: usize) -> Option<(usize, usize)> {
+    fn literal(&mut self, line: usize, at: usize, parent: usize) -> Option<(B::Node, usize)> {
         let bytes = self.bytes(line);
         let keep = match bytes.get(at + 1) {
             Some(b'-') => Some(false),
@@ -722,7 +801,10 @@ impl<'t, 's> Reader<'t, 's> {
         if keep == Some(true) {
             value.extend(std::iter::repeat_n('\n', trailing));
         }
-        Some((self.scalar(value, false), end))
+        Some((
+            self.scalar(Cow::Owned(value), Written::Literal, At { line, column: at }),
+            end,
+        ))
     }
 }
 
@@ -739,13 +821,20 @@ fn check_value(text: &str) -> Option<()> {
 /// number or boolean; not null or a uint64), and not a merge key (`<<`), whose value go-yaml
 /// checks and whose entries could displace others. `None` gives up.
 fn check_key(key: &Key<'_>) -> Option<()> {
-    if !key.plain {
+    if !key.plain() {
         return Some(());
     }
     match resolve_plain(&key.value) {
         Resolved::Null | Resolved::Uint(_) => None,
         _ if key.value == "<<" => None,
         _ => Some(()),
+    }
+}
+
+fn quote_style(quote: u8) -> Written {
+    match quote {
+        b'\'' => Written::SingleQuoted,
+        _ => Written::DoubleQuoted,
     }
 }
 
@@ -802,7 +891,7 @@ fn escape(rest: &[u8]) -> Option<(char, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::decode::parse_first_document_fully;
     use super::*;
 
@@ -914,7 +1003,7 @@ mod tests {
     }
 
     /// `count` texts of up to `max_pieces` random `pieces` each (xorshift from `seed`).
-    fn random_texts(
+    pub(in crate::yaml) fn random_texts(
         pieces: &'static [&'static str],
         seed: u64,
         max_pieces: u64,
@@ -1046,13 +1135,10 @@ mod tests {
         }
     }
 
-    /// Every YAML file under testdata/ (and under `HELMFIRE_YAML_CORPUS`, e.g. a fetched chart
-    /// repository, when set): the reader must agree with the full parser wherever it answers,
-    /// and it must answer for most documents (it is the fast path for real files).
-    #[test]
-    fn testdata_yaml_files_agree() {
-        let mut seen = 0;
-        let mut answered = 0;
+    /// The documents of every YAML file under testdata/ (and under `HELMFIRE_YAML_CORPUS`, e.g.
+    /// a fetched chart repository, when set), split as helm splits rendered output.
+    pub(in crate::yaml) fn corpus_documents() -> Vec<String> {
+        let mut documents = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../testdata"
@@ -1066,16 +1152,26 @@ mod tests {
                 } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
                     && let Ok(text) = std::fs::read_to_string(&path)
                 {
-                    // Rendered outputs hold several documents; check each one as helm splits them.
                     for doc in text.split("\n---") {
-                        let doc = doc.strip_prefix('\n').unwrap_or(doc);
-                        same_when_pruned(doc, &HEAD);
-                        if parse_first_document_fully(doc).is_ok() {
-                            seen += 1;
-                            answered += usize::from(agree(doc));
-                        }
+                        documents.push(doc.strip_prefix('\n').unwrap_or(doc).to_string());
                     }
                 }
+            }
+        }
+        documents
+    }
+
+    /// Every document of the corpus: the reader must agree with the full parser wherever it
+    /// answers, and it must answer for most documents (it is the fast path for real files).
+    #[test]
+    fn testdata_yaml_files_agree() {
+        let mut seen = 0;
+        let mut answered = 0;
+        for doc in corpus_documents() {
+            same_when_pruned(&doc, &HEAD);
+            if parse_first_document_fully(&doc).is_ok() {
+                seen += 1;
+                answered += usize::from(agree(&doc));
             }
         }
         eprintln!("fast path answered {answered} of {seen} documents");

@@ -530,6 +530,102 @@ impl Decoder {
     }
 }
 
+/// The first document of `text`, as `Decoder::new(text).next_document()` returns it. A document
+/// in the block subset without comments (what templates render, most of the time) is read by
+/// the value decoder's fast reader ([`super::block`]) building the same nodes; anything else by
+/// the full parser.
+pub fn first_document(text: &str) -> Result<Option<Node>, YamlError> {
+    match quick_document(text) {
+        Some(document) => Ok(Some(document)),
+        None => Decoder::new(text).next_document(),
+    }
+}
+
+/// The document node of `text` from the block-subset reader, when it answers. Comments (whose
+/// placement go-yaml v3 decides in its scanner) and text beyond ASCII (whose columns count
+/// characters) go to the full parser.
+fn quick_document(text: &str) -> Option<Node> {
+    let bytes = text.as_bytes();
+    if !bytes.is_ascii()
+        || bytes
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'#' && (i == 0 || matches!(bytes[i - 1], b' ' | b'\n')))
+    {
+        return None;
+    }
+    let (root, _) = super::block::read(text, &super::Shape::Any, Nodes)?;
+    Some(Node {
+        kind: Kind::Document,
+        line: root.line,
+        column: root.column,
+        content: vec![root],
+        ..Node::default()
+    })
+}
+
+/// What the block-subset reader builds for [`quick_document`]: nodes as the composer makes them.
+struct Nodes;
+
+impl<'t> super::block::Build<'t> for Nodes {
+    type Node = Node;
+    type Open = Node;
+
+    fn scalar(&mut self, value: Cow<'t, str>, written: super::block::Written, at: super::block::At) -> Node {
+        use super::block::Written;
+        let style = match written {
+            Written::Plain => Style::empty(),
+            Written::SingleQuoted => Style::SINGLE_QUOTED,
+            Written::DoubleQuoted => Style::DOUBLE_QUOTED,
+            Written::Literal => Style::LITERAL,
+        };
+        Node {
+            kind: Kind::Scalar,
+            style,
+            tag: Cow::Borrowed(implicit_scalar_tag(&value, written != Written::Plain)),
+            value: value.into_owned(),
+            line: at.line as i64 + 1,
+            column: at.column as i64 + 1,
+            ..Node::default()
+        }
+    }
+
+    fn open(&mut self, mapping: bool, flow: bool, at: super::block::At) -> Node {
+        Node {
+            kind: if mapping { Kind::Mapping } else { Kind::Sequence },
+            style: if flow { Style::FLOW } else { Style::empty() },
+            tag: Cow::Borrowed(if mapping { MAP_TAG } else { SEQ_TAG }),
+            line: at.line as i64 + 1,
+            column: at.column as i64 + 1,
+            ..Node::default()
+        }
+    }
+
+    fn close(&mut self, mut open: Node, children: Vec<Node>) -> Node {
+        open.content = children;
+        open
+    }
+
+    /// Never used: v3 reads are not shaped, so nothing is left out.
+    fn skipped() -> Node {
+        Node::default()
+    }
+
+    fn is_skipped(_: &Node) -> bool {
+        false
+    }
+}
+
+/// The tag the composer gives a scalar written without one: `!!str` when quoted or a block
+/// scalar, `!!merge` for a plain `<<`, else what the value resolves to.
+fn implicit_scalar_tag(value: &str, quoted: bool) -> &'static str {
+    match quoted {
+        true => STR_TAG,
+        false if value == "<<" => MERGE_TAG,
+        false => resolve::resolve_tag(value),
+    }
+}
+
 /// Every document of `text`, as repeated `Decoder.Decode` calls return them.
 pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut decoder = Decoder::new(text);

@@ -1107,11 +1107,7 @@ impl Composer {
             _ => Style::empty(),
         };
         let value = text(std::mem::take(&mut event.value));
-        let default_tag = if node_style.is_empty() {
-            if value == "<<" { super::MERGE_TAG } else { "" }
-        } else {
-            super::STR_TAG
-        };
+        let default_tag = super::implicit_scalar_tag(&value, !node_style.is_empty());
         let anchor = std::mem::take(&mut event.anchor);
         let mut n = Self::node(&mut event, Kind::Scalar, default_tag, value);
         n.style |= node_style;

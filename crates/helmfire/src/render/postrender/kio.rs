@@ -10,7 +10,7 @@
 
 use std::sync::LazyLock;
 
-use helmfire_value::yaml::v3::{Decoder, Encoder, Kind, Node, STR_TAG, Style};
+use helmfire_value::yaml::v3::{Encoder, Kind, Node, STR_TAG, Style, first_document};
 use regex::Regex;
 
 const INDEX_ANNOTATION: &str = "internal.config.kubernetes.io/index";
@@ -301,8 +301,7 @@ pub fn parse_all(text: &str) -> Result<Vec<Node>, String> {
         if i != count - 1 {
             value.push('\n');
         }
-        let mut decoder = Decoder::new(value);
-        let mut node = match decoder.next_document() {
+        let mut node = match first_document(value) {
             Ok(None) => continue,
             Ok(Some(node)) => node,
             Err(e) => return Err(format!("MalformedYAMLError: {}", e.message)),

@@ -226,8 +226,7 @@ impl Doc {
     /// The node, parsed from the text on first use (go-yaml v3, as kyaml reads documents).
     fn node_mut(&mut self) -> Result<&mut Node, String> {
         if self.node.is_none() {
-            let parsed = helmfire_value::yaml::v3::Decoder::new(&self.text)
-                .next_document()
+            let parsed = helmfire_value::yaml::v3::first_document(&self.text)
                 .map_err(|e| format!("a document of `{}` cannot be read: {}", self.meta.name, e.message))?;
             self.node = Some(parsed.unwrap_or_else(|| Node {
                 tag: "!!null".into(),
