@@ -42,7 +42,7 @@ pub(crate) enum Style {
     Literal,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct Analysis {
     pub(crate) multiline: bool,
     pub(crate) flow_plain_allowed: bool,
@@ -130,6 +130,27 @@ fn is_bom(b: &[u8]) -> bool {
 /// `yaml_emitter_analyze_scalar`; `v3` adds go-yaml v3's separate handling of tabs, which
 /// rule out plain and single-quoted styles but still allow a literal block.
 pub(crate) fn analyze(value: &[u8], v3: bool) -> Analysis {
+    // Letters, digits and `._/` anywhere, `-` after the first byte: nothing below would find
+    // an indicator, a space, a break or anything unprintable, so every style is allowed. Most
+    // scalars of a manifest are such words.
+    if value.first().is_some_and(u8::is_ascii_alphanumeric)
+        && value
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
+    {
+        return Analysis {
+            multiline: false,
+            flow_plain_allowed: true,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: true,
+        };
+    }
+    analyze_fully(value, v3)
+}
+
+/// [`analyze`] byte by byte.
+fn analyze_fully(value: &[u8], v3: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -713,6 +734,70 @@ impl Emitter {
                 self.write(value, &mut i);
                 self.indention = false;
                 breaks = false;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut for words answers what the byte-by-byte analysis answers, for words and for
+    /// texts that only look like them.
+    #[test]
+    fn words_are_analysed_as_byte_by_byte() {
+        let mut texts: Vec<String> = [
+            "a",
+            "app",
+            "nginx",
+            "1",
+            "0x1F",
+            "1.5",
+            "v1",
+            "apps/v1",
+            "a-b",
+            "a_b",
+            "a.b",
+            "a/b/",
+            "true",
+            "null",
+            "a-",
+            "Deployment",
+            "500m",
+            "x--y",
+            "-a",
+            "-",
+            "_a",
+            ".a",
+            "/a",
+            "a b",
+            "a:b",
+            "a#b",
+            "a,b",
+            "a\tb",
+            "a\n",
+            "---",
+            "...",
+            "é",
+            "a\u{7f}",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        for a in ["a", "Z", "0", "-", ".", "_", "/", ":", "#", " ", ",", "\n"] {
+            for b in ["a", "9", "-", ".", "_", "/", ":", "#", " ", "["] {
+                texts.push(format!("{a}{b}"));
+                texts.push(format!("{a}x{b}"));
+            }
+        }
+        for text in texts {
+            for v3 in [false, true] {
+                assert_eq!(
+                    analyze(text.as_bytes(), v3),
+                    analyze_fully(text.as_bytes(), v3),
+                    "{text:?}"
+                );
             }
         }
     }
