@@ -96,7 +96,7 @@ fn merge_resource(document: &mut Node, patch: &Node) -> Result<bool, String> {
     };
     let shape = schema::builtin_kind(group, version, &meta.kind);
     let body = std::mem::take(document.body_mut());
-    let merged = walk(Some(body), Some(patch.body().clone()), &shape, &mut Vec::new())?;
+    let merged = walk(Some(body), Some(patch.body().clone()), &shape, &Path::ROOT)?;
     let merged = match merged {
         Walked::Node(node, _) | Walked::KeepNull(node) => node,
         Walked::Clear => return Ok(false),
@@ -130,6 +130,61 @@ fn set_if_changed(map: &mut Node, key: &str, value: &str) {
         return;
     }
     super::set_scalar_field(map, key, Node::scalar(value));
+}
+
+/// Where a walk is, for messages: a chain of frames on the stack, written out only when an
+/// error names it (`spec.template.spec.containers.[app].env`).
+struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    segment: Segment<'p>,
+    depth: usize,
+}
+
+enum Segment<'p> {
+    Root,
+    Field(&'p str),
+    /// An associative list's element by its key values.
+    Element(&'p [String]),
+}
+
+impl<'p> Path<'p> {
+    const ROOT: Path<'static> = Path {
+        parent: None,
+        segment: Segment::Root,
+        depth: 0,
+    };
+
+    fn field(&'p self, name: &'p str) -> Path<'p> {
+        self.child(Segment::Field(name))
+    }
+
+    fn element(&'p self, values: &'p [String]) -> Path<'p> {
+        self.child(Segment::Element(values))
+    }
+
+    fn child(&'p self, segment: Segment<'p>) -> Path<'p> {
+        Path {
+            parent: Some(self),
+            segment,
+            depth: self.depth + 1,
+        }
+    }
+
+    /// The segments from the root, joined by `.`.
+    fn render(&self) -> String {
+        let mut segments = Vec::new();
+        let mut at = Some(self);
+        while let Some(path) = at {
+            match path.segment {
+                Segment::Root => {}
+                Segment::Field(name) => segments.push(name.to_string()),
+                Segment::Element(values) => segments.push(format!("[{}]", values.join(","))),
+            }
+            at = path.parent;
+        }
+        segments.reverse();
+        segments.join(".")
+    }
 }
 
 /// What a walk returns: a node (and whether it is the destination node itself, merged in
@@ -235,8 +290,8 @@ fn adopt_comments_and_style(dest: &mut Option<Node>, origin: &Option<Node>) {
 }
 
 /// `Walker.Walk` over `[dest, origin]`.
-fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut Vec<String>) -> Result<Walked, String> {
-    if path.len() > 200 {
+fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &Path<'_>) -> Result<Walked, String> {
+    if path.depth > 200 {
         return Err("patch nested too deeply".to_string());
     }
     if origin.is_none()
@@ -255,7 +310,7 @@ fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut 
             if !is_null(node) && node.kind != expected {
                 return Err(format!(
                     "wrong node kind at `{}`: expected {} but got {}",
-                    path.join("."),
+                    path.render(),
                     kind_name(expected),
                     kind_name(node.kind)
                 ));
@@ -303,19 +358,19 @@ fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut 
 /// scalars) keep their order and are walked element by element here; the general walk, which
 /// copies every element twice to merge patch and object, remains for the rest (elements sharing
 /// a key, several keys, elements without their key).
-fn walk_unpatched(mut dest: Node, shape: &Shape, path: &mut Vec<String>) -> Result<Walked, String> {
+fn walk_unpatched(mut dest: Node, shape: &Shape, path: &Path<'_>) -> Result<Walked, String> {
     match dest.kind {
         Kind::Mapping => {
             let shape = schema::resolved(shape);
             let mut i = 0;
             while i + 1 < dest.content.len() {
-                let name = dest.content[i].value.clone();
+                // The key's text stands aside while its value is walked (the path borrows it).
+                let name = std::mem::take(&mut dest.content[i].value);
                 let child_shape = schema::field(&shape, &name);
                 let value = std::mem::take(&mut dest.content[i + 1]);
                 let style = value.style;
-                path.push(name);
-                let walked = walk(Some(value), None, &child_shape, path)?;
-                path.pop();
+                let walked = walk(Some(value), None, &child_shape, &path.field(&name))?;
+                dest.content[i].value = name;
                 let before = dest.content.len();
                 put_back(&mut dest, i, style, walked);
                 if dest.content.len() == before {
@@ -330,10 +385,8 @@ fn walk_unpatched(mut dest: Node, shape: &Shape, path: &mut Vec<String>) -> Resu
                 let items_shape = list_items(shape);
                 let mut kept = Vec::with_capacity(dest.content.len());
                 for element in std::mem::take(&mut dest.content) {
-                    let value = element_value(&element, &keys).to_string();
-                    path.push(format!("[{value}]"));
-                    let walked = walk(Some(element), None, &items_shape, path)?;
-                    path.pop();
+                    let value = [element_value(&element, &keys).to_string()];
+                    let walked = walk(Some(element), None, &items_shape, &path.element(&value))?;
                     if let Walked::Node(node, _) | Walked::KeepNull(node) = walked
                         && !(is_null(&node) || (node.kind == Kind::Mapping && node.content.is_empty()))
                     {
@@ -444,7 +497,7 @@ fn visit_map(mut dest: Option<Node>, mut origin: Option<Node>) -> Result<(Walked
 }
 
 /// `walkMap`: visit, then every field of either side in sorted order, set on the result.
-fn walk_map(dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut Vec<String>) -> Result<Walked, String> {
+fn walk_map(dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &Path<'_>) -> Result<Walked, String> {
     let (visited, origin) = visit_map(dest, origin)?;
     let (mut result, from_dest) = match visited {
         Walked::Node(node, from_dest) => (node, from_dest),
@@ -474,9 +527,7 @@ fn walk_map(dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &mut 
             Some((o, i)) => (Some(o.content[i + 1].clone()), o.content[i].style),
             None => (None, Style::empty()),
         };
-        path.push(name.clone());
-        let value = walk(dest_value, origin_value, &child_shape, path)?;
-        path.pop();
+        let value = walk(dest_value, origin_value, &child_shape, &path.field(&name))?;
         match (dest_index, dest_style) {
             (Some(index), Some(style)) => put_back(&mut result, index, style, value),
             _ => set_field(&mut result, &name, value, origin_key_style),
@@ -561,7 +612,7 @@ fn walk_associative(
     origin: Option<Node>,
     shape: &Shape,
     keys: Vec<String>,
-    path: &mut Vec<String>,
+    path: &Path<'_>,
 ) -> Result<Walked, String> {
     let (visited, origin) = visit_associative_list(dest, origin)?;
     // Sources after kyaml's setDestNode: the result, and the patch (itself when it replaced).
@@ -603,21 +654,29 @@ fn walk_associative(
 
     let mut items = Node::sequence();
     let mut valid_keys = keys.clone();
-    for values in values_list.clone() {
+    for values in &values_list {
         if values.is_empty() {
             continue;
         }
-        let (vk, vv) = validate_keys(&values_list, &values, &keys);
+        let (vk, vv) = validate_keys(&values_list, values, &keys);
         valid_keys = vk.clone();
         let (element_keys, element_values) = validate_keys(std::slice::from_ref(&vv), &vv, &vk);
         let dest_position = element_position(&dest, &element_keys, &element_values);
-        let dest_element = dest_position.map(|i| dest.content[i].clone());
         let origin_element = origin
             .as_ref()
             .and_then(|o| element_position(o, &element_keys, &element_values).map(|i| o.content[i].clone()));
-        path.push(format!("[{}]", vv.join(",")));
-        let walked = walk(dest_element, origin_element, &items_shape, path)?;
-        path.pop();
+        // An object's element that the walk is sure to merge in place moves out and back;
+        // any other is copied, as the walk may leave the object's element as it was.
+        let moved = dest_position.is_some_and(|i| merges_in_place(&dest.content[i], origin_element.as_ref()));
+        let dest_element = dest_position.map(|i| match moved {
+            true => std::mem::take(&mut dest.content[i]),
+            false => dest.content[i].clone(),
+        });
+        let walked = walk(dest_element, origin_element, &items_shape, &path.element(&vv))?;
+        debug_assert!(
+            !moved || matches!(walked, Walked::Node(_, true)),
+            "a moved element comes back"
+        );
         let value = match walked {
             Walked::Node(node, from_dest) => {
                 if from_dest && let Some(i) = dest_position {
@@ -666,6 +725,15 @@ fn walk_associative(
         dest = items;
     }
     Ok(Walked::Node(dest, from_dest))
+}
+
+/// Whether walking `dest` (an element of the object's list) with `origin` returns the object's
+/// element merged in place: a mapping merged with nothing, or with a mapping that carries no
+/// `$patch` directive. An error of the walk abandons the object, so it needs no copy either.
+fn merges_in_place(dest: &Node, origin: Option<&Node>) -> bool {
+    dest.kind == Kind::Mapping
+        && !is_null(dest)
+        && origin.is_none_or(|o| o.kind == Kind::Mapping && !is_null(o) && o.field_index("$patch").is_none())
 }
 
 fn is_nil_or_empty(node: &Node) -> bool {
