@@ -11,6 +11,8 @@
 //! `merge` patch strategy ([`helmfire_schema`]); its keys are the list-map keys, else the merge
 //! key, else it is a list of scalars merged by value.
 
+use std::borrow::Cow;
+
 use helmfire_schema::{self as schema, ListType, Node as Shape};
 use helmfire_value::yaml::v3::{Kind, Node, Style};
 
@@ -96,7 +98,7 @@ fn merge_resource(document: &mut Node, patch: &Node) -> Result<bool, String> {
     };
     let shape = schema::builtin_kind(group, version, &meta.kind);
     let body = std::mem::take(document.body_mut());
-    let merged = walk(Some(body), Some(patch.body().clone()), &shape, &Path::ROOT)?;
+    let merged = walk(Some(body), Some(Cow::Borrowed(patch.body())), &shape, &Path::ROOT)?;
     let merged = match merged {
         Walked::Node(node, _) | Walked::KeepNull(node) => node,
         Walked::Clear => return Ok(false),
@@ -187,6 +189,10 @@ impl<'p> Path<'p> {
     }
 }
 
+/// The patch's side of a walk: read where it is, copied only into the result (or when a
+/// `$patch` directive is taken out of it).
+type Patch<'o> = Option<Cow<'o, Node>>;
+
 /// What a walk returns: a node (and whether it is the destination node itself, merged in
 /// place — kyaml's pointer identity), a null kyaml keeps (`MakePersistentNullNode`), or
 /// "clear this field".
@@ -222,8 +228,8 @@ enum Directive {
 }
 
 /// `determineSmpDirective`, eliding the directive from `patch` as kyaml does.
-fn directive(patch: &mut Option<Node>) -> Result<Directive, String> {
-    let Some(node) = patch.as_mut() else {
+fn directive(patch: &mut Patch<'_>) -> Result<Directive, String> {
+    let Some(node) = patch.as_deref() else {
         return Ok(Directive::Merge);
     };
     let parse = |value: &str| match value {
@@ -238,7 +244,9 @@ fn directive(patch: &mut Option<Node>) -> Result<Directive, String> {
                 return Ok(Directive::Merge);
             };
             let directive = parse(&node.content[index + 1].value)?;
-            node.content.drain(index..index + 2);
+            if let Some(node) = patch.as_mut() {
+                node.to_mut().content.drain(index..index + 2);
+            }
             Ok(directive)
         }
         Kind::Sequence => {
@@ -257,9 +265,13 @@ fn directive(patch: &mut Option<Node>) -> Result<Directive, String> {
                 .map(|v| v.value.clone())
                 .unwrap_or_default();
             let directive = parse(&value)?;
-            node.content.retain(|e| {
-                !(e.kind == Kind::Mapping && e.content.len() == 2 && e.get("$patch").is_some_and(|v| v.value == value))
-            });
+            if let Some(node) = patch.as_mut() {
+                node.to_mut().content.retain(|e| {
+                    !(e.kind == Kind::Mapping
+                        && e.content.len() == 2
+                        && e.get("$patch").is_some_and(|v| v.value == value))
+                });
+            }
             Ok(directive)
         }
         _ => Err(format!(
@@ -271,8 +283,8 @@ fn directive(patch: &mut Option<Node>) -> Result<Directive, String> {
 }
 
 /// kyaml's `SetComments` and `SetStyle` on a visit.
-fn adopt_comments_and_style(dest: &mut Option<Node>, origin: &Option<Node>) {
-    let (Some(dest), Some(origin)) = (dest.as_mut(), origin.as_ref()) else {
+fn adopt_comments_and_style(dest: &mut Option<Node>, origin: &Patch<'_>) {
+    let (Some(dest), Some(origin)) = (dest.as_mut(), origin.as_deref()) else {
         return;
     };
     if !origin.foot_comment.is_empty() {
@@ -290,7 +302,7 @@ fn adopt_comments_and_style(dest: &mut Option<Node>, origin: &Option<Node>) {
 }
 
 /// `Walker.Walk` over `[dest, origin]`.
-fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &Path<'_>) -> Result<Walked, String> {
+fn walk(mut dest: Option<Node>, origin: Patch<'_>, shape: &Shape, path: &Path<'_>) -> Result<Walked, String> {
     if path.depth > 200 {
         return Err("patch nested too deeply".to_string());
     }
@@ -300,13 +312,13 @@ fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &Path
     {
         return walk_unpatched(node, shape, path);
     }
-    let kind = [&dest, &origin]
+    let kind = [dest.as_ref(), origin.as_deref()]
         .into_iter()
         .flatten()
         .find(|n| !is_null(n))
         .map(|n| n.kind);
-    let check = |expected: Kind, dest: &Option<Node>, origin: &Option<Node>| -> Result<(), String> {
-        for node in [dest, origin].into_iter().flatten() {
+    let check = |expected: Kind, dest: &Option<Node>, origin: &Patch<'_>| -> Result<(), String> {
+        for node in [dest.as_ref(), origin.as_deref()].into_iter().flatten() {
             if !is_null(node) && node.kind != expected {
                 return Err(format!(
                     "wrong node kind at `{}`: expected {} but got {}",
@@ -330,7 +342,7 @@ fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &Path
                 None => {
                     adopt_comments_and_style(&mut dest, &origin);
                     Ok(match (origin, dest) {
-                        (Some(origin), _) => Walked::Node(origin, false),
+                        (Some(origin), _) => Walked::Node(origin.into_owned(), false),
                         (None, Some(dest)) => Walked::Node(dest, true),
                         (None, None) => Walked::Clear,
                     })
@@ -343,7 +355,7 @@ fn walk(mut dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &Path
             }
             adopt_comments_and_style(&mut dest, &origin);
             Ok(match (origin, dest) {
-                (Some(origin), _) => Walked::Node(origin, false),
+                (Some(origin), _) => Walked::Node(origin.into_owned(), false),
                 (None, Some(dest)) => Walked::Node(dest, true),
                 (None, None) => Walked::Clear,
             })
@@ -470,7 +482,7 @@ fn list_items(shape: &Shape) -> Shape {
 }
 
 /// `Merger.VisitMap`; also returns the patch as the visit left it (directive elided).
-fn visit_map(mut dest: Option<Node>, mut origin: Option<Node>) -> Result<(Walked, Option<Node>), String> {
+fn visit_map<'o>(mut dest: Option<Node>, mut origin: Patch<'o>) -> Result<(Walked, Patch<'o>), String> {
     adopt_comments_and_style(&mut dest, &origin);
     if missing_or_null(&dest) {
         let directive = directive(&mut origin).unwrap_or(Directive::Merge);
@@ -483,30 +495,37 @@ fn visit_map(mut dest: Option<Node>, mut origin: Option<Node>) -> Result<(Walked
         {
             return Ok((Walked::KeepNull(dest), origin));
         }
-        return Ok((origin.clone().map_or(Walked::Clear, |o| Walked::Node(o, false)), origin));
+        return Ok((
+            origin
+                .as_deref()
+                .map_or(Walked::Clear, |o| Walked::Node(o.clone(), false)),
+            origin,
+        ));
     }
-    if origin.as_ref().is_some_and(is_null) {
+    if origin.as_deref().is_some_and(is_null) {
         return Ok((Walked::Clear, origin));
     }
     let walked = match directive(&mut origin)? {
         Directive::Delete => Walked::Clear,
-        Directive::Replace => origin.clone().map_or(Walked::Clear, |o| Walked::Node(o, false)),
+        Directive::Replace => origin
+            .as_deref()
+            .map_or(Walked::Clear, |o| Walked::Node(o.clone(), false)),
         Directive::Merge => dest.map_or(Walked::Clear, |d| Walked::Node(d, true)),
     };
     Ok((walked, origin))
 }
 
 /// `walkMap`: visit, then every field of either side in sorted order, set on the result.
-fn walk_map(dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &Path<'_>) -> Result<Walked, String> {
+fn walk_map(dest: Option<Node>, origin: Patch<'_>, shape: &Shape, path: &Path<'_>) -> Result<Walked, String> {
     let (visited, origin) = visit_map(dest, origin)?;
     let (mut result, from_dest) = match visited {
         Walked::Node(node, from_dest) => (node, from_dest),
         other => return Ok(other),
     };
-    // Sources after kyaml's setDestNode: the result, and the patch (itself when it replaced).
-    let origin = if from_dest { origin } else { Some(result.clone()) };
+    // Sources after kyaml's setDestNode: the result, and the patch (when the patch replaced,
+    // the result is a copy of it, so the patch stands for itself).
     let mut names: Vec<String> = Vec::new();
-    for node in [Some(&result), origin.as_ref()].into_iter().flatten() {
+    for node in [Some(&result), origin.as_deref()].into_iter().flatten() {
         if node.kind == Kind::Mapping {
             for pair in node.content.chunks(2) {
                 names.push(pair[0].value.clone());
@@ -522,11 +541,11 @@ fn walk_map(dest: Option<Node>, origin: Option<Node>, shape: &Shape, path: &Path
         let dest_index = result.field_index(&name);
         let dest_value = dest_index.map(|i| std::mem::take(&mut result.content[i + 1]));
         let dest_style = dest_value.as_ref().map(|v| v.style);
-        let (origin_value, origin_key_style) = match origin.as_ref().and_then(|o| o.field_index(&name).map(|i| (o, i)))
-        {
-            Some((o, i)) => (Some(o.content[i + 1].clone()), o.content[i].style),
-            None => (None, Style::empty()),
-        };
+        let (origin_value, origin_key_style) =
+            match origin.as_deref().and_then(|o| o.field_index(&name).map(|i| (o, i))) {
+                Some((o, i)) => (Some(Cow::Borrowed(&o.content[i + 1])), o.content[i].style),
+                None => (None, Style::empty()),
+            };
         let value = walk(dest_value, origin_value, &child_shape, &path.field(&name))?;
         match (dest_index, dest_style) {
             (Some(index), Some(style)) => put_back(&mut result, index, style, value),
@@ -590,17 +609,24 @@ fn set_field(map: &mut Node, name: &str, value: Walked, key_style: Style) {
 }
 
 /// `Merger.VisitList` for an associative list; also returns the patch as the visit left it.
-fn visit_associative_list(mut dest: Option<Node>, mut origin: Option<Node>) -> Result<(Walked, Option<Node>), String> {
+fn visit_associative_list<'o>(mut dest: Option<Node>, mut origin: Patch<'o>) -> Result<(Walked, Patch<'o>), String> {
     adopt_comments_and_style(&mut dest, &origin);
     if missing_or_null(&dest) {
-        return Ok((origin.clone().map_or(Walked::Clear, |o| Walked::Node(o, false)), origin));
+        return Ok((
+            origin
+                .as_deref()
+                .map_or(Walked::Clear, |o| Walked::Node(o.clone(), false)),
+            origin,
+        ));
     }
-    if origin.as_ref().is_some_and(is_null) {
+    if origin.as_deref().is_some_and(is_null) {
         return Ok((Walked::Clear, origin));
     }
     let walked = match directive(&mut origin)? {
         Directive::Delete => Walked::Clear,
-        Directive::Replace => origin.clone().map_or(Walked::Clear, |o| Walked::Node(o, false)),
+        Directive::Replace => origin
+            .as_deref()
+            .map_or(Walked::Clear, |o| Walked::Node(o.clone(), false)),
         Directive::Merge => dest.map_or(Walked::Clear, |d| Walked::Node(d, true)),
     };
     Ok((walked, origin))
@@ -609,16 +635,17 @@ fn visit_associative_list(mut dest: Option<Node>, mut origin: Option<Node>) -> R
 /// `walkAssociativeSequence` with `setAssociativeSequenceElements` and `appendListNode`.
 fn walk_associative(
     dest: Option<Node>,
-    origin: Option<Node>,
+    origin: Patch<'_>,
     shape: &Shape,
     keys: Vec<String>,
     path: &Path<'_>,
 ) -> Result<Walked, String> {
     let (visited, origin) = visit_associative_list(dest, origin)?;
-    // Sources after kyaml's setDestNode: the result, and the patch (itself when it replaced).
+    // Sources after kyaml's setDestNode: the result, and the patch (when the patch replaced,
+    // the result is a copy of it, so the patch stands for itself).
     let (mut dest, origin, from_dest) = match visited {
         Walked::Node(node, true) => (node, origin, true),
-        Walked::Node(node, false) => (node.clone(), Some(node), false),
+        Walked::Node(node, false) => (node, origin, false),
         other => return Ok(other),
     };
     let items_shape = list_items(shape);
@@ -627,7 +654,7 @@ fn walk_associative(
     let keys = if primitive { vec![String::new()] } else { keys };
     // Element key values, patch first (Prepend), then the object's.
     let mut values_list: Vec<Vec<String>> = Vec::new();
-    for source in [origin.as_ref(), Some(&dest)].into_iter().flatten() {
+    for source in [origin.as_deref(), Some(&dest)].into_iter().flatten() {
         for element in &source.content {
             let values: Vec<String> = if primitive {
                 vec![element.value.clone()]
@@ -663,11 +690,11 @@ fn walk_associative(
         let (element_keys, element_values) = validate_keys(std::slice::from_ref(&vv), &vv, &vk);
         let dest_position = element_position(&dest, &element_keys, &element_values);
         let origin_element = origin
-            .as_ref()
-            .and_then(|o| element_position(o, &element_keys, &element_values).map(|i| o.content[i].clone()));
+            .as_deref()
+            .and_then(|o| element_position(o, &element_keys, &element_values).map(|i| Cow::Borrowed(&o.content[i])));
         // An object's element that the walk is sure to merge in place moves out and back;
         // any other is copied, as the walk may leave the object's element as it was.
-        let moved = dest_position.is_some_and(|i| merges_in_place(&dest.content[i], origin_element.as_ref()));
+        let moved = dest_position.is_some_and(|i| merges_in_place(&dest.content[i], origin_element.as_deref()));
         let dest_element = dest_position.map(|i| match moved {
             true => std::mem::take(&mut dest.content[i]),
             false => dest.content[i].clone(),
