@@ -108,27 +108,117 @@ impl std::ops::BitOrAssign for Style {
     }
 }
 
-/// go-yaml v3's `Node`. Mappings keep keys and values alternating in `content`. An alias keeps
-/// a copy of the node its anchor named when it was parsed.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// go-yaml v3's `Node`. Mappings keep keys and values alternating in `content`. What few nodes
+/// carry (an anchor, an alias's target, comments) lives apart in [`Extra`], so that the nodes a
+/// walk moves and copies by the thousand stay small.
+#[derive(Clone, Debug, Default)]
 pub struct Node {
     pub kind: Kind,
     pub style: Style,
     /// The short tag (`!!str`, `!custom`); empty when made in code and left to resolution.
     pub tag: Cow<'static, str>,
     pub value: String,
-    pub anchor: String,
-    pub alias: Option<Box<Node>>,
     pub content: Vec<Node>,
-    pub head_comment: String,
-    pub line_comment: String,
-    pub foot_comment: String,
     /// 1-based position in the parsed text (0 for nodes made in code).
     pub line: i64,
     pub column: i64,
+    /// Read through [`Node::extra`] and the accessors; `None` and empty extras are alike.
+    pub extra: Option<Box<Extra>>,
+}
+
+/// The rarely set parts of a [`Node`]. An alias keeps a copy of the node its anchor named when
+/// it was parsed.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Extra {
+    pub anchor: String,
+    pub alias: Option<Box<Node>>,
+    pub head_comment: String,
+    pub line_comment: String,
+    pub foot_comment: String,
+}
+
+static NO_EXTRA: Extra = Extra {
+    anchor: String::new(),
+    alias: None,
+    head_comment: String::new(),
+    line_comment: String::new(),
+    foot_comment: String::new(),
+};
+
+/// Nodes are equal field by field; no extras and empty extras are the same.
+impl PartialEq for Node {
+    fn eq(&self, other: &Node) -> bool {
+        self.kind == other.kind
+            && self.style == other.style
+            && self.tag == other.tag
+            && self.value == other.value
+            && self.line == other.line
+            && self.column == other.column
+            && self.content == other.content
+            && self.extra() == other.extra()
+    }
 }
 
 impl Node {
+    /// The anchor, alias target and comments (all empty for most nodes).
+    pub fn extra(&self) -> &Extra {
+        self.extra.as_deref().unwrap_or(&NO_EXTRA)
+    }
+
+    /// [`Node::extra`] to change, made on first use.
+    pub fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_default()
+    }
+
+    pub fn anchor(&self) -> &str {
+        &self.extra().anchor
+    }
+
+    pub fn alias(&self) -> Option<&Node> {
+        self.extra().alias.as_deref()
+    }
+
+    pub fn head_comment(&self) -> &str {
+        &self.extra().head_comment
+    }
+
+    pub fn line_comment(&self) -> &str {
+        &self.extra().line_comment
+    }
+
+    pub fn foot_comment(&self) -> &str {
+        &self.extra().foot_comment
+    }
+
+    /// Sets the head comment; an empty one on a node without extras makes none.
+    pub fn set_head_comment(&mut self, comment: String) {
+        if !comment.is_empty() || self.extra.is_some() {
+            self.extra_mut().head_comment = comment;
+        }
+    }
+
+    /// Sets the line comment, as [`Node::set_head_comment`].
+    pub fn set_line_comment(&mut self, comment: String) {
+        if !comment.is_empty() || self.extra.is_some() {
+            self.extra_mut().line_comment = comment;
+        }
+    }
+
+    /// Sets the foot comment, as [`Node::set_head_comment`].
+    pub fn set_foot_comment(&mut self, comment: String) {
+        if !comment.is_empty() || self.extra.is_some() {
+            self.extra_mut().foot_comment = comment;
+        }
+    }
+
+    /// The foot comment, leaving it empty.
+    pub fn take_foot_comment(&mut self) -> String {
+        self.extra
+            .as_mut()
+            .map(|e| std::mem::take(&mut e.foot_comment))
+            .unwrap_or_default()
+    }
+
     /// A plain scalar made in code (`Kind: ScalarNode, Value: v`): its tag is resolved when
     /// encoded.
     pub fn scalar(value: impl Into<String>) -> Node {
@@ -181,7 +271,7 @@ impl Node {
             return match self.kind {
                 Kind::Mapping => MAP_TAG.to_string(),
                 Kind::Sequence => SEQ_TAG.to_string(),
-                Kind::Alias => self.alias.as_ref().map(|a| a.short_tag()).unwrap_or_default(),
+                Kind::Alias => self.alias().map(|a| a.short_tag()).unwrap_or_default(),
                 Kind::Scalar => resolve::resolve_tag(&self.value).to_string(),
                 Kind::Document => String::new(),
             };
@@ -747,16 +837,16 @@ impl Encoder {
         }
         let long = long_tag(&tag).into_bytes();
         let comments = |event: &mut Event| {
-            event.head_comment = node.head_comment.as_bytes().to_vec();
-            event.line_comment = node.line_comment.as_bytes().to_vec();
-            event.foot_comment = node.foot_comment.as_bytes().to_vec();
+            event.head_comment = node.head_comment().as_bytes().to_vec();
+            event.line_comment = node.line_comment().as_bytes().to_vec();
+            event.foot_comment = node.foot_comment().as_bytes().to_vec();
         };
         match node.kind {
             Kind::Document => {
                 self.emit(Event {
                     typ: EventType::DocumentStart,
                     implicit: true,
-                    head_comment: node.head_comment.as_bytes().to_vec(),
+                    head_comment: node.head_comment().as_bytes().to_vec(),
                     ..Event::default()
                 })?;
                 for child in &node.content {
@@ -765,18 +855,18 @@ impl Encoder {
                 self.emit(Event {
                     typ: EventType::DocumentEnd,
                     implicit: true,
-                    foot_comment: node.foot_comment.as_bytes().to_vec(),
+                    foot_comment: node.foot_comment().as_bytes().to_vec(),
                     ..Event::default()
                 })?;
             }
             Kind::Sequence => {
                 self.emit(Event {
                     typ: EventType::SequenceStart,
-                    anchor: node.anchor.as_bytes().to_vec(),
+                    anchor: node.anchor().as_bytes().to_vec(),
                     tag: long,
                     implicit: tag.is_empty(),
                     flow: node.style.contains(Style::FLOW),
-                    head_comment: node.head_comment.as_bytes().to_vec(),
+                    head_comment: node.head_comment().as_bytes().to_vec(),
                     ..Event::default()
                 })?;
                 for child in &node.content {
@@ -784,20 +874,20 @@ impl Encoder {
                 }
                 self.emit(Event {
                     typ: EventType::SequenceEnd,
-                    line_comment: node.line_comment.as_bytes().to_vec(),
-                    foot_comment: node.foot_comment.as_bytes().to_vec(),
+                    line_comment: node.line_comment().as_bytes().to_vec(),
+                    foot_comment: node.foot_comment().as_bytes().to_vec(),
                     ..Event::default()
                 })?;
             }
             Kind::Mapping => {
                 self.emit(Event {
                     typ: EventType::MappingStart,
-                    anchor: node.anchor.as_bytes().to_vec(),
+                    anchor: node.anchor().as_bytes().to_vec(),
                     tag: long,
                     implicit: tag.is_empty(),
                     flow: node.style.contains(Style::FLOW),
                     tail_comment: tail.as_bytes().to_vec(),
-                    head_comment: node.head_comment.as_bytes().to_vec(),
+                    head_comment: node.head_comment().as_bytes().to_vec(),
                     ..Event::default()
                 })?;
                 // The foot comment of a key moves to the following key, so that it is written
@@ -806,12 +896,12 @@ impl Encoder {
                 let mut i = 0;
                 while i + 1 < node.content.len() {
                     let key = &node.content[i];
-                    let foot = key.foot_comment.clone();
+                    let foot = key.foot_comment().to_string();
                     if foot.is_empty() {
                         self.node(key, &tail)?;
                     } else {
                         let mut copy = key.clone();
-                        copy.foot_comment.clear();
+                        copy.take_foot_comment();
                         self.node(&copy, &tail)?;
                     }
                     tail = foot;
@@ -821,8 +911,8 @@ impl Encoder {
                 self.emit(Event {
                     typ: EventType::MappingEnd,
                     tail_comment: tail.into_bytes(),
-                    line_comment: node.line_comment.as_bytes().to_vec(),
-                    foot_comment: node.foot_comment.as_bytes().to_vec(),
+                    line_comment: node.line_comment().as_bytes().to_vec(),
+                    foot_comment: node.foot_comment().as_bytes().to_vec(),
                     ..Event::default()
                 })?;
             }
@@ -855,7 +945,7 @@ impl Encoder {
                 let implicit = tag.is_empty();
                 let mut event = Event {
                     typ: EventType::Scalar,
-                    anchor: node.anchor.as_bytes().to_vec(),
+                    anchor: node.anchor().as_bytes().to_vec(),
                     tag: long,
                     value: value.as_bytes().to_vec(),
                     implicit,

@@ -1057,18 +1057,19 @@ impl Composer {
         } else {
             Cow::Borrowed("")
         };
-        Node {
+        let mut n = Node {
             kind,
             style,
             tag,
             value,
             line: event.start_mark.line + 1,
             column: event.start_mark.column + 1,
-            head_comment: text(std::mem::take(&mut event.head_comment)),
-            line_comment: text(std::mem::take(&mut event.line_comment)),
-            foot_comment: text(std::mem::take(&mut event.foot_comment)),
             ..Node::default()
-        }
+        };
+        n.set_head_comment(text(std::mem::take(&mut event.head_comment)));
+        n.set_line_comment(text(std::mem::take(&mut event.line_comment)));
+        n.set_foot_comment(text(std::mem::take(&mut event.foot_comment)));
+        n
     }
 
     fn parse_child(&mut self, parent: &mut Node, depth: usize) -> Result<usize, String> {
@@ -1082,7 +1083,7 @@ impl Composer {
         let mut n = Self::node(&mut start, Kind::Document, "", String::new());
         self.parse_child(&mut n, depth)?;
         let end = self.expect(EventType::DocumentEnd)?;
-        n.foot_comment = text(end.foot_comment);
+        n.set_foot_comment(text(end.foot_comment));
         Ok(n)
     }
 
@@ -1091,7 +1092,7 @@ impl Composer {
         let anchor = text(std::mem::take(&mut event.anchor));
         let mut n = Self::node(&mut event, Kind::Alias, "", anchor);
         match self.anchors.get(&n.value) {
-            Some(target) => n.alias = Some(Box::new(target.clone())),
+            Some(target) => n.extra_mut().alias = Some(Box::new(target.clone())),
             None => return Err(format!("yaml: unknown anchor '{}' referenced", n.value)),
         }
         Ok(n)
@@ -1112,8 +1113,9 @@ impl Composer {
         let mut n = Self::node(&mut event, Kind::Scalar, default_tag, value);
         n.style |= node_style;
         if !anchor.is_empty() {
-            n.anchor = text(anchor);
-            self.anchors.insert(n.anchor.clone(), n.clone());
+            let anchor = text(anchor);
+            n.extra_mut().anchor = anchor.clone();
+            self.anchors.insert(anchor, n.clone());
         }
         Ok(n)
     }
@@ -1130,11 +1132,12 @@ impl Composer {
             self.parse_child(&mut n, depth)?;
         }
         let end = self.expect(EventType::SequenceEnd)?;
-        n.line_comment = text(end.line_comment);
-        n.foot_comment = text(end.foot_comment);
+        n.set_line_comment(text(end.line_comment));
+        n.set_foot_comment(text(end.foot_comment));
         if !anchor.is_empty() {
-            n.anchor = text(anchor);
-            self.anchors.insert(n.anchor.clone(), n.clone());
+            let anchor = text(anchor);
+            n.extra_mut().anchor = anchor.clone();
+            self.anchors.insert(anchor, n.clone());
         }
         Ok(n)
     }
@@ -1150,37 +1153,38 @@ impl Composer {
         }
         while self.peek()? != EventType::MappingEnd {
             let k = self.parse_child(&mut n, depth)?;
-            if block && !n.content[k].foot_comment.is_empty() {
+            if block && !n.content[k].foot_comment().is_empty() {
                 // Must be a foot comment for the prior value when being dedented.
                 if n.content.len() > 2 {
-                    let foot = std::mem::take(&mut n.content[k].foot_comment);
+                    let foot = n.content[k].take_foot_comment();
                     let prior = n.content.len() - 3;
-                    n.content[prior].foot_comment = foot;
+                    n.content[prior].set_foot_comment(foot);
                 }
             }
             let v = self.parse_child(&mut n, depth)?;
-            if n.content[k].foot_comment.is_empty() && !n.content[v].foot_comment.is_empty() {
-                let foot = std::mem::take(&mut n.content[v].foot_comment);
-                n.content[k].foot_comment = foot;
+            if n.content[k].foot_comment().is_empty() && !n.content[v].foot_comment().is_empty() {
+                let foot = n.content[v].take_foot_comment();
+                n.content[k].set_foot_comment(foot);
             }
             if self.peek()? == EventType::TailComment {
                 let tail = self.expect(EventType::TailComment)?;
-                if n.content[k].foot_comment.is_empty() {
-                    n.content[k].foot_comment = text(tail.foot_comment);
+                if n.content[k].foot_comment().is_empty() {
+                    n.content[k].set_foot_comment(text(tail.foot_comment));
                 }
             }
         }
         let end = self.expect(EventType::MappingEnd)?;
-        n.line_comment = text(end.line_comment);
-        n.foot_comment = text(end.foot_comment);
-        if !n.style.contains(Style::FLOW) && !n.foot_comment.is_empty() && n.content.len() > 1 {
-            let foot = std::mem::take(&mut n.foot_comment);
+        n.set_line_comment(text(end.line_comment));
+        n.set_foot_comment(text(end.foot_comment));
+        if !n.style.contains(Style::FLOW) && !n.foot_comment().is_empty() && n.content.len() > 1 {
+            let foot = n.take_foot_comment();
             let index = n.content.len() - 2;
-            n.content[index].foot_comment = foot;
+            n.content[index].set_foot_comment(foot);
         }
         if !anchor.is_empty() {
-            n.anchor = text(anchor);
-            self.anchors.insert(n.anchor.clone(), n.clone());
+            let anchor = text(anchor);
+            n.extra_mut().anchor = anchor.clone();
+            self.anchors.insert(anchor, n.clone());
         }
         Ok(n)
     }

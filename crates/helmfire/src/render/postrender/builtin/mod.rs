@@ -391,11 +391,7 @@ pub fn node_to_json(node: &Node) -> serde_json::Value {
             .first()
             .map(node_to_json)
             .unwrap_or(serde_json::Value::Null),
-        Kind::Alias => node
-            .alias
-            .as_deref()
-            .map(node_to_json)
-            .unwrap_or(serde_json::Value::Null),
+        Kind::Alias => node.alias().map(node_to_json).unwrap_or(serde_json::Value::Null),
         Kind::Sequence => serde_json::Value::Array(node.content.iter().map(node_to_json).collect()),
         Kind::Mapping => serde_json::Value::Object(
             node.content

@@ -287,14 +287,14 @@ fn adopt_comments_and_style(dest: &mut Option<Node>, origin: &Patch<'_>) {
     let (Some(dest), Some(origin)) = (dest.as_mut(), origin.as_deref()) else {
         return;
     };
-    if !origin.foot_comment.is_empty() {
-        dest.foot_comment = origin.foot_comment.clone();
+    if !origin.foot_comment().is_empty() {
+        dest.set_foot_comment(origin.foot_comment().to_string());
     }
-    if !origin.head_comment.is_empty() {
-        dest.head_comment = origin.head_comment.clone();
+    if !origin.head_comment().is_empty() {
+        dest.set_head_comment(origin.head_comment().to_string());
     }
-    if !origin.line_comment.is_empty() {
-        dest.line_comment = origin.line_comment.clone();
+    if !origin.line_comment().is_empty() {
+        dest.set_line_comment(origin.line_comment().to_string());
     }
     if dest.kind != Kind::Scalar && dest.content.is_empty() {
         dest.style = origin.style;
