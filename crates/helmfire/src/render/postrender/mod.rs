@@ -546,10 +546,24 @@ fn installable<'a>(
     if changed_at.is_empty() {
         return Ok(());
     }
+    // A few changed documents are compared with each document directly; hashing every
+    // document's identity to look it up would cost more.
+    let few: Option<Vec<(Identity<'a>, usize)>> = (changed_at.len() <= 8).then(|| {
+        let mut few: Vec<(Identity<'a>, usize)> = changed_at
+            .iter()
+            .flat_map(|(identity, at)| at.iter().map(|&j| (*identity, j)))
+            .collect();
+        few.sort_by_key(|&(_, j)| j);
+        few
+    });
     for (i, (identity, meta)) in all.iter().enumerate() {
         let Some(identity) = identity else { continue };
+        let other = match &few {
+            Some(few) => few.iter().find(|(other, j)| *j != i && other == identity).map(|(_, j)| j),
+            None => changed_at.get(identity).and_then(|at| at.iter().find(|&&j| j != i)),
+        };
         // The first pair in document order: `i` is the earlier document when the other comes later.
-        if let Some(&other) = changed_at.get(identity).and_then(|at| at.iter().find(|&&j| j != i)) {
+        if let Some(&other) = other {
             return Err(refuse(format!(
                 "two objects `{}/{}` (documents {} and {}), which helm cannot install",
                 meta.kind,
@@ -760,6 +774,18 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("two objects `ConfigMap/a` (documents 2 and 3)"), "{err}");
+        }
+        // Many changed documents (looked up by hash rather than compared one by one).
+        let many: String = (0..10)
+            .chain([3])
+            .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{i}\n---\n"))
+            .collect();
+        let many = metas(&many);
+        for changed in [|_: usize| true, |i: usize| i == 3 || i == 10] {
+            let err = installable(many.iter().enumerate().map(|(i, m)| (m, "f", changed(i))), &step)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("two objects `ConfigMap/c3` (documents 4 and 11)"), "{err}");
         }
     }
 }
