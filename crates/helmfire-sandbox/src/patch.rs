@@ -200,7 +200,7 @@ pub fn strategic_merge_patch(target: &Value, patch: &Value, node: &Node) -> Resu
             continue;
         }
         let merged = match (out.get(k), v) {
-            (Some(existing @ Value::Object(_)), Value::Object(_)) => match &child {
+            (Some(existing @ Value::Object(_)), Value::Object(_)) => match &*child {
                 Node::Map(_) | Node::Ref(_) | Node::Struct(_) | Node::Any => {
                     strategic_merge_patch(existing, v, &child)?
                 }

@@ -14,6 +14,7 @@
 
 pub mod selector;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -248,14 +249,18 @@ pub fn resolved(node: &Node) -> Node {
     }
 }
 
-/// The shape of a named field of a struct node (`Any` when unknown or open).
-pub fn field(node: &Node, name: &str) -> Node {
+/// The shape of a named field of a struct node (`Any` when unknown or open), borrowed from
+/// `node` unless it is a reference to resolve ([`resolved`] first when looking up many).
+pub fn field<'n>(node: &'n Node, name: &str) -> Cow<'n, Node> {
     match node {
-        Node::Map(inner) => (**inner).clone(),
-        Node::Any | Node::Scalar | Node::List(_) => Node::Any,
-        _ => as_struct(node)
-            .and_then(|s| s.fields.get(name).cloned())
-            .unwrap_or(Node::Any),
+        Node::Map(inner) => Cow::Borrowed(inner),
+        Node::Any | Node::Scalar | Node::List(_) => Cow::Owned(Node::Any),
+        Node::Struct(s) => s.fields.get(name).map_or(Cow::Owned(Node::Any), Cow::Borrowed),
+        Node::Ref(_) => Cow::Owned(
+            as_struct(node)
+                .and_then(|s| s.fields.get(name).cloned())
+                .unwrap_or(Node::Any),
+        ),
     }
 }
 

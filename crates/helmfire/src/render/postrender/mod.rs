@@ -559,7 +559,10 @@ fn installable<'a>(
     for (i, (identity, meta)) in all.iter().enumerate() {
         let Some(identity) = identity else { continue };
         let other = match &few {
-            Some(few) => few.iter().find(|(other, j)| *j != i && other == identity).map(|(_, j)| j),
+            Some(few) => few
+                .iter()
+                .find(|(other, j)| *j != i && other == identity)
+                .map(|(_, j)| j),
             None => changed_at.get(identity).and_then(|at| at.iter().find(|&&j| j != i)),
         };
         // The first pair in document order: `i` is the earlier document when the other comes later.

@@ -398,7 +398,7 @@ fn walk_unpatched(mut dest: Node, shape: &Shape, path: &Path<'_>) -> Result<Walk
                 let mut kept = Vec::with_capacity(dest.content.len());
                 for element in std::mem::take(&mut dest.content) {
                     let value = [element_value(&element, &keys).to_string()];
-                    let walked = walk(Some(element), None, &items_shape, &path.element(&value))?;
+                    let walked = walk(Some(element), None, items_shape, &path.element(&value))?;
                     if let Walked::Node(node, _) | Walked::KeepNull(node) = walked
                         && !(is_null(&node) || (node.kind == Kind::Mapping && node.content.is_empty()))
                     {
@@ -474,10 +474,11 @@ fn associative(shape: &Shape) -> Option<Vec<String>> {
     })
 }
 
-fn list_items(shape: &Shape) -> Shape {
+fn list_items(shape: &Shape) -> &Shape {
+    static ANY: Shape = Shape::Any;
     match shape {
-        Shape::List(list) => list.items.clone(),
-        _ => Shape::Any,
+        Shape::List(list) => &list.items,
+        _ => &ANY,
     }
 }
 
@@ -699,7 +700,7 @@ fn walk_associative(
             true => std::mem::take(&mut dest.content[i]),
             false => dest.content[i].clone(),
         });
-        let walked = walk(dest_element, origin_element, &items_shape, &path.element(&vv))?;
+        let walked = walk(dest_element, origin_element, items_shape, &path.element(&vv))?;
         debug_assert!(
             !moved || matches!(walked, Walked::Node(_, true)),
             "a moved element comes back"
@@ -769,24 +770,23 @@ fn is_nil_or_empty(node: &Node) -> bool {
 
 /// kyaml's `validateKeys`.
 fn validate_keys(values_list: &[Vec<String>], values: &[String], keys: &[String]) -> (Vec<String>, Vec<String>) {
-    let mut valid = std::collections::BTreeSet::new();
-    for values in values_list {
-        for (i, v) in values.iter().enumerate() {
-            if !v.is_empty()
-                && let Some(key) = keys.get(i)
-            {
-                valid.insert(key.clone());
-            }
-        }
-    }
-    if valid.is_empty() {
+    // The keys (by name) that some element has a value for.
+    let set: Vec<bool> = (0..keys.len())
+        .map(|i| {
+            values_list
+                .iter()
+                .any(|values| values.get(i).is_some_and(|v| !v.is_empty()))
+        })
+        .collect();
+    let valid = |key: &String| keys.iter().zip(&set).any(|(k, &set)| set && k == key);
+    if !set.contains(&true) {
         return (keys.to_vec(), values.to_vec());
     }
-    let valid_keys = keys.iter().filter(|k| valid.contains(*k)).cloned().collect();
+    let valid_keys = keys.iter().filter(|k| valid(k)).cloned().collect();
     let valid_values = values
         .iter()
         .enumerate()
-        .filter(|(i, v)| !v.is_empty() || keys.get(*i).is_some_and(|k| valid.contains(k)))
+        .filter(|(i, v)| !v.is_empty() || keys.get(*i).is_some_and(valid))
         .map(|(_, v)| v.clone())
         .collect();
     (valid_keys, valid_values)
@@ -844,22 +844,22 @@ fn element_position(list: &Node, keys: &[String], values: &[String]) -> Option<u
 /// kyaml's `ElementSetter`: drops null and `{}` elements, then replaces the element matching
 /// `keys`/`values` with `element` (removes it when `None`), appending when nothing matched.
 fn element_setter(list: &mut Node, element: Option<Node>, keys: &[String], values: &[String]) -> Result<(), String> {
-    let keys: Vec<String> = if keys.is_empty() {
-        vec![String::new()]
-    } else {
-        keys.to_vec()
-    };
+    let scalar_key = [String::new()];
+    let keys: &[String] = if keys.is_empty() { &scalar_key } else { keys };
     let mapping_setter = !keys[0].is_empty() && values.first().is_some_and(|v| !v.is_empty());
-    let mut content = Vec::with_capacity(list.content.len() + 1);
+    // Which elements stay, and which of them `element` replaces, decided in order; the list is
+    // then thinned in place (`places` are positions after thinning).
+    let mut keep = Vec::with_capacity(list.content.len());
     let mut found_any = false;
-    // Where `element` goes (it moves into the last place, copies fill the others).
     let mut places = Vec::new();
-    for existing in std::mem::take(&mut list.content) {
-        if is_null(&existing) || (existing.kind == Kind::Mapping && existing.content.is_empty()) {
+    let kept = |keep: &[bool]| keep.iter().filter(|&&k| k).count();
+    for existing in &list.content {
+        if is_null(existing) || (existing.kind == Kind::Mapping && existing.content.is_empty()) {
+            keep.push(false);
             continue;
         }
         if existing.kind != Kind::Mapping && mapping_setter {
-            content.push(existing);
+            keep.push(true);
             continue;
         }
         // Go's loop leaves the match of the last compared key in place when there are fewer
@@ -887,18 +887,19 @@ fn element_setter(list: &mut Node, element: Option<Node>, keys: &[String], value
             }
         }
         if !found {
-            if !values.is_empty() {
-                content.push(existing);
-            }
+            keep.push(!values.is_empty());
             continue;
         }
         found_any = true;
         if element.is_some() {
-            places.push(content.len());
-            content.push(Node::default());
+            places.push(kept(&keep));
         }
+        keep.push(element.is_some());
     }
-    list.content = content;
+    if keep.contains(&false) {
+        let mut flags = keep.iter();
+        list.content.retain(|_| *flags.next().unwrap_or(&true));
+    }
     if let Some(element) = element {
         if let Some((&last, others)) = places.split_last() {
             for &place in others {
