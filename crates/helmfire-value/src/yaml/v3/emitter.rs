@@ -46,7 +46,10 @@ pub(super) struct Emitter {
     best_width: i64,
     state: EmitState,
     states: Vec<EmitState>,
+    /// Queued events (from `events_head` on) and, alongside, their types: the lookahead reads
+    /// only types, so an event that needs none is processed without being queued.
     events: Vec<Event>,
+    types: Vec<EventType>,
     events_head: usize,
     indents: Vec<i64>,
     tag_directives: Vec<TagDirective>,
@@ -102,6 +105,7 @@ impl Emitter {
             state: EmitState::StreamStart,
             states: Vec::new(),
             events: Vec::new(),
+            types: Vec::new(),
             events_head: 0,
             indents: Vec::new(),
             tag_directives: Vec::new(),
@@ -186,13 +190,26 @@ impl Emitter {
     }
 
     /// `yaml_emitter_emit`: queues the event and processes what the lookahead allows.
-    pub(super) fn emit(&mut self, event: Event) -> bool {
+    pub(super) fn emit(&mut self, mut event: Event) -> bool {
+        let lookahead = matches!(
+            event.typ,
+            EventType::DocumentStart | EventType::SequenceStart | EventType::MappingStart
+        );
+        if self.events_head == self.types.len() && !lookahead {
+            // Nothing waits and this event needs nothing after it: processed where it is, its
+            // type alone queued for the checks that read the head of the queue.
+            self.events.clear();
+            self.types.clear();
+            self.events_head = 0;
+            self.types.push(event.typ);
+            let done = self.analyze_event(&mut event) && self.state_machine(&event);
+            self.types.clear();
+            return done;
+        }
+        self.types.push(event.typ);
         self.events.push(event);
         while !self.need_more_events() {
             let mut event = std::mem::take(&mut self.events[self.events_head]);
-            // The analysis and the state machine look at the queue (check_empty_*), so the
-            // event stays in place (as a stub of the same type) while it is processed.
-            self.events[self.events_head].typ = event.typ;
             if !self.analyze_event(&mut event) {
                 return false;
             }
@@ -201,29 +218,30 @@ impl Emitter {
             }
             self.events_head += 1;
         }
-        if self.events_head == self.events.len() {
+        if self.events_head == self.types.len() {
             self.events.clear();
+            self.types.clear();
             self.events_head = 0;
         }
         true
     }
 
     fn need_more_events(&self) -> bool {
-        if self.events_head == self.events.len() {
+        if self.events_head == self.types.len() {
             return true;
         }
-        let accumulate = match self.events[self.events_head].typ {
+        let accumulate = match self.types[self.events_head] {
             EventType::DocumentStart => 1,
             EventType::SequenceStart => 2,
             EventType::MappingStart => 3,
             _ => return false,
         };
-        if self.events.len() - self.events_head > accumulate {
+        if self.types.len() - self.events_head > accumulate {
             return false;
         }
         let mut level = 0i64;
-        for event in &self.events[self.events_head..] {
-            match event.typ {
+        for typ in &self.types[self.events_head..] {
+            match typ {
                 EventType::StreamStart
                 | EventType::DocumentStart
                 | EventType::SequenceStart
@@ -674,20 +692,20 @@ impl Emitter {
     }
 
     fn check_empty_sequence(&self) -> bool {
-        self.events.len() - self.events_head >= 2
-            && self.events[self.events_head].typ == EventType::SequenceStart
-            && self.events[self.events_head + 1].typ == EventType::SequenceEnd
+        self.types.len() - self.events_head >= 2
+            && self.types[self.events_head] == EventType::SequenceStart
+            && self.types[self.events_head + 1] == EventType::SequenceEnd
     }
 
     fn check_empty_mapping(&self) -> bool {
-        self.events.len() - self.events_head >= 2
-            && self.events[self.events_head].typ == EventType::MappingStart
-            && self.events[self.events_head + 1].typ == EventType::MappingEnd
+        self.types.len() - self.events_head >= 2
+            && self.types[self.events_head] == EventType::MappingStart
+            && self.types[self.events_head + 1] == EventType::MappingEnd
     }
 
     fn check_simple_key(&self) -> bool {
         let anchor_len = self.anchor.as_ref().map_or(0, |(a, _)| a.len());
-        let length = match self.events[self.events_head].typ {
+        let length = match self.types[self.events_head] {
             EventType::Alias => anchor_len,
             EventType::Scalar => {
                 if self.scalar.multiline {
