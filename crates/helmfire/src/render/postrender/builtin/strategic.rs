@@ -193,6 +193,9 @@ impl<'p> Path<'p> {
 /// `$patch` directive is taken out of it).
 type Patch<'o> = Option<Cow<'o, Node>>;
 
+/// How deep a walk goes before it gives up.
+const MAX_DEPTH: usize = 200;
+
 /// What a walk returns: a node (and whether it is the destination node itself, merged in
 /// place — kyaml's pointer identity), a null kyaml keeps (`MakePersistentNullNode`), or
 /// "clear this field".
@@ -303,7 +306,7 @@ fn adopt_comments_and_style(dest: &mut Option<Node>, origin: &Patch<'_>) {
 
 /// `Walker.Walk` over `[dest, origin]`.
 fn walk(mut dest: Option<Node>, origin: Patch<'_>, shape: &Shape, path: &Path<'_>) -> Result<Walked, String> {
-    if path.depth > 200 {
+    if path.depth > MAX_DEPTH {
         return Err("patch nested too deeply".to_string());
     }
     if origin.is_none()
@@ -376,6 +379,10 @@ fn walk_unpatched(mut dest: Node, shape: &Shape, path: &Path<'_>) -> Result<Walk
             let shape = schema::resolved(shape);
             let mut i = 0;
             while i + 1 < dest.content.len() {
+                if unchanged_by_walk(&dest.content[i + 1], path.depth + 1) {
+                    i += 2;
+                    continue;
+                }
                 // The key's text stands aside while its value is walked (the path borrows it).
                 let name = std::mem::take(&mut dest.content[i].value);
                 let child_shape = schema::field(&shape, &name);
@@ -412,6 +419,25 @@ fn walk_unpatched(mut dest: Node, shape: &Shape, path: &Path<'_>) -> Result<Walk
         },
         _ => Ok(Walked::Node(dest, true)),
     }
+}
+
+/// Whether walking `node` (at `depth`) with no patch would leave it exactly as it is, so that
+/// the walk can pass it by: nothing null in it (a null field goes), no list (an associative
+/// list may lose or reorder elements) and no alias, and not nested past the walk's limit.
+fn unchanged_by_walk(node: &Node, depth: usize) -> bool {
+    !general_walk_only()
+        && depth <= MAX_DEPTH
+        && !is_null(node)
+        && match node.kind {
+            Kind::Scalar => true,
+            Kind::Mapping => node
+                .content
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .all(|value| unchanged_by_walk(value, depth + 1)),
+            _ => false,
+        }
 }
 
 #[cfg(not(test))]
@@ -537,9 +563,13 @@ fn walk_map(dest: Option<Node>, origin: Patch<'_>, shape: &Shape, path: &Path<'_
     names.dedup();
     let shape = schema::resolved(shape);
     for name in names {
+        let dest_index = result.field_index(&name);
+        let patched = origin.as_deref().is_some_and(|o| o.field_index(&name).is_some());
+        if !patched && dest_index.is_some_and(|i| unchanged_by_walk(&result.content[i + 1], path.depth + 1)) {
+            continue;
+        }
         let child_shape = schema::field(&shape, &name);
         // The object's value moves out and back (kyaml merges it in place); the patch's is read.
-        let dest_index = result.field_index(&name);
         let dest_value = dest_index.map(|i| std::mem::take(&mut result.content[i + 1]));
         let dest_style = dest_value.as_ref().map(|v| v.style);
         let (origin_value, origin_key_style) =
