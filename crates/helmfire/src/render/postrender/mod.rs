@@ -516,7 +516,14 @@ fn installable<'a>(
         step: step.describe(),
         problem,
     };
-    let mut all: Vec<(Option<Identity<'a>>, &'a kio::Meta)> = Vec::new();
+    // What identifies an object (documents without kind or name are left to helm).
+    let identity = |meta: &'a kio::Meta| -> Option<Identity<'a>> {
+        (!meta.kind.is_empty() && !meta.name.is_empty()).then(|| {
+            let group = meta.api_version.split_once('/').map_or("", |(g, _)| g);
+            (group, meta.kind.as_str(), meta.namespace.as_str(), meta.name.as_str())
+        })
+    };
+    let mut all: Vec<&'a kio::Meta> = Vec::new();
     // The changed documents by identity: a built-in usually changes a few of many.
     let mut changed_at: HashMap<Identity<'a>, Vec<usize>> = HashMap::new();
     for (i, (meta, file, changed)) in items.enumerate() {
@@ -534,14 +541,10 @@ fn installable<'a>(
                 }
             }
         }
-        let identity = (!meta.kind.is_empty() && !meta.name.is_empty()).then(|| {
-            let group = meta.api_version.split_once('/').map_or("", |(g, _)| g);
-            (group, meta.kind.as_str(), meta.namespace.as_str(), meta.name.as_str())
-        });
-        if changed && let Some(identity) = identity {
+        if changed && let Some(identity) = identity(meta) {
             changed_at.entry(identity).or_default().push(i);
         }
-        all.push((identity, meta));
+        all.push(meta);
     }
     if changed_at.is_empty() {
         return Ok(());
@@ -556,14 +559,14 @@ fn installable<'a>(
         few.sort_by_key(|&(_, j)| j);
         few
     });
-    for (i, (identity, meta)) in all.iter().enumerate() {
-        let Some(identity) = identity else { continue };
+    for (i, &meta) in all.iter().enumerate() {
         let other = match &few {
+            // The name first: it tells most documents apart without reading the rest.
             Some(few) => few
                 .iter()
-                .find(|(other, j)| *j != i && other == identity)
+                .find(|(other, j)| *j != i && other.3 == meta.name && identity(meta) == Some(*other))
                 .map(|(_, j)| j),
-            None => changed_at.get(identity).and_then(|at| at.iter().find(|&&j| j != i)),
+            None => identity(meta).and_then(|id| changed_at.get(&id).and_then(|at| at.iter().find(|&&j| j != i))),
         };
         // The first pair in document order: `i` is the earlier document when the other comes later.
         if let Some(&other) = other {
