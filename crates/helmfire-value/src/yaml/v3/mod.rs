@@ -622,8 +622,8 @@ impl Decoder {
 
 /// The first document of `text`, as `Decoder::new(text).next_document()` returns it. A document
 /// in the block subset without comments (what templates render, most of the time) is read by
-/// the value decoder's fast reader ([`super::block`]) building the same nodes; anything else by
-/// the full parser.
+/// the value decoder's block-subset reader (`yaml::block`), building the same nodes; anything
+/// else by the full parser.
 pub fn first_document(text: &str) -> Result<Option<Node>, YamlError> {
     match quick_document(text) {
         Some(document) => Ok(Some(document)),
