@@ -418,8 +418,9 @@ mod tests {
     #[test]
     fn containers_are_a_map_keyed_by_name() {
         let deployment = builtin_kind("apps", "v1", "Deployment");
-        let spec = field(&field(&field(&deployment, "spec"), "template"), "spec");
-        let Node::List(containers) = field(&spec, "containers") else {
+        let template = field(&deployment, "spec").into_owned();
+        let spec = field(&field(&template, "template"), "spec").into_owned();
+        let Node::List(containers) = field(&spec, "containers").into_owned() else {
             panic!("containers must be a list")
         };
         assert_eq!(containers.list_type, ListType::Map(vec!["name".into()]));
@@ -429,7 +430,8 @@ mod tests {
     #[test]
     fn label_selector_is_atomic() {
         let deployment = builtin_kind("apps", "v1", "Deployment");
-        let selector = field(&field(&deployment, "spec"), "selector");
+        let spec = field(&deployment, "spec").into_owned();
+        let selector = field(&spec, "selector");
         assert!(as_struct(&selector).is_some_and(|s| s.atomic));
     }
 
