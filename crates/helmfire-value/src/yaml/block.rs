@@ -48,14 +48,9 @@ enum Step {
     End(usize),
 }
 
-/// How a scalar was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Written {
-    Plain,
-    SingleQuoted,
-    DoubleQuoted,
-    Literal,
-}
+/// How a scalar was written: the four styles the emitter writes, which are the ones this
+/// reader reads.
+pub(super) use super::emit::Style as Written;
 
 /// Where a node starts: its 0-based line and byte column.
 #[derive(Clone, Copy, Debug)]

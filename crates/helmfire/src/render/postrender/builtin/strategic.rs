@@ -508,6 +508,14 @@ fn list_items(shape: &Shape) -> &Shape {
     }
 }
 
+/// The patch's node as the walk's result (kyaml sets the patch's node in the object), or
+/// "clear" when there is none.
+fn patch_as_result(origin: &Patch<'_>) -> Walked {
+    origin
+        .as_deref()
+        .map_or(Walked::Clear, |o| Walked::Node(o.clone(), false))
+}
+
 /// `Merger.VisitMap`; also returns the patch as the visit left it (directive elided).
 fn visit_map<'o>(mut dest: Option<Node>, mut origin: Patch<'o>) -> Result<(Walked, Patch<'o>), String> {
     adopt_comments_and_style(&mut dest, &origin);
@@ -522,21 +530,14 @@ fn visit_map<'o>(mut dest: Option<Node>, mut origin: Patch<'o>) -> Result<(Walke
         {
             return Ok((Walked::KeepNull(dest), origin));
         }
-        return Ok((
-            origin
-                .as_deref()
-                .map_or(Walked::Clear, |o| Walked::Node(o.clone(), false)),
-            origin,
-        ));
+        return Ok((patch_as_result(&origin), origin));
     }
     if origin.as_deref().is_some_and(is_null) {
         return Ok((Walked::Clear, origin));
     }
     let walked = match directive(&mut origin)? {
         Directive::Delete => Walked::Clear,
-        Directive::Replace => origin
-            .as_deref()
-            .map_or(Walked::Clear, |o| Walked::Node(o.clone(), false)),
+        Directive::Replace => patch_as_result(&origin),
         Directive::Merge => dest.map_or(Walked::Clear, |d| Walked::Node(d, true)),
     };
     Ok((walked, origin))
@@ -643,21 +644,14 @@ fn set_field(map: &mut Node, name: &str, value: Walked, key_style: Style) {
 fn visit_associative_list<'o>(mut dest: Option<Node>, mut origin: Patch<'o>) -> Result<(Walked, Patch<'o>), String> {
     adopt_comments_and_style(&mut dest, &origin);
     if missing_or_null(&dest) {
-        return Ok((
-            origin
-                .as_deref()
-                .map_or(Walked::Clear, |o| Walked::Node(o.clone(), false)),
-            origin,
-        ));
+        return Ok((patch_as_result(&origin), origin));
     }
     if origin.as_deref().is_some_and(is_null) {
         return Ok((Walked::Clear, origin));
     }
     let walked = match directive(&mut origin)? {
         Directive::Delete => Walked::Clear,
-        Directive::Replace => origin
-            .as_deref()
-            .map_or(Walked::Clear, |o| Walked::Node(o.clone(), false)),
+        Directive::Replace => patch_as_result(&origin),
         Directive::Merge => dest.map_or(Walked::Clear, |d| Walked::Node(d, true)),
     };
     Ok((walked, origin))
