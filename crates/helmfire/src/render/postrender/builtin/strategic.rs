@@ -565,19 +565,20 @@ fn walk_map(dest: Option<Node>, origin: Patch<'_>, shape: &Shape, path: &Path<'_
     let shape = schema::resolved(shape);
     for name in names {
         let dest_index = result.field_index(&name);
-        let patched = origin.as_deref().is_some_and(|o| o.field_index(&name).is_some());
-        if !patched && dest_index.is_some_and(|i| unchanged_by_walk(&result.content[i + 1], path.depth + 1)) {
+        let origin_index = origin.as_deref().and_then(|o| o.field_index(&name).map(|i| (o, i)));
+        if origin_index.is_none()
+            && dest_index.is_some_and(|i| unchanged_by_walk(&result.content[i + 1], path.depth + 1))
+        {
             continue;
         }
         let child_shape = schema::field(&shape, &name);
         // The object's value moves out and back (kyaml merges it in place); the patch's is read.
         let dest_value = dest_index.map(|i| std::mem::take(&mut result.content[i + 1]));
         let dest_style = dest_value.as_ref().map(|v| v.style);
-        let (origin_value, origin_key_style) =
-            match origin.as_deref().and_then(|o| o.field_index(&name).map(|i| (o, i))) {
-                Some((o, i)) => (Some(Cow::Borrowed(&o.content[i + 1])), o.content[i].style),
-                None => (None, Style::empty()),
-            };
+        let (origin_value, origin_key_style) = match origin_index {
+            Some((o, i)) => (Some(Cow::Borrowed(&o.content[i + 1])), o.content[i].style),
+            None => (None, Style::empty()),
+        };
         let value = walk(dest_value, origin_value, &child_shape, &path.field(&name))?;
         match (dest_index, dest_style) {
             (Some(index), Some(style)) => put_back(&mut result, index, style, value),
@@ -795,15 +796,15 @@ fn is_nil_or_empty(node: &Node) -> bool {
 /// kyaml's `validateKeys`.
 fn validate_keys(values_list: &[Vec<String>], values: &[String], keys: &[String]) -> (Vec<String>, Vec<String>) {
     // The keys (by name) that some element has a value for.
-    let set: Vec<bool> = (0..keys.len())
+    let has_value: Vec<bool> = (0..keys.len())
         .map(|i| {
             values_list
                 .iter()
                 .any(|values| values.get(i).is_some_and(|v| !v.is_empty()))
         })
         .collect();
-    let valid = |key: &String| keys.iter().zip(&set).any(|(k, &set)| set && k == key);
-    if !set.contains(&true) {
+    let valid = |key: &String| keys.iter().zip(&has_value).any(|(k, &has)| has && k == key);
+    if !has_value.contains(&true) {
         return (keys.to_vec(), values.to_vec());
     }
     let valid_keys = keys.iter().filter(|k| valid(k)).cloned().collect();
