@@ -135,6 +135,43 @@ impl Emitter {
         }
     }
 
+    /// Where a document written straight from its nodes (`super::direct`) may go: at a
+    /// document boundary with no event queued and no comment left over from the last document
+    /// (a line comment of a root mapping waits there). `Some(true)` before the stream's first
+    /// document.
+    pub(super) fn direct_document_start(&self) -> Option<bool> {
+        if self.events_head != self.types.len()
+            || !self.head_comment.is_empty()
+            || self.comments_pending()
+            || !self.key_line_comment.is_empty()
+        {
+            return None;
+        }
+        match self.state {
+            EmitState::FirstDocumentStart => Some(true),
+            EmitState::DocumentStart => Some(false),
+            _ => None,
+        }
+    }
+
+    /// The indent STREAM-START settled on.
+    pub(super) fn best_indent(&self) -> i64 {
+        self.best_indent
+    }
+
+    /// After a document written straight into `out`: the state its DOCUMENT-END would leave.
+    pub(super) fn direct_document_written(&mut self) {
+        self.state = EmitState::DocumentStart;
+        self.tag_directives.clear();
+        self.indent = -1;
+        self.column = 0;
+        self.whitespace = true;
+        self.indention = true;
+        self.open_ended = false;
+        self.space_above = false;
+        self.foot_indent = -1;
+    }
+
     fn error(&mut self, problem: &str) -> bool {
         self.problem = Some(problem.to_string());
         false

@@ -14,6 +14,7 @@
 //! This module never decodes into Go values; [`resolve::resolve`] says what a plain scalar
 //! means when a caller needs it.
 
+mod direct;
 mod emitter;
 mod parser;
 pub mod resolve;
@@ -730,6 +731,9 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
 pub struct Encoder {
     emitter: emitter::Emitter,
     started: bool,
+    /// Whether plain block documents skip the emitter (`direct`); off only in tests that hold
+    /// the two to the same output.
+    direct: bool,
 }
 
 impl Encoder {
@@ -740,6 +744,7 @@ impl Encoder {
         Encoder {
             emitter,
             started: false,
+            direct: true,
         }
     }
 
@@ -770,6 +775,17 @@ impl Encoder {
                 ..Event::default()
             })?;
             self.started = true;
+        }
+        if self.direct
+            && let Some(first) = self.emitter.direct_document_start()
+        {
+            let mark = self.emitter.out.len();
+            let (indent, compact) = (self.emitter.best_indent(), self.emitter.compact_sequence_indent);
+            if direct::write_document(&mut self.emitter.out, node, first, indent, compact) {
+                self.emitter.direct_document_written();
+                return Ok(());
+            }
+            self.emitter.out.truncate(mark);
         }
         if node.kind == Kind::Document {
             self.node(node, "")
