@@ -61,6 +61,9 @@ pub struct Target {
 pub struct Pattern {
     pub text: String,
     regex: Regex,
+    /// No character of the text means anything to a regex: it matches itself alone, and a
+    /// comparison says so without running the regex (most targets name a kind or an object).
+    literal: bool,
 }
 
 impl Pattern {
@@ -69,11 +72,18 @@ impl Pattern {
         Ok(Pattern {
             text: text.to_string(),
             regex: Regex::new(&format!("^(?:{text})$"))?,
+            literal: text
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '/' | ':' | '@' | ' ')),
         })
     }
 
     fn matches(&self, value: &str) -> bool {
-        self.regex.is_match(value)
+        if self.literal {
+            value == self.text
+        } else {
+            self.regex.is_match(value)
+        }
     }
 }
 
@@ -492,6 +502,26 @@ mod tests {
             select(&docs, &target(Some("Namespace"), Some(".+"), None), "rel"),
             Vec::<usize>::new()
         );
+    }
+
+    /// A pattern that means itself is compared, any other runs the anchored regex: both
+    /// answer as the regex does.
+    #[test]
+    fn literal_patterns_match_as_their_regex_would() {
+        let values = ["web", "Web", "web2", "xweb", "", "a.b", "axb", "my-app_1", "a b"];
+        for text in [
+            "web", "", "my-app_1", "a b", "a.b", "we.*", "(?i)web", "web|a.b", "[a-c]xb",
+        ] {
+            let pattern = Pattern::new(text).expect("regex");
+            assert_eq!(pattern.literal, !text.contains(['.', '*', '(', '|', '[']), "{text}");
+            for value in values {
+                assert_eq!(
+                    pattern.matches(value),
+                    pattern.regex.is_match(value),
+                    "{text} on {value}"
+                );
+            }
+        }
     }
 
     #[test]
