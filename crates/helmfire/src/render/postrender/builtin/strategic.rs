@@ -552,26 +552,31 @@ fn walk_map(dest: Option<Node>, origin: Patch<'_>, shape: &Shape, path: &Path<'_
     };
     // Sources after kyaml's setDestNode: the result, and the patch (when the patch replaced,
     // the result is a copy of it, so the patch stands for itself).
-    let mut names: Vec<String> = Vec::new();
-    for node in [Some(&result), origin.as_deref()].into_iter().flatten() {
-        if node.kind == Kind::Mapping {
-            for pair in node.content.chunks(2) {
-                names.push(pair[0].value.clone());
-            }
+    // Every field name of either side, sorted, once: copied into one buffer (the result
+    // changes as fields are set), each known by its span.
+    let sides = [Some(&result), origin.as_deref()];
+    let mut buffer = String::new();
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for node in sides.into_iter().flatten().filter(|n| n.kind == Kind::Mapping) {
+        for pair in node.content.chunks(2) {
+            let start = buffer.len();
+            buffer.push_str(&pair[0].value);
+            spans.push((start, buffer.len()));
         }
     }
-    names.sort();
-    names.dedup();
+    spans.sort_by(|a, b| buffer[a.0..a.1].cmp(&buffer[b.0..b.1]));
+    spans.dedup_by(|a, b| buffer[a.0..a.1] == buffer[b.0..b.1]);
     let shape = schema::resolved(shape);
-    for name in names {
-        let dest_index = result.field_index(&name);
-        let origin_index = origin.as_deref().and_then(|o| o.field_index(&name).map(|i| (o, i)));
+    for (start, end) in spans {
+        let name = &buffer[start..end];
+        let dest_index = result.field_index(name);
+        let origin_index = origin.as_deref().and_then(|o| o.field_index(name).map(|i| (o, i)));
         if origin_index.is_none()
             && dest_index.is_some_and(|i| unchanged_by_walk(&result.content[i + 1], path.depth + 1))
         {
             continue;
         }
-        let child_shape = schema::field(&shape, &name);
+        let child_shape = schema::field(&shape, name);
         // The object's value moves out and back (kyaml merges it in place); the patch's is read.
         let dest_value = dest_index.map(|i| std::mem::take(&mut result.content[i + 1]));
         let dest_style = dest_value.as_ref().map(|v| v.style);
@@ -579,10 +584,10 @@ fn walk_map(dest: Option<Node>, origin: Patch<'_>, shape: &Shape, path: &Path<'_
             Some((o, i)) => (Some(Cow::Borrowed(&o.content[i + 1])), o.content[i].style),
             None => (None, Style::empty()),
         };
-        let value = walk(dest_value, origin_value, &child_shape, &path.field(&name))?;
+        let value = walk(dest_value, origin_value, &child_shape, &path.field(name))?;
         match (dest_index, dest_style) {
             (Some(index), Some(style)) => put_back(&mut result, index, style, value),
-            _ => set_field(&mut result, &name, value, origin_key_style),
+            _ => set_field(&mut result, name, value, origin_key_style),
         }
     }
     Ok(Walked::Node(result, from_dest))
