@@ -124,6 +124,9 @@ pub(super) struct Reader<'t, 's, B: Build<'t>> {
     shape: &'s Shape,
     /// Reading a value the shape drops: checked, not stored (its nodes are [`SKIPPED`]).
     skipping: bool,
+    /// The entries read so far of the collections open, innermost last: each collection takes
+    /// its own off the end when it closes, so that it is allocated once, at its size.
+    pending: Vec<B::Node>,
 }
 
 /// The index standing for a node that was read but not stored.
@@ -166,6 +169,7 @@ pub(super) fn read<'t, B: Build<'t>>(text: &'t str, shape: &Shape, build: B) -> 
         depth: 0,
         shape,
         skipping: false,
+        pending: Vec::new(),
     };
     let first = reader.next_content(0)?;
     if reader.lines[first].indent != 0 {
@@ -188,7 +192,12 @@ fn admissible(text: &str) -> bool {
     if !last_line.is_empty() && last_line.bytes().all(|b| b == b' ') {
         return false;
     }
-    if !bytes.iter().all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\n') {
+    // Control characters but the line break: every byte looked at, without an early exit, so
+    // that the loop runs many bytes at a time.
+    if bytes
+        .iter()
+        .fold(false, |control, &b| control | ((b < 0x20 && b != b'\n') | (b == 0x7f)))
+    {
         return false;
     }
     if bytes.is_ascii() {
@@ -293,8 +302,9 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
         (!self.skipping).then(|| self.build.open(mapping, flow, at))
     }
 
-    /// The collection [`Reader::open`] opened, with its entries.
-    fn close(&mut self, open: Option<B::Open>, children: Vec<B::Node>) -> B::Node {
+    /// The collection [`Reader::open`] opened, with its entries: those pending from `first` on.
+    fn close(&mut self, open: Option<B::Open>, first: usize) -> B::Node {
+        let children: Vec<B::Node> = self.pending.drain(first..).collect();
         match open {
             Some(open) => self.build.close(open, children),
             None => B::skipped(),
@@ -396,13 +406,13 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
     /// mapping key in the same column.
     fn sequence(&mut self, line: usize, col: usize, indentless: bool) -> Option<(B::Node, usize)> {
         let open = self.open(false, false, At { line, column: col });
-        let (children, line) = self.elements(|reader| reader.sequence_entries(line, col, indentless))?;
-        Some((self.close(open, children), line))
+        let first = self.pending.len();
+        let line = self.elements(|reader| reader.sequence_entries(line, col, indentless))?;
+        Some((self.close(open, first), line))
     }
 
-    /// The entries of [`Reader::sequence`]: their nodes and the line after them.
-    fn sequence_entries(&mut self, mut line: usize, col: usize, indentless: bool) -> Option<(Vec<B::Node>, usize)> {
-        let mut children = Vec::new();
+    /// The entries of [`Reader::sequence`], left pending; returns the line after them.
+    fn sequence_entries(&mut self, mut line: usize, col: usize, indentless: bool) -> Option<usize> {
         loop {
             let bytes = self.bytes(line);
             let at = col + 1 + bytes[col + 1..].iter().take_while(|&&b| b == b' ').count();
@@ -419,7 +429,7 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
                 }
             };
             if !B::is_skipped(&child) {
-                children.push(child);
+                self.pending.push(child);
             }
             match self.next_entry(after, col)? {
                 Step::End(end) => {
@@ -437,13 +447,13 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
                 Step::Entry(next) => line = next,
             }
         }
-        Some((children, line))
+        Some(line)
     }
 
     /// A block mapping whose keys start in column `col`, the first one on `line`.
     fn mapping(&mut self, mut line: usize, col: usize, first: (Key<'t>, usize)) -> Option<(B::Node, usize)> {
         let open = self.open(true, false, At { line, column: col });
-        let mut children = Vec::new();
+        let first_entry = self.pending.len();
         let mut first = Some(first);
         loop {
             let (key, colon) = match first.take() {
@@ -470,8 +480,8 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
                 }
             })?;
             if !B::is_skipped(&key) {
-                children.push(key);
-                children.push(value);
+                self.pending.push(key);
+                self.pending.push(value);
             }
             match self.next_entry(after, col)? {
                 Step::End(end) => {
@@ -482,7 +492,7 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
                 Step::Entry(next) => line = next,
             }
         }
-        Some((self.close(open, children), line))
+        Some((self.close(open, first_entry), line))
     }
 
     /// Where a collection in column `col` goes on after an entry that ended before line `after`:
@@ -636,7 +646,7 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
         let mapping = bytes[at] == b'{';
         let close = if mapping { b'}' } else { b']' };
         let open = self.open(mapping, true, At { line, column: at });
-        let mut children = Vec::new();
+        let first = self.pending.len();
         let skip = |i: usize| i + bytes[i..].iter().take_while(|&&b| b == b' ').count();
         let mut i = skip(at + 1);
         if bytes.get(i) == Some(&close) {
@@ -644,7 +654,7 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
         } else {
             loop {
                 let (entry, end) = self.flow_scalar_or_collection(line, i, mapping)?;
-                children.push(entry);
+                self.pending.push(entry);
                 i = skip(end);
                 if mapping {
                     // `key: value`; the value may follow `:` directly after a quoted key.
@@ -653,7 +663,7 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
                     }
                     i = skip(i + 1);
                     let (value, end) = self.flow_scalar_or_collection(line, i, false)?;
-                    children.push(value);
+                    self.pending.push(value);
                     i = skip(end);
                 }
                 match bytes.get(i) {
@@ -673,7 +683,7 @@ impl<'t, 's, B: Build<'t>> Reader<'t, 's, B> {
             }
         }
         self.depth -= 1;
-        Some((self.close(open, children), i))
+        Some((self.close(open, first), i))
     }
 
     /// One entry of a flow collection at column `at` of `line` (a mapping's key when `key`):
