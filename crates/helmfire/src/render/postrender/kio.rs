@@ -81,6 +81,15 @@ fn meta_field<'n>(node: &'n Node, name: &str) -> Option<&'n Node> {
 
 /// `GetMeta`: `Err` carries `missing Resource metadata` (kyaml's `ErrMissingMetadata`).
 pub fn get_meta(document: &Node) -> (Meta, bool) {
+    read_meta(document, true)
+}
+
+/// [`get_meta`] without the labels and annotations: what identifies the object.
+pub fn get_identity(document: &Node) -> Meta {
+    read_meta(document, false).0
+}
+
+fn read_meta(document: &Node, maps: bool) -> (Meta, bool) {
     let node = document.body();
     let mut meta = Meta::default();
     if is_null(node) {
@@ -108,6 +117,9 @@ pub fn get_meta(document: &Node) -> (Meta, bool) {
     }
     for (target, name) in [(&mut meta.labels, "labels"), (&mut meta.annotations, "annotations")] {
         if let Some(map) = meta_field(metadata, name) {
+            if !maps {
+                continue;
+            }
             for pair in map.content.chunks(2) {
                 if let [key, value] = pair {
                     target.insert(value_of(key), value_of(value));
@@ -385,6 +397,18 @@ mod tests {
             "kind: A\nmetadata:\n  name: a\n"
         );
         assert_eq!(round_trip("kind: A\nmetadata: {}\nspec: 1\n"), "kind: A\nspec: 1\n");
+    }
+
+    #[test]
+    fn identity_is_the_meta_without_its_maps() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: ~\n  labels: {a: b}\n  annotations: {c: d}\n";
+        let document = parse_all(text).expect("parses").remove(0);
+        let (mut meta, missing) = get_meta(&document);
+        assert!(!missing);
+        assert_eq!(meta.labels.len(), 1);
+        assert!(meta.annotations.contains_key("c"), "{:?}", meta.annotations);
+        (meta.labels, meta.annotations) = Default::default();
+        assert_eq!(get_identity(&document), meta);
     }
 
     #[test]

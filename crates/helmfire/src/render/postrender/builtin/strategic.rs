@@ -91,7 +91,7 @@ fn at(location: &str, message: String) -> String {
 
 /// Merges `patch` into one object; `false` when the patch deleted it.
 fn merge_resource(document: &mut Node, patch: &Node) -> Result<bool, String> {
-    let (meta, _) = kio::get_meta(document);
+    let meta = kio::get_identity(document);
     let (group, version) = match meta.api_version.split_once('/') {
         Some((g, v)) => (g, v),
         None => ("", meta.api_version.as_str()),
