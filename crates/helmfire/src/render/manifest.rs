@@ -330,7 +330,7 @@ pub fn split_files(files: &Rendered, fields: HeadFields) -> Result<Vec<Document>
 
 /// The second half of `SortManifests`: hooks recognised by their annotation, both lists
 /// stable-sorted by kind.
-pub fn sort_documents(documents: Vec<Document>) -> Sorted {
+pub fn sort_documents(documents: impl IntoIterator<Item = Document>) -> Sorted {
     let mut sorted = Sorted::default();
     for Document { file, text, head } in documents {
         let Some(hook_types) = head.annotations.get("helm.sh/hook") else {

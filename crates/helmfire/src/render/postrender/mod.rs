@@ -401,30 +401,24 @@ pub fn render_documents(
             last_step,
         )?;
     }
-    let mut out = Vec::with_capacity(docs.len());
-    for (doc, file) in docs.into_iter().zip(files) {
-        if doc.deleted {
-            continue;
-        }
-        let changed = doc.changed;
-        let (head, node, text) = doc.into_parts();
-        if !changed {
-            out.push(manifest::Document { file, text, head });
-            continue;
-        }
-        // Written as kyaml writes a document (`kio.StringAll`): an emptied `annotations` or
-        // `metadata` map goes, as it does in helm's split and in kustomize's output.
-        let text = kio::string_all(vec![node.unwrap_or_default()]).map_err(|message| PostRenderError::Builtin {
-            step: last_step.describe(),
-            message,
-        })?;
-        out.push(manifest::Document {
-            file,
-            text: text.trim().to_string(),
-            head,
-        });
+    // Written as kyaml writes a document (`kio.StringAll`): an emptied `annotations` or
+    // `metadata` map goes, as it does in helm's split and in kustomize's output.
+    for doc in docs.iter_mut().filter(|d| d.changed && !d.deleted) {
+        doc.write_text(|node| kio::string_all(vec![node]))
+            .map_err(|message| PostRenderError::Builtin {
+                step: last_step.describe(),
+                message,
+            })?;
     }
-    Ok(manifest::sort_documents(out))
+    Ok(manifest::sort_documents(
+        docs.into_iter()
+            .zip(files)
+            .filter(|(d, _)| !d.deleted)
+            .map(|(doc, file)| {
+                let (head, _, text) = doc.into_parts();
+                manifest::Document { file, text, head }
+            }),
+    ))
 }
 
 /// What `kio.ParseAll` reads from a renderer's output.

@@ -254,6 +254,17 @@ impl Doc {
         }
     }
 
+    /// Replaces the text with the node as `write` writes it (trimmed), and lets the node go.
+    pub fn write_text(&mut self, write: impl FnOnce(Node) -> Result<String, String>) -> Result<(), String> {
+        let mut text = write(self.node.take().unwrap_or_default())?;
+        let end = text.trim_end().len();
+        text.truncate(end);
+        let start = text.len() - text.trim_start().len();
+        text.drain(..start);
+        self.text = text;
+        Ok(())
+    }
+
     /// The node, when parsed.
     pub fn into_node(self) -> Option<Node> {
         self.node
