@@ -17,6 +17,11 @@ pub fn resolve(value: &str) -> Resolved {
     if hint == 0 {
         return Resolved::Str;
     }
+    // A decimal without a leading zero (which would make it octal) and short enough for an
+    // int64: what most numbers in a manifest are, read without the general parse.
+    if hint == b'D' && value.len() <= 18 && value.as_bytes()[0] != b'0' && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Resolved::Int(value.bytes().fold(0, |n, b| n * 10 + i64::from(b - b'0')));
+    }
     match value {
         "true" | "True" | "TRUE" => return Resolved::Bool(true),
         "false" | "False" | "FALSE" => return Resolved::Bool(false),
@@ -36,7 +41,10 @@ pub fn resolve(value: &str) -> Resolved {
             if parse_timestamp(value) {
                 return Resolved::Timestamp;
             }
-            let plain = value.replace('_', "");
+            let plain = match value.contains('_') {
+                true => std::borrow::Cow::Owned(value.replace('_', "")),
+                false => std::borrow::Cow::Borrowed(value),
+            };
             if let Some(i) = parse_go_int(&plain) {
                 return Resolved::Int(i);
             }
@@ -89,5 +97,31 @@ mod tests {
         assert_eq!(resolve_tag("1.2.3"), "!!str");
         assert_eq!(resolve_tag("<<"), "!!str");
         assert_eq!(resolve_tag("99999999999999999999"), "!!float");
+    }
+
+    /// Plain decimals take a shortcut; they read as Go's ParseInt reads them.
+    #[test]
+    fn decimals_read_as_go_reads_them() {
+        use crate::yaml::resolve::parse_go_int;
+        for text in [
+            "1",
+            "7",
+            "80",
+            "8080",
+            "123456789012345678",
+            "999999999999999999",
+            "9223372036854775807",
+            "9223372036854775808",
+        ] {
+            let expected = match parse_go_int(text) {
+                Some(n) => super::Resolved::Int(n),
+                None => super::resolve(text),
+            };
+            assert_eq!(super::resolve(text), expected, "{text}");
+            assert!(matches!(
+                super::resolve(text),
+                super::Resolved::Int(_) | super::Resolved::Uint(_)
+            ));
+        }
     }
 }
