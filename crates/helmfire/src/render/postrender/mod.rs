@@ -502,7 +502,7 @@ fn non_empty(step: &PostRenderStep, finished: plugin::Finished) -> Result<String
 /// with no other document (what the chart rendered untouched is helm's business, as without a
 /// post-renderer). Items: the head, the file, and whether a renderer changed it.
 fn installable<'a>(
-    items: impl Iterator<Item = (&'a kio::Meta, &'a str, bool)>,
+    items: impl Iterator<Item = (&'a kio::Meta, &'a str, bool)> + Clone,
     step: &PostRenderStep,
 ) -> Result<(), PostRenderError> {
     type Identity<'m> = (&'m str, &'m str, &'m str, &'m str);
@@ -517,50 +517,48 @@ fn installable<'a>(
             (group, meta.kind.as_str(), meta.namespace.as_str(), meta.name.as_str())
         })
     };
-    let mut all: Vec<&'a kio::Meta> = Vec::new();
-    // The changed documents by identity: a built-in usually changes a few of many.
-    let mut changed_at: HashMap<Identity<'a>, Vec<usize>> = HashMap::new();
-    for (i, (meta, file, changed)) in items.enumerate() {
-        if changed {
-            for (field, value) in [
-                ("apiVersion", &meta.api_version),
-                ("kind", &meta.kind),
-                ("metadata.name", &meta.name),
-            ] {
-                if value.is_empty() {
-                    return Err(refuse(format!(
-                        "document {} (for `{file}`) without `{field}`, which helm cannot install",
-                        i + 1
-                    )));
-                }
+    // The changed documents, in order: a built-in usually changes a few of many.
+    let mut changed_at: Vec<(Identity<'a>, usize)> = Vec::new();
+    for (i, (meta, file, changed)) in items.clone().enumerate() {
+        if !changed {
+            continue;
+        }
+        for (field, value) in [
+            ("apiVersion", &meta.api_version),
+            ("kind", &meta.kind),
+            ("metadata.name", &meta.name),
+        ] {
+            if value.is_empty() {
+                return Err(refuse(format!(
+                    "document {} (for `{file}`) without `{field}`, which helm cannot install",
+                    i + 1
+                )));
             }
         }
-        if changed && let Some(identity) = identity(meta) {
-            changed_at.entry(identity).or_default().push(i);
+        if let Some(identity) = identity(meta) {
+            changed_at.push((identity, i));
         }
-        all.push(meta);
     }
     if changed_at.is_empty() {
         return Ok(());
     }
     // A few changed documents are compared with each document directly; hashing every
     // document's identity to look it up would cost more.
-    let few: Option<Vec<(Identity<'a>, usize)>> = (changed_at.len() <= 8).then(|| {
-        let mut few: Vec<(Identity<'a>, usize)> = changed_at
-            .iter()
-            .flat_map(|(identity, at)| at.iter().map(|&j| (*identity, j)))
-            .collect();
-        few.sort_by_key(|&(_, j)| j);
-        few
+    let hashed: Option<HashMap<Identity<'a>, Vec<usize>>> = (changed_at.len() > 8).then(|| {
+        let mut hashed: HashMap<Identity<'a>, Vec<usize>> = HashMap::new();
+        for &(identity, j) in &changed_at {
+            hashed.entry(identity).or_default().push(j);
+        }
+        hashed
     });
-    for (i, &meta) in all.iter().enumerate() {
-        let other = match &few {
+    for (i, (meta, _, _)) in items.enumerate() {
+        let other = match &hashed {
             // The name first: it tells most documents apart without reading the rest.
-            Some(few) => few
+            None => changed_at
                 .iter()
                 .find(|(other, j)| *j != i && other.3 == meta.name && identity(meta) == Some(*other))
                 .map(|(_, j)| j),
-            None => identity(meta).and_then(|id| changed_at.get(&id).and_then(|at| at.iter().find(|&&j| j != i))),
+            Some(hashed) => identity(meta).and_then(|id| hashed.get(&id).and_then(|at| at.iter().find(|&&j| j != i))),
         };
         // The first pair in document order: `i` is the earlier document when the other comes later.
         if let Some(&other) = other {
