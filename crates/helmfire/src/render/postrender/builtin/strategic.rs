@@ -400,11 +400,11 @@ fn walk_unpatched(mut dest: Node, shape: &Shape, path: &Path<'_>) -> Result<Walk
         }
         Kind::Sequence => match associative(shape) {
             None => Ok(Walked::Node(dest, true)),
-            Some(keys) if distinct_by(&dest, &keys) => {
+            Some(keys) if distinct_by(&dest, keys) => {
                 let items_shape = list_items(shape);
                 let mut kept = Vec::with_capacity(dest.content.len());
                 for element in std::mem::take(&mut dest.content) {
-                    let value = [element_value(&element, &keys).to_string()];
+                    let value = [element_value(&element, keys).to_string()];
                     let walked = walk(Some(element), None, items_shape, &path.element(&value))?;
                     if let Walked::Node(node, _) | Walked::KeepNull(node) = walked
                         && !(is_null(&node) || (node.kind == Kind::Mapping && node.content.is_empty()))
@@ -487,16 +487,16 @@ fn distinct_by(list: &Node, keys: &[String]) -> bool {
 
 /// The merge keys of an associative list (`Some(vec![])` for a list of scalars), `None` when
 /// the list is replaced.
-fn associative(shape: &Shape) -> Option<Vec<String>> {
+fn associative(shape: &Shape) -> Option<&[String]> {
     let Shape::List(list) = shape else { return None };
     let strategy = list.patch_strategy.as_deref()?;
     if !strategy.split(',').any(|s| s == "merge") {
         return None;
     }
     Some(match (&list.list_type, &list.merge_key) {
-        (ListType::Map(keys), _) if !keys.is_empty() => keys.clone(),
-        (_, Some(key)) => vec![key.clone()],
-        _ => Vec::new(),
+        (ListType::Map(keys), _) if !keys.is_empty() => keys,
+        (_, Some(key)) => std::slice::from_ref(key),
+        _ => &[],
     })
 }
 
@@ -668,7 +668,7 @@ fn walk_associative(
     dest: Option<Node>,
     origin: Patch<'_>,
     shape: &Shape,
-    keys: Vec<String>,
+    keys: &[String],
     path: &Path<'_>,
 ) -> Result<Walked, String> {
     let (visited, origin) = visit_associative_list(dest, origin)?;
@@ -682,7 +682,8 @@ fn walk_associative(
     let items_shape = list_items(shape);
 
     let primitive = keys.is_empty();
-    let keys = if primitive { vec![String::new()] } else { keys };
+    static SCALAR_KEY: [String; 1] = [String::new()];
+    let keys: &[String] = if primitive { &SCALAR_KEY } else { keys };
     // Element key values, patch first (Prepend), then the object's.
     let mut values_list: Vec<Vec<String>> = Vec::new();
     for source in [origin.as_deref(), Some(&dest)].into_iter().flatten() {
@@ -711,14 +712,14 @@ fn walk_associative(
     }
 
     let mut items = Node::sequence();
-    let mut valid_keys = keys.clone();
+    let mut valid_keys: Cow<'_, [String]> = Cow::Borrowed(keys);
     for values in &values_list {
         if values.is_empty() {
             continue;
         }
-        let (vk, vv) = validate_keys(&values_list, values, &keys);
+        let (vk, vv) = validate_keys(&values_list, values, keys);
         valid_keys = vk.clone();
-        let (element_keys, element_values) = validate_keys(std::slice::from_ref(&vv), &vv, &vk);
+        let (element_keys, element_values) = validate_keys(&[&*vv], &vv, &vk);
         let dest_position = element_position(&dest, &element_keys, &element_values);
         let origin_element = origin
             .as_deref()
@@ -769,7 +770,7 @@ fn walk_associative(
                 continue;
             }
             let mut values = Vec::new();
-            for key in &valid_keys {
+            for key in valid_keys.iter() {
                 match element.get(key) {
                     Some(v) => values.push(v.value.clone()),
                     None => items.content.push(element.clone()),
@@ -798,20 +799,29 @@ fn is_nil_or_empty(node: &Node) -> bool {
     is_null(node) || (matches!(node.kind, Kind::Mapping | Kind::Sequence) && node.content.is_empty())
 }
 
-/// kyaml's `validateKeys`.
-fn validate_keys(values_list: &[Vec<String>], values: &[String], keys: &[String]) -> (Vec<String>, Vec<String>) {
+/// kyaml's `validateKeys`. Keys and values come back as they went in (borrowed) when no key
+/// or every key has a value somewhere, as with the usual single merge key.
+fn validate_keys<'k, 'v, V: AsRef<[String]>>(
+    values_list: &[V],
+    values: &'v [String],
+    keys: &'k [String],
+) -> (Cow<'k, [String]>, Cow<'v, [String]>) {
     // The keys (by name) that some element has a value for.
     let has_value: Vec<bool> = (0..keys.len())
         .map(|i| {
             values_list
                 .iter()
-                .any(|values| values.get(i).is_some_and(|v| !v.is_empty()))
+                .any(|values| values.as_ref().get(i).is_some_and(|v| !v.is_empty()))
         })
         .collect();
-    let valid = |key: &String| keys.iter().zip(&has_value).any(|(k, &has)| has && k == key);
     if !has_value.contains(&true) {
-        return (keys.to_vec(), values.to_vec());
+        return (Cow::Borrowed(keys), Cow::Borrowed(values));
     }
+    // Every key valid: all keys stay, and so does every value that has a key.
+    if !has_value.contains(&false) && values.len() <= keys.len() {
+        return (Cow::Borrowed(keys), Cow::Borrowed(values));
+    }
+    let valid = |key: &String| keys.iter().zip(&has_value).any(|(k, &has)| has && k == key);
     let valid_keys = keys.iter().filter(|k| valid(k)).cloned().collect();
     let valid_values = values
         .iter()
@@ -819,7 +829,7 @@ fn validate_keys(values_list: &[Vec<String>], values: &[String], keys: &[String]
         .filter(|(i, v)| !v.is_empty() || keys.get(*i).is_some_and(valid))
         .map(|(_, v)| v.clone())
         .collect();
-    (valid_keys, valid_values)
+    (Cow::Owned(valid_keys), Cow::Owned(valid_values))
 }
 
 /// kyaml's `mergeValues`: key tuples that agree where both are set become one.
@@ -1030,5 +1040,59 @@ mod tests {
             "spec:\n  items:\n  - name: c\n",
         );
         assert!(out.ends_with("spec:\n  items:\n  - name: c\n"), "{out}");
+    }
+
+    /// The borrowed answers of `validate_keys` are the ones kyaml's loop builds.
+    #[test]
+    fn validated_keys_are_kyamls() {
+        fn kyaml(values_list: &[Vec<String>], values: &[String], keys: &[String]) -> (Vec<String>, Vec<String>) {
+            let has_value: Vec<bool> = (0..keys.len())
+                .map(|i| values_list.iter().any(|v| v.get(i).is_some_and(|v| !v.is_empty())))
+                .collect();
+            let valid = |key: &String| keys.iter().zip(&has_value).any(|(k, &has)| has && k == key);
+            if !has_value.contains(&true) {
+                return (keys.to_vec(), values.to_vec());
+            }
+            let valid_values = values
+                .iter()
+                .enumerate()
+                .filter(|(i, v)| !v.is_empty() || keys.get(*i).is_some_and(valid))
+                .map(|(_, v)| v.clone())
+                .collect();
+            (keys.iter().filter(|k| valid(k)).cloned().collect(), valid_values)
+        }
+        let strings = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let cases = [
+            (
+                vec![strings(&["a"]), strings(&["b"])],
+                strings(&["a"]),
+                strings(&["name"]),
+            ),
+            (vec![strings(&[""])], strings(&[""]), strings(&["name"])),
+            (
+                vec![strings(&["", "80"]), strings(&["", "81"])],
+                strings(&["", "80"]),
+                strings(&["name", "port"]),
+            ),
+            (
+                vec![strings(&["x", ""]), strings(&["", "81"])],
+                strings(&["x", ""]),
+                strings(&["name", "port"]),
+            ),
+            (
+                vec![strings(&["x", "1"])],
+                strings(&["x", "1", "extra", ""]),
+                strings(&["name", "port"]),
+            ),
+            (vec![strings(&["x"])], strings(&["x"]), strings(&[""])),
+        ];
+        for (list, values, keys) in cases {
+            let (k, v) = validate_keys(&list, &values, &keys);
+            assert_eq!(
+                (k.to_vec(), v.to_vec()),
+                kyaml(&list, &values, &keys),
+                "{list:?} {values:?} {keys:?}"
+            );
+        }
     }
 }
