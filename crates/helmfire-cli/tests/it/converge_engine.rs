@@ -778,6 +778,64 @@ fn the_lease_blocks_a_second_helmfire_and_expired_ones_are_recovered() {
     assert!(lease["spec"]["holderIdentity"].is_null(), "{lease}");
 }
 
+/// The record that ends a pending revision cannot be stored (every update of a Secret fails):
+/// it is tried again, and when it still cannot be, the Lease is left to expire instead of being
+/// let go, so that the next run knows the revision was abandoned and recovers it — a free Lease
+/// would have told it another operation was in progress, for ever.
+#[test]
+fn a_revision_that_cannot_be_ended_keeps_its_lease_until_the_next_run_recovers_it() {
+    let h = Harness::start();
+    h.namespace("apps");
+    let sandbox = h.cluster.sandbox.as_ref().expect("sandbox");
+    // A helmfire that retries no request and holds its Leases for a second.
+    let first = h.block_on(async {
+        let cluster = KubeCluster::connect(&ClusterConfig {
+            kubeconfig: Some(h.cluster.kubeconfig.clone()),
+            context: None,
+            ..Default::default()
+        })
+        .await
+        .expect("connects")
+        .with_retry_policy(RetryPolicy::none());
+        let store = Store::new(Some(cluster.clone()), Driver::Secret);
+        Engine::new(cluster, store).with_lease(LeaseSettings {
+            holder: "first-helmfire".into(),
+            duration: Duration::from_secs(1),
+        })
+    });
+    sandbox.set_faults("error=500:1@update/secrets".parse().expect("fault spec"));
+    let err = h
+        .block_on(first.install(desired("basic", "web", "apps", &[]), &options(), &NoProgress))
+        .unwrap_err();
+    sandbox.set_faults(FaultSpec::default());
+    assert!(
+        helmfire_error_chain(&err).contains("500"),
+        "{}",
+        helmfire_error_chain(&err)
+    );
+    assert_eq!(h.statuses("apps", "web"), [(1, Status::PendingInstall)]);
+    let lease = h.cluster.get_json(&["lease", "helmfire.release.web", "-n", "apps"]);
+    assert_eq!(lease["spec"]["holderIdentity"], "first-helmfire", "{lease}");
+
+    // The next run waits the Lease out, marks the revision failed and upgrades over it.
+    let steps = Steps::default();
+    let record = h
+        .block_on(
+            h.engine
+                .install_or_upgrade(desired("basic", "web", "apps", &[]), &options(), &steps),
+        )
+        .expect("recovered");
+    assert_eq!((record.version, record.info.status), (2, Status::Deployed));
+    assert!(steps.0.lock().unwrap().contains(&Step::Recovered {
+        revision: 1,
+        status: "pending-install".into(),
+        holder: "first-helmfire".into(),
+    }));
+    assert_eq!(h.statuses("apps", "web"), [(1, Status::Failed), (2, Status::Deployed)]);
+    let lease = h.cluster.get_json(&["lease", "helmfire.release.web", "-n", "apps"]);
+    assert!(lease["spec"]["holderIdentity"].is_null(), "{lease}");
+}
+
 fn format_rfc3339(seconds: i64) -> String {
     k8s_openapi::jiff::Timestamp::from_second(seconds)
         .expect("valid time")

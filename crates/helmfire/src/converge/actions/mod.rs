@@ -32,12 +32,27 @@ use crate::storage::{ApplyMethod, ReleaseRecord, Status};
 /// How often readiness and deletion are polled.
 const POLL: Duration = Duration::from_millis(100);
 
+/// How many more times the record ending a pending revision is stored after the action's own
+/// try failed (each a request with its own retries), 0.1 s, 0.2 s, 0.4 s and then 0.8 s apart.
+const ENDING_ATTEMPTS: u32 = 6;
+
 /// One action on one release.
 pub(crate) struct Context<'a> {
     pub engine: &'a Engine,
     pub name: &'a str,
     pub namespace: &'a str,
     pub progress: &'a dyn Progress,
+    /// The revision this action stored as `pending-*`, and, when the record that was to end it
+    /// could not be stored, that record: [`Engine::locked`] tries again before letting go of
+    /// the Lease.
+    ending: std::sync::Mutex<Ending>,
+}
+
+/// See [`Context::ending`].
+#[derive(Default)]
+struct Ending {
+    pending: Option<i32>,
+    unstored: Option<ReleaseRecord>,
 }
 
 impl<'a> Context<'a> {
@@ -100,29 +115,43 @@ impl<'a> Context<'a> {
 
     /// Stores a new install revision (install never prunes).
     pub async fn create_record(&self, record: &ReleaseRecord) -> Result<(), ConvergeError> {
-        self.engine
-            .store
-            .create(record)
-            .await
-            .map_err(|e| self.storage_error(e))
+        let stored = self.engine.store.create(record).await;
+        self.note_write(record, stored.is_ok());
+        stored.map_err(|e| self.storage_error(e))
     }
 
     /// Stores a new upgrade or rollback revision as helm's `Create` with `MaxHistory` does:
     /// pruned first to at most `history_max - 1` old revisions (never the newest deployed).
     pub async fn create_record_pruned(&self, record: &ReleaseRecord, history_max: u32) -> Result<(), ConvergeError> {
-        self.engine
-            .store
-            .create_with_history_max(record, history_max)
-            .await
-            .map_err(|e| self.storage_error(e))
+        let stored = self.engine.store.create_with_history_max(record, history_max).await;
+        self.note_write(record, stored.is_ok());
+        stored.map_err(|e| self.storage_error(e))
     }
 
     pub async fn update_record(&self, record: &ReleaseRecord) -> Result<(), ConvergeError> {
-        self.engine
-            .store
-            .update(record)
-            .await
-            .map_err(|e| self.storage_error(e))
+        let stored = self.engine.store.update(record).await;
+        self.note_write(record, stored.is_ok());
+        stored.map_err(|e| self.storage_error(e))
+    }
+
+    /// Keeps [`Context::ending`] up to date after a write of `record`.
+    fn note_write(&self, record: &ReleaseRecord, stored: bool) {
+        let mut ending = self.ending.lock().unwrap_or_else(|p| p.into_inner());
+        if record.info.status.is_pending() {
+            if stored {
+                *ending = Ending {
+                    pending: Some(record.version),
+                    unstored: None,
+                };
+            }
+        } else if ending.pending == Some(record.version) {
+            ending.unstored = (!stored).then(|| record.clone());
+        }
+    }
+
+    /// The record that was to end this action's pending revision, when storing it failed.
+    fn unstored_ending(&self) -> Option<ReleaseRecord> {
+        self.ending.lock().unwrap_or_else(|p| p.into_inner()).unstored.take()
     }
 
     // ----- namespace and CRDs --------------------------------------------------------------
@@ -555,6 +584,7 @@ impl Engine {
             name,
             namespace,
             progress,
+            ending: std::sync::Mutex::new(Ending::default()),
         }
     }
 
@@ -612,8 +642,30 @@ impl Engine {
         };
         // A record lock that cannot be released ends with its session; a Lease, by expiring.
         let _ = records.release().await;
+        if !self.end_pending(cx).await {
+            // Held until it expires, the Lease tells the next run that this pending revision
+            // was abandoned, and that run marks it failed.
+            drop(guard);
+            return result;
+        }
         let _ = guard.release().await;
         result
+    }
+
+    /// Stores the record that ends the action's pending revision if the action could not
+    /// (a cluster failing requests past their retries): tried a few more times, more slowly.
+    /// False when the revision is still pending.
+    async fn end_pending(&self, cx: &Context<'_>) -> bool {
+        let Some(record) = cx.unstored_ending() else {
+            return true;
+        };
+        for attempt in 0..ENDING_ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(100 << attempt.min(3))).await;
+            if cx.update_record(&record).await.is_ok() {
+                return true;
+            }
+        }
+        false
     }
 
     /// [`Engine::locked`] for an uninstall: when the release's records are gone (purged), so is
@@ -634,6 +686,10 @@ impl Engine {
                 })
             }
         };
+        if !self.end_pending(cx).await {
+            drop(guard);
+            return result;
+        }
         let _ = if matches!(result, Ok(None)) {
             guard.delete().await
         } else {
