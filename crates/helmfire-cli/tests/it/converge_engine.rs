@@ -63,6 +63,18 @@ impl Harness {
         self.cluster.runtime.block_on(f)
     }
 
+    /// A client of the sandbox that retries no request.
+    async fn bare_cluster(&self) -> KubeCluster {
+        KubeCluster::connect(&ClusterConfig {
+            kubeconfig: Some(self.cluster.kubeconfig.clone()),
+            context: None,
+            ..Default::default()
+        })
+        .await
+        .expect("connects")
+        .with_retry_policy(RetryPolicy::none())
+    }
+
     fn namespace(&self, name: &str) {
         self.cluster.kubectl(&["create", "namespace", name]);
     }
@@ -789,14 +801,7 @@ fn a_revision_that_cannot_be_ended_keeps_its_lease_until_the_next_run_recovers_i
     let sandbox = h.cluster.sandbox.as_ref().expect("sandbox");
     // A helmfire that retries no request and holds its Leases for a second.
     let first = h.block_on(async {
-        let cluster = KubeCluster::connect(&ClusterConfig {
-            kubeconfig: Some(h.cluster.kubeconfig.clone()),
-            context: None,
-            ..Default::default()
-        })
-        .await
-        .expect("connects")
-        .with_retry_policy(RetryPolicy::none());
+        let cluster = h.bare_cluster().await;
         let store = Store::new(Some(cluster.clone()), Driver::Secret);
         Engine::new(cluster, store).with_lease(LeaseSettings {
             holder: "first-helmfire".into(),
@@ -957,14 +962,7 @@ fn installs_and_upgrades_survive_transient_faults() {
     }
     // The faults are real: without retries, plain reads fail now and then.
     let failures = h.block_on(async {
-        let bare = KubeCluster::connect(&ClusterConfig {
-            kubeconfig: Some(h.cluster.kubeconfig.clone()),
-            context: None,
-            ..Default::default()
-        })
-        .await
-        .expect("connects")
-        .with_retry_policy(RetryPolicy::none());
+        let bare = h.bare_cluster().await;
         let namespace = ObjectRef::new("v1", "Namespace", None, "apps");
         let mut failures = 0;
         for _ in 0..100 {

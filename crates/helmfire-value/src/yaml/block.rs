@@ -1007,6 +1007,17 @@ pub(super) mod tests {
         }
     }
 
+    /// A xorshift generator from `seed` (not zero), for random test inputs that replay.
+    pub(in crate::yaml) fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+        let mut state = seed;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// `count` texts of up to `max_pieces` random `pieces` each (xorshift from `seed`).
     pub(in crate::yaml) fn random_texts(
         pieces: &'static [&'static str],
@@ -1014,13 +1025,7 @@ pub(super) mod tests {
         max_pieces: u64,
         count: usize,
     ) -> impl Iterator<Item = String> {
-        let mut state = seed;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(seed);
         (0..count).map(move |_| {
             let len = next() % max_pieces;
             (0..len)

@@ -274,13 +274,8 @@ fn direct_documents_agree_on_random_trees() {
         Style::FLOW,
         Style::TAGGED,
     ];
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    let mut random = super::super::block::tests::xorshift(0x2545_f491_4f6c_dd1d);
+    let mut next = move |n: usize| (random() % n as u64) as usize;
     fn tree(next: &mut dyn FnMut(usize) -> usize, depth: usize) -> Node {
         let mut node = match if depth == 0 { 0 } else { next(4) } {
             0 | 1 => Node::scalar(VALUES[next(VALUES.len())]),

@@ -806,22 +806,33 @@ fn validate_keys<'k, 'v, V: AsRef<[String]>>(
     values: &'v [String],
     keys: &'k [String],
 ) -> (Cow<'k, [String]>, Cow<'v, [String]>) {
-    // The keys (by name) that some element has a value for.
-    let has_value: Vec<bool> = (0..keys.len())
+    let has_value = keys_with_values(values_list, keys);
+    // No key valid, or every key valid and every value with a key: all stay.
+    if !has_value.contains(&true) || (!has_value.contains(&false) && values.len() <= keys.len()) {
+        return (Cow::Borrowed(keys), Cow::Borrowed(values));
+    }
+    let (keys, values) = validate_keys_fully(&has_value, values, keys);
+    (Cow::Owned(keys), Cow::Owned(values))
+}
+
+/// For each key (by position), whether some element has a value for it.
+fn keys_with_values<V: AsRef<[String]>>(values_list: &[V], keys: &[String]) -> Vec<bool> {
+    (0..keys.len())
         .map(|i| {
             values_list
                 .iter()
                 .any(|values| values.as_ref().get(i).is_some_and(|v| !v.is_empty()))
         })
-        .collect();
+        .collect()
+}
+
+/// kyaml's loop: the keys with a value somewhere, and the values that are set or whose key is
+/// one of those.
+fn validate_keys_fully(has_value: &[bool], values: &[String], keys: &[String]) -> (Vec<String>, Vec<String>) {
     if !has_value.contains(&true) {
-        return (Cow::Borrowed(keys), Cow::Borrowed(values));
+        return (keys.to_vec(), values.to_vec());
     }
-    // Every key valid: all keys stay, and so does every value that has a key.
-    if !has_value.contains(&false) && values.len() <= keys.len() {
-        return (Cow::Borrowed(keys), Cow::Borrowed(values));
-    }
-    let valid = |key: &String| keys.iter().zip(&has_value).any(|(k, &has)| has && k == key);
+    let valid = |key: &String| keys.iter().zip(has_value).any(|(k, &has)| has && k == key);
     let valid_keys = keys.iter().filter(|k| valid(k)).cloned().collect();
     let valid_values = values
         .iter()
@@ -829,7 +840,7 @@ fn validate_keys<'k, 'v, V: AsRef<[String]>>(
         .filter(|(i, v)| !v.is_empty() || keys.get(*i).is_some_and(valid))
         .map(|(_, v)| v.clone())
         .collect();
-    (Cow::Owned(valid_keys), Cow::Owned(valid_values))
+    (valid_keys, valid_values)
 }
 
 /// kyaml's `mergeValues`: key tuples that agree where both are set become one.
@@ -1045,22 +1056,6 @@ mod tests {
     /// The borrowed answers of `validate_keys` are the ones kyaml's loop builds.
     #[test]
     fn validated_keys_are_kyamls() {
-        fn kyaml(values_list: &[Vec<String>], values: &[String], keys: &[String]) -> (Vec<String>, Vec<String>) {
-            let has_value: Vec<bool> = (0..keys.len())
-                .map(|i| values_list.iter().any(|v| v.get(i).is_some_and(|v| !v.is_empty())))
-                .collect();
-            let valid = |key: &String| keys.iter().zip(&has_value).any(|(k, &has)| has && k == key);
-            if !has_value.contains(&true) {
-                return (keys.to_vec(), values.to_vec());
-            }
-            let valid_values = values
-                .iter()
-                .enumerate()
-                .filter(|(i, v)| !v.is_empty() || keys.get(*i).is_some_and(valid))
-                .map(|(_, v)| v.clone())
-                .collect();
-            (keys.iter().filter(|k| valid(k)).cloned().collect(), valid_values)
-        }
         let strings = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let cases = [
             (
@@ -1088,11 +1083,8 @@ mod tests {
         ];
         for (list, values, keys) in cases {
             let (k, v) = validate_keys(&list, &values, &keys);
-            assert_eq!(
-                (k.to_vec(), v.to_vec()),
-                kyaml(&list, &values, &keys),
-                "{list:?} {values:?} {keys:?}"
-            );
+            let kyaml = validate_keys_fully(&keys_with_values(&list, &keys), &values, &keys);
+            assert_eq!((k.to_vec(), v.to_vec()), kyaml, "{list:?} {values:?} {keys:?}");
         }
     }
 }
