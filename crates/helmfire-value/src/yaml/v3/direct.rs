@@ -1,8 +1,8 @@
 //! Plain documents written straight from their nodes, without events. The emitter turns each
 //! node into an event, queues it for lookahead and walks a state machine for it. A manifest
 //! that post-rendering writes back is nearly always a mapping of block and flow collections and
-//! one-line scalars, without tags, anchors or comments; for those the emitter's decisions
-//! reduce to a few rules. This module makes exactly those decisions (the same indents, the same
+//! ASCII scalars (text with line breaks in literal blocks), without tags, anchors or comments;
+//! for those the emitter's decisions reduce to a few rules. This module makes exactly those decisions (the same indents, the same
 //! scalar analysis and style choice) and declines everything else, which the emitter then
 //! writes. The tests hold its output to the emitter's: hand-written and random trees, and every
 //! document under `testdata/`.
@@ -107,6 +107,7 @@ enum Quoting {
     Plain,
     Single,
     Double,
+    Literal,
 }
 
 impl Writer<'_> {
@@ -162,7 +163,7 @@ impl Writer<'_> {
             return false;
         }
         match node.kind {
-            Kind::Scalar => self.scalar(node, false),
+            Kind::Scalar => self.scalar(node, false, parent),
             Kind::Mapping | Kind::Sequence => {
                 if !implicit_collection(node) || self.depth == MAX_DEPTH {
                     return false;
@@ -217,7 +218,10 @@ impl Writer<'_> {
 
     /// A simple key: a one-line scalar of at most 128 bytes (anything else takes `? `).
     fn simple_key(&mut self, key: &Node) -> bool {
-        key.kind == Kind::Scalar && key.value.len() <= 128 && plain_extra(key) && self.scalar(key, true)
+        key.kind == Kind::Scalar
+            && key.value.len() <= 128
+            && plain_extra(key)
+            && self.scalar(key, true, Parent::MappingValue)
     }
 
     fn block_mapping(&mut self, node: &Node, parent: Parent) -> bool {
@@ -257,7 +261,7 @@ impl Writer<'_> {
 
     /// The encoder's tag and style choice and the emitter's `select_scalar_style`, for a
     /// one-line scalar whose tag the encoder leaves out.
-    fn scalar(&mut self, node: &Node, simple_key: bool) -> bool {
+    fn scalar(&mut self, node: &Node, simple_key: bool, parent: Parent) -> bool {
         let value = node.value.as_bytes();
         let mut force_quoting = false;
         if !node.tag.is_empty() {
@@ -279,15 +283,21 @@ impl Writer<'_> {
             Quoting::Double
         } else if node.style.contains(Style::SINGLE_QUOTED) {
             Quoting::Single
-        } else if node.style.contains(Style::LITERAL | Style::FOLDED) || value.contains(&b'\n') {
+        } else if node.style.contains(Style::FOLDED) {
             return false;
+        } else if node.style.contains(Style::LITERAL) || value.contains(&b'\n') {
+            Quoting::Literal
         } else if force_quoting {
             Quoting::Double
         } else {
             Quoting::Plain
         };
         let analysis = analyze(value, true);
-        if analysis.multiline {
+        if quoting == Quoting::Literal && (!analysis.block_allowed || self.flow || simple_key) {
+            quoting = Quoting::Double;
+        }
+        // Line breaks only in a literal block.
+        if analysis.multiline && quoting != Quoting::Literal {
             return false;
         }
         let plain_allowed = if self.flow {
@@ -333,8 +343,52 @@ impl Writer<'_> {
                 self.out.extend_from_slice(value);
                 self.indicator(b"\"", false, false, false);
             }
+            Quoting::Literal => return self.literal(value, parent),
         }
         self.indention = false;
+        true
+    }
+
+    /// `yaml_emitter_write_literal_scalar` for text of printable ASCII, tabs and line breaks,
+    /// indented as the emitter indents a scalar (`increase_indent(true, false)`).
+    fn literal(&mut self, value: &[u8], parent: Parent) -> bool {
+        if !value
+            .iter()
+            .all(|&b| (0x20..=0x7E).contains(&b) || b == b'\n' || b == b'\t')
+        {
+            return false;
+        }
+        self.indicator(b"|", true, false, false);
+        // The block scalar's hints: an explicit indentation when the text starts with a space
+        // or a break, and the chomping its trailing breaks need.
+        if matches!(value.first(), Some(b' ' | b'\n')) {
+            self.indicator(&[b'0' + self.best_indent as u8], false, false, false);
+        }
+        let trailing = value.iter().rev().take_while(|&&b| b == b'\n').count();
+        if trailing == 0 {
+            self.indicator(b"-", false, false, false);
+        } else if trailing >= 2 || trailing == value.len() {
+            self.indicator(b"+", false, false, false);
+        }
+        self.put_break();
+        self.whitespace = true;
+        let outer = self.indent;
+        self.increase_indent(parent, false);
+        let mut breaks = true;
+        for &b in value {
+            if b == b'\n' {
+                self.put_break();
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.out.push(b);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+        self.indent = outer;
         true
     }
 }

@@ -184,6 +184,11 @@ fn direct_documents_are_what_the_emitter_writes() {
         "a:\n  b:\n  c: 1\nd:\n",
         "a: é\n\"é\": \"é\"\nt: \"a\\tb\"\nm: |\n  x\n",
         "spec:\n  containers:\n  - name: app\n    env:\n    - name: A\n      value: \"1\"\n    args: [\"--x\"]\n",
+        "l: |\n  line\n  two\nm: x\n",
+        "- |-\n  x\n- - |\n    deep\n  - y\n",
+        "a:\n  b: |+\n    x\n\n  c: |2\n     lead\n\n    after\n",
+        "data:\n  config.yaml: |\n    index: 1\n    feature: enabled\n  mode: production\n",
+        "t: \"tab\\tin\\nlines\"\ne: |\n\n  after empty\n",
     ];
     for text in texts {
         let documents = parse_documents(text).expect("parses");
@@ -199,8 +204,10 @@ fn direct_documents_are_what_the_emitter_writes() {
             );
         }
     }
-    let (_, _, direct) = encode_both_ways(&parse_documents(texts[3]).unwrap(), 2, true);
-    assert_eq!(direct, 1, "a plain block document is written directly");
+    for text in [texts[3], texts[15]] {
+        let (_, _, direct) = encode_both_ways(&parse_documents(text).unwrap(), 2, true);
+        assert_eq!(direct, 1, "not written directly: {text:?}");
+    }
 }
 
 /// Random trees of every node kind, style and tag, with scalars chosen to hit the analysis's
@@ -259,6 +266,17 @@ fn direct_documents_agree_on_random_trees() {
         "\u{2028}",
         "\u{feff}x",
         "x\u{7f}",
+        "a\n",
+        "a\n\n",
+        "\n",
+        "\n\n",
+        " a\nb",
+        "a\n b\n",
+        "a \nb",
+        "a\tb\n",
+        "x\n\ny\n",
+        "#\n-",
+        "é\nx",
     ];
     const TAGS: &[&str] = &[
         "", "", "", STR_TAG, INT_TAG, BOOL_TAG, NULL_TAG, MAP_TAG, SEQ_TAG, "!custom",
