@@ -143,7 +143,8 @@ impl Writer<'_> {
         self.indention = self.indention && is_indention;
     }
 
-    /// `increase_indent_compact` for a block collection (never indentless).
+    /// `increase_indent_compact` for a block collection or a literal block's text (never
+    /// indentless).
     fn increase_indent(&mut self, parent: Parent, compact_sequence: bool) {
         if self.indent < 0 {
             self.indent = 0;
